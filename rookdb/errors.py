@@ -1,0 +1,259 @@
+"""The one exception hierarchy of rookdb.
+
+Every error a user can see is a ``RookError``. Each class carries the HTTP status it is answered
+with and the .NET type name RavenDB puts in the ``Type`` field of its error envelope, because the
+official clients rebuild the exception from the last dotted segment of ``Type``.
+
+    RookError (500, RavenException)
+    ├── BadRequestError (400, BadRequestException)
+    │   ├── InvalidQueryError (400, InvalidQueryException)
+    │   ├── ValidationError (400, BadRequestException) — a named field broke a named rule
+    │   └── ScriptError (400, JavaScriptException)
+    ├── NotFoundError (404, DocumentDoesNotExistException)
+    │   └── IndexNotFoundError (404, IndexDoesNotExistException)
+    ├── DatabaseDoesNotExistError (503, DatabaseDoesNotExistException, Database-Missing header)
+    ├── ConcurrencyError (409, ConcurrencyException)
+    │   └── DatabaseAlreadyExistsError (409, ConcurrencyException)
+    ├── InUseError (400, BadRequestException) — a connection string still used by a task
+    ├── StorageError (500, RavenException) — the storage engine failed
+    ├── RequestTimeoutError (408, System.TimeoutException)
+    └── AiError (500, AiException) — a provider or model failed
+        ├── AiConfigurationError (400, AiException) — settings can never work (bad URL, missing key)
+        ├── AiAuthenticationError (401 from provider; 400 here, UnsuccessfulAiRequestException)
+        ├── AiModelNotFoundError (404 from provider; 400 here, UnsuccessfulAiRequestException)
+        ├── AiEndpointRetiredError (410 from provider; 400 here, UnsuccessfulAiRequestException)
+        ├── AiBadRequestError (400/413/422 from provider, UnsuccessfulAiRequestException)
+        ├── AiResponseShapeError (502, UnsuccessfulAiRequestException)
+        ├── AiRateLimitError (429, RateLimitException)
+        └── AiUnavailableError (503, UnsuccessfulAiRequestException) — unreachable, loading, 5xx
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AiAuthenticationError",
+    "AiBadRequestError",
+    "AiConfigurationError",
+    "AiEndpointRetiredError",
+    "AiError",
+    "AiModelNotFoundError",
+    "AiRateLimitError",
+    "AiResponseShapeError",
+    "AiUnavailableError",
+    "BadRequestError",
+    "ConcurrencyError",
+    "DatabaseAlreadyExistsError",
+    "DatabaseDoesNotExistError",
+    "InUseError",
+    "IndexNotFoundError",
+    "InvalidQueryError",
+    "NotFoundError",
+    "RequestTimeoutError",
+    "RookError",
+    "ScriptError",
+    "StorageError",
+    "ValidationError",
+]
+
+
+class RookError(Exception):
+    """Base of every error rookdb reports; unexpected failures are wrapped in it at the edge."""
+
+    status_code: ClassVar[int] = 500
+    wire_type: ClassVar[str] = "Raven.Client.Exceptions.RavenException"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def extra_fields(self) -> dict[str, Any]:
+        """Fields added to the error envelope next to ``Type``/``Message``/``Error``."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        """Response headers the error needs (e.g. ``Database-Missing``)."""
+        return {}
+
+
+class BadRequestError(RookError):
+    """The request is malformed: unreadable JSON, a missing parameter, a wrong type."""
+
+    status_code = 400
+    wire_type = "Raven.Client.Exceptions.BadRequestException"
+
+
+class InvalidQueryError(BadRequestError):
+    """RQL that cannot be parsed or executed; the message names the position of the problem."""
+
+    wire_type = "Raven.Client.Exceptions.InvalidQueryException"
+
+    def __init__(self, message: str, query: str | None = None, position: int | None = None) -> None:
+        super().__init__(message)
+        self.query = query
+        self.position = position
+
+    def extra_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if self.query is not None:
+            fields["Query"] = self.query
+        if self.position is not None:
+            fields["Position"] = self.position
+        return fields
+
+
+class ValidationError(BadRequestError):
+    """A named field broke a named rule, e.g. an identifier with ``--``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+    def extra_fields(self) -> dict[str, Any]:
+        return {"Field": self.field}
+
+
+class ScriptError(BadRequestError):
+    """A user's JavaScript failed to compile, threw, or ran out of time or memory."""
+
+    wire_type = "Raven.Client.Exceptions.Documents.Patching.JavaScriptException"
+
+
+class NotFoundError(RookError):
+    """A document, task or other named thing does not exist."""
+
+    status_code = 404
+    wire_type = "Raven.Client.Exceptions.Documents.DocumentDoesNotExistException"
+
+
+class IndexNotFoundError(NotFoundError):
+    """A query named an index that does not exist."""
+
+    wire_type = "Raven.Client.Exceptions.Documents.Indexes.IndexDoesNotExistException"
+
+
+class DatabaseDoesNotExistError(RookError):
+    """A request named a database that does not exist (answered 503 + ``Database-Missing``)."""
+
+    status_code = 503
+    wire_type = "Raven.Client.Exceptions.Database.DatabaseDoesNotExistException"
+
+    def __init__(self, database: str) -> None:
+        super().__init__(f"Database '{database}' does not exist.")
+        self.database = database
+
+    def headers(self) -> dict[str, str]:
+        return {"Database-Missing": self.database}
+
+
+class ConcurrencyError(RookError):
+    """An optimistic-concurrency check failed: the stored change vector is not the expected one."""
+
+    status_code = 409
+    wire_type = "Raven.Client.Exceptions.ConcurrencyException"
+
+
+class DatabaseAlreadyExistsError(ConcurrencyError):
+    """A database with that name exists already."""
+
+
+class InUseError(BadRequestError):
+    """A thing cannot be deleted or changed because something else uses it."""
+
+
+class StorageError(RookError):
+    """The storage engine failed (disk full, corrupt file, locked database)."""
+
+
+class RequestTimeoutError(RookError):
+    """An operation did not finish within its time limit."""
+
+    status_code = 408
+    wire_type = "System.TimeoutException"
+
+
+class AiError(RookError):
+    """A provider call or the embedded model failed."""
+
+    wire_type = "Raven.Client.Exceptions.AI.AiException"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, provider_status: int | None = None) -> None:
+        super().__init__(message)
+        self.provider_status = provider_status
+
+    def extra_fields(self) -> dict[str, Any]:
+        return {"StatusCode": self.provider_status} if self.provider_status is not None else {}
+
+
+class AiConfigurationError(AiError):
+    """Connection-string settings that can never work (an unusable URL, a missing credential)."""
+
+    status_code = 400
+
+
+class _UnsuccessfulAiRequest(AiError):
+    wire_type = "Raven.Client.Exceptions.AI.UnsuccessfulAiRequestException"
+
+
+class AiAuthenticationError(_UnsuccessfulAiRequest):
+    """The provider refused the credentials (401/403)."""
+
+    status_code = 400
+
+
+class AiModelNotFoundError(_UnsuccessfulAiRequest):
+    """The provider does not serve the model, or the URL path is wrong (404)."""
+
+    status_code = 400
+
+
+class AiEndpointRetiredError(_UnsuccessfulAiRequest):
+    """The provider host is retired (410), e.g. ``api-inference.huggingface.co``."""
+
+    status_code = 400
+
+
+class AiBadRequestError(_UnsuccessfulAiRequest):
+    """The provider rejected the input (400/413/422) and retrying the same input cannot help."""
+
+    status_code = 400
+
+
+class AiResponseShapeError(_UnsuccessfulAiRequest):
+    """The provider answered 2xx with a body that is not embeddings of the expected shape."""
+
+    status_code = 502
+
+
+class AiRateLimitError(AiError):
+    """The provider is rate limiting (429); ``retry_after`` seconds when it said so."""
+
+    status_code = 429
+    wire_type = "Raven.Client.Exceptions.AI.RateLimitException"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, provider_status=429)
+        self.retry_after = retry_after
+
+    def extra_fields(self) -> dict[str, Any]:
+        fields = super().extra_fields()
+        if self.retry_after is not None:
+            seconds = int(self.retry_after)
+            fields["RetryAfter"] = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        return fields
+
+
+class AiUnavailableError(_UnsuccessfulAiRequest):
+    """The provider is unreachable, loading the model (503), timing out or failing with 5xx."""
+
+    status_code = 503
+    retryable = True
+
+    def __init__(
+        self, message: str, *, provider_status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, provider_status=provider_status)
+        self.retry_after = retry_after
