@@ -1,0 +1,103 @@
+"""The ``rookdb`` command: serve, import sample data, watch tasks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.documents.sample_data import SAMPLES, import_sample
+from rookdb.errors import RookError
+from rookdb.settings import Settings
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {"Server.DataDir": args.data_dir}
+    if getattr(args, "host", None) is not None:
+        overrides["Server.Host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["Server.Port"] = args.port
+    if getattr(args, "unsecured_remote_access", False):
+        overrides["Security.UnsecuredAccessAllowed"] = True
+    return Settings(overrides)
+
+
+def _ensure_sample(data_dir: Path, settings: Settings, sample: str, database_name: str) -> int:
+    catalog = DatabaseCatalog(data_dir, settings)
+    try:
+        database = catalog.get(database_name) if catalog.exists(database_name) else catalog.create(
+            database_name)
+        return import_sample(database, sample)
+    finally:
+        catalog.close()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from rookdb.server.runner import check_bind_address, serve_forever
+
+    settings = _settings(args)
+    check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"])
+    if args.with_sample:
+        data_dir = Path(settings["Server.DataDir"])
+        catalog = DatabaseCatalog(data_dir, settings)
+        missing = not catalog.exists(args.sample_database)
+        catalog.close()
+        if missing:
+            count = _ensure_sample(data_dir, settings, args.with_sample, args.sample_database)
+            print(f"Loaded {count} {args.with_sample} documents into database {args.sample_database}.")
+    print(f"rookdb serving {settings['Server.DataDir']} on "
+          f"http://{settings['Server.Host']}:{settings['Server.Port']} (Studio: /studio)")
+    serve_forever(settings)
+    return 0
+
+
+def _import_sample(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    count = _ensure_sample(Path(settings["Server.DataDir"]), settings, args.sample, args.database)
+    print(f"Imported {count} documents into {args.database}.")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rookdb", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the server with the Studio")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    serve.add_argument("--data-dir", default="./rookdb-data", help="where databases live")
+    serve.add_argument("--unsecured-remote-access", action="store_true",
+                       help="allow a non-loopback address without TLS (anyone on the network gets full access)")
+    serve.add_argument("--with-sample", choices=sorted(SAMPLES), default=None,
+                       help="create the sample database first when it does not exist")
+    serve.add_argument("--sample-database", default="Northwind", help="name for --with-sample")
+    serve.set_defaults(run=_serve)
+
+    sample = commands.add_parser("import-sample", help="load a sample database")
+    sample.add_argument("sample", choices=sorted(SAMPLES))
+    sample.add_argument("--database", default="Northwind")
+    sample.add_argument("--data-dir", default="./rookdb-data")
+    sample.set_defaults(run=_import_sample)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(args)
+    except RookError as error:
+        print(f"rookdb: {error.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

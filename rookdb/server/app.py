@@ -1,0 +1,69 @@
+"""The ASGI application: the route table wrapped in the error handling, with a lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.errors import BadRequestError, NotFoundError, RookError
+from rookdb.server.responses import error_response
+from rookdb.server.routes import routes
+from rookdb.settings import Settings
+
+__all__ = ["ServerState", "create_app"]
+
+StartupHook = Callable[[DatabaseCatalog], None]
+
+
+class ServerState:
+    """What every endpoint can reach through ``request.app.state``."""
+
+    catalog: DatabaseCatalog
+    settings: Settings
+
+
+async def _rook_error(request: Request, error: Exception) -> Response:
+    return error_response(request, error)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if error.status_code == 404:
+        wrapped: RookError = NotFoundError(f"There is no endpoint {request.method} {request.url.path}.")
+    elif error.status_code == 405:
+        wrapped = BadRequestError(f"{request.method} is not allowed on {request.url.path}.")
+    else:
+        wrapped = BadRequestError(str(error.detail))
+    return error_response(request, wrapped)
+
+
+def create_app(settings: Settings, *, data_dir: Path | None = None,
+               on_startup: list[StartupHook] | None = None) -> Starlette:
+    """Build the server app over the databases in ``data_dir`` (default: the ``Server.DataDir`` setting)."""
+    catalog = DatabaseCatalog(Path(data_dir or settings["Server.DataDir"]), settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for hook in on_startup or []:
+            hook(catalog)
+        catalog.open_all()
+        try:
+            yield
+        finally:
+            catalog.close()
+
+    app = Starlette(
+        routes=routes(),
+        exception_handlers={RookError: _rook_error, HTTPException: _http_error, Exception: _rook_error},
+        lifespan=lifespan,
+    )
+    app.state.catalog = catalog
+    app.state.settings = settings
+    return app

@@ -1,0 +1,69 @@
+"""``/databases/{db}/queries``: RQL over HTTP, answered in RavenDB's QueryResult shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rookdb.documents.querying import run_query
+from rookdb.errors import BadRequestError
+from rookdb.server.requests import database_of, query_bool, read_json
+from rookdb.server.responses import json_response
+from rookdb.storage.sqlite import format_timestamp
+
+__all__ = ["query"]
+
+
+def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, int | None]:
+    if request.method == "GET":
+        text = request.query_params.get("query")
+        parameters: Any = {}
+        body = {"Start": request.query_params.get("start"), "PageSize": request.query_params.get("pageSize")}
+    else:
+        if not isinstance(body, dict):
+            raise BadRequestError("The body must be a JSON object with a 'Query'.")
+        text = body.get("Query")
+        parameters = body.get("QueryParameters") or {}
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequestError("'Query' must be a non-empty RQL string.")
+    if not isinstance(parameters, dict):
+        raise BadRequestError("'QueryParameters' must be a JSON object.")
+    try:
+        start = int(body.get("Start") or 0)
+        page_size = None if body.get("PageSize") is None else int(body["PageSize"])
+    except (TypeError, ValueError) as error:
+        raise BadRequestError("'Start' and 'PageSize' must be integers.") from error
+    if start < 0 or (page_size is not None and page_size < 0):
+        raise BadRequestError("'Start' and 'PageSize' must not be negative.")
+    return text, parameters, start, page_size
+
+
+async def query(request: Request) -> Response:
+    database = database_of(request)
+    body = await read_json(request) if request.method == "POST" else None
+    text, parameters, start, page_size = _query_body(request, body)
+    result = await run_in_threadpool(run_query, database, text, parameters, start=start, page_size=page_size)
+    now = format_timestamp(datetime.now(UTC))
+    results = result.results
+    if query_bool(request, "metadataOnly"):
+        results = [{"@metadata": item.get("@metadata", {})} for item in results]
+    return json_response({
+        "Results": results,
+        "Includes": result.includes,
+        "IndexName": result.index_name,
+        "IsStale": result.is_stale,
+        "TotalResults": result.total_results,
+        "LongTotalResults": result.total_results,
+        "SkippedResults": result.skipped_results,
+        "CappedMaxResults": None,
+        "DurationInMs": result.duration_ms,
+        "IncludedPaths": None,
+        "IndexTimestamp": now,
+        "LastQueryTime": now,
+        "ResultEtag": database.storage.last_etag(),
+        "NodeTag": "A",
+    })

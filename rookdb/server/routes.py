@@ -1,0 +1,36 @@
+"""The route table: every HTTP endpoint rookdb serves, in one place."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from rookdb.server.endpoints import batch, databases, documents, hilo, queries, topology
+
+__all__ = ["routes"]
+
+_DB = "/databases/{database}"
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/topology", topology.database_topology, methods=["GET"]),
+        Route("/cluster/topology", topology.cluster_topology, methods=["GET"]),
+        Route("/build/version", topology.build_version, methods=["GET"]),
+        Route("/databases", databases.list_databases, methods=["GET"]),
+        Route("/admin/databases", databases.create_database, methods=["PUT"]),
+        Route("/admin/databases", databases.delete_databases, methods=["DELETE"]),
+        Route("/admin/databases", databases.database_record, methods=["GET"]),
+        Route(f"{_DB}/docs", documents.get_documents, methods=["GET"]),
+        Route(f"{_DB}/docs", documents.post_get_documents, methods=["POST"]),
+        Route(f"{_DB}/docs", documents.put_document, methods=["PUT"]),
+        Route(f"{_DB}/docs", documents.delete_document, methods=["DELETE"]),
+        Route(f"{_DB}/docs", documents.head_document, methods=["HEAD"]),
+        Route(f"{_DB}/bulk_docs", batch.bulk_docs, methods=["POST"]),
+        Route(f"{_DB}/bulk_insert", batch.bulk_insert, methods=["POST"]),
+        Route(f"{_DB}/operations/next-operation-id", batch.next_operation_id, methods=["GET"]),
+        Route(f"{_DB}/hilo/next", hilo.hilo_next, methods=["GET"]),
+        Route(f"{_DB}/hilo/return", hilo.hilo_return, methods=["PUT"]),
+        Route(f"{_DB}/queries", queries.query, methods=["POST", "GET"]),
+        Route(f"{_DB}/studio/sample-data", databases.load_sample_data, methods=["POST"]),
+        Route(f"{_DB}/stats", databases.database_statistics, methods=["GET"]),
+    ]

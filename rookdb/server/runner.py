@@ -1,0 +1,92 @@
+"""Running the server: in the foreground (the CLI) or on a background thread (embedded mode, tests)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from rookdb.errors import ValidationError
+from rookdb.server.app import StartupHook, create_app
+from rookdb.settings import Settings
+
+__all__ = ["BackgroundServer", "check_bind_address", "free_port", "serve_forever"]
+
+_STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+def check_bind_address(host: str, unsecured_allowed: bool) -> None:
+    """Refuse a non-loopback address without TLS unless the user accepted unsecured access (RavenDB's rule)."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not unsecured_allowed:
+        raise ValidationError(
+            "Server.Host",
+            f"refusing to listen on {host} without TLS: anyone who can reach this address would get full "
+            "access to every database. Bind to 127.0.0.1, or pass --unsecured-remote-access to accept "
+            "unsecured access from the network.")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _config(settings: Settings, data_dir: Path | None, hooks: list[StartupHook] | None, log_level: str
+            ) -> uvicorn.Config:
+    check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"])
+    app = create_app(settings, data_dir=data_dir, on_startup=hooks)
+    return uvicorn.Config(app, host=settings["Server.Host"], port=settings["Server.Port"],
+                          log_level=log_level, lifespan="on", timeout_graceful_shutdown=10)
+
+
+def serve_forever(settings: Settings, *, hooks: list[StartupHook] | None = None, log_level: str = "info"
+                  ) -> None:
+    """Serve until Ctrl-C; uvicorn drains connections and the lifespan closes every database."""
+    uvicorn.Server(_config(settings, None, hooks, log_level)).run()
+
+
+class BackgroundServer:
+    """A real server on a loopback port, run by a background thread; a context manager."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, settings: Settings | None = None,
+                 hooks: list[StartupHook] | None = None) -> None:
+        base = settings or Settings()
+        self.port = port or free_port()
+        self.settings = base.with_overrides(
+            {"Server.Host": "127.0.0.1", "Server.Port": self.port, "Server.DataDir": str(data_dir)})
+        self._server = uvicorn.Server(_config(self.settings, data_dir, hooks, "warning"))
+        self._thread = threading.Thread(target=self._server.run, name="rookdb-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"rookdb server did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,129 @@
+"""Every setting rookdb reads, declared once: key, type, default, unit, scope, minimum and help.
+
+Values resolve in this order: explicit overrides (CLI or code), environment variables
+(``ROOKDB_`` + the key upper-cased with dots as underscores, e.g. ``ROOKDB_AI_EMBEDDINGS_MAXBATCHSIZE``),
+then the default. Keys follow RavenDB's names where RavenDB has one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rookdb.errors import ValidationError
+
+__all__ = ["SETTINGS", "Setting", "Settings", "env_name"]
+
+Scope = Literal["server", "database"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: type
+    default: Any
+    help: str
+    scope: Scope = "server"
+    unit: str | None = None
+    minimum: float | None = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("Server.DataDir", str, "./rookdb-data", "Directory holding one folder per database."),
+    Setting("Server.Host", str, "127.0.0.1", "Address the HTTP server binds to."),
+    Setting("Server.Port", int, 8080, "Port the HTTP server listens on.", minimum=0),
+    Setting("Security.UnsecuredAccessAllowed", bool, False,
+            "Allow binding to a non-loopback address without TLS (anyone on the network gets full access)."),
+    Setting("Security.MasterKeyPath", str, "",
+            "File holding the key that encrypts secrets at rest; default: <data dir>/master.key."),
+    Setting("Query.TimeoutInSec", float, 30.0, "Longest time a query may run.", unit="seconds", minimum=0.1),
+    Setting("Ai.Embeddings.MaxBatchSize", int, 128,
+            "Maximum number of documents per embeddings-task batch.", scope="database", minimum=1),
+    Setting("Ai.Embeddings.MaxConcurrentBatches", int, 4,
+            "Maximum concurrent provider batches (query embeddings; task batches per connection string).",
+            scope="database", minimum=1),
+    Setting("Ai.Embeddings.MaxFallbackTimeInSec", float, 900.0,
+            "Longest suspension of a task after a provider connection failure.",
+            scope="database", unit="seconds", minimum=0.0),
+    Setting("Ai.Embeddings.ProviderTimeoutInSec", float, 60.0,
+            "Timeout of one provider HTTP request.", unit="seconds", minimum=0.1),
+    Setting("Ai.Embeddings.TestConnectionTimeoutInSec", float, 15.0,
+            "Upper bound on a Test Connection call.", unit="seconds", minimum=0.1),
+    Setting("Ai.Embeddings.ScriptTimeoutInMs", int, 1000,
+            "Time limit of one embeddings-script run per document.", unit="milliseconds", minimum=1),
+    Setting("Ai.Embeddings.ScriptMemoryLimitInMb", int, 64,
+            "Memory limit of the embeddings-script engine.", unit="megabytes", minimum=8),
+    Setting("Ai.Embeddings.LocalModelThreads", int, 1,
+            "Threads the embedded model may use (RavenDB: MaxNumberOfThreadsForLocalEmbeddingsGeneration).",
+            minimum=1),
+    Setting("Indexing.Corax.VectorSearch.DefaultMinimumSimilarity", float, 0.0,
+            "Default minimum similarity of vector.search (0 = no filtering).", scope="database", minimum=0.0),
+    Setting("Indexing.Corax.VectorSearch.DefaultNumberOfCandidatesForQuerying", int, 16,
+            "Default number of candidates (efSearch) of vector.search.", scope="database", minimum=1),
+    Setting("Indexing.Corax.VectorSearch.DefaultNumberOfCandidatesForIndexing", int, 16,
+            "HNSW efConstruction.", scope="database", minimum=1),
+    Setting("Indexing.Corax.VectorSearch.DefaultNumberOfEdges", int, 12,
+            "HNSW M (edges per node).", scope="database", minimum=2),
+    Setting("Indexing.Corax.VectorSearch.OrderByScoreAutomatically", bool, True,
+            "Order results by score when vector.search is present.", scope="database"),
+    Setting("Indexing.Corax.VectorSearch.VectorSearchScanningThreshold", int, 1024,
+            "Below this filter-match count a filtered vector search runs exactly.", scope="database",
+            minimum=0),
+    Setting("Expiration.DeleteFrequencyInSec", float, 60.0,
+            "How often expired documents are deleted.", scope="database", unit="seconds", minimum=0.05),
+)
+
+_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets ``key``."""
+    return "ROOKDB_" + key.upper().replace(".", "_")
+
+
+def _cast(setting: Setting, raw: Any) -> Any:
+    try:
+        if setting.type is bool and isinstance(raw, str):
+            lowered = raw.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            value: Any = lowered in ("true", "1", "yes")
+        else:
+            value = setting.type(raw)
+    except (TypeError, ValueError) as error:
+        raise ValidationError(setting.key, f"expected {setting.type.__name__}, got {raw!r}") from error
+    if setting.minimum is not None and value < setting.minimum:
+        raise ValidationError(setting.key, f"must be at least {setting.minimum}, got {value}")
+    return value
+
+
+class Settings:
+    """A frozen, validated view of every setting."""
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None):
+        environ = os.environ if environ is None else environ
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(_BY_KEY))
+        if unknown:
+            raise ValidationError(unknown[0], "is not a rookdb setting")
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.key in overrides:
+                values[setting.key] = _cast(setting, overrides[setting.key])
+            elif env_name(setting.key) in environ:
+                values[setting.key] = _cast(setting, environ[env_name(setting.key)])
+            else:
+                values[setting.key] = setting.default
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """A copy with some values replaced (validated)."""
+        return Settings({**self._values, **overrides}, environ={})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)

@@ -1,0 +1,184 @@
+"""The storage contract every backend implements (SQLite today, PostgreSQL later).
+
+A backend stores one database: documents with their metadata, tombstones, a monotonic change
+feed (etag), attachments deduplicated by content hash, HiLo ranges, the database record and small
+state values that background workers persist with their progress. The layers above never see SQL.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Attachment",
+    "Change",
+    "DocumentStorage",
+    "StoredDocument",
+    "WriteTransaction",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document as stored: ``body`` is its JSON (``@metadata`` included, server keys filled in)."""
+
+    id: str
+    collection: str
+    etag: int
+    change_vector: str
+    last_modified: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change feed: a put (``document`` set) or a delete (``document`` None)."""
+
+    etag: int
+    id: str
+    collection: str
+    document: StoredDocument | None
+
+    @property
+    def deleted(self) -> bool:
+        return self.document is None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Attachment metadata; the content lives once per ``hash`` however many documents share it."""
+
+    document_id: str
+    name: str
+    hash: str
+    content_type: str
+    size: int
+
+
+class WriteTransaction(abc.ABC):
+    """The writes of one atomic transaction; every put or delete takes the next etag."""
+
+    @abc.abstractmethod
+    def next_etag(self) -> int:
+        """Reserve and return the next etag (used for server-generated ids)."""
+
+    @abc.abstractmethod
+    def put(self, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
+        """Store ``body`` (with user ``@metadata``); fills ``@id``, ``@change-vector``, ``@last-modified``."""
+
+    @abc.abstractmethod
+    def delete(self, doc_id: str) -> StoredDocument | None:
+        """Delete a document and its attachments, leaving a tombstone; None if it did not exist."""
+
+    @abc.abstractmethod
+    def get(self, doc_id: str) -> StoredDocument | None:
+        """Read inside the transaction (sees its own writes)."""
+
+    @abc.abstractmethod
+    def put_attachment(
+        self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
+    ) -> Attachment:
+        """Attach ``content`` to a document, storing the bytes once per content hash."""
+
+    @abc.abstractmethod
+    def delete_attachment(self, doc_id: str, name: str, *, touch_document: bool = True) -> bool:
+        """Remove one attachment; content no document references any more is dropped."""
+
+    @abc.abstractmethod
+    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
+        """Reserve the next id range for ``tag``: returns (low, high), inclusive."""
+
+    @abc.abstractmethod
+    def hilo_return(self, tag: str, end: int, last: int) -> None:
+        """Give back the unused tail of a range when it is still the newest one."""
+
+    @abc.abstractmethod
+    def set_state(self, key: str, value: Any) -> None:
+        """Persist a small JSON value (a worker's position, a task's stats) with this transaction."""
+
+    @abc.abstractmethod
+    def delete_state(self, key_prefix: str) -> None:
+        """Delete every state value whose key starts with ``key_prefix``."""
+
+    @abc.abstractmethod
+    def set_record(self, record: dict[str, Any]) -> int:
+        """Replace the database record; returns its new etag."""
+
+
+class DocumentStorage(abc.ABC):
+    """One database's storage; safe to use from many threads (one writer at a time)."""
+
+    database_id: str
+
+    @abc.abstractmethod
+    def write(self) -> AbstractContextManager[WriteTransaction]:
+        """Open the single write transaction; commits on normal exit, rolls back on error."""
+
+    @abc.abstractmethod
+    def get(self, doc_id: str) -> StoredDocument | None:
+        """A document by id, case-insensitively."""
+
+    @abc.abstractmethod
+    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
+        """Documents by id, aligned with ``doc_ids``."""
+
+    @abc.abstractmethod
+    def iter_collection(self, collection: str | None) -> Iterator[StoredDocument]:
+        """Documents of a collection (case-insensitive) in etag order; None means every document."""
+
+    @abc.abstractmethod
+    def list_by_prefix(self, prefix: str, start: int, page_size: int, start_after: str | None = None
+                       ) -> list[StoredDocument]:
+        """Documents whose id starts with ``prefix`` (case-insensitive), ordered by id."""
+
+    @abc.abstractmethod
+    def list_recent(self, collection: str | None, start: int, page_size: int) -> list[StoredDocument]:
+        """Documents of a collection, newest first (the Studio's document list)."""
+
+    @abc.abstractmethod
+    def collection_counts(self) -> dict[str, int]:
+        """Every collection with its document count."""
+
+    @abc.abstractmethod
+    def count(self, collection: str | None = None) -> int:
+        """Number of documents in a collection, or in the database."""
+
+    @abc.abstractmethod
+    def changes_since(self, etag: int, limit: int, collection: str | None = None) -> list[Change]:
+        """Puts and deletes with an etag greater than ``etag``, oldest first."""
+
+    @abc.abstractmethod
+    def last_etag(self) -> int:
+        """The etag of the newest write (0 for an empty database)."""
+
+    @abc.abstractmethod
+    def attachments(self, doc_id: str) -> list[Attachment]:
+        """Attachments of a document."""
+
+    @abc.abstractmethod
+    def attachment_content(self, doc_id: str, name: str) -> tuple[Attachment, bytes] | None:
+        """An attachment with its content."""
+
+    @abc.abstractmethod
+    def get_state(self, key: str) -> Any:
+        """A value stored with ``WriteTransaction.set_state`` (None when absent)."""
+
+    @abc.abstractmethod
+    def states(self, key_prefix: str) -> dict[str, Any]:
+        """Every state value whose key starts with ``key_prefix``."""
+
+    @abc.abstractmethod
+    def get_record(self) -> tuple[dict[str, Any], int]:
+        """The database record and its etag."""
+
+    @abc.abstractmethod
+    def integrity_check(self) -> list[str]:
+        """Problems found (empty when healthy): engine check, orphan or missing attachment content."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release files and connections."""

@@ -1,0 +1,484 @@
+"""SQLite backend: one file per database, WAL, one serialized writer, per-thread readers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rookdb.errors import StorageError
+from rookdb.storage.base import Attachment, Change, DocumentStorage, StoredDocument, WriteTransaction
+
+__all__ = ["SqliteStorage", "format_timestamp"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+    lower_id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    lower_collection TEXT NOT NULL,
+    etag INTEGER NOT NULL UNIQUE,
+    change_vector TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (lower_collection, etag);
+CREATE TABLE IF NOT EXISTS tombstones (
+    lower_id TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    lower_collection TEXT NOT NULL,
+    etag INTEGER NOT NULL UNIQUE
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attachment_contents (hash TEXT PRIMARY KEY, content BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS attachments (
+    lower_doc_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (lower_doc_id, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attachments_by_hash ON attachments (hash);
+CREATE TABLE IF NOT EXISTS hilo (tag TEXT PRIMARY KEY, max INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+"""
+
+_DOC_COLUMNS = "id, collection, etag, change_vector, last_modified, body"
+_PAGE = 1024
+_IN_CHUNK = 500
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RavenDB's timestamp format: seven fractional digits, UTC, ``Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def _row_to_document(row: tuple[Any, ...]) -> StoredDocument:
+    return StoredDocument(row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
+
+
+def _content_hash(content: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(content).digest()).decode("ascii")
+
+
+def _sqlite_failure(action: str, error: sqlite3.Error) -> StorageError:
+    return StorageError(f"Storage failed to {action}: {error}")
+
+
+class _SqliteWriteTransaction(WriteTransaction):
+    def __init__(self, storage: SqliteStorage, connection: sqlite3.Connection) -> None:
+        self._storage = storage
+        self._db = connection
+        self._etag = storage._read_last_etag(connection)
+        self._start_etag = self._etag
+        self._now = format_timestamp(datetime.now(UTC))
+        self._record: tuple[dict[str, Any], int] | None = None
+
+    def next_etag(self) -> int:
+        self._etag += 1
+        return self._etag
+
+    def finish(self) -> None:
+        if self._etag != self._start_etag:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('last_etag', ?)", (str(self._etag),))
+
+    def get(self, doc_id: str) -> StoredDocument | None:
+        row = self._db.execute(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),)
+        ).fetchone()
+        return _row_to_document(row) if row else None
+
+    def put(self, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
+        lower_id = doc_id.lower()
+        existing = self._db.execute(
+            "SELECT id FROM documents WHERE lower_id = ?", (lower_id,)
+        ).fetchone()
+        stored_id = existing[0] if existing else doc_id
+        return self._write_document(lower_id, stored_id, collection, body, replace=existing is not None)
+
+    def _write_document(
+        self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any], *, replace: bool
+    ) -> StoredDocument:
+        etag = self.next_etag()
+        change_vector = f"A:{etag}-{self._storage.database_id}"
+        metadata = body.get("@metadata")
+        if not isinstance(metadata, dict):
+            metadata = {}
+            body["@metadata"] = metadata
+        metadata["@id"] = doc_id
+        metadata["@change-vector"] = change_vector
+        metadata["@last-modified"] = self._now
+        self._apply_attachment_metadata(lower_id, metadata)
+        encoded = orjson.dumps(body)
+        params = (lower_id, doc_id, collection, collection.lower(), etag, change_vector, self._now, encoded)
+        if replace:
+            self._db.execute("DELETE FROM documents WHERE lower_id = ?", (lower_id,))
+        self._db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
+        self._db.execute("DELETE FROM tombstones WHERE lower_id = ?", (lower_id,))
+        return StoredDocument(doc_id, collection, etag, change_vector, self._now, encoded)
+
+    def _apply_attachment_metadata(self, lower_id: str, metadata: dict[str, Any]) -> None:
+        rows = self._db.execute(
+            "SELECT name, hash, content_type, size FROM attachments WHERE lower_doc_id = ? ORDER BY name",
+            (lower_id,),
+        ).fetchall()
+        flags = [f for f in str(metadata.get("@flags") or "").split(", ") if f and f != "HasAttachments"]
+        if rows:
+            metadata["@attachments"] = [
+                {"Name": name, "Hash": digest, "ContentType": content_type, "Size": size}
+                for name, digest, content_type, size in rows
+            ]
+            flags.append("HasAttachments")
+        else:
+            metadata.pop("@attachments", None)
+        if flags:
+            metadata["@flags"] = ", ".join(flags)
+        else:
+            metadata.pop("@flags", None)
+
+    def delete(self, doc_id: str) -> StoredDocument | None:
+        lower_id = doc_id.lower()
+        existing = self.get(doc_id)
+        if existing is None:
+            return None
+        self._db.execute("DELETE FROM documents WHERE lower_id = ?", (lower_id,))
+        hashes = [r[0] for r in self._db.execute(
+            "SELECT hash FROM attachments WHERE lower_doc_id = ?", (lower_id,))]
+        self._db.execute("DELETE FROM attachments WHERE lower_doc_id = ?", (lower_id,))
+        for digest in set(hashes):
+            self._drop_unreferenced_content(digest)
+        etag = self.next_etag()
+        self._db.execute(
+            "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?, ?)",
+            (lower_id, existing.id, existing.collection, existing.collection.lower(), etag),
+        )
+        return existing
+
+    def _drop_unreferenced_content(self, digest: str) -> None:
+        self._db.execute(
+            "DELETE FROM attachment_contents WHERE hash = ? AND NOT EXISTS "
+            "(SELECT 1 FROM attachments WHERE hash = ?)",
+            (digest, digest),
+        )
+
+    def _touch(self, lower_id: str) -> None:
+        document = self.get(lower_id)
+        if document is not None:
+            body = orjson.loads(document.body)
+            self._write_document(lower_id, document.id, document.collection, body, replace=True)
+
+    def put_attachment(
+        self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
+    ) -> Attachment:
+        lower_id = doc_id.lower()
+        digest = _content_hash(content)
+        previous = self._db.execute(
+            "SELECT hash FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name)
+        ).fetchone()
+        self._db.execute("INSERT OR IGNORE INTO attachment_contents VALUES (?, ?)", (digest, content))
+        self._db.execute(
+            "INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?, ?)",
+            (lower_id, name, digest, content_type, len(content)),
+        )
+        if previous and previous[0] != digest:
+            self._drop_unreferenced_content(previous[0])
+        if touch_document:
+            self._touch(lower_id)
+        return Attachment(doc_id, name, digest, content_type, len(content))
+
+    def delete_attachment(self, doc_id: str, name: str, *, touch_document: bool = True) -> bool:
+        lower_id = doc_id.lower()
+        row = self._db.execute(
+            "SELECT hash FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name)
+        ).fetchone()
+        if row is None:
+            return False
+        self._db.execute("DELETE FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name))
+        self._drop_unreferenced_content(row[0])
+        if touch_document:
+            self._touch(lower_id)
+        return True
+
+    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
+        row = self._db.execute("SELECT max FROM hilo WHERE tag = ?", (tag.lower(),)).fetchone()
+        current = max(row[0] if row else 0, last_max)
+        high = current + capacity
+        self._db.execute("INSERT OR REPLACE INTO hilo VALUES (?, ?)", (tag.lower(), high))
+        return current + 1, high
+
+    def hilo_return(self, tag: str, end: int, last: int) -> None:
+        # Only the newest range can be given back; an older one would reissue ids already handed out.
+        self._db.execute(
+            "UPDATE hilo SET max = ? WHERE tag = ? AND max = ?", (last, tag.lower(), end)
+        )
+
+    def set_state(self, key: str, value: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, orjson.dumps(value)))
+
+    def delete_state(self, key_prefix: str) -> None:
+        self._db.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(key_prefix), key_prefix))
+
+    def set_record(self, record: dict[str, Any]) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'record_etag'").fetchone()
+        record_etag = (int(row[0]) if row else 0) + 1
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('record', ?)", (orjson.dumps(record).decode(),))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('record_etag', ?)", (str(record_etag),))
+        return record_etag
+
+
+class SqliteStorage(DocumentStorage):
+    """A database in one SQLite file (WAL): writes serialized by a lock, reads on per-thread connections."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = self._connect()
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.executescript(_SCHEMA)
+            row = self._writer.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()
+            if row is None:
+                database_id = base64.b64encode(secrets.token_bytes(16), altchars=b"-_").decode()[:22]
+                self._writer.execute("INSERT INTO meta VALUES ('database_id', ?)", (database_id,))
+            else:
+                database_id = row[0]
+        except sqlite3.Error as error:
+            raise _sqlite_failure(f"open {path.name}", error) from error
+        self.database_id = database_id
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_ms / 1000
+        )
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        connection.execute("PRAGMA cache_size=-32000")
+        return connection
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._closed:
+                raise StorageError("Storage is closed.")
+            connection = self._connect()
+            self._local.connection = connection
+            with self._readers_lock:
+                self._readers.append(connection)
+        return connection
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._reader().execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise _sqlite_failure("read", error) from error
+
+    @staticmethod
+    def _read_last_etag(connection: sqlite3.Connection) -> int:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'last_etag'").fetchone()
+        return int(row[0]) if row else 0
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTransaction]:
+        with self._write_lock:
+            if self._closed:
+                raise StorageError("Storage is closed.")
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise _sqlite_failure("begin a write", error) from error
+            transaction = _SqliteWriteTransaction(self, self._writer)
+            try:
+                yield transaction
+                transaction.finish()
+                self._writer.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._writer.execute("ROLLBACK")
+                raise _sqlite_failure("write", error) from error
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+
+    def get(self, doc_id: str) -> StoredDocument | None:
+        rows = self._read(f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),))
+        return _row_to_document(rows[0]) if rows else None
+
+    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
+        found: dict[str, StoredDocument] = {}
+        lowered = [doc_id.lower() for doc_id in doc_ids]
+        unique = list(dict.fromkeys(lowered))
+        for offset in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[offset : offset + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self._read(
+                f"SELECT lower_id, {_DOC_COLUMNS} FROM documents WHERE lower_id IN ({marks})", chunk
+            ):
+                found[row[0]] = _row_to_document(row[1:])
+        return [found.get(doc_id) for doc_id in lowered]
+
+    def iter_collection(self, collection: str | None) -> Iterator[StoredDocument]:
+        after = 0
+        while True:
+            if collection is None:
+                rows = self._read(
+                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE etag > ? ORDER BY etag LIMIT ?",
+                    (after, _PAGE),
+                )
+            else:
+                rows = self._read(
+                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_collection = ? AND etag > ? "
+                    "ORDER BY etag LIMIT ?",
+                    (collection.lower(), after, _PAGE),
+                )
+            for row in rows:
+                yield _row_to_document(row)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][2]
+
+    def list_by_prefix(
+        self, prefix: str, start: int, page_size: int, start_after: str | None = None
+    ) -> list[StoredDocument]:
+        lower = prefix.lower()
+        after = (start_after or "").lower()
+        rows = self._read(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_id >= ? AND substr(lower_id, 1, ?) = ? "
+            "AND lower_id > ? ORDER BY lower_id LIMIT ? OFFSET ?",
+            (lower, len(lower), lower, after, page_size, start),
+        )
+        return [_row_to_document(row) for row in rows]
+
+    def list_recent(self, collection: str | None, start: int, page_size: int) -> list[StoredDocument]:
+        if collection is None:
+            rows = self._read(
+                f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY etag DESC LIMIT ? OFFSET ?",
+                (page_size, start),
+            )
+        else:
+            rows = self._read(
+                f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_collection = ? "
+                "ORDER BY etag DESC LIMIT ? OFFSET ?",
+                (collection.lower(), page_size, start),
+            )
+        return [_row_to_document(row) for row in rows]
+
+    def collection_counts(self) -> dict[str, int]:
+        rows = self._read(
+            "SELECT min(collection), count(*) FROM documents GROUP BY lower_collection ORDER BY 1"
+        )
+        return {name: count for name, count in rows}
+
+    def count(self, collection: str | None = None) -> int:
+        if collection is None:
+            return int(self._read("SELECT count(*) FROM documents")[0][0])
+        return int(self._read(
+            "SELECT count(*) FROM documents WHERE lower_collection = ?", (collection.lower(),))[0][0])
+
+    def changes_since(self, etag: int, limit: int, collection: str | None = None) -> list[Change]:
+        where = "etag > ?" + (" AND lower_collection = ?" if collection is not None else "")
+        params: tuple[Any, ...] = (etag, collection.lower()) if collection is not None else (etag,)
+        puts = self._read(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE {where} ORDER BY etag LIMIT ?", (*params, limit)
+        )
+        deletes = self._read(
+            f"SELECT id, collection, etag FROM tombstones WHERE {where} ORDER BY etag LIMIT ?",
+            (*params, limit),
+        )
+        changes = [Change(row[2], row[0], row[1], _row_to_document(row)) for row in puts]
+        changes += [Change(row[2], row[0], row[1], None) for row in deletes]
+        changes.sort(key=lambda change: change.etag)
+        return changes[:limit]
+
+    def last_etag(self) -> int:
+        rows = self._read("SELECT value FROM meta WHERE key = 'last_etag'")
+        return int(rows[0][0]) if rows else 0
+
+    def attachments(self, doc_id: str) -> list[Attachment]:
+        rows = self._read(
+            "SELECT name, hash, content_type, size FROM attachments WHERE lower_doc_id = ? ORDER BY name",
+            (doc_id.lower(),),
+        )
+        return [Attachment(doc_id, name, digest, content_type, size) for name, digest, content_type, size in rows]
+
+    def attachment_content(self, doc_id: str, name: str) -> tuple[Attachment, bytes] | None:
+        rows = self._read(
+            "SELECT a.hash, a.content_type, a.size, c.content FROM attachments a "
+            "JOIN attachment_contents c ON c.hash = a.hash WHERE a.lower_doc_id = ? AND a.name = ?",
+            (doc_id.lower(), name),
+        )
+        if not rows:
+            return None
+        digest, content_type, size, content = rows[0]
+        return Attachment(doc_id, name, digest, content_type, size), bytes(content)
+
+    def get_state(self, key: str) -> Any:
+        rows = self._read("SELECT value FROM state WHERE key = ?", (key,))
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def states(self, key_prefix: str) -> dict[str, Any]:
+        rows = self._read(
+            "SELECT key, value FROM state WHERE substr(key, 1, ?) = ?", (len(key_prefix), key_prefix)
+        )
+        return {key: orjson.loads(value) for key, value in rows}
+
+    def get_record(self) -> tuple[dict[str, Any], int]:
+        rows = self._read("SELECT key, value FROM meta WHERE key IN ('record', 'record_etag')")
+        values = dict(rows)
+        record = orjson.loads(values["record"]) if "record" in values else {}
+        return record, int(values.get("record_etag", 0))
+
+    def integrity_check(self) -> list[str]:
+        problems = [row[0] for row in self._read("PRAGMA integrity_check") if row[0] != "ok"]
+        orphans = self._read(
+            "SELECT hash FROM attachment_contents c WHERE NOT EXISTS "
+            "(SELECT 1 FROM attachments a WHERE a.hash = c.hash)"
+        )
+        problems += [f"attachment content {row[0]} is referenced by no document" for row in orphans]
+        missing = self._read(
+            "SELECT lower_doc_id, name FROM attachments a WHERE NOT EXISTS "
+            "(SELECT 1 FROM attachment_contents c WHERE c.hash = a.hash)"
+        )
+        problems += [f"attachment {name} of {doc} has no content" for doc, name in missing]
+        dangling = self._read(
+            "SELECT DISTINCT lower_doc_id FROM attachments a WHERE NOT EXISTS "
+            "(SELECT 1 FROM documents d WHERE d.lower_id = a.lower_doc_id)"
+        )
+        problems += [f"attachments of missing document {row[0]}" for row in dangling]
+        return problems
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            with self._readers_lock:
+                for connection in self._readers:
+                    connection.close()
+                self._readers.clear()
+            self._writer.close()
+
+    def size_on_disk(self) -> int:
+        """Bytes used by the database file and its WAL."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            candidate = Path(str(self.path) + suffix)
+            if candidate.exists():
+                total += os.path.getsize(candidate)
+        return total
