@@ -1,0 +1,132 @@
+"""Bulk loading: 100k small documents through the official client vs. raw SQLite.
+
+Run: .venv/bin/python bench/bulk_insert.py [--documents 100000]
+
+The limit is the same JSON written straight into a fresh SQLite file (WAL) with ``executemany`` in
+one transaction, measured in the same run. rookdb runs as users run it (``rookdb serve`` in its own
+process); the client runs here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from ravendb import DocumentStore
+from ravendb.serverwide.database_record import DatabaseRecord
+from ravendb.serverwide.operations.common import CreateDatabaseOperation
+
+from rookdb.server.runner import free_port
+
+
+class Product:
+    def __init__(self, Name: str, PricePerUnit: float, Category: str, UnitsInStock: int) -> None:
+        self.Name = Name
+        self.PricePerUnit = PricePerUnit
+        self.Category = Category
+        self.UnitsInStock = UnitsInStock
+
+
+def products(count: int) -> list[Product]:
+    return [Product(f"Product {n}", n * 1.5, f"categories/{n % 8 + 1}-A", n % 100) for n in range(count)]
+
+
+def raw_sqlite_limit(count: int, directory: Path) -> float:
+    rows = [
+        (f"products/{n}-a", f"products/{n}-A", json.dumps({
+            "Name": f"Product {n}", "PricePerUnit": n * 1.5, "Category": f"categories/{n % 8 + 1}-A",
+            "UnitsInStock": n % 100, "@metadata": {"@collection": "Products", "Raven-Python-Type": "x.Product"},
+        }).encode())
+        for n in range(count)
+    ]
+    connection = sqlite3.connect(directory / "limit.sqlite3", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("CREATE TABLE documents (lower_id TEXT PRIMARY KEY, id TEXT, body BLOB)")
+    started = time.perf_counter()
+    connection.execute("BEGIN")
+    connection.executemany("INSERT INTO documents VALUES (?, ?, ?)", rows)
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return count / elapsed
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rookdb", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/build/version", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("rookdb did not start")
+
+
+def through_bulk_insert(url: str, count: int) -> float:
+    store = DocumentStore(urls=[url], database="BulkInsert")
+    store.initialize()
+    store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord("BulkInsert")))
+    items = products(count)
+    started = time.perf_counter()
+    with store.bulk_insert() as bulk:
+        for product in items:
+            bulk.store(product)
+    elapsed = time.perf_counter() - started
+    store.close()
+    return count / elapsed
+
+
+def through_bulk_docs(url: str, count: int, batch: int = 1000) -> float:
+    store = DocumentStore(urls=[url], database="BulkDocs")
+    store.initialize()
+    store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord("BulkDocs")))
+    items = products(count)
+    started = time.perf_counter()
+    for offset in range(0, count, batch):
+        with store.open_session() as session:
+            for product in items[offset:offset + batch]:
+                session.store(product, f"products/{offset}-{id(product)}")
+            session.save_changes()
+    elapsed = time.perf_counter() - started
+    store.close()
+    return count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--documents", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        limit = raw_sqlite_limit(args.documents, directory)
+        process, url = start_server(directory / "data")
+        try:
+            bulk = through_bulk_insert(url, args.documents)
+            docs = through_bulk_docs(url, args.documents)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    print(f"documents: {args.documents}")
+    print(f"{'path':<40}{'docs/s':>12}{'vs limit':>10}")
+    print(f"{'raw SQLite executemany (limit)':<40}{limit:>12,.0f}{1.0:>10.2f}")
+    print(f"{'store.bulk_insert() over HTTP':<40}{bulk:>12,.0f}{bulk / limit:>10.2f}")
+    print(f"{'session.save_changes() x1000 (bulk_docs)':<40}{docs:>12,.0f}{docs / limit:>10.2f}")
+    print(f"goal: bulk_insert >= 0.50 of the limit -> {'met' if bulk / limit >= 0.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Every error answers with RavenDB's envelope and the right status; the client rebuilds it."""
+
+from __future__ import annotations
+
+import inspect
+
+import httpx
+import pytest
+from ravendb import DocumentStore
+from ravendb.exceptions.exception_dispatcher import ExceptionDispatcher
+from ravendb.exceptions.exceptions import DatabaseDoesNotExistException
+from ravendb.exceptions.raven_exceptions import RavenException
+
+from rookdb import errors
+from rookdb.server.runner import BackgroundServer
+
+
+def envelope(response: httpx.Response) -> dict[str, object]:
+    body = response.json()
+    assert set(body) >= {"Url", "Type", "Message", "Error"}, body
+    assert "Traceback" not in response.text
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content", "status", "wire_type"),
+    [
+        ("POST", "/databases/{db}/bulk_docs", b"{not json", 400, "BadRequestException"),
+        ("POST", "/databases/{db}/bulk_docs", b"[1, 2]", 400, "BadRequestException"),
+        ("POST", "/databases/{db}/bulk_docs", b'{"Commands": [{"Type": "PATCH", "Id": "a"}]}', 400,
+         "BadRequestException"),
+        ("POST", "/databases/{db}/bulk_docs", b'{"Commands": [{"Type": "PUT", "Id": "a", "Document": 5}]}',
+         400, "BadRequestException"),
+        ("PUT", "/databases/{db}/docs?id=a", b"", 400, "BadRequestException"),
+        ("DELETE", "/databases/{db}/docs", b"", 400, "BadRequestException"),
+        ("GET", "/databases/{db}/hilo/next?tag=x&lastMax=abc", b"", 400, "BadRequestException"),
+        ("POST", "/databases/{db}/queries", b'{"Query": 7}', 400, "BadRequestException"),
+        ("POST", "/databases/{db}/bulk_insert?id=1", b"{]", 400, "BadRequestException"),
+        ("GET", "/no/such/endpoint", b"", 404, "DocumentDoesNotExistException"),
+        ("PATCH", "/databases/{db}/docs", b"", 400, "BadRequestException"),
+        ("GET", "/databases/nope/docs?id=a", b"", 503, "DatabaseDoesNotExistException"),
+        ("PUT", "/admin/databases?name=bad%20name", b"{}", 400, "BadRequestException"),
+    ],
+)
+def test_malformed_input_gets_the_envelope(
+    store: DocumentStore, server: BackgroundServer, method: str, path: str, content: bytes, status: int,
+    wire_type: str,
+) -> None:
+    response = httpx.request(method, server.url + path.format(db=store.database), content=content)
+    assert response.status_code == status, response.text
+    body = envelope(response)
+    assert str(body["Type"]).rsplit(".", 1)[-1] == wire_type
+    assert body["Message"]
+
+
+def test_missing_database_raises_the_clients_exception(server: BackgroundServer) -> None:
+    store = DocumentStore(urls=[server.url], database="DoesNotExist")
+    store.initialize()
+    try:
+        with pytest.raises(DatabaseDoesNotExistException), store.open_session() as session:
+            session.load("products/1")
+    finally:
+        store.close()
+
+
+def test_changing_collection_is_refused(store: DocumentStore, server: BackgroundServer) -> None:
+    url = f"{server.url}/databases/{store.database}/bulk_docs"
+    put = {"Id": "a/1", "ChangeVector": None, "Type": "PUT"}
+    first = {"Commands": [{**put, "Document": {"@metadata": {"@collection": "Apples"}}}]}
+    assert httpx.post(url, json=first).status_code == 201
+    second = {"Commands": [{**put, "Document": {"@metadata": {"@collection": "Pears"}}}]}
+    response = httpx.post(url, json=second)
+    assert response.status_code == 400
+    assert "Apples" in str(envelope(response)["Message"])
+
+
+def _error_classes() -> list[type[errors.RookError]]:
+    return [
+        cls for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.RookError)
+    ]
+
+
+@pytest.mark.parametrize("error_class", _error_classes(), ids=lambda cls: cls.__name__)
+def test_every_error_survives_the_clients_dispatch(error_class: type[errors.RookError]) -> None:
+    """The wire ``Type`` of every rookdb error maps to a client exception carrying our text."""
+    error = _instance(error_class)
+    exception = ExceptionDispatcher.get(
+        ExceptionDispatcher.ExceptionSchema(
+            "http://x", error.wire_type, error.message, f"{error.wire_type}: {error.message}"),
+        error.status_code,
+    )
+    assert isinstance(exception, Exception)
+    if not isinstance(exception, RavenException) or error.status_code != 409:
+        assert error.message in str(exception)
+
+
+def _instance(error_class: type[errors.RookError]) -> errors.RookError:
+    if error_class is errors.DatabaseDoesNotExistError:
+        return error_class("db")
+    if error_class is errors.ValidationError:
+        return error_class("Field", "breaks a rule")
+    return error_class("something went wrong")
