@@ -8,7 +8,8 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     ├── BadRequestError (400, BadRequestException)
     │   ├── InvalidQueryError (400, InvalidQueryException)
     │   ├── ValidationError (400, BadRequestException) — a named field broke a named rule
-    │   └── ScriptError (400, JavaScriptException)
+    │   ├── ScriptError (400, JavaScriptException)
+    │   └── VectorDimensionMismatchError (400, BadRequestException) — a vector of the wrong length
     ├── NotFoundError (404, DocumentDoesNotExistException)
     │   └── IndexNotFoundError (404, IndexDoesNotExistException)
     ├── DatabaseDoesNotExistError (503, DatabaseDoesNotExistException, Database-Missing header)
@@ -55,6 +56,7 @@ __all__ = [
     "ScriptError",
     "StorageError",
     "ValidationError",
+    "VectorDimensionMismatchError",
 ]
 
 
@@ -257,3 +259,16 @@ class AiUnavailableError(_UnsuccessfulAiRequest):
     ) -> None:
         super().__init__(message, provider_status=provider_status)
         self.retry_after = retry_after
+
+
+class VectorDimensionMismatchError(BadRequestError):
+    """A vector's length differs from its field's dimensions (declared, or taken from the first vector)."""
+
+    def __init__(self, expected: int, actual: int, *, field: str | None = None) -> None:
+        where = f"field '{field}'" if field else "the vector field"
+        super().__init__(
+            f"A vector has {actual} dimensions but {where} has {expected}: all vectors of a field must come "
+            "from the same model and have the same dimensions."
+        )
+        self.expected = expected
+        self.actual = actual
