@@ -1,0 +1,587 @@
+"""The RQL syntax tree: frozen dataclasses with a canonical text form and a JSON form.
+
+``to_rql()`` renders the one canonical spelling of a node (lower-case keywords, single-quoted
+strings, minimal parentheses), so ``parse(q.to_rql()) == q`` for every parsed query.
+``to_json()`` gives the tree as plain JSON for table-driven parser tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+from typing import Literal as TypingLiteral
+
+__all__ = [
+    "And",
+    "Between",
+    "Boost",
+    "Comparison",
+    "EndsWith",
+    "Exact",
+    "Exists",
+    "Expr",
+    "Field",
+    "FieldPath",
+    "ForDoc",
+    "IdField",
+    "In",
+    "Literal",
+    "Node",
+    "Not",
+    "Or",
+    "OrderBy",
+    "Parameter",
+    "PathSegment",
+    "Projection",
+    "Query",
+    "RandomOrder",
+    "Regex",
+    "ScoreOrder",
+    "Search",
+    "Select",
+    "Source",
+    "StartsWith",
+    "TextWithTask",
+    "TrueExpr",
+    "Value",
+    "VectorField",
+    "VectorSearch",
+    "format_number",
+    "quote_string",
+]
+
+Scalar: TypeAlias = str | int | float | bool | None
+
+_IDENTIFIER = re.compile(r"(?!\d)[\w@]+")
+# Words that would be read as keywords where a field or collection name is expected.
+_RESERVED = frozenset({
+    "all", "and", "as", "between", "false", "from", "in", "include", "index", "limit", "not", "null",
+    "offset", "or", "order", "select", "true", "where",
+})
+
+
+def quote_string(text: str) -> str:
+    """Render ``text`` as a single-quoted RQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def format_number(number: int | float) -> str:
+    """Render a number the way the official client does (Python ``str``: ``0.8``, ``20``)."""
+    return str(number)
+
+
+def _name(text: str) -> str:
+    if _IDENTIFIER.fullmatch(text) and text.lower() not in _RESERVED:
+        return text
+    return quote_string(text)
+
+
+class Node:
+    """Base of every syntax-tree node."""
+
+    __slots__ = ()
+
+    def to_rql(self) -> str:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        """The node as JSON: ``{"type": <class name>, <field>: ...}``, positions left out."""
+        result: dict[str, Any] = {"type": type(self).__name__}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.compare:
+                result[f.name] = _json_value(getattr(self, f.name))
+        return result
+
+    def walk(self) -> Iterator[Node]:
+        """This node and every node below it, parents first."""
+        yield self
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            child = getattr(self, f.name)
+            children = child if isinstance(child, tuple) else (child,)
+            for item in children:
+                if isinstance(item, Node):
+                    yield from item.walk()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Node):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
+    return value
+
+
+# ---- values and fields -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Literal(Node):
+    """A constant: string, number, boolean or null."""
+
+    value: Scalar
+
+    def to_rql(self) -> str:
+        if self.value is None:
+            return "null"
+        if isinstance(self.value, bool):
+            return "true" if self.value else "false"
+        if isinstance(self.value, str):
+            return quote_string(self.value)
+        return format_number(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter(Node):
+    """A ``$name`` reference, resolved from the request's ``QueryParameters``."""
+
+    name: str
+    position: int | None = field(default=None, compare=False, repr=False)
+
+    def to_rql(self) -> str:
+        return "$" + self.name
+
+
+Value: TypeAlias = Literal | Parameter
+
+
+@dataclass(frozen=True, slots=True)
+class PathSegment(Node):
+    """One step of a field path; ``array`` marks ``Lines[]``, ``quoted`` a ``'quoted name'``."""
+
+    name: str
+    array: bool = False
+    quoted: bool = False
+
+    def to_rql(self) -> str:
+        text = quote_string(self.name) if self.quoted else self.name
+        return text + ("[]" if self.array else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPath(Node):
+    """A document field such as ``Name``, ``Address.City`` or ``Lines[].ProductName``."""
+
+    segments: tuple[PathSegment, ...]
+
+    def to_rql(self) -> str:
+        return ".".join(segment.to_rql() for segment in self.segments)
+
+    @property
+    def dotted(self) -> str:
+        """The path as RavenDB names it in auto-indexes and projections: ``Lines[].ProductName``."""
+        return ".".join(s.name + ("[]" if s.array else "") for s in self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class IdField(Node):
+    """``id()`` (or ``id(alias)``): the document id."""
+
+    alias: str | None = None
+
+    def to_rql(self) -> str:
+        return f"id({self.alias or ''})"
+
+
+Field: TypeAlias = FieldPath | IdField
+
+
+# ---- where expressions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison(Node):
+    """``field <op> value`` with op one of ``= != < <= > >=`` (``==`` and ``<>`` are normalised)."""
+
+    field: Field
+    op: TypingLiteral["=", "!=", "<", "<=", ">", ">="]
+    value: Value
+
+    def to_rql(self) -> str:
+        return f"{self.field.to_rql()} {self.op} {self.value.to_rql()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Node):
+    """``field between low and high``, both ends inclusive."""
+
+    field: Field
+    low: Value
+    high: Value
+
+    def to_rql(self) -> str:
+        return f"{self.field.to_rql()} between {self.low.to_rql()} and {self.high.to_rql()}"
+
+
+@dataclass(frozen=True, slots=True)
+class In(Node):
+    """``field in (...)``, or ``field all in (...)`` when ``all`` is set."""
+
+    field: Field
+    values: tuple[Value, ...]
+    all: bool = False
+
+    def to_rql(self) -> str:
+        keyword = "all in" if self.all else "in"
+        values = ", ".join(v.to_rql() for v in self.values)
+        return f"{self.field.to_rql()} {keyword} ({values})"
+
+
+@dataclass(frozen=True, slots=True)
+class StartsWith(Node):
+    """``startsWith(field, prefix)``."""
+
+    field: Field
+    value: Value
+
+    def to_rql(self) -> str:
+        return f"startsWith({self.field.to_rql()}, {self.value.to_rql()})"
+
+
+@dataclass(frozen=True, slots=True)
+class EndsWith(Node):
+    """``endsWith(field, suffix)``."""
+
+    field: Field
+    value: Value
+
+    def to_rql(self) -> str:
+        return f"endsWith({self.field.to_rql()}, {self.value.to_rql()})"
+
+
+@dataclass(frozen=True, slots=True)
+class Exists(Node):
+    """``exists(field)``."""
+
+    field: Field
+
+    def to_rql(self) -> str:
+        return f"exists({self.field.to_rql()})"
+
+
+@dataclass(frozen=True, slots=True)
+class Search(Node):
+    """``search(field, 'terms' [, and])``: full-text term matching, any term by default."""
+
+    field: Field
+    value: Value
+    operator: TypingLiteral["or", "and"] = "or"
+
+    def to_rql(self) -> str:
+        suffix = ", and" if self.operator == "and" else ""
+        return f"search({self.field.to_rql()}, {self.value.to_rql()}{suffix})"
+
+
+@dataclass(frozen=True, slots=True)
+class Regex(Node):
+    """``regex(field, pattern)``."""
+
+    field: Field
+    value: Value
+
+    def to_rql(self) -> str:
+        return f"regex({self.field.to_rql()}, {self.value.to_rql()})"
+
+
+@dataclass(frozen=True, slots=True)
+class TrueExpr(Node):
+    """``true``: matches every document (the client writes ``true and not ...``)."""
+
+    def to_rql(self) -> str:
+        return "true"
+
+
+@dataclass(frozen=True, slots=True)
+class And(Node):
+    """Every item matches; nested ``and`` chains are flattened into one node."""
+
+    items: tuple[Expr, ...]
+
+    def to_rql(self) -> str:
+        return " and ".join(_operand(item, 2) for item in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Or(Node):
+    """Any item matches; nested ``or`` chains are flattened into one node."""
+
+    items: tuple[Expr, ...]
+
+    def to_rql(self) -> str:
+        return " or ".join(_operand(item, 1) for item in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Node):
+    """``not expr``."""
+
+    expr: Expr
+
+    def to_rql(self) -> str:
+        return "not " + _operand(self.expr, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Exact(Node):
+    """``exact(expr)``: string comparisons inside are case-sensitive."""
+
+    expr: Expr
+
+    def to_rql(self) -> str:
+        return f"exact({self.expr.to_rql()})"
+
+
+@dataclass(frozen=True, slots=True)
+class Boost(Node):
+    """``boost(expr, factor)``: multiplies the score of matches."""
+
+    expr: Expr
+    factor: Value
+
+    def to_rql(self) -> str:
+        return f"boost({self.expr.to_rql()}, {self.factor.to_rql()})"
+
+
+# ---- vector search (ravendb-ai-integration §3.2) -----------------------------------------------
+
+VectorKind: TypeAlias = TypingLiteral[
+    "field", "text", "text_i8", "text_i1", "f32_i8", "f32_i1", "i8", "i1"
+]
+
+# kind -> (source embedding type, destination embedding type), in RavenDB's terms.
+_VECTOR_TYPES: dict[str, tuple[str, str]] = {
+    "field": ("Single", "Single"),
+    "text": ("Text", "Single"),
+    "text_i8": ("Text", "Int8"),
+    "text_i1": ("Text", "Binary"),
+    "f32_i8": ("Single", "Int8"),
+    "f32_i1": ("Single", "Binary"),
+    "i8": ("Int8", "Int8"),
+    "i1": ("Binary", "Binary"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VectorField(Node):
+    """The searched field: bare (``kind="field"``) or ``embedding.<kind>(path[, ai.task(task)])``."""
+
+    kind: VectorKind
+    path: FieldPath
+    task: Value | None = None
+
+    def to_rql(self) -> str:
+        if self.kind == "field":
+            return self.path.to_rql()
+        task = f", ai.task({self.task.to_rql()})" if self.task is not None else ""
+        return f"embedding.{self.kind}({self.path.to_rql()}{task})"
+
+    @property
+    def source_type(self) -> str:
+        """RavenDB's ``SourceEmbeddingType``: ``Text``, ``Single``, ``Int8`` or ``Binary``."""
+        return _VECTOR_TYPES[self.kind][0]
+
+    @property
+    def destination_type(self) -> str:
+        """RavenDB's ``DestinationEmbeddingType`` (the quantization of the index)."""
+        return _VECTOR_TYPES[self.kind][1]
+
+
+@dataclass(frozen=True, slots=True)
+class ForDoc(Node):
+    """``embedding.forDoc(id)``: use that document's indexed embedding as the query vector."""
+
+    doc_id: Value
+
+    def to_rql(self) -> str:
+        return f"embedding.forDoc({self.doc_id.to_rql()})"
+
+
+@dataclass(frozen=True, slots=True)
+class TextWithTask(Node):
+    """``embedding.text(text, ai.task(task))``: embed the text with that task's model."""
+
+    text: Value
+    task: Value
+    kind: TypingLiteral["text", "text_i8", "text_i1"] = "text"
+
+    def to_rql(self) -> str:
+        return f"embedding.{self.kind}({self.text.to_rql()}, ai.task({self.task.to_rql()}))"
+
+
+VectorQuery: TypeAlias = Literal | Parameter | ForDoc | TextWithTask
+
+
+@dataclass(frozen=True, slots=True)
+class VectorSearch(Node):
+    """``[boost(][exact(]vector.search(field, query[, similarity[, candidates]])[)][, boost)]``."""
+
+    field: VectorField
+    query: VectorQuery
+    minimum_similarity: float | None = None
+    number_of_candidates: int | None = None
+    exact: bool = False
+    boost: float | None = None
+
+    def to_rql(self) -> str:
+        args = [self.field.to_rql(), self.query.to_rql()]
+        if self.minimum_similarity is not None or self.number_of_candidates is not None:
+            args.append(_optional_number(self.minimum_similarity))
+            if self.number_of_candidates is not None:
+                args.append(_optional_number(self.number_of_candidates))
+        text = f"vector.search({', '.join(args)})"
+        if self.exact:
+            text = f"exact({text})"
+        if self.boost is not None:
+            text = f"boost({text}, {format_number(self.boost)})"
+        return text
+
+
+def _optional_number(number: int | float | None) -> str:
+    return "null" if number is None else format_number(number)
+
+
+Expr: TypeAlias = (
+    Comparison | Between | In | StartsWith | EndsWith | Exists | Search | Regex | TrueExpr
+    | And | Or | Not | Exact | Boost | VectorSearch
+)
+
+
+def _precedence(expr: Node) -> int:
+    if isinstance(expr, Or):
+        return 1
+    if isinstance(expr, And):
+        return 2
+    return 3
+
+
+def _operand(expr: Node, parent: int) -> str:
+    text = expr.to_rql()
+    return f"({text})" if _precedence(expr) < parent else text
+
+
+# ---- clauses ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Source(Node):
+    """What is queried: a collection, ``@all_docs`` (``name`` None) or a named index."""
+
+    kind: TypingLiteral["collection", "all_docs", "index"]
+    name: str | None
+    alias: str | None = None
+
+    def to_rql(self) -> str:
+        if self.kind == "all_docs":
+            text = "from @all_docs"
+        elif self.kind == "index":
+            text = f"from index {quote_string(self.name or '')}"
+        else:
+            text = f"from {_name(self.name or '')}"
+        return text + (f" as {self.alias}" if self.alias else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreOrder(Node):
+    """``score()`` as an ordering key."""
+
+    def to_rql(self) -> str:
+        return "score()"
+
+
+@dataclass(frozen=True, slots=True)
+class RandomOrder(Node):
+    """``random([seed])`` as an ordering key."""
+
+    seed: Value | None = None
+
+    def to_rql(self) -> str:
+        return f"random({self.seed.to_rql() if self.seed is not None else ''})"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBy(Node):
+    """One ``order by`` key; ``ordering`` None means the default (string) ordering."""
+
+    target: FieldPath | IdField | ScoreOrder | RandomOrder
+    ordering: TypingLiteral["string", "long", "double", "alphaNumeric"] | None = None
+    descending: bool = False
+    nulls: TypingLiteral["first", "last"] | None = None
+
+    def to_rql(self) -> str:
+        text = self.target.to_rql()
+        if self.ordering is not None:
+            text += f" as {self.ordering}"
+        if self.descending:
+            text += " desc"
+        if self.nulls is not None:
+            text += f" nulls {self.nulls}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Projection(Node):
+    """One ``select`` item, ``field [as alias]``."""
+
+    field: Field
+    alias: str | None = None
+
+    def to_rql(self) -> str:
+        return self.field.to_rql() + (f" as {_name(self.alias)}" if self.alias is not None else "")
+
+    @property
+    def key(self) -> str:
+        """The property name of the projected value in each result."""
+        if self.alias is not None:
+            return self.alias
+        if isinstance(self.field, IdField):
+            return "Id"
+        return self.field.dotted
+
+
+@dataclass(frozen=True, slots=True)
+class Select(Node):
+    """``select [distinct] projection, ...``."""
+
+    projections: tuple[Projection, ...]
+    distinct: bool = False
+
+    def to_rql(self) -> str:
+        keyword = "select distinct " if self.distinct else "select "
+        return keyword + ", ".join(p.to_rql() for p in self.projections)
+
+
+@dataclass(frozen=True, slots=True)
+class Query(Node):
+    """A whole RQL query."""
+
+    source: Source
+    where: Expr | None = None
+    order_by: tuple[OrderBy, ...] = ()
+    select: Select | None = None
+    include: tuple[FieldPath, ...] = ()
+    limit: Value | None = None
+    offset: Value | None = None
+
+    def to_rql(self) -> str:
+        parts = [self.source.to_rql()]
+        if self.where is not None:
+            parts.append("where " + self.where.to_rql())
+        if self.order_by:
+            parts.append("order by " + ", ".join(o.to_rql() for o in self.order_by))
+        if self.select is not None:
+            parts.append(self.select.to_rql())
+        if self.include:
+            parts.append("include " + ", ".join(p.to_rql() for p in self.include))
+        if self.limit is not None and self.offset is not None:
+            parts.append(f"limit {self.offset.to_rql()}, {self.limit.to_rql()}")
+        elif self.limit is not None:
+            parts.append(f"limit {self.limit.to_rql()}")
+        elif self.offset is not None:
+            parts.append(f"offset {self.offset.to_rql()}")
+        return " ".join(parts)
+
+    def parameters(self) -> tuple[Parameter, ...]:
+        """Every ``$parameter`` reference, in the order they appear."""
+        return tuple(node for node in self.walk() if isinstance(node, Parameter))

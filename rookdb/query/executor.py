@@ -1,0 +1,592 @@
+"""Running a parsed RQL query over documents, with RavenDB's matching, ordering and paging rules.
+
+The executor scans what a ``QuerySource`` yields; there are no indexes yet, so it reports the
+index RavenDB would have used: ``collection/Products`` (or ``AllDocs``) when the query only
+filters on ``id()`` and has no ``order by``, as RavenDB answers those from the collection
+itself; otherwise the auto-index name, ``Auto/Products/ByName``.
+
+Vector clauses are scored by a ``VectorSearchHook`` before the scan; see its docstring.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeAlias
+
+from rookdb.errors import IndexNotFoundError, InvalidQueryError
+from rookdb.query import ast
+from rookdb.query.ordering import (
+    equality_keys,
+    query_keys,
+    range_operand,
+    sort_in_place,
+    sort_key,
+    text_of,
+)
+from rookdb.query.parser import parse_query
+from rookdb.query.paths import project, values_at
+
+__all__ = ["QueryResult", "QuerySource", "VectorSearchHook", "execute"]
+
+Document: TypeAlias = dict[str, Any]
+# A compiled where clause: the document's score when it matches, None when it does not.
+_Matcher: TypeAlias = Callable[[Document], float | None]
+_Getter: TypeAlias = Callable[[Document], list[Any]]
+
+_MATCH = 1.0
+_WORD = re.compile(r"\w+")
+
+
+class QuerySource(Protocol):
+    """Where the executor reads documents from (a database, or a list in tests)."""
+
+    def iter_collection(self, collection: str | None) -> Iterable[dict[str, Any]]:
+        """The documents of ``collection`` (matched case-insensitively), or all when None.
+
+        Each document carries ``@metadata`` with ``@id``, ``@collection``, ``@change-vector``
+        and ``@last-modified``. The executor never mutates what it is given.
+        """
+        ...
+
+    def get_document(self, doc_id: str) -> dict[str, Any] | None:
+        """One document by id (case-insensitive), or None; used for ``include``."""
+        ...
+
+
+class VectorSearchHook(Protocol):
+    """Scores documents against one ``vector.search`` clause.
+
+    ``candidate_ids`` are the lower-cased ids of the documents the clause may match, in scan
+    order: the queried collection, narrowed by the filters AND-ed with the clause at the top of
+    the ``where`` (RavenDB integrates such filters into the search rather than applying them
+    afterwards). The hook applies ``minimum_similarity``, ``number_of_candidates`` and ``exact``
+    and returns ``{lower-cased id: similarity}`` for the documents that match. The executor
+    applies ``boost`` and combines the clause with the rest of the query; raise ``RookError``
+    subclasses (``InvalidQueryError`` for a bad clause or parameter) to fail the query.
+    """
+
+    def __call__(
+        self, clause: ast.VectorSearch, parameters: Mapping[str, Any], candidate_ids: Sequence[str]
+    ) -> dict[str, float]: ...
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """What a query produced, ready for the wire (``Results``, ``Includes``, ``TotalResults``...)."""
+
+    results: list[dict[str, Any]]
+    includes: dict[str, dict[str, Any]]
+    total_results: int
+    skipped_results: int
+    index_name: str
+    duration_ms: int
+    included_paths: list[str] = field(default_factory=list)
+    is_stale: bool = False  # results come from the documents themselves, never from a lagging index
+
+
+def execute(
+    query: str | ast.Query,
+    parameters: Mapping[str, Any],
+    source: QuerySource,
+    *,
+    start: int = 0,
+    page_size: int | None = None,
+    vector_search: VectorSearchHook | None = None,
+) -> QueryResult:
+    """Run ``query``; ``start``/``page_size`` come from the request and yield to RQL ``limit``/``offset``."""
+    began = time.perf_counter()
+    parsed = parse_query(query) if isinstance(query, str) else query
+    text = query if isinstance(query, str) else parsed.to_rql()
+    _check_parameters(parsed, parameters, text)
+    if parsed.source.kind == "index":
+        raise IndexNotFoundError(f"Index '{parsed.source.name}' does not exist.")
+
+    compiler = _Compiler(parameters, parsed.source.alias, text)
+    documents = list(source.iter_collection(parsed.source.name))
+    scored = False
+    matches: list[tuple[Document, float]]
+    if parsed.where is None:
+        matches = [(doc, _MATCH) for doc in documents]
+    else:
+        if any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk()):
+            if vector_search is None:
+                raise InvalidQueryError("vector search is not available", query=text)
+            _score_vector_clauses(parsed.where, compiler, documents, vector_search, parameters)
+            scored = True
+        scored = scored or any(isinstance(node, ast.Search) for node in parsed.where.walk())
+        matcher = compiler.compile(parsed.where)
+        matches = []
+        for doc in documents:
+            score = matcher(doc)
+            if score is not None:
+                matches.append((doc, score))
+
+    if parsed.order_by:
+        _sort(matches, parsed.order_by, compiler)
+    elif scored:
+        matches.sort(key=lambda match: match[1], reverse=True)
+    scored = scored or any(isinstance(o.target, ast.ScoreOrder) for o in parsed.order_by)
+
+    rows = [_render(doc, score if scored else None, parsed.select, compiler) for doc, score in matches]
+    if parsed.select is not None and parsed.select.distinct:
+        rows = _distinct(rows)
+    total = len(rows)
+
+    skip = compiler.paging(parsed.offset, "offset")
+    take = compiler.paging(parsed.limit, "limit")
+    skip = max(start, 0) if skip is None else skip
+    take = page_size if take is None else take
+    page = rows[skip:] if take is None else rows[skip : skip + max(take, 0)]
+
+    includes: dict[str, dict[str, Any]] = {}
+    if parsed.include:
+        _gather_includes([doc for doc, _ in page], parsed.include, compiler, source, includes)
+    return QueryResult(
+        results=[result for _, result in page],
+        includes=includes,
+        total_results=total,
+        skipped_results=0,  # paging runs over distinct rows, so the client must not skip more
+        index_name=index_name(parsed, parameters),
+        duration_ms=round((time.perf_counter() - began) * 1000),
+        included_paths=[path.dotted for path in parsed.include],
+    )
+
+
+def _check_parameters(query: ast.Query, parameters: Mapping[str, Any], text: str) -> None:
+    for parameter in query.parameters():
+        if parameter.name not in parameters:
+            raise InvalidQueryError(
+                f"Query parameter '${parameter.name}' was used in the query but not supplied "
+                f"in QueryParameters",
+                query=text,
+                position=parameter.position,
+            )
+
+
+# ---- where -----------------------------------------------------------------------------------
+
+
+class _Compiler:
+    """Turns a where clause into nested closures, with parameters resolved once per query."""
+
+    def __init__(self, parameters: Mapping[str, Any], alias: str | None, text: str) -> None:
+        self.parameters = parameters
+        self.alias = alias
+        self.text = text
+        self.vector_scores: dict[int, dict[str, float]] = {}
+
+    def value(self, value: ast.Value) -> Any:
+        if isinstance(value, ast.Parameter):
+            return self.parameters[value.name]
+        return value.value
+
+    def values(self, values: Iterable[ast.Value]) -> list[Any]:
+        # "in ($p0)" with a list parameter is how the client sends a whole list.
+        resolved: list[Any] = []
+        for value in values:
+            item = self.value(value)
+            resolved.extend(item if isinstance(item, list) else (item,))
+        return resolved
+
+    def names(self, path: ast.FieldPath) -> tuple[str, ...]:
+        names = tuple(segment.name for segment in path.segments)
+        if self.alias is not None and len(names) > 1 and names[0] == self.alias:
+            return names[1:]
+        return names
+
+    def getter(self, target: ast.Field, *, flatten: bool = True) -> _Getter:
+        if isinstance(target, ast.IdField):
+            return lambda doc: [_doc_id(doc)]
+        names = self.names(target)
+        return lambda doc: values_at(doc, names, flatten=flatten)
+
+    def paging(self, value: ast.Value | None, clause: str) -> int | None:
+        if value is None:
+            return None
+        number = self.value(value)
+        if number is None:
+            return None
+        if isinstance(number, float) and number.is_integer():
+            number = int(number)
+        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            raise InvalidQueryError(f"The {clause} must be a non-negative integer, got {number!r}", self.text)
+        return number
+
+    def compile(self, expr: ast.Expr, exact: bool = False) -> _Matcher:
+        if isinstance(expr, ast.And):
+            parts = [self.compile(item, exact) for item in expr.items]
+            return lambda doc: _all(parts, doc)
+        if isinstance(expr, ast.Or):
+            parts = [self.compile(item, exact) for item in expr.items]
+            return lambda doc: _any(parts, doc)
+        if isinstance(expr, ast.Not):
+            inner = self.compile(expr.expr, exact)
+            return lambda doc: _MATCH if inner(doc) is None else None
+        if isinstance(expr, ast.TrueExpr):
+            return lambda doc: _MATCH
+        if isinstance(expr, ast.Exact):
+            return self.compile(expr.expr, exact=True)
+        if isinstance(expr, ast.Boost):
+            return _boosted(self.compile(expr.expr, exact), self._number(expr.factor, "boost"))
+        if isinstance(expr, ast.VectorSearch):
+            return self._vector(expr)
+        if isinstance(expr, ast.Exists):
+            present = self.getter(expr.field, flatten=False)
+            return lambda doc: _MATCH if present(doc) else None
+        if isinstance(expr, ast.Search):
+            return self._search(expr)
+        return _predicate(self._test(expr, exact), self.getter(expr.field))
+
+    def _test(self, expr: ast.Expr, exact: bool) -> Callable[[list[Any]], bool]:
+        """The check one comparison makes on the values a document holds at the field."""
+        if isinstance(expr, ast.Comparison):
+            if expr.op in ("=", "!="):
+                equal = _equality(self.values([expr.value]), exact)
+                return equal if expr.op == "=" else lambda values: not equal(values)
+            return _range(self.value(expr.value), expr.op, exact)
+        if isinstance(expr, ast.Between):
+            low = _range(self.value(expr.low), ">=", exact)
+            high = _range(self.value(expr.high), "<=", exact)
+            return lambda values: any(low([v]) and high([v]) for v in values)
+        if isinstance(expr, ast.In):
+            wanted = self.values(expr.values)
+            if not expr.all:
+                return _equality(wanted, exact)
+            each = [_equality([item], exact) for item in wanted]
+            return lambda values: bool(values) and all(test(values) for test in each)
+        if isinstance(expr, ast.StartsWith | ast.EndsWith):
+            affix = text_of(self.value(expr.value))
+            if affix is None:
+                return lambda values: False
+            affix = affix if exact else affix.lower()
+            at_start = isinstance(expr, ast.StartsWith)
+            return lambda values: any(_affix_match(v, affix, at_start, exact) for v in values)
+        if isinstance(expr, ast.Regex):
+            pattern = self._regex(self.value(expr.value))
+            return lambda values: any(isinstance(v, str) and pattern.search(v) is not None for v in values)
+        raise InvalidQueryError(f"Unsupported expression: {expr.to_rql()}", query=self.text)
+
+    def _regex(self, pattern: Any) -> re.Pattern[str]:
+        if not isinstance(pattern, str):
+            raise InvalidQueryError(f"regex() needs a string pattern, got {pattern!r}", query=self.text)
+        try:
+            return re.compile(pattern)
+        except re.error as error:
+            raise InvalidQueryError(f"Invalid regex {pattern!r}: {error}", query=self.text) from error
+
+    def _number(self, value: ast.Value, what: str) -> float:
+        number = self.value(value)
+        if not isinstance(number, int | float) or isinstance(number, bool):
+            raise InvalidQueryError(f"The {what} factor must be a number, got {number!r}", query=self.text)
+        return float(number)
+
+    def _search(self, expr: ast.Search) -> _Matcher:
+        terms = [_search_term(word) for word in str(self.value(expr.value) or "").split()]
+        terms = [term for term in terms if term[0]]
+        get = self.getter(expr.field)
+        require_all = expr.operator == "and"
+
+        def match(doc: Document) -> float | None:
+            if not terms:
+                return None
+            words = {w.lower() for v in get(doc) if (t := text_of(v)) for w in _WORD.findall(t)}
+            hits = sum(1 for term in terms if _term_hits(term, words))
+            if hits == 0 or (require_all and hits < len(terms)):
+                return None
+            return hits / len(terms)
+
+        return match
+
+    def _vector(self, expr: ast.VectorSearch) -> _Matcher:
+        scores = self.vector_scores[id(expr)]
+        boost = expr.boost if expr.boost is not None else 1.0
+        return lambda doc: (s * boost) if (s := scores.get(_doc_id(doc).lower())) is not None else None
+
+
+def _all(parts: list[_Matcher], doc: Document) -> float | None:
+    total = 0.0
+    for part in parts:
+        score = part(doc)
+        if score is None:
+            return None
+        total += score
+    return total
+
+
+def _any(parts: list[_Matcher], doc: Document) -> float | None:
+    scores = [score for part in parts if (score := part(doc)) is not None]
+    return sum(scores) if scores else None
+
+
+def _boosted(inner: _Matcher, factor: float) -> _Matcher:
+    return lambda doc: (s * factor) if (s := inner(doc)) is not None else None
+
+
+def _predicate(test: Callable[[list[Any]], bool], get: _Getter) -> _Matcher:
+    return lambda doc: _MATCH if test(get(doc)) else None
+
+
+def _equality(wanted: list[Any], exact: bool) -> Callable[[list[Any]], bool]:
+    keys: set[Any] = set()
+    for item in wanted:
+        keys |= query_keys(item, exact)
+    # A missing field is indexed as null, so "= null" also finds documents without the field.
+    match_missing = ("null",) in keys
+    return lambda values: (not values and match_missing) or any(
+        key in keys for value in values for key in equality_keys(value, exact)
+    )
+
+
+_RANGE_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _range(bound: Any, op: str, exact: bool) -> Callable[[list[Any]], bool]:
+    operand = range_operand(bound, exact)
+    if operand is None:
+        return lambda values: False
+    kind, limit = operand
+    compare = _RANGE_TESTS[op]
+
+    def test(values: list[Any]) -> bool:
+        for value in values:
+            own = range_operand(value, exact)
+            if own is not None and own[0] == kind and compare(own[1], limit):
+                return True
+        return False
+
+    return test
+
+
+def _affix_match(value: Any, affix: str, at_start: bool, exact: bool) -> bool:
+    text = text_of(value)
+    if text is None:
+        return False
+    text = text if exact else text.lower()
+    return text.startswith(affix) if at_start else text.endswith(affix)
+
+
+def _search_term(word: str) -> tuple[str, bool, bool]:
+    """(text, wildcard before, wildcard after) for one search word: ``*ton`` matches suffixes."""
+    lowered = word.lower()
+    prefix, suffix = lowered.startswith("*"), lowered.endswith("*")
+    core = " ".join(_WORD.findall(lowered.strip("*")))
+    return core, prefix, suffix
+
+
+def _term_hits(term: tuple[str, bool, bool], words: set[str]) -> bool:
+    core, before, after = term
+    if " " in core:  # "anton's" analyses to several words; all must be present
+        return all(part in words for part in core.split())
+    if not before and not after:
+        return core in words
+    if before and after:
+        return any(core in w for w in words)
+    if after:
+        return any(w.startswith(core) for w in words)
+    return any(w.endswith(core) for w in words)
+
+
+# ---- vector clauses --------------------------------------------------------------------------
+
+
+def _score_vector_clauses(
+    where: ast.Expr,
+    compiler: _Compiler,
+    documents: list[Document],
+    hook: VectorSearchHook,
+    parameters: Mapping[str, Any],
+) -> None:
+    conjuncts = where.items if isinstance(where, ast.And) else (where,)
+    filters = [c for c in conjuncts if not any(isinstance(n, ast.VectorSearch) for n in c.walk())]
+    if filters:
+        matchers = [compiler.compile(c) for c in filters]
+        candidates = [doc for doc in documents if all(m(doc) is not None for m in matchers)]
+    else:
+        candidates = documents
+    candidate_ids = [_doc_id(doc).lower() for doc in candidates]
+    for node in where.walk():
+        if isinstance(node, ast.VectorSearch):
+            scores = hook(node, parameters, candidate_ids)
+            compiler.vector_scores[id(node)] = {key.lower(): score for key, score in scores.items()}
+
+
+# ---- ordering, projection, includes ----------------------------------------------------------
+
+
+_Match: TypeAlias = tuple[Document, float]
+
+
+def _sort(matches: list[_Match], order_by: Sequence[ast.OrderBy], compiler: _Compiler) -> None:
+    keys: list[tuple[Callable[[_Match], Any], bool]] = []
+    for order in order_by:
+        target = order.target
+        if isinstance(target, ast.ScoreOrder):
+            # Relevance order is the natural one: "score()" puts the best match first.
+            keys.append((lambda match: match[1], not order.descending))
+            continue
+        if isinstance(target, ast.RandomOrder):
+            seed = compiler.value(target.seed) if target.seed is not None else None
+            keys.append((_random_key(matches, seed), order.descending))
+            continue
+        get = compiler.getter(target)
+        missing_rank = 0 if order.nulls is None or (order.nulls == "first") != order.descending else 2
+
+        def key(match: tuple[Document, float], get: _Getter = get, order: ast.OrderBy = order,
+                missing_rank: int = missing_rank) -> Any:
+            return sort_key(get(match[0]), order.ordering, missing_rank)
+
+        keys.append((key, order.descending))
+    sort_in_place(matches, keys)
+
+
+def _random_key(matches: list[_Match], seed: Any) -> Callable[[_Match], float]:
+    draws = random.Random(seed)
+    shuffled = {id(doc): draws.random() for doc, _ in matches}
+    return lambda match: shuffled[id(match[0])]
+
+
+def _render(
+    doc: Document, score: float | None, select: ast.Select | None, compiler: _Compiler
+) -> tuple[Document, dict[str, Any]]:
+    metadata = doc.get("@metadata") or {}
+    if select is None:
+        if score is None:
+            return doc, doc
+        return doc, {**doc, "@metadata": {**metadata, "@index-score": score}}
+    result: dict[str, Any] = {}
+    for projection in select.projections:
+        target = projection.field
+        if isinstance(target, ast.IdField):
+            result[projection.key] = _doc_id(doc)
+        else:
+            result[projection.key] = project(doc, compiler.names(target))
+    projected_metadata: dict[str, Any] = {"@id": metadata.get("@id"), "@projection": True}
+    if "@collection" in metadata:
+        projected_metadata["@collection"] = metadata["@collection"]
+    if score is not None:
+        projected_metadata["@index-score"] = score
+    result["@metadata"] = projected_metadata
+    return doc, result
+
+
+def _distinct(rows: list[tuple[Document, dict[str, Any]]]) -> list[tuple[Document, dict[str, Any]]]:
+    seen: set[str] = set()
+    unique = []
+    for doc, result in rows:
+        values = {k: v for k, v in result.items() if k != "@metadata"}
+        fingerprint = json.dumps(values, sort_keys=True, default=str)
+        if fingerprint not in seen:
+            seen.add(fingerprint)
+            unique.append((doc, result))
+    return unique
+
+
+def _gather_includes(
+    documents: list[Document],
+    paths: Sequence[ast.FieldPath],
+    compiler: _Compiler,
+    source: QuerySource,
+    includes: dict[str, dict[str, Any]],
+) -> None:
+    getters = [compiler.getter(path) for path in paths]
+    wanted: dict[str, None] = {}
+    for doc in documents:
+        for get in getters:
+            for value in get(doc):
+                if isinstance(value, str) and value:
+                    wanted.setdefault(value)
+    for doc_id in wanted:
+        included = source.get_document(doc_id)
+        if included is not None:
+            includes[(included.get("@metadata") or {}).get("@id") or doc_id] = included
+
+
+def _doc_id(doc: Document) -> str:
+    doc_id = (doc.get("@metadata") or {}).get("@id")
+    return doc_id if isinstance(doc_id, str) else ""
+
+
+# ---- index naming ----------------------------------------------------------------------------
+
+
+def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
+    """The name RavenDB reports in ``IndexName`` for this query."""
+    source = query.source
+    if source.kind == "index":
+        return source.name or ""
+    collection = "AllDocs" if source.kind == "all_docs" else source.name or ""
+    if not query.order_by and (query.where is None or _only_ids(query.where)):
+        return "AllDocs" if source.kind == "all_docs" else f"collection/{collection}"
+    fields: dict[str, None] = {}
+    if query.where is not None:
+        _collect_fields(query.where, source.alias, parameters, fields, wrapper=None)
+    for order in query.order_by:
+        if isinstance(order.target, ast.FieldPath):
+            fields.setdefault(_index_field(order.target, source.alias))
+    if not fields:
+        return f"Auto/{collection}/ById()"
+    names = sorted(fields, key=lambda name: (name.lower(), name))
+    return f"Auto/{collection}/By{'And'.join(names)}"
+
+
+def _only_ids(expr: ast.Expr) -> bool:
+    if isinstance(expr, ast.TrueExpr):
+        return True
+    if isinstance(expr, ast.And | ast.Or):
+        return all(_only_ids(item) for item in expr.items)
+    if isinstance(expr, ast.Comparison | ast.In | ast.StartsWith | ast.Between):
+        return isinstance(expr.field, ast.IdField)
+    return False
+
+
+def _index_field(path: ast.FieldPath, alias: str | None) -> str:
+    segments = path.segments
+    if alias is not None and len(segments) > 1 and segments[0].name == alias:
+        segments = segments[1:]
+    return ".".join(
+        (f"'{s.name}'" if s.quoted else s.name) + ("[]" if s.array else "") for s in segments
+    )
+
+
+def _collect_fields(
+    expr: ast.Expr, alias: str | None, parameters: Mapping[str, Any], fields: dict[str, None],
+    wrapper: str | None,
+) -> None:
+    if isinstance(expr, ast.And | ast.Or):
+        for item in expr.items:
+            _collect_fields(item, alias, parameters, fields, wrapper)
+    elif isinstance(expr, ast.Not | ast.Boost):
+        _collect_fields(expr.expr, alias, parameters, fields, wrapper)
+    elif isinstance(expr, ast.Exact):
+        _collect_fields(expr.expr, alias, parameters, fields, "Exact")
+    elif isinstance(expr, ast.VectorSearch):
+        fields.setdefault("Vector.search(" + _vector_field_name(expr.field, alias, parameters) + ")")
+    elif isinstance(expr, ast.TrueExpr):
+        return
+    elif isinstance(expr.field, ast.FieldPath):
+        name = _index_field(expr.field, alias)
+        if isinstance(expr, ast.Search):
+            name = f"Search({name})"
+        elif wrapper is not None:
+            name = f"{wrapper}({name})"
+        fields.setdefault(name)
+
+
+def _vector_field_name(field_: ast.VectorField, alias: str | None, parameters: Mapping[str, Any]) -> str:
+    path = _index_field(field_.path, alias)
+    if field_.kind == "field":
+        return path
+    if field_.task is None:
+        return f"embedding.{field_.kind}({path})"
+    task = parameters.get(field_.task.name) if isinstance(field_.task, ast.Parameter) else field_.task.value
+    return f"embedding.{field_.kind}({path}|ai.task('{task}'))"

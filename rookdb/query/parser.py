@@ -1,0 +1,501 @@
+"""RQL text → ``Query``: the lark LALR parser, the tree builder, and the error boundary.
+
+The parser is compiled once, on first use, and parsed queries are cached by their text. Every
+lark exception is translated here into ``InvalidQueryError`` with line, column, the offending
+token, what was expected, and ``position`` (the character offset); lark types never escape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import lark
+from lark import Token
+from lark.exceptions import (
+    ConfigurationError,
+    GrammarError,
+    LarkError,
+    LexError,
+    MissingVariableError,
+    ParseError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+
+from rookdb.errors import InvalidQueryError, RookError
+from rookdb.query import ast
+
+__all__ = ["DEFAULT_PARSE_CACHE_SIZE", "parse_query"]
+
+DEFAULT_PARSE_CACHE_SIZE = 1024
+"""How many distinct query texts keep their parsed tree (clients reuse texts, with ``$p0``...)."""
+
+
+def parse_query(text: str) -> ast.Query:
+    """Parse RQL; raises ``InvalidQueryError`` for anything that is not valid RQL."""
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=DEFAULT_PARSE_CACHE_SIZE)
+def _parse_cached(text: str) -> ast.Query:
+    try:
+        query = _parser().parse(text)
+    except _BuildError as error:
+        raise _at_position(error.message, text, error.token.start_pos or 0) from None
+    except LarkError as error:
+        raise _translate_lark_error(error, text) from error
+    assert isinstance(query, ast.Query)
+    return query
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    grammar = resources.files("rookdb.query").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return lark.Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        transformer=_TreeBuilder(),
+        maybe_placeholders=False,
+    )
+
+
+# ---- tree building ---------------------------------------------------------------------------
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)|('')|(\"\")", re.DOTALL)
+_COMPARISON_OPS = {"==": "=", "<>": "!="}
+_TEXT_KINDS = ("text", "text_i8", "text_i1")
+
+
+def _unquote(token: Token) -> str:
+    body = str(token)[1:-1]
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(2) or match.group(3):
+            return match.group(0)[0]  # a doubled quote stands for one quote
+        escape = match.group(1)
+        if len(escape) == 5:
+            return chr(int(escape[1:], 16))
+        return _ESCAPES.get(escape, escape)
+
+    return _ESCAPE.sub(replace, body)
+
+
+def _number(token: Token) -> int | float:
+    text = str(token)
+    if "." in text or "e" in text or "E" in text:
+        return float(text)
+    return int(text)
+
+
+def _value(token: Token) -> ast.Value:
+    if token.type == "PARAM":
+        return ast.Parameter(str(token)[1:], position=token.start_pos)
+    if token.type == "STRING":
+        return ast.Literal(_unquote(token))
+    if token.type == "NUMBER":
+        return ast.Literal(_number(token))
+    if token.type == "FALSE":
+        return ast.Literal(False)
+    raise AssertionError(f"not a value token: {token.type}")
+
+
+class _BuildError(Exception):
+    """A rule that parsed but makes no sense; turned into ``InvalidQueryError`` with the text."""
+
+    def __init__(self, token: Token, message: str) -> None:
+        super().__init__(message)
+        self.token = token
+        self.message = message
+
+
+def _flatten(kind: type[ast.And] | type[ast.Or], items: list[Any]) -> tuple[Any, ...]:
+    flat: list[Any] = []
+    for item in items:
+        flat.extend(item.items if isinstance(item, kind) else (item,))
+    return tuple(flat)
+
+
+class _TreeBuilder(lark.Transformer[Token, Any]):
+    """Builds ``ast`` nodes while the LALR parser reduces (no intermediate parse tree)."""
+
+    # -- query and clauses
+
+    def start(self, children: list[Any]) -> ast.Query:
+        query: ast.Query = children[0]
+        return query
+
+    def query(self, children: list[Any]) -> ast.Query:
+        source: ast.Source = children[0]
+        parts: dict[str, Any] = {}
+        for tag, *payload in children[1:]:
+            parts[tag] = payload[0] if len(payload) == 1 else tuple(payload)
+        limit, offset = parts.pop("paging", (None, None))
+        return ast.Query(source=source, limit=limit, offset=offset, **parts)
+
+    def from_clause(self, children: list[Any]) -> ast.Source:
+        kind, name = children[0]
+        alias = children[1] if len(children) > 1 else None
+        return ast.Source(kind, name, alias)
+
+    def collection_source(self, children: list[Token]) -> tuple[str, str]:
+        token = children[0]
+        return "collection", _unquote(token) if token.type == "STRING" else str(token)
+
+    def all_docs_source(self, children: list[Token]) -> tuple[str, None]:
+        return "all_docs", None
+
+    def index_source(self, children: list[Token]) -> tuple[str, str]:
+        token = children[0]
+        return "index", _unquote(token) if token.type == "STRING" else str(token)
+
+    def alias(self, children: list[Token]) -> str:
+        return str(children[0])
+
+    def where_clause(self, children: list[Any]) -> tuple[str, ast.Expr]:
+        return "where", children[0]
+
+    def order_clause(self, children: list[ast.OrderBy]) -> tuple[str, tuple[ast.OrderBy, ...]]:
+        return "order_by", tuple(children)
+
+    def select_clause(self, children: list[Any]) -> tuple[str, ast.Select]:
+        distinct = isinstance(children[0], Token)
+        projections = tuple(children[1:] if distinct else children)
+        return "select", ast.Select(projections, distinct)
+
+    def include_clause(self, children: list[ast.FieldPath]) -> tuple[str, tuple[ast.FieldPath, ...]]:
+        return "include", tuple(children)
+
+    def limit_first(self, children: list[Any]) -> tuple[str, ast.Value | None, ast.Value | None]:
+        offset: ast.Value | None = None
+        if len(children) == 1:
+            limit = children[0]
+        elif len(children) == 2:
+            offset, limit = children
+        elif len(children) == 3:
+            limit, offset = children[0], children[2]
+        else:
+            raise _BuildError(children[2], "Cannot use 'offset' after 'limit $skip, $take'")
+        return "paging", limit, offset
+
+    def offset_first(self, children: list[Any]) -> tuple[str, ast.Value | None, ast.Value | None]:
+        offset = children[1]
+        limit = children[2] if len(children) > 2 else None
+        return "paging", limit, offset
+
+    def paging_value(self, children: list[Token]) -> ast.Value:
+        return _value(children[0]) if children else ast.Literal(None)
+
+    # -- where
+
+    def or_expr(self, children: list[Any]) -> ast.Or:
+        return ast.Or(_flatten(ast.Or, children))
+
+    def and_expr(self, children: list[Any]) -> ast.And:
+        return ast.And(_flatten(ast.And, children))
+
+    def negation(self, children: list[Any]) -> ast.Not:
+        return ast.Not(children[0])
+
+    def true_expr(self, children: list[Any]) -> ast.TrueExpr:
+        return ast.TrueExpr()
+
+    def comparison(self, children: list[Any]) -> ast.Comparison:
+        field, op, value = children
+        return ast.Comparison(field, _COMPARISON_OPS.get(str(op), str(op)), value)  # type: ignore[arg-type]
+
+    def between(self, children: list[Any]) -> ast.Between:
+        return ast.Between(*children)
+
+    def in_expr(self, children: list[Any]) -> ast.In:
+        return ast.In(children[0], children[1])
+
+    def all_in_expr(self, children: list[Any]) -> ast.In:
+        return ast.In(children[0], children[1], all=True)
+
+    def value_list(self, children: list[ast.Value]) -> tuple[ast.Value, ...]:
+        return tuple(children)
+
+    def starts_with(self, children: list[Any]) -> ast.StartsWith:
+        return ast.StartsWith(children[1], children[2])
+
+    def ends_with(self, children: list[Any]) -> ast.EndsWith:
+        return ast.EndsWith(children[1], children[2])
+
+    def exists(self, children: list[Any]) -> ast.Exists:
+        return ast.Exists(children[1])
+
+    def search(self, children: list[Any]) -> ast.Search:
+        operator = children[3] if len(children) > 3 else "or"
+        return ast.Search(children[1], children[2], operator)  # type: ignore[arg-type]
+
+    def search_and(self, children: list[Any]) -> str:
+        return "and"
+
+    def search_or(self, children: list[Any]) -> str:
+        return "or"
+
+    def regex(self, children: list[Any]) -> ast.Regex:
+        return ast.Regex(children[1], children[2])
+
+    def exact(self, children: list[Any]) -> ast.Expr:
+        inner = children[1]
+        if isinstance(inner, ast.VectorSearch):
+            return dataclasses.replace(inner, exact=True)
+        return ast.Exact(inner)
+
+    def boost(self, children: list[Any]) -> ast.Expr:
+        inner, factor = children[1], children[2]
+        if isinstance(inner, ast.VectorSearch) and isinstance(factor, ast.Literal):
+            assert isinstance(factor.value, int | float)
+            return dataclasses.replace(inner, boost=float(factor.value))
+        return ast.Boost(inner, factor)
+
+    def boost_factor(self, children: list[Token]) -> ast.Value:
+        return _value(children[0])
+
+    # -- vector search
+
+    def vector_search(self, children: list[Any]) -> ast.VectorSearch:
+        field, query = children[1], children[2]
+        numbers: list[tuple[int | float, Token] | None] = children[3:]
+        similarity = candidates = None
+        if numbers and numbers[0] is not None:
+            value, token = numbers[0]
+            if not 0.0 <= value <= 1.0:
+                raise _BuildError(token, f"Minimum similarity must be between 0.0 and 1.0, got {token}")
+            similarity = float(value)
+        if len(numbers) > 1 and numbers[1] is not None:
+            value, token = numbers[1]
+            if not isinstance(value, int) or value <= 0:
+                raise _BuildError(token, f"Number of candidates must be a positive integer, got {token}")
+            candidates = value
+        return ast.VectorSearch(field, query, similarity, candidates)
+
+    def vector_number(self, children: list[Token]) -> tuple[int | float, Token] | None:
+        return (_number(children[0]), children[0]) if children else None
+
+    def plain_vector_field(self, children: list[Any]) -> ast.VectorField:
+        return ast.VectorField("field", children[0])
+
+    def embedding_vector_field(self, children: list[Any]) -> ast.VectorField:
+        token, path = children[0], children[1]
+        kind = _embedding_kind(token)
+        task = children[2] if len(children) > 2 else None
+        if task is not None and kind not in _TEXT_KINDS:
+            raise _BuildError(token, f"ai.task(...) can only be used with embedding.text, not {token}")
+        return ast.VectorField(kind, path, task)  # type: ignore[arg-type]
+
+    def ai_task(self, children: list[Token]) -> ast.Value:
+        return _value(children[1])
+
+    def vector_query_value(self, children: list[Token]) -> ast.Value:
+        return _value(children[0])
+
+    def vector_query_for_doc(self, children: list[Token]) -> ast.ForDoc:
+        return ast.ForDoc(_value(children[1]))
+
+    def vector_query_text_task(self, children: list[Any]) -> ast.TextWithTask:
+        token = children[0]
+        kind = _embedding_kind(token)
+        if kind not in _TEXT_KINDS:
+            raise _BuildError(token, f"Only embedding.text can embed a query with ai.task(...), not {token}")
+        return ast.TextWithTask(_value(children[1]), children[2], kind)  # type: ignore[arg-type]
+
+    # -- order by / select
+
+    def order_item(self, children: list[Any]) -> ast.OrderBy:
+        options = dict(children[1:])
+        return ast.OrderBy(children[0], options.get("as"), options.get("desc", False), options.get("nulls"))
+
+    def order_type(self, children: list[Token]) -> tuple[str, str]:
+        text = str(children[0]).lower()
+        return "as", "alphaNumeric" if text == "alphanumeric" else text
+
+    def direction(self, children: list[Token]) -> tuple[str, bool]:
+        return "desc", children[0].type == "DESC"
+
+    def nulls_position(self, children: list[Token]) -> tuple[str, str]:
+        return "nulls", str(children[0]).lower()
+
+    def score_target(self, children: list[Token]) -> ast.ScoreOrder:
+        return ast.ScoreOrder()
+
+    def random_target(self, children: list[Token]) -> ast.RandomOrder:
+        return ast.RandomOrder(_value(children[1]) if len(children) > 1 else None)
+
+    def projection(self, children: list[Any]) -> ast.Projection:
+        alias = None
+        if len(children) > 1:
+            token = children[1]
+            alias = _unquote(token) if token.type == "STRING" else str(token)
+        return ast.Projection(children[0], alias)
+
+    # -- fields and values
+
+    def id_field(self, children: list[Token]) -> ast.IdField:
+        return ast.IdField(str(children[1]) if len(children) > 1 else None)
+
+    def path(self, children: list[ast.PathSegment]) -> ast.FieldPath:
+        return ast.FieldPath(tuple(children))
+
+    def segment(self, children: list[Token]) -> ast.PathSegment:
+        token = children[0]
+        quoted = token.type == "STRING"
+        name = _unquote(token) if quoted else str(token)
+        return ast.PathSegment(name, array=len(children) > 1, quoted=quoted)
+
+    def value(self, children: list[Token]) -> ast.Value:
+        return _value(children[0])
+
+    def true_value(self, children: list[Token]) -> ast.Literal:
+        return ast.Literal(True)
+
+    def null_value(self, children: list[Token]) -> ast.Literal:
+        return ast.Literal(None)
+
+
+def _embedding_kind(token: Token) -> str:
+    return str(token).split(".", 1)[1].lower()
+
+
+# ---- the error boundary ----------------------------------------------------------------------
+
+# Regex terminals, described for people; string terminals are shown as their quoted text.
+_TERMINAL_NAMES = {
+    "$END": "end of query",
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "PARAM": "a $parameter",
+    "OP": "a comparison operator",
+    "ASC": "'asc'",
+    "DESC": "'desc'",
+    "STARTS_WITH": "'startsWith('",
+    "ENDS_WITH": "'endsWith('",
+    "EXISTS": "'exists('",
+    "SEARCH": "'search('",
+    "REGEX": "'regex('",
+    "EXACT": "'exact('",
+    "BOOST": "'boost('",
+    "ID": "'id('",
+    "SCORE": "'score('",
+    "RANDOM": "'random('",
+    "VECTOR_SEARCH": "'vector.search('",
+    "EMBEDDING": "'embedding.<type>('",
+    "FOR_DOC": "'embedding.forDoc('",
+    "AI_TASK": "'ai.task('",
+}
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[name]
+    try:
+        pattern = _parser().get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return name.lower().lstrip("_")
+
+
+def _expected(names: set[str] | frozenset[str] | None) -> str:
+    if not names:
+        return ""
+    described = sorted({_describe_terminal(name) for name in names})
+    return "; expected " + (described[0] if len(described) == 1 else "one of: " + ", ".join(described))
+
+
+def _pointer(text: str, line: int, column: int) -> str:
+    lines = text.splitlines() or [""]
+    source_line = lines[min(max(line, 1), len(lines)) - 1]
+    return f"\n  {source_line}\n  {' ' * max(column - 1, 0)}^"
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def _at_position(message: str, text: str, position: int, expected: str = "") -> InvalidQueryError:
+    line, column = _line_column(text, position)
+    full = f"Invalid query at line {line}, column {column}: {message}{expected}"
+    return InvalidQueryError(full + _pointer(text, line, column), query=text, position=position)
+
+
+def _unexpected_token(error: LarkError, text: str) -> RookError:
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    if token.type == "$END":
+        return _at_position("unexpected end of query", text, len(text), _expected(error.expected))
+    position = token.start_pos if token.start_pos is not None else len(text)
+    return _at_position(f"unexpected '{token}'", text, position, _expected(error.expected))
+
+
+def _unexpected_characters(error: LarkError, text: str) -> RookError:
+    assert isinstance(error, UnexpectedCharacters)
+    char = error.char
+    message = "unterminated string" if char in "'\"" else f"unexpected character '{char}'"
+    position: Any = error.pos_in_stream  # typed None in lark's stubs, always set for this error
+    return _at_position(message, text, int(position), _expected(error.allowed))
+
+
+def _unexpected_eof(error: LarkError, text: str) -> RookError:
+    assert isinstance(error, UnexpectedEOF)
+    return _at_position("unexpected end of query", text, len(text), _expected(set(error.expected)))
+
+
+def _unexpected_input(error: LarkError, text: str) -> RookError:
+    assert isinstance(error, UnexpectedInput)
+    position = error.pos_in_stream if error.pos_in_stream is not None else len(text)
+    return _at_position("unexpected input", text, position)
+
+
+def _invalid(error: LarkError, text: str) -> RookError:
+    return InvalidQueryError(f"Invalid query: {error}", query=text)
+
+
+def _visit_error(error: LarkError, text: str) -> RookError:
+    assert isinstance(error, VisitError)
+    if isinstance(error.orig_exc, InvalidQueryError):
+        return error.orig_exc
+    return InvalidQueryError(f"Invalid query: {error.orig_exc}", query=text)
+
+
+def _internal(error: LarkError, text: str) -> RookError:
+    # The grammar is ours: these mean a rookdb bug, not a bad query.
+    return RookError(f"The RQL parser is misconfigured: {error}")
+
+
+_LARK_ERRORS: dict[type[LarkError], Callable[[LarkError, str], RookError]] = {
+    UnexpectedToken: _unexpected_token,
+    UnexpectedCharacters: _unexpected_characters,
+    UnexpectedEOF: _unexpected_eof,
+    UnexpectedInput: _unexpected_input,
+    ParseError: _invalid,
+    LexError: _invalid,
+    VisitError: _visit_error,
+    GrammarError: _internal,
+    ConfigurationError: _internal,
+    MissingVariableError: _internal,
+    LarkError: _internal,
+}
+
+
+def _translate_lark_error(error: LarkError, text: str) -> RookError:
+    """Map a lark exception to the rookdb error for it (the most specific class wins)."""
+    for cls in type(error).__mro__:
+        handler = _LARK_ERRORS.get(cls)
+        if handler is not None:
+            return handler(error, text)
+    return _internal(error, text)
