@@ -52,10 +52,16 @@ class EmbeddingProvider(ABC):
     connector: str
     """RavenDB connector name: ``HuggingFace``, ``OpenAi``, ``Embedded`` …"""
     model: str
-    dimensions: int | None
-    """Vector size when known: configured, or learned from the first answer."""
-    detected_protocol: str | None
-    """Wire protocol actually spoken (``hf-router``, ``tei``, ``openai`` …); None until resolved."""
+
+    @property
+    def dimensions(self) -> int | None:
+        """Vector size when known: configured, or learned from the first answer."""
+        return None
+
+    @property
+    def detected_protocol(self) -> str | None:
+        """Wire protocol actually spoken (``hf-router``, ``tei``, ``openai`` …); None until resolved."""
+        return None
 
     @abstractmethod
     async def embed(self, texts: list[str]) -> list[list[float]]:
@@ -65,7 +71,7 @@ class EmbeddingProvider(ABC):
         """The URL the provider posts to (never containing a secret), or None for local models."""
         return None
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release owned resources (the HTTP client when the provider created it)."""
 
     async def __aenter__(self) -> EmbeddingProvider:
@@ -128,8 +134,9 @@ class HttpConnector(ABC):
     connector: ClassVar[str]
     vendor: ClassVar[str]
     """Human name used in messages (``Hugging Face``)."""
-    max_batch_size: ClassVar[int]
-    """Most inputs the vendor accepts in one request (its documented limit)."""
+    max_batch_size: int
+    """Most inputs the vendor accepts in one request (its documented limit; a connector may
+    lower it once the server tells, e.g. TEI's ``/info``)."""
 
     model: str
     dimensions: int | None = None
@@ -221,7 +228,9 @@ def error_text(response: ProviderResponse) -> str:
             found = error.get("message") or error.get("code")
         elif error:
             found = error
-        found = found or body.get("message") or body.get("detail") or body.get("error_description")
+            if body.get("error_description"):  # OAuth: {"error": code, "error_description": text}
+                found = f"{error}: {body['error_description']}"
+        found = found or body.get("message") or body.get("detail")
     elif isinstance(body, str):
         found = body
     elif body is None:

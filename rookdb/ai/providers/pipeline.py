@@ -18,6 +18,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
+from rookdb.ai.embedded_model import EmbeddedModelConfig
 from rookdb.ai.providers.base import (
     EmbeddingProvider,
     Failure,
@@ -104,6 +105,8 @@ class ProviderOptions:
     retry: RetryPolicy = DEFAULT_RETRY_POLICY
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     max_inputs_per_request: int = DEFAULT_MAX_INPUTS_PER_REQUEST
+    embedded_model: EmbeddedModelConfig | None = None
+    """Threads and batch cap of the embedded model (first provider to load it wins)."""
     api_base: str | None = None
     """Replaces a vendor's fixed host (Google AI, Vertex AI, the Hugging Face router): for proxies
     and for tests against the local embedding server. Connection strings cannot set it."""
@@ -153,11 +156,12 @@ _RETRYABLE_KINDS: frozenset[TransportKind] = frozenset({"timeout", "unreachable"
 
 def map_httpx_error(exc: Exception, vendor: str, url: str) -> AiError:
     """The rookdb error for an httpx exception (the caller chains it with ``from``)."""
-    for klass, kind, meaning in HTTPX_ERRORS:
+    kind: TransportKind = "protocol"
+    meaning = "unexpected client error"
+    for klass, klass_kind, klass_meaning in HTTPX_ERRORS:
         if isinstance(exc, klass):
+            kind, meaning = klass_kind, klass_meaning
             break
-    else:
-        kind, meaning = "protocol", "unexpected client error"
     message = f"{vendor} {url}: {meaning} ({type(exc).__name__})"
     error: AiError
     if kind in _RETRYABLE_KINDS:
@@ -211,25 +215,25 @@ class HttpEmbeddingProvider(EmbeddingProvider):
         self._sleep = sleep
         self._clock = clock
         self._prepare_lock = asyncio.Lock()
-        self._batch_size = min(connector.max_batch_size, options.max_inputs_per_request)
+        self._batch_size = options.max_inputs_per_request
         self._learned_dimensions: int | None = None
         self.connector = connector.connector
         self.model = connector.model
         self.provider_calls = 0
         """HTTP requests sent, including retries and probes (for stats)."""
 
-    @property  # type: ignore[override]
+    @property
     def dimensions(self) -> int | None:
         return self._connector.dimensions or self._learned_dimensions
 
-    @property  # type: ignore[override]
+    @property
     def detected_protocol(self) -> str | None:
         return self._connector.protocol
 
     @property
     def batch_size(self) -> int:
         """Inputs per request currently used (shrinks when the provider refuses a batch)."""
-        return self._batch_size
+        return min(self._batch_size, self._connector.max_batch_size)
 
     def resolved_url(self) -> str | None:
         return self._connector.endpoint_url()
@@ -244,7 +248,7 @@ class HttpEmbeddingProvider(EmbeddingProvider):
         vectors: list[list[float]] = []
         start = 0
         while start < len(texts):
-            size = min(self._batch_size, len(texts) - start)
+            size = min(self._batch_size, self._connector.max_batch_size, len(texts) - start)
             batch = texts[start : start + size]
             try:
                 vectors.extend(await self._embed_batch(batch))
