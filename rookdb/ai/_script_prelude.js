@@ -12,6 +12,10 @@
   const GENERATE_SIGNATURE = 'embeddings.generate(object)';
   const PREFIX_SIGNATURE = 'withContextPrefix(prefix)';
 
+  // Kept here so a script that reassigns JSON's methods cannot break the document round trip.
+  const parseJson = JSON.parse;
+  const stringifyJson = JSON.stringify;
+
   let userFunction = null;
   let currentRun = null;
 
@@ -290,6 +294,17 @@
   }));
   define(globalThis, 'embeddings', Object.freeze({ generate: generate }));
 
+  // mini-racer installs timers; a callback firing during a later run would add to another document.
+  // (They are non-configurable globals: only their value and writability may change.)
+  for (const name of ['setTimeout', 'clearTimeout']) {
+    Object.defineProperty(globalThis, name, {
+      value: function () {
+        throw new TypeError(name + ' is not available in embeddings scripts');
+      },
+      writable: false,
+    });
+  }
+
   define(globalThis, '__rookdbInstall', function (fn) {
     userFunction = fn;
   });
@@ -306,13 +321,13 @@
   });
 
   define(globalThis, '__rookdbRun', function (documentJson) {
-    const document = JSON.parse(documentJson);
+    const document = parseJson(documentJson);
     currentRun = { calls: [] };
     try {
       userFunction.call(document);
-      return JSON.stringify({ ok: true, output: finish(currentRun) });
+      return stringifyJson({ ok: true, output: finish(currentRun) });
     } catch (e) {
-      return JSON.stringify({ ok: false, error: describeError(e) });
+      return stringifyJson({ ok: false, error: describeError(e) });
     } finally {
       currentRun = null;
     }
