@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from rookdb.server.endpoints import batch, databases, documents, hilo, queries, topology
+from rookdb.studio import studio_routes
 
 __all__ = ["routes"]
 
@@ -13,6 +14,7 @@ _DB = "/databases/{database}"
 
 def routes() -> list[BaseRoute]:
     return [
+        *studio_routes(),
         Route("/topology", topology.database_topology, methods=["GET"]),
         Route("/cluster/topology", topology.cluster_topology, methods=["GET"]),
         Route("/build/version", topology.build_version, methods=["GET"]),

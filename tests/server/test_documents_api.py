@@ -66,7 +66,8 @@ def test_load_with_include_needs_one_request(store: DocumentStore) -> None:
         session.store(Product("Chai", 18.0, "suppliers/1"), "products/1")
         session.save_changes()
     with store.open_session() as session:
-        product = session.include("Supplier").load("products/1", Product)
+        # The client returns a dict keyed by id from include().load(), even for one id.
+        product = session.include("Supplier").load("products/1", Product)["products/1"]
         supplier = session.load(product.Supplier, Supplier)
         assert supplier.Name == "Exotic Liquids"
         assert session.advanced.number_of_requests == 1

@@ -96,8 +96,11 @@ def test_every_error_survives_the_clients_dispatch(error_class: type[errors.Rook
 
 
 def _instance(error_class: type[errors.RookError]) -> errors.RookError:
-    if error_class is errors.DatabaseDoesNotExistError:
-        return error_class("db")
-    if error_class is errors.ValidationError:
-        return error_class("Field", "breaks a rule")
-    return error_class("something went wrong")
+    """Build any error class by filling its required arguments from their annotations."""
+    arguments: list[object] = []
+    for parameter in inspect.signature(error_class).parameters.values():
+        if parameter.default is not inspect.Parameter.empty or parameter.kind in (
+                parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.KEYWORD_ONLY):
+            continue
+        arguments.append(7 if "int" in str(parameter.annotation) else "something went wrong")
+    return error_class(*arguments)

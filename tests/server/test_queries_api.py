@@ -1,0 +1,116 @@
+"""RQL through the official client over Northwind; expectations computed from the JSON file."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from ravendb import DocumentStore
+from ravendb.exceptions.raven_exceptions import RavenException
+
+from tests.conftest import NORTHWIND_JSON
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = json.loads(NORTHWIND_JSON.read_text())
+    return loaded
+
+
+def collection(documents: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [doc for doc in documents if doc["@metadata"]["@collection"] == name]
+
+
+def test_collection_count(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    with northwind.open_session() as session:
+        assert session.query_collection("Orders").count() == len(collection(documents, "Orders"))
+        assert len(list(session.advanced.raw_query("from @all_docs", dict))) == len(documents)
+
+
+def test_filter_and_order_by_price(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    expected = sorted(
+        (doc for doc in collection(documents, "Products") if doc["PricePerUnit"] > 20),
+        key=lambda doc: -doc["PricePerUnit"],
+    )
+    with northwind.open_session() as session:
+        results = list(session.advanced.raw_query(
+            "from Products where PricePerUnit > $min order by PricePerUnit as double desc", dict,
+        ).add_parameter("min", 20))
+    assert [p["PricePerUnit"] for p in results] == [doc["PricePerUnit"] for doc in expected]
+    assert {p["Name"] for p in results} == {doc["Name"] for doc in expected}
+
+
+def test_generated_query_with_paging(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    names = sorted((doc["Name"] for doc in collection(documents, "Products")), key=str.lower)
+    with northwind.open_session() as session:
+        page = list(session.query_collection("Products", dict).order_by("Name").skip(5).take(10))
+    assert [p["Name"] for p in page] == names[5:15]
+
+
+def test_nested_array_path(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    expected = {
+        doc["@metadata"]["@id"] for doc in collection(documents, "Orders")
+        if any(line["ProductName"].lower() == "chang" for line in doc["Lines"])
+    }
+    with northwind.open_session() as session:
+        results = list(session.advanced.raw_query("from Orders where Lines[].ProductName = 'Chang'"))
+        ids = {session.advanced.get_document_id(order) for order in results}
+    assert ids == expected and expected
+
+
+def test_in_and_nested_field(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    expected = sum(
+        1 for doc in collection(documents, "Companies") if doc["Address"]["Country"] in ("Germany", "France"))
+    with northwind.open_session() as session:
+        count = len(list(session.advanced.raw_query(
+            "from Companies where Address.Country in ($countries)", dict).add_parameter(
+            "countries", ["Germany", "France"])))
+    assert count == expected > 0
+
+
+def test_projection_with_alias(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    employees = sorted(collection(documents, "Employees"), key=lambda doc: doc["LastName"].lower())
+    with northwind.open_session() as session:
+        rows = list(session.advanced.raw_query(
+            "from Employees order by LastName select FirstName as First, Address.City as City", dict))
+    assert [(row["First"], row["City"]) for row in rows] == [
+        (doc["FirstName"], doc["Address"]["City"]) for doc in employees]
+
+
+def test_search_between_and_starts_with(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    products = collection(documents, "Products")
+    with northwind.open_session() as session:
+        found = {p["Name"] for p in session.advanced.raw_query(
+            "from Products where search(Name, 'chef')", dict)}
+        between = len(list(session.advanced.raw_query(
+            "from Products where PricePerUnit between 10 and 20", dict)))
+        starts = len(list(session.advanced.raw_query(
+            "from Products where startsWith(Name, 'ch') and not Discontinued = true", dict)))
+    assert found == {doc["Name"] for doc in products if "chef" in doc["Name"].lower().split()}
+    assert between == sum(1 for doc in products if 10 <= doc["PricePerUnit"] <= 20)
+    assert starts == sum(
+        1 for doc in products if doc["Name"].lower().startswith("ch") and doc["Discontinued"] is not True)
+
+
+def test_query_include_is_served_with_the_results(northwind: DocumentStore) -> None:
+    with northwind.open_session() as session:
+        products = list(session.advanced.raw_query(
+            "from Products where Name = 'Chai' include Supplier", dict))
+        supplier_id = products[0]["Supplier"]
+        supplier = session.load(supplier_id)
+        assert supplier is not None
+        assert session.advanced.number_of_requests == 1
+
+
+def test_bad_rql_raises_a_readable_error(northwind: DocumentStore) -> None:
+    with northwind.open_session() as session, pytest.raises(RavenException) as raised:
+        list(session.advanced.raw_query("from Products where Name = = 'x'"))
+    message = str(raised.value)
+    assert "InvalidQueryException" in message
+    assert "column" in message.lower()
+
+
+def test_unknown_parameter_is_named(northwind: DocumentStore) -> None:
+    with northwind.open_session() as session, pytest.raises(RavenException, match="missing"):
+        list(session.advanced.raw_query("from Products where Name = $missing"))
