@@ -15,9 +15,7 @@ _INITIAL_CAPACITY = 1024
 class GrowableArray:
     """Rows of a fixed shape and dtype; ``append`` is amortised O(rows appended)."""
 
-    def __init__(
-        self, row_shape: tuple[int, ...], dtype: npt.DTypeLike, initial: npt.NDArray[Any] | None = None
-    ):
+    def __init__(self, row_shape: tuple[int, ...], dtype: npt.DTypeLike, initial: npt.NDArray[Any] | None = None):
         self._dtype = np.dtype(dtype)
         self._row_shape = row_shape
         if initial is None:

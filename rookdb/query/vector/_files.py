@@ -63,9 +63,7 @@ class GenerationFiles:
     @classmethod
     def of(cls, directory: Path, name: str, generation: int) -> GenerationFiles:
         stem = f"{name}.g{generation}"
-        return cls(
-            directory / f"{stem}.usearch", directory / f"{stem}.vectors.npy", directory / f"{stem}.ids.npz"
-        )
+        return cls(directory / f"{stem}.usearch", directory / f"{stem}.vectors.npy", directory / f"{stem}.ids.npz")
 
 
 def check_name(name: str) -> None:

@@ -46,9 +46,7 @@ def top_hamming(
     return _best(candidates, scores.astype(np.float32, copy=False), count, alive)
 
 
-def _best(
-    candidates: RowIds, scores: Scores, count: int, alive: npt.NDArray[np.bool_] | None
-) -> tuple[RowIds, Scores]:
+def _best(candidates: RowIds, scores: Scores, count: int, alive: npt.NDArray[np.bool_] | None) -> tuple[RowIds, Scores]:
     if alive is not None:
         live = alive[candidates]
         if not live.all():
@@ -57,5 +55,5 @@ def _best(
         # argpartition is O(n); only the winners get sorted.
         top = np.argpartition(-scores, count - 1)[:count]
         candidates, scores = candidates[top], scores[top]
-    order = np.argsort(-scores, kind="stable")
+    order = np.lexsort((candidates, -scores))  # equal scores: the older row first, deterministically
     return candidates[order], scores[order]

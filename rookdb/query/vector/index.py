@@ -371,7 +371,7 @@ class VectorIndex:
         else:
             assert self._vectors is not None and full is not None
             scores = (self._vectors.view[rows] @ full).astype(np.float32)
-        order = np.argsort(-scores, kind="stable")[:count]
+        order = np.lexsort((rows, -scores))[:count]  # ties go to the older row, as in exact search
         return rows[order], scores[order]
 
     def _exact(
