@@ -347,7 +347,7 @@ class Boost(Node):
 # ---- vector search (ravendb-ai-integration §3.2) -----------------------------------------------
 
 VectorKind: TypeAlias = TypingLiteral[
-    "field", "text", "text_i8", "text_i1", "f32_i8", "f32_i1", "i8", "i1"
+    "field", "text", "text_i8", "text_i1", "f32", "f32_i8", "f32_i1", "i8", "i1"
 ]
 
 # kind -> (source embedding type, destination embedding type), in RavenDB's terms.
@@ -356,6 +356,7 @@ _VECTOR_TYPES: dict[str, tuple[str, str]] = {
     "text": ("Text", "Single"),
     "text_i8": ("Text", "Int8"),
     "text_i1": ("Text", "Binary"),
+    "f32": ("Single", "Single"),  # written by the Java client
     "f32_i8": ("Single", "Int8"),
     "f32_i1": ("Single", "Binary"),
     "i8": ("Int8", "Int8"),

@@ -469,7 +469,9 @@ def _render(
         if isinstance(target, ast.IdField):
             result[projection.key] = _doc_id(doc)
         else:
-            result[projection.key] = project(doc, compiler.names(target))
+            names = compiler.names(target)
+            key = projection.alias or ast.FieldPath(target.segments[-len(names) :]).dotted
+            result[key] = project(doc, names)
     projected_metadata: dict[str, Any] = {"@id": metadata.get("@id"), "@projection": True}
     if "@collection" in metadata:
         projected_metadata["@collection"] = metadata["@collection"]
