@@ -59,9 +59,7 @@ class ChunkingMethod(StrEnum):
     HTML_STRIP = "HtmlStrip"
 
 
-OVERLAP_METHODS = frozenset(
-    {ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, ChunkingMethod.MARK_DOWN_SPLIT_PARAGRAPHS}
-)
+OVERLAP_METHODS = frozenset({ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, ChunkingMethod.MARK_DOWN_SPLIT_PARAGRAPHS})
 
 
 def _read_int(data: dict[str, Any], key: str, default: int, field: str) -> int:
@@ -97,9 +95,7 @@ class ChunkingOptions:
             method = ChunkingMethod.PLAIN_TEXT_SPLIT if raw_method is None else ChunkingMethod(raw_method)
         except ValueError:
             allowed = ", ".join(m.value for m in ChunkingMethod)
-            raise ValidationError(
-                f"{field}.ChunkingMethod", f"must be one of {allowed}, got {raw_method!r}"
-            ) from None
+            raise ValidationError(f"{field}.ChunkingMethod", f"must be one of {allowed}, got {raw_method!r}") from None
         prefix = data.get("ContextPrefix")
         if prefix is not None and not isinstance(prefix, str):
             raise ValidationError(f"{field}.ContextPrefix", f"must be a string, got {prefix!r}")

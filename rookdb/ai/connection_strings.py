@@ -189,15 +189,11 @@ CONNECTORS: dict[str, Connector] = {
             ("api_key",),
             ("reasoning_effort",),
         ),
-        Connector(
-            "AzureOpenAi", AzureOpenAiSettings, "AzureOpenAiSettings", True, ("endpoint",), ("api_key",)
-        ),
+        Connector("AzureOpenAi", AzureOpenAiSettings, "AzureOpenAiSettings", True, ("endpoint",), ("api_key",)),
         Connector("Ollama", OllamaSettings, "OllamaSettings", True, ("uri",)),
         Connector("Embedded", EmbeddedSettings, "EmbeddedSettings", False),
         Connector("Google", GoogleSettings, "GoogleSettings", True, (), ("api_key",), ("ai_version",)),
-        Connector(
-            "HuggingFace", HuggingFaceSettings, "HuggingFaceSettings", False, ("endpoint",), ("api_key",)
-        ),
+        Connector("HuggingFace", HuggingFaceSettings, "HuggingFaceSettings", False, ("endpoint",), ("api_key",)),
         Connector("MistralAi", MistralAiSettings, "MistralAiSettings", False, ("endpoint",), ("api_key",)),
         Connector("Vertex", VertexSettings, "VertexSettings", False, (), ("google_credentials_json",)),
     )
@@ -364,9 +360,7 @@ def validate_connection_string(connection_string: AiConnectionString) -> None:
     _check_model_type(connection_string.model_type)
     connector = connector_for(connection_string.settings)
     if connection_string.model_type == "Chat" and not connector.supports_chat:
-        raise ValidationError(
-            "ModelType", f"the {connector.name} connector serves TextEmbeddings only, not Chat"
-        )
+        raise ValidationError("ModelType", f"the {connector.name} connector serves TextEmbeddings only, not Chat")
     _validate_settings(connection_string.settings, connector)
 
 
@@ -415,9 +409,7 @@ def _check_vertex_credentials(name: str, value: str) -> None:
         ) from None
     if not isinstance(credentials, dict):
         raise ValidationError(name, "must be a JSON object (a service-account key file)")
-    missing = [
-        k for k in _VERTEX_CREDENTIAL_KEYS if not isinstance(credentials.get(k), str) or not credentials[k]
-    ]
+    missing = [k for k in _VERTEX_CREDENTIAL_KEYS if not isinstance(credentials.get(k), str) or not credentials[k]]
     if missing:
         raise ValidationError(name, f"is missing {', '.join(missing)} (a service-account key file has them)")
 
@@ -440,9 +432,7 @@ def locked_changes(old: AiConnectionString, new: AiConnectionString) -> list[str
 def masked(connection_string: AiConnectionString) -> AiConnectionString:
     """A copy whose non-empty secrets read ``SECRET_MASK``, for showing to users."""
     settings = connection_string.settings
-    secrets: dict[str, Any] = {
-        a: SECRET_MASK for a in connector_for(settings).secret_fields if getattr(settings, a)
-    }
+    secrets: dict[str, Any] = {a: SECRET_MASK for a in connector_for(settings).secret_fields if getattr(settings, a)}
     return dataclasses.replace(connection_string, settings=dataclasses.replace(settings, **secrets))
 
 

@@ -28,9 +28,7 @@ CONNECTION_STRING_FALLBACK_IDENTIFIER = "ai-connection-string-identifier"
 TASK_FALLBACK_IDENTIFIER = "ai-task-identifier"
 
 
-def generate_identifier(
-    name: str | None, fallback: str = CONNECTION_STRING_FALLBACK_IDENTIFIER
-) -> str | None:
+def generate_identifier(name: str | None, fallback: str = CONNECTION_STRING_FALLBACK_IDENTIFIER) -> str | None:
     """Derive an identifier from ``name``: ``"My Google AI"`` → ``"my-google-ai"``.
 
     Returns ``None`` for an empty or whitespace-only name, and ``fallback`` when the name has no

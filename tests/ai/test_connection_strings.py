@@ -122,9 +122,7 @@ CLIENT_STRINGS: dict[str, ClientConnectionString] = {
     "GoogleBeta": ClientConnectionString(
         "Google beta",
         "google-beta",
-        google_settings=ClientGoogle(
-            model="gemini-embedding-001", api_key="g-key", ai_version=GoogleAiVersion.V1_Beta
-        ),
+        google_settings=ClientGoogle(model="gemini-embedding-001", api_key="g-key", ai_version=GoogleAiVersion.V1_Beta),
         model_type=EMBEDDINGS,
     ),
     "HuggingFace": ClientConnectionString(
@@ -147,9 +145,7 @@ CLIENT_STRINGS: dict[str, ClientConnectionString] = {
     "MistralAi": ClientConnectionString(
         "Mistral",
         "mistral",
-        mistral_ai_settings=ClientMistral(
-            api_key="m-key", model="mistral-embed", endpoint="https://api.mistral.ai/v1"
-        ),
+        mistral_ai_settings=ClientMistral(api_key="m-key", model="mistral-embed", endpoint="https://api.mistral.ai/v1"),
         model_type=EMBEDDINGS,
     ),
     "Vertex": ClientConnectionString(
@@ -167,9 +163,7 @@ CLIENT_STRINGS: dict[str, ClientConnectionString] = {
     "VertexNoVersion": ClientConnectionString(
         "Vertex 2",
         "vertex-2",
-        vertex_settings=ClientVertex(
-            model="text-embedding-005", google_credentials_json=CREDENTIALS, location="eu"
-        ),
+        vertex_settings=ClientVertex(model="text-embedding-005", google_credentials_json=CREDENTIALS, location="eu"),
         model_type=EMBEDDINGS,
     ),
 }
@@ -254,9 +248,7 @@ def test_empty_embedded_settings_object_is_rendered_readable_by_the_client() -> 
 
 
 def test_google_without_version_omits_the_key_the_client_cannot_read_as_null() -> None:
-    cs = AiConnectionString(
-        "G", "g", "TextEmbeddings", GoogleSettings(api_key="k", model="text-embedding-004")
-    )
+    cs = AiConnectionString("G", "g", "TextEmbeddings", GoogleSettings(api_key="k", model="text-embedding-004"))
     rendered = render_connection_string(cs)
     assert "AiVersion" not in rendered["GoogleSettings"]
     assert ClientConnectionString.from_json(rendered).google_settings.ai_version is None
@@ -425,18 +417,14 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "vertex credentials incomplete",
-        _settings_change(
-            "Vertex", "GoogleCredentialsJson", json.dumps({"private_key": "SECRET", "token_uri": ""})
-        ),
+        _settings_change("Vertex", "GoogleCredentialsJson", json.dumps({"private_key": "SECRET", "token_uri": ""})),
         "VertexSettings.GoogleCredentialsJson",
         "missing client_email, token_uri",
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("sent", "field", "rule"), [case[1:] for case in INVALID], ids=[c[0] for c in INVALID]
-)
+@pytest.mark.parametrize(("sent", "field", "rule"), [case[1:] for case in INVALID], ids=[c[0] for c in INVALID])
 def test_invalid_connection_strings_name_field_and_rule(sent: dict[str, Any], field: str, rule: str) -> None:
     with pytest.raises(ValidationError) as raised:
         parse_connection_string(sent)
@@ -480,9 +468,7 @@ def test_locked_changes() -> None:
     assert locked_changes(old, _openai(model="m2", dimensions=None)) == ["Model", "Dimensions"]
     chat = AiConnectionString("O", "o", "Chat", old.settings)
     assert locked_changes(old, chat) == ["ModelType"]
-    assert locked_changes(old, AiConnectionString("O", "o", "TextEmbeddings", EmbeddedSettings())) == [
-        "Connector"
-    ]
+    assert locked_changes(old, AiConnectionString("O", "o", "TextEmbeddings", EmbeddedSettings())) == ["Connector"]
     azure = parse_connection_string(_wire("AzureOpenAi"))
     renamed = parse_connection_string(_settings_change("AzureOpenAi", "DeploymentName", "other"))
     assert locked_changes(azure, renamed) == ["DeploymentName"]
@@ -512,9 +498,7 @@ def test_masked_and_restored() -> None:
     hf = parse_connection_string(_wire("HuggingFace"))
     edited = masked(hf)
     assert restore_masked(edited, hf) == hf
-    new_key = AiConnectionString(
-        hf.name, hf.identifier, hf.model_type, HuggingFaceSettings(api_key="new", model="m")
-    )
+    new_key = AiConnectionString(hf.name, hf.identifier, hf.model_type, HuggingFaceSettings(api_key="new", model="m"))
     assert restore_masked(new_key, hf) is new_key
     with pytest.raises(ValidationError) as raised:
         restore_masked(edited, None)
