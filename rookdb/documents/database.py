@@ -186,25 +186,37 @@ class Database:
         return results
 
     def insert_many(self, documents: Iterable[tuple[str | None, Any]], batch_size: int = 5000) -> int:
-        """Bulk insert: store (id, body) pairs in large transactions; returns the count."""
+        """Bulk insert: store (id, body) pairs in large transactions, replacing existing ids; returns the count."""
         count = 0
         pending: list[tuple[str | None, Any]] = []
-
-        def flush() -> None:
-            with self.storage.write() as tx:
-                for doc_id, body in pending:
-                    self.put_in(tx, doc_id, body)
-            pending.clear()
-            self.notify_changed()
-
         for item in documents:
             pending.append(item)
             count += 1
             if len(pending) >= batch_size:
-                flush()
+                self._insert_batch(pending)
+                pending = []
         if pending:
-            flush()
+            self._insert_batch(pending)
         return count
+
+    def _insert_batch(self, batch: list[tuple[str | None, Any]]) -> None:
+        prepared: list[tuple[str, str, dict[str, Any]]] = []
+        with self.storage.write() as tx:
+            for doc_id, raw in batch:
+                body, collection = prepare_body(raw)
+                if not doc_id or doc_id.endswith(("/", "|")):
+                    self.put_in(tx, doc_id, body)
+                else:
+                    prepared.append((doc_id, collection, body))
+            existing = tx.existing([doc_id for doc_id, _, _ in prepared])
+            for doc_id, collection, _ in prepared:
+                previous = existing.get(doc_id.lower())
+                if previous is not None and previous[1].lower() != collection.lower():
+                    raise BadRequestError(
+                        f"Changing '{doc_id}' from '{previous[1]}' to '{collection}' via update is not "
+                        "supported. Delete it and recreate the document.")
+            tx.put_many(prepared, existing)
+        self.notify_changed()
 
     # -- ids -----------------------------------------------------------------------------------
 

@@ -43,8 +43,9 @@ def prepare_body(body: Any) -> tuple[dict[str, Any], str]:
         metadata = {}
     if not isinstance(metadata, dict):
         raise BadRequestError("@metadata must be a JSON object.")
-    cleaned = {key: value for key, value in metadata.items() if key not in SERVER_OWNED_KEYS}
-    body["@metadata"] = cleaned
+    if not SERVER_OWNED_KEYS.isdisjoint(metadata):
+        metadata = {key: value for key, value in metadata.items() if key not in SERVER_OWNED_KEYS}
+    body["@metadata"] = metadata
     return body, collection_of(body)
 
 

@@ -71,6 +71,15 @@ class WriteTransaction(abc.ABC):
         """Store ``body`` (with user ``@metadata``); fills ``@id``, ``@change-vector``, ``@last-modified``."""
 
     @abc.abstractmethod
+    def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
+                 existing: dict[str, tuple[str, str]]) -> None:
+        """Store many (id, collection, body) at once (bulk insert); ``existing`` is ``self.existing(ids)``."""
+
+    @abc.abstractmethod
+    def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Which of ``doc_ids`` exist: {lower-cased id: (stored id, collection)}."""
+
+    @abc.abstractmethod
     def delete(self, doc_id: str) -> StoredDocument | None:
         """Delete a document and its attachments, leaving a tombstone; None if it did not exist."""
 

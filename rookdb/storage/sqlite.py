@@ -108,6 +108,44 @@ class _SqliteWriteTransaction(WriteTransaction):
         stored_id = existing[0] if existing else doc_id
         return self._write_document(lower_id, stored_id, collection, body, replace=existing is not None)
 
+    def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        lowered = list(dict.fromkeys(doc_id.lower() for doc_id in doc_ids))
+        for offset in range(0, len(lowered), _IN_CHUNK):
+            chunk = lowered[offset : offset + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for lower_id, doc_id, collection in self._db.execute(
+                f"SELECT lower_id, id, collection FROM documents WHERE lower_id IN ({marks})", chunk
+            ):
+                found[lower_id] = (doc_id, collection)
+        return found
+
+    def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
+                 existing: dict[str, tuple[str, str]]) -> None:
+        rows = []
+        seen: set[str] = set()
+        for doc_id, collection, body in documents:
+            lower_id = doc_id.lower()
+            if lower_id in existing or lower_id in seen:
+                # Replacing keeps the stored casing and attachments: take the careful path.
+                stored_id = existing[lower_id][0] if lower_id in existing else doc_id
+                self._write_document(lower_id, stored_id, collection, body, replace=True)
+                continue
+            seen.add(lower_id)
+            etag = self.next_etag()
+            change_vector = f"A:{etag}-{self._storage.database_id}"
+            metadata = body.get("@metadata")
+            if not isinstance(metadata, dict):
+                metadata = body["@metadata"] = {}
+            metadata["@id"] = doc_id
+            metadata["@change-vector"] = change_vector
+            metadata["@last-modified"] = self._now
+            rows.append((lower_id, doc_id, collection, collection.lower(), etag, change_vector, self._now,
+                         orjson.dumps(body)))
+        self._db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if self._db.execute("SELECT 1 FROM tombstones LIMIT 1").fetchone():
+            self._db.executemany("DELETE FROM tombstones WHERE lower_id = ?", [(row[0],) for row in rows])
+
     def _write_document(
         self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any], *, replace: bool
     ) -> StoredDocument:

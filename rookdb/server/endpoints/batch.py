@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
+import asyncio
 import itertools
+import zlib
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from rookdb.server.responses import json_response, no_content
 __all__ = ["bulk_docs", "bulk_insert", "next_operation_id"]
 
 _operation_ids = itertools.count(1)
+_BULK_BATCH = 5000
 
 
 async def bulk_docs(request: Request) -> Response:
@@ -35,35 +37,101 @@ async def next_operation_id(request: Request) -> Response:
     return json_response({"Id": next(_operation_ids), "NodeTag": "A"})
 
 
-def _bulk_commands(raw: bytes) -> list[tuple[str | None, Any]]:
-    try:
-        commands = orjson.loads(raw) if raw.strip() else []
-    except orjson.JSONDecodeError as error:
-        raise BadRequestError(f"The bulk insert stream is not valid JSON: {error}") from error
-    if not isinstance(commands, list):
-        raise BadRequestError("The bulk insert stream must be a JSON array of commands.")
+class _CommandStream:
+    """Splits the client's streamed JSON array of commands into parsed batches as bytes arrive.
+
+    The client writes commands as ``{"Id":"...","Type":"PUT","Document":...}`` separated by commas.
+    A boundary found inside a string value simply fails to parse and waits for more data.
+    """
+
+    _BOUNDARY = b'},{"Id":'
+
+    def __init__(self, compressed: bool) -> None:
+        self._buffer = bytearray()
+        self._opened = False
+        self._inflater = zlib.decompressobj(wbits=31) if compressed else None
+
+    def _inflate(self, chunk: bytes) -> bytes:
+        if self._inflater is None:
+            return chunk
+        try:
+            return self._inflater.decompress(chunk)
+        except zlib.error as error:
+            raise BadRequestError(f"The bulk insert stream is not valid gzip: {error}") from error
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        self._buffer += self._inflate(chunk)
+        if not self._opened:
+            stripped = self._buffer.lstrip()
+            if not stripped:
+                return []
+            if not stripped.startswith(b"["):
+                raise BadRequestError("The bulk insert stream must be a JSON array of commands.")
+            self._buffer = bytearray(stripped[1:])
+            self._opened = True
+        cut = self._buffer.rfind(self._BOUNDARY)
+        if cut < 0:
+            return []
+        try:
+            commands: list[Any] = orjson.loads(b"[" + self._buffer[: cut + 1] + b"]")
+        except orjson.JSONDecodeError:
+            return []
+        del self._buffer[: cut + 2]
+        return commands
+
+    def finish(self) -> list[Any]:
+        if self._inflater is not None:
+            self._buffer += self._inflater.flush()
+        rest = bytes(self._buffer).strip()
+        if not self._opened:
+            if not rest:
+                return []
+            raise BadRequestError("The bulk insert stream must be a JSON array of commands.")
+        try:
+            commands = orjson.loads(b"[" + rest)
+        except orjson.JSONDecodeError as error:
+            raise BadRequestError(f"The bulk insert stream is not valid JSON: {error}") from error
+        if not isinstance(commands, list):
+            raise BadRequestError("The bulk insert stream must be a JSON array of commands.")
+        return commands
+
+
+def _documents(commands: list[Any], first_index: int) -> list[tuple[str | None, Any]]:
     documents: list[tuple[str | None, Any]] = []
-    for index, command in enumerate(commands):
+    for offset, command in enumerate(commands):
         if not isinstance(command, dict) or command.get("Type") != "PUT":
-            raise BadRequestError(f"Bulk insert command {index} is not a PUT command.")
+            raise BadRequestError(f"Bulk insert command {first_index + offset} is not a PUT command.")
         documents.append((command.get("Id"), command.get("Document")))
     return documents
 
 
-def _gunzip(raw: bytes) -> bytes:
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError) as error:
-        raise BadRequestError(f"The bulk insert stream is not valid gzip: {error}") from error
-
-
 async def bulk_insert(request: Request) -> Response:
     database = database_of(request)
-    # The client streams one JSON array; buffering it keeps parsing in one fast orjson call.
-    raw = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        raw = _gunzip(raw)
-    documents = _bulk_commands(raw)
-    await run_in_threadpool(database.insert_many, documents)
+    stream = _CommandStream(request.headers.get("content-encoding", "").lower() == "gzip")
+    received = 0
+    pending: list[tuple[str | None, Any]] = []
+    in_flight: asyncio.Task[int] | None = None
+
+    async def store(batch: list[tuple[str | None, Any]]) -> None:
+        # One batch is written while the next one is received and parsed.
+        nonlocal in_flight
+        if in_flight is not None:
+            await in_flight
+        in_flight = asyncio.create_task(run_in_threadpool(database.insert_many, batch))
+
+    try:
+        async for chunk in request.stream():
+            commands = stream.feed(chunk)
+            pending += _documents(commands, received)
+            received += len(commands)
+            if len(pending) >= _BULK_BATCH:
+                await store(pending)
+                pending = []
+        pending += _documents(stream.finish(), received)
+        if pending:
+            await store(pending)
+    finally:
+        if in_flight is not None:
+            await in_flight
     # The client parses no body here: anything but an empty answer makes it abort the bulk insert.
     return no_content()
