@@ -1,1 +1,5 @@
-"""studio layer."""
+"""The Studio: a browser client served by the server itself, calling only the public HTTP API."""
+
+from rookdb.studio.mount import STUDIO_PATH, studio_routes
+
+__all__ = ["STUDIO_PATH", "studio_routes"]
