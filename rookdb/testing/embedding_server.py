@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
+from urllib.parse import parse_qs
 
 import numpy as np
 import uvicorn
@@ -383,7 +384,8 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
         body = await read_json(request)
         name = body.get("model") if isinstance(body, dict) else None
         return await embed_route(request, "ollama", "ollama", name, openai_texts, None,
-                                 lambda b, v, t: {"model": name, "embeddings": v})
+                                 lambda b, v, t: {"model": name, "embeddings": v},
+                                 authorized=True)  # Ollama has no authentication
 
     def google_texts(body: Any) -> list[str] | None:
         items = body.get("requests") if isinstance(body, dict) else None
@@ -405,7 +407,8 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
             dimensions_of=google_dimensions)
 
     async def vertex_token(request: Request) -> Response:
-        form = dict(await request.form())
+        # Parsed by hand: Starlette's form parser needs python-multipart, which rookdb does not ship.
+        form = {key: values[0] for key, values in parse_qs((await request.body()).decode()).items()}
         state.record("vertex-token", request, form, 0)
         failure = _verify_assertion(state, str(form.get("assertion", "")), str(request.url))
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":

@@ -63,6 +63,7 @@ HF_MAX_BATCH_SIZE = 32
 HfProtocol = Literal["hf-router", "tei", "hf-endpoint-raw"]
 
 _BATCH_LIMIT = re.compile(r"maximum allowed batch size (\d+)", re.IGNORECASE)
+_BATCH_REFUSED = re.compile(r"batch size|batch too large|too many inputs", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -217,10 +218,12 @@ class HuggingFaceConnector(HttpConnector):
             failure = classify_status(self.vendor, response, detail)
             return Failure(AiRateLimitError(failure.error.message, retry_after=failure.retry_after),
                            retry_after=failure.retry_after)
-        match = _BATCH_LIMIT.search(detail)
-        if response.status in (413, 422) and match is not None:
+        if response.status in (413, 422) and _BATCH_REFUSED.search(detail):
+            # TEI: 422 "batch size 64 > maximum allowed batch size 32"; the pipeline resends smaller.
             failure = classify_status(self.vendor, response, detail)
-            return Failure(failure.error, batch_too_large=True, batch_limit=int(match.group(1)))
+            match = _BATCH_LIMIT.search(detail)
+            return Failure(failure.error, batch_too_large=True,
+                           batch_limit=int(match.group(1)) if match else None)
         return classify_status(self.vendor, response, detail)
 
 

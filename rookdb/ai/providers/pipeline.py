@@ -189,9 +189,13 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class _BatchTooLarge(Exception):
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.error.message)
-        self.failure = failure
+    """The batch must be resent smaller: the provider refused it, or ``prepare`` learned a lower
+    limit (TEI's ``/info``) after the batch was cut."""
+
+    def __init__(self, error: AiError | None, limit: int | None) -> None:
+        super().__init__()
+        self.error = error
+        self.limit = limit
 
 
 class HttpEmbeddingProvider(EmbeddingProvider):
@@ -253,10 +257,10 @@ class HttpEmbeddingProvider(EmbeddingProvider):
             try:
                 vectors.extend(await self._embed_batch(batch))
             except _BatchTooLarge as refused:
-                if size <= 1:
-                    raise refused.failure.error from None
-                limit = refused.failure.batch_limit
-                self._batch_size = limit if limit is not None and 0 < limit < size else size // 2
+                if size <= 1 and refused.error is not None:
+                    raise refused.error from None
+                limit = refused.limit
+                self._batch_size = limit if limit is not None and 0 < limit < size else max(1, size // 2)
                 logger.info("%s refused %d inputs per request; using %d",
                             self._connector.vendor, size, self._batch_size)
                 continue
@@ -272,6 +276,8 @@ class HttpEmbeddingProvider(EmbeddingProvider):
             try:
                 async with self._prepare_lock:
                     await self._connector.prepare(self._send)
+                if len(batch) > self._connector.max_batch_size:
+                    raise _BatchTooLarge(None, self._connector.max_batch_size)
                 request = self._connector.build_request(batch)
                 response = await self._send(request)
                 if response.ok:
@@ -280,7 +286,7 @@ class HttpEmbeddingProvider(EmbeddingProvider):
             except AiError as error:
                 failure = Failure(error, retry_after=getattr(error, "retry_after", None))
             if failure.batch_too_large:
-                raise _BatchTooLarge(failure)
+                raise _BatchTooLarge(failure.error, failure.batch_limit)
             if not failure.retryable or attempt >= policy.max_attempts:
                 raise failure.error
             wait = policy.delay(attempt, failure.retry_after)
