@@ -531,15 +531,6 @@ class Projection(Node):
     def to_rql(self) -> str:
         return self.field.to_rql() + (f" as {_name(self.alias)}" if self.alias is not None else "")
 
-    @property
-    def key(self) -> str:
-        """The property name of the projected value in each result."""
-        if self.alias is not None:
-            return self.alias
-        if isinstance(self.field, IdField):
-            return "Id"
-        return self.field.dotted
-
 
 @dataclass(frozen=True, slots=True)
 class Select(Node):

@@ -467,8 +467,9 @@ def _render(
     for projection in select.projections:
         target = projection.field
         if isinstance(target, ast.IdField):
-            result[projection.key] = _doc_id(doc)
+            result[projection.alias or "Id"] = _doc_id(doc)
         else:
+            # Unaliased paths keep their dotted name, without the "from ... as x" alias.
             names = compiler.names(target)
             key = projection.alias or ast.FieldPath(target.segments[-len(names) :]).dotted
             result[key] = project(doc, names)

@@ -494,8 +494,5 @@ _LARK_ERRORS: dict[type[LarkError], Callable[[LarkError, str], RookError]] = {
 
 def _translate_lark_error(error: LarkError, text: str) -> RookError:
     """Map a lark exception to the rookdb error for it (the most specific class wins)."""
-    for cls in type(error).__mro__:
-        handler = _LARK_ERRORS.get(cls)
-        if handler is not None:
-            return handler(error, text)
-    return _internal(error, text)
+    handler = next(_LARK_ERRORS[cls] for cls in type(error).__mro__ if cls in _LARK_ERRORS)
+    return handler(error, text)

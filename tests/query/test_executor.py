@@ -465,3 +465,55 @@ def test_not_equal_includes_documents_without_the_field() -> None:
 def test_invalid_regex_is_an_invalid_query(northwind: MemorySource) -> None:
     with pytest.raises(InvalidQueryError, match="Invalid regex"):
         execute("from Products where regex(Name, '(')", {}, northwind)
+
+
+def test_score_ordering_and_boosted_predicates(northwind: MemorySource) -> None:
+    text = "from Products where boost(search(Name, 'chef'), 3) or boost(Name = 'Chai', 2) or Name = 'Chang'"
+    best_first = execute(text + " order by score()", {}, northwind)
+    scores = [r["@metadata"]["@index-score"] for r in best_first.results]
+    assert scores == sorted(scores, reverse=True) == [3.0, 3.0, 2.0, 1.0]
+    worst_first = execute(text + " order by score() desc", {}, northwind)
+    assert [r["@metadata"]["@index-score"] for r in worst_first.results] == sorted(scores)
+    with pytest.raises(InvalidQueryError, match="boost factor must be a number"):
+        execute("from Products where boost(Name = 'x', $b)", {"b": "high"}, northwind)
+
+
+def _words(name: str) -> list[str]:
+    return re.findall(r"\w+", name.lower())
+
+
+@pytest.mark.parametrize(
+    ("terms", "check"),
+    [
+        ("*ant*", lambda name: any("ant" in w for w in _words(name))),
+        ("anton's", lambda name: {"anton", "s"} <= set(_words(name))),
+        ("", lambda name: False),
+        ("***", lambda name: False),
+    ],
+)
+def test_search_terms(northwind: MemorySource, terms: str, check: Any) -> None:
+    result = execute("from Products where search(Name, $t)", {"t": terms}, northwind)
+    expected = {p["Name"] for p in PRODUCTS if check(p["Name"])}
+    assert {r["Name"] for r in result.results} == expected
+    assert terms in ("", "***") or len(expected) >= 2
+
+
+@pytest.mark.parametrize(
+    "where", ["startsWith(Name, null)", "endsWith(Name, $list)", "Name < null", "Name >= $list"],
+)
+def test_unusable_comparison_values_match_nothing(northwind: MemorySource, where: str) -> None:
+    assert execute(f"from Products where {where}", {"list": [1]}, northwind).total_results == 0
+
+
+def test_regex_needs_a_string(northwind: MemorySource) -> None:
+    with pytest.raises(InvalidQueryError, match="regex\\(\\) needs a string"):
+        execute("from Products where regex(Name, 5)", {}, northwind)
+
+
+def test_integral_float_limits_are_accepted(northwind: MemorySource) -> None:
+    assert len(execute("from Products limit $n", {"n": 2.0}, northwind).results) == 2
+
+
+def test_id_projection_without_alias_is_named_id(northwind: MemorySource) -> None:
+    result = execute("from Products where Name = 'Chai' select id(), Name", {}, northwind)
+    assert result.results[0]["Id"] == "products/1-A"

@@ -380,6 +380,7 @@ def test_lark_errors_never_leak() -> None:
         lark.exceptions.LexError("bad lex"),
         lark.exceptions.ParseError("bad parse"),
         lark.exceptions.UnexpectedEOF(["NAME"]),
+        lark.exceptions.UnexpectedInput(),
         lark.exceptions.VisitError("rule", None, InvalidQueryError("inner")),
         lark.exceptions.VisitError("rule", None, ValueError("inner")),
     ]
