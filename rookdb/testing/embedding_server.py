@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qs
@@ -99,6 +99,20 @@ class _State:
     public_keys: dict[str, rsa.RSAPublicKey] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)
     token_lifetime: int = ACCESS_TOKEN_LIFETIME
+
+    def add_fault(self, kind: str, times: int | None, routes: Iterable[str] | None, params: dict[str, Any]) -> None:
+        if kind not in get_args(FaultKind):
+            raise ValueError(f"unknown fault {kind!r}; expected one of {get_args(FaultKind)}")
+        scope = None if routes is None else frozenset(routes)
+        with self.lock:
+            self.faults.append(_Fault(kind, times, scope, params))  # type: ignore[arg-type]
+
+    def reset(self, *, faults_only: bool = False) -> None:
+        with self.lock:
+            self.faults.clear()
+            if not faults_only:
+                self.stats.clear()
+                self.log.clear()
 
     def take_fault(self, route: str) -> _Fault | None:
         with self.lock:
@@ -277,7 +291,11 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
         authorized: bool | None = None, token_level: Callable[[list[str]], Any] | None = None,
         dimensions_of: Callable[[Any], Any] = lambda body: None,
     ) -> Response:
+        """Shared flow of every embedding route: record, authenticate, inject faults, check the
+        model, embed; each vendor supplies how to read the body and shape the answer."""
         body = await read_json(request)
+        if model_name is None and check_model and isinstance(body, dict):
+            model_name = body.get("model")
         texts = texts_of(body) if body is not None else None
         state.record(route, request, body, len(texts or []))
         if not (key_ok(presented_key) if authorized is None else authorized):
@@ -297,17 +315,16 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
             return JSONResponse(token_level(texts))
         return JSONResponse(answer(body, await vectors(texts, dimensions_of(body)), texts))
 
-    def hf_texts(body: Any) -> list[str] | None:
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if isinstance(inputs, str):
-            return [inputs]
-        return inputs if isinstance(inputs, list) and all(isinstance(t, str) for t in inputs) else None
+    def texts_in(field: str) -> Callable[[Any], list[str] | None]:
+        def read(body: Any) -> list[str] | None:
+            inputs = body.get(field) if isinstance(body, dict) else None
+            if isinstance(inputs, str):
+                return [inputs]
+            return inputs if isinstance(inputs, list) and all(isinstance(t, str) for t in inputs) else None
 
-    def openai_texts(body: Any) -> list[str] | None:
-        inputs = body.get("input") if isinstance(body, dict) else None
-        if isinstance(inputs, str):
-            return [inputs]
-        return inputs if isinstance(inputs, list) and all(isinstance(t, str) for t in inputs) else None
+        return read
+
+    hf_texts, openai_texts = texts_in("inputs"), texts_in("input")
 
     def hf_tokens(texts: list[str]) -> Any:
         return [matrix.tolist() for matrix in model.token_embeddings(texts)]
@@ -321,20 +338,12 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
     def plain(body: Any, vecs: list[list[float]], texts: list[str]) -> Any:
         return vecs
 
-    async def hf_router(request: Request) -> Response:
-        name = request.path_params["model"]
-        return await embed_route(request, "hf-router", "hf", name, hf_texts, bearer(request), plain,
-                                 token_level=hf_tokens)
+    def hf_model_route(route: str) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await embed_route(request, route, "hf", request.path_params["model"], hf_texts,
+                                     bearer(request), plain, token_level=hf_tokens)
 
-    async def hf_legacy_pipeline(request: Request) -> Response:
-        name = request.path_params["model"]
-        return await embed_route(request, "hf-legacy-pipeline", "hf", name, hf_texts, bearer(request), plain,
-                                 token_level=hf_tokens)
-
-    async def hf_legacy_models(request: Request) -> Response:
-        name = request.path_params["model"]
-        return await embed_route(request, "hf-legacy-models", "hf", name, hf_texts, bearer(request), plain,
-                                 token_level=hf_tokens)
+        return endpoint
 
     async def tei_embed(request: Request) -> Response:
         route = "tei-root" if request.url.path == "/" else "tei-embed"
@@ -361,15 +370,11 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
         return Response(status_code=200)
 
     async def openai_embeddings(request: Request) -> Response:
-        body = await read_json(request)
-        name = body.get("model") if isinstance(body, dict) else None
-        return await embed_route(request, "openai", "openai", name, openai_texts, bearer(request),
+        return await embed_route(request, "openai", "openai", None, openai_texts, bearer(request),
                                  openai_answer, dimensions_of=lambda b: b.get("dimensions"))
 
     async def mistral_embeddings(request: Request) -> Response:
-        body = await read_json(request)
-        name = body.get("model") if isinstance(body, dict) else None
-        return await embed_route(request, "mistral", "mistral", name, openai_texts, bearer(request),
+        return await embed_route(request, "mistral", "mistral", None, openai_texts, bearer(request),
                                  openai_answer)
 
     async def azure_embeddings(request: Request) -> Response:
@@ -381,10 +386,8 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
                                  dimensions_of=lambda b: b.get("dimensions"))
 
     async def ollama_embed(request: Request) -> Response:
-        body = await read_json(request)
-        name = body.get("model") if isinstance(body, dict) else None
-        return await embed_route(request, "ollama", "ollama", name, openai_texts, None,
-                                 lambda b, v, t: {"model": name, "embeddings": v},
+        return await embed_route(request, "ollama", "ollama", None, openai_texts, None,
+                                 lambda b, v, t: {"model": b.get("model"), "embeddings": v},
                                  authorized=True)  # Ollama has no authentication
 
     def google_texts(body: Any) -> list[str] | None:
@@ -444,9 +447,11 @@ def create_app(state: _State, model: EmbeddedModel) -> Starlette:
                                  vertex_answer, authorized=valid)
 
     routes = [
-        Route("/hf-inference/models/{model:path}/pipeline/feature-extraction", hf_router, methods=["POST"]),
-        Route("/pipeline/feature-extraction/{model:path}", hf_legacy_pipeline, methods=["POST"]),
-        Route("/models/{model:path}", hf_legacy_models, methods=["POST"]),
+        Route("/hf-inference/models/{model:path}/pipeline/feature-extraction", hf_model_route("hf-router"),
+              methods=["POST"]),
+        Route("/pipeline/feature-extraction/{model:path}", hf_model_route("hf-legacy-pipeline"),
+              methods=["POST"]),
+        Route("/models/{model:path}", hf_model_route("hf-legacy-models"), methods=["POST"]),
         Route("/embed", tei_embed, methods=["POST"]),
         Route("/", tei_embed, methods=["POST"]),
         Route("/", tei_health, methods=["GET"]),
@@ -499,38 +504,19 @@ def _control_routes(state: _State) -> list[Route]:
 
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":
-            with state.lock:
-                state.faults.clear()
-            return Response(status_code=204)
-        body = json.loads(await request.body())
-        _add_fault(state, body.pop("kind"), times=body.pop("times", 1), routes=body.pop("routes", None),
-                   **body)
+            state.reset(faults_only=True)
+        else:
+            body = json.loads(await request.body())
+            state.add_fault(body.pop("kind"), body.pop("times", 1), body.pop("routes", None), body)
         return Response(status_code=204)
 
     async def reset(request: Request) -> Response:
-        _reset(state)
+        state.reset()
         return Response(status_code=204)
 
     return [Route("/_control/stats", stats, methods=["GET"]),
             Route("/_control/faults", faults, methods=["POST", "DELETE"]),
             Route("/_control/reset", reset, methods=["POST"])]
-
-
-def _add_fault(
-    state: _State, kind: str, *, times: int | None, routes: Iterable[str] | None, **params: Any
-) -> None:
-    if kind not in get_args(FaultKind):
-        raise ValueError(f"unknown fault {kind!r}; expected one of {get_args(FaultKind)}")
-    fault = _Fault(kind, times, frozenset(routes) if routes is not None else None, params)  # type: ignore[arg-type]
-    with state.lock:
-        state.faults.append(fault)
-
-
-def _reset(state: _State) -> None:
-    with state.lock:
-        state.faults.clear()
-        state.stats.clear()
-        state.log.clear()
 
 
 class EmbeddingServer:
@@ -604,15 +590,14 @@ class EmbeddingServer:
         """Fail the next ``times`` matching requests (None: until cleared). Parameters:
         ``estimated_time`` (loading), ``retry_after`` (rate_limit), ``max_batch`` and
         ``announce_limit`` (batch_limit), ``delay`` (slow), ``status`` (server_error)."""
-        _add_fault(self._state, kind, times=times, routes=routes, **params)
+        self._state.add_fault(kind, times, routes, params)
 
     def clear_faults(self) -> None:
-        with self._state.lock:
-            self._state.faults.clear()
+        self._state.reset(faults_only=True)
 
     def reset(self) -> None:
         """Forget faults, counters and recorded requests."""
-        _reset(self._state)
+        self._state.reset()
 
     def stats(self) -> dict[str, RouteStats]:
         with self._state.lock:

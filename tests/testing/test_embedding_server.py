@@ -185,3 +185,10 @@ def test_runs_as_a_module_on_a_given_port() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_package_exports() -> None:
+    import rookdb.testing
+
+    assert rookdb.testing.__all__ == ["EmbeddingServer"]
+    assert rookdb.testing.EmbeddingServer is EmbeddingServer
