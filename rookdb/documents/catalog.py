@@ -8,7 +8,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
+from rookdb.documents.secrets import SecretBox, load_or_create_master_key
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
@@ -41,6 +43,8 @@ class DatabaseCatalog:
         self._open: dict[str, Database] = {}
         self._lock = threading.RLock()
         self._on_open: list[DatabaseOpened] = []
+        key_path = Path(settings["Security.MasterKeyPath"] or data_dir / "master.key")
+        self.secrets = SecretBox(load_or_create_master_key(key_path))
 
     def on_open(self, callback: DatabaseOpened) -> None:
         """Run ``callback`` on every database when it is opened (attaches background services)."""
@@ -83,6 +87,7 @@ class DatabaseCatalog:
     def _open_folder(self, folder: Path) -> Database:
         storage = SqliteStorage(folder / DATABASE_FILE)
         database = Database(folder.name, storage, folder, self.settings)
+        database.ai = AiRecord(database, self.secrets)
         self._open[folder.name.lower()] = database
         for callback in self._on_open:
             callback(database)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -15,6 +15,9 @@ from rookdb.documents.metadata import prepare_body, resolve_new_id
 from rookdb.errors import BadRequestError, ConcurrencyError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage, StoredDocument, WriteTransaction
+
+if TYPE_CHECKING:
+    from rookdb.documents.ai_record import AiRecord
 
 __all__ = ["Database", "DatabaseService", "HiloRange", "PutResult"]
 
@@ -89,6 +92,7 @@ class Database:
         self._services: list[DatabaseService] = []
         self._change_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self.ai: AiRecord  # set by the catalog when the database opens
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from rookdb.server.endpoints import batch, databases, documents, hilo, queries, topology
+from rookdb.server.endpoints import (
+    batch,
+    connection_strings,
+    databases,
+    documents,
+    hilo,
+    ongoing_tasks,
+    queries,
+    topology,
+)
 from rookdb.studio import studio_routes
 
 __all__ = ["routes"]
@@ -35,4 +44,13 @@ def routes() -> list[BaseRoute]:
         Route(f"{_DB}/queries", queries.query, methods=["POST", "GET"]),
         Route(f"{_DB}/studio/sample-data", databases.load_sample_data, methods=["POST"]),
         Route(f"{_DB}/stats", databases.database_statistics, methods=["GET"]),
+        Route(f"{_DB}/admin/connection-strings", connection_strings.put_connection_string, methods=["PUT"]),
+        Route(f"{_DB}/admin/connection-strings", connection_strings.get_connection_strings, methods=["GET"]),
+        Route(f"{_DB}/admin/connection-strings", connection_strings.remove_connection_string, methods=["DELETE"]),
+        Route(f"{_DB}/admin/ai/test-connection", connection_strings.test_ai_connection, methods=["POST"]),
+        Route(f"{_DB}/admin/etl", ongoing_tasks.put_etl, methods=["PUT"]),
+        Route(f"{_DB}/task", ongoing_tasks.get_task, methods=["GET"]),
+        Route(f"{_DB}/tasks", ongoing_tasks.list_tasks, methods=["GET"]),
+        Route(f"{_DB}/admin/tasks/state", ongoing_tasks.toggle_task_state, methods=["POST"]),
+        Route(f"{_DB}/admin/tasks", ongoing_tasks.delete_task, methods=["DELETE"]),
     ]

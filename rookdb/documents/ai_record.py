@@ -1,0 +1,257 @@
+"""The AI part of the database record: connection strings and embeddings generation tasks.
+
+Both live in the record (``AiConnectionStrings`` keyed by name, ``EmbeddingsGenerations`` as a list),
+so they survive restarts and are read by ``GetDatabaseRecordOperation``. Secrets are sealed with the
+server master key before they reach the record and opened only when read back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rookdb.ai.connection_strings import (
+    CONNECTORS,
+    AiConnectionString,
+    locked_changes,
+    parse_connection_string,
+    render_connection_string,
+    restore_masked,
+    secret_fields,
+)
+from rookdb.ai.identifiers import validate_identifier
+from rookdb.ai.task_config import (
+    EmbeddingsGenerationConfiguration,
+    parse_task_configuration,
+    render_task_configuration,
+    with_connector,
+)
+from rookdb.documents.database import Database
+from rookdb.documents.secrets import SecretBox
+from rookdb.errors import InUseError, NotFoundError, ValidationError
+
+__all__ = ["AiRecord", "TaskUsage", "TaskWrite"]
+
+_CONNECTION_STRINGS = "AiConnectionStrings"
+_TASKS = "EmbeddingsGenerations"
+_NEXT_TASK_ID = "NextTaskId"
+EMBEDDINGS_GENERATION = "EmbeddingsGeneration"
+
+
+@dataclass(frozen=True)
+class TaskUsage:
+    """A task that uses a connection string (the ``UsedBy`` entries)."""
+
+    task_id: int
+    name: str
+    identifier: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Kind": EMBEDDINGS_GENERATION, "Id": self.task_id, "Name": self.name,
+                "Identifier": self.identifier}
+
+
+@dataclass(frozen=True)
+class TaskWrite:
+    """What adding or updating a task did."""
+
+    task: EmbeddingsGenerationConfiguration
+    raft_index: int
+    reset: bool
+
+
+class AiRecord:
+    """Reads and changes the AI entries of one database's record."""
+
+    def __init__(self, database: Database, secrets: SecretBox) -> None:
+        self._database = database
+        self._secrets = secrets
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_tasks_changed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after any task or connection-string change (workers reload)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    # -- connection strings ------------------------------------------------------------------------
+
+    def _transform_secrets(self, stored: dict[str, Any], transform: Callable[[str], str]) -> dict[str, Any]:
+        """A copy of the wire JSON with every non-empty secret passed through ``transform``."""
+        copy = dict(stored)
+        for connector in CONNECTORS.values():
+            block = copy.get(connector.json_key)
+            if not isinstance(block, dict):
+                continue
+            block = dict(block)
+            for wire_name in secret_fields(connector.settings_class):
+                value = block.get(wire_name)
+                if isinstance(value, str) and value:
+                    block[wire_name] = transform(value)
+            copy[connector.json_key] = block
+        return copy
+
+    def _seal(self, connection_string: AiConnectionString) -> dict[str, Any]:
+        return self._transform_secrets(render_connection_string(connection_string), self._secrets.seal)
+
+    def _open(self, stored: dict[str, Any]) -> AiConnectionString:
+        return parse_connection_string(self._transform_secrets(stored, self._secrets.open))
+
+    def connection_strings(self) -> dict[str, AiConnectionString]:
+        record, _ = self._database.record()
+        return {name: self._open(stored) for name, stored in record.get(_CONNECTION_STRINGS, {}).items()}
+
+    def connection_string(self, name: str) -> AiConnectionString | None:
+        record, _ = self._database.record()
+        stored = record.get(_CONNECTION_STRINGS, {}).get(name)
+        return None if stored is None else self._open(stored)
+
+    def usage(self, connection_string_name: str) -> list[TaskUsage]:
+        return [TaskUsage(task.task_id, task.name, task.identifier) for task in self.tasks()
+                if task.connection_string_name == connection_string_name]
+
+    def put_connection_string(self, data: Any) -> int:
+        """Add or replace (by name); refuses identifier clashes and locked edits of a string in use."""
+        incoming = parse_connection_string(data)
+
+        def change(record: dict[str, Any]) -> None:
+            strings: dict[str, Any] = record.setdefault(_CONNECTION_STRINGS, {})
+            previous = self._open(strings[incoming.name]) if incoming.name in strings else None
+            connection_string = restore_masked(incoming, previous)
+            for name, stored in strings.items():
+                if name != connection_string.name and stored.get("Identifier") == connection_string.identifier:
+                    raise ValidationError(
+                        "Identifier", f"'{connection_string.identifier}' is already used by connection string "
+                        f"'{name}'; identifiers must be unique in a database")
+            users = [task for task in self._tasks_in(record)
+                     if task.connection_string_name == connection_string.name]
+            if previous is not None and users:
+                locked = locked_changes(previous, connection_string)
+                if locked:
+                    raise InUseError(
+                        f"Connection string '{connection_string.name}' is used by embeddings task(s) "
+                        f"{', '.join(repr(task.name) for task in users)}: {', '.join(locked)} cannot change while "
+                        "it is in use (the API key and endpoint can). Create a new connection string instead.")
+            strings[connection_string.name] = self._seal(connection_string)
+
+        _, etag = self._database.update_record(change)
+        self._changed()
+        return etag
+
+    def remove_connection_string(self, name: str) -> int:
+        def change(record: dict[str, Any]) -> None:
+            strings: dict[str, Any] = record.setdefault(_CONNECTION_STRINGS, {})
+            if name not in strings:
+                raise NotFoundError(f"AI connection string '{name}' does not exist.")
+            users = [task.name for task in self._tasks_in(record) if task.connection_string_name == name]
+            if users:
+                raise InUseError(
+                    f"Connection string '{name}' cannot be deleted: it is used by embeddings task(s) "
+                    f"{', '.join(repr(user) for user in users)}. Delete or repoint those tasks first.")
+            del strings[name]
+
+        _, etag = self._database.update_record(change)
+        self._changed()
+        return etag
+
+    # -- embeddings generation tasks ---------------------------------------------------------------
+
+    @staticmethod
+    def _tasks_in(record: dict[str, Any]) -> list[EmbeddingsGenerationConfiguration]:
+        return [parse_task_configuration(stored) for stored in record.get(_TASKS, [])]
+
+    def tasks(self) -> list[EmbeddingsGenerationConfiguration]:
+        record, _ = self._database.record()
+        return self._tasks_in(record)
+
+    def task(self, task_id: int | None = None, name: str | None = None) -> EmbeddingsGenerationConfiguration | None:
+        for task in self.tasks():
+            if (task_id and task.task_id == task_id) or (name is not None and task.name.lower() == name.lower()):
+                return task
+        return None
+
+    def _check_task(self, record: dict[str, Any], config: EmbeddingsGenerationConfiguration,
+                    replacing: int | None) -> EmbeddingsGenerationConfiguration:
+        validate_identifier(config.identifier)
+        for other in self._tasks_in(record):
+            if other.task_id == replacing:
+                continue
+            if other.name.lower() == config.name.lower():
+                raise ValidationError("Name", f"a task named '{other.name}' already exists")
+            if other.identifier == config.identifier:
+                raise ValidationError(
+                    "Identifier", f"'{config.identifier}' is already the identifier of task '{other.name}'")
+        stored = record.get(_CONNECTION_STRINGS, {}).get(config.connection_string_name)
+        if stored is None:
+            raise ValidationError(
+                "ConnectionStringName", f"AI connection string '{config.connection_string_name}' does not exist")
+        connection_string = self._open(stored)
+        if connection_string.model_type != "TextEmbeddings":
+            raise ValidationError(
+                "ConnectionStringName",
+                f"'{config.connection_string_name}' is a {connection_string.model_type} connection string; "
+                "an embeddings task needs a TextEmbeddings one")
+        return with_connector(config, connection_string)
+
+    def add_task(self, data: Any) -> TaskWrite:
+        config = parse_task_configuration(data)
+
+        def change(record: dict[str, Any]) -> EmbeddingsGenerationConfiguration:
+            task_id = int(record.get(_NEXT_TASK_ID, 1))
+            checked = dataclasses.replace(self._check_task(record, config, None), task_id=task_id)
+            record[_NEXT_TASK_ID] = task_id + 1
+            record.setdefault(_TASKS, []).append(render_task_configuration(checked))
+            return checked
+
+        task, etag = self._database.update_record(change)
+        self._changed()
+        return TaskWrite(task, etag, reset=False)
+
+    def update_task(self, task_id: int, data: Any, reset: bool) -> TaskWrite:
+        config = parse_task_configuration(data)
+
+        def change(record: dict[str, Any]) -> EmbeddingsGenerationConfiguration:
+            tasks = record.get(_TASKS, [])
+            for index, stored in enumerate(tasks):
+                if stored.get("TaskId") == task_id:
+                    checked = dataclasses.replace(self._check_task(record, config, task_id), task_id=task_id)
+                    tasks[index] = render_task_configuration(checked)
+                    return checked
+            raise NotFoundError(f"Embeddings generation task {task_id} does not exist.")
+
+        task, etag = self._database.update_record(change)
+        self._changed()
+        return TaskWrite(task, etag, reset=reset)
+
+    def set_task_disabled(self, task: EmbeddingsGenerationConfiguration, disabled: bool) -> int:
+        def change(record: dict[str, Any]) -> None:
+            for index, stored in enumerate(record.get(_TASKS, [])):
+                if stored.get("TaskId") == task.task_id:
+                    record[_TASKS][index] = {**stored, "Disabled": disabled}
+                    return
+            raise NotFoundError(f"Embeddings generation task {task.task_id} does not exist.")
+
+        _, etag = self._database.update_record(change)
+        self._changed()
+        return etag
+
+    def delete_task(self, task_id: int) -> int:
+        def change(record: dict[str, Any]) -> None:
+            tasks = record.get(_TASKS, [])
+            remaining = [stored for stored in tasks if stored.get("TaskId") != task_id]
+            if len(remaining) == len(tasks):
+                raise NotFoundError(f"Embeddings generation task {task_id} does not exist.")
+            record[_TASKS] = remaining
+
+        _, etag = self._database.update_record(change)
+        self._changed()
+        return etag
+
+    def rendered_tasks(self) -> list[dict[str, Any]]:
+        record, _ = self._database.record()
+        tasks: list[dict[str, Any]] = record.get(_TASKS, [])
+        return tasks
