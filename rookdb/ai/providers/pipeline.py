@@ -215,7 +215,8 @@ class HttpEmbeddingProvider(EmbeddingProvider):
         self._connector = connector
         self._options = options
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(timeout=options.timeouts.to_httpx())
+        self._timeout = options.timeouts.to_httpx()
+        self._client = http_client or httpx.AsyncClient(timeout=self._timeout)
         self._sleep = sleep
         self._clock = clock
         self._prepare_lock = asyncio.Lock()
@@ -321,8 +322,10 @@ class HttpEmbeddingProvider(EmbeddingProvider):
             content = orjson.dumps(request.json)
             headers.setdefault("Content-Type", "application/json")
         try:
+            # Timeouts per request, so they hold for a shared client too.
             response = await self._client.request(
-                request.method, request.url, headers=headers, content=content, data=request.form)
+                request.method, request.url, headers=headers, content=content, data=request.form,
+                timeout=self._timeout)
         except (httpx.HTTPError, httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError) as exc:
             raise map_httpx_error(exc, self._connector.vendor, request.url) from exc
         return self._to_response(response, request.url)

@@ -290,3 +290,19 @@ def test_rate_limit_error_carries_retry_after(srv: EmbeddingServer) -> None:
     with pytest.raises(AiRateLimitError) as caught:
         run_connector(router(srv), texts(1), opts=options(srv, retry=RetryPolicy(max_attempts=1)))
     assert caught.value.retry_after == 2.0
+
+
+def test_timeouts_apply_to_a_shared_client(srv: EmbeddingServer) -> None:
+    srv.add_fault("slow", times=None, delay=1.0)
+
+    async def go() -> None:
+        async with httpx.AsyncClient(timeout=30) as shared:
+            provider = HttpEmbeddingProvider(
+                router(srv), http_client=shared,
+                options=options(srv, timeouts=Timeouts(connect=1.0, request=0.2), retry=RetryPolicy(max_attempts=1)))
+            with pytest.raises(AiUnavailableError, match="timed out"):
+                await provider.embed(["a"])
+            await provider.aclose()
+            assert not shared.is_closed  # a shared client is not the provider's to close
+
+    asyncio.run(go())
