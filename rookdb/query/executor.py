@@ -36,6 +36,7 @@ __all__ = ["QueryResult", "QuerySource", "VectorSearchHook", "execute"]
 Document: TypeAlias = dict[str, Any]
 # A compiled where clause: the document's score when it matches, None when it does not.
 _Matcher: TypeAlias = Callable[[Document], float | None]
+_Match: TypeAlias = tuple[Document, float]
 _Getter: TypeAlias = Callable[[Document], list[Any]]
 
 _MATCH = 1.0
@@ -109,7 +110,7 @@ def execute(
     compiler = _Compiler(parameters, parsed.source.alias, text)
     documents = list(source.iter_collection(parsed.source.name))
     scored = False
-    matches: list[tuple[Document, float]]
+    matches: list[_Match]
     if parsed.where is None:
         matches = [(doc, _MATCH) for doc in documents]
     else:
@@ -132,16 +133,20 @@ def execute(
         matches.sort(key=lambda match: match[1], reverse=True)
     scored = scored or any(isinstance(o.target, ast.ScoreOrder) for o in parsed.order_by)
 
-    rows = [_render(doc, score if scored else None, parsed.select, compiler) for doc, score in matches]
-    if parsed.select is not None and parsed.select.distinct:
-        rows = _distinct(rows)
-    total = len(rows)
-
     skip = compiler.paging(parsed.offset, "offset")
     take = compiler.paging(parsed.limit, "limit")
     skip = max(start, 0) if skip is None else skip
     take = page_size if take is None else take
-    page = rows[skip:] if take is None else rows[skip : skip + max(take, 0)]
+    end = None if take is None else skip + max(take, 0)
+
+    def render(selected: list[_Match]) -> list[tuple[Document, dict[str, Any]]]:
+        return [_render(doc, score if scored else None, parsed.select, compiler) for doc, score in selected]
+
+    if parsed.select is not None and parsed.select.distinct:
+        rows = _distinct(render(matches))  # duplicates are only known once everything is projected
+        total, page = len(rows), rows[skip:end]
+    else:
+        total, page = len(matches), render(matches[skip:end])
 
     includes: dict[str, dict[str, Any]] = {}
     if parsed.include:
@@ -421,9 +426,6 @@ def _score_vector_clauses(
 
 
 # ---- ordering, projection, includes ----------------------------------------------------------
-
-
-_Match: TypeAlias = tuple[Document, float]
 
 
 def _sort(matches: list[_Match], order_by: Sequence[ast.OrderBy], compiler: _Compiler) -> None:
