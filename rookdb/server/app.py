@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rookdb.ai.embedded_model import EmbeddedModelConfig, get_embedded_model
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.errors import BadRequestError, NotFoundError, RookError
-from rookdb.server.responses import error_response
+from rookdb.server.responses import error_response, logger
 from rookdb.server.routes import routes
 from rookdb.settings import Settings
 
@@ -44,6 +46,14 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return error_response(request, wrapped)
 
 
+def _check_embedded_model(settings: Settings) -> None:
+    """Load the embedded model once and embed a probe, so a broken install shows at startup."""
+    try:
+        get_embedded_model(EmbeddedModelConfig(intra_op_threads=settings["Ai.Embeddings.LocalModelThreads"])).check()
+    except RookError as error:
+        logger.error("The embedded embedding model is not usable: %s", error.message)
+
+
 def create_app(settings: Settings, *, data_dir: Path | None = None,
                on_startup: list[StartupHook] | None = None) -> Starlette:
     """Build the server app over the databases in ``data_dir`` (default: the ``Server.DataDir`` setting)."""
@@ -53,6 +63,7 @@ def create_app(settings: Settings, *, data_dir: Path | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for hook in on_startup or []:
             hook(catalog)
+        await run_in_threadpool(_check_embedded_model, settings)
         catalog.open_all()
         try:
             yield
