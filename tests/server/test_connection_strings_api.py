@@ -162,12 +162,18 @@ def test_test_connection_succeeds_with_protocol_and_dimensions(
     raw = _test(server, store, hugging_face(f"{embedding_server.url}/models/{HF_MODEL}"))
     assert raw["Success"] is True, raw
     assert raw["Protocol"] == "hf-endpoint-raw"
+    router = _test(server, store, hugging_face(f"{embedding_server.url}/hf-inference"))
+    assert router["Success"] is True, router
+    assert router["Protocol"] == "hf-router"
+    assert str(router["Url"]).endswith(f"/hf-inference/models/{HF_MODEL}/pipeline/feature-extraction")
 
 
 @pytest.mark.parametrize(
     ("endpoint", "change", "kind"),
     [
         ("", {"api_key": "wrong"}, "authentication"),
+        ("/hf-inference", {"api_key": "wrong"}, "authentication"),
+        ("/hf-inference", {"model": "nobody/serves-this"}, "model-not-found"),
         ("/models/nobody/serves-this", {"model": "nobody/serves-this"}, "model-not-found"),
         (None, {}, "unreachable"),
     ],

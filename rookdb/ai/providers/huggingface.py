@@ -53,7 +53,8 @@ __all__ = [
 
 logger = logging.getLogger("rookdb.ai.providers")
 
-HF_ROUTER_BASE = "https://router.huggingface.co/hf-inference"
+HF_INFERENCE_PROVIDER = "hf-inference"
+HF_ROUTER_BASE = f"https://router.huggingface.co/{HF_INFERENCE_PROVIDER}"
 RETIRED_HOST = "api-inference.huggingface.co"
 FEATURE_EXTRACTION = "pipeline/feature-extraction"
 # TEI's default max_client_batch_size; the router documents no limit. A smaller server limit is
@@ -91,6 +92,9 @@ def resolve_url(endpoint: str | None, model: str, *, router_base: str = HF_ROUTE
         return HfRoute(router_url(model, router_base), "hf-router", rewritten_retired_host=True)
     if _same_base(endpoint, router_base):
         return HfRoute(router_url(model, router_base), "hf-router")
+    if _is_router_mirror(parts.path):
+        # A gateway or mirror serving the router's paths (and the local test server) gets its URL rule.
+        return HfRoute(router_url(model, _router_base_of(endpoint)), "hf-router")
     router = urlsplit(router_base)
     if parts.netloc.lower() == router.netloc.lower() and parts.path.rstrip("/").endswith(FEATURE_EXTRACTION):
         return HfRoute(endpoint.rstrip("/"), "hf-router")
@@ -105,6 +109,17 @@ def _same_base(endpoint: str, router_base: str) -> bool:
         return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
 
     return norm(endpoint) == norm(router_base)
+
+
+def _is_router_mirror(path: str) -> bool:
+    trimmed = path.rstrip("/").removesuffix("/models")
+    return trimmed.endswith("/" + HF_INFERENCE_PROVIDER)
+
+
+def _router_base_of(endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    path = parts.path.rstrip("/").removesuffix("/models")
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def _looks_like_tei(body: Any) -> bool:
@@ -124,7 +139,7 @@ class HuggingFaceConnector(HttpConnector):
         self.model = settings.model.strip()
         self.max_batch_size = HF_MAX_BATCH_SIZE
         self._api_key = settings.api_key or ""
-        router_base = join_url(api_base, "hf-inference") if api_base else HF_ROUTER_BASE
+        router_base = join_url(api_base, HF_INFERENCE_PROVIDER) if api_base else HF_ROUTER_BASE
         self._route = resolve_url(settings.endpoint, self.model, router_base=router_base)
         if self._route.rewritten_retired_host:
             logger.warning("Hugging Face endpoint %s is retired; using %s",

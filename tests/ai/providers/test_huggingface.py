@@ -41,6 +41,10 @@ ROUTER_URL = f"https://router.huggingface.co/hf-inference/models/{MODEL}/pipelin
      "https://abc.us-east-1.aws.endpoints.huggingface.cloud"),
     ("http://tei.local:8080/", None, None, "http://tei.local:8080"),
     ("https://proxy.example/hf/models/m", None, None, "https://proxy.example/hf/models/m"),
+    ("http://gateway.local:8000/hf-inference/",
+     f"http://gateway.local:8000/hf-inference/models/{MODEL}/pipeline/feature-extraction", "hf-router", None),
+    ("http://gateway.local:8000/hf-inference/models",
+     f"http://gateway.local:8000/hf-inference/models/{MODEL}/pipeline/feature-extraction", "hf-router", None),
 ])
 def test_url_resolution(endpoint: str | None, url: str | None, protocol: str | None, probe: str | None) -> None:
     route = resolve_url(endpoint, MODEL)
