@@ -53,7 +53,11 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"Loaded {count} {args.with_sample} documents into database {args.sample_database}.")
     print(f"rookdb serving {settings['Server.DataDir']} on "
           f"http://{settings['Server.Host']}:{settings['Server.Port']} (Studio: /studio)")
-    serve_forever(settings)
+    try:
+        serve_forever(settings)
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a clean stop
+    print("rookdb stopped.")
     return 0
 
 
