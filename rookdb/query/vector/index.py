@@ -58,6 +58,8 @@ __all__ = ["DEFAULT_TUNING", "GraphTuning", "SearchHit", "VectorIndex"]
 SearchHit = tuple[int, float]
 """A document key and its score."""
 
+_READ_BACK_BATCH = 65536
+
 _RowIds = npt.NDArray[np.int64]
 _Scores = npt.NDArray[np.float32]
 
@@ -74,7 +76,7 @@ class GraphTuning:
     ``number_of_candidates``."""
     int8_oversampling: int = 2
     """Int8 graph candidates fetched per wanted vector before f32 rescoring."""
-    binary_oversampling: int = 4
+    binary_oversampling: int = 8
     """Binary graph candidates fetched per wanted vector before f32 rescoring."""
     add_threads: int = 1
     """usearch threads for one ``add_many`` call (keep low: the server shares its cores)."""
@@ -176,6 +178,9 @@ class VectorIndex:
                     self._graph.save(str(files.graph))
                     _files.sync_file(files.graph)
                 vectors = self._vectors.view if self._vectors is not None else np.empty((0, 0), np.float32)
+                if self._kind is VectorKind.SINGLE:
+                    # A Single graph holds the very same unit f32 rows: don't write them twice.
+                    vectors = vectors[:0]
                 with open(files.vectors, "wb") as out:
                     np.save(out, vectors)
                     out.flush()
@@ -270,8 +275,9 @@ class VectorIndex:
         packed = self._is_packed_input(rows)
         with self._lock.writing():
             if len(rows):
-                self._fix_layout(packed, _dimensions_of(rows, packed))
-                rows = self._stored_form(rows, packed)
+                dimensions = _dimensions_of(rows, packed)
+                rows = self._stored_form(rows, packed)  # rejects NaN before the layout is fixed
+                self._fix_layout(packed, dimensions)
             order = np.argsort(key_array, kind="stable")  # a document's rows must be contiguous
             key_array, rows = key_array[order], rows[order]
             for key in np.unique(key_array).tolist():
@@ -560,16 +566,19 @@ class VectorIndex:
             with np.load(files.ids, allow_pickle=False) as ids:
                 keys, alive = ids["keys"], ids["alive"]
             rows = manifest.rows
-            if not (len(keys) == len(alive) == rows and (not rows or len(vectors) == rows)):
+            in_graph = self._kind is VectorKind.SINGLE
+            if not (len(keys) == len(alive) == rows and (in_graph or not rows or len(vectors) == rows)):
                 raise StorageError(f"Vector index '{self._name}' files disagree on the number of rows")
             self._dimensions = manifest.dimensions
             self._packed = manifest.packed
             if self._dimensions is not None and self._packed is not None:
-                self._vectors = GrowableArray(vectors.shape[1:], vectors.dtype, vectors)
                 self._graph = self._new_graph()
-                if files.graph.exists():
+                if rows:
                     # load() into a configured Index keeps our expansion settings (restore() would not).
                     self._graph.load(str(files.graph))
+                if in_graph:
+                    vectors = self._rows_from_graph(rows)
+                self._vectors = GrowableArray(vectors.shape[1:], vectors.dtype, vectors)
         except (OSError, ValueError, KeyError, RuntimeError) as error:
             raise StorageError(f"Cannot load vector index '{self._name}': {error}") from error
         self._keys = GrowableArray((), np.int64, keys)
@@ -580,6 +589,21 @@ class VectorIndex:
         self._live_rows = len(live)
         self._generation = manifest.generation
         self._checkpoint = manifest.checkpoint
+
+    def _rows_from_graph(self, rows: int) -> npt.NDArray[np.float32]:
+        """The stored rows of a Single index, read back from its graph (removed rows stay zero)."""
+        assert self._graph is not None and self._dimensions is not None
+        matrix = np.zeros((rows, self._dimensions), dtype=np.float32)
+        for first in range(0, rows, _READ_BACK_BATCH):
+            last = min(rows, first + _READ_BACK_BATCH)
+            found = self._graph.get(np.arange(first, last, dtype=np.uint64))
+            if isinstance(found, np.ndarray):
+                matrix[first:last] = found
+            elif found is not None:  # a tuple with None for removed rows
+                for offset, vector in enumerate(found):
+                    if vector is not None:
+                        matrix[first + offset] = vector
+        return matrix
 
 
 def _as_matrix(vectors: npt.ArrayLike) -> npt.NDArray[Any]:

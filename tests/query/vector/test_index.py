@@ -56,7 +56,7 @@ def test_binary_with_rescoring_is_close_to_exact(tmp_path: Path, dataset: Datase
     index = build(tmp_path, dataset, VectorKind.BINARY)
     assert index.score_space is ScoreSpace.COSINE
     results = [index.search(query, 10) for query in dataset.queries]
-    assert dataset.recall_at_10(results) >= 0.9
+    assert dataset.recall_at_10(results) >= 0.95
 
 
 def test_exact_search_is_the_truth(single: VectorIndex, dataset: Dataset) -> None:
@@ -138,6 +138,8 @@ def test_removed_documents_never_come_back(tmp_path: Path, dataset: Dataset) -> 
     index.save()
     reopened = VectorIndex.open(tmp_path, "field")
     assert not {key for key, _ in reopened.search(query, 16)} & gone
+    assert reopened.search(query, 16, exact=True) == index.search(query, 16, exact=True)
+    np.testing.assert_allclose(reopened.vectors_of(5999), dataset.vectors[5999:], atol=1e-6)
     assert all(key not in reopened for key in gone)
 
 
@@ -317,6 +319,7 @@ def test_malformed_vectors_are_bad_requests(tmp_path: Path, bad: object) -> None
     index = VectorIndex.open(tmp_path, "bad")
     with pytest.raises(BadRequestError):
         index.add(1, bad)  # type: ignore[arg-type]
+    assert index.dimensions is None  # a rejected first vector fixes nothing
 
 
 # ---------------------------------------------------------------- persistence
