@@ -1,8 +1,9 @@
 """On-disk layout of a vector index: generations of data files published by one atomic manifest.
 
 ``<name>.manifest.json`` names the current generation ``g``; its data files are
-``<name>.g<g>.usearch`` (the graph), ``<name>.g<g>.vectors.npy`` (the full-precision or packed rows)
-and ``<name>.g<g>.ids.npz`` (row → document key, live flags). A save writes a new generation's
+``<name>.g<g>.usearch`` (the graph), ``<name>.g<g>.vectors.npy`` (the full-precision or packed rows;
+empty for ``Single``, whose graph stores the same f32 rows) and ``<name>.g<g>.ids.npz`` (row →
+document key, live flags). A save writes a new generation's
 files, fsyncs them, then replaces the manifest (write temp, fsync, rename, fsync the directory).
 A crash before the rename leaves the previous manifest naming the previous, untouched generation;
 files of unpublished or superseded generations are deleted by the next save.
