@@ -1,0 +1,171 @@
+"""Embedding the text of a vector query (``embedding.text(Name, ai.task('my-task'))``) through a task's
+connection string, with the embeddings cache in front of the provider."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from rookdb.ai.chunking import chunk
+from rookdb.ai.connection_strings import AiConnectionString
+from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
+from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, needs_extension
+from rookdb.ai.embeddings.layout import decode_vector
+from rookdb.ai.providers.base import EmbeddingProvider
+from rookdb.ai.providers.pipeline import DEFAULT_RETRY_POLICY
+from rookdb.ai.providers.registry import create_provider
+from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash
+from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.errors import AiUnavailableError
+from rookdb.settings import Settings
+from rookdb.storage.base import DocumentStorage
+
+__all__ = ["QueryEmbedder"]
+
+_T = TypeVar("_T")
+# Query vectors are cached unquantized: the search compares the float query with stored vectors
+# (quantizing it too would only lose precision), so one cache entry serves Single, Int8 and Binary.
+_QUERY_KIND = VectorEmbeddingType.SINGLE
+_CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class _LoopThread:
+    """An event loop on a daemon thread: providers are async, callers of ``embed`` are not."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="rookdb-query-embedder", daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout)
+        except FutureTimeoutError:
+            future.cancel()
+            raise AiUnavailableError(f"The query embedding took longer than {timeout:g} seconds") from None
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(_CLOSE_TIMEOUT_SECONDS)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+@dataclasses.dataclass
+class _Provider:
+    provider: EmbeddingProvider
+    limit: asyncio.Semaphore
+
+
+class QueryEmbedder:
+    """Embeds query texts for vector search, through the embeddings cache.
+
+    One instance serves a database (it is thread-safe); ``close`` releases its providers and
+    event-loop thread, which start lazily on the first cache miss.
+    """
+
+    def __init__(self, storage: DocumentStorage, settings: Settings) -> None:
+        self._storage = storage
+        self._settings = settings
+        self._cache = EmbeddingsCache(storage)
+        self._timeout = float(settings["Query.TimeoutInSec"])
+        self._options = provider_options(settings, dataclasses.replace(DEFAULT_RETRY_POLICY,
+                                                                       max_total_time=self._timeout))
+        self._lock = threading.Lock()
+        self._loop: _LoopThread | None = None
+        self._providers: dict[AiConnectionString, _Provider] = {}
+
+    @property
+    def clock(self) -> Clock:
+        return self._cache.clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self._cache.clock = clock
+
+    def embed(
+        self, connection_string: AiConnectionString, task: EmbeddingsGenerationConfiguration, text: str
+    ) -> list[npt.NDArray[np.float32]]:
+        """The float32 vectors of ``text``: one per chunk of ``task.chunking_options_for_querying``.
+
+        Contract: blocking and callable from any thread. Each chunk is looked up in
+        ``@embeddings-cache`` under ``connection_string.identifier`` (unquantized entries); misses
+        are embedded through the connection string's provider, at most its
+        ``EmbeddingsMaxConcurrentBatches`` (else ``Ai.Embeddings.MaxConcurrentBatches``) calls at a
+        time, and cached with ``task.embeddings_cache_for_querying_expiration``. A hit with less
+        than half of that period left is extended to now + period. A repeated query makes no
+        provider call. Empty text gives ``[]``. Raises ``ValidationError`` for unusable chunking
+        options and an ``AiError`` when the provider fails or takes longer than ``Query.TimeoutInSec``.
+        """
+        chunks = chunk(text, task.chunking_options_for_querying)
+        if not chunks:
+            return []
+        hashes = [text_hash(piece) for piece in chunks]
+        identifier = connection_string.identifier
+        cached = self._cache.lookup(identifier, hashes, _QUERY_KIND)
+        misses = {digest: piece for digest, piece in zip(hashes, chunks, strict=True) if digest not in cached}
+        stored = {digest: entry.data for digest, entry in cached.items()}
+        if misses:
+            vectors = self._embed_misses(connection_string, list(misses.values()))
+            stored.update({digest: encode(vector, _QUERY_KIND) for digest, vector in zip(misses, vectors, strict=True)})
+        period = task.embeddings_cache_for_querying_expiration
+        now = self._cache.clock()
+        stale = [digest for digest, entry in cached.items() if needs_extension(entry.expires, period, now)]
+        if misses or stale:
+            with self._storage.write() as tx:
+                for digest in misses:
+                    stored[digest] = self._cache.put_in(tx, identifier, digest, _QUERY_KIND, stored[digest], period)
+                for digest in stale:
+                    self._cache.extend_in(tx, identifier, digest, _QUERY_KIND, cached[digest], period)
+        return [decode_vector(stored[digest], _QUERY_KIND) for digest in hashes]
+
+    def close(self) -> None:
+        """Close providers and stop the event-loop thread; a later ``embed`` starts them again."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+            providers, self._providers = list(self._providers.values()), {}
+        if loop is None:
+            return
+        for entry in providers:
+            loop.run(entry.provider.aclose(), _CLOSE_TIMEOUT_SECONDS)
+        loop.stop()
+
+    def _provider(self, connection_string: AiConnectionString) -> tuple[_LoopThread, _Provider]:
+        with self._lock:
+            if self._loop is None:
+                self._loop = _LoopThread()
+            entry = self._providers.get(connection_string)
+            if entry is None:
+                replaced = [key for key in self._providers if key.name == connection_string.name]
+                for key in replaced:  # the connection string was edited: its old provider is done
+                    old = self._providers.pop(key)
+                    asyncio.run_coroutine_threadsafe(old.provider.aclose(), self._loop.loop)
+                entry = _Provider(
+                    create_provider(connection_string.settings, options=self._options),
+                    asyncio.Semaphore(max_concurrent_batches(connection_string, self._settings)),
+                )
+                self._providers[connection_string] = entry
+            return self._loop, entry
+
+    def _embed_misses(self, connection_string: AiConnectionString, texts: list[str]) -> list[list[float]]:
+        loop, entry = self._provider(connection_string)
+        size = self._options.max_inputs_per_request
+
+        async def one(batch: Sequence[str]) -> list[list[float]]:
+            async with entry.limit:
+                return await entry.provider.embed(list(batch))
+
+        async def every() -> list[list[float]]:
+            batches = [texts[start : start + size] for start in range(0, len(texts), size)]
+            results = await asyncio.gather(*(one(batch) for batch in batches))
+            return [vector for result in results for vector in result]
+
+        return loop.run(every(), self._timeout)

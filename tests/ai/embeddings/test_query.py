@@ -1,0 +1,103 @@
+"""Query-text embeddings: cached under the connection string, sliding expiration, no repeated calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import orjson
+import pytest
+
+from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
+from rookdb.ai.embedded_model import get_embedded_model
+from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
+from rookdb.ai.embeddings.query import QueryEmbedder
+from rookdb.ai.quantization import VectorEmbeddingType, text_hash
+from rookdb.ai.task_config import EmbeddingPathConfiguration, EmbeddingsGenerationConfiguration
+from rookdb.settings import Settings
+from rookdb.storage.sqlite import SqliteStorage
+from rookdb.testing.embedding_server import EmbeddingServer
+from tests.ai.embeddings.conftest import tei_connection_string, tei_requests
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _task(**changes: object) -> EmbeddingsGenerationConfiguration:
+    values: dict[str, object] = {
+        "name": "Products", "identifier": "products-task", "connection_string_name": "local-tei",
+        "collection": "Products",
+        "embeddings_path_configurations": (EmbeddingPathConfiguration("Name", ChunkingOptions()),),
+        "quantization": VectorEmbeddingType.INT8,
+    }
+    values.update(changes)
+    return EmbeddingsGenerationConfiguration(**values)  # type: ignore[arg-type]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def embedder(storage: SqliteStorage, clock: FakeClock) -> Iterator[QueryEmbedder]:
+    created = QueryEmbedder(storage, Settings())
+    created.clock = clock
+    yield created
+    created.close()
+
+
+def test_query_is_embedded_once_then_served_from_the_cache(
+        embedder: QueryEmbedder, storage: SqliteStorage, srv: EmbeddingServer) -> None:
+    connection = tei_connection_string(srv)
+    first = embedder.embed(connection, _task(), "italian food")
+    assert len(first) == 1 and first[0].dtype == np.float32 and first[0].shape == (384,)
+    expected = get_embedded_model().embed(["italian food"])[0]
+    assert np.allclose(first[0], expected, atol=1e-5)
+    calls = tei_requests(srv)
+    assert calls == 1
+    again = embedder.embed(connection, _task(), "  Italian FOOD ")  # same text once trimmed and upper-cased
+    assert tei_requests(srv) == calls
+    assert np.array_equal(again[0], first[0])
+    cached = storage.get(cache_document_id("local-tei", text_hash("italian food"), VectorEmbeddingType.SINGLE))
+    assert cached is not None and cached.collection == "@embeddings-cache"
+    assert parse_expires(orjson.loads(cached.body)["@metadata"]["@expires"]) == START + timedelta(days=14)
+
+
+def test_query_chunks_with_the_querying_options(embedder: QueryEmbedder, srv: EmbeddingServer) -> None:
+    options = ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, max_tokens_per_chunk=4)
+    vectors = embedder.embed(tei_connection_string(srv), _task(chunking_options_for_querying=options),
+                             "red wine from tuscany and cheese from parma")
+    assert len(vectors) > 1
+    assert embedder.embed(tei_connection_string(srv), _task(), "") == []
+
+
+def test_query_hit_extends_only_past_half_the_period(
+        embedder: QueryEmbedder, storage: SqliteStorage, clock: FakeClock, srv: EmbeddingServer) -> None:
+    connection, task = tei_connection_string(srv), _task()
+    embedder.embed(connection, task, "cheese")
+    doc_id = cache_document_id("local-tei", text_hash("cheese"), VectorEmbeddingType.SINGLE)
+    etag = storage.get(doc_id).etag  # type: ignore[union-attr]
+    clock.now = START + timedelta(days=6)
+    embedder.embed(connection, task, "cheese")
+    assert storage.get(doc_id).etag == etag  # type: ignore[union-attr]  # 8 of 14 days left: no write
+    clock.now = START + timedelta(days=8)
+    embedder.embed(connection, task, "cheese")
+    document = storage.get(doc_id)
+    assert document is not None and document.etag > etag
+    assert parse_expires(orjson.loads(document.body)["@metadata"]["@expires"]) == clock.now + timedelta(days=14)
+    assert tei_requests(srv) == 1
+
+
+def test_cache_is_per_connection_string(embedder: QueryEmbedder, srv: EmbeddingServer) -> None:
+    embedder.embed(tei_connection_string(srv, "first"), _task(), "bread")
+    embedder.embed(tei_connection_string(srv, "second"), _task(), "bread")
+    assert tei_requests(srv) == 2
