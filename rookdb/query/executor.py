@@ -5,7 +5,8 @@ index RavenDB would have used: ``collection/Products`` (or ``AllDocs``) when the
 filters on ``id()`` and has no ``order by``, as RavenDB answers those from the collection
 itself; otherwise the auto-index name, ``Auto/Products/ByName``.
 
-Vector clauses are scored by a ``VectorSearchHook`` before the scan; see its docstring.
+Vector clauses are scored by a ``VectorSearchHook`` before the scan; see its docstring. When the
+``where`` is made only of vector clauses, only the documents they score are read, not the collection.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
 from rookdb.errors import IndexNotFoundError, InvalidQueryError
 from rookdb.query import ast
+from rookdb.query.index_names import index_name
 from rookdb.query.ordering import (
     equality_keys,
     query_keys,
@@ -31,7 +33,7 @@ from rookdb.query.ordering import (
 from rookdb.query.parser import parse_query
 from rookdb.query.paths import project, values_at
 
-__all__ = ["QueryResult", "QuerySource", "VectorSearchHook", "execute"]
+__all__ = ["QueryResult", "QuerySource", "VectorSearchHook", "WholeCollection", "execute"]
 
 Document: TypeAlias = dict[str, Any]
 # A compiled where clause: the document's score when it matches, None when it does not.
@@ -65,8 +67,10 @@ class VectorSearchHook(Protocol):
     ``candidate_ids`` are the lower-cased ids of the documents the clause may match, in scan
     order: the queried collection, narrowed by the filters AND-ed with the clause at the top of
     the ``where`` (RavenDB integrates such filters into the search rather than applying them
-    afterwards). The hook applies ``minimum_similarity``, ``number_of_candidates`` and ``exact``
-    and returns ``{lower-cased id: similarity}`` for the documents that match. The executor
+    afterwards). When nothing narrows it, ``candidate_ids`` is a ``WholeCollection``: a hook backed
+    by an index of the collection can skip filtering without reading it. The hook applies
+    ``minimum_similarity``, ``number_of_candidates`` and ``exact`` and returns
+    ``{lower-cased id: similarity}`` for the documents that match. The executor
     applies ``boost`` and combines the clause with the rest of the query; raise ``RookError``
     subclasses (``InvalidQueryError`` for a bad clause or parameter) to fail the query.
     """
@@ -74,6 +78,38 @@ class VectorSearchHook(Protocol):
     def __call__(
         self, clause: ast.VectorSearch, parameters: Mapping[str, Any], candidate_ids: Sequence[str]
     ) -> dict[str, float]: ...
+
+
+class WholeCollection(Sequence[str]):
+    """``candidate_ids`` when no filter narrows a vector clause: every document of the collection.
+
+    The ids are read from the source only if the hook looks at them (once, then kept).
+    """
+
+    def __init__(self, source: QuerySource, collection: str | None) -> None:
+        self._source = source
+        self._collection = collection
+        self._ids: list[str] | None = None
+        self._set: set[str] | None = None
+
+    def _listed(self) -> list[str]:
+        if self._ids is None:
+            self._ids = [_doc_id(doc).lower() for doc in self._source.iter_collection(self._collection)]
+        return self._ids
+
+    def __len__(self) -> int:
+        return len(self._listed())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._listed()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._listed())
+
+    def __contains__(self, doc_id: object) -> bool:
+        if self._set is None:
+            self._set = set(self._listed())
+        return doc_id in self._set
 
 
 @dataclass(slots=True)
@@ -98,8 +134,13 @@ def execute(
     start: int = 0,
     page_size: int | None = None,
     vector_search: VectorSearchHook | None = None,
+    order_by_score: bool = True,
 ) -> QueryResult:
-    """Run ``query``; ``start``/``page_size`` come from the request and yield to RQL ``limit``/``offset``."""
+    """Run ``query``; ``start``/``page_size`` come from the request and yield to RQL ``limit``/``offset``.
+
+    ``order_by_score`` False keeps scored matches in document order unless ``order by`` says otherwise
+    (``Indexing.Corax.VectorSearch.OrderByScoreAutomatically``).
+    """
     began = time.perf_counter()
     parsed = parse_query(query) if isinstance(query, str) else query
     text = query if isinstance(query, str) else parsed.to_rql()
@@ -108,7 +149,8 @@ def execute(
         raise IndexNotFoundError(f"Index '{parsed.source.name}' does not exist.")
 
     compiler = _Compiler(parameters, parsed.source.alias, text)
-    documents = list(source.iter_collection(parsed.source.name))
+    vector_only = parsed.where is not None and parsed.source.kind == "collection" and _vector_only(parsed.where)
+    documents = [] if vector_only else list(source.iter_collection(parsed.source.name))
     scored = False
     matches: list[_Match]
     if parsed.where is None:
@@ -117,7 +159,10 @@ def execute(
         if any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk()):
             if vector_search is None:
                 raise InvalidQueryError("vector search is not available", query=text)
-            _score_vector_clauses(parsed.where, compiler, documents, vector_search, parameters)
+            everything = WholeCollection(source, parsed.source.name) if vector_only else None
+            scored_ids = _score_vector_clauses(parsed.where, compiler, documents, vector_search, everything)
+            if vector_only:
+                documents = _load_scored(source, scored_ids, parsed.source.name)
             scored = True
         scored = scored or any(isinstance(node, ast.Search) for node in parsed.where.walk())
         matcher = compiler.compile(parsed.where)
@@ -129,7 +174,7 @@ def execute(
 
     if parsed.order_by:
         _sort(matches, parsed.order_by, compiler)
-    elif scored:
+    elif scored and order_by_score:
         matches.sort(key=lambda match: match[1], reverse=True)
     scored = scored or any(isinstance(o.target, ast.ScoreOrder) for o in parsed.order_by)
 
@@ -409,20 +454,47 @@ def _score_vector_clauses(
     compiler: _Compiler,
     documents: list[Document],
     hook: VectorSearchHook,
-    parameters: Mapping[str, Any],
-) -> None:
+    everything: WholeCollection | None,
+) -> dict[str, None]:
+    """Score every vector clause; returns the ids any clause matched, best-scored clause order."""
     conjuncts = where.items if isinstance(where, ast.And) else (where,)
     filters = [c for c in conjuncts if not any(isinstance(n, ast.VectorSearch) for n in c.walk())]
-    if filters:
+    candidate_ids: Sequence[str]
+    if everything is not None:
+        candidate_ids = everything
+    elif filters:
         matchers = [compiler.compile(c) for c in filters]
-        candidates = [doc for doc in documents if all(m(doc) is not None for m in matchers)]
+        candidate_ids = [_doc_id(doc).lower() for doc in documents if all(m(doc) is not None for m in matchers)]
     else:
-        candidates = documents
-    candidate_ids = [_doc_id(doc).lower() for doc in candidates]
+        candidate_ids = [_doc_id(doc).lower() for doc in documents]
+    matched: dict[str, None] = {}
     for node in where.walk():
         if isinstance(node, ast.VectorSearch):
-            scores = hook(node, parameters, candidate_ids)
-            compiler.vector_scores[id(node)] = {key.lower(): score for key, score in scores.items()}
+            scores = hook(node, compiler.parameters, candidate_ids)
+            lowered = {key.lower(): score for key, score in scores.items()}
+            compiler.vector_scores[id(node)] = lowered
+            matched.update(dict.fromkeys(lowered))
+    return matched
+
+
+def _vector_only(expr: ast.Expr) -> bool:
+    """True when only vector clauses (combined by and/or/boost) decide a match."""
+    if isinstance(expr, ast.VectorSearch):
+        return True
+    if isinstance(expr, ast.And | ast.Or):
+        return all(_vector_only(item) for item in expr.items)
+    return isinstance(expr, ast.Boost) and _vector_only(expr.expr)
+
+
+def _load_scored(source: QuerySource, doc_ids: Iterable[str], collection: str | None) -> list[Document]:
+    """The documents a vector-only query can match; ids of another collection or deleted ones drop out."""
+    wanted = (collection or "").lower()
+    documents = []
+    for doc_id in doc_ids:
+        doc = source.get_document(doc_id)
+        if doc is not None and str((doc.get("@metadata") or {}).get("@collection", "")).lower() == wanted:
+            documents.append(doc)
+    return documents
 
 
 # ---- ordering, projection, includes ----------------------------------------------------------
@@ -519,79 +591,3 @@ def _gather_includes(
 def _doc_id(doc: Document) -> str:
     doc_id = (doc.get("@metadata") or {}).get("@id")
     return doc_id if isinstance(doc_id, str) else ""
-
-
-# ---- index naming ----------------------------------------------------------------------------
-
-
-def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
-    """The name RavenDB reports in ``IndexName`` for this query."""
-    source = query.source
-    if source.kind == "index":
-        return source.name or ""
-    collection = "AllDocs" if source.kind == "all_docs" else source.name or ""
-    if not query.order_by and (query.where is None or _only_ids(query.where)):
-        return "AllDocs" if source.kind == "all_docs" else f"collection/{collection}"
-    fields: dict[str, None] = {}
-    if query.where is not None:
-        _collect_fields(query.where, source.alias, parameters, fields, wrapper=None)
-    for order in query.order_by:
-        if isinstance(order.target, ast.FieldPath):
-            fields.setdefault(_index_field(order.target, source.alias))
-    if not fields:
-        return f"Auto/{collection}/ById()"
-    names = sorted(fields, key=lambda name: (name.lower(), name))
-    return f"Auto/{collection}/By{'And'.join(names)}"
-
-
-def _only_ids(expr: ast.Expr) -> bool:
-    if isinstance(expr, ast.TrueExpr):
-        return True
-    if isinstance(expr, ast.And | ast.Or):
-        return all(_only_ids(item) for item in expr.items)
-    if isinstance(expr, ast.Comparison | ast.In | ast.StartsWith | ast.Between):
-        return isinstance(expr.field, ast.IdField)
-    return False
-
-
-def _index_field(path: ast.FieldPath, alias: str | None) -> str:
-    segments = path.segments
-    if alias is not None and len(segments) > 1 and segments[0].name == alias:
-        segments = segments[1:]
-    return ".".join(
-        (f"'{s.name}'" if s.quoted else s.name) + ("[]" if s.array else "") for s in segments
-    )
-
-
-def _collect_fields(
-    expr: ast.Expr, alias: str | None, parameters: Mapping[str, Any], fields: dict[str, None],
-    wrapper: str | None,
-) -> None:
-    if isinstance(expr, ast.And | ast.Or):
-        for item in expr.items:
-            _collect_fields(item, alias, parameters, fields, wrapper)
-    elif isinstance(expr, ast.Not | ast.Boost):
-        _collect_fields(expr.expr, alias, parameters, fields, wrapper)
-    elif isinstance(expr, ast.Exact):
-        _collect_fields(expr.expr, alias, parameters, fields, "Exact")
-    elif isinstance(expr, ast.VectorSearch):
-        fields.setdefault("Vector.search(" + _vector_field_name(expr.field, alias, parameters) + ")")
-    elif isinstance(expr, ast.TrueExpr):
-        return
-    elif isinstance(expr.field, ast.FieldPath):
-        name = _index_field(expr.field, alias)
-        if isinstance(expr, ast.Search):
-            name = f"Search({name})"
-        elif wrapper is not None:
-            name = f"{wrapper}({name})"
-        fields.setdefault(name)
-
-
-def _vector_field_name(field_: ast.VectorField, alias: str | None, parameters: Mapping[str, Any]) -> str:
-    path = _index_field(field_.path, alias)
-    if field_.kind == "field":
-        return path
-    if field_.task is None:
-        return f"embedding.{field_.kind}({path})"
-    task = parameters.get(field_.task.name) if isinstance(field_.task, ast.Parameter) else field_.task.value
-    return f"embedding.{field_.kind}({path}|ai.task('{task}'))"
