@@ -25,9 +25,8 @@ def top_cosine(
     alive: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[RowIds, Scores]:
     """Best ``count`` rows by cosine similarity; ``matrix`` rows and ``query`` are unit length."""
-    candidates = rows if rows is not None else np.arange(len(matrix), dtype=np.int64)
     scores = (matrix[rows] if rows is not None else matrix) @ query
-    return _best(candidates, scores.astype(np.float32, copy=False), count, alive)
+    return _best(rows, scores.astype(np.float32, copy=False), count, alive)
 
 
 def top_hamming(
@@ -39,21 +38,29 @@ def top_hamming(
     alive: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[RowIds, Scores]:
     """Best ``count`` rows by Hamming similarity ``1 - differing bits / bits`` of packed bit rows."""
-    candidates = rows if rows is not None else np.arange(len(packed), dtype=np.int64)
     subset = packed[rows] if rows is not None else packed
     differing = np.bitwise_count(subset ^ query).sum(axis=1, dtype=np.int64)
     scores = 1.0 - differing.astype(np.float32) / np.float32(8 * packed.shape[1])
-    return _best(candidates, scores.astype(np.float32, copy=False), count, alive)
+    return _best(rows, scores.astype(np.float32, copy=False), count, alive)
 
 
-def _best(candidates: RowIds, scores: Scores, count: int, alive: npt.NDArray[np.bool_] | None) -> tuple[RowIds, Scores]:
+def _best(
+    rows: RowIds | None, scores: Scores, count: int, alive: npt.NDArray[np.bool_] | None
+) -> tuple[RowIds, Scores]:
+    """Winners among ``scores`` (one per row of ``rows``, or per matrix row when ``rows`` is None)."""
+    positions: RowIds | None = None
     if alive is not None:
-        live = alive[candidates]
+        live = alive[rows] if rows is not None else alive
         if not live.all():
-            candidates, scores = candidates[live], scores[live]
+            positions = np.flatnonzero(live)
+            scores = scores[positions]
     if count < len(scores):
         # argpartition is O(n); only the winners get sorted.
         top = np.argpartition(-scores, count - 1)[:count]
-        candidates, scores = candidates[top], scores[top]
-    order = np.lexsort((candidates, -scores))  # equal scores: the older row first, deterministically
-    return candidates[order], scores[order]
+        positions = top if positions is None else positions[top]
+        scores = scores[top]
+    elif positions is None:
+        positions = np.arange(len(scores), dtype=np.int64)
+    winners = positions if rows is None else rows[positions]
+    order = np.lexsort((winners, -scores))  # equal scores: the older row first, deterministically
+    return winners[order].astype(np.int64, copy=False), scores[order]
