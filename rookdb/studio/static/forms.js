@@ -83,11 +83,27 @@ export function focusFirstError(root) {
   root.querySelector('.field.has-error input, .field.has-error select, .field.has-error textarea')?.focus();
 }
 
+// The field the server named, or the closest one shown: "X.ChunkingOptions" lands on the first
+// field inside it, "X.ContextPrefix" (not in the form) on X's nearest shown parent.
+export function setClosestFieldError(root, name, message) {
+  const names = [...root.querySelectorAll('.field[data-field]')].map((el) => el.dataset.field);
+  let candidate = name;
+  while (candidate) {
+    const target = names.find((each) => each === candidate) ?? names.find((each) => each.startsWith(`${candidate}.`));
+    if (target) return setFieldError(root, target, message);
+    candidate = candidate.includes('.') ? candidate.slice(0, candidate.lastIndexOf('.')) : '';
+  }
+  return false;
+}
+
 // Route a server error to its field when the body names one; otherwise let the caller show it.
-export function showFieldError(root, error) {
-  if (error?.field && setFieldError(root, error.field, error.fieldMessage)) {
-    focusFirstError(root);
-    return true;
+export function showFieldError(root, error, aliases = {}) {
+  if (!error?.field) return false;
+  for (const name of [error.field, aliases[error.field]].filter(Boolean)) {
+    if (setClosestFieldError(root, name, error.fieldMessage)) {
+      focusFirstError(root);
+      return true;
+    }
   }
   return false;
 }

@@ -46,7 +46,7 @@ function documentTable(db, documents, collection) {
     h('thead', {}, h('tr', {},
       h('th', {}, 'Id'),
       !collection && h('th', {}, 'Collection'),
-      columns.map((column) => h('th', { class: 'hide-narrow' }, column)),
+      columns.map((column, index) => h('th', { class: index > 0 && 'hide-narrow' }, column)),
       h('th', { class: 'hide-narrow' }, 'Last modified'))),
     h('tbody', {}, documents.map((document) => {
       const metadata = metadataOf(document);
@@ -54,7 +54,7 @@ function documentTable(db, documents, collection) {
       return h('tr', {},
         h('td', { class: 'id-cell' }, h('a', { class: 'mono', href: href('document', db, { id }) }, id)),
         !collection && h('td', {}, metadata['@collection'] ?? '—'),
-        columns.map((column) => h('td', { class: 'hide-narrow' }, cellValue(document[column]))),
+        columns.map((column, index) => h('td', { class: index > 0 && 'hide-narrow' }, cellValue(document[column]))),
         h('td', { class: 'nowrap muted hide-narrow' }, formatDate(metadata['@last-modified'])));
     }))));
 }
