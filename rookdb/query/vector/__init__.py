@@ -1,13 +1,15 @@
 """Vector search: a persistent HNSW index per index field, exact search, RavenDB's scoring rules."""
 
 from rookdb.query.vector.exact import top_cosine, top_hamming
-from rookdb.query.vector.index import DEFAULT_TUNING, GraphTuning, SearchHit, VectorIndex
+from rookdb.query.vector.index import SearchHit, VectorIndex
 from rookdb.query.vector.kinds import (
     DEFAULT_MINIMUM_SIMILARITY,
     DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING,
     DEFAULT_NUMBER_OF_CANDIDATES_FOR_QUERYING,
     DEFAULT_NUMBER_OF_EDGES,
     DEFAULT_SCANNING_THRESHOLD,
+    DEFAULT_TUNING,
+    GraphTuning,
     ScoreSpace,
     VectorKind,
     minimum_score,

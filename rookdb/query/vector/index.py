@@ -15,7 +15,7 @@ Semantics (RavenDB's Corax ``vector.search``):
   the filter rejects and doubles the candidates until enough pass;
 * scores and ``minimum_similarity``: see :mod:`rookdb.query.vector.kinds`.
 
-Two deliberate departures, both raising recall and both tunable through :class:`GraphTuning`:
+Two deliberate departures, both raising recall and both tunable through :class:`~rookdb.query.vector.kinds.GraphTuning`:
 usearch is given at least ``min_expansion_add`` build candidates and ``min_expansion_search``
 search candidates (RavenDB's defaults, 16 and 16, leave recall@10 near 0.8 at 10k vectors and far
 lower at 100k on clustered data), and ``Int8``/``Binary`` candidates are over-fetched and re-ranked
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Set
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,8 @@ from rookdb.query.vector.kinds import (
     DEFAULT_NUMBER_OF_CANDIDATES_FOR_QUERYING,
     DEFAULT_NUMBER_OF_EDGES,
     DEFAULT_SCANNING_THRESHOLD,
+    DEFAULT_TUNING,
+    GraphTuning,
     ScoreSpace,
     VectorKind,
     minimum_score,
@@ -53,7 +54,7 @@ from rookdb.query.vector.kinds import (
     sign_bits,
 )
 
-__all__ = ["DEFAULT_TUNING", "GraphTuning", "SearchHit", "VectorIndex"]
+__all__ = ["SearchHit", "VectorIndex"]
 
 SearchHit = tuple[int, float]
 """A document key and its score."""
@@ -62,27 +63,6 @@ _READ_BACK_BATCH = 65536
 
 _RowIds = npt.NDArray[np.int64]
 _Scores = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class GraphTuning:
-    """How RavenDB's HNSW parameters map onto usearch, and how far quantized searches over-fetch."""
-
-    min_expansion_add: int = 64
-    """Floor for the build candidate list (efConstruction). usearch keeps 2·M edges on its base
-    layer, which a 16-candidate pool cannot even fill."""
-    min_expansion_search: int = 64
-    """Floor for the search candidate list (efSearch); the number of vectors returned stays
-    ``number_of_candidates``."""
-    int8_oversampling: int = 2
-    """Int8 graph candidates fetched per wanted vector before f32 rescoring."""
-    binary_oversampling: int = 8
-    """Binary graph candidates fetched per wanted vector before f32 rescoring."""
-    add_threads: int = 1
-    """usearch threads for one ``add_many`` call (keep low: the server shares its cores)."""
-
-
-DEFAULT_TUNING = GraphTuning()
 
 
 class VectorIndex:

@@ -1,8 +1,9 @@
-"""What a vector index stores, how it scores, and the defaults RavenDB documents for it.
+"""What a vector index stores, how it scores, its defaults (RavenDB's) and rookdb's graph tuning.
 
 A kind is RavenDB's destination quantization (``VectorEmbeddingType`` without ``Text``): ``Single``
-and ``Int8`` score by cosine similarity, ``Binary`` by Hamming similarity. Scores follow Voron's HNSW
-(``Hnsw.SearchState.DistanceToScore`` / ``MinimumSimilarityToDistance``):
+and ``Int8`` score by cosine similarity, ``Binary`` by Hamming similarity, except that rookdb
+rescores quantized candidates with the float vectors when it has them, and then reports their cosine.
+Scores follow Voron's HNSW (``Hnsw.SearchState.DistanceToScore`` / ``MinimumSimilarityToDistance``):
 
 * cosine: the score is ``1 - cosine distance``, i.e. the cosine similarity itself (-1..1; 0..1 for
   typical embeddings). A minimum similarity ``s`` keeps vectors whose cosine distance is at most
@@ -14,6 +15,7 @@ and ``Int8`` score by cosine similarity, ``Binary`` by Hamming similarity. Score
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -25,6 +27,8 @@ __all__ = [
     "DEFAULT_NUMBER_OF_CANDIDATES_FOR_QUERYING",
     "DEFAULT_NUMBER_OF_EDGES",
     "DEFAULT_SCANNING_THRESHOLD",
+    "DEFAULT_TUNING",
+    "GraphTuning",
     "ScoreSpace",
     "VectorKind",
     "minimum_score",
@@ -43,6 +47,27 @@ DEFAULT_SCANNING_THRESHOLD = 1024
 # Float rounding (f32 dot products, i8 rescoring) must not drop a vector sitting exactly on the
 # threshold, e.g. a minimum similarity of 1.0 against an identical vector.
 _SCORE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class GraphTuning:
+    """How RavenDB's HNSW parameters map onto usearch, and how far quantized searches over-fetch."""
+
+    min_expansion_add: int = 64
+    """Floor for the build candidate list (efConstruction). usearch keeps 2·M edges on its base
+    layer, which a 16-candidate pool cannot even fill."""
+    min_expansion_search: int = 64
+    """Floor for the search candidate list (efSearch); the number of vectors returned stays
+    ``number_of_candidates``."""
+    int8_oversampling: int = 2
+    """Int8 graph candidates fetched per wanted vector before f32 rescoring."""
+    binary_oversampling: int = 8
+    """Binary graph candidates fetched per wanted vector before f32 rescoring."""
+    add_threads: int = 1
+    """usearch threads for one ``add_many`` call (keep low: the server shares its cores)."""
+
+
+DEFAULT_TUNING = GraphTuning()
 
 
 class VectorKind(StrEnum):
