@@ -71,6 +71,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("Indexing.Corax.VectorSearch.VectorSearchScanningThreshold", int, 1024,
             "Below this filter-match count a filtered vector search runs exactly.", scope="database",
             minimum=0),
+    Setting("ETL.ProcessHealthStatusImpairedThreshold", float, 0.1,
+            "A task whose failure ratio (EWMA of failed/total per batch) exceeds this is Impaired.",
+            scope="database", minimum=0.0),
+    Setting("ETL.ProcessHealthStatusFailedThreshold", float, 0.9,
+            "A task whose failure ratio (EWMA of failed/total per batch) exceeds this is Failed.",
+            scope="database", minimum=0.0),
     Setting("Expiration.DeleteFrequencyInSec", float, 60.0,
             "How often expired documents are deleted.", scope="database", unit="seconds", minimum=0.05),
 )

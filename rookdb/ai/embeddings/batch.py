@@ -1,0 +1,190 @@
+"""One batch of an embeddings task: plan it from the change feed, then write it in one transaction.
+
+Planning extracts and chunks each changed document and hashes every chunk; the worker then fills
+in vectors from the cache or the provider. Writing stores, in the caller's single transaction,
+each document's task section with its vector attachments, the new cache entries and the sliding
+extension of the reused ones. A crash before commit leaves nothing behind, so the batch is simply
+redone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from rookdb.ai.chunking import estimate_tokens
+from rookdb.ai.embeddings.cache import CachedVector, EmbeddingsCache
+from rookdb.ai.embeddings.extraction import Extractor
+from rookdb.ai.embeddings.failure_policy import Step
+from rookdb.ai.embeddings.layout import (
+    QUANTIZATION_KEY,
+    VECTOR_CONTENT_TYPE,
+    embeddings_collection,
+    embeddings_document_id,
+    section_hashes,
+    sections_of,
+)
+from rookdb.ai.quantization import VectorEmbeddingType, text_hash, vector_hash
+from rookdb.errors import RookError
+from rookdb.storage.base import Change, WriteTransaction
+
+__all__ = ["BatchPlan", "DocumentPlan", "plan_batch", "write_batch"]
+
+
+@dataclass
+class DocumentPlan:
+    """What to do for one changed source document."""
+
+    source_id: str
+    deleted: bool = False
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    """Field → chunk text hashes, in chunk order."""
+    error: tuple[Step, str] | None = None
+    """Set when the document is skipped (an item error)."""
+
+
+@dataclass
+class BatchPlan:
+    """A batch from planning to commit; ``vectors`` is filled by the worker before writing."""
+
+    last_etag: int
+    documents: list[DocumentPlan]
+    texts: dict[str, str]
+    """Chunk hash → chunk text, for every chunk of the batch."""
+    hits: dict[str, CachedVector] = field(default_factory=dict)
+    vectors: dict[str, bytes] = field(default_factory=dict)
+    """Chunk hash → stored vector bytes (from the cache or just embedded)."""
+    provider_calls: int = 0
+
+    @property
+    def misses(self) -> list[str]:
+        return [digest for digest in self.texts if digest not in self.hits]
+
+    def fail_document(self, source_id: str, step: Step, message: str) -> None:
+        for plan in self.documents:
+            if plan.source_id == source_id:
+                plan.error = (step, message)
+                plan.fields = {}
+
+    @property
+    def tokens(self) -> int:
+        """Estimated tokens sent to the provider (RavenDB's ``len / 4``)."""
+        return sum(estimate_tokens(self.texts[digest]) for digest in self.misses)
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(len(hashes) for plan in self.documents for hashes in plan.fields.values())
+
+    @property
+    def cache_hit_count(self) -> int:
+        return sum(1 for plan in self.documents for hashes in plan.fields.values()
+                   for digest in hashes if digest in self.hits)
+
+
+def plan_batch(changes: Sequence[Change], extractor: Extractor) -> BatchPlan:
+    """Extract and chunk every changed document; a document that cannot be read becomes an item error."""
+    documents: list[DocumentPlan] = []
+    texts: dict[str, str] = {}
+    for change in changes:
+        if change.document is None:
+            documents.append(DocumentPlan(change.id, deleted=True))
+            continue
+        plan = DocumentPlan(change.document.id)
+        try:
+            fields = extractor.extract(orjson.loads(change.document.body))
+        except RookError as error:
+            plan.error = (extractor.step, error.message)
+        except orjson.JSONDecodeError as error:
+            plan.error = (Step.EXTRACTION, f"the document is not valid JSON: {error}")
+        else:
+            for name, chunks in fields.items():
+                hashes = []
+                for piece in chunks:
+                    digest = text_hash(piece)
+                    texts.setdefault(digest, piece)
+                    hashes.append(digest)
+                plan.fields[name] = hashes
+        documents.append(plan)
+    return BatchPlan(changes[-1].etag if changes else 0, documents, texts)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a batch is written: the task's section name, collections and cache settings."""
+
+    task_identifier: str
+    source_collection: str
+    connection_string_identifier: str
+    quantization: VectorEmbeddingType
+    cache_period: timedelta
+
+
+def write_batch(
+    tx: WriteTransaction,
+    cache: EmbeddingsCache,
+    plan: BatchPlan,
+    *,
+    task_identifier: str,
+    source_collection: str,
+    connection_string_identifier: str,
+    quantization: VectorEmbeddingType,
+    cache_period: timedelta,
+) -> None:
+    """Store the batch's cache entries and sections inside ``tx`` (the caller adds position and stats)."""
+    target = _Target(task_identifier, source_collection, connection_string_identifier, quantization, cache_period)
+    stored = dict(plan.vectors)
+    for digest in plan.misses:
+        if digest in stored:
+            stored[digest] = cache.put_in(tx, connection_string_identifier, digest, quantization, stored[digest],
+                                          cache_period)
+    used = {digest for document in plan.documents if document.error is None and not document.deleted
+            for hashes in document.fields.values() for digest in hashes}
+    for digest in used & plan.hits.keys():
+        # A changed source document keeps its cache entries alive (RavenDB's sliding rule).
+        cache.extend_in(tx, connection_string_identifier, digest, quantization, plan.hits[digest], cache_period)
+    for document in plan.documents:
+        if document.error is not None:
+            continue
+        fields = {name: [vector_hash(stored[digest]) for digest in hashes]
+                  for name, hashes in document.fields.items()}
+        attachments = {vector_hash(stored[digest]): stored[digest]
+                       for hashes in document.fields.values() for digest in hashes}
+        _write_section(tx, target, document.source_id, fields, attachments)
+
+
+def _write_section(tx: WriteTransaction, target: _Target, source_id: str, fields: dict[str, list[str]],
+                   attachments: dict[str, bytes]) -> None:
+    doc_id = embeddings_document_id(source_id)
+    existing = tx.get(doc_id)
+    body: dict[str, Any] = orjson.loads(existing.body) if existing is not None else {}
+    sections = sections_of(body)
+    old = sections.get(target.task_identifier)
+    new: dict[str, Any] | None = {QUANTIZATION_KEY: target.quantization.value, **fields} if fields else None
+    if old == new:
+        return
+    others: set[str] = set()
+    for identifier, section in sections.items():
+        if identifier != target.task_identifier:
+            others |= section_hashes(section)
+    old_hashes = section_hashes(old) if old is not None else set()
+    new_hashes = section_hashes(new) if new is not None else set()
+    if new is None:
+        body.pop(target.task_identifier, None)
+    else:
+        body[target.task_identifier] = new
+    if not sections_of(body):
+        if existing is not None:
+            tx.delete(doc_id)  # takes its attachments with it
+        return
+    for digest in sorted(new_hashes - old_hashes - others):
+        tx.put_attachment(doc_id, digest, VECTOR_CONTENT_TYPE, attachments[digest], touch_document=False)
+    for digest in sorted(old_hashes - new_hashes - others):
+        tx.delete_attachment(doc_id, digest, touch_document=False)
+    collection = embeddings_collection(target.source_collection)
+    metadata = body.get("@metadata")
+    body["@metadata"] = {**(metadata if isinstance(metadata, dict) else {}), "@collection": collection}
+    tx.put(doc_id, collection, body)

@@ -1,0 +1,431 @@
+"""One embeddings generation task at work: follows its collection's change feed and keeps the
+embeddings of every document in sync.
+
+Lifecycle (owned by the database's task service, never started at import): ``start`` runs the loop
+on its own thread with its own event loop; ``wake`` asks it to look for new changes now; ``stop``
+lets the batch in flight finish (draining) and cancels it after ``drain_timeout`` (forced exit),
+which is safe because an uncommitted batch leaves nothing behind.
+
+Each tick reads up to ``Ai.Embeddings.MaxBatchSize`` changes after the stored position, plans them
+(extract, chunk, hash), serves what it can from the cache, embeds the rest with at most the
+connection string's ``EmbeddingsMaxConcurrentBatches`` provider calls in flight, and commits the
+sections, attachments, cache entries, new position and counters in one write transaction. While
+one batch is being written the next one is already planned and embedded, so the provider is never
+idle waiting for the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from rookdb.ai.connection_strings import AiConnectionString
+from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
+from rookdb.ai.embeddings.batch import BatchPlan, plan_batch, write_batch
+from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, utc_now
+from rookdb.ai.embeddings.errors_log import ErrorsLog
+from rookdb.ai.embeddings.extraction import Extractor, create_extractor
+from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
+from rookdb.ai.embeddings.layout import format_expires
+from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, TaskCounters, TaskStats
+from rookdb.ai.providers.base import EmbeddingProvider
+from rookdb.ai.providers.pipeline import RetryPolicy
+from rookdb.ai.providers.registry import create_provider
+from rookdb.ai.quantization import encode
+from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.errors import AiConfigurationError, AiError, RookError
+from rookdb.settings import Settings
+from rookdb.storage.base import Change, DocumentStorage
+
+__all__ = [
+    "DEFAULT_DRAIN_TIMEOUT_SECONDS",
+    "DEFAULT_IDLE_POLL_SECONDS",
+    "DEFAULT_TASK_RETRY",
+    "ConnectionStringResolver",
+    "EmbeddingsWorker",
+    "TaskState",
+    "provider_batches",
+    "state_key",
+]
+
+logger = logging.getLogger("rookdb.ai.embeddings")
+
+# The pipeline's own retries cover a blip; anything longer is the fallback schedule's job, so a
+# task does not sit for minutes inside one provider call.
+DEFAULT_TASK_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backoff=2.0, max_hint=5.0,
+                                 max_total_time=10.0)
+# A missed wake-up (a change committed by another process) is noticed at most this late.
+DEFAULT_IDLE_POLL_SECONDS = 5.0
+DEFAULT_DRAIN_TIMEOUT_SECONDS = 10.0
+_FORCED_EXIT_SECONDS = 5.0
+# Provider batches are split so that each in-flight call carries at least this many texts.
+_MIN_TEXTS_PER_PROVIDER_CALL = 16
+
+ConnectionStringResolver = Callable[[str], AiConnectionString | None]
+
+
+class TaskState(StrEnum):
+    RUNNING = "Running"
+    IDLE = "Idle"
+    FALLBACK = "Fallback"
+    DISABLED = "Disabled"
+    FAILED = "Failed"
+
+
+def state_key(task_id: int, part: str = "") -> str:
+    """Storage state key of a task: ``embeddings/<task id>/<part>`` (position, stats, errors)."""
+    return f"embeddings/{task_id}/{part}"
+
+
+def provider_batches(texts: Sequence[str], concurrency: int, max_size: int) -> list[list[str]]:
+    """Split ``texts`` into at most ``concurrency``-ish calls of at most ``max_size`` texts each."""
+    if not texts:
+        return []
+    size = max(_MIN_TEXTS_PER_PROVIDER_CALL, -(-len(texts) // max(1, concurrency)))
+    size = min(size, max_size)
+    return [list(texts[start : start + size]) for start in range(0, len(texts), size)]
+
+
+class EmbeddingsWorker:
+    """Runs one task. Thread-safe to ``wake``, ``stop`` and read ``status`` from any thread."""
+
+    def __init__(
+        self,
+        storage: DocumentStorage,
+        task: EmbeddingsGenerationConfiguration,
+        resolve_connection_string: ConnectionStringResolver,
+        settings: Settings,
+        *,
+        on_committed: Callable[[], None] | None = None,
+        clock: Clock = utc_now,
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    ) -> None:
+        self.task = task
+        self._storage = storage
+        self._resolve = resolve_connection_string
+        self._settings = settings
+        self._on_committed = on_committed
+        self._cache = EmbeddingsCache(storage, clock)
+        self._clock = clock
+        self._drain_timeout = drain_timeout
+        self._batch_size = int(settings["Ai.Embeddings.MaxBatchSize"])
+        self._policy = FallbackPolicy(float(settings["Ai.Embeddings.MaxFallbackTimeInSec"]))
+        thresholds = HealthThresholds(float(settings["ETL.ProcessHealthStatusImpairedThreshold"]),
+                                      float(settings["ETL.ProcessHealthStatusFailedThreshold"]))
+        self.errors = ErrorsLog(storage.get_state(state_key(task.task_id, "errors")))
+        self.stats = TaskStats(TaskCounters.from_state(storage.get_state(state_key(task.task_id, "stats"))),
+                               thresholds, wall_clock=clock)
+        stored_position = storage.get_state(state_key(task.task_id, "position"))
+        self.position = int(stored_position) if isinstance(stored_position, int) else 0
+        self.state = TaskState.IDLE
+        self.last_error: str | None = None
+        self.fallback_until: float | None = None
+        """Wall-clock time (``time.time()``) the fallback ends, while in fallback."""
+        self._errors_version_stored = self.errors.version
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = threading.Event()
+        self._started = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name=f"rookdb-embeddings-{self.task.identifier}",
+                                        daemon=True)
+        self._thread.start()
+        self._started.wait(_FORCED_EXIT_SECONDS)
+
+    def wake(self) -> None:
+        """Look for changes now (called after every committed document write)."""
+        loop, event = self._loop, self._wake
+        if loop is not None and event is not None and not loop.is_closed():
+            # The loop may close between the check and the call: the worker is gone then.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+    def stop(self) -> bool:
+        """Finish the batch in flight, then stop; cancel it after the drain timeout. True if stopped."""
+        self._stopping.set()
+        self.wake()
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(self._drain_timeout)
+        if thread.is_alive():
+            loop, main = self._loop, self._main
+            if loop is not None and main is not None:
+                logger.warning("Embeddings task %s did not drain in %.1fs; cancelling its batch",
+                               self.task.name, self._drain_timeout)
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(main.cancel)
+            thread.join(_FORCED_EXIT_SECONDS)
+        return not thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # the loop catches per batch; this is a bug, not a provider failure
+            logger.exception("Embeddings task %s stopped unexpectedly", self.task.name)
+            self.state = TaskState.FAILED
+        finally:
+            self._started.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._main = asyncio.current_task()
+        self._started.set()
+        prepared = await self._setup()
+        if prepared is None:
+            await self._idle_until_stopped()
+            return
+        connection_string, provider, extractor = prepared
+        try:
+            await self._loop_batches(connection_string, provider, extractor)
+        finally:
+            await provider.aclose()
+            extractor.close()
+
+    async def _setup(self) -> tuple[AiConnectionString, EmbeddingProvider, Extractor] | None:
+        """Resolve the connection string, create the provider and compile the script; on failure the
+        task is Failed until its configuration changes (the service then starts a new worker)."""
+        try:
+            connection_string = await asyncio.to_thread(self._resolve, self.task.connection_string_name)
+            if connection_string is None:
+                raise AiConfigurationError(
+                    f"AI connection string '{self.task.connection_string_name}' does not exist")
+            provider = create_provider(connection_string.settings,
+                                       options=provider_options(self._settings, DEFAULT_TASK_RETRY))
+        except RookError as error:
+            await self._record_process_error(Step.CONFIGURATION, 0, error.message)
+            self.state = TaskState.FAILED
+            return None
+        try:
+            extractor = await asyncio.to_thread(create_extractor, self.task, self._settings)
+        except RookError as error:
+            await provider.aclose()
+            await self._record_process_error(Step.TRANSFORMATION, 0, error.message)
+            self.state = TaskState.FAILED
+            return None
+        return connection_string, provider, extractor
+
+    async def _idle_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            await self._sleep(DEFAULT_IDLE_POLL_SECONDS, wakeable=True)
+
+    async def _sleep(self, seconds: float, *, wakeable: bool) -> None:
+        """Wait ``seconds``; a stop always ends the wait, a wake-up only when ``wakeable``."""
+        assert self._wake is not None
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                return
+            if wakeable:
+                return
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _loop_batches(self, connection_string: AiConnectionString, provider: EmbeddingProvider,
+                            extractor: Extractor) -> None:
+        concurrency = max_concurrent_batches(connection_string, self._settings)
+        limit = asyncio.Semaphore(concurrency)
+        writing: asyncio.Task[None] | None = None
+        read_position = self.position
+        while not self._stopping.is_set():
+            assert self._wake is not None
+            self._wake.clear()
+            changes: list[Change] = []
+            try:
+                changes = await asyncio.to_thread(self._storage.changes_since, read_position, self._batch_size,
+                                                  self.task.collection)
+                if not changes:
+                    if writing is not None:
+                        finished, writing = writing, None
+                        await finished
+                        continue
+                    self.state = TaskState.IDLE
+                    await self._sleep(DEFAULT_IDLE_POLL_SECONDS, wakeable=True)
+                    continue
+                self.state = TaskState.RUNNING
+                self.stats.started_batch()
+                plan = await asyncio.to_thread(plan_batch, changes, extractor)
+                await self._fill_vectors(plan, connection_string, provider, limit, concurrency)
+                if writing is not None:
+                    finished, writing = writing, None
+                    await finished  # batches commit in feed order
+                writing = asyncio.create_task(self._commit(plan, connection_string))
+                read_position = plan.last_etag
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if writing is not None:
+                    # The batch before this one is embedded already: keep it if it can be written.
+                    await asyncio.gather(writing, return_exceptions=True)
+                    writing = None
+                read_position = self.position
+                await self._on_batch_failure(error, len(changes))
+        if writing is not None:
+            await asyncio.gather(writing, return_exceptions=True)
+
+    async def _commit(self, plan: BatchPlan, connection_string: AiConnectionString) -> None:
+        counts = BatchCounts(
+            documents=len(plan.documents), chunks=plan.chunk_count, cache_hits=plan.cache_hit_count,
+            provider_calls=plan.provider_calls, tokens=plan.tokens,
+            failed_items=sum(1 for document in plan.documents if document.error is not None))
+        counters = self.stats.counters.after_batch(counts)
+        at = format_expires(self._clock())
+        for document in plan.documents:
+            if document.error is not None:
+                step, message = document.error
+                self.errors.add_item(step, document.source_id, message, at)
+        await asyncio.to_thread(self._write, plan, connection_string, counters)
+        self.position = plan.last_etag
+        self.stats.committed(counters, counts.documents)
+        self._policy.on_success()
+        self.fallback_until = None
+        if self._on_committed is not None:
+            self._on_committed()
+
+    def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counters: TaskCounters) -> None:
+        with self._storage.write() as tx:
+            write_batch(tx, self._cache, plan, task_identifier=self.task.identifier,
+                        source_collection=self.task.collection,
+                        connection_string_identifier=connection_string.identifier,
+                        quantization=self.task.quantization, cache_period=self.task.embeddings_cache_expiration)
+            tx.set_state(state_key(self.task.task_id, "position"), plan.last_etag)
+            tx.set_state(state_key(self.task.task_id, "stats"), counters.to_state())
+            version = self.errors.version
+            if version != self._errors_version_stored:
+                tx.set_state(state_key(self.task.task_id, "errors"), self.errors.to_state())
+        self._errors_version_stored = version
+
+    # -- embedding -----------------------------------------------------------------------------
+
+    async def _fill_vectors(self, plan: BatchPlan, connection_string: AiConnectionString,
+                            provider: EmbeddingProvider, limit: asyncio.Semaphore, concurrency: int) -> None:
+        kind = self.task.quantization
+        plan.hits = await asyncio.to_thread(self._cache.lookup, connection_string.identifier, plan.texts, kind)
+        plan.vectors = {digest: cached.data for digest, cached in plan.hits.items()}
+        misses = plan.misses
+        if not misses:
+            return
+        calls_before = getattr(provider, "provider_calls", None)
+        batches = provider_batches(misses, concurrency, self._batch_size)
+        results = await asyncio.gather(*(self._embed(plan, provider, batch, limit) for batch in batches))
+        refused: list[str] = []
+        for batch, vectors in zip(batches, results, strict=True):
+            if vectors is None:
+                refused.extend(batch)
+                continue
+            for digest, vector in zip(batch, vectors, strict=True):
+                plan.vectors[digest] = encode(vector, kind)
+        for digest in refused:
+            await self._isolate_refused(plan, provider, digest, limit)
+        calls_after = getattr(provider, "provider_calls", None)
+        if isinstance(calls_before, int) and isinstance(calls_after, int):
+            plan.provider_calls = calls_after - calls_before  # HTTP requests, retries included
+
+    async def _embed(self, plan: BatchPlan, provider: EmbeddingProvider, digests: list[str],
+                     limit: asyncio.Semaphore) -> list[list[float]] | None:
+        """Vectors for the chunks ``digests``, or None when the provider refused the input (400/422)."""
+        async with limit:
+            plan.provider_calls += 1
+            try:
+                return await provider.embed([plan.texts[digest] for digest in digests])
+            except AiError as error:
+                if classify(error) is FailureKind.ITEM:
+                    return None
+                raise
+
+    async def _isolate_refused(self, plan: BatchPlan, provider: EmbeddingProvider, digest: str,
+                               limit: asyncio.Semaphore) -> None:
+        """Embed a refused chunk alone: only the documents holding a text the provider refuses fail."""
+        vectors = await self._embed(plan, provider, [digest], limit)
+        if vectors is not None:
+            plan.vectors[digest] = encode(vectors[0], self.task.quantization)
+            return
+        for document in plan.documents:
+            if any(digest in hashes for hashes in document.fields.values()):
+                plan.fail_document(document.source_id, Step.MODEL_INFERENCE,
+                                   "The provider refused the text of this document (400/422 for its input)")
+
+    # -- failures ------------------------------------------------------------------------------
+
+    async def _on_batch_failure(self, error: Exception, documents: int) -> None:
+        kind = classify(error)
+        message = error.message if isinstance(error, RookError) else f"{type(error).__name__}: {error}"
+        if not isinstance(error, RookError):
+            logger.exception("Embeddings task %s failed a batch", self.task.name, exc_info=error)
+        self.stats.counters = self.stats.counters.after_failed_batch()
+        await self._record_process_error(step_of(error), documents, message)
+        if kind is FailureKind.CONFIGURATION:
+            self.state = TaskState.FAILED
+            await self._idle_until_stopped()
+            return
+        delay = self._policy.on_failure(getattr(error, "retry_after", None))
+        self.state = TaskState.FALLBACK
+        self.fallback_until = time.time() + delay
+        logger.warning("Embeddings task %s suspended for %.1fs after: %s", self.task.name, delay, message)
+        await self._sleep(delay, wakeable=False)
+
+    async def _record_process_error(self, step: Step, documents: int, message: str) -> None:
+        self.last_error = message
+        self.errors.add_process(step, documents, message, format_expires(self._clock()))
+        try:
+            await asyncio.to_thread(self._store_errors)
+        except RookError as error:
+            logger.warning("Could not store the errors of embeddings task %s: %s", self.task.name, error.message)
+
+    def _store_errors(self) -> None:
+        with self._storage.write() as tx:
+            version = self.errors.version
+            tx.set_state(state_key(self.task.task_id, "errors"), self.errors.to_state())
+            tx.set_state(state_key(self.task.task_id, "stats"), self.stats.counters.to_state())
+        self._errors_version_stored = version
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Live figures for progress (``State``, ``Health``, counters, throughput, history)."""
+        counters = self.stats.counters
+        return {
+            "State": self.state.value,
+            "Health": self.stats.health.value,
+            "Position": self.position,
+            "DocumentsChanged": counters.documents,
+            "Chunks": counters.chunks,
+            "CacheHits": counters.cache_hits,
+            "ProviderCalls": counters.provider_calls,
+            "Tokens": counters.tokens,
+            "FailedItems": counters.failed_items,
+            "FailedBatches": counters.failed_batches,
+            "FailureRatio": round(counters.failure_ratio, 4),
+            "ThroughputPerSecond": round(self.stats.throughput(), 2),
+            "LastError": self.last_error,
+            "FallbackUntil": (format_expires(datetime.fromtimestamp(self.fallback_until, UTC))
+                              if self.fallback_until is not None and self.state is TaskState.FALLBACK else None),
+            "History": self.stats.history_snapshot(),
+        }
