@@ -11,6 +11,7 @@ from pathlib import Path
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.secrets import SecretBox, load_or_create_master_key
+from rookdb.documents.vector_search import attach_vector_search
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
@@ -88,6 +89,7 @@ class DatabaseCatalog:
         storage = SqliteStorage(folder / DATABASE_FILE)
         database = Database(folder.name, storage, folder, self.settings)
         database.ai = AiRecord(database, self.secrets)
+        attach_vector_search(database)  # resumes its auto-indexes from their checkpoints
         self._open[folder.name.lower()] = database
         for callback in self._on_open:
             callback(database)

@@ -8,7 +8,10 @@ from typing import Any
 import orjson
 
 from rookdb.documents.database import Database
-from rookdb.query.executor import QueryResult, execute
+from rookdb.documents.vector_search import vector_search_of
+from rookdb.query import ast
+from rookdb.query.executor import QueryResult, VectorSearchHook, execute
+from rookdb.query.parser import parse_query
 
 __all__ = ["DatabaseQuerySource", "run_query"]
 
@@ -33,5 +36,20 @@ class DatabaseQuerySource:
 
 
 def run_query(database: Database, query: str, parameters: dict[str, Any], *, start: int = 0,
-              page_size: int | None = None) -> QueryResult:
-    return execute(query, parameters, DatabaseQuerySource(database), start=start, page_size=page_size)
+              page_size: int | None = None, wait_for_non_stale: float | None = None) -> QueryResult:
+    """Run RQL; ``wait_for_non_stale`` is how long a query may wait for its index to catch up (seconds).
+
+    Only vector queries use an index (the others scan documents and are never stale); theirs is
+    found or created here, and ``IsStale`` reports whether it had applied every change.
+    """
+    parsed = parse_query(query)
+    hook: VectorSearchHook | None = None
+    stale = False
+    if parsed.where is not None and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk()):
+        prepared = vector_search_of(database).prepare(parsed, parameters, wait_for_non_stale)
+        hook, stale = prepared.hook, prepared.stale
+    result = execute(query, parameters, DatabaseQuerySource(database), start=start, page_size=page_size,
+                     vector_search=hook,
+                     order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]))
+    result.is_stale = stale
+    return result

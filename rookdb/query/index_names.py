@@ -13,7 +13,7 @@ from typing import Any
 
 from rookdb.query import ast
 
-__all__ = ["index_field", "index_name", "vector_field_name"]
+__all__ = ["index_field", "index_fields", "index_name", "vector_field_name"]
 
 
 def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
@@ -24,16 +24,21 @@ def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
     collection = "AllDocs" if source.kind == "all_docs" else source.name or ""
     if not query.order_by and (query.where is None or _only_ids(query.where)):
         return "AllDocs" if source.kind == "all_docs" else f"collection/{collection}"
+    names = index_fields(query, parameters)
+    if not names:
+        return f"Auto/{collection}/ById()"
+    return f"Auto/{collection}/By{'And'.join(names)}"
+
+
+def index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> list[str]:
+    """The fields of the query's auto-index, in name order (``PricePerUnit``, ``Vector.search(...)``)."""
     fields: dict[str, None] = {}
     if query.where is not None:
-        _collect_fields(query.where, source.alias, parameters, fields, wrapper=None)
+        _collect_fields(query.where, query.source.alias, parameters, fields, wrapper=None)
     for order in query.order_by:
         if isinstance(order.target, ast.FieldPath):
-            fields.setdefault(index_field(order.target, source.alias))
-    if not fields:
-        return f"Auto/{collection}/ById()"
-    names = sorted(fields, key=lambda name: (name.lower(), name))
-    return f"Auto/{collection}/By{'And'.join(names)}"
+            fields.setdefault(index_field(order.target, query.source.alias))
+    return sorted(fields, key=lambda name: (name.lower(), name))
 
 
 def _only_ids(expr: ast.Expr) -> bool:

@@ -58,6 +58,10 @@ class VectorFieldSpec:
             names = names[1:]
         task: str | None = None
         if field.task is not None:
+            if isinstance(field.task, ast.Parameter) and field.task.name not in parameters:
+                raise InvalidQueryError(
+                    f"Query parameter '${field.task.name}' was used in the query but not supplied in QueryParameters",
+                    position=field.task.position)
             value = parameters.get(field.task.name) if isinstance(field.task, ast.Parameter) else field.task.value
             if not isinstance(value, str) or not value:
                 raise InvalidQueryError(

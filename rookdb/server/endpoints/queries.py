@@ -9,13 +9,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rookdb.ai.timespan import parse_timespan
 from rookdb.documents.querying import run_query
-from rookdb.errors import BadRequestError
+from rookdb.errors import BadRequestError, ValidationError
 from rookdb.server.requests import database_of, query_bool, read_json
 from rookdb.server.responses import json_response
 from rookdb.storage.sqlite import format_timestamp
 
-__all__ = ["query"]
+__all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "query"]
+
+# The client's default WaitForNonStaleResultsTimeout, used when it asks to wait without a timeout.
+DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS = 15.0
 
 
 def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, int | None]:
@@ -42,11 +46,25 @@ def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, 
     return text, parameters, start, page_size
 
 
+def _wait_for_non_stale(body: Any) -> float | None:
+    """Seconds to wait for the index (``WaitForNonStaleResults`` + ``...Timeout``), or None."""
+    if not isinstance(body, dict) or not body.get("WaitForNonStaleResults"):
+        return None
+    timeout = body.get("WaitForNonStaleResultsTimeout")
+    if timeout is None:
+        return DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS
+    try:
+        return max(parse_timespan(timeout, "WaitForNonStaleResultsTimeout").total_seconds(), 0.0)
+    except ValidationError as error:
+        raise BadRequestError(error.message) from error
+
+
 async def query(request: Request) -> Response:
     database = database_of(request)
     body = await read_json(request) if request.method == "POST" else None
     text, parameters, start, page_size = _query_body(request, body)
-    result = await run_in_threadpool(run_query, database, text, parameters, start=start, page_size=page_size)
+    result = await run_in_threadpool(run_query, database, text, parameters, start=start, page_size=page_size,
+                                     wait_for_non_stale=_wait_for_non_stale(body))
     now = format_timestamp(datetime.now(UTC))
     results = result.results
     if query_bool(request, "metadataOnly"):

@@ -1,0 +1,360 @@
+"""Vector search in a database: auto-indexes kept current by a worker, and the executor's hook.
+
+The service owns the database's vector auto-indexes (``rookdb.query.vector.auto_indexes``) and the
+thread that follows the change feed into them. For each query it resolves what the query layer may
+not know about: embeddings generation tasks and their connection strings, the embedded model that
+embeds ``embedding.text(Field)`` at index and query time (as RavenDB uses its built-in model), and
+the ``QueryEmbedder`` that embeds search terms through a task's provider and cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rookdb.ai.connection_strings import AiConnectionString
+from rookdb.ai.embedded_model import EmbeddedModel, EmbeddedModelConfig, get_embedded_model
+from rookdb.ai.embeddings import QueryEmbedder, task_vectors
+from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.documents.database import Database
+from rookdb.errors import BadRequestError, InvalidQueryError, RookError
+from rookdb.query import ast
+from rookdb.query.executor import VectorSearchHook, WholeCollection
+from rookdb.query.vector.auto_indexes import AutoIndexConfig, AutoIndexDefinition, AutoIndexes
+from rookdb.query.vector.field_index import FieldIndex, GraphSettings
+from rookdb.query.vector.fields import VectorFieldSpec
+from rookdb.query.vector.values import query_input
+from rookdb.query.vector.vectorizer import DocumentVectorizer
+
+__all__ = [
+    "DEFAULT_NEW_INDEX_WAIT_SECONDS",
+    "PreparedVectorQuery",
+    "VectorSearchService",
+    "attach_vector_search",
+    "vector_search_of",
+]
+
+# RavenDB lets a query that created an auto-index wait this long for its first results.
+DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
+# Repeated search terms skip the embedded model.
+DEFAULT_QUERY_TEXT_CACHE_SIZE = 256
+_STOP_TIMEOUT_SECONDS = 30.0
+_INDEXES_FOLDER = "indexes"
+
+logger = logging.getLogger("rookdb.indexing")
+
+Vector = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class PreparedVectorQuery:
+    """What ``run_query`` needs: the hook scoring vector clauses, and whether the index lags."""
+
+    hook: VectorSearchHook
+    index: AutoIndexDefinition
+    stale: bool
+
+
+@dataclass(frozen=True)
+class _SearchDefaults:
+    minimum_similarity: float
+    number_of_candidates: int
+    scanning_threshold: int
+
+    @classmethod
+    def of(cls, database: Database) -> _SearchDefaults:
+        settings = database.settings
+        return cls(
+            float(settings["Indexing.Corax.VectorSearch.DefaultMinimumSimilarity"]),
+            int(settings["Indexing.Corax.VectorSearch.DefaultNumberOfCandidatesForQuerying"]),
+            int(settings["Indexing.Corax.VectorSearch.VectorSearchScanningThreshold"]),
+        )
+
+
+class VectorSearchService:
+    """A database's vector auto-indexes and their indexing thread (a ``DatabaseService``)."""
+
+    def __init__(self, database: Database, *, model: EmbeddedModel | None = None,
+                 query_embedder: QueryEmbedder | None = None) -> None:
+        self._database = database
+        self._model = model
+        self._query_embedder = query_embedder
+        self._defaults = _SearchDefaults.of(database)
+        settings = database.settings
+        graph = GraphSettings(m=int(settings["Indexing.Corax.VectorSearch.DefaultNumberOfEdges"]),
+                              ef_construction=int(settings["Indexing.Corax.VectorSearch.DefaultNumberOfCandidatesForIndexing"]))
+        self._config = AutoIndexConfig(graph=graph)
+        self._indexes: AutoIndexes | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._texts: OrderedDict[str, Vector] = OrderedDict()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        vectorizer = DocumentVectorizer(self._embed_texts, self._task_vectors)
+        self._indexes = AutoIndexes.open(self._database.directory / _INDEXES_FOLDER, self._database.storage,
+                                         vectorizer, self._config, wake=self._nudge)
+        self._database.on_change(self._wake.set)
+        if self._indexes.definitions():
+            self._nudge()  # resume following the change feed from the saved checkpoints
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(_STOP_TIMEOUT_SECONDS)
+            if thread.is_alive():
+                logger.error("The vector indexing thread of %s did not stop in time", self._database.name)
+        if self._indexes is not None:
+            self._indexes.save(force=True)
+        if self._query_embedder is not None:
+            self._query_embedder.close()
+
+    def _nudge(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(target=self._run, name=f"rookdb-vectors-{self._database.name}",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        indexes = self.indexes
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                busy = indexes.index_step()
+                indexes.save()
+            except Exception:  # the thread must outlive any single failure; the next change retries
+                logger.exception("Vector indexing of %s failed", self._database.name)
+                busy = False
+            if not busy:
+                self._wake.wait(self._config.save_interval)
+
+    @property
+    def indexes(self) -> AutoIndexes:
+        if self._indexes is None:
+            raise RookError(f"Vector search of database '{self._database.name}' is not started")
+        return self._indexes
+
+    # ---------------------------------------------------------------- queries
+
+    def prepare(self, query: ast.Query, parameters: Mapping[str, Any], wait: float | None) -> PreparedVectorQuery:
+        """Find or create the query's auto-index and wait for it as asked.
+
+        ``wait`` is the client's ``WaitForNonStaleResultsTimeout`` (None when it did not ask); a query
+        that creates the index waits up to ``DEFAULT_NEW_INDEX_WAIT_SECONDS`` anyway, as RavenDB does.
+        """
+        self._check_tasks(query, parameters)  # before creating an index that could never be queried
+        definition, created = self.indexes.ensure(query, parameters)
+        timeout = wait if wait is not None else (DEFAULT_NEW_INDEX_WAIT_SECONDS if created else 0.0)
+        if timeout > 0:
+            current = self.indexes.wait_until_current(definition, timeout)
+        else:
+            current = not self.indexes.is_stale(definition)
+        return PreparedVectorQuery(_ClauseSearch(self, query), definition, stale=not current)
+
+    def _check_tasks(self, query: ast.Query, parameters: Mapping[str, Any]) -> None:
+        if query.where is None:
+            return
+        for node in query.where.walk():
+            if isinstance(node, ast.VectorSearch) and node.field.task is not None:
+                spec = VectorFieldSpec.of(node.field, query.source.name or "", query.source.alias, parameters)
+                assert spec.task is not None
+                task, _ = self.task(spec.task, spec.collection)
+                _check_task_path(task, spec)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The auto-indexes as ``GET /indexes`` lists them."""
+        return self.indexes.describe()
+
+    @property
+    def defaults(self) -> _SearchDefaults:
+        return self._defaults
+
+    # ---------------------------------------------------------------- embeddings
+
+    def _embedded_model(self) -> EmbeddedModel:
+        if self._model is None:
+            threads = int(self._database.settings["Ai.Embeddings.LocalModelThreads"])
+            self._model = get_embedded_model(EmbeddedModelConfig(intra_op_threads=threads))
+        return self._model
+
+    def _embed_texts(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return self._embedded_model().embed(texts)
+
+    def embed_query_text(self, text: str) -> Vector:
+        """A search term embedded by the embedded model (recent terms are remembered)."""
+        with self._lock:
+            cached = self._texts.get(text)
+            if cached is not None:
+                self._texts.move_to_end(text)
+                return cached
+        vector: Vector = self._embedded_model().embed([text])[0]
+        with self._lock:
+            self._texts[text] = vector
+            while len(self._texts) > DEFAULT_QUERY_TEXT_CACHE_SIZE:
+                self._texts.popitem(last=False)
+        return vector
+
+    def embed_with_task(self, identifier: str, collection: str | None, text: str) -> list[Vector]:
+        """A search term embedded by a task's model, through the embeddings cache."""
+        task, connection_string = self.task(identifier, collection)
+        with self._lock:
+            if self._query_embedder is None:
+                self._query_embedder = QueryEmbedder(self._database.storage, self._database.settings)
+            embedder = self._query_embedder
+        return list(embedder.embed(connection_string, task, text))
+
+    def task(self, identifier: str, collection: str | None
+             ) -> tuple[EmbeddingsGenerationConfiguration, AiConnectionString]:
+        """The enabled task ``identifier`` and its connection string; ``InvalidQueryError`` otherwise."""
+        tasks = self._database.ai.tasks()
+        found = next((task for task in tasks if task.identifier == identifier), None)
+        if found is None:
+            known = ", ".join(sorted(f"'{task.identifier}'" for task in tasks)) or "none"
+            raise InvalidQueryError(
+                f"ai.task('{identifier}'): database '{self._database.name}' has no embeddings generation task with "
+                f"that identifier (tasks: {known}). Create it with AddEmbeddingsGenerationOperation, or use the "
+                "identifier of an existing task (not its name).")
+        if found.disabled:
+            raise InvalidQueryError(
+                f"ai.task('{identifier}'): the embeddings generation task '{found.name}' is disabled; enable it "
+                "(ToggleOngoingTaskStateOperation) to search with its embeddings.")
+        if collection is not None and found.collection.lower() != collection.lower():
+            raise InvalidQueryError(
+                f"ai.task('{identifier}'): task '{found.name}' embeds documents of '{found.collection}', not "
+                f"'{collection}'; query 'from {found.collection}' or use a task of '{collection}'.")
+        connection_string = self._database.ai.connection_string(found.connection_string_name)
+        if connection_string is None:
+            raise InvalidQueryError(
+                f"ai.task('{identifier}'): the connection string '{found.connection_string_name}' of task "
+                f"'{found.name}' does not exist.")
+        return found, connection_string
+
+    def _task_vectors(self, collection: str, identifier: str, source_id: str, field: str) -> list[Vector]:
+        pairs = task_vectors(self._database.storage, collection, identifier, source_id, field)
+        return [vector for _, vector in pairs]
+
+
+class _ClauseSearch:
+    """The ``VectorSearchHook`` of one query: resolves each clause's query vectors and searches its field."""
+
+    def __init__(self, service: VectorSearchService, query: ast.Query) -> None:
+        self._service = service
+        self._query = query
+        self._text = query.to_rql()
+
+    def __call__(self, clause: ast.VectorSearch, parameters: Mapping[str, Any],
+                 candidate_ids: Sequence[str]) -> dict[str, float]:
+        source = self._query.source
+        spec = VectorFieldSpec.of(clause.field, source.name or "", source.alias, parameters)
+        field = self._service.indexes.field(spec)
+        vectors = self._query_vectors(clause, spec, field, parameters)
+        if not vectors:
+            return {}
+        defaults = self._service.defaults
+        similarity = clause.minimum_similarity
+        candidates = clause.number_of_candidates
+        try:
+            return field.search(
+                vectors,
+                minimum_similarity=defaults.minimum_similarity if similarity is None else similarity,
+                number_of_candidates=defaults.number_of_candidates if candidates is None else candidates,
+                exact=clause.exact,
+                allowed_ids=None if isinstance(candidate_ids, WholeCollection) else candidate_ids,
+                scanning_threshold=defaults.scanning_threshold,
+            )
+        except BadRequestError as error:  # dimension mismatch, packed bits against floats, ...
+            raise InvalidQueryError(f"{clause.to_rql()}: {error.message}", query=self._text) from error
+
+    def _query_vectors(self, clause: ast.VectorSearch, spec: VectorFieldSpec, field: FieldIndex,
+                       parameters: Mapping[str, Any]) -> list[Vector]:
+        query = clause.query
+        if isinstance(query, ast.ForDoc):
+            doc_id = _resolve(query.doc_id, parameters)
+            if doc_id is None:
+                raise InvalidQueryError(_for_doc_null_message(clause, self._query), query=self._text)
+            if not isinstance(doc_id, str):
+                raise InvalidQueryError(
+                    f"{clause.to_rql()}: embedding.forDoc needs a document id (a string), got {doc_id!r}",
+                    query=self._text)
+            return field.vectors_of(doc_id)
+        if isinstance(query, ast.TextWithTask):
+            text, identifier = _resolve(query.text, parameters), _resolve(query.task, parameters)
+            if not isinstance(text, str) or not text.strip() or not isinstance(identifier, str):
+                raise InvalidQueryError(
+                    f"{clause.to_rql()}: embedding.text(text, ai.task(id)) needs a non-empty text and a task "
+                    f"identifier, got {text!r} and {identifier!r}", query=self._text)
+            return self._service.embed_with_task(identifier, None, text)
+        try:
+            wanted = query_input(_resolve(query, parameters), spec.source)
+        except BadRequestError as error:
+            raise InvalidQueryError(f"{clause.to_rql()}: {error.message}", query=self._text) from error
+        vectors = list(wanted.vectors)
+        for text in wanted.texts:
+            if spec.task is not None:
+                vectors.extend(self._service.embed_with_task(spec.task, spec.collection, text))
+            else:
+                vectors.append(self._service.embed_query_text(text))
+        return vectors
+
+
+def _resolve(value: ast.Value, parameters: Mapping[str, Any]) -> Any:
+    return parameters.get(value.name) if isinstance(value, ast.Parameter) else value.value
+
+
+def _check_task_path(task: EmbeddingsGenerationConfiguration, spec: VectorFieldSpec) -> None:
+    paths = [configuration.path for configuration in task.embeddings_path_configurations]
+    wanted = ".".join(spec.path)
+    if paths and wanted not in paths:
+        raise InvalidQueryError(
+            f"ai.task('{task.identifier}'): task '{task.name}' embeds {', '.join(paths)} of {task.collection}, "
+            f"not {wanted}; search one of those fields.")
+
+
+def _for_doc_null_message(clause: ast.VectorSearch, query: ast.Query) -> str:
+    field = clause.field.to_rql()
+    collection = query.source.name or "Products"
+    return (
+        f"{clause.to_rql()}: embedding.forDoc() was given a null document id. The official Python client "
+        "(ravendb 7.2.x) never binds the id in vector_search_text_for_document and "
+        "vector_search_with_field_for_document, so the server receives null. Work around it with a raw query: "
+        f"session.advanced.raw_query(\"from '{collection}' where vector.search({field}, embedding.forDoc($id))\")"
+        ".add_parameter(\"id\", \"<document id>\")."
+    )
+
+
+# ---------------------------------------------------------------- one service per database
+
+_SERVICES: weakref.WeakKeyDictionary[Database, VectorSearchService] = weakref.WeakKeyDictionary()
+_SERVICES_LOCK = threading.Lock()
+
+
+def attach_vector_search(database: Database) -> VectorSearchService:
+    """Give ``database`` its vector search service (started now, stopped with the database)."""
+    with _SERVICES_LOCK:
+        service = _SERVICES.get(database)
+        if service is None:
+            service = VectorSearchService(database)
+            database.add_service(service)
+            _SERVICES[database] = service
+        return service
+
+
+def vector_search_of(database: Database) -> VectorSearchService:
+    """The database's vector search service (attached on first use if the catalog did not)."""
+    service = _SERVICES.get(database)
+    return service if service is not None else attach_vector_search(database)

@@ -1,0 +1,297 @@
+"""Auto-indexes for vector queries: created by the first query that needs one, kept current after.
+
+A dynamic query with ``vector.search`` gets the auto-index RavenDB would create, named after every
+field it uses (``Auto/Products/ByPricePerUnitAndVector.search(embedding.text(Name))``). Its vector
+fields are ``FieldIndex`` es shared by every auto-index that searches the same field, so a vector is
+computed once however many queries combine it with other filters. The ordinary fields are matched
+by the executor's scan; they are recorded for the index listing.
+
+Definitions are kept in ``auto-indexes.json`` and field indexes in files beside it; an indexing
+thread (owned by the database) calls :meth:`AutoIndexes.index_step` and :meth:`AutoIndexes.save`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rookdb.errors import InvalidQueryError, RookError, StorageError
+from rookdb.query import ast
+from rookdb.query.index_names import index_fields, index_name
+from rookdb.query.vector.field_index import FieldIndex, GraphSettings, Vectorizer
+from rookdb.query.vector.fields import SourceType, VectorFieldSpec
+from rookdb.storage.base import DocumentStorage
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_ERROR_BACKOFF_SECONDS",
+    "DEFAULT_SAVE_INTERVAL_SECONDS",
+    "DEFAULT_TEXT_BATCH_SIZE",
+    "AutoIndexConfig",
+    "AutoIndexDefinition",
+    "AutoIndexes",
+]
+
+DEFAULT_BATCH_SIZE = 1024
+# Embedding text costs milliseconds per document: smaller batches keep waiting queries informed.
+DEFAULT_TEXT_BATCH_SIZE = 128
+# Saving writes the whole graph; between saves a restart replays the change feed from the checkpoint.
+DEFAULT_SAVE_INTERVAL_SECONDS = 30.0
+DEFAULT_ERROR_BACKOFF_SECONDS = 5.0
+# A waiting query re-checks this often even without news from the indexing thread.
+_WAIT_POLL_SECONDS = 0.25
+_LISTED_ERRORS = 10
+DEFINITIONS_FILE = "auto-indexes.json"
+
+logger = logging.getLogger("rookdb.indexing")
+
+
+@dataclass(frozen=True)
+class AutoIndexConfig:
+    """How auto-indexes are built and how often they are saved."""
+
+    graph: GraphSettings
+    batch_size: int = DEFAULT_BATCH_SIZE
+    text_batch_size: int = DEFAULT_TEXT_BATCH_SIZE
+    save_interval: float = DEFAULT_SAVE_INTERVAL_SECONDS
+    error_backoff: float = DEFAULT_ERROR_BACKOFF_SECONDS
+
+
+@dataclass(frozen=True)
+class AutoIndexDefinition:
+    """An auto-index: its RavenDB name, collection, every field in the name, and the vector fields."""
+
+    name: str
+    collection: str
+    fields: tuple[str, ...]
+    vector_fields: tuple[VectorFieldSpec, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Name": self.name, "Collection": self.collection, "Fields": list(self.fields),
+                "VectorFields": [spec.to_json() for spec in self.vector_fields]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AutoIndexDefinition:
+        return cls(str(data["Name"]), str(data["Collection"]), tuple(str(f) for f in data["Fields"]),
+                   tuple(VectorFieldSpec.from_json(spec) for spec in data["VectorFields"]))
+
+
+class AutoIndexes:
+    """One database's vector auto-indexes. Thread-safe; one thread indexes, any thread queries."""
+
+    def __init__(self, directory: Path, storage: DocumentStorage, vectorizer: Vectorizer, config: AutoIndexConfig,
+                 wake: Callable[[], None] = lambda: None) -> None:
+        """Use :meth:`open`. ``wake`` nudges the indexing thread (new index, waiting query)."""
+        self._directory = directory
+        self._storage = storage
+        self._vectorizer = vectorizer
+        self._config = config
+        self._wake = wake
+        self._definitions: dict[str, AutoIndexDefinition] = {}
+        self._fields: dict[str, FieldIndex] = {}
+        self._lock = threading.Lock()
+        self._progress = threading.Condition()
+        self._retry_at: dict[str, float] = {}
+        self._saved_at: dict[str, float] = {}
+
+    @classmethod
+    def open(cls, directory: Path, storage: DocumentStorage, vectorizer: Vectorizer, config: AutoIndexConfig,
+             wake: Callable[[], None] = lambda: None) -> AutoIndexes:
+        """Load the saved definitions and their field indexes (each resumes from its checkpoint)."""
+        indexes = cls(directory, storage, vectorizer, config, wake)
+        path = directory / DEFINITIONS_FILE
+        if path.exists():
+            try:
+                saved = orjson.loads(path.read_bytes())
+                definitions = [AutoIndexDefinition.from_json(item) for item in saved]
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise StorageError(f"Cannot read {path}: {error}") from error
+            for definition in definitions:
+                indexes._add(definition)
+        return indexes
+
+    # ---------------------------------------------------------------- definitions
+
+    def ensure(self, query: ast.Query, parameters: Mapping[str, Any]) -> tuple[AutoIndexDefinition, bool]:
+        """The auto-index serving ``query``, created when missing; True when it was just created."""
+        source = query.source
+        if source.kind != "collection" or not source.name:
+            raise InvalidQueryError(
+                "vector.search needs a collection query such as 'from Products'; querying "
+                f"{'@all_docs' if source.kind == 'all_docs' else 'a static index'} with it is not supported",
+                query=query.to_rql())
+        name = index_name(query, parameters)
+        with self._lock:
+            existing = self._definitions.get(name.lower())
+            if existing is not None:
+                return existing, False
+        specs: dict[str, VectorFieldSpec] = {}
+        if query.where is not None:
+            for node in query.where.walk():
+                if isinstance(node, ast.VectorSearch):
+                    spec = VectorFieldSpec.of(node.field, source.name, source.alias, parameters)
+                    specs.setdefault(spec.key, spec)
+        definition = AutoIndexDefinition(name, source.name, tuple(index_fields(query, parameters)),
+                                         tuple(specs.values()))
+        with self._lock:
+            existing = self._definitions.get(name.lower())
+            if existing is not None:
+                return existing, False
+            self._add(definition)
+            self._persist()
+        self._wake()
+        return definition, True
+
+    def _add(self, definition: AutoIndexDefinition) -> None:
+        self._definitions[definition.name.lower()] = definition
+        for spec in definition.vector_fields:
+            if spec.key not in self._fields:
+                self._fields[spec.key] = FieldIndex.open(spec, self._directory, self._config.graph)
+
+    def _persist(self) -> None:
+        path = self._directory / DEFINITIONS_FILE
+        temporary = path.with_suffix(".tmp")
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "wb") as out:
+                out.write(orjson.dumps([d.to_json() for d in self._definitions.values()], option=orjson.OPT_INDENT_2))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except OSError as error:
+            raise StorageError(f"Cannot save the auto-index definitions: {error}") from error
+
+    def definitions(self) -> list[AutoIndexDefinition]:
+        with self._lock:
+            return list(self._definitions.values())
+
+    def field(self, spec: VectorFieldSpec) -> FieldIndex:
+        """The index of a field some auto-index declares (``ensure`` it first)."""
+        with self._lock:
+            found = self._fields.get(spec.key)
+        if found is None:
+            raise InvalidQueryError(f"There is no vector index for {spec.name} in {spec.collection}")
+        return found
+
+    # ---------------------------------------------------------------- staleness
+
+    def is_stale(self, definition: AutoIndexDefinition) -> bool:
+        """True while some vector field of the index has changes left to apply."""
+        return any(self.field(spec).is_stale(self._storage) for spec in definition.vector_fields)
+
+    def wait_until_current(self, definition: AutoIndexDefinition, timeout: float) -> bool:
+        """Block until every field of ``definition`` has applied every change, at most ``timeout``
+        seconds; returns False when it is still stale."""
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while self.is_stale(definition):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wake()
+                self._progress.wait(min(remaining, _WAIT_POLL_SECONDS))
+        return True
+
+    # ---------------------------------------------------------------- indexing (one thread)
+
+    def index_step(self) -> bool:
+        """Apply one batch of changes to every field; True while some field has more waiting."""
+        with self._lock:
+            fields = list(self._fields.values())
+        busy = False
+        now = time.monotonic()
+        for field in fields:
+            if self._retry_at.get(field.spec.key, 0.0) > now:
+                busy = True
+                continue
+            limit = self._config.text_batch_size if field.spec.source is SourceType.TEXT else self._config.batch_size
+            try:
+                busy = field.catch_up(self._storage, self._vectorizer, limit) or busy
+            except RookError as error:
+                # e.g. the embedding model failed: keep the position, retry the batch later.
+                logger.warning("Indexing %s failed: %s", field.spec.key, error.message)
+                field.record_failure(error.message)
+                self._retry_at[field.spec.key] = now + self._config.error_backoff
+                busy = True
+        with self._progress:
+            self._progress.notify_all()
+        return busy
+
+    def save(self, *, force: bool = False) -> None:
+        """Save fields with unsaved progress: all of them with ``force``, else those not saved for a while."""
+        with self._lock:
+            fields = list(self._fields.values())
+        now = time.monotonic()
+        for field in fields:
+            key = field.spec.key
+            if field.dirty and (force or now - self._saved_at.get(key, 0.0) >= self._config.save_interval):
+                try:
+                    field.save()
+                except StorageError as error:
+                    logger.error("Saving vector index %s failed: %s", key, error.message)
+                    continue
+                self._saved_at[key] = now
+
+    # ---------------------------------------------------------------- listing
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every auto-index as ``GET /indexes`` lists it: an ``IndexDefinition`` the official client
+        reads, plus its state (``IsStale``, ``EntriesCount``, vector options, indexing errors)."""
+        return [self._describe(definition) for definition in self.definitions()]
+
+    def _describe(self, definition: AutoIndexDefinition) -> dict[str, Any]:
+        fields = {spec.key: self.field(spec) for spec in definition.vector_fields}
+        entries: set[str] = set()
+        for field in fields.values():
+            entries |= field.document_ids()
+        errors = [error for field in fields.values() for error in field.errors]
+        described: dict[str, Any] = {}
+        for name in definition.fields:
+            described[name] = {"Indexing": "Default", "Storage": "No", "Vector": None}
+        graph = self._config.graph
+        for spec in definition.vector_fields:
+            field = fields[spec.key]
+            described[f"Vector.search({spec.name})"] = {"Indexing": "No", "Storage": "No", "Vector": {
+                "SourceEmbeddingType": spec.source.value,
+                "DestinationEmbeddingType": spec.destination.value,
+                "Dimensions": field.dimensions,
+                "NumberOfEdges": graph.m,
+                "NumberOfCandidatesForIndexing": graph.ef_construction,
+                "SourceFieldName": ".".join(spec.path),
+                "TaskIdentifier": spec.task,
+            }}
+        return {
+            "Name": definition.name,
+            "Type": "AutoMap",
+            "IndexType": "AutoMap",
+            "SourceType": "Documents",
+            "SearchEngineType": "Corax",
+            "Collection": definition.collection,
+            "Priority": "Normal",
+            "State": "Normal",
+            "LockMode": "Unlock",
+            "Maps": [],
+            "Reduce": None,
+            "Fields": described,
+            "Configuration": {},
+            "AdditionalSources": {},
+            "AdditionalAssemblies": [],
+            "OutputReduceToCollection": None,
+            "ReduceOutputIndex": None,
+            "PatternForOutputReduceToCollectionReferences": None,
+            "PatternReferencesCollectionName": None,
+            "IsStale": self.is_stale(definition),
+            "EntriesCount": len(entries),
+            "LastIndexedEtag": min((field.position for field in fields.values()), default=0),
+            "ErrorsCount": sum(field.error_count for field in fields.values()),
+            "Errors": [error.to_json() for error in errors[-_LISTED_ERRORS:]],
+        }
+

@@ -1,0 +1,339 @@
+"""The vector index of one field, kept current by following the storage change feed.
+
+Documents are keyed in the graph by a 64-bit hash of their lower-cased id, so a document can be
+removed or replaced knowing only its id; a ``<file>.ids.json`` beside the index maps keys back to
+ids. It is written before every save of the index, so it always covers what the saved index holds.
+The index is saved with the etag it has applied (its checkpoint): after a restart it resumes from
+there instead of rebuilding (replaying a change twice is harmless).
+
+Task fields (``embedding.text(Name, ai.task('id'))``) follow two collections: the source documents,
+and ``@embeddings/<Collection>`` where the task stores their vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from rookdb.errors import RookError, StorageError, VectorDimensionMismatchError
+from rookdb.query.vector.fields import VectorFieldSpec
+from rookdb.query.vector.index import VectorIndex
+from rookdb.query.vector.kinds import DEFAULT_TUNING, GraphTuning
+from rookdb.storage.base import Change, DocumentStorage
+
+__all__ = [
+    "DEFAULT_MAX_ERRORS",
+    "EMBEDDINGS_COLLECTION_PREFIX",
+    "EMBEDDINGS_ID_PREFIX",
+    "FieldIndex",
+    "GraphSettings",
+    "IndexingError",
+    "Vectorizer",
+    "document_key",
+]
+
+EMBEDDINGS_COLLECTION_PREFIX = "@embeddings/"
+EMBEDDINGS_ID_PREFIX = "embeddings/"
+DEFAULT_MAX_ERRORS = 100
+_KEY_BYTES = 8
+
+logger = logging.getLogger("rookdb.indexing")
+
+Vector = npt.NDArray[Any]
+Vectors = list[Vector] | RookError  # a document's vectors, or why it could not be indexed
+
+
+def document_key(lower_id: str) -> int:
+    """The graph key of a document: a stable signed 64-bit hash of its lower-cased id."""
+    return int.from_bytes(hashlib.blake2b(lower_id.encode(), digest_size=_KEY_BYTES).digest(), "little", signed=True)
+
+
+class Vectorizer(Protocol):
+    """Turns changed documents into the vectors a field indexes (embedding text when it must)."""
+
+    def from_documents(self, spec: VectorFieldSpec, documents: Sequence[dict[str, Any]]) -> list[Vectors]:
+        """The vectors of each document's field, aligned with ``documents``."""
+        ...
+
+    def from_task(self, spec: VectorFieldSpec, source_ids: Sequence[str]) -> list[Vectors]:
+        """The vectors task ``spec.task`` stored for each source document, aligned with ``source_ids``."""
+        ...
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """HNSW parameters of new indexes (RavenDB's ``NumberOfEdges`` and ``NumberOfCandidatesForIndexing``)."""
+
+    m: int
+    ef_construction: int
+    tuning: GraphTuning = DEFAULT_TUNING
+
+
+@dataclass(frozen=True)
+class IndexingError:
+    """A document that could not be indexed (RavenDB's ``IndexingError``)."""
+
+    document: str
+    error: str
+    timestamp: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Document": self.document, "Error": self.error, "Timestamp": self.timestamp, "Action": "Map"}
+
+
+class FieldIndex:
+    """One field's vectors. A single indexing thread calls ``catch_up``/``save``; searches run alongside."""
+
+    def __init__(self, spec: VectorFieldSpec, directory: Path, graph: GraphSettings, index: VectorIndex,
+                 ids: dict[int, str]) -> None:
+        """Use :meth:`open`."""
+        self.spec = spec
+        self._directory = directory
+        self._graph = graph
+        self._index = index
+        self._ids = ids
+        self._position = index.checkpoint
+        self._saved_position = index.checkpoint
+        self._errors: deque[IndexingError] = deque(maxlen=DEFAULT_MAX_ERRORS)
+        self.error_count = 0
+        self._lock = threading.Lock()  # guards _ids against concurrent readers copying it
+
+    @classmethod
+    def open(cls, spec: VectorFieldSpec, directory: Path, graph: GraphSettings) -> FieldIndex:
+        """Load the saved index of ``spec``, or start an empty one; unusable files are rebuilt."""
+        name = spec.file_name
+        try:
+            index = VectorIndex.open(directory, name, kind=spec.destination, m=graph.m,
+                                     ef_construction=graph.ef_construction, tuning=graph.tuning)
+            ids = _read_ids(directory / f"{name}.ids.json")
+        except (ValueError, StorageError) as error:
+            # Built with other graph settings, or damaged: the change feed can rebuild it.
+            logger.warning("Rebuilding vector index %s (%s): %s", spec.key, name, error)
+            VectorIndex.delete(directory, name)
+            index = VectorIndex.open(directory, name, kind=spec.destination, m=graph.m,
+                                     ef_construction=graph.ef_construction, tuning=graph.tuning)
+            ids = {}
+        return cls(spec, directory, graph, index, ids)
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def position(self) -> int:
+        """The etag of the last change applied."""
+        return self._position
+
+    @property
+    def dirty(self) -> bool:
+        return self._position != self._saved_position
+
+    @property
+    def document_count(self) -> int:
+        return self._index.document_count
+
+    @property
+    def dimensions(self) -> int | None:
+        return self._index.dimensions
+
+    @property
+    def errors(self) -> list[IndexingError]:
+        return list(self._errors)
+
+    def collections(self) -> list[str]:
+        """The collections whose changes this field follows."""
+        if self.spec.task is None:
+            return [self.spec.collection]
+        return [self.spec.collection, EMBEDDINGS_COLLECTION_PREFIX + self.spec.collection]
+
+    def is_stale(self, storage: DocumentStorage) -> bool:
+        """True while a change to a followed collection has not been applied yet."""
+        if self._position >= storage.last_etag():
+            return False
+        return any(storage.changes_since(self._position, 1, collection) for collection in self.collections())
+
+    # ---------------------------------------------------------------- indexing
+
+    def catch_up(self, storage: DocumentStorage, vectorizer: Vectorizer, limit: int) -> bool:
+        """Apply up to ``limit`` changes per followed collection; True if more are waiting."""
+        snapshot = storage.last_etag()
+        if self._position >= snapshot:
+            return False
+        changes: list[Change] = []
+        bound: int | None = None
+        for collection in self.collections():
+            batch = storage.changes_since(self._position, limit, collection)
+            changes.extend(batch)
+            if len(batch) >= limit:  # truncated: only changes up to its last etag are complete
+                bound = batch[-1].etag if bound is None else min(bound, batch[-1].etag)
+        if bound is not None:
+            changes = [change for change in changes if change.etag <= bound]
+        changes.sort(key=lambda change: change.etag)
+        if changes:
+            self._apply(storage, changes, vectorizer)
+        # Without truncation everything up to the snapshot has been seen.
+        self._position = bound if bound is not None else max(snapshot, self._position)
+        return bound is not None
+
+    def _apply(self, storage: DocumentStorage, changes: list[Change], vectorizer: Vectorizer) -> None:
+        latest: dict[str, tuple[str, Change]] = {}  # lower source id → (id, its last change)
+        for change in changes:
+            source_id = change.id
+            if change.collection.lower() != self.spec.collection.lower():
+                source_id = change.id[len(EMBEDDINGS_ID_PREFIX):] if change.id.lower().startswith(
+                    EMBEDDINGS_ID_PREFIX) else change.id
+            latest[source_id.lower()] = (source_id, change)
+        if self.spec.task is None:
+            puts = [(doc_id, change) for doc_id, change in latest.values() if change.document is not None]
+            bodies = [orjson.loads(change.document.body) for _, change in puts if change.document is not None]
+            results = vectorizer.from_documents(self.spec, bodies) if bodies else []
+            found = {doc_id.lower(): (doc_id, vectors) for (doc_id, _), vectors in zip(puts, results, strict=True)}
+        else:
+            # The task's vectors are read now, whichever collection changed; a deleted source drops out.
+            wanted = [doc_id for doc_id, _ in latest.values()]
+            existing = storage.get_many(wanted)
+            alive = [doc_id for doc_id, doc in zip(wanted, existing, strict=True) if doc is not None
+                     and doc.collection.lower() == self.spec.collection.lower()]
+            results = vectorizer.from_task(self.spec, alive) if alive else []
+            found = {doc_id.lower(): (doc_id, vectors) for doc_id, vectors in zip(alive, results, strict=True)}
+        self._write(latest, found)
+
+    def _write(self, latest: dict[str, tuple[str, Change]], found: dict[str, tuple[str, Vectors]]) -> None:
+        keys: list[int] = []
+        rows: list[Vector] = []
+        names: dict[int, str] = {}
+        width = self._expected_width()
+        for lower_id, (doc_id, _) in latest.items():
+            key = document_key(lower_id)
+            vectors = found.get(lower_id, (doc_id, []))[1]
+            if isinstance(vectors, RookError):
+                self._record(doc_id, vectors.message)
+                vectors = []
+            if vectors:
+                stacked = _stack(vectors)
+                if stacked is None:
+                    self._record(doc_id, "its vectors have different lengths")
+                    vectors = []
+                elif width is not None and stacked.shape[1] != width:
+                    self._record(doc_id, VectorDimensionMismatchError(
+                        self._dimensions_of(width), self._dimensions_of(stacked.shape[1]),
+                        field=self.spec.name).message)
+                    vectors = []
+                else:
+                    width = stacked.shape[1]
+                    keys.extend([key] * len(stacked))
+                    rows.append(stacked)
+                    names[key] = lower_id
+            if not vectors:
+                self._index.remove(key)
+                with self._lock:
+                    self._ids.pop(key, None)
+        if rows:
+            matrix = np.concatenate(rows) if len(rows) > 1 else rows[0]
+            self._index.add_many(keys, matrix)
+            with self._lock:
+                self._ids.update(names)
+
+    def _expected_width(self) -> int | None:
+        dimensions = self._index.dimensions
+        if dimensions is None:
+            return None
+        return (dimensions + 7) // 8 if self._packed() else dimensions
+
+    def _dimensions_of(self, width: int) -> int:
+        return width * 8 if self._packed() else width
+
+    def _packed(self) -> bool:
+        return self.spec.kind == "i1"
+
+    def _record(self, doc_id: str, message: str) -> None:
+        self.error_count += 1
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime())
+        self._errors.append(IndexingError(doc_id, message, stamp))
+
+    def record_failure(self, message: str) -> None:
+        """Note a failure of the whole batch (e.g. the embedding model); the batch is retried."""
+        self._record("", message)
+
+    def save(self) -> None:
+        """Persist ids, then the index with its checkpoint (the ids file always covers the index)."""
+        position = self._position
+        with self._lock:
+            ids = dict(self._ids)
+        _write_ids(self._directory / f"{self.spec.file_name}.ids.json", ids)
+        self._index.save(checkpoint=position)
+        self._saved_position = position
+
+    # ---------------------------------------------------------------- searching
+
+    def search(
+        self,
+        queries: Sequence[Vector],
+        *,
+        minimum_similarity: float,
+        number_of_candidates: int,
+        exact: bool,
+        allowed_ids: Sequence[str] | None,
+        scanning_threshold: int,
+    ) -> dict[str, float]:
+        """``{lower id: best similarity}`` over every query vector (a document's best vector counts)."""
+        allowed = None if allowed_ids is None else {document_key(doc_id) for doc_id in allowed_ids}
+        best: dict[str, float] = {}
+        for query in queries:
+            hits = self._index.search(query, minimum_similarity=minimum_similarity,
+                                      number_of_candidates=number_of_candidates, exact=exact,
+                                      allowed_keys=allowed, scanning_threshold=scanning_threshold)
+            for key, score in hits:
+                doc_id = self._ids.get(key)
+                if doc_id is not None and score > best.get(doc_id, -np.inf):
+                    best[doc_id] = score
+        return dict(sorted(best.items(), key=lambda item: -item[1]))
+
+    def vectors_of(self, doc_id: str) -> list[Vector]:
+        """The indexed vectors of one document (``embedding.forDoc``); empty if it has none."""
+        rows = self._index.vectors_of(document_key(doc_id.lower()))
+        return [row for row in rows] if rows.size else []
+
+    def document_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._ids.values())
+
+
+def _stack(vectors: list[Vector]) -> Vector | None:
+    if len({(v.shape[0], v.dtype) for v in vectors}) != 1:
+        return None
+    return np.stack(vectors)
+
+
+def _read_ids(path: Path) -> dict[int, str]:
+    if not path.exists():
+        return {}
+    try:
+        listed = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise StorageError(f"Cannot read {path.name}: {error}") from error
+    if not isinstance(listed, list):
+        raise StorageError(f"{path.name} is not a list of document ids")
+    return {document_key(str(doc_id)): str(doc_id) for doc_id in listed}
+
+
+def _write_ids(path: Path, ids: dict[int, str]) -> None:
+    temporary = path.with_suffix(".tmp")
+    try:
+        with open(temporary, "wb") as out:
+            out.write(orjson.dumps(sorted(ids.values())))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        raise StorageError(f"Cannot save {path.name}: {error}") from error
