@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
+from rookdb.documents.embeddings_tasks import EmbeddingsTasks
+from rookdb.documents.expiration import DocumentExpirer
 from rookdb.documents.secrets import SecretBox, load_or_create_master_key
 from rookdb.documents.vector_search import attach_vector_search
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
@@ -90,6 +92,8 @@ class DatabaseCatalog:
         database = Database(folder.name, storage, folder, self.settings)
         database.ai = AiRecord(database, self.secrets)
         attach_vector_search(database)  # resumes its auto-indexes from their checkpoints
+        database.add_service(EmbeddingsTasks(database))  # resumes each task from its stored position
+        database.add_service(DocumentExpirer(database))
         self._open[folder.name.lower()] = database
         for callback in self._on_open:
             callback(database)

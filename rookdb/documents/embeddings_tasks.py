@@ -1,0 +1,209 @@
+"""The embeddings generation tasks of one database: one worker per enabled task, kept in step with the
+database record, plus their progress and errors for the HTTP API."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from rookdb.ai.connection_strings import AiConnectionString
+from rookdb.ai.embeddings.errors_log import ErrorsLog
+from rookdb.ai.embeddings.stats import HealthThresholds, TaskCounters
+from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, state_key
+from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
+from rookdb.documents.database import Database
+
+__all__ = ["EmbeddingsTasks", "embeddings_tasks_of"]
+
+# Pending documents are counted by reading the change feed in pages of this many changes.
+_PENDING_PAGE = 1024
+
+_services: weakref.WeakKeyDictionary[Database, EmbeddingsTasks] = weakref.WeakKeyDictionary()
+
+
+def embeddings_tasks_of(database: Database) -> EmbeddingsTasks | None:
+    """The task service attached to ``database`` (None for a database opened without services)."""
+    return _services.get(database)
+
+
+def _same_work(left: EmbeddingsGenerationConfiguration, right: EmbeddingsGenerationConfiguration) -> bool:
+    return render_task_configuration(left) == render_task_configuration(right)
+
+
+class EmbeddingsTasks:
+    """A database service: ``start`` runs a worker per enabled task, ``reload`` follows task and
+    connection-string changes (restarting only what changed), ``stop`` drains every worker."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._lock = threading.RLock()
+        self._workers: dict[int, EmbeddingsWorker] = {}
+        self._connections: dict[int, AiConnectionString | None] = {}
+        self._running = False
+        self._listening = False
+        _services[database] = self
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            self._running = True
+            if not self._listening:
+                self._listening = True
+                self._database.ai.on_tasks_changed(self.reload)
+                self._database.on_change(self.wake)
+        self.reload()
+
+    def stop(self) -> None:
+        """Stop every worker, letting each finish the batch it is writing (in parallel)."""
+        with self._lock:
+            self._running = False
+            workers, self._workers = list(self._workers.values()), {}
+            self._connections.clear()
+        _stop_all(workers)
+
+    def wake(self) -> None:
+        for worker in list(self._workers.values()):
+            worker.wake()
+
+    def reload(self) -> None:
+        """Bring workers in line with the record: start new or enabled tasks, restart changed ones,
+        stop disabled or deleted ones (deleted tasks also lose their stored position and errors)."""
+        with self._lock:
+            if not self._running:
+                return
+            tasks = {task.task_id: task for task in self._database.ai.tasks()}
+            connections = {task.task_id: self._database.ai.connection_string(task.connection_string_name)
+                           for task in tasks.values()}
+            outdated = [
+                task_id for task_id, worker in self._workers.items()
+                if task_id not in tasks or tasks[task_id].disabled or not _same_work(worker.task, tasks[task_id])
+                or connections[task_id] != self._connections.get(task_id)
+            ]
+            _stop_all([self._workers.pop(task_id) for task_id in outdated])
+            deleted = [task_id for task_id in outdated if task_id not in tasks]
+            if deleted:
+                with self._database.storage.write() as tx:
+                    for task_id in deleted:
+                        tx.delete_state(state_key(task_id))
+            for task_id, task in tasks.items():
+                if not task.disabled and task_id not in self._workers:
+                    self._start_worker(task, connections[task_id])
+
+    def reset(self, task_id: int) -> None:
+        """Regenerate every document of a task: forget its position and counters, then restart it."""
+        with self._lock:
+            worker = self._workers.pop(task_id, None)
+            if worker is not None:
+                _stop_all([worker])
+            with self._database.storage.write() as tx:
+                tx.delete_state(state_key(task_id, "position"))
+                tx.delete_state(state_key(task_id, "stats"))
+            task = self._database.ai.task(task_id=task_id)
+            if self._running and task is not None and not task.disabled:
+                self._start_worker(task, self._database.ai.connection_string(task.connection_string_name))
+
+    def _start_worker(self, task: EmbeddingsGenerationConfiguration, connection: AiConnectionString | None) -> None:
+        worker = EmbeddingsWorker(self._database.storage, task, self._database.ai.connection_string,
+                                  self._database.settings, on_committed=self._database.notify_changed)
+        self._workers[task.task_id] = worker
+        self._connections[task.task_id] = connection
+        worker.start()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def worker(self, task_id: int) -> EmbeddingsWorker | None:
+        return self._workers.get(task_id)
+
+    def status(self, task: EmbeddingsGenerationConfiguration) -> dict[str, Any]:
+        """``TaskConnectionStatus`` and ``Error`` of RavenDB's ongoing-task info."""
+        worker = self._workers.get(task.task_id)
+        if task.disabled or worker is None:
+            return {"ConnectionStatus": "NotActive", "Error": None}
+        if worker.state is TaskState.FALLBACK:
+            return {"ConnectionStatus": "Reconnect", "Error": worker.last_error}
+        if worker.state is TaskState.FAILED:
+            return {"ConnectionStatus": "NotActive", "Error": worker.last_error}
+        return {"ConnectionStatus": "Active", "Error": None}
+
+    def _pending(self, collection: str, position: int) -> int:
+        """Documents of ``collection`` changed after ``position`` (not processed yet)."""
+        pending = 0
+        after = position
+        while True:
+            changes = self._database.storage.changes_since(after, _PENDING_PAGE, collection)
+            pending += sum(1 for change in changes if not change.deleted)
+            if len(changes) < _PENDING_PAGE:
+                return pending
+            after = changes[-1].etag
+
+    def progress(self) -> list[dict[str, Any]]:
+        """Per task: documents processed of the collection's total, counters, state, health, history."""
+        storage = self._database.storage
+        thresholds = HealthThresholds(float(self._database.settings["ETL.ProcessHealthStatusImpairedThreshold"]),
+                                      float(self._database.settings["ETL.ProcessHealthStatusFailedThreshold"]))
+        entries: list[dict[str, Any]] = []
+        for task in self._database.ai.tasks():
+            worker = self._workers.get(task.task_id)
+            if worker is not None:
+                live = worker.snapshot()
+            else:
+                counters = TaskCounters.from_state(storage.get_state(state_key(task.task_id, "stats")))
+                stored = storage.get_state(state_key(task.task_id, "position"))
+                errors = ErrorsLog(storage.get_state(state_key(task.task_id, "errors")))
+                last = errors.last()
+                live = {"State": TaskState.IDLE.value, "Health": thresholds.health(counters.failure_ratio).value,
+                        "Position": stored if isinstance(stored, int) else 0,
+                        "DocumentsChanged": counters.documents, "Chunks": counters.chunks,
+                        "CacheHits": counters.cache_hits, "ProviderCalls": counters.provider_calls,
+                        "Tokens": counters.tokens, "FailedItems": counters.failed_items,
+                        "FailedBatches": counters.failed_batches, "FailureRatio": round(counters.failure_ratio, 4),
+                        "ThroughputPerSecond": 0.0, "LastError": last.message if last else None,
+                        "FallbackUntil": None, "History": []}
+            total = storage.count(task.collection)
+            processed = max(0, total - self._pending(task.collection, int(live["Position"])))
+            if task.disabled:
+                live["State"] = TaskState.DISABLED.value
+            entries.append({
+                "TaskId": task.task_id, "Name": task.name, "Identifier": task.identifier,
+                "ConnectionStringName": task.connection_string_name, "Collection": task.collection,
+                "DocumentsProcessed": processed, "DocumentsTotal": total, **live,
+            })
+        return entries
+
+    def _matching(self, name: str | None) -> list[EmbeddingsGenerationConfiguration]:
+        return [task for task in self._database.ai.tasks() if name is None or task.name.lower() == name.lower()]
+
+    def _errors_log(self, task: EmbeddingsGenerationConfiguration) -> ErrorsLog:
+        worker = self._workers.get(task.task_id)
+        if worker is not None:
+            return worker.errors
+        return ErrorsLog(self._database.storage.get_state(state_key(task.task_id, "errors")))
+
+    def errors(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Item and process errors of every task (or of the task ``name``), oldest first."""
+        found = [error.to_json(task.name)
+                 for task in self._matching(name) for error in self._errors_log(task).entries()]
+        return sorted(found, key=lambda error: str(error["At"]))
+
+    def clear_errors(self, name: str | None = None) -> int:
+        """Delete the errors of every task (or of ``name``); health is not reset. Returns the count."""
+        cleared = 0
+        with self._lock:
+            for task in self._matching(name):
+                log = self._errors_log(task)
+                cleared += log.clear()
+                with self._database.storage.write() as tx:
+                    tx.set_state(state_key(task.task_id, "errors"), log.to_state())
+        return cleared
+
+
+def _stop_all(workers: list[EmbeddingsWorker]) -> None:
+    if len(workers) <= 1:
+        for worker in workers:
+            worker.stop()
+        return
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        list(pool.map(lambda worker: worker.stop(), workers))

@@ -1,0 +1,158 @@
+"""Document expiration: documents whose ``@metadata.@expires`` has passed are deleted in the background.
+
+The expirer follows the change feed from a stored position and keeps an index of the documents
+that carry ``@expires`` (in the storage state, and in memory while it runs), so each run looks only
+at what changed and at what is due. It runs every ``Expiration.DeleteFrequencyInSec`` seconds.
+Embeddings cache entries (``@embeddings-cache``) rely on it to go away when they expire.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from rookdb.ai.embeddings.layout import EXPIRES, format_expires, parse_expires
+from rookdb.documents.database import Database
+from rookdb.errors import RookError
+
+__all__ = ["DocumentExpirer"]
+
+logger = logging.getLogger("rookdb.documents.expiration")
+
+_POSITION_KEY = "expiration/position"
+_ENTRY_PREFIX = "expiration/entries/"
+# Closes every entry key, so deleting one entry by prefix never deletes another whose id extends it.
+_ENTRY_END = "\x1f"
+_FEED_PAGE = 1024
+_DELETE_BATCH = 512
+_STOP_TIMEOUT_SECONDS = 30.0
+_EXPIRES_MARKER = f'"{EXPIRES}"'.encode()
+
+
+def _entry_key(doc_id: str) -> str:
+    return f"{_ENTRY_PREFIX}{doc_id.lower()}{_ENTRY_END}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DocumentExpirer:
+    """A database service deleting expired documents; ``tick`` does one run (tests call it directly)."""
+
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._database = database
+        self._clock = clock
+        self._frequency = float(database.settings["Expiration.DeleteFrequencyInSec"])
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tick_lock = threading.Lock()
+        self._due: dict[str, tuple[str, datetime]] | None = None
+        """Lower-cased id → (id, expiry) of every document with ``@expires``; loaded on first run."""
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=f"rookdb-expiration-{self._database.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the run in progress, then stop."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(_STOP_TIMEOUT_SECONDS)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._frequency):
+            try:
+                self.tick()
+            except RookError as error:
+                logger.warning("Document expiration in %s failed: %s", self._database.name, error.message)
+            except Exception:
+                logger.exception("Document expiration in %s failed", self._database.name)
+
+    def tick(self) -> int:
+        """Index what changed since the last run, then delete what has expired; returns the deletions."""
+        with self._tick_lock:
+            self._follow_feed()
+            return self._delete_expired()
+
+    def _load(self) -> dict[str, tuple[str, datetime]]:
+        if self._due is None:
+            due: dict[str, tuple[str, datetime]] = {}
+            for value in self._database.storage.states(_ENTRY_PREFIX).values():
+                moment = parse_expires(value.get("At")) if isinstance(value, dict) else None
+                if moment is not None:
+                    due[str(value["Id"]).lower()] = (str(value["Id"]), moment)
+            self._due = due
+        return self._due
+
+    def _follow_feed(self) -> None:
+        due = self._load()
+        storage = self._database.storage
+        stored = storage.get_state(_POSITION_KEY)
+        position = stored if isinstance(stored, int) else 0
+        while not self._stopping.is_set():
+            changes = storage.changes_since(position, _FEED_PAGE)
+            if not changes:
+                return
+            updates: dict[str, tuple[str, datetime] | None] = {}
+            for change in changes:
+                moment = None
+                if change.document is not None and _EXPIRES_MARKER in change.document.body:
+                    metadata = orjson.loads(change.document.body).get("@metadata")
+                    moment = parse_expires(metadata.get(EXPIRES)) if isinstance(metadata, dict) else None
+                key = change.id.lower()
+                if moment is not None:
+                    updates[key] = (change.id, moment)
+                elif key in due or key in updates:
+                    updates[key] = None
+            position = changes[-1].etag
+            with storage.write() as tx:
+                for key, entry in updates.items():
+                    tx.delete_state(_entry_key(key))
+                    if entry is not None:
+                        tx.set_state(_entry_key(key), {"Id": entry[0], "At": format_expires(entry[1])})
+                tx.set_state(_POSITION_KEY, position)
+            for key, entry in updates.items():
+                if entry is None:
+                    due.pop(key, None)
+                else:
+                    due[key] = entry
+
+    def _delete_expired(self) -> int:
+        due = self._load()
+        now = self._clock()
+        expired = sorted((moment, key) for key, (_, moment) in due.items() if moment <= now)
+        deleted = 0
+        for start in range(0, len(expired), _DELETE_BATCH):
+            if self._stopping.is_set():
+                break
+            batch = [key for _, key in expired[start : start + _DELETE_BATCH]]
+            with self._database.storage.write() as tx:
+                for key in batch:
+                    doc_id = due[key][0]
+                    current = tx.get(doc_id)
+                    if current is not None and self._still_expired(current.body, now):
+                        deleted += int(self._database.delete_in(tx, doc_id))
+                    tx.delete_state(_entry_key(key))
+            for key in batch:
+                due.pop(key, None)
+        if deleted:
+            self._database.notify_changed()
+        return deleted
+
+    @staticmethod
+    def _still_expired(body: bytes, now: datetime) -> bool:
+        # The document may have been given a later @expires since it was indexed.
+        parsed: Any = orjson.loads(body).get("@metadata")
+        moment = parse_expires(parsed.get(EXPIRES)) if isinstance(parsed, dict) else None
+        return moment is not None and moment <= now

@@ -1,0 +1,36 @@
+"""A catalog over a temporary data dir and the local embedding server, for the documents-layer tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.settings import Settings
+from rookdb.testing.embedding_server import EmbeddingServer
+
+API_KEY = "hf_documents_test"
+
+
+@pytest.fixture(scope="session")
+def embedding_server() -> Iterator[EmbeddingServer]:
+    with EmbeddingServer(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def srv(embedding_server: EmbeddingServer) -> Iterator[EmbeddingServer]:
+    embedding_server.reset()
+    yield embedding_server
+    embedding_server.reset()
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[DatabaseCatalog]:
+    settings = Settings({"Ai.Embeddings.MaxFallbackTimeInSec": 0.3, "Ai.Embeddings.MaxBatchSize": 8,
+                         "Expiration.DeleteFrequencyInSec": 3600.0}, environ={})
+    opened = DatabaseCatalog(tmp_path, settings)
+    yield opened
+    opened.close()

@@ -1,0 +1,96 @@
+"""Document expiration: @expires honoured by a background expirer that follows the change feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rookdb.ai.embeddings.layout import format_expires
+from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.documents.database import Database
+from rookdb.documents.expiration import DocumentExpirer
+from rookdb.settings import Settings
+from tests.ai.embeddings.support import wait_for
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def doc(expires: datetime | str | None, collection: str = "Sessions") -> dict[str, object]:
+    metadata: dict[str, object] = {"@collection": collection}
+    if expires is not None:
+        metadata["@expires"] = expires if isinstance(expires, str) else format_expires(expires)
+    return {"User": "ann", "@metadata": metadata}
+
+
+@pytest.fixture
+def database(catalog: DatabaseCatalog) -> Database:
+    return catalog.create("Expiring")
+
+
+def test_expired_documents_are_deleted_and_others_kept(database: Database) -> None:
+    clock = Clock()
+    database.put("sessions/1", doc(NOW - timedelta(seconds=1)))
+    database.put("sessions/2", doc(NOW + timedelta(hours=1)))
+    database.put("sessions/3", doc(None))
+    database.put("sessions/4", doc("2026-06-01T11:00:00"))  # no zone: UTC, as a client writes it
+    expirer = DocumentExpirer(database, clock=clock)
+    assert expirer.tick() == 2
+    assert database.get("sessions/1") is None and database.get("sessions/4") is None
+    assert database.get("sessions/2") is not None and database.get("sessions/3") is not None
+    clock.now = NOW + timedelta(hours=2)
+    assert expirer.tick() == 1
+    assert database.get("sessions/2") is None
+    assert database.storage.integrity_check() == []
+
+
+def test_a_later_expiry_or_a_removed_one_saves_the_document(database: Database) -> None:
+    clock = Clock()
+    database.put("sessions/1", doc(NOW + timedelta(minutes=5)))
+    database.put("sessions/2", doc(NOW + timedelta(minutes=5)))
+    expirer = DocumentExpirer(database, clock=clock)
+    assert expirer.tick() == 0
+    database.put("sessions/1", doc(NOW + timedelta(days=1)))  # extended, as the embeddings cache slides
+    database.put("sessions/2", doc(None))
+    clock.now = NOW + timedelta(minutes=10)
+    assert expirer.tick() == 0
+    assert database.get("sessions/1") is not None and database.get("sessions/2") is not None
+
+
+def test_the_index_survives_a_restart(database: Database) -> None:
+    clock = Clock()
+    database.put("sessions/1", doc(NOW + timedelta(minutes=5)))
+    DocumentExpirer(database, clock=clock).tick()
+    clock.now = NOW + timedelta(minutes=6)
+    assert DocumentExpirer(database, clock=clock).tick() == 1
+
+
+def test_ids_that_extend_another_id_keep_their_own_entry(database: Database) -> None:
+    clock = Clock()
+    database.put("sessions/1", doc(NOW + timedelta(minutes=5)))
+    database.put("sessions/10", doc(NOW + timedelta(minutes=5)))
+    expirer = DocumentExpirer(database, clock=clock)
+    expirer.tick()
+    database.put("sessions/1", doc(None))
+    clock.now = NOW + timedelta(minutes=6)
+    assert expirer.tick() == 1
+    assert database.get("sessions/10") is None and database.get("sessions/1") is not None
+
+
+def test_the_background_expirer_runs_at_the_configured_frequency(tmp_path: Path) -> None:
+    catalog = DatabaseCatalog(tmp_path, Settings({"Expiration.DeleteFrequencyInSec": 0.05}, environ={}))
+    try:
+        database = catalog.create("Fast")
+        database.put("sessions/1", doc(datetime.now(UTC) - timedelta(seconds=1)))
+        wait_for(lambda: database.get("sessions/1") is None, timeout=5, what="the expirer to delete it")
+    finally:
+        catalog.close()
