@@ -15,7 +15,8 @@ export class ApiError extends Error {
   // The message without the "Field: " prefix ValidationError puts in front of it.
   get fieldMessage() {
     const prefix = `${this.field}: `;
-    return this.field && this.message.startsWith(prefix) ? this.message.slice(prefix.length) : this.message;
+    const text = this.field && this.message.startsWith(prefix) ? this.message.slice(prefix.length) : this.message;
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
   get shortType() {

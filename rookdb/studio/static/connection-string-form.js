@@ -190,7 +190,7 @@ export async function openConnectionStringDialog({ db, existing = null, embeddin
       for (const spec of fieldsFor(connector, modelType)) {
         const parsed = parseValue(spec, texts[spec.name]);
         if (parsed.error) fail(`${connector.key}.${spec.name}`, parsed.error);
-        else if (spec.required && parsed.value === null) fail(`${connector.key}.${spec.name}`, `Enter the ${spec.label.replace(/ \(.*\)$/, '')}.`);
+        else if (spec.required && parsed.value === null) fail(`${connector.key}.${spec.name}`, `${spec.label.replace(/ \(.*\)$/, '')} is required.`);
         else values[spec.name] = parsed.value;
       }
     }
@@ -216,8 +216,10 @@ export async function openConnectionStringDialog({ db, existing = null, embeddin
     try {
       const result = await api.post(dbPath(db, '/admin/ai/test-connection'), { body });
       replace(testResult, testResultView(result ?? {}));
+      testResult.scrollIntoView({ block: 'nearest' });
     } catch (error) {
       replace(testResult, showServerFieldError(error) ? null : failureView(error.message));
+      testResult.scrollIntoView({ block: 'nearest' });
     } finally {
       testButton.disabled = false;
     }
