@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from rookdb.server.endpoints import (
+    ai_tasks,
     batch,
     connection_strings,
     databases,
@@ -55,4 +56,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{_DB}/tasks", ongoing_tasks.list_tasks, methods=["GET"]),
         Route(f"{_DB}/admin/tasks/state", ongoing_tasks.toggle_task_state, methods=["POST"]),
         Route(f"{_DB}/admin/tasks", ongoing_tasks.delete_task, methods=["DELETE"]),
+        Route(f"{_DB}/ai/tasks/progress", ai_tasks.tasks_progress, methods=["GET"]),
+        Route(f"{_DB}/ai/errors", ai_tasks.get_errors, methods=["GET"]),
+        Route(f"{_DB}/ai/errors", ai_tasks.clear_errors, methods=["DELETE"]),
+        Route(f"{_DB}/attachments", ai_tasks.get_attachment, methods=["GET"]),
     ]

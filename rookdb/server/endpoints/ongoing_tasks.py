@@ -11,6 +11,7 @@ from starlette.responses import Response
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
 from rookdb.documents.ai_record import EMBEDDINGS_GENERATION
 from rookdb.documents.database import Database
+from rookdb.documents.embeddings_tasks import embeddings_tasks_of
 from rookdb.errors import BadRequestError, NotFoundError
 from rookdb.server.endpoints.topology import node_url
 from rookdb.server.requests import database_of, query_bool, query_int, read_json
@@ -29,7 +30,8 @@ def _check_type(request: Request) -> None:
 
 def task_info(request: Request, database: Database, task: EmbeddingsGenerationConfiguration) -> dict[str, Any]:
     """RavenDB's ``OngoingTaskEmbeddingsGeneration`` shape."""
-    status = database.embeddings_status(task.task_id) if hasattr(database, "embeddings_status") else {}
+    service = embeddings_tasks_of(database)
+    status = service.status(task) if service is not None else {}
     return {
         "TaskId": task.task_id,
         "TaskType": EMBEDDINGS_GENERATION,
@@ -61,6 +63,9 @@ async def put_etl(request: Request) -> Response:
     else:
         reset = request.query_params.get("reset") is not None
         written = await run_in_threadpool(database.ai.update_task, query_int(request, "id", 0), body, reset)
+        service = embeddings_tasks_of(database)
+        if written.reset and service is not None:
+            await run_in_threadpool(service.reset, written.task.task_id)
     return json_response({"RaftCommandIndex": written.raft_index, "TaskId": written.task.task_id,
                           "Identifier": written.task.identifier})
 
