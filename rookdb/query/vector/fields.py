@@ -88,7 +88,7 @@ class VectorFieldSpec:
     @property
     def file_name(self) -> str:
         """A file-system-safe name, unique per field (a readable slug plus a hash of the key)."""
-        slug = _UNSAFE.sub("_", f"{self.collection}-{self.name}").strip("_.-")[:_FILE_SLUG_LENGTH]
+        slug = _UNSAFE.sub("_", self.key).strip("_.-")[:_FILE_SLUG_LENGTH]
         digest = hashlib.blake2b(self.key.encode(), digest_size=_FILE_HASH_BYTES).hexdigest()
         return f"{slug or 'field'}-{digest}"
 
