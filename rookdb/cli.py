@@ -68,6 +68,12 @@ def _import_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch_tasks(args: argparse.Namespace) -> int:
+    from rookdb.tasks_watch import DEFAULT_WATCH_INTERVAL_SECONDS, watch
+
+    return watch(args.url, args.database, once=args.once, interval=args.interval or DEFAULT_WATCH_INTERVAL_SECONDS)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rookdb", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--database", default="Northwind")
     sample.add_argument("--data-dir", default="./rookdb-data")
     sample.set_defaults(run=_import_sample)
+
+    tasks = commands.add_parser("tasks", help="embeddings generation tasks of a running server")
+    task_commands = tasks.add_subparsers(dest="tasks_command", required=True)
+    watch = task_commands.add_parser("watch", help="progress bars until every task is idle")
+    watch.add_argument("--url", default="http://127.0.0.1:8080", help="server URL")
+    watch.add_argument("--database", default="Northwind")
+    watch.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    watch.add_argument("--interval", type=float, default=None, help="seconds between polls (default 1)")
+    watch.set_defaults(run=_watch_tasks)
     return parser
 
 

@@ -1,0 +1,102 @@
+"""``rookdb tasks watch``: the embeddings tasks of a database as live progress bars (or one table).
+
+It is an HTTP client of a running server, polling ``GET /databases/{db}/ai/tasks/progress``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TaskProgressColumn, TextColumn
+from rich.table import Table
+
+from rookdb.errors import RookError
+
+__all__ = ["DEFAULT_WATCH_INTERVAL_SECONDS", "fetch_progress", "is_settled", "progress_table", "watch"]
+
+DEFAULT_WATCH_INTERVAL_SECONDS = 1.0
+_REQUEST_TIMEOUT_SECONDS = 10.0
+# Wide enough for every column when the output is not a terminal (a pipe, a CI log).
+_PIPE_WIDTH = 160
+_SETTLED_STATES = frozenset({"Idle", "Disabled", "Failed"})
+
+
+def fetch_progress(client: httpx.Client, database: str) -> list[dict[str, Any]]:
+    """The server's progress entries; a ``RookError`` with the server's message when it refuses."""
+    try:
+        response = client.get(f"/databases/{database}/ai/tasks/progress")
+    except httpx.HTTPError as error:
+        raise RookError(f"cannot reach {client.base_url}: {error}") from error
+    if response.status_code != 200:
+        try:
+            message = response.json().get("Message")
+        except ValueError:
+            message = None
+        raise RookError(message or f"{response.request.url} answered {response.status_code}")
+    results: list[dict[str, Any]] = response.json().get("Results", [])
+    return results
+
+
+def is_settled(entry: dict[str, Any]) -> bool:
+    """Nothing left to do for now: idle and caught up, disabled, or failed."""
+    state = entry.get("State")
+    if state == "Idle":
+        return int(entry.get("DocumentsProcessed", 0)) >= int(entry.get("DocumentsTotal", 0))
+    return state in _SETTLED_STATES
+
+
+def _detail(entry: dict[str, Any]) -> str:
+    text = (f"{entry.get('State')} · {entry.get('Health')} · {entry.get('CacheHits', 0)} cache hits · "
+            f"{entry.get('ProviderCalls', 0)} calls · {entry.get('ThroughputPerSecond', 0):.1f} docs/s")
+    if entry.get("LastError") and entry.get("State") in ("Fallback", "Failed"):
+        text += f" · {entry['LastError']}"
+    return text
+
+
+def progress_table(entries: list[dict[str, Any]]) -> Table:
+    table = Table(title="Embeddings tasks")
+    for column in ("Task", "State", "Health", "Processed", "Total", "Chunks", "Cache hits", "Provider calls",
+                   "Tokens", "Docs/s", "Last error"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            str(entry.get("Name")), str(entry.get("State")), str(entry.get("Health")),
+            str(entry.get("DocumentsProcessed", 0)), str(entry.get("DocumentsTotal", 0)), str(entry.get("Chunks", 0)),
+            str(entry.get("CacheHits", 0)), str(entry.get("ProviderCalls", 0)), str(entry.get("Tokens", 0)),
+            f"{entry.get('ThroughputPerSecond', 0):.1f}", str(entry.get("LastError") or ""))
+    return table
+
+
+def watch(url: str, database: str, *, once: bool = False, interval: float = DEFAULT_WATCH_INTERVAL_SECONDS,
+          console: Console | None = None) -> int:
+    """Show progress until every task is settled (``once``: print one table). Returns the exit code."""
+    console = console or Console(width=None if Console().is_terminal else _PIPE_WIDTH)
+    with httpx.Client(base_url=url.rstrip("/"), timeout=_REQUEST_TIMEOUT_SECONDS) as client:
+        entries = fetch_progress(client, database)
+        if once or not entries:
+            if entries:
+                console.print(progress_table(entries))
+            else:
+                console.print(f"Database {database} has no embeddings tasks.")
+            return 0
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+                   TextColumn("{task.fields[detail]}"))
+        with Progress(*columns, console=console) as bars:
+            shown: dict[int, TaskID] = {}
+            while True:
+                for entry in entries:
+                    task_id = int(entry["TaskId"])
+                    completed = int(entry.get("DocumentsProcessed", 0))
+                    total = max(int(entry.get("DocumentsTotal", 0)), 1)
+                    if task_id not in shown:
+                        shown[task_id] = bars.add_task(str(entry.get("Name")), total=total, completed=completed,
+                                                       detail=_detail(entry))
+                    else:
+                        bars.update(shown[task_id], total=total, completed=completed, detail=_detail(entry))
+                if all(is_settled(entry) for entry in entries):
+                    return 0
+                time.sleep(interval)
+                entries = fetch_progress(client, database)
