@@ -343,12 +343,15 @@ _SERVICES: weakref.WeakKeyDictionary[Database, VectorSearchService] = weakref.We
 _SERVICES_LOCK = threading.Lock()
 
 
-def attach_vector_search(database: Database) -> VectorSearchService:
-    """Give ``database`` its vector search service (started now, stopped with the database)."""
+def attach_vector_search(database: Database, *, model: EmbeddedModel | None = None) -> VectorSearchService:
+    """Give ``database`` its vector search service (started now, stopped with the database).
+
+    ``model`` replaces the process-wide embedded model (tests gate or count its calls).
+    """
     with _SERVICES_LOCK:
         service = _SERVICES.get(database)
         if service is None:
-            service = VectorSearchService(database)
+            service = VectorSearchService(database, model=model)
             database.add_service(service)
             _SERVICES[database] = service
         return service

@@ -290,9 +290,12 @@ class FieldIndex:
         allowed = None if allowed_ids is None else {document_key(doc_id) for doc_id in allowed_ids}
         best: dict[str, float] = {}
         for query in queries:
-            hits = self._index.search(query, minimum_similarity=minimum_similarity,
-                                      number_of_candidates=number_of_candidates, exact=exact,
-                                      allowed_keys=allowed, scanning_threshold=scanning_threshold)
+            try:
+                hits = self._index.search(query, minimum_similarity=minimum_similarity,
+                                          number_of_candidates=number_of_candidates, exact=exact,
+                                          allowed_keys=allowed, scanning_threshold=scanning_threshold)
+            except VectorDimensionMismatchError as error:  # named after the index file: name the field
+                raise VectorDimensionMismatchError(error.expected, error.actual, field=self.spec.name) from error
             for key, score in hits:
                 doc_id = self._ids.get(key)
                 if doc_id is not None and score > best.get(doc_id, -np.inf):
