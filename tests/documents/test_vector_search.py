@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pytest
 from ravendb.documents.queries.vector import VectorQuantizer
 
+from rookdb.ai.chunking import ChunkingOptions
 from rookdb.ai.connection_strings import AiConnectionString, EmbeddedSettings, render_connection_string
 from rookdb.ai.embedded_model import EmbeddedModel, get_embedded_model
 from rookdb.ai.task_config import (
@@ -23,7 +24,6 @@ from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
     render_task_configuration,
 )
-from rookdb.ai.chunking import ChunkingOptions
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.database import Database
@@ -160,8 +160,7 @@ def test_combined_clauses_and_boost(northwind: Database) -> None:
                               "boost(vector.search(embedding.text(Name), 'beer'), 10)")
     beer = query(northwind, "from Products where vector.search(embedding.text(Name), 'beer')")
     assert ids(either)[:3] == ids(beer)[:3]
-    assert scores(either)[0] == pytest.approx(10 * scores(beer)[0] + (scores(either)[0] - 10 * scores(beer)[0]))
-    assert scores(either)[0] > 10 * scores(beer)[0] - 1e-6
+    assert scores(either)[0] >= 10 * scores(beer)[0] - 1e-6  # boosted tenfold, plus its 'tea' score if any
 
 
 # ---- numeric fields --------------------------------------------------------------------------------
@@ -285,7 +284,7 @@ def test_task_field_uses_the_tasks_embeddings(database: Database) -> None:
 def test_task_errors(database: Database) -> None:
     put_all(database, [("items/1", {"Name": "x"})])
     task = add_embedded_task(database)
-    with pytest.raises(InvalidQueryError, match=r"no embeddings generation task with that identifier \(tasks: 'names'\)"):
+    with pytest.raises(InvalidQueryError, match=r"no embeddings generation task with that identifier \(tasks: 'names'"):
         query(database, "from Items where vector.search(embedding.text(Name, ai.task('nope')), 'x')")
     with pytest.raises(InvalidQueryError, match="embeds Name of Items, not Title"):
         query(database, "from Items where vector.search(embedding.text(Title, ai.task('names')), 'x')")
