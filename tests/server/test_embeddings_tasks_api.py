@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 from ravendb import DocumentStore
+from ravendb.data.operation import AttachmentType
 from ravendb.documents.indexes.vector.embedding import VectorEmbeddingType
 from ravendb.documents.operations.ai import (
     AddEmbeddingsGenerationOperation,
@@ -41,7 +42,6 @@ from ravendb.documents.operations.ongoing_tasks import (
     ToggleOngoingTaskStateOperation,
 )
 from ravendb.documents.queries.vector import VectorQuantizer
-from ravendb.data.operation import AttachmentType
 from ravendb.exceptions.raven_exceptions import RavenException
 from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation, GetDatabaseRecordOperation
