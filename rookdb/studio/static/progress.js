@@ -44,5 +44,5 @@ export function progressView(entry, taskName) {
   return h('div', { class: 'task-progress', dataset: { percent } },
     progressBar(fraction, `${taskName} progress`),
     h('span', { class: 'task-progress-label' },
-      `${percent}% · ${formatNumber(entry.DocumentsProcessed ?? 0)} / ${formatNumber(entry.DocumentsTotal ?? 0)}`));
+      `${percent}% · ${formatNumber(entry.DocumentsProcessed ?? 0)}/${formatNumber(entry.DocumentsTotal ?? 0)}`));
 }

@@ -65,7 +65,7 @@ export async function render({ root, db, signal, setTitle }) {
     progressCells.set(task.TaskId, { task, progressCell, healthCell });
     return h('tr', { dataset: { task: task.TaskName } },
       h('td', {}, h('a', { href: href('ai/tasks/edit', db, { id: task.TaskId }) }, h('strong', {}, task.TaskName))),
-      h('td', { class: 'mono' }, identifierOf(task)),
+      h('td', { class: 'mono hide-narrow' }, identifierOf(task)),
       h('td', { class: 'hide-narrow' }, task.ConnectionStringName ?? '—'),
       progressCell,
       healthCell,
@@ -106,7 +106,7 @@ export async function render({ root, db, signal, setTitle }) {
         return;
       }
       replace(body, h('div', { class: 'table-wrap' }, h('table', { class: 'tasks-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'Identifier'),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', { class: 'hide-narrow' }, 'Identifier'),
           h('th', { class: 'hide-narrow' }, 'Connection string'), h('th', {}, 'Progress'),
           h('th', { class: 'hide-narrow' }, 'Health'), h('th', {}, 'Enabled'),
           h('th', { class: 'actions' }, h('span', { class: 'sr-only' }, 'Actions')))),

@@ -93,7 +93,7 @@ export async function render({ root, db, signal, setTitle }) {
           h('td', {}, h('strong', {}, connectionString.Name)),
           h('td', { class: 'mono' }, connectionString.Identifier),
           h('td', {}, connectorOf(connectionString)?.label ?? '—'),
-          h('td', { class: 'mono hide-narrow' }, modelOf(connectionString)),
+          h('td', { class: 'mono hide-narrow model-cell' }, modelOf(connectionString)),
           h('td', { class: 'hide-narrow' }, connectionString.ModelType === 'Chat' ? 'Chat' : 'Text embeddings'),
           h('td', {}, usedByCell(db, connectionString)),
           h('td', { class: 'actions' },
