@@ -115,15 +115,19 @@ def test_ai_hub_flow(studio: Studio, server: BackgroundServer, new_database: str
         names = results.locator("tbody tr td:nth-child(3)").all_inner_texts()
         scores = [float(text) for text in results.locator("tbody tr td.score").all_inner_texts()]
         assert scores == sorted(scores, reverse=True)
+        # Italian products lead; the four the issue names are all among the nearest neighbours (with
+        # all-MiniLM-L6-v2 the order below the top three mixes in other foods, as exact search confirms).
+        assert names[0] == "Mozzarella di Giovanni", names
         assert set(names[:3]) <= ITALIAN, names
-        assert {"Mozzarella di Giovanni", "Gnocchi di nonna Alice", "Ravioli Angelo"} <= set(names[:5]), names
+        assert {"Mozzarella di Giovanni", "Gnocchi di nonna Alice", "Ravioli Angelo", "Gorgonzola Telino"} <= set(
+            names), names
         studio.shot("vector-search")
 
         # ---- The document links to its embeddings, whose vectors are attachments ----------------
         results.get_by_role("link").first.click()
         embeddings_card = page.locator(".doc-side .card").filter(has_text="Embeddings")
         expect(embeddings_card).to_contain_text(TASK_ID)
-        embeddings_card.get_by_role("link", name=re.compile(r"^embeddings/products/")).click()
+        embeddings_card.locator("a.embeddings-link").click()
         expect(page.locator("main h1")).to_have_text(re.compile(r"^embeddings/products/"))
         expect(page.locator(".attachments li")).not_to_have_count(0)
         studio.shot("embeddings-document")

@@ -21,7 +21,7 @@ export function lineChart({ title, points, format = (v) => String(v), variant = 
   const wrapper = h('figure', { class: 'chart', dataset: { chart: title } },
     h('figcaption', { class: 'chart-title' }, title));
   if (points.length === 0) {
-    wrapper.append(h('div', { class: 'chart-empty' }, 'No samples yet'));
+    wrapper.append(h('div', { class: 'chart-empty' }, 'Not enough samples yet'));
     return wrapper;
   }
   const t0 = points[0].t;
