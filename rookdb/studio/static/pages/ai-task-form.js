@@ -358,10 +358,6 @@ export async function render({ root, db, params, signal, setTitle }) {
       saveButton.disabled = false;
     }
   });
-  form.addEventListener('keydown', (event) => {
-    // Esc leaves the form like Cancel (dialogs opened from it handle their own Esc first).
-    if (event.key === 'Escape' && !document.querySelector('dialog[open]')) navigate(href('ai/tasks', db));
-  });
 
   replace(root, pageHeader({ title: editing ? `Edit task '${config?.Name}'` : 'New embeddings generation task',
     crumbs: [[db, href('documents', db)], ['AI Tasks', href('ai/tasks', db)]] }), form);

@@ -86,12 +86,12 @@ export async function render({ root, db, signal, setTitle }) {
         return;
       }
       replace(body, h('div', { class: 'table-wrap' }, h('table', { class: 'connection-strings-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Identifier'), h('th', {}, 'Connector'),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', { class: 'hide-narrow' }, 'Identifier'), h('th', {}, 'Connector'),
           h('th', { class: 'hide-narrow' }, 'Model'),
           h('th', {}, 'In use by'), h('th', { class: 'actions' }, h('span', { class: 'sr-only' }, 'Actions')))),
         h('tbody', {}, connectionStrings.map((connectionString) => h('tr', { dataset: { name: connectionString.Name } },
           h('td', {}, h('strong', {}, connectionString.Name)),
-          h('td', { class: 'mono' }, connectionString.Identifier),
+          h('td', { class: 'mono hide-narrow' }, connectionString.Identifier),
           h('td', {}, h('div', {}, connectorOf(connectionString)?.label ?? '—'),
             h('div', { class: 'faint cell-sub' }, connectionString.ModelType === 'Chat' ? 'Chat' : 'Text embeddings')),
           h('td', { class: 'mono hide-narrow model-cell' }, modelOf(connectionString)),
