@@ -244,14 +244,14 @@ def bench_rookdb_exact(dataset: Dataset, work: Path) -> Result:
     return measure("rookdb Single exact()", search, dataset, None, None)
 
 
-def extra_benchmarks(dataset: Dataset, work: Path) -> list[Result]:
-    """Rows measured through more than the engine: add them here.
+def extra_benchmarks(dataset: Dataset, work: Path, *, peers: bool = True) -> list[Result]:
+    """Rows measured through more than the engine: rookdb over HTTP (``rookdb serve``, documents, RQL
+    through the official client) and, with ``peers``, Chroma's HTTP server (``bench/vector_search_http.py``)."""
+    from vector_search_http import http_rows
 
-    The next one is rookdb over HTTP: a server started as users start it, the vectors stored as
-    documents, and ``vector.search`` RQL sent through the official client; build it with the same
-    ``dataset`` (document i holds ``dataset.vectors[i]``) and ``measure()`` a search that returns keys.
-    """
-    return []
+    print("measuring rookdb over HTTP" + (" and chroma over HTTP ..." if peers else " ..."), flush=True)
+    rows = http_rows(dataset.path, dataset.vectors, dataset.queries, dataset.truth, work, chroma=peers)
+    return [Result(**row) for row in rows]
 
 
 # ---------------------------------------------------------------- peers (run inside bench/.venv-peers)
@@ -371,6 +371,12 @@ def print_table(results: list[Result], dataset: Dataset, paired: float | None) -
     exact = by_name.get("numpy exact")
     if rookdb and exact:
         print(f"numpy exact p50 / rookdb Single p50 = {exact.p50_ms / rookdb.p50_ms:.1f}x")
+    over_http = by_name.get("rookdb HTTP, ids")
+    chroma_http = next((r for r in results if r.system.startswith("chroma") and r.system.endswith("HTTP")), None)
+    if over_http and chroma_http:
+        print(f"over HTTP, rookdb (ids) / chroma: p50 {over_http.p50_ms / chroma_http.p50_ms:.2f}x, "
+              f"p99 {over_http.p99_ms / chroma_http.p99_ms:.2f}x, "
+              f"QPS with 2 threads {over_http.qps_2 / chroma_http.qps_2:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -380,6 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--skip-peers", action="store_true", help="skip Chroma and LanceDB")
+    parser.add_argument("--only-http", action="store_true", help="only the rows measured over HTTP")
     parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -404,11 +411,13 @@ def main(argv: list[str] | None = None) -> None:
         ]
         if not args.skip_peers:
             steps += [(name, partial(bench_peer_in_subprocess, name, dataset)) for name in sorted(PEERS)]
+        if args.only_http:
+            steps = []
         results = []
         for label, step in steps:
             print(f"measuring {label} ...", flush=True)
             results.append(step())
-        results += extra_benchmarks(dataset, work)
+        results += extra_benchmarks(dataset, work, peers=not args.skip_peers)
         paired = None
         if "rookdb Single" in SEARCHES and "usearch" in SEARCHES:
             print("pairing rookdb Single with usearch ...", flush=True)
@@ -416,7 +425,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(results, dataset, paired)
-    report = RESULTS / f"vector_search-{args.vectors}.json"
+    report = RESULTS / f"vector_search-{args.vectors}{'-http' if args.only_http else ''}.json"
     report.write_text(json.dumps({"results": [asdict(r) for r in results], "paired_p50_ratio": paired}, indent=1))
     print(f"\nraw numbers: {report.relative_to(BENCH.parent)}")
 

@@ -136,7 +136,7 @@ class VectorSearchService:
             self._wake.clear()
             try:
                 busy = indexes.index_step()
-                indexes.save()
+                indexes.save(idle=not busy)
             except Exception:  # the thread must outlive any single failure; the next change retries
                 logger.exception("Vector indexing of %s failed", self._database.name)
                 busy = False

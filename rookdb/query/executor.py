@@ -6,7 +6,8 @@ filters on ``id()`` and has no ``order by``, as RavenDB answers those from the c
 itself; otherwise the auto-index name, ``Auto/Products/ByName``.
 
 Vector clauses are scored by a ``VectorSearchHook`` before the scan; see its docstring. When the
-``where`` is made only of vector clauses, only the documents they score are read, not the collection.
+``where`` is made only of vector clauses, only the documents they score are read, not the collection,
+and without ``order by`` or ``distinct`` only those of the requested page.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def execute(
 
     compiler = _Compiler(parameters, parsed.source.alias, text)
     vector_only = parsed.where is not None and parsed.source.kind == "collection" and _vector_only(parsed.where)
+    distinct = parsed.select is not None and parsed.select.distinct
+    # Vector clauses match by id alone: without sorting on fields, only the page needs its documents.
+    by_id = vector_only and not parsed.order_by and not distinct
     documents = [] if vector_only else list(source.iter_collection(parsed.source.name))
     scored = False
     matches: list[_Match]
@@ -161,7 +165,9 @@ def execute(
                 raise InvalidQueryError("vector search is not available", query=text)
             everything = WholeCollection(source, parsed.source.name) if vector_only else None
             scored_ids = _score_vector_clauses(parsed.where, compiler, documents, vector_search, everything)
-            if vector_only:
+            if by_id:
+                documents = [{"@metadata": {"@id": doc_id}} for doc_id in scored_ids]
+            elif vector_only:
                 documents = _load_scored(source, scored_ids, parsed.source.name)
             scored = True
         scored = scored or any(isinstance(node, ast.Search) for node in parsed.where.walk())
@@ -187,11 +193,16 @@ def execute(
     def render(selected: list[_Match]) -> list[tuple[Document, dict[str, Any]]]:
         return [_render(doc, score if scored else None, parsed.select, compiler) for doc, score in selected]
 
-    if parsed.select is not None and parsed.select.distinct:
+    if distinct:
         rows = _distinct(render(matches))  # duplicates are only known once everything is projected
         total, page = len(rows), rows[skip:end]
     else:
-        total, page = len(matches), render(matches[skip:end])
+        selected = matches[skip:end]
+        if by_id:
+            loaded = _load_scored(source, [_doc_id(doc) for doc, _ in selected], parsed.source.name)
+            scores = {_doc_id(doc): score for doc, score in selected}
+            selected = [(doc, scores[_doc_id(doc).lower()]) for doc in loaded]
+        total, page = len(matches), render(selected)
 
     includes: dict[str, dict[str, Any]] = {}
     if parsed.include:

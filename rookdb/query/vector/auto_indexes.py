@@ -101,6 +101,7 @@ class AutoIndexes:
         self._progress = threading.Condition()
         self._retry_at: dict[str, float] = {}
         self._saved_at: dict[str, float] = {}
+        self._opened_at: dict[str, float] = {}
 
     @classmethod
     def open(cls, directory: Path, storage: DocumentStorage, vectorizer: Vectorizer, config: AutoIndexConfig,
@@ -155,6 +156,7 @@ class AutoIndexes:
         for spec in definition.vector_fields:
             if spec.key not in self._fields:
                 self._fields[spec.key] = FieldIndex.open(spec, self._directory, self._config.graph)
+                self._opened_at[spec.key] = time.monotonic()
 
     def _persist(self) -> None:
         path = self._directory / DEFINITIONS_FILE
@@ -225,14 +227,18 @@ class AutoIndexes:
             self._progress.notify_all()
         return busy
 
-    def save(self, *, force: bool = False) -> None:
-        """Save fields with unsaved progress: all of them with ``force``, else those not saved for a while."""
+    def save(self, *, force: bool = False, idle: bool = False) -> None:
+        """Save fields with unsaved progress: all with ``force``; else those not saved for ``save_interval``
+        and, when the indexing thread is ``idle``, those not saved since they were opened (a fresh build)."""
         with self._lock:
             fields = list(self._fields.values())
         now = time.monotonic()
         for field in fields:
             key = field.spec.key
-            if field.dirty and (force or now - self._saved_at.get(key, 0.0) >= self._config.save_interval):
+            saved_at = self._saved_at.get(key)
+            since = saved_at if saved_at is not None else self._opened_at.get(key, 0.0)
+            due = (saved_at is None and idle) or now - since >= self._config.save_interval
+            if field.dirty and (force or due):
                 try:
                     field.save()
                 except StorageError as error:

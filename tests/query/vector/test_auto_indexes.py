@@ -367,3 +367,19 @@ def test_listing_is_an_index_definition_the_client_reads(tmp_path: Path, storage
     assert vector == {"SourceEmbeddingType": "Text", "DestinationEmbeddingType": "Int8", "Dimensions": DIMENSIONS,
                       "NumberOfEdges": 12, "NumberOfCandidatesForIndexing": 16, "SourceFieldName": "Name",
                       "TaskIdentifier": None}
+
+
+def test_a_fresh_build_is_saved_when_indexing_goes_idle(tmp_path: Path, storage: SqliteStorage) -> None:
+    put(storage, "products/1", Tags=[1, 0])
+    indexes = open_indexes(tmp_path, storage, save_interval=3600.0)
+    ensure(indexes, TAGS)
+    assert not indexes.index_step()
+    field = field_of(indexes, TAGS)
+    indexes.save(idle=False)
+    assert field.dirty  # busy threads save only every save_interval
+    indexes.save(idle=True)
+    assert not field.dirty
+    put(storage, "products/2", Tags=[0, 1])
+    indexes.index_step()
+    indexes.save(idle=True)
+    assert field.dirty  # saved once already: now the interval applies
