@@ -20,10 +20,6 @@ export function textInput(props = {}) {
   return h('input', { type: 'text', autocomplete: 'off', spellcheck: false, ...props });
 }
 
-export function numberInput(props = {}) {
-  return h('input', { type: 'number', inputmode: 'numeric', ...props });
-}
-
 export function select(options, { value, ...props } = {}) {
   const el = h('select', props, options.map(([optionValue, text]) => h('option', { value: optionValue }, text)));
   if (value !== undefined && value !== null) el.value = value;
@@ -106,11 +102,6 @@ export function showFieldError(root, error, aliases = {}) {
     }
   }
   return false;
-}
-
-export function blankToNull(text) {
-  const trimmed = (text ?? '').trim();
-  return trimmed === '' ? null : trimmed;
 }
 
 export function parseOptionalInt(text) {

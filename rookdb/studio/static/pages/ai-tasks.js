@@ -11,12 +11,12 @@ import { toast, toastError } from '../toast.js';
 
 export const TASK_TYPE = 'EmbeddingsGeneration';
 
-export async function loadTasks(db, signal) {
+async function loadTasks(db, signal) {
   const result = await api.get(dbPath(db, '/tasks'), { signal });
   return (result?.OngoingTasks ?? []).filter((task) => task.TaskType === TASK_TYPE);
 }
 
-export function identifierOf(task) {
+function identifierOf(task) {
   return task.Configuration?.Identifier ?? task.Identifier ?? '';
 }
 

@@ -21,7 +21,7 @@ function lineAndColumn(text, position) {
 }
 
 // JSON.parse's message, with the line and column of the problem when the engine gives a position.
-export function checkJson(text) {
+function checkJson(text) {
   try {
     const value = JSON.parse(text);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
