@@ -4,6 +4,7 @@ database record, plus their progress and errors for the HTTP API."""
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,10 +16,12 @@ from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, state_key
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
 from rookdb.documents.database import Database
 
-__all__ = ["EmbeddingsTasks", "embeddings_tasks_of"]
+__all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks", "embeddings_tasks_of"]
 
-# Pending documents are counted by reading the change feed in pages of this many changes.
+# Pending documents are counted by reading the change feed in pages of this many changes, at most
+# once per refresh interval while a task is busy (progress is polled by the Studio and the CLI).
 _PENDING_PAGE = 1024
+DEFAULT_PROGRESS_REFRESH_SECONDS = 1.0
 
 _services: weakref.WeakKeyDictionary[Database, EmbeddingsTasks] = weakref.WeakKeyDictionary()
 
@@ -43,6 +46,8 @@ class EmbeddingsTasks:
         self._connections: dict[int, AiConnectionString | None] = {}
         self._running = False
         self._listening = False
+        self._pending_counts: dict[int, tuple[float, int, int, int]] = {}
+        """Task id → (when, position, last etag, pending) of the last count."""
         _services[database] = self
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -128,16 +133,28 @@ class EmbeddingsTasks:
             return {"ConnectionStatus": "NotActive", "Error": worker.last_error}
         return {"ConnectionStatus": "Active", "Error": None}
 
-    def _pending(self, collection: str, position: int) -> int:
-        """Documents of ``collection`` changed after ``position`` (not processed yet)."""
+    def _pending(self, task: EmbeddingsGenerationConfiguration, position: int, busy: bool) -> int:
+        """Documents of the task's collection changed after ``position`` (not processed yet); while
+        the task is ``busy`` a count younger than the refresh interval is reused."""
+        storage = self._database.storage
+        last_etag = storage.last_etag()
+        now = time.monotonic()
+        cached = self._pending_counts.get(task.task_id)
+        if cached is not None:
+            when, cached_position, cached_etag, pending = cached
+            unchanged = (cached_position, cached_etag) == (position, last_etag)
+            if unchanged or (busy and now - when < DEFAULT_PROGRESS_REFRESH_SECONDS):
+                return pending
         pending = 0
         after = position
         while True:
-            changes = self._database.storage.changes_since(after, _PENDING_PAGE, collection)
+            changes = storage.changes_since(after, _PENDING_PAGE, task.collection)
             pending += sum(1 for change in changes if not change.deleted)
             if len(changes) < _PENDING_PAGE:
-                return pending
+                break
             after = changes[-1].etag
+        self._pending_counts[task.task_id] = (now, position, last_etag, pending)
+        return pending
 
     def progress(self) -> list[dict[str, Any]]:
         """Per task: documents processed of the collection's total, counters, state, health, history."""
@@ -163,7 +180,8 @@ class EmbeddingsTasks:
                         "ThroughputPerSecond": 0.0, "LastError": last.message if last else None,
                         "FallbackUntil": None, "History": []}
             total = storage.count(task.collection)
-            processed = max(0, total - self._pending(task.collection, int(live["Position"])))
+            busy = live["State"] == TaskState.RUNNING.value
+            processed = max(0, total - self._pending(task, int(live["Position"]), busy))
             if task.disabled:
                 live["State"] = TaskState.DISABLED.value
             entries.append({

@@ -1,0 +1,247 @@
+"""Crash safety: ``rookdb serve`` is SIGKILLed again and again while an embeddings task runs; in the
+end every document has exactly the embeddings it should, nothing orphaned, nothing duplicated.
+
+The expected embeddings are recomputed here from the documents: chunks from the task's chunking
+options, their cache entries by text hash, and each stored vector hash from the cached vector bytes.
+A sample of cached vectors is compared with the embedded model run in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+from ravendb import DocumentStore
+from ravendb.documents.operations.ai import (
+    AddEmbeddingsGenerationOperation,
+    ChunkingMethod,
+    ChunkingOptions,
+    EmbeddingPathConfiguration,
+    EmbeddingsGenerationConfiguration,
+)
+from ravendb.documents.operations.ai.ai_connection_string import AiConnectionString, AiModelType
+from ravendb.documents.operations.ai.embedded_settings import EmbeddedSettings
+from ravendb.documents.operations.connection_string.put_connection_string_operation import (
+    PutConnectionStringOperation,
+)
+from ravendb.serverwide.database_record import DatabaseRecord
+from ravendb.serverwide.operations.common import CreateDatabaseOperation
+
+from rookdb.ai import chunking
+from rookdb.ai.embedded_model import get_embedded_model
+from rookdb.ai.embeddings.layout import cache_document_id, sections_of
+from rookdb.ai.quantization import VectorEmbeddingType, text_hash, vector_hash
+from rookdb.documents.catalog import DATABASE_FILE
+from rookdb.server.runner import free_port
+from rookdb.settings import env_name
+from rookdb.storage.sqlite import SqliteStorage
+
+pytestmark = pytest.mark.slow
+
+DATABASE = "CrashTest"
+TASK = "crash-task"
+CONNECTION = "crash-embedded"
+DOCUMENTS = 2000
+KILLS = 5
+SEED = int(os.environ.get("ROOKDB_CRASH_SEED", "20261124"))
+START_TIMEOUT = 30.0
+CATCH_UP_TIMEOUT = 90.0
+DESCRIPTION_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 24)
+NAME_OPTIONS = chunking.ChunkingOptions()
+WORDS = ("tea", "spicy", "black", "leaves", "lager", "northern", "hills", "oak", "barrels", "winters",
+         "family", "business", "cheese", "bread", "glass", "bottles", "flavour", "finish", "chilled",
+         "summer", "afternoon", "sweet", "bitter", "smooth", "roasted", "malt", "citrus", "honey", "vanilla",
+         "pepper", "smoky", "fresh", "aged", "dry", "crisp", "golden", "amber", "dark", "rich", "light",
+         "bold")
+
+
+class Product:
+    def __init__(self, Name: str, Description: str, Category: str) -> None:
+        self.Name = Name
+        self.Description = Description
+        self.Category = Category
+
+
+def product(n: int, rng: random.Random) -> Product:
+    # Mostly unique text (real provider work), with a shared closing line (cache hits).
+    paragraphs = [" ".join(rng.choices(WORDS, k=rng.randint(5, 9))) + "." for _ in range(rng.randint(1, 2))]
+    paragraphs.append("Shipped in recyclable glass bottles.")
+    return Product(f"Product {n} {rng.choice(['Tea', 'Beer', 'Wine', 'Cheese'])}", "\n\n".join(paragraphs),
+                   f"categories/{n % 8 + 1}-A")
+
+
+class Server:
+    """``python -m rookdb serve`` in a child process over one data directory, restartable."""
+
+    def __init__(self, data_dir: Path, log: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.env = {**os.environ, env_name("Ai.Embeddings.MaxBatchSize"): "64",
+                    env_name("Ai.Embeddings.LocalModelThreads"): "1"}
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rookdb", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"server exited; see {self._log}"
+            try:
+                if httpx.get(f"{self.url}/build/version", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"server did not start within {START_TIMEOUT}s; see {self._log}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def progress(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/databases/{DATABASE}/ai/tasks/progress", timeout=10)
+        response.raise_for_status()
+        [entry] = response.json()["Results"]
+        return entry  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path / "data", tmp_path / "server.log")
+    yield running
+    running.stop()
+
+
+def store_for(server: Server) -> DocumentStore:
+    store = DocumentStore(urls=[server.url], database=DATABASE)
+    store.initialize()
+    return store
+
+
+def wait_caught_up(server: Server) -> dict[str, Any]:
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT
+    while time.monotonic() < deadline:
+        entry = server.progress()
+        if entry["State"] == "Idle" and entry["DocumentsProcessed"] == entry["DocumentsTotal"]:
+            return entry
+        time.sleep(0.25)
+    raise AssertionError(f"task did not catch up in {CATCH_UP_TIMEOUT}s: {server.progress()}")
+
+
+def test_sigkill_during_embedding_loses_and_duplicates_nothing(server: Server) -> None:
+    rng = random.Random(SEED)
+    server.start()
+    store = store_for(server)
+    store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(DATABASE)))
+    with store.bulk_insert() as bulk:
+        for n in range(1, DOCUMENTS + 1):
+            bulk.store_as(product(n, rng), f"products/{n}-A")
+    store.maintenance.send(PutConnectionStringOperation(AiConnectionString(
+        "Embedded", CONNECTION, model_type=AiModelType.TEXT_EMBEDDINGS, embedded_settings=EmbeddedSettings())))
+    store.maintenance.send(AddEmbeddingsGenerationOperation(EmbeddingsGenerationConfiguration(
+        name="Crash", identifier=TASK, connection_string_name="Embedded", collection="Products",
+        embeddings_path_configurations=[
+            EmbeddingPathConfiguration("Name", ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 512)),
+            EmbeddingPathConfiguration("Description", ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 24))],
+        chunking_options_for_querying=ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 512))))
+    store.close()
+
+    kills = 0
+    for round_number in range(KILLS):
+        time.sleep(rng.uniform(0.4, 2.5))
+        if server.progress()["DocumentsProcessed"] == DOCUMENTS:
+            break  # caught up already: a kill now would prove nothing
+        server.kill()
+        kills += 1
+        server.start()
+        if round_number == 1:
+            # Changes made between crashes must be picked up too: deletes, renames and new documents.
+            store = store_for(server)
+            with store.open_session() as session:
+                for n in range(1, 41):
+                    session.delete(f"products/{n}-A")
+                loaded = session.load([f"products/{n}-A" for n in range(41, 81)], Product)
+                for doc_id, renamed in loaded.items():
+                    renamed.Name = f"Renamed {doc_id}"
+                for n in range(DOCUMENTS + 1, DOCUMENTS + 41):
+                    session.store(product(n, rng), f"products/{n}-A")
+                session.save_changes()
+            store.close()
+    assert kills >= 3, "the task finished before the server could be killed often enough"
+    final = wait_caught_up(server)
+    server.stop()
+
+    storage = SqliteStorage(server.data_dir / "databases" / DATABASE / DATABASE_FILE)
+    try:
+        assert storage.integrity_check() == []
+        check_embeddings(storage)
+        assert final["DocumentsTotal"] == DOCUMENTS and final["FailedItems"] == 0
+    finally:
+        storage.close()
+
+
+def expected_chunks(body: dict[str, Any]) -> dict[str, list[str]]:
+    fields = {}
+    for field, options in (("Name", NAME_OPTIONS), ("Description", DESCRIPTION_OPTIONS)):
+        value = body.get(field)
+        if isinstance(value, str) and value.strip():
+            fields[field] = chunking.chunk(value, options)
+    return fields
+
+
+def check_embeddings(storage: SqliteStorage) -> None:
+    sources = {document.id: orjson.loads(document.body) for document in storage.iter_collection("Products")}
+    embeddings = {document.id: document for document in storage.iter_collection("@embeddings/Products")}
+    assert set(embeddings) == {f"embeddings/{source_id}" for source_id in sources}, "missing or orphan documents"
+    sampled: list[tuple[str, bytes]] = []
+    for source_id, body in sources.items():
+        document = embeddings[f"embeddings/{source_id}"]
+        sections = sections_of(orjson.loads(document.body))
+        assert list(sections) == [TASK], f"{document.id} has sections {list(sections)}"
+        section = sections[TASK]
+        expected = expected_chunks(body)
+        assert {key for key in section if key != "@quantization"} == set(expected), document.id
+        referenced: set[str] = set()
+        for field, chunks in expected.items():
+            hashes = []
+            for piece in chunks:
+                digest = text_hash(piece)
+                cached = storage.attachment_content(cache_document_id(CONNECTION, digest, VectorEmbeddingType.SINGLE),
+                                                    digest)
+                assert cached is not None, f"no cache entry for a chunk of {source_id}"
+                hashes.append(vector_hash(cached[1]))
+                if len(sampled) < 24 and piece not in (text for text, _ in sampled):
+                    sampled.append((piece, cached[1]))
+            assert section[field] == hashes, f"{source_id}.{field}"
+            referenced |= set(hashes)
+        attachments = {attachment.name: attachment for attachment in storage.attachments(document.id)}
+        assert set(attachments) == referenced, f"{document.id}: orphan or missing attachments"
+    model = get_embedded_model()
+    texts = [text for text, _ in sampled]
+    for (_, data), vector in zip(sampled, model.embed(texts), strict=True):
+        stored = np.frombuffer(data, dtype="<f4")
+        assert float(np.dot(stored, vector)) > 0.999
