@@ -16,12 +16,12 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
 from rookdb.errors import IndexNotFoundError, InvalidQueryError
-from rookdb.query import ast
+from rookdb.query import ast, vector_clauses
 from rookdb.query.index_names import index_name
 from rookdb.query.ordering import (
     equality_keys,
@@ -33,6 +33,7 @@ from rookdb.query.ordering import (
 )
 from rookdb.query.parser import parse_query
 from rookdb.query.paths import project, values_at
+from rookdb.query.vector_clauses import WholeCollection, load_scored, projects_ids_only
 
 __all__ = ["QueryResult", "QuerySource", "VectorSearchHook", "WholeCollection", "execute"]
 
@@ -70,8 +71,9 @@ class VectorSearchHook(Protocol):
     the ``where`` (RavenDB integrates such filters into the search rather than applying them
     afterwards). When nothing narrows it, ``candidate_ids`` is a ``WholeCollection``: a hook backed
     by an index of the collection can skip filtering without reading it. The hook applies
-    ``minimum_similarity``, ``number_of_candidates`` and ``exact`` and returns
-    ``{lower-cased id: similarity}`` for the documents that match. The executor
+    ``minimum_similarity``, ``number_of_candidates`` and ``exact`` and returns ``{id: similarity}``
+    for the documents that match (ids compare case-insensitively; ``select id()`` shows them as
+    returned, without loading the documents). The executor
     applies ``boost`` and combines the clause with the rest of the query; raise ``RookError``
     subclasses (``InvalidQueryError`` for a bad clause or parameter) to fail the query.
     """
@@ -79,38 +81,6 @@ class VectorSearchHook(Protocol):
     def __call__(
         self, clause: ast.VectorSearch, parameters: Mapping[str, Any], candidate_ids: Sequence[str]
     ) -> dict[str, float]: ...
-
-
-class WholeCollection(Sequence[str]):
-    """``candidate_ids`` when no filter narrows a vector clause: every document of the collection.
-
-    The ids are read from the source only if the hook looks at them (once, then kept).
-    """
-
-    def __init__(self, source: QuerySource, collection: str | None) -> None:
-        self._source = source
-        self._collection = collection
-        self._ids: list[str] | None = None
-        self._set: set[str] | None = None
-
-    def _listed(self) -> list[str]:
-        if self._ids is None:
-            self._ids = [_doc_id(doc).lower() for doc in self._source.iter_collection(self._collection)]
-        return self._ids
-
-    def __len__(self) -> int:
-        return len(self._listed())
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._listed()[index]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._listed())
-
-    def __contains__(self, doc_id: object) -> bool:
-        if self._set is None:
-            self._set = set(self._listed())
-        return doc_id in self._set
 
 
 @dataclass(slots=True)
@@ -150,7 +120,8 @@ def execute(
         raise IndexNotFoundError(f"Index '{parsed.source.name}' does not exist.")
 
     compiler = _Compiler(parameters, parsed.source.alias, text)
-    vector_only = parsed.where is not None and parsed.source.kind == "collection" and _vector_only(parsed.where)
+    vector_only = (parsed.where is not None and parsed.source.kind == "collection"
+                   and vector_clauses.vector_only(parsed.where))
     distinct = parsed.select is not None and parsed.select.distinct
     # Vector clauses match by id alone: without sorting on fields, only the page needs its documents.
     by_id = vector_only and not parsed.order_by and not distinct
@@ -166,9 +137,10 @@ def execute(
             everything = WholeCollection(source, parsed.source.name) if vector_only else None
             scored_ids = _score_vector_clauses(parsed.where, compiler, documents, vector_search, everything)
             if by_id:
-                documents = [{"@metadata": {"@id": doc_id}} for doc_id in scored_ids]
+                documents = [{"@metadata": {"@id": doc_id, "@collection": parsed.source.name}}
+                             for doc_id in scored_ids.values()]
             elif vector_only:
-                documents = _load_scored(source, scored_ids, parsed.source.name)
+                documents = load_scored(source, scored_ids, parsed.source.name)
             scored = True
         scored = scored or any(isinstance(node, ast.Search) for node in parsed.where.walk())
         matcher = compiler.compile(parsed.where)
@@ -198,9 +170,9 @@ def execute(
         total, page = len(rows), rows[skip:end]
     else:
         selected = matches[skip:end]
-        if by_id:
-            loaded = _load_scored(source, [_doc_id(doc) for doc, _ in selected], parsed.source.name)
-            scores = {_doc_id(doc): score for doc, score in selected}
+        if by_id and not projects_ids_only(parsed.select):  # an id() projection needs no document
+            loaded = load_scored(source, [_doc_id(doc) for doc, _ in selected], parsed.source.name)
+            scores = {_doc_id(doc).lower(): score for doc, score in selected}
             selected = [(doc, scores[_doc_id(doc).lower()]) for doc in loaded]
         total, page = len(matches), render(selected)
 
@@ -466,8 +438,9 @@ def _score_vector_clauses(
     documents: list[Document],
     hook: VectorSearchHook,
     everything: WholeCollection | None,
-) -> dict[str, None]:
-    """Score every vector clause; returns the ids any clause matched, best-scored clause order."""
+) -> dict[str, str]:
+    """Score every vector clause; returns the ids any clause matched (lower-cased → as the hook spelled
+    them), in the order the hook returned them."""
     conjuncts = where.items if isinstance(where, ast.And) else (where,)
     filters = [c for c in conjuncts if not any(isinstance(n, ast.VectorSearch) for n in c.walk())]
     candidate_ids: Sequence[str]
@@ -478,34 +451,14 @@ def _score_vector_clauses(
         candidate_ids = [_doc_id(doc).lower() for doc in documents if all(m(doc) is not None for m in matchers)]
     else:
         candidate_ids = [_doc_id(doc).lower() for doc in documents]
-    matched: dict[str, None] = {}
+    matched: dict[str, str] = {}
     for node in where.walk():
         if isinstance(node, ast.VectorSearch):
             scores = hook(node, compiler.parameters, candidate_ids)
             lowered = {key.lower(): score for key, score in scores.items()}
             compiler.vector_scores[id(node)] = lowered
-            matched.update(dict.fromkeys(lowered))
+            matched.update({key.lower(): key for key in scores if key.lower() not in matched})
     return matched
-
-
-def _vector_only(expr: ast.Expr) -> bool:
-    """True when only vector clauses (combined by and/or/boost) decide a match."""
-    if isinstance(expr, ast.VectorSearch):
-        return True
-    if isinstance(expr, ast.And | ast.Or):
-        return all(_vector_only(item) for item in expr.items)
-    return isinstance(expr, ast.Boost) and _vector_only(expr.expr)
-
-
-def _load_scored(source: QuerySource, doc_ids: Iterable[str], collection: str | None) -> list[Document]:
-    """The documents a vector-only query can match; ids of another collection or deleted ones drop out."""
-    wanted = (collection or "").lower()
-    documents = []
-    for doc_id in doc_ids:
-        doc = source.get_document(doc_id)
-        if doc is not None and str((doc.get("@metadata") or {}).get("@collection", "")).lower() == wanted:
-            documents.append(doc)
-    return documents
 
 
 # ---- ordering, projection, includes ----------------------------------------------------------

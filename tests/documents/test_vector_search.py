@@ -366,3 +366,12 @@ def test_order_by_score_can_be_turned_off(tmp_path: Path) -> None:
         assert scores(result) == pytest.approx([1.0, 2.0, 1.0 + 0.5**0.5])  # the id filter adds 1
     finally:
         catalog.close()
+
+
+def test_id_projection_keeps_the_ids_spelling(database: Database) -> None:
+    put_all(database, [("Items/A-1", {"V": [1, 0]}), ("Items/B-2", {"V": [0.8, 0.2]})])
+    result = query(database, "from Items where vector.search(V, $v) select id() as Key", v=[1, 0])
+    assert [row["Key"] for row in result.results] == ["Items/A-1", "Items/B-2"]
+    assert result.results[0]["@metadata"] == {"@id": "Items/A-1", "@projection": True, "@collection": "Items",
+                                              "@index-score": pytest.approx(1.0)}
+    assert ids(query(database, "from Items where vector.search(V, $v)", v=[1, 0])) == ["Items/A-1", "Items/B-2"]

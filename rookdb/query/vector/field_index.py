@@ -2,9 +2,10 @@
 
 Documents are keyed in the graph by a 64-bit hash of their lower-cased id, so a document can be
 removed or replaced knowing only its id; a ``<file>.ids.json`` beside the index maps keys back to
-ids. It is written before every save of the index, so it always covers what the saved index holds.
-The index is saved with the etag it has applied (its checkpoint): after a restart it resumes from
-there instead of rebuilding (replaying a change twice is harmless).
+ids (as the documents spell them). It is written before every save of the index, so it always
+covers what the saved index holds. The index is saved with the etag it has applied (its
+checkpoint): after a restart it resumes from there instead of rebuilding (replaying a change twice
+is harmless).
 
 Task fields (``embedding.text(Name, ai.task('id'))``) follow two collections: the source documents,
 and ``@embeddings/<Collection>`` where the task stores their vectors.
@@ -233,7 +234,7 @@ class FieldIndex:
                     width = stacked.shape[1]
                     keys.extend([key] * len(stacked))
                     rows.append(stacked)
-                    names[key] = lower_id
+                    names[key] = doc_id
             if not vectors:
                 self._index.remove(key)
                 with self._lock:
@@ -286,8 +287,11 @@ class FieldIndex:
         allowed_ids: Sequence[str] | None,
         scanning_threshold: int,
     ) -> dict[str, float]:
-        """``{lower id: best similarity}`` over every query vector (a document's best vector counts)."""
-        allowed = None if allowed_ids is None else {document_key(doc_id) for doc_id in allowed_ids}
+        """``{id: best similarity}`` over every query vector (a document's best vector counts).
+
+        ``allowed_ids`` are compared case-insensitively.
+        """
+        allowed = None if allowed_ids is None else {document_key(doc_id.lower()) for doc_id in allowed_ids}
         best: dict[str, float] = {}
         for query in queries:
             try:
@@ -327,7 +331,7 @@ def _read_ids(path: Path) -> dict[int, str]:
         raise StorageError(f"Cannot read {path.name}: {error}") from error
     if not isinstance(listed, list):
         raise StorageError(f"{path.name} is not a list of document ids")
-    return {document_key(str(doc_id)): str(doc_id) for doc_id in listed}
+    return {document_key(str(doc_id).lower()): str(doc_id) for doc_id in listed}
 
 
 def _write_ids(path: Path, ids: dict[int, str]) -> None:
