@@ -371,12 +371,13 @@ def print_table(results: list[Result], dataset: Dataset, paired: float | None) -
     exact = by_name.get("numpy exact")
     if rookdb and exact:
         print(f"numpy exact p50 / rookdb Single p50 = {exact.p50_ms / rookdb.p50_ms:.1f}x")
-    over_http = by_name.get("rookdb HTTP, ids")
     chroma_http = next((r for r in results if r.system.startswith("chroma") and r.system.endswith("HTTP")), None)
-    if over_http and chroma_http:
-        print(f"over HTTP, rookdb (ids) / chroma: p50 {over_http.p50_ms / chroma_http.p50_ms:.2f}x, "
-              f"p99 {over_http.p99_ms / chroma_http.p99_ms:.2f}x, "
-              f"QPS with 2 threads {over_http.qps_2 / chroma_http.qps_2:.2f}x")
+    for label in ("rookdb HTTP, ids", "rookdb HTTP, ids, Base64 $v"):
+        over_http = by_name.get(label)
+        if over_http and chroma_http:
+            print(f"over HTTP, {label} / chroma: p50 {over_http.p50_ms / chroma_http.p50_ms:.2f}x, "
+                  f"p99 {over_http.p99_ms / chroma_http.p99_ms:.2f}x, "
+                  f"QPS with 2 threads {over_http.qps_2 / chroma_http.qps_2:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> None:
