@@ -56,13 +56,22 @@ class BatchPlan:
     texts: dict[str, str]
     """Chunk hash → chunk text, for every chunk of the batch."""
     hits: dict[str, CachedVector] = field(default_factory=dict)
+    """Chunks found in the cache."""
+    reused: set[str] = field(default_factory=set)
+    """Chunks not in the cache yet but embedded by an earlier batch still being written."""
     vectors: dict[str, bytes] = field(default_factory=dict)
-    """Chunk hash → stored vector bytes (from the cache or just embedded)."""
+    """Chunk hash → stored vector bytes (from the cache, an earlier batch or the provider)."""
     provider_calls: int = 0
 
     @property
     def misses(self) -> list[str]:
+        """Chunks the cache does not hold: this batch writes their cache entries."""
         return [digest for digest in self.texts if digest not in self.hits]
+
+    @property
+    def to_embed(self) -> list[str]:
+        """Chunks the provider must embed."""
+        return [digest for digest in self.texts if digest not in self.hits and digest not in self.reused]
 
     def fail_document(self, source_id: str, step: Step, message: str) -> None:
         for plan in self.documents:
@@ -73,7 +82,7 @@ class BatchPlan:
     @property
     def tokens(self) -> int:
         """Estimated tokens sent to the provider (RavenDB's ``len / 4``)."""
-        return sum(estimate_tokens(self.texts[digest]) for digest in self.misses)
+        return sum(estimate_tokens(self.texts[digest]) for digest in self.to_embed)
 
     @property
     def chunk_count(self) -> int:
@@ -82,7 +91,7 @@ class BatchPlan:
     @property
     def cache_hit_count(self) -> int:
         return sum(1 for plan in self.documents for hashes in plan.fields.values()
-                   for digest in hashes if digest in self.hits)
+                   for digest in hashes if digest in self.hits or digest in self.reused)
 
 
 def plan_batch(changes: Sequence[Change], extractor: Extractor) -> BatchPlan:

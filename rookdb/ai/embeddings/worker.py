@@ -21,6 +21,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -42,7 +43,7 @@ from rookdb.ai.quantization import encode
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
 from rookdb.errors import AiConfigurationError, AiError, RookError
 from rookdb.settings import Settings
-from rookdb.storage.base import Change, DocumentStorage
+from rookdb.storage.base import DocumentStorage
 
 __all__ = [
     "DEFAULT_DRAIN_TIMEOUT_SECONDS",
@@ -67,6 +68,8 @@ DEFAULT_DRAIN_TIMEOUT_SECONDS = 10.0
 _FORCED_EXIT_SECONDS = 5.0
 # Provider batches are split so that each in-flight call carries at least this many texts.
 _MIN_TEXTS_PER_PROVIDER_CALL = 16
+# Batches whose vectors may still be uncommitted when a later batch is looked up in the cache.
+_PIPELINE_DEPTH = 3
 
 ConnectionStringResolver = Callable[[str], AiConnectionString | None]
 
@@ -250,45 +253,77 @@ class EmbeddingsWorker:
 
     async def _loop_batches(self, connection_string: AiConnectionString, provider: EmbeddingProvider,
                             extractor: Extractor) -> None:
+        """Three batches in flight: the next one is read, planned and looked up in the cache while
+        this one is embedded and the one before is written; commits stay in feed order."""
         concurrency = max_concurrent_batches(connection_string, self._settings)
         limit = asyncio.Semaphore(concurrency)
         writing: asyncio.Task[None] | None = None
+        upcoming: asyncio.Task[BatchPlan | None] | None = None
+        # Vectors embedded by batches that may not be committed yet: the next batch's cache lookup
+        # ran before they were, and must not pay for the same text again.
+        uncommitted: deque[dict[str, bytes]] = deque(maxlen=_PIPELINE_DEPTH)
         read_position = self.position
         while not self._stopping.is_set():
             assert self._wake is not None
             self._wake.clear()
-            changes: list[Change] = []
+            plan: BatchPlan | None = None
             try:
-                changes = await asyncio.to_thread(self._storage.changes_since, read_position, self._batch_size,
-                                                  self.task.collection)
-                if not changes:
+                prepared = upcoming
+                if prepared is None:
+                    prepared = asyncio.create_task(self._prepare(read_position, extractor, connection_string))
+                upcoming = None
+                plan = await prepared
+                if plan is None:
                     if writing is not None:
                         finished, writing = writing, None
                         await finished
                         continue
+                    uncommitted.clear()
                     self.state = TaskState.IDLE
                     await self._sleep(DEFAULT_IDLE_POLL_SECONDS, wakeable=True)
                     continue
                 self.state = TaskState.RUNNING
                 self.stats.started_batch()
-                plan = await asyncio.to_thread(plan_batch, changes, extractor)
-                await self._fill_vectors(plan, connection_string, provider, limit, concurrency)
+                read_position = plan.last_etag
+                upcoming = asyncio.create_task(self._prepare(read_position, extractor, connection_string))
+                await self._fill_vectors(plan, provider, limit, concurrency, uncommitted)
                 if writing is not None:
                     finished, writing = writing, None
                     await finished  # batches commit in feed order
                 writing = asyncio.create_task(self._commit(plan, connection_string))
-                read_position = plan.last_etag
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if writing is not None:
-                    # The batch before this one is embedded already: keep it if it can be written.
-                    await asyncio.gather(writing, return_exceptions=True)
-                    writing = None
+                for pending in (upcoming, writing):
+                    if pending is not None:
+                        # The batch being written is embedded already: keep it if it can be stored.
+                        if pending is upcoming:
+                            pending.cancel()
+                        await asyncio.gather(pending, return_exceptions=True)
+                upcoming = writing = None
+                uncommitted.clear()
                 read_position = self.position
-                await self._on_batch_failure(error, len(changes))
+                await self._on_batch_failure(error, len(plan.documents) if plan is not None else 0)
+        if upcoming is not None:
+            upcoming.cancel()
+            await asyncio.gather(upcoming, return_exceptions=True)
         if writing is not None:
             await asyncio.gather(writing, return_exceptions=True)
+
+    async def _prepare(self, position: int, extractor: Extractor, connection_string: AiConnectionString,
+                       ) -> BatchPlan | None:
+        """The next batch after ``position``, planned, with its cache hits; None when there is none."""
+        return await asyncio.to_thread(self._prepare_now, position, extractor, connection_string.identifier)
+
+    def _prepare_now(self, position: int, extractor: Extractor, connection_string_identifier: str
+                     ) -> BatchPlan | None:
+        changes = self._storage.changes_since(position, self._batch_size, self.task.collection)
+        if not changes:
+            return None
+        plan = plan_batch(changes, extractor)
+        plan.hits = self._cache.lookup(connection_string_identifier, plan.texts, self.task.quantization)
+        plan.vectors = {digest: cached.data for digest, cached in plan.hits.items()}
+        return plan
 
     async def _commit(self, plan: BatchPlan, connection_string: AiConnectionString) -> None:
         counts = BatchCounts(
@@ -324,16 +359,20 @@ class EmbeddingsWorker:
 
     # -- embedding -----------------------------------------------------------------------------
 
-    async def _fill_vectors(self, plan: BatchPlan, connection_string: AiConnectionString,
-                            provider: EmbeddingProvider, limit: asyncio.Semaphore, concurrency: int) -> None:
-        kind = self.task.quantization
-        plan.hits = await asyncio.to_thread(self._cache.lookup, connection_string.identifier, plan.texts, kind)
-        plan.vectors = {digest: cached.data for digest, cached in plan.hits.items()}
-        misses = plan.misses
-        if not misses:
+    async def _fill_vectors(self, plan: BatchPlan, provider: EmbeddingProvider, limit: asyncio.Semaphore,
+                            concurrency: int, uncommitted: deque[dict[str, bytes]]) -> None:
+        for digest in plan.misses:
+            for recent in uncommitted:
+                if digest in recent:
+                    plan.vectors[digest] = recent[digest]
+                    plan.reused.add(digest)
+                    break
+        wanted = plan.to_embed
+        if not wanted:
             return
+        kind = self.task.quantization
         calls_before = getattr(provider, "provider_calls", None)
-        batches = provider_batches(misses, concurrency, self._batch_size)
+        batches = provider_batches(wanted, concurrency, self._batch_size)
         results = await asyncio.gather(*(self._embed(plan, provider, batch, limit) for batch in batches))
         refused: list[str] = []
         for batch, vectors in zip(batches, results, strict=True):
@@ -347,6 +386,7 @@ class EmbeddingsWorker:
         calls_after = getattr(provider, "provider_calls", None)
         if isinstance(calls_before, int) and isinstance(calls_after, int):
             plan.provider_calls = calls_after - calls_before  # HTTP requests, retries included
+        uncommitted.append({digest: plan.vectors[digest] for digest in wanted if digest in plan.vectors})
 
     async def _embed(self, plan: BatchPlan, provider: EmbeddingProvider, digests: list[str],
                      limit: asyncio.Semaphore) -> list[list[float]] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -101,3 +102,20 @@ def test_cache_is_per_connection_string(embedder: QueryEmbedder, srv: EmbeddingS
     embedder.embed(tei_connection_string(srv, "first"), _task(), "bread")
     embedder.embed(tei_connection_string(srv, "second"), _task(), "bread")
     assert tei_requests(srv) == 2
+
+
+def test_concurrent_queries_respect_the_connection_strings_limit(
+        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.ai.embeddings.test_worker import CountingProvider
+
+    provider = CountingProvider()
+    monkeypatch.setattr("rookdb.ai.embeddings.query.create_provider", lambda settings, options: provider)
+    embedder = QueryEmbedder(storage, Settings())
+    connection = tei_connection_string(srv, max_concurrent=2)
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(lambda n: embedder.embed(connection, _task(), f"query number {n}"), range(6)))
+    finally:
+        embedder.close()
+    assert provider.most == 2 and provider.calls == 6
+    assert all(len(vectors) == 1 and vectors[0].dtype == np.float32 for vectors in results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
 from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, provider_batches, state_key
+from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
 from rookdb.ai.task_config import (
     EmbeddingPathConfiguration,
@@ -185,8 +187,11 @@ def test_two_tasks_share_one_embeddings_document(storage: SqliteStorage, make_wo
     put(storage, "products/1-A", Description="Tea")  # Name removed
     first.wake()
     second.wake()
-    wait_for(lambda: set(sections(storage, "products/1-A")) == {"products-task"}, what="one section left")
+    wait_for(idle(first, storage))
+    wait_for(idle(second, storage))
+    assert set(sections(storage, "products/1-A")) == {"products-task"}
     remaining = sections(storage, "products/1-A")["products-task"]
+    assert set(remaining) == {"@quantization", "Description"}
     assert {a.name for a in storage.attachments("embeddings/products/1-A")} == set(remaining["Description"])
     assert storage.integrity_check() == []
 
@@ -295,3 +300,44 @@ def test_stop_drains_and_restart_resumes_without_repeating(
     wait_for(idle(again, storage))
     assert tei_requests(srv) == calls + 1
     assert again.snapshot()["DocumentsChanged"] == 10
+
+
+class CountingProvider(EmbeddingProvider):
+    """Counts how many embed calls are in flight at once (what the concurrency limit bounds)."""
+
+    connector = "Counting"
+    model = "counting"
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+        self.calls = 0
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.02)
+        self.in_flight -= 1
+        return [[float(len(text)), 1.0] for text in texts]
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_provider_calls_in_flight_never_exceed_the_connection_strings_limit(
+        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    provider = CountingProvider()
+    monkeypatch.setattr("rookdb.ai.embeddings.worker.create_provider", lambda settings, options: provider)
+    with storage.write() as tx:
+        for n in range(200):
+            tx.put(f"products/{n}-A", "Products", {"Name": f"Product {n}", "@metadata": {"@collection": "Products"}})
+    settings = Settings({"Ai.Embeddings.MaxBatchSize": 200})
+    worker = EmbeddingsWorker(storage, paths_task(embeddings_path_configurations=NAME_ONLY),
+                              lambda name: tei_connection_string(srv, max_concurrent=limit), settings)
+    worker.start()
+    try:
+        wait_for(idle(worker, storage))
+    finally:
+        assert worker.stop()
+    assert provider.most == limit
+    expected_calls = len(provider_batches([str(n) for n in range(200)], limit, 200))
+    assert worker.snapshot()["ProviderCalls"] == provider.calls == expected_calls
