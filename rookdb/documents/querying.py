@@ -45,7 +45,9 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     parsed = parse_query(query)
     hook: VectorSearchHook | None = None
     stale = False
-    if parsed.where is not None and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk()):
+    # A static index does not exist here: the executor answers IndexDoesNotExistException for it.
+    if (parsed.source.kind != "index" and parsed.where is not None
+            and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk())):
         prepared = vector_search_of(database).prepare(parsed, parameters, wait_for_non_stale)
         hook, stale = prepared.hook, prepared.stale
     result = execute(query, parameters, DatabaseQuerySource(database), start=start, page_size=page_size,

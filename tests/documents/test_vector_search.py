@@ -375,3 +375,10 @@ def test_id_projection_keeps_the_ids_spelling(database: Database) -> None:
     assert result.results[0]["@metadata"] == {"@id": "Items/A-1", "@projection": True, "@collection": "Items",
                                               "@index-score": pytest.approx(1.0)}
     assert ids(query(database, "from Items where vector.search(V, $v)", v=[1, 0])) == ["Items/A-1", "Items/B-2"]
+
+
+def test_static_indexes_do_not_exist(database: Database) -> None:
+    from rookdb.errors import IndexNotFoundError
+
+    with pytest.raises(IndexNotFoundError):
+        query(database, "from index 'Products/ByVector' where vector.search(VectorFromText, $t)", t="x")

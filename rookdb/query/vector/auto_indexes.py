@@ -114,7 +114,10 @@ class AutoIndexes:
                 saved = orjson.loads(path.read_bytes())
                 definitions = [AutoIndexDefinition.from_json(item) for item in saved]
             except (OSError, ValueError, KeyError, TypeError) as error:
-                raise StorageError(f"Cannot read {path}: {error}") from error
+                # Queries recreate auto-indexes; a damaged list must not keep the database closed.
+                logger.error("Ignoring unreadable %s (kept as %s.damaged): %s", path, path.name, error)
+                path.replace(path.with_name(path.name + ".damaged"))
+                definitions = []
             for definition in definitions:
                 indexes._add(definition)
         return indexes

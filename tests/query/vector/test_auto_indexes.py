@@ -383,3 +383,13 @@ def test_a_fresh_build_is_saved_when_indexing_goes_idle(tmp_path: Path, storage:
     indexes.index_step()
     indexes.save(idle=True)
     assert field.dirty  # saved once already: now the interval applies
+
+
+def test_a_damaged_definitions_file_starts_empty(tmp_path: Path, storage: SqliteStorage) -> None:
+    (tmp_path / "indexes").mkdir()
+    (tmp_path / "indexes" / DEFINITIONS_FILE).write_text("{not json")
+    indexes = open_indexes(tmp_path, storage)
+    assert indexes.definitions() == []
+    assert (tmp_path / "indexes" / f"{DEFINITIONS_FILE}.damaged").exists()
+    ensure(indexes, TAGS)  # queries recreate what they need
+    assert [d.name for d in open_indexes(tmp_path, storage).definitions()] == ["Auto/Products/ByVector.search(Tags)"]
