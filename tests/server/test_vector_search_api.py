@@ -276,6 +276,14 @@ def test_task_search_embeds_each_query_once(new_store: StoreFactory, embedding_s
             "Name", "italian cheese", "names", number_of_candidates=30))
     assert tei_calls(embedding_server) == before + 1  # the repeated query came from @embeddings-cache
     assert doc_ids(first) == doc_ids(again) == doc_ids(deprecated)
+    for quantization in (VectorEmbeddingType.INT8, VectorEmbeddingType.BINARY):
+        quantized = search("italian cheese", target_quantization=quantization)
+        assert len(set(doc_ids(quantized)[:5]) & set(doc_ids(first)[:10])) >= 4, quantization
+    names = {index.name for index in store.maintenance.send(GetIndexesOperation(0, 100))}
+    assert {"Auto/Products/ByVector.search(embedding.text(Name|ai.task('names')))",
+            "Auto/Products/ByVector.search(embedding.text_i8(Name|ai.task('names')))",
+            "Auto/Products/ByVector.search(embedding.text_i1(Name|ai.task('names')))"} <= names
+    assert tei_calls(embedding_server) == before + 1
     with store.open_session() as session:
         cached = session.advanced.raw_query("from '@embeddings-cache'", dict)
         assert len(list(cached)) >= 2  # "warm up" and "italian cheese"
