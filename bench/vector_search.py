@@ -372,7 +372,7 @@ def print_table(results: list[Result], dataset: Dataset, paired: float | None) -
     if rookdb and exact:
         print(f"numpy exact p50 / rookdb Single p50 = {exact.p50_ms / rookdb.p50_ms:.1f}x")
     chroma_http = next((r for r in results if r.system.startswith("chroma") and r.system.endswith("HTTP")), None)
-    for label in ("rookdb HTTP, ids", "rookdb HTTP, ids, Base64 $v"):
+    for label in ("rookdb HTTP, ids", "rookdb HTTP, ids, Base64 $v", "rookdb HTTP, ids, httpx+orjson"):
         over_http = by_name.get(label)
         if over_http and chroma_http:
             print(f"over HTTP, {label} / chroma: p50 {over_http.p50_ms / chroma_http.p50_ms:.2f}x, "

@@ -9,6 +9,8 @@ plain dicts with the fields of its ``Result``.
   then ``from Items where vector.search(Vector, $v)`` through the client: projecting ``id()`` (what
   Chroma returns: ids and distances) with ``$v`` a list of floats, then with ``$v`` as Base64 (the
   client's documented alternative, which spares it per-number work), and returning the documents.
+  One more row posts the same RQL request with httpx + orjson, as Chroma's own client talks to its
+  server: the two servers compared with the same thin client.
 * Chroma: ``chroma run`` in a subprocess, queried with ``chromadb.HttpClient`` from the peers venv
   (``bash bench/setup_peers.sh``). Its client runs in a worker process driven over a pipe.
 
@@ -120,6 +122,7 @@ class RookdbHttp:
                                         cwd=BENCH.parent)
         wait_until_up(lambda: httpx.get(self.url + "/build/version", timeout=1).raise_for_status(), self.process,
                       "rookdb serve")
+        self.http = httpx.Client(base_url=self.url)
         self.store = DocumentStore(urls=[self.url], database=DATABASE)
         self.store.initialize()
         self.store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(DATABASE)))
@@ -151,6 +154,15 @@ class RookdbHttp:
             ).add_parameter("v", base64.b64encode(query.astype("<f4").tobytes()).decode())
             return [int(row["Id"].rsplit("/", 1)[1]) for row in rows]
 
+    def search_thin(self, query: Vectors) -> list[int]:
+        import orjson
+
+        body = {"Query": f"from Items where vector.search(Vector, $v) select id() limit {K}",
+                "QueryParameters": {"v": query}}
+        response = self.http.post(f"/databases/{DATABASE}/queries",
+                                  content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY))
+        return [int(row["Id"].rsplit("/", 1)[1]) for row in orjson.loads(response.content)["Results"]]
+
     def search_documents(self, query: Vectors) -> list[int]:
         with self.store.open_session() as session:
             rows = session.query_collection("Items", dict).vector_search("Vector", query.tolist()).take(K)
@@ -161,6 +173,7 @@ class RookdbHttp:
 
     def close(self) -> None:
         self.store.close()
+        self.http.close()
         self.process.terminate()
         try:
             self.process.wait(60)
@@ -266,6 +279,7 @@ def http_rows(dataset_path: Path, vectors: Vectors, queries: Vectors, truth: npt
             peer = ChromaHttpPeer(dataset_path, work)
         local: dict[str, Search] = {"rookdb HTTP, ids": rookdb.search_ids,
                                     "rookdb HTTP, ids, Base64 $v": rookdb.search_ids_base64,
+                                    "rookdb HTTP, ids, httpx+orjson": rookdb.search_thin,
                                     "rookdb HTTP, documents": rookdb.search_documents}
         for search in local.values():
             timed(search, queries[:WARM_UP])
