@@ -1,8 +1,10 @@
 """Document expiration: documents whose ``@metadata.@expires`` has passed are deleted in the background.
 
 The expirer follows the change feed from a stored position and keeps an index of the documents
-that carry ``@expires`` (in the storage state, and in memory while it runs), so each run looks only
-at what changed and at what is due. It runs every ``Expiration.DeleteFrequencyInSec`` seconds.
+that carry ``@expires`` (in memory while it runs, and in the storage state as a fixed number of
+buckets keyed by a hash of the document id, so that recording a change rewrites one small value
+instead of searching a large table), so each run looks only at what changed and at what is due. It
+runs every ``Expiration.DeleteFrequencyInSec`` seconds.
 Embeddings cache entries (``@embeddings-cache``) rely on it to go away when they expire.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,23 +22,28 @@ import orjson
 from rookdb.ai.embeddings.layout import EXPIRES, format_expires, parse_expires
 from rookdb.documents.database import Database
 from rookdb.errors import RookError
+from rookdb.storage.base import WriteTransaction
 
 __all__ = ["DocumentExpirer"]
 
 logger = logging.getLogger("rookdb.documents.expiration")
 
 _POSITION_KEY = "expiration/position"
-_ENTRY_PREFIX = "expiration/entries/"
-# Closes every entry key, so deleting one entry by prefix never deletes another whose id extends it.
-_ENTRY_END = "\x1f"
+_BUCKET_PREFIX = "expiration/due/"
+_BUCKETS = 256
 _FEED_PAGE = 1024
+# Index changes are written once per run, or every this many changed entries on a long catch-up.
+_UPDATES_PER_WRITE = 50_000
 _DELETE_BATCH = 512
 _STOP_TIMEOUT_SECONDS = 30.0
 _EXPIRES_MARKER = f'"{EXPIRES}"'.encode()
 
+Entry = tuple[str, datetime]
+"""A document's stored id and expiry."""
 
-def _entry_key(doc_id: str) -> str:
-    return f"{_ENTRY_PREFIX}{doc_id.lower()}{_ENTRY_END}"
+
+def _bucket_of(key: str) -> str:
+    return f"{_BUCKET_PREFIX}{zlib.crc32(key.encode()) % _BUCKETS:03d}"
 
 
 def _utc_now() -> datetime:
@@ -52,7 +60,7 @@ class DocumentExpirer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick_lock = threading.Lock()
-        self._due: dict[str, tuple[str, datetime]] | None = None
+        self._due: dict[str, Entry] | None = None
         """Lower-cased id → (id, expiry) of every document with ``@expires``; loaded on first run."""
 
     def start(self) -> None:
@@ -85,26 +93,44 @@ class DocumentExpirer:
             self._follow_feed()
             return self._delete_expired()
 
-    def _load(self) -> dict[str, tuple[str, datetime]]:
+    def _load(self) -> dict[str, Entry]:
         if self._due is None:
-            due: dict[str, tuple[str, datetime]] = {}
-            for value in self._database.storage.states(_ENTRY_PREFIX).values():
-                moment = parse_expires(value.get("At")) if isinstance(value, dict) else None
-                if moment is not None:
-                    due[str(value["Id"]).lower()] = (str(value["Id"]), moment)
+            due: dict[str, Entry] = {}
+            for bucket in self._database.storage.states(_BUCKET_PREFIX).values():
+                for key, value in (bucket.items() if isinstance(bucket, dict) else ()):
+                    moment = parse_expires(value[1]) if isinstance(value, list) and len(value) == 2 else None
+                    if moment is not None:
+                        due[key] = (str(value[0]), moment)
             self._due = due
         return self._due
+
+    def _store(self, tx: WriteTransaction, due: dict[str, Entry], changes: dict[str, Entry | None]) -> None:
+        """Apply ``changes`` to ``due`` and rewrite the buckets they touch, inside ``tx``."""
+        touched = set()
+        for key, entry in changes.items():
+            if entry is None:
+                due.pop(key, None)
+            else:
+                due[key] = entry
+            touched.add(_bucket_of(key))
+        if not touched:
+            return
+        buckets: dict[str, dict[str, list[str]]] = {bucket: {} for bucket in touched}
+        for key, (doc_id, moment) in due.items():
+            bucket = buckets.get(_bucket_of(key))
+            if bucket is not None:
+                bucket[key] = [doc_id, format_expires(moment)]
+        for name, bucket in buckets.items():
+            tx.set_state(name, bucket)
 
     def _follow_feed(self) -> None:
         due = self._load()
         storage = self._database.storage
         stored = storage.get_state(_POSITION_KEY)
-        position = stored if isinstance(stored, int) else 0
+        start = position = stored if isinstance(stored, int) else 0
+        updates: dict[str, Entry | None] = {}
         while not self._stopping.is_set():
             changes = storage.changes_since(position, _FEED_PAGE)
-            if not changes:
-                return
-            updates: dict[str, tuple[str, datetime] | None] = {}
             for change in changes:
                 moment = None
                 if change.document is not None and _EXPIRES_MARKER in change.document.body:
@@ -115,18 +141,19 @@ class DocumentExpirer:
                     updates[key] = (change.id, moment)
                 elif key in due or key in updates:
                     updates[key] = None
-            position = changes[-1].etag
-            with storage.write() as tx:
-                for key, entry in updates.items():
-                    tx.delete_state(_entry_key(key))
-                    if entry is not None:
-                        tx.set_state(_entry_key(key), {"Id": entry[0], "At": format_expires(entry[1])})
-                tx.set_state(_POSITION_KEY, position)
-            for key, entry in updates.items():
-                if entry is None:
-                    due.pop(key, None)
-                else:
-                    due[key] = entry
+            if changes:
+                position = changes[-1].etag
+            if position != start and (not changes or len(updates) >= _UPDATES_PER_WRITE):
+                with storage.write() as tx:
+                    # Work on a copy so that a failed write leaves the in-memory index as stored.
+                    pending = dict(due)
+                    self._store(tx, pending, updates)
+                    tx.set_state(_POSITION_KEY, position)
+                due.clear()
+                due.update(pending)
+                updates, start = {}, position
+            if not changes:
+                return
 
     def _delete_expired(self) -> int:
         due = self._load()
@@ -143,9 +170,10 @@ class DocumentExpirer:
                     current = tx.get(doc_id)
                     if current is not None and self._still_expired(current.body, now):
                         deleted += int(self._database.delete_in(tx, doc_id))
-                    tx.delete_state(_entry_key(key))
-            for key in batch:
-                due.pop(key, None)
+                pending = dict(due)
+                self._store(tx, pending, dict.fromkeys(batch))
+            due.clear()
+            due.update(pending)
         if deleted:
             self._database.notify_changed()
         return deleted

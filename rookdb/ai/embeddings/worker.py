@@ -97,7 +97,7 @@ def provider_batches(texts: Sequence[str], concurrency: int, max_size: int) -> l
 
 
 class EmbeddingsWorker:
-    """Runs one task. Thread-safe to ``wake``, ``stop`` and read ``status`` from any thread."""
+    """Runs one task. ``wake``, ``stop``, ``snapshot`` and the public attributes are safe from any thread."""
 
     def __init__(
         self,

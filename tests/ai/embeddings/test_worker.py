@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -341,3 +342,28 @@ def test_provider_calls_in_flight_never_exceed_the_connection_strings_limit(
     assert provider.most == limit
     expected_calls = len(provider_batches([str(n) for n in range(200)], limit, 200))
     assert worker.snapshot()["ProviderCalls"] == provider.calls == expected_calls
+
+
+class StuckProvider(CountingProvider):
+    """A provider that does not answer within any reasonable time."""
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        await asyncio.sleep(60)
+        return []
+
+
+def test_stop_cancels_a_batch_that_does_not_drain(
+        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = StuckProvider()
+    monkeypatch.setattr("rookdb.ai.embeddings.worker.create_provider", lambda settings, options: provider)
+    put(storage, "products/1-A", Name="Chai")
+    worker = EmbeddingsWorker(storage, paths_task(), lambda name: tei_connection_string(srv), SETTINGS,
+                              drain_timeout=0.2)
+    worker.start()
+    wait_for(lambda: provider.calls == 1, what="the provider call")
+    started = time.monotonic()
+    assert worker.stop()
+    assert time.monotonic() - started < 3
+    assert worker.position == 0 and storage.get_state(state_key(1, "position")) is None
+    assert storage.get("embeddings/products/1-A") is None
