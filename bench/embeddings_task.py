@@ -1,0 +1,326 @@
+"""Embeddings generation end to end: bulk insert → task → embeddings stored, against (a) the embedded
+model and (b) the local Hugging Face-protocol server (TEI route), each compared with its raw limit.
+
+Run: .venv/bin/python bench/embeddings_task.py [--documents 10000] [--only embedded|tei]
+
+rookdb runs as users run it (``rookdb serve`` in its own process), the local embedding server too
+(``python -m rookdb.testing.embedding_server``); this process is the client. The limits are measured
+in the same run on the same chunks with the same batch sizes: documents in feed order, batches of
+``Ai.Embeddings.MaxBatchSize`` documents, texts already seen served by the cache, the rest cut into
+provider calls by the worker's own ``provider_batches`` with the same concurrency.
+
+(a) limit: the embedded model alone (same ONNX thread count) embedding those provider calls.
+(b) limit: the embedding server hammered directly over HTTP with those calls, at most
+    ``MaxConcurrentBatches`` in flight, each split into TEI's ``max_client_batch_size`` requests.
+
+Then the task is reset (``UpdateEmbeddingsGenerationOperation(reset=True)``): with a warm cache the
+re-run must make zero provider calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from ravendb import DocumentStore
+from ravendb.documents.operations.ai import (
+    AddEmbeddingsGenerationOperation,
+    ChunkingMethod,
+    ChunkingOptions,
+    EmbeddingPathConfiguration,
+    EmbeddingsGenerationConfiguration,
+    UpdateEmbeddingsGenerationOperation,
+)
+from ravendb.documents.operations.ai.ai_connection_string import AiConnectionString, AiModelType
+from ravendb.documents.operations.ai.embedded_settings import EmbeddedSettings
+from ravendb.documents.operations.ai.hugging_face_settings import HuggingFaceSettings
+from ravendb.documents.operations.connection_string.put_connection_string_operation import (
+    PutConnectionStringOperation,
+)
+from ravendb.serverwide.database_record import DatabaseRecord
+from ravendb.serverwide.operations.common import CreateDatabaseOperation
+
+from rookdb.ai import chunking
+from rookdb.ai.embedded_model import EmbeddedModel, EmbeddedModelConfig
+from rookdb.ai.embeddings.worker import provider_batches
+from rookdb.ai.quantization import text_hash
+from rookdb.server.runner import free_port
+from rookdb.settings import Settings, env_name
+
+DATABASE = "EmbeddingsBench"
+API_KEY = "bench-key"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+SEED = 20261124
+POLL_SECONDS = 0.25
+TIMEOUT_SECONDS = 1800.0
+TEI_MAX_BATCH = 32  # what the local server's /info announces, as TEI's default
+DEFAULTS = Settings(environ={})
+BATCH = int(DEFAULTS["Ai.Embeddings.MaxBatchSize"])
+CONCURRENCY = int(DEFAULTS["Ai.Embeddings.MaxConcurrentBatches"])
+MODEL_THREADS = int(DEFAULTS["Ai.Embeddings.LocalModelThreads"])
+NAME_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT, 512)
+DESCRIPTION_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 64)
+
+ADJECTIVES = ["Spicy", "Sweet", "Smoked", "Aged", "Fresh", "Golden", "Dark", "Organic", "Classic", "Wild"]
+KINDS = ["Tea", "Lager", "Ale", "Cheese", "Sauce", "Syrup", "Chocolate", "Coffee", "Pasta", "Sausage",
+         "Crab", "Biscuits", "Marmalade", "Gnocchi", "Chutney"]
+ORIGINS = ["Tuscany", "Bavaria", "Québec", "Queensland", "Normandy", "Louisiana", "Kyoto", "Valencia"]
+SENTENCES = [
+    "Made by a family business since {year}.", "Best served with {pair}.", "Aged for {n} months in oak.",
+    "A favourite of chefs in {origin}.", "Shipped in boxes of {n} units.", "Rich, {adj} and full of flavour.",
+    "Certified organic and fair trade.", "Keeps for {n} weeks once opened.",
+]
+PAIRINGS = ["fresh bread", "hard cheese", "grilled fish", "roast pork", "dark chocolate", "green salad"]
+
+
+class Product:
+    def __init__(self, Name: str, QuantityPerUnit: str, Category: str, Description: str) -> None:
+        self.Name = Name
+        self.QuantityPerUnit = QuantityPerUnit
+        self.Category = Category
+        self.Description = Description
+
+
+def products(count: int) -> list[Product]:
+    rng = random.Random(SEED)
+    items = []
+    for n in range(count):
+        kind, origin = rng.choice(KINDS), rng.choice(ORIGINS)
+        sentences = [rng.choice(SENTENCES).format(year=rng.randint(1900, 2020), pair=rng.choice(PAIRINGS),
+                                                  n=rng.randint(2, 24), origin=origin,
+                                                  adj=rng.choice(ADJECTIVES).lower())
+                     for _ in range(rng.randint(2, 3))]
+        items.append(Product(f"{rng.choice(ADJECTIVES)} {kind} from {origin} No. {n}",
+                             f"{rng.randint(6, 48)} x {rng.choice([100, 250, 500])} g",
+                             f"categories/{n % 8 + 1}-A", " ".join(sentences)))
+    return items
+
+
+def task_config() -> EmbeddingsGenerationConfiguration:
+    return EmbeddingsGenerationConfiguration(
+        name="ProductsBench", identifier="products-bench", connection_string_name="Bench", collection="Products",
+        embeddings_path_configurations=[
+            EmbeddingPathConfiguration("Name", ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 512)),
+            EmbeddingPathConfiguration("Description", ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 64))],
+        chunking_options_for_querying=ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 512))
+
+
+def provider_calls_of(items: list[Product]) -> tuple[list[list[list[str]]], int]:
+    """Per document batch, the provider calls the task makes (cache misses only), and the chunk count."""
+    seen: set[str] = set()
+    plan: list[list[list[str]]] = []
+    chunks = 0
+    for start in range(0, len(items), BATCH):
+        misses: dict[str, str] = {}
+        for item in items[start : start + BATCH]:
+            for value, options in ((item.Name, NAME_OPTIONS), (item.Description, DESCRIPTION_OPTIONS)):
+                for piece in chunking.chunk(value, options):
+                    chunks += 1
+                    digest = text_hash(piece)
+                    if digest not in seen:
+                        misses.setdefault(digest, piece)
+        seen.update(misses)
+        plan.append(provider_batches(list(misses.values()), CONCURRENCY, BATCH))
+    return plan, chunks
+
+
+def embedded_limit(plan: list[list[list[str]]]) -> float:
+    """Seconds the embedded model alone needs for the task's provider calls."""
+    model = EmbeddedModel(EmbeddedModelConfig(intra_op_threads=MODEL_THREADS))
+    model.embed(["warm up"])
+    started = time.perf_counter()
+    for calls in plan:
+        for texts in calls:
+            model.embed(texts)
+    return time.perf_counter() - started
+
+
+def tei_limit(url: str, plan: list[list[list[str]]]) -> float:
+    """Seconds the embedding server needs when hammered directly with the task's calls."""
+
+    async def run() -> float:
+        limit = asyncio.Semaphore(CONCURRENCY)
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
+            async def call(texts: list[str]) -> None:
+                async with limit:
+                    for start in range(0, len(texts), TEI_MAX_BATCH):
+                        response = await client.post("/embed", json={"inputs": texts[start : start + TEI_MAX_BATCH]})
+                        response.raise_for_status()
+                        response.json()
+
+            await call(["warm up"])
+            started = time.perf_counter()
+            for calls in plan:
+                await asyncio.gather(*(call(texts) for texts in calls))
+            return time.perf_counter() - started
+
+    return asyncio.run(run())
+
+
+def start(command: list[str], ready_url: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(ready_url, timeout=1)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{' '.join(command)} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def progress(url: str) -> dict[str, Any]:
+    response = httpx.get(f"{url}/databases/{DATABASE}/ai/tasks/progress", timeout=30)
+    response.raise_for_status()
+    [entry] = response.json()["Results"]
+    return entry  # type: ignore[no-any-return]
+
+
+def wait_caught_up(url: str, documents: int) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    while time.perf_counter() - started < TIMEOUT_SECONDS:
+        entry = progress(url)
+        if (entry["State"] == "Idle" and entry["DocumentsProcessed"] == entry["DocumentsTotal"]
+                and entry["DocumentsChanged"] >= documents):
+            return time.perf_counter() - started, entry
+        time.sleep(POLL_SECONDS)
+    raise RuntimeError(f"the task did not finish in {TIMEOUT_SECONDS}s: {progress(url)}")
+
+
+def tei_requests(url: str) -> int:
+    stats = httpx.get(f"{url}/_control/stats", timeout=10).json()
+    return int(sum(route.get("requests", 0) for name, route in stats.items() if name.startswith("tei-embed")))
+
+
+@dataclass
+class Result:
+    connector: str
+    documents: int
+    chunks: int
+    texts_embedded: int
+    insert_seconds: float
+    task_seconds: float
+    limit_seconds: float
+    reset_seconds: float
+    reset_provider_calls: int
+    reset_provider_requests_seen: int | None
+
+    @property
+    def ratio(self) -> float:
+        return self.limit_seconds / self.task_seconds
+
+
+def run_task(data_dir: Path, items: list[Product], connection: AiConnectionString, connector: str,
+             limit_seconds: float, chunks: int, texts: int, tei_url: str | None) -> Result:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, env_name("Ai.Embeddings.LocalModelThreads"): str(MODEL_THREADS)}
+    server = start([sys.executable, "-m", "rookdb", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+                   f"{url}/build/version", env)
+    try:
+        store = DocumentStore(urls=[url], database=DATABASE)
+        store.initialize()
+        store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(DATABASE)))
+        started = time.perf_counter()
+        with store.bulk_insert() as bulk:
+            for number, item in enumerate(items):
+                bulk.store_as(item, f"products/{number}-A")
+        insert_seconds = time.perf_counter() - started
+        store.maintenance.send(PutConnectionStringOperation(connection))
+        added = store.maintenance.send(AddEmbeddingsGenerationOperation(task_config()))
+        task_seconds, entry = wait_caught_up(url, len(items))
+        assert entry["Chunks"] == chunks, (entry["Chunks"], chunks)
+        before = tei_requests(tei_url) if tei_url else None
+        store.maintenance.send(UpdateEmbeddingsGenerationOperation(added.task_id, task_config(), reset=True))
+        reset_seconds, after_reset = wait_caught_up(url, len(items))
+        seen = tei_requests(tei_url) - before if tei_url and before is not None else None
+        store.close()
+    finally:
+        stop(server)
+    return Result(connector, len(items), chunks, texts, insert_seconds, task_seconds, limit_seconds, reset_seconds,
+                  int(after_reset["ProviderCalls"]), seen)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=10_000)
+    parser.add_argument("--only", choices=["embedded", "tei"], default=None)
+    args = parser.parse_args()
+    items = products(args.documents)
+    plan, chunks = provider_calls_of(items)
+    texts = sum(len(call) for calls in plan for call in calls)
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        if args.only in (None, "embedded"):
+            limit = embedded_limit(plan)
+            connection = AiConnectionString("Bench", "bench-embedded", model_type=AiModelType.TEXT_EMBEDDINGS,
+                                            embedded_settings=EmbeddedSettings())
+            results.append(run_task(directory / "embedded", items, connection, "embedded model", limit, chunks,
+                                    texts, None))
+        if args.only in (None, "tei"):
+            port = free_port()
+            tei_url = f"http://127.0.0.1:{port}"
+            tei = start([sys.executable, "-m", "rookdb.testing.embedding_server", "--port", str(port), "--api-key",
+                         API_KEY], f"{tei_url}/health")
+            try:
+                limit = tei_limit(tei_url, plan)
+                connection = AiConnectionString("Bench", "bench-tei", model_type=AiModelType.TEXT_EMBEDDINGS,
+                                                huggingface_settings=HuggingFaceSettings(API_KEY, MODEL, tei_url))
+                results.append(run_task(directory / "tei", items, connection, "HF protocol server (TEI)", limit,
+                                        chunks, texts, tei_url))
+            finally:
+                stop(tei)
+    report(results, args.documents)
+
+
+def _rows(results: list[Result]) -> Iterator[str]:
+    yield ("| connector | documents | chunks | texts embedded | bulk insert s | task s | docs/s | texts/s "
+           "| limit texts/s | ratio | reset s | reset provider calls |")
+    yield "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for r in results:
+        calls = str(r.reset_provider_calls)
+        if r.reset_provider_requests_seen is not None:
+            calls += f" (server saw {r.reset_provider_requests_seen})"
+        docs_rate, texts_rate = r.documents / r.task_seconds, r.texts_embedded / r.task_seconds
+        yield (f"| {r.connector} | {r.documents:,} | {r.chunks:,} | {r.texts_embedded:,} | {r.insert_seconds:.1f} "
+               f"| {r.task_seconds:.1f} | {docs_rate:,.0f} | {texts_rate:,.0f} "
+               f"| {r.texts_embedded / r.limit_seconds:,.0f} | {r.ratio:.2f} | {r.reset_seconds:.1f} | {calls} |")
+
+
+def report(results: list[Result], documents: int) -> None:
+    print(f"batch {BATCH} documents, {CONCURRENCY} concurrent provider calls, {MODEL_THREADS} ONNX thread(s)")
+    for row in _rows(results):
+        print(row)
+    for r in results:
+        verdict = "met" if r.ratio >= 0.9 else "NOT met"
+        print(f"goal ({r.connector}): task >= 0.90 of the limit -> {verdict}; "
+              f"re-run after reset with a warm cache: {r.reset_provider_calls} provider calls")
+    out = Path(__file__).parent / "results" / f"embeddings_task-{documents}.json"
+    out.write_text(json.dumps([{**asdict(r), "ratio": r.ratio} for r in results], indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
