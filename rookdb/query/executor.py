@@ -253,6 +253,11 @@ class _Compiler:
     def compile(self, expr: ast.Expr, exact: bool = False) -> _Matcher:
         if isinstance(expr, ast.And):
             parts = [self.compile(item, exact) for item in expr.items]
+            # Filters AND-ed with a scoring clause (vector.search, search, boost) decide membership only,
+            # so the document's score is the similarity the scoring clauses report.
+            scoring = [_is_scoring(item) for item in expr.items]
+            if any(scoring) and not all(scoring):
+                return lambda doc: _all_scored(parts, scoring, doc)
             return lambda doc: _all(parts, doc)
         if isinstance(expr, ast.Or):
             parts = [self.compile(item, exact) for item in expr.items]
@@ -348,6 +353,21 @@ def _all(parts: list[_Matcher], doc: Document) -> float | None:
         if score is None:
             return None
         total += score
+    return total
+
+
+def _is_scoring(expr: ast.Expr) -> bool:
+    return any(isinstance(node, (ast.VectorSearch, ast.Search, ast.Boost)) for node in expr.walk())
+
+
+def _all_scored(parts: list[_Matcher], scoring: list[bool], doc: Document) -> float | None:
+    total = 0.0
+    for part, counts in zip(parts, scoring, strict=True):
+        score = part(doc)
+        if score is None:
+            return None
+        if counts:
+            total += score
     return total
 
 

@@ -517,3 +517,11 @@ def test_integral_float_limits_are_accepted(northwind: MemorySource) -> None:
 def test_id_projection_without_alias_is_named_id(northwind: MemorySource) -> None:
     result = execute("from Products where Name = 'Chai' select id(), Name", {}, northwind)
     assert result.results[0]["Id"] == "products/1-A"
+
+
+def test_filters_and_ed_with_a_vector_clause_leave_its_similarity_alone(northwind: MemorySource) -> None:
+    hook = FakeVectors(VECTOR_SCORES)
+    result = execute("from Products where vector.search(Tags, $p0) and PricePerUnit > 0 and not Name = 'x'",
+                     {"p0": [0.1]}, northwind, vector_search=hook)
+    scores = {r["@metadata"]["@id"].lower(): r["@metadata"]["@index-score"] for r in result.results}
+    assert scores == pytest.approx(VECTOR_SCORES)
