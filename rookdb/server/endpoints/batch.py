@@ -19,7 +19,8 @@ from rookdb.server.responses import json_response, no_content
 __all__ = ["bulk_docs", "bulk_insert", "next_operation_id"]
 
 _operation_ids = itertools.count(1)
-_BULK_BATCH = 5000
+_BULK_BATCH = 2000
+_BULK_QUEUE = 4
 
 
 async def bulk_docs(request: Request) -> Response:
@@ -108,30 +109,41 @@ def _documents(commands: list[Any], first_index: int) -> list[tuple[str | None, 
 async def bulk_insert(request: Request) -> Response:
     database = database_of(request)
     stream = _CommandStream(request.headers.get("content-encoding", "").lower() == "gzip")
+    # Batches are written by one task while the stream keeps being received and parsed; the bounded
+    # queue pushes back on the client when storage falls behind.
+    batches: asyncio.Queue[list[tuple[str | None, Any]] | None] = asyncio.Queue(maxsize=_BULK_QUEUE)
+
+    async def write_batches() -> None:
+        while (batch := await batches.get()) is not None:
+            await run_in_threadpool(database.insert_many, batch)
+
+    writer = asyncio.create_task(write_batches())
+
+    async def hand_over(batch: list[tuple[str | None, Any]] | None) -> None:
+        put = asyncio.ensure_future(batches.put(batch))
+        await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+        if writer.done() and not put.done():
+            put.cancel()
+        if writer.done() and writer.exception() is not None:
+            raise writer.exception()  # type: ignore[misc]
+
     received = 0
     pending: list[tuple[str | None, Any]] = []
-    in_flight: asyncio.Task[int] | None = None
-
-    async def store(batch: list[tuple[str | None, Any]]) -> None:
-        # One batch is written while the next one is received and parsed.
-        nonlocal in_flight
-        if in_flight is not None:
-            await in_flight
-        in_flight = asyncio.create_task(run_in_threadpool(database.insert_many, batch))
-
     try:
         async for chunk in request.stream():
             commands = stream.feed(chunk)
             pending += _documents(commands, received)
             received += len(commands)
             if len(pending) >= _BULK_BATCH:
-                await store(pending)
+                await hand_over(pending)
                 pending = []
         pending += _documents(stream.finish(), received)
         if pending:
-            await store(pending)
+            await hand_over(pending)
+        await hand_over(None)
+        await writer
     finally:
-        if in_flight is not None:
-            await in_flight
+        if not writer.done():
+            writer.cancel()
     # The client parses no body here: anything but an empty answer makes it abort the bulk insert.
     return no_content()
