@@ -9,6 +9,9 @@ in the same run on the same chunks with the same batch sizes: documents in feed 
 ``Ai.Embeddings.MaxBatchSize`` documents, texts already seen served by the cache, the rest cut into
 provider calls by the worker's own ``provider_batches`` with the same concurrency.
 
+Each limit is measured just before and just after the task and the ratio uses their mean: other
+work on shared cores shifts both alike that way.
+
 (a) limit: the embedded model alone (same ONNX thread count) embedding those provider calls.
 (b) limit: the embedding server hammered directly over HTTP with those calls, at most
     ``MaxConcurrentBatches`` in flight, each split into TEI's ``max_client_batch_size`` requests.
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -136,9 +139,8 @@ def provider_calls_of(items: list[Product]) -> tuple[list[list[list[str]]], int]
     return plan, chunks
 
 
-def embedded_limit(plan: list[list[list[str]]]) -> float:
+def embedded_limit(model: EmbeddedModel, plan: list[list[list[str]]]) -> float:
     """Seconds the embedded model alone needs for the task's provider calls."""
-    model = EmbeddedModel(EmbeddedModelConfig(intra_op_threads=MODEL_THREADS))
     model.embed(["warm up"])
     started = time.perf_counter()
     for calls in plan:
@@ -223,6 +225,9 @@ class Result:
     insert_seconds: float
     task_seconds: float
     limit_seconds: float
+    """Mean of the limit measured just before and just after the task (load on shared cores drifts)."""
+    limit_before_seconds: float
+    limit_after_seconds: float
     reset_seconds: float
     reset_provider_calls: int
     reset_provider_requests_seen: int | None
@@ -233,7 +238,7 @@ class Result:
 
 
 def run_task(data_dir: Path, items: list[Product], connection: AiConnectionString, connector: str,
-             limit_seconds: float, chunks: int, texts: int, tei_url: str | None) -> Result:
+             limit: Callable[[], float], chunks: int, texts: int, tei_url: str | None) -> Result:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, env_name("Ai.Embeddings.LocalModelThreads"): str(MODEL_THREADS)}
@@ -249,8 +254,10 @@ def run_task(data_dir: Path, items: list[Product], connection: AiConnectionStrin
                 bulk.store_as(item, f"products/{number}-A")
         insert_seconds = time.perf_counter() - started
         store.maintenance.send(PutConnectionStringOperation(connection))
+        limit_before = limit()
         added = store.maintenance.send(AddEmbeddingsGenerationOperation(task_config()))
         task_seconds, entry = wait_caught_up(url, len(items))
+        limit_after = limit()
         assert entry["Chunks"] == chunks, (entry["Chunks"], chunks)
         before = tei_requests(tei_url) if tei_url else None
         store.maintenance.send(UpdateEmbeddingsGenerationOperation(added.task_id, task_config(), reset=True))
@@ -259,8 +266,8 @@ def run_task(data_dir: Path, items: list[Product], connection: AiConnectionStrin
         store.close()
     finally:
         stop(server)
-    return Result(connector, len(items), chunks, texts, insert_seconds, task_seconds, limit_seconds, reset_seconds,
-                  int(after_reset["ProviderCalls"]), seen)
+    return Result(connector, len(items), chunks, texts, insert_seconds, task_seconds, (limit_before + limit_after) / 2,
+                  limit_before, limit_after, reset_seconds, int(after_reset["ProviderCalls"]), seen)
 
 
 def main() -> None:
@@ -275,22 +282,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         if args.only in (None, "embedded"):
-            limit = embedded_limit(plan)
+            model = EmbeddedModel(EmbeddedModelConfig(intra_op_threads=MODEL_THREADS))
             connection = AiConnectionString("Bench", "bench-embedded", model_type=AiModelType.TEXT_EMBEDDINGS,
                                             embedded_settings=EmbeddedSettings())
-            results.append(run_task(directory / "embedded", items, connection, "embedded model", limit, chunks,
-                                    texts, None))
+            results.append(run_task(directory / "embedded", items, connection, "embedded model",
+                                    lambda: embedded_limit(model, plan), chunks, texts, None))
         if args.only in (None, "tei"):
             port = free_port()
             tei_url = f"http://127.0.0.1:{port}"
             tei = start([sys.executable, "-m", "rookdb.testing.embedding_server", "--port", str(port), "--api-key",
                          API_KEY], f"{tei_url}/health")
             try:
-                limit = tei_limit(tei_url, plan)
                 connection = AiConnectionString("Bench", "bench-tei", model_type=AiModelType.TEXT_EMBEDDINGS,
                                                 huggingface_settings=HuggingFaceSettings(API_KEY, MODEL, tei_url))
-                results.append(run_task(directory / "tei", items, connection, "HF protocol server (TEI)", limit,
-                                        chunks, texts, tei_url))
+                results.append(run_task(directory / "tei", items, connection, "HF protocol server (TEI)",
+                                        lambda: tei_limit(tei_url, plan), chunks, texts, tei_url))
             finally:
                 stop(tei)
     report(results, args.documents)
@@ -298,7 +304,7 @@ def main() -> None:
 
 def _rows(results: list[Result]) -> Iterator[str]:
     yield ("| connector | documents | chunks | texts embedded | bulk insert s | task s | docs/s | texts/s "
-           "| limit texts/s | ratio | reset s | reset provider calls |")
+           "| limit texts/s (before/after) | ratio | reset s | reset provider calls |")
     yield "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for r in results:
         calls = str(r.reset_provider_calls)
@@ -307,7 +313,8 @@ def _rows(results: list[Result]) -> Iterator[str]:
         docs_rate, texts_rate = r.documents / r.task_seconds, r.texts_embedded / r.task_seconds
         yield (f"| {r.connector} | {r.documents:,} | {r.chunks:,} | {r.texts_embedded:,} | {r.insert_seconds:.1f} "
                f"| {r.task_seconds:.1f} | {docs_rate:,.0f} | {texts_rate:,.0f} "
-               f"| {r.texts_embedded / r.limit_seconds:,.0f} | {r.ratio:.2f} | {r.reset_seconds:.1f} | {calls} |")
+               f"| {r.texts_embedded / r.limit_seconds:,.0f} ({r.texts_embedded / r.limit_before_seconds:,.0f}"
+               f"/{r.texts_embedded / r.limit_after_seconds:,.0f}) | {r.ratio:.2f} | {r.reset_seconds:.1f} | {calls} |")
 
 
 def report(results: list[Result], documents: int) -> None:
