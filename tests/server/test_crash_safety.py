@@ -54,6 +54,7 @@ TASK = "crash-task"
 CONNECTION = "crash-embedded"
 DOCUMENTS = 2000
 KILLS = 5
+EXTRA_DOCUMENTS = 600
 SEED = int(os.environ.get("ROOKDB_CRASH_SEED", "20261124"))
 START_TIMEOUT = 30.0
 CATCH_UP_TIMEOUT = 90.0
@@ -170,13 +171,21 @@ def test_sigkill_during_embedding_loses_and_duplicates_nothing(server: Server) -
         chunking_options_for_querying=ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 512))))
     store.close()
 
-    kills = 0
+    total, next_number = DOCUMENTS, DOCUMENTS + 41
+    killed_while_running = 0
     for round_number in range(KILLS):
-        time.sleep(rng.uniform(0.4, 2.5))
-        if server.progress()["DocumentsProcessed"] == DOCUMENTS:
-            break  # caught up already: a kill now would prove nothing
+        if server.progress()["DocumentsProcessed"] >= total:
+            # Caught up already (a fast machine): give the task more work, so the kill lands mid-run.
+            store = store_for(server)
+            with store.bulk_insert() as bulk:
+                for n in range(next_number, next_number + EXTRA_DOCUMENTS):
+                    bulk.store_as(product(n, rng), f"products/{n}-A")
+            store.close()
+            total += EXTRA_DOCUMENTS
+            next_number += EXTRA_DOCUMENTS
+        time.sleep(rng.uniform(0.4, 2.0))
+        killed_while_running += server.progress()["DocumentsProcessed"] < total
         server.kill()
-        kills += 1
         server.start()
         if round_number == 1:
             # Changes made between crashes must be picked up too: deletes, renames and new documents.
@@ -191,7 +200,7 @@ def test_sigkill_during_embedding_loses_and_duplicates_nothing(server: Server) -
                     session.store(product(n, rng), f"products/{n}-A")
                 session.save_changes()
             store.close()
-    assert kills >= 3, "the task finished before the server could be killed often enough"
+    assert killed_while_running >= KILLS - 1
     final = wait_caught_up(server)
     server.stop()
 
@@ -199,7 +208,7 @@ def test_sigkill_during_embedding_loses_and_duplicates_nothing(server: Server) -
     try:
         assert storage.integrity_check() == []
         check_embeddings(storage)
-        assert final["DocumentsTotal"] == DOCUMENTS and final["FailedItems"] == 0
+        assert final["DocumentsTotal"] == total and final["FailedItems"] == 0
     finally:
         storage.close()
 
