@@ -258,9 +258,27 @@ def test_a_connection_string_in_use_is_locked(store: DocumentStore, srv: Embeddi
         store.maintenance.send(RemoveConnectionStringOperation(hf_connection(srv)))
     with pytest.raises(RavenException, match="Model cannot change"):
         store.maintenance.send(PutConnectionStringOperation(hf_connection(srv, model="other-model")))
+    with pytest.raises(RavenException, match="cannot change"):  # another connector under the same name
+        store.maintenance.send(PutConnectionStringOperation(AiConnectionString(
+            "Local HF", "local-hf", model_type=AiModelType.TEXT_EMBEDDINGS,
+            openai_settings=OpenAiSettings(API_KEY, srv.url + "/v1", MODEL))))
     # The API key and the endpoint may change while a task uses the connection string.
     store.maintenance.send(PutConnectionStringOperation(hf_connection(srv, api_key="rotated-key")))
     store.maintenance.send(PutConnectionStringOperation(hf_connection(srv, endpoint=srv.url + "/")))
+
+
+def openai_connection(srv: EmbeddingServer, dimensions: int, api_key: str = API_KEY) -> AiConnectionString:
+    return AiConnectionString("Local OpenAI", "local-openai", model_type=AiModelType.TEXT_EMBEDDINGS,
+                              openai_settings=OpenAiSettings(api_key, srv.url + "/v1", "text-embedding-3-small",
+                                                             None, None, dimensions))
+
+
+def test_dimensions_are_locked_while_in_use(store: DocumentStore, srv: EmbeddingServer) -> None:
+    store.maintenance.send(PutConnectionStringOperation(openai_connection(srv, 256)))
+    store.maintenance.send(AddEmbeddingsGenerationOperation(task_config(connection_string_name="Local OpenAI")))
+    with pytest.raises(RavenException, match="Dimensions cannot change"):
+        store.maintenance.send(PutConnectionStringOperation(openai_connection(srv, 128)))
+    store.maintenance.send(PutConnectionStringOperation(openai_connection(srv, 256, api_key="rotated")))
 
 
 def test_provider_outage_is_observable_and_recovers(
