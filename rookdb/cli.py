@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,10 +54,9 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"Loaded {count} {args.with_sample} documents into database {args.sample_database}.")
     print(f"rookdb serving {settings['Server.DataDir']} on "
           f"http://{settings['Server.Host']}:{settings['Server.Port']} (Studio: /studio)")
-    try:
+    # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a clean stop.
+    with contextlib.suppress(KeyboardInterrupt):
         serve_forever(settings)
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a clean stop
     print("rookdb stopped.")
     return 0
 

@@ -60,6 +60,14 @@ _PAGE = 1024
 _IN_CHUNK = 500
 
 
+# A key range instead of substr() so prefix reads and deletes use the primary key.
+_PREFIX_RANGE = "key >= ? AND key < ?"
+
+
+def _prefix_bounds(prefix: str) -> tuple[str, str]:
+    return prefix, prefix + "\U0010ffff"
+
+
 def format_timestamp(moment: datetime) -> str:
     """RavenDB's timestamp format: seven fractional digits, UTC, ``Z``."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
@@ -266,7 +274,7 @@ class _SqliteWriteTransaction(WriteTransaction):
         self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, orjson.dumps(value)))
 
     def delete_state(self, key_prefix: str) -> None:
-        self._db.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(key_prefix), key_prefix))
+        self._db.execute(f"DELETE FROM state WHERE {_PREFIX_RANGE}", _prefix_bounds(key_prefix))
 
     def set_record(self, record: dict[str, Any]) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'record_etag'").fetchone()
@@ -471,9 +479,7 @@ class SqliteStorage(DocumentStorage):
         return orjson.loads(rows[0][0]) if rows else None
 
     def states(self, key_prefix: str) -> dict[str, Any]:
-        rows = self._read(
-            "SELECT key, value FROM state WHERE substr(key, 1, ?) = ?", (len(key_prefix), key_prefix)
-        )
+        rows = self._read(f"SELECT key, value FROM state WHERE {_PREFIX_RANGE}", _prefix_bounds(key_prefix))
         return {key: orjson.loads(value) for key, value in rows}
 
     def get_record(self) -> tuple[dict[str, Any], int]:
