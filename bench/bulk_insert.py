@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ from ravendb import DocumentStore
 from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
 
-from rookdb.server.runner import free_port
+from rookdb.testing.server_process import ServerProcess
 
 
 class Product:
@@ -58,23 +56,6 @@ def raw_sqlite_limit(count: int, directory: Path) -> float:
     elapsed = time.perf_counter() - started
     connection.close()
     return count / elapsed
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rookdb", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/build/version", timeout=1)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("rookdb did not start")
 
 
 def through_bulk_insert(url: str, count: int) -> float:
@@ -157,15 +138,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         limit = raw_sqlite_limit(args.documents, directory)
-        process, url = start_server(directory / "data")
+        server = ServerProcess(directory / "data").start()
+        url = server.url
         try:
             bulk = through_bulk_insert(url, args.documents)
             docs = through_bulk_docs(url, args.documents)
             server = server_only(url, args.documents)
             client = client_only(args.documents)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            server.stop()
     print(f"documents: {args.documents}")
     print(f"{'path':<40}{'docs/s':>12}{'vs limit':>10}")
     print(f"{'raw SQLite executemany (limit)':<40}{limit:>12,.0f}{1.0:>10.2f}")

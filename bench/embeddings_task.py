@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +59,7 @@ from rookdb.ai.embeddings.worker import provider_batches
 from rookdb.ai.quantization import text_hash
 from rookdb.server.runner import free_port
 from rookdb.settings import Settings, env_name
+from rookdb.testing.server_process import ChildProcess, ServerProcess
 
 DATABASE = "EmbeddingsBench"
 API_KEY = "bench-key"
@@ -172,27 +171,6 @@ def tei_limit(url: str, plan: list[list[list[str]]]) -> float:
     return asyncio.run(run())
 
 
-def start(command: list[str], ready_url: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(ready_url, timeout=1)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{' '.join(command)} did not start")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def progress(url: str) -> dict[str, Any]:
     response = httpx.get(f"{url}/databases/{DATABASE}/ai/tasks/progress", timeout=30)
     response.raise_for_status()
@@ -239,11 +217,8 @@ class Result:
 
 def run_task(data_dir: Path, items: list[Product], connection: AiConnectionString, connector: str,
              limit: Callable[[], float], chunks: int, texts: int, tei_url: str | None) -> Result:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, env_name("Ai.Embeddings.LocalModelThreads"): str(MODEL_THREADS)}
-    server = start([sys.executable, "-m", "rookdb", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-                   f"{url}/build/version", env)
+    server = ServerProcess(data_dir, env={env_name("Ai.Embeddings.LocalModelThreads"): str(MODEL_THREADS)}).start()
+    url = server.url
     try:
         store = DocumentStore(urls=[url], database=DATABASE)
         store.initialize()
@@ -265,7 +240,7 @@ def run_task(data_dir: Path, items: list[Product], connection: AiConnectionStrin
         seen = tei_requests(tei_url) - before if tei_url and before is not None else None
         store.close()
     finally:
-        stop(server)
+        server.stop()
     return Result(connector, len(items), chunks, texts, insert_seconds, task_seconds, (limit_before + limit_after) / 2,
                   limit_before, limit_after, reset_seconds, int(after_reset["ProviderCalls"]), seen)
 
@@ -290,15 +265,15 @@ def main() -> None:
         if args.only in (None, "tei"):
             port = free_port()
             tei_url = f"http://127.0.0.1:{port}"
-            tei = start([sys.executable, "-m", "rookdb.testing.embedding_server", "--port", str(port), "--api-key",
-                         API_KEY], f"{tei_url}/health")
+            tei = ChildProcess([sys.executable, "-m", "rookdb.testing.embedding_server", "--port", str(port),
+                                "--api-key", API_KEY], f"{tei_url}/health").start()
             try:
                 connection = AiConnectionString("Bench", "bench-tei", model_type=AiModelType.TEXT_EMBEDDINGS,
                                                 huggingface_settings=HuggingFaceSettings(API_KEY, MODEL, tei_url))
                 results.append(run_task(directory / "tei", items, connection, "HF protocol server (TEI)",
                                         lambda: tei_limit(tei_url, plan), chunks, texts, tei_url))
             finally:
-                stop(tei)
+                tei.stop()
     report(results, args.documents)
 
 

@@ -12,10 +12,30 @@ from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
 
 from rookdb.server.runner import BackgroundServer
+from rookdb.testing.embedding_server import EmbeddingServer
 
 NORTHWIND_JSON = Path(__file__).resolve().parents[1] / "rookdb" / "documents" / "samples" / "northwind.json"
 
+EMBEDDING_API_KEY = "hf_rookdb_tests"
+
 _database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def embedding_server() -> Iterator[EmbeddingServer]:
+    """One local embedding server per test process (every provider protocol, real embeddings)."""
+    with EmbeddingServer(api_key=EMBEDDING_API_KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def srv(embedding_server: EmbeddingServer) -> Iterator[EmbeddingServer]:
+    """The shared embedding server with its faults, counters and API key reset around the test."""
+    embedding_server.reset()
+    embedding_server.api_key = EMBEDDING_API_KEY
+    yield embedding_server
+    embedding_server.reset()
+    embedding_server.api_key = EMBEDDING_API_KEY
 
 
 @pytest.fixture(scope="session")

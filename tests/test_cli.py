@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from rookdb.cli import main
-from rookdb.server.runner import free_port
+from rookdb.testing.server_process import ServerProcess
 
 
 def test_import_sample_loads_northwind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,27 +26,15 @@ def test_non_loopback_address_is_refused_without_the_flag(tmp_path: Path, capsys
 
 @pytest.mark.slow
 def test_serve_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rookdb", "serve", "--port", str(port), "--data-dir", str(tmp_path),
-         "--with-sample", "northwind"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "server.log"
+    server = ServerProcess(tmp_path / "data", log=log, arguments=["--with-sample", "northwind"]).start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/databases", params={"namesOnly": "true"})
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not start"
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                time.sleep(0.1)
+        response = httpx.get(f"{server.url}/databases", params={"namesOnly": "true"})
         assert response.json() == {"Databases": ["Northwind"]}
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
+        server.stop()
+    output = log.read_text()
+    assert server.process is not None and server.process.returncode == 0, output
     assert "Loaded 1051 northwind documents" in output
+    assert "rookdb stopped." in output
     assert "Traceback" not in output

@@ -9,22 +9,10 @@ import pytest
 
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.settings import Settings
-from rookdb.testing.embedding_server import EmbeddingServer
+from tests.conftest import EMBEDDING_API_KEY
 
-API_KEY = "hf_documents_test"
+API_KEY = EMBEDDING_API_KEY
 
-
-@pytest.fixture(scope="session")
-def embedding_server() -> Iterator[EmbeddingServer]:
-    with EmbeddingServer(api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def srv(embedding_server: EmbeddingServer) -> Iterator[EmbeddingServer]:
-    embedding_server.reset()
-    yield embedding_server
-    embedding_server.reset()
 
 
 @pytest.fixture

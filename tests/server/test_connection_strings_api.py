@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,14 +31,9 @@ from ravendb.serverwide.server_operation_executor import ConnectionStringType
 
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
+from tests.conftest import EMBEDDING_API_KEY
 
 HF_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-@pytest.fixture(scope="module")
-def embedding_server() -> Iterator[EmbeddingServer]:
-    with EmbeddingServer(api_key="hf_test_key") as running:
-        yield running
 
 
 def all_connectors(embedding_url: str) -> list[AiConnectionString]:
@@ -147,7 +141,7 @@ def _test(server: BackgroundServer, store: DocumentStore, body: dict[str, object
     return result
 
 
-def hugging_face(endpoint: str | None, api_key: str = "hf_test_key", model: str = HF_MODEL) -> dict[str, object]:
+def hugging_face(endpoint: str | None, api_key: str = EMBEDDING_API_KEY, model: str = HF_MODEL) -> dict[str, object]:
     return {"Name": "HF", "ModelType": "TextEmbeddings", "Type": "Ai",
             "HuggingFaceSettings": {"ApiKey": api_key, "Model": model, "Endpoint": endpoint}}
 

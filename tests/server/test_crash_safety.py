@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,9 +40,9 @@ from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id, sections_of
 from rookdb.ai.quantization import VectorEmbeddingType, text_hash, vector_hash
 from rookdb.documents.catalog import DATABASE_FILE
-from rookdb.server.runner import free_port
 from rookdb.settings import env_name
 from rookdb.storage.sqlite import SqliteStorage
+from rookdb.testing.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +53,6 @@ DOCUMENTS = 2000
 KILLS = 5
 EXTRA_DOCUMENTS = 600
 SEED = int(os.environ.get("ROOKDB_CRASH_SEED", "20261124"))
-START_TIMEOUT = 30.0
 CATCH_UP_TIMEOUT = 90.0
 DESCRIPTION_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 24)
 NAME_OPTIONS = chunking.ChunkingOptions()
@@ -82,46 +78,12 @@ def product(n: int, rng: random.Random) -> Product:
                    f"categories/{n % 8 + 1}-A")
 
 
-class Server:
-    """``python -m rookdb serve`` in a child process over one data directory, restartable."""
+class Server(ServerProcess):
+    """The server under test, restartable over one data directory, with small batches."""
 
     def __init__(self, data_dir: Path, log: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.env = {**os.environ, env_name("Ai.Embeddings.MaxBatchSize"): "64",
-                    env_name("Ai.Embeddings.LocalModelThreads"): "1"}
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "rookdb", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"server exited; see {self._log}"
-            try:
-                if httpx.get(f"{self.url}/build/version", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"server did not start within {START_TIMEOUT}s; see {self._log}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().__init__(data_dir, log=log, env={env_name("Ai.Embeddings.MaxBatchSize"): "64",
+                                                 env_name("Ai.Embeddings.LocalModelThreads"): "1"})
 
     def progress(self) -> dict[str, Any]:
         response = httpx.get(f"{self.url}/databases/{DATABASE}/ai/tasks/progress", timeout=10)

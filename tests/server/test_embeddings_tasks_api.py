@@ -52,10 +52,11 @@ from rookdb.server.runner import BackgroundServer
 from rookdb.settings import Settings
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.ai.embeddings.support import wait_for
+from tests.conftest import EMBEDDING_API_KEY
 
 pytestmark = pytest.mark.slow
 
-API_KEY = "hf_tasks_api"
+API_KEY = EMBEDDING_API_KEY
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDINGS = OngoingTaskType.EMBEDDINGS_GENERATION
 _numbers = itertools.count(1)
@@ -67,18 +68,6 @@ class Product:
         self.Description = Description
         self.Price = Price
 
-
-@pytest.fixture(scope="module")
-def embedding_server() -> Iterator[EmbeddingServer]:
-    with EmbeddingServer(api_key=API_KEY) as running:
-        yield running
-
-
-@pytest.fixture
-def srv(embedding_server: EmbeddingServer) -> Iterator[EmbeddingServer]:
-    embedding_server.reset()
-    yield embedding_server
-    embedding_server.reset()
 
 
 @pytest.fixture(scope="module")

@@ -37,11 +37,11 @@ from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.ai.embeddings.support import wait_for
-from tests.conftest import NORTHWIND_JSON, StoreFactory
+from tests.conftest import EMBEDDING_API_KEY, NORTHWIND_JSON, StoreFactory
 
 pytestmark = pytest.mark.slow
 
-API_KEY = "hf_vector_search_api"
+API_KEY = EMBEDDING_API_KEY
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _numbers = itertools.count(1)
 
@@ -51,11 +51,6 @@ class Product:
         self.Name = Name
         self.PricePerUnit = PricePerUnit
 
-
-@pytest.fixture(scope="module")
-def embedding_server() -> Iterator[EmbeddingServer]:
-    with EmbeddingServer(api_key=API_KEY) as running:
-        yield running
 
 
 def northwind_products() -> list[dict[str, Any]]:

@@ -10,23 +10,11 @@ import pytest
 from rookdb.ai.connection_strings import AiConnectionString, EmbeddedSettings, HuggingFaceSettings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
+from tests.conftest import EMBEDDING_API_KEY
 
-API_KEY = "hf_embeddings_test"
+API_KEY = EMBEDDING_API_KEY
 HF_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
-
-@pytest.fixture(scope="session")
-def embedding_server() -> Iterator[EmbeddingServer]:
-    with EmbeddingServer(api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def srv(embedding_server: EmbeddingServer) -> Iterator[EmbeddingServer]:
-    """The shared server with faults and counters reset around each test."""
-    embedding_server.reset()
-    yield embedding_server
-    embedding_server.reset()
 
 
 @pytest.fixture

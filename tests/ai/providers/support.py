@@ -10,8 +10,9 @@ import numpy as np
 from rookdb.ai.providers import HttpEmbeddingProvider, ProviderOptions, RetryPolicy, Timeouts
 from rookdb.ai.providers.base import HttpConnector
 from rookdb.testing.embedding_server import EmbeddingServer
+from tests.conftest import EMBEDDING_API_KEY
 
-API_KEY = "hf_test_0123456789"
+API_KEY = EMBEDDING_API_KEY
 # Retries without waiting: tests assert the *requested* delays through SleepRecorder.
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff=0.001, max_backoff=0.01, max_hint=30.0,
                          max_total_time=60.0, jitter=0.0)
