@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import httpx
 
-from rookdb.ai.connection_strings import AiSettings, EmbeddedSettings
+from rookdb.ai.connection_strings import AiSettings, EmbeddedSettings, connector_name
 from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.providers.pipeline import (
     DEFAULT_PROVIDER_OPTIONS,
@@ -23,7 +23,7 @@ from rookdb.ai.providers.pipeline import (
     Timeouts,
     transport_failure_kind,
 )
-from rookdb.ai.providers.registry import connector_name, create_provider
+from rookdb.ai.providers.registry import create_provider
 from rookdb.errors import (
     AiAuthenticationError,
     AiBadRequestError,

@@ -1,5 +1,6 @@
 """Embedding providers: one adapter per vendor, one HTTP pipeline, one registry."""
 
+from rookdb.ai.connection_strings import connector_name
 from rookdb.ai.providers.base import EmbeddingProvider, HttpConnector
 from rookdb.ai.providers.embedded import EmbeddedProvider
 from rookdb.ai.providers.pipeline import (
@@ -11,7 +12,7 @@ from rookdb.ai.providers.pipeline import (
     RetryPolicy,
     Timeouts,
 )
-from rookdb.ai.providers.registry import connector_name, create_provider
+from rookdb.ai.providers.registry import create_provider
 
 __all__ = [
     "DEFAULT_PROVIDER_OPTIONS",

@@ -30,47 +30,35 @@ from rookdb.ai.providers.pipeline import DEFAULT_PROVIDER_OPTIONS, HttpEmbedding
 from rookdb.ai.providers.vertex import VertexConnector
 from rookdb.errors import AiConfigurationError
 
-__all__ = ["PROVIDERS", "ProviderFactory", "connector_name", "create_provider"]
+__all__ = ["PROVIDERS", "ProviderFactory", "create_provider"]
 
 ProviderFactory = Callable[[Any, "httpx.AsyncClient | None", ProviderOptions], EmbeddingProvider]
 
 
-def _http(name: str, make: Callable[[Any, ProviderOptions], HttpConnector]) -> tuple[str, ProviderFactory]:
+def _http(make: Callable[[Any, ProviderOptions], HttpConnector]) -> ProviderFactory:
     def factory(
         settings: Any, client: httpx.AsyncClient | None, options: ProviderOptions
     ) -> EmbeddingProvider:
         return HttpEmbeddingProvider(make(settings, options), http_client=client, options=options)
 
-    return name, factory
+    return factory
 
 
 def _embedded(settings: Any, client: httpx.AsyncClient | None, options: ProviderOptions) -> EmbeddingProvider:
     return EmbeddedProvider(config=options.embedded_model)
 
 
-# Settings class → (RavenDB connector name, factory). Add a vendor here and nowhere else.
-PROVIDERS: dict[type[Any], tuple[str, ProviderFactory]] = {
-    HuggingFaceSettings: _http("HuggingFace", lambda s, o: HuggingFaceConnector(s, api_base=o.api_base)),
-    OpenAiSettings: _http("OpenAi", lambda s, o: OpenAiConnector(s)),
-    AzureOpenAiSettings: _http("AzureOpenAi", lambda s, o: AzureOpenAiConnector(s)),
-    MistralAiSettings: _http("MistralAi", lambda s, o: MistralConnector(s)),
-    OllamaSettings: _http("Ollama", lambda s, o: OllamaConnector(s)),
-    GoogleSettings: _http("Google", lambda s, o: GoogleConnector(s, api_base=o.api_base)),
-    VertexSettings: _http("Vertex", lambda s, o: VertexConnector(s, api_base=o.api_base)),
-    EmbeddedSettings: ("Embedded", _embedded),
+# Settings class → factory; connector names live in ``connection_strings.CONNECTORS``.
+PROVIDERS: dict[type[Any], ProviderFactory] = {
+    HuggingFaceSettings: _http(lambda s, o: HuggingFaceConnector(s, api_base=o.api_base)),
+    OpenAiSettings: _http(lambda s, o: OpenAiConnector(s)),
+    AzureOpenAiSettings: _http(lambda s, o: AzureOpenAiConnector(s)),
+    MistralAiSettings: _http(lambda s, o: MistralConnector(s)),
+    OllamaSettings: _http(lambda s, o: OllamaConnector(s)),
+    GoogleSettings: _http(lambda s, o: GoogleConnector(s, api_base=o.api_base)),
+    VertexSettings: _http(lambda s, o: VertexConnector(s, api_base=o.api_base)),
+    EmbeddedSettings: _embedded,
 }
-
-
-def _entry(settings: AiSettings) -> tuple[str, ProviderFactory]:
-    entry = PROVIDERS.get(type(settings))
-    if entry is None:
-        raise AiConfigurationError(f"No embeddings provider for {type(settings).__name__}")
-    return entry
-
-
-def connector_name(settings: AiSettings) -> str:
-    """RavenDB's connector name for ``settings`` (``HuggingFace``, ``OpenAi`` …)."""
-    return _entry(settings)[0]
 
 
 def create_provider(
@@ -81,4 +69,7 @@ def create_provider(
 ) -> EmbeddingProvider:
     """The provider for ``settings``. Settings that can never work raise ``AiConfigurationError``
     here; nothing is sent until ``embed``. A given ``http_client`` is shared, not closed."""
-    return _entry(settings)[1](settings, http_client, options)
+    factory = PROVIDERS.get(type(settings))
+    if factory is None:
+        raise AiConfigurationError(f"No embeddings provider for {type(settings).__name__}")
+    return factory(settings, http_client, options)

@@ -17,9 +17,10 @@ from rookdb.ai.connection_strings import (
     OllamaSettings,
     OpenAiSettings,
     VertexSettings,
+    connector_name,
 )
 from rookdb.ai.providers import create_provider
-from rookdb.ai.providers.registry import PROVIDERS, connector_name
+from rookdb.ai.providers.registry import PROVIDERS
 from rookdb.errors import AiConfigurationError
 from rookdb.testing.embedding_server import EmbeddingServer
 
