@@ -59,8 +59,9 @@ class GraphTuning:
     min_expansion_search: int = 64
     """Floor for the search candidate list (efSearch); the number of vectors returned stays
     ``number_of_candidates``."""
-    int8_oversampling: int = 2
-    """Int8 graph candidates fetched per wanted vector before f32 rescoring."""
+    int8_oversampling: int = 6
+    """Int8 graph candidates fetched per wanted vector before f32 rescoring (6: recall@10 0.995 at 100k,
+    still faster than the f32 graph)."""
     binary_oversampling: int = 8
     """Binary graph candidates fetched per wanted vector before f32 rescoring."""
     add_threads: int = 1
