@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-NORTHWIND = Path("/work/shared/data/northwind.json")
+from tests.conftest import NORTHWIND_JSON
+
+NORTHWIND = NORTHWIND_JSON
 
 
 class MemorySource:
