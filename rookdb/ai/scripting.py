@@ -17,30 +17,36 @@ Rules decided here:
 - Context prefix: a value's own prefix wins over the prefix of the array holding it, which wins over
   the one on ``embeddings.generate(...)``. Prefixes come back with trailing whitespace trimmed.
 
-Engine: each `EmbeddingsScript` owns one V8 context (mini-racer) holding the prelude
-(``_script_prelude.js``) and the compiled script; a document is one call into it, passed and answered
-as JSON. The context is guarded by a lock, so runs of one compiled script from several threads are
-serialized; give each worker its own `EmbeddingsScript` to run in parallel. After a time-out, a
-memory blow-up or any other engine failure the context is dropped and rebuilt on the next run.
-Calls are synchronous: from async code, call from a worker thread.
+Engine: each `EmbeddingsScript` runs its script in its own script host, a child process
+(``python -m rookdb.ai.script_host``) holding one V8 context (mini-racer) with the prelude
+(``_script_prelude.js``) and the compiled script, because V8 aborts the whole process on a few
+allocations past its internal size limits (``new Array(3e8).fill(0)``): a bad script must be a task
+error, not a crashed server. The host is started with the script and its limits only (no
+environment), compiles once, then takes batches of documents as JSON and answers document by
+document over length-prefixed JSON frames on its stdin/stdout. When the host dies, the document it
+was on gets a `ScriptError` and the others go to a fresh host; the time limit is enforced in the
+host, and a watchdog here kills a host that stays silent past it. After a time-out, a memory
+blow-up or any other engine failure the host exits and the next document gets a fresh one.
 
-Limits of the sandbox: a builtin working on a huge array (``new Array(1e8).fill(0)``) cannot be
-interrupted, so its engine is closed in the background while ``run`` returns at the time limit; V8
-aborts the whole process on a few allocations past its internal size limits (``new
-Array(3e8).fill(0)``), which only running scripts in a child process would contain. Timers are not
-available, and ``embeddings.generate`` called from a promise callback runs after the document is done
-and is ignored.
+Limits of the sandbox: timers are not available, and ``embeddings.generate`` called from a promise
+callback runs after the document is done and is ignored. Hosts run on POSIX (``select`` on pipes).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import logging
+import os
 import re
+import select
+import struct
+import subprocess
+import sys
 import threading
+import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from types import TracebackType
@@ -239,24 +245,206 @@ def _decode_output(raw: Any) -> ScriptOutput:
     return ScriptOutput(generated=raw["generated"], fields=fields)
 
 
-def _new_racer() -> MiniRacer:
+def _decode_answer(answer: str) -> ScriptOutput | ScriptError:
+    """Read the prelude's answer for one document: what it asked to embed, or why it failed."""
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return MiniRacer()
-    # Built inside a running event loop, mini-racer adopts that loop and then refuses synchronous
-    # calls with a time limit; build it where no loop runs so it gets its own.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(MiniRacer).result()
+        result = orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return _unreadable()
+    if not isinstance(result, dict):
+        return _unreadable()
+    if result.get("ok") is not True:
+        error_details = result.get("error")
+        return _script_failure(error_details if isinstance(error_details, dict) else {})
+    try:
+        return _decode_output(result.get("output"))
+    except ScriptError as error:
+        return error
+
+
+# --- the engine, as run inside the script host process ---
+
+
+class _Engine:
+    """One V8 context holding the prelude and the compiled script; lives in the script host only.
+
+    Construction compiles (raises the translated `RookError`, chained). ``evaluate`` returns the
+    prelude's JSON answer; after an engine failure, or once the heap reached its limit, ``spent`` is
+    set and the host exits so that the next document gets a fresh process (a builtin that ignored
+    the time limit may still be running, and a full heap would fail the next run for nothing).
+    """
+
+    def __init__(self, script: str, *, time_limit_ms: int, memory_limit_bytes: int) -> None:
+        self.time_limit_ms = time_limit_ms
+        self.memory_limit_bytes = memory_limit_bytes
+        self.spent = False
+        self._timeout_sec = time_limit_ms / 1000
+        self._racer = MiniRacer()
+        try:
+            self._racer.set_hard_memory_limit(memory_limit_bytes)
+            self._racer.eval(_PRELUDE, timeout_sec=self._timeout_sec)
+            self._racer.eval(
+                f"{_WRAPPER_HEAD}{script}\n}})\n//# sourceURL={_SCRIPT_SOURCE}\n", timeout_sec=self._timeout_sec
+            )
+            problem = self._racer.eval(
+                f"__rookdbCheckBody({orjson.dumps(script).decode()})", timeout_sec=self._timeout_sec
+            )
+        except MiniRacerBaseException as error:
+            raise self._translate(error) from error
+        if problem is not None:
+            # The wrapped source compiled but the script alone does not: an unbalanced '}' closed the
+            # function it is installed as (V8 only says "Single function literal required").
+            raise ScriptError("Embeddings script has a syntax error: an unbalanced '}' ends the script early")
+
+    def evaluate(self, document_json: str) -> str:
+        """Run the script with ``this`` bound to the document given as JSON text."""
+        argument = orjson.dumps(document_json).decode()
+        try:
+            answer = self._racer.eval(f"__rookdbRun({argument})", timeout_sec=self._timeout_sec)
+        except MiniRacerBaseException as error:
+            self.spent = True
+            raise self._translate(error) from error
+        self.spent = self._racer.was_hard_memory_limit_reached()
+        return answer if isinstance(answer, str) else ""
+
+    def _translate(self, error: MiniRacerBaseException) -> RookError:
+        return _translate(
+            error,
+            time_limit_ms=self.time_limit_ms,
+            memory_limit_bytes=self.memory_limit_bytes,
+            memory_exhausted=self._racer.was_hard_memory_limit_reached(),
+        )
+
+
+# --- the wire between the server and the script host ---
+
+# Each message is a 4-byte big-endian length, then that many bytes of JSON.
+_FRAME = struct.Struct(">I")
+_ENGINE_EXCEPTIONS_BY_NAME = {kind.__name__: kind for kind in _ENGINE_ERRORS}
+
+
+def _error_to_wire(error: RookError) -> dict[str, Any]:
+    cause = error.__cause__
+    return {
+        "script": isinstance(error, ScriptError),
+        "message": error.message,
+        "cause": type(cause).__name__ if cause is not None else None,
+        "cause_text": str(cause) if cause is not None else "",
+    }
+
+
+def _error_from_wire(raw: Mapping[str, Any]) -> RookError:
+    """Rebuild a host's error, chained to a copy of the engine exception behind it."""
+    error = (ScriptError if raw.get("script") else RookError)(str(raw.get("message", "")))
+    kind = _ENGINE_EXCEPTIONS_BY_NAME.get(str(raw.get("cause")))
+    if kind is not None:
+        # Some engine exceptions take other constructor arguments; only the class and text matter.
+        cause = kind.__new__(kind)
+        Exception.__init__(cause, str(raw.get("cause_text", "")))
+        error.__cause__ = cause
+    return error
+
+
+# --- the server side: one script host process per EmbeddingsScript ---
+
+_HOST_MODULE = "rookdb.ai.script_host"
+# Starting Python and the engine takes ~0.15 s on an idle machine; allow for a loaded one.
+_STARTUP_ALLOWANCE_S = 30.0
+# Beyond the script's own time limit (enforced inside the host), before the watchdog kills the host.
+_WATCHDOG_MARGIN_S = 5.0
+_CRASHED = "Embeddings script crashed the JavaScript engine (out of memory?) on this document"
+_CRASHED_ON_COMPILE = "Embeddings script crashed the JavaScript engine (out of memory?) while compiling"
+_CLOSED = "Embeddings script was not run: the script was closed during the batch"
+_READ_SIZE = 1 << 16
+
+_log = logging.getLogger(__name__)
+
+
+class _HostLost(Exception):
+    """The host died (exit, signal, closed pipe) or, with ``hung``, was killed by the watchdog."""
+
+    def __init__(self, *, hung: bool) -> None:
+        super().__init__("hung" if hung else "died")
+        self.hung = hung
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+class _Host:
+    """One script host process and the framed pipe to it; killed and reaped by ``stop`` or on GC."""
+
+    def __init__(self) -> None:
+        # Only the interpreter's own path travels: no environment (secrets), no inherited files,
+        # and -I keeps the server's working directory and PYTHON* variables out of the import path.
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", _HOST_MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={},
+            cwd="/",
+            close_fds=True,
+        )
+        self.fresh = True
+        self._finalizer = weakref.finalize(self, _reap, self.process)
+        self._buffer = bytearray()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def send(self, message: Any) -> None:
+        payload = orjson.dumps(message)
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(_FRAME.pack(len(payload)) + payload)
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError) as error:
+            raise _HostLost(hung=False) from error
+
+    def receive(self, timeout_s: float) -> Any:
+        """The next message; the host is killed if it does not come within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        header = self._read(_FRAME.size, deadline)
+        (length,) = _FRAME.unpack(header)
+        return orjson.loads(self._read(length, deadline))
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        assert self.process.stdout is not None
+        descriptor = self.process.stdout.fileno()
+        while len(self._buffer) < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
+                self.stop()
+                raise _HostLost(hung=True)
+            chunk = os.read(descriptor, _READ_SIZE)
+            if not chunk:
+                self.stop()
+                raise _HostLost(hung=False)
+            self._buffer += chunk
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def stop(self) -> None:
+        self._finalizer()
 
 
 class EmbeddingsScript:
-    """One compiled embeddings script, run once per document; safe to share between threads.
+    """One compiled embeddings script, run in its own script host process; safe to share between threads.
 
-    Construction compiles the script (raises `ScriptError` on a syntax error). ``run`` raises
-    `ScriptError` when the script throws, breaks a helper's argument rules, runs past
-    ``time_limit_ms`` or grows the engine's heap past ``memory_limit_bytes`` (the whole V8 heap,
-    prelude included, so allow a few MB).
+    Construction starts the host and compiles the script there (raises `ScriptError` on a syntax
+    error). A document fails with `ScriptError` when the script throws, breaks a helper's argument
+    rules, runs past ``time_limit_ms``, grows the engine's heap past ``memory_limit_bytes`` (the
+    whole V8 heap, prelude included, so allow a few MB) or crashes the engine: the host is then
+    replaced and the server lives on. Runs are serialized; give each worker its own script.
     """
 
     def __init__(self, script: str, *, time_limit_ms: int, memory_limit_bytes: int) -> None:
@@ -269,43 +457,62 @@ class EmbeddingsScript:
         self.script = script
         self.time_limit_ms = time_limit_ms
         self.memory_limit_bytes = memory_limit_bytes
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one batch at a time
+        self._host_lock = threading.Lock()  # guards _host and _generation, so close() never waits
+        self._host: _Host | None = None
+        self._generation = 0
         with self._lock:
-            self._racer: MiniRacer | None = self._build()
+            self._host = self._start()
+
+    @property
+    def host_pid(self) -> int | None:
+        """The process id of the running script host, if one runs."""
+        host = self._host
+        return host.pid if host is not None else None
 
     def run(self, document: Mapping[str, Any]) -> ScriptOutput:
         """Run the script with ``this`` bound to ``document`` and return what it asked to embed."""
-        try:
-            argument = orjson.dumps(orjson.dumps(document).decode()).decode()
-        except orjson.JSONEncodeError as error:
-            raise ScriptError(f"Embeddings script cannot run: the document is not JSON ({error})") from error
-        with self._lock:
-            racer = self._racer if self._racer is not None else self._build()
-            self._racer = racer
+        (result,) = self.run_many([document])
+        if isinstance(result, ScriptError):
+            raise result
+        return result
+
+    def run_many(self, documents: Sequence[Mapping[str, Any]]) -> list[ScriptOutput | ScriptError]:
+        """Run the script on each document in one round trip: one output or `ScriptError` each.
+
+        Raises a plain `RookError` only when the engine itself cannot run (not the script's fault).
+        """
+        results: list[ScriptOutput | ScriptError | None] = [None] * len(documents)
+        pending: list[tuple[int, str]] = []
+        for index, document in enumerate(documents):
             try:
-                answer = racer.eval(f"__rookdbRun({argument})", timeout_sec=self.time_limit_ms / 1000)
-            except MiniRacerBaseException as error:
-                translated = self._translate(racer, error)
-                self._discard(after_failure=True)
-                raise translated from error
-            if racer.was_hard_memory_limit_reached():
-                # The run fit, but the heap is at its limit: the next one would fail for nothing.
-                self._discard()
-        try:
-            result = orjson.loads(answer) if isinstance(answer, str) else None
-        except orjson.JSONDecodeError as error:
-            raise _unreadable() from error
-        if not isinstance(result, dict):
-            raise _unreadable()
-        if result.get("ok") is not True:
-            error_details = result.get("error")
-            raise _script_failure(error_details if isinstance(error_details, dict) else {})
-        return _decode_output(result.get("output"))
+                pending.append((index, orjson.dumps(document).decode()))
+            except orjson.JSONEncodeError as error:
+                failure = ScriptError(f"Embeddings script cannot run: the document is not JSON ({error})")
+                failure.__cause__ = error
+                results[index] = failure
+        with self._lock:
+            generation = self._generation
+            # Each pass answers at least one document or ends the loop, so restarts are bounded by
+            # the batch size; a host that cannot compile fails every remaining document at once.
+            while pending:
+                try:
+                    host = self._host_for(generation)
+                except ScriptError as error:
+                    for index, _ in pending:
+                        results[index] = error
+                    break
+                answered = self._run_on(host, pending, results, generation)
+                pending = pending[answered:]
+        return [r if r is not None else ScriptError(_CLOSED) for r in results]
 
     def close(self) -> None:
-        """Free the engine now; a later ``run`` rebuilds it (so closing never races a run)."""
-        with self._lock:
-            self._discard()
+        """Stop the host now (a batch running meanwhile ends early); a later run starts a new one."""
+        with self._host_lock:
+            host, self._host = self._host, None
+            self._generation += 1
+        if host is not None:
+            host.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -315,67 +522,99 @@ class EmbeddingsScript:
     ) -> None:
         self.close()
 
-    def _build(self) -> MiniRacer:
-        timeout_sec = self.time_limit_ms / 1000
-        racer: MiniRacer | None = None
+    def _start(self) -> _Host:
+        """A new host with the script compiled in it; raises the compile error."""
+        host = _Host()
         try:
-            racer = _new_racer()
-            racer.set_hard_memory_limit(self.memory_limit_bytes)
-            racer.eval(_PRELUDE, timeout_sec=timeout_sec)
-            racer.eval(
-                f"{_WRAPPER_HEAD}{self.script}\n}})\n//# sourceURL={_SCRIPT_SOURCE}\n",
-                timeout_sec=timeout_sec,
+            host.send(
+                {
+                    "script": self.script,
+                    "time_limit_ms": self.time_limit_ms,
+                    "memory_limit_bytes": self.memory_limit_bytes,
+                }
             )
-            problem = racer.eval(
-                f"__rookdbCheckBody({orjson.dumps(self.script).decode()})", timeout_sec=timeout_sec
-            )
-        except MiniRacerBaseException as error:
-            translated = self._translate(racer, error)
-            if racer is not None:
-                # A syntax error leaves nothing running; code that broke out of the wrapper may.
-                _close(racer, after_failure=not isinstance(error, JSParseException))
-            raise translated from error
-        except BaseException:
-            if racer is not None:
-                _close(racer, after_failure=True)
-            raise
-        if problem is not None:
-            # The wrapped source compiled but the script alone does not: an unbalanced '}' closed the
-            # function it is installed as (V8 only says "Single function literal required").
-            _close(racer, after_failure=False)
-            raise ScriptError("Embeddings script has a syntax error: an unbalanced '}' ends the script early")
-        return racer
+            # Compiling is three engine calls, each under the time limit.
+            reply = host.receive(_STARTUP_ALLOWANCE_S + 3 * self.time_limit_ms / 1000)
+        except _HostLost as lost:
+            host.stop()
+            if lost.hung:
+                raise ScriptError(f"Embeddings script exceeded its time limit of {self.time_limit_ms} ms") from None
+            raise ScriptError(_CRASHED_ON_COMPILE) from None
+        if not isinstance(reply, dict) or "error" in reply:
+            host.stop()
+            raise _error_from_wire(reply.get("error", {}) if isinstance(reply, dict) else {})
+        return host
 
-    def _translate(self, racer: MiniRacer | None, error: MiniRacerBaseException) -> RookError:
-        exhausted = racer is not None and racer.was_hard_memory_limit_reached()
-        return _translate(
-            error,
-            time_limit_ms=self.time_limit_ms,
-            memory_limit_bytes=self.memory_limit_bytes,
-            memory_exhausted=exhausted,
-        )
+    def _host_for(self, generation: int) -> _Host:
+        with self._host_lock:
+            if self._generation != generation:
+                raise ScriptError(_CLOSED)
+            if self._host is not None:
+                return self._host
+        host = self._start()
+        with self._host_lock:
+            if self._generation == generation:
+                self._host = host
+                return host
+        host.stop()
+        raise ScriptError(_CLOSED)
 
-    def _discard(self, *, after_failure: bool = False) -> None:
-        racer, self._racer = self._racer, None
-        if racer is not None:
-            _close(racer, after_failure=after_failure)
+    def _drop(self, host: _Host) -> None:
+        with self._host_lock:
+            if self._host is host:
+                self._host = None
+        host.stop()
 
+    def _run_on(
+        self,
+        host: _Host,
+        pending: list[tuple[int, str]],
+        results: list[ScriptOutput | ScriptError | None],
+        generation: int,
+    ) -> int:
+        """Send ``pending`` to ``host`` and store its answers; returns how many documents are done.
 
-def _close(racer: MiniRacer, *, after_failure: bool) -> None:
-    if not after_failure:
-        racer.close()
-        return
-
-    # The failed call may still be finishing inside V8 (a builtin such as Array.prototype.fill on a
-    # huge array cannot be interrupted), and its late completion would hit a closed event loop.
-    # The engine runs calls in order, so one more call waits it out: off the caller's thread, so a
-    # run still returns at its time limit.
-    def drain_and_close() -> None:
-        with contextlib.suppress(MiniRacerBaseException):
-            racer.eval("0")
-        racer.close()
-
-    threading.Thread(target=drain_and_close, name="rookdb-script-engine-close", daemon=True).start()
+        The host answers document by document, so when it dies the culprit is the first document
+        without an answer: it gets the crash error and the rest go to a fresh host.
+        """
+        try:
+            host.send({"documents": [text for _, text in pending]})
+        except _HostLost:
+            self._drop(host)
+            # A host that died idle (killed from outside) is no document's fault: retry once on a
+            # fresh one; a fresh one dying on the batch's first document means that document.
+            if not host.fresh:
+                return 0
+            results[pending[0][0]] = ScriptError(_CRASHED)
+            return 1
+        host.fresh = False
+        for done, (index, _) in enumerate(pending):
+            try:
+                reply = host.receive(self.time_limit_ms / 1000 + _WATCHDOG_MARGIN_S)
+            except _HostLost as lost:
+                self._drop(host)
+                if self._generation != generation:
+                    return len(pending)  # closed: the rest stay unanswered
+                _log.warning("Embeddings script host %d %s on a document", host.pid,
+                             "was killed by the watchdog" if lost.hung else f"died ({host.process.returncode})")
+                results[index] = ScriptError(
+                    f"Embeddings script exceeded its time limit of {self.time_limit_ms} ms"
+                    if lost.hung else _CRASHED
+                )
+                return done + 1
+            if "error" in reply:
+                error = _error_from_wire(reply["error"])
+                if not isinstance(error, ScriptError):
+                    self._drop(host)
+                    raise error
+                results[index] = error
+            else:
+                results[index] = _decode_answer(str(reply.get("answer", "")))
+            if reply.get("restart"):
+                # The host exits after this answer; the next documents go to a fresh one.
+                self._drop(host)
+                return done + 1
+        return len(pending)
 
 
 _cache: OrderedDict[tuple[str, int, int], EmbeddingsScript] = OrderedDict()
