@@ -98,26 +98,29 @@ def plan_batch(changes: Sequence[Change], extractor: Extractor) -> BatchPlan:
     """Extract and chunk every changed document; a document that cannot be read becomes an item error."""
     documents: list[DocumentPlan] = []
     texts: dict[str, str] = {}
+    readable: list[tuple[DocumentPlan, Any]] = []
     for change in changes:
         if change.document is None:
             documents.append(DocumentPlan(change.id, deleted=True))
             continue
         plan = DocumentPlan(change.document.id)
+        documents.append(plan)
         try:
-            fields = extractor.extract(orjson.loads(change.document.body))
-        except RookError as error:
-            plan.error = (extractor.step, error.message)
+            readable.append((plan, orjson.loads(change.document.body)))
         except orjson.JSONDecodeError as error:
             plan.error = (Step.EXTRACTION, f"the document is not valid JSON: {error}")
-        else:
-            for name, chunks in fields.items():
-                hashes = []
-                for piece in chunks:
-                    digest = text_hash(piece)
-                    texts.setdefault(digest, piece)
-                    hashes.append(digest)
-                plan.fields[name] = hashes
-        documents.append(plan)
+    extracted = extractor.extract_many([body for _, body in readable])
+    for (plan, _), fields in zip(readable, extracted, strict=True):
+        if isinstance(fields, RookError):
+            plan.error = (extractor.step, fields.message)
+            continue
+        for name, chunks in fields.items():
+            hashes = []
+            for piece in chunks:
+                digest = text_hash(piece)
+                texts.setdefault(digest, piece)
+                hashes.append(digest)
+            plan.fields[name] = hashes
     return BatchPlan(changes[-1].etag if changes else 0, documents, texts)
 
 

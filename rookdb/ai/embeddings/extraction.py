@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions, apply_context_prefix, chunk
 from rookdb.ai.embeddings.failure_policy import Step
-from rookdb.ai.scripting import EmbeddingsScript, FieldSource
+from rookdb.ai.scripting import EmbeddingsScript, FieldSource, ScriptOutput
 from rookdb.ai.task_config import EmbeddingPathConfiguration, EmbeddingsGenerationConfiguration
-from rookdb.errors import ValidationError
+from rookdb.errors import RookError, ValidationError
 from rookdb.settings import Settings
 
 __all__ = ["Extractor", "PathsExtractor", "ScriptExtractor", "create_extractor", "values_at"]
@@ -24,6 +24,10 @@ class Extractor(Protocol):
     step: Step
 
     def extract(self, document: Mapping[str, Any]) -> dict[str, list[str]]: ...
+
+    def extract_many(self, documents: Sequence[Mapping[str, Any]]) -> list[dict[str, list[str]] | RookError]:
+        """`extract` for a batch: each document's fields, or the error recorded for it."""
+        ...
 
     def close(self) -> None: ...
 
@@ -79,6 +83,15 @@ class PathsExtractor:
                 fields[entry.path] = chunks
         return fields
 
+    def extract_many(self, documents: Sequence[Mapping[str, Any]]) -> list[dict[str, list[str]] | RookError]:
+        results: list[dict[str, list[str]] | RookError] = []
+        for document in documents:
+            try:
+                results.append(self.extract(document))
+            except RookError as error:
+                results.append(error)
+        return results
+
     def close(self) -> None:
         return None
 
@@ -107,7 +120,22 @@ class ScriptExtractor:
         return chunk(texts, options)
 
     def extract(self, document: Mapping[str, Any]) -> dict[str, list[str]]:
-        output = self._script.run(document)
+        return self._fields(self._script.run(document))
+
+    def extract_many(self, documents: Sequence[Mapping[str, Any]]) -> list[dict[str, list[str]] | RookError]:
+        # One round trip to the script host for the whole batch.
+        results: list[dict[str, list[str]] | RookError] = []
+        for output in self._script.run_many(documents):
+            if isinstance(output, RookError):
+                results.append(output)
+                continue
+            try:
+                results.append(self._fields(output))
+            except RookError as error:
+                results.append(error)
+        return results
+
+    def _fields(self, output: ScriptOutput) -> dict[str, list[str]]:
         fields: dict[str, list[str]] = {}
         for name, sources in output.fields.items():
             chunks = [piece for source in sources for piece in self._chunks(source)]

@@ -254,6 +254,24 @@ def test_script_error_for_one_document_is_an_item_error(storage: SqliteStorage, 
     assert storage.get_state(state_key(1, "errors"))["Items"][0]["DocumentId"] == "products/1-A"
 
 
+def test_script_crashing_the_engine_is_an_item_error(storage: SqliteStorage, make_worker: WorkerFactory) -> None:
+    # Filling an array past V8's size limit aborts the engine's process (a script host, not the server).
+    script = "if (this.Name === 'Bad') new Array(3e8).fill(0).join(''); embeddings.generate({ Name: this.Name })"
+    put(storage, "products/1-A", Name="Good")
+    put(storage, "products/2-A", Name="Bad")
+    put(storage, "products/3-A", Name="Fine")
+    # A time limit long enough for the engine to abort before the limit stops the script.
+    settings = SETTINGS.with_overrides({"Ai.Embeddings.ScriptTimeoutInMs": 30_000})
+    worker = make_worker(paths_task(embeddings_path_configurations=(),
+                                    embeddings_transformation=EmbeddingsTransformation(script)), settings=settings)
+    wait_for(idle(worker, storage), timeout=60)
+    assert sections(storage, "products/1-A") and sections(storage, "products/3-A")
+    assert not sections(storage, "products/2-A")
+    [error] = worker.errors.entries()
+    assert (error.kind, error.step, error.document_id) == ("Item", "Transformation", "products/2-A")
+    assert "crashed the JavaScript engine" in error.message
+
+
 @pytest.mark.parametrize("fault", ["server_error", "drop", "rate_limit"])
 def test_connection_failure_enters_fallback_then_resumes(
         storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer, fault: str) -> None:

@@ -1,0 +1,156 @@
+"""The script host process: crashes, hangs and closing stay out of the server process."""
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rookdb.ai import scripting
+from rookdb.ai.scripting import EmbeddingsScript, ScriptOutput
+from rookdb.errors import ScriptError
+
+TIME_LIMIT_MS = 1000
+MEMORY_LIMIT_BYTES = 64 * 1024 * 1024
+# Past V8's largest array: filling it aborts the engine's process after ~6 s and ~650 MB.
+CRASHING = "if (this.Crash) new Array(3e8).fill(0).join(''); embeddings.generate({ Name: this.Name });"
+
+
+def gone(pid: int) -> bool:
+    """True once ``pid`` is neither running nor a zombie (it was reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def names(results: list[ScriptOutput | ScriptError]) -> list[str]:
+    return [
+        r.message if isinstance(r, ScriptError) else r.fields["Name"][0].texts[0] for r in results
+    ]
+
+
+@pytest.fixture
+def crashing() -> Iterator[EmbeddingsScript]:
+    # A time limit long enough for V8 to abort before the limit stops the script.
+    with EmbeddingsScript(CRASHING, time_limit_ms=30_000, memory_limit_bytes=MEMORY_LIMIT_BYTES) as script:
+        yield script
+
+
+def test_engine_crash_fails_only_its_document(crashing: EmbeddingsScript) -> None:
+    first = crashing.host_pid
+    documents: list[dict[str, Any]] = [{"Name": "a"}, {"Name": "b", "Crash": True}, {"Name": "c"}]
+    results = crashing.run_many(documents)
+    assert names(results) == ["a", scripting._CRASHED, "c"]
+    # The server (this process) lives on, and the crashed host was replaced and reaped.
+    assert first is not None and crashing.host_pid not in (None, first) and gone(first)
+    assert crashing.run({"Name": "d"}).fields["Name"][0].texts == ("d",)
+
+
+def test_crash_through_run_raises_script_error(crashing: EmbeddingsScript) -> None:
+    with pytest.raises(ScriptError, match="crashed the JavaScript engine"):
+        crashing.run({"Crash": True})
+
+
+def test_crash_while_compiling_is_a_script_error() -> None:
+    started = time.monotonic()
+    with pytest.raises(ScriptError, match=r"crashed the JavaScript engine .* while compiling"):
+        EmbeddingsScript(
+            "}); new Array(3e8).fill(0); (function () {", time_limit_ms=30_000, memory_limit_bytes=MEMORY_LIMIT_BYTES
+        )
+    assert time.monotonic() - started < 25
+
+
+def test_host_that_cannot_restart_fails_the_rest_of_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    script = "if (this.Spin) while (true) {} embeddings.generate({ Name: this.Name });"
+    with EmbeddingsScript(script, time_limit_ms=200, memory_limit_bytes=MEMORY_LIMIT_BYTES) as compiled:
+        # The first document's time-out ends the host; its replacement cannot start.
+        monkeypatch.setattr(scripting, "_HOST_MODULE", "rookdb.no_such_module")
+        results = compiled.run_many([{"Spin": True}, {"Name": "b"}, {"Name": "c"}])
+    assert names(results) == ["Embeddings script exceeded its time limit of 200 ms"] + [
+        scripting._CRASHED_ON_COMPILE
+    ] * 2
+
+
+def test_infinite_loop_times_out_and_the_batch_goes_on() -> None:
+    script = "if (this.Spin) while (true) {} embeddings.generate({ Name: this.Name });"
+    with EmbeddingsScript(script, time_limit_ms=200, memory_limit_bytes=MEMORY_LIMIT_BYTES) as compiled:
+        started = time.monotonic()
+        results = compiled.run_many([{"Name": "a"}, {"Spin": True}, {"Name": "c"}])
+        assert time.monotonic() - started < 5
+    assert names(results) == ["a", "Embeddings script exceeded its time limit of 200 ms", "c"]
+
+
+def test_watchdog_kills_a_silent_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = EmbeddingsScript(
+        "embeddings.generate({ Name: this.Name });", time_limit_ms=100, memory_limit_bytes=MEMORY_LIMIT_BYTES
+    )
+    with compiled:
+        pid = compiled.host_pid
+        assert pid is not None
+        # Stands for an engine stuck where its own time limit cannot reach it.
+        os.kill(pid, signal.SIGSTOP)
+        monkeypatch.setattr(scripting, "_WATCHDOG_MARGIN_S", 0.3)
+        started = time.monotonic()
+        [result] = compiled.run_many([{"Name": "a"}])
+        assert time.monotonic() - started < 3
+        assert isinstance(result, ScriptError) and "time limit of 100 ms" in result.message
+        assert gone(pid)
+        assert compiled.run({"Name": "b"}).generated
+
+
+def test_host_killed_between_batches_is_replaced_silently() -> None:
+    with EmbeddingsScript(
+        "embeddings.generate({ Name: this.Name });", time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES
+    ) as compiled:
+        assert names(compiled.run_many([{"Name": "a"}])) == ["a"]
+        pid = compiled.host_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert compiled._host is not None
+        compiled._host.process.wait(timeout=5)
+        assert names(compiled.run_many([{"Name": "b"}, {"Name": "c"}])) == ["b", "c"]
+
+
+def test_close_reaps_the_host_and_a_later_run_starts_another() -> None:
+    compiled = EmbeddingsScript(
+        "embeddings.generate({ Name: this.Name });", time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES
+    )
+    pid = compiled.host_pid
+    assert pid is not None and not gone(pid)
+    compiled.close()
+    assert compiled.host_pid is None and gone(pid)
+    assert compiled.run({"Name": "x"}).generated
+    second = compiled.host_pid
+    compiled.close()
+    assert second is not None and gone(second)
+
+
+def test_host_gets_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOKDB_TEST_SECRET", "s3cret")
+    with EmbeddingsScript(
+        "embeddings.generate({ Name: this.Name });", time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES
+    ) as compiled:
+        pid = compiled.host_pid
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            assert environ.read() == b""
+
+
+def test_host_runs_this_interpreter() -> None:
+    with EmbeddingsScript(
+        "embeddings.generate({});", time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES
+    ) as compiled:
+        assert os.path.realpath(f"/proc/{compiled.host_pid}/exe") == os.path.realpath(sys.executable)
+
+
+def test_document_that_is_not_json_fails_alone() -> None:
+    with EmbeddingsScript(
+        "embeddings.generate({ Name: this.Name });", time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES
+    ) as compiled:
+        results = compiled.run_many([{"Name": "a"}, {"When": object()}, {"Name": "c"}])
+    assert names(results)[::2] == ["a", "c"]
+    assert isinstance(results[1], ScriptError) and "not JSON" in results[1].message
