@@ -69,15 +69,9 @@ class BatchCounts:
 
 
 @dataclass(frozen=True)
-class TaskCounters:
+class TaskCounters(BatchCounts):
     """Cumulative since the task was created or reset; stored in the task's state with each batch."""
 
-    documents: int = 0
-    chunks: int = 0
-    cache_hits: int = 0
-    provider_calls: int = 0
-    tokens: int = 0
-    failed_items: int = 0
     batches: int = 0
     failed_batches: int = 0
     failure_ratio: float = 0.0
@@ -85,14 +79,10 @@ class TaskCounters:
 
     def after_batch(self, batch: BatchCounts, smoothing: float = DEFAULT_HEALTH_SMOOTHING) -> TaskCounters:
         ratio = batch.failed_items / batch.documents if batch.documents else 0.0
+        sums = {f.name: getattr(self, f.name) + getattr(batch, f.name) for f in dataclasses.fields(BatchCounts)}
         return dataclasses.replace(
             self,
-            documents=self.documents + batch.documents,
-            chunks=self.chunks + batch.chunks,
-            cache_hits=self.cache_hits + batch.cache_hits,
-            provider_calls=self.provider_calls + batch.provider_calls,
-            tokens=self.tokens + batch.tokens,
-            failed_items=self.failed_items + batch.failed_items,
+            **sums,
             batches=self.batches + 1,
             failure_ratio=smoothing * ratio + (1.0 - smoothing) * self.failure_ratio,
         )
