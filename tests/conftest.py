@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
+import httpx
 import pytest
 from ravendb import DocumentStore
-from ravendb.serverwide.database_record import DatabaseRecord
-from ravendb.serverwide.operations.common import CreateDatabaseOperation
 
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
-
-NORTHWIND_JSON = Path(__file__).resolve().parents[1] / "rookdb" / "documents" / "samples" / "northwind.json"
-
-EMBEDDING_API_KEY = "hf_rookdb_tests"
+from tests.support.embeddings import EMBEDDING_API_KEY
+from tests.support.stores import StoreFactory, open_store
 
 _database_numbers = itertools.count(1)
 
@@ -45,19 +41,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServe
         yield running
 
 
-StoreFactory = Callable[..., DocumentStore]
-
-
 @pytest.fixture
 def new_store(server: BackgroundServer) -> Iterator[StoreFactory]:
     """Create a fresh database and hand out an initialized official-client store for it."""
     stores: list[DocumentStore] = []
 
     def make(name: str | None = None) -> DocumentStore:
-        database = name or f"db{next(_database_numbers)}"
-        store = DocumentStore(urls=[server.url], database=database)
-        store.initialize()
-        store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(database)))
+        store = open_store(server.url, name or f"db{next(_database_numbers)}")
         stores.append(store)
         return store
 
@@ -74,11 +64,7 @@ def store(new_store: StoreFactory) -> DocumentStore:
 @pytest.fixture(scope="session")
 def northwind(server: BackgroundServer) -> Iterator[DocumentStore]:
     """A read-only Northwind database loaded through the sample-data endpoint."""
-    import httpx
-
-    store = DocumentStore(urls=[server.url], database="Northwind")
-    store.initialize()
-    store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord("Northwind")))
+    store = open_store(server.url, "Northwind")
     response = httpx.post(f"{server.url}/databases/Northwind/studio/sample-data", timeout=60)
     response.raise_for_status()
     yield store

@@ -1,4 +1,4 @@
-"""A catalog over a temporary data dir and the local embedding server, for the documents-layer tests."""
+"""A catalog over a temporary data dir, for the documents-layer tests."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ import pytest
 
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.settings import Settings
-from tests.conftest import EMBEDDING_API_KEY
-
-API_KEY = EMBEDDING_API_KEY
-
 
 
 @pytest.fixture

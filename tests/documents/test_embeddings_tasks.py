@@ -19,8 +19,9 @@ from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.database import Database
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks, embeddings_tasks_of
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.embeddings.support import sections, wait_for
-from tests.documents.conftest import API_KEY
+from tests.support.embeddings import EMBEDDING_API_KEY as API_KEY
+from tests.support.embeddings import sections
+from tests.support.waiting import wait_for
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

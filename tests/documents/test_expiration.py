@@ -13,7 +13,7 @@ from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.database import Database
 from rookdb.documents.expiration import DocumentExpirer
 from rookdb.settings import Settings
-from tests.ai.embeddings.support import wait_for
+from tests.support.waiting import wait_for
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

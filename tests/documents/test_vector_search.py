@@ -35,7 +35,7 @@ from rookdb.errors import InvalidQueryError
 from rookdb.query.executor import QueryResult
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
-from tests.query.vector.conftest import clustered
+from tests.support.vectors import clustered
 
 WAIT = 60.0  # seconds a test lets an index catch up
 
@@ -66,7 +66,7 @@ def database(catalog: DatabaseCatalog) -> Database:
 
 
 @pytest.fixture(scope="module")
-def northwind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def northwind_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     catalog = DatabaseCatalog(tmp_path_factory.mktemp("northwind"), Settings())
     database = catalog.create("Northwind")
     import_sample(database)
@@ -97,9 +97,9 @@ def put_all(database: Database, documents: Sequence[tuple[str, dict[str, Any]]])
 # ---- text with the embedded model ----------------------------------------------------------------
 
 
-def test_italian_food_ranks_as_the_model_does(northwind: Database, model: EmbeddedModel) -> None:
+def test_italian_food_ranks_as_the_model_does(northwind_db: Database, model: EmbeddedModel) -> None:
     expected = independent_ranking(model, "italian food")
-    result = query(northwind, "from Products where vector.search(embedding.text(Name), 'italian food')")
+    result = query(northwind_db, "from Products where vector.search(embedding.text(Name), 'italian food')")
     assert result.index_name == "Auto/Products/ByVector.search(embedding.text(Name))"
     assert not result.is_stale
     assert ids(result) == [doc_id for doc_id, _ in expected[:16]]  # 16 candidates by default
@@ -108,57 +108,58 @@ def test_italian_food_ranks_as_the_model_does(northwind: Database, model: Embedd
     assert {"Mozzarella di Giovanni", "Ravioli Angelo", "Gorgonzola Telino", "Gnocchi di nonna Alice"} <= top
 
 
-def test_exact_and_quantized_text_fields(northwind: Database, model: EmbeddedModel) -> None:
+def test_exact_and_quantized_text_fields(northwind_db: Database, model: EmbeddedModel) -> None:
     expected = [doc_id for doc_id, _ in independent_ranking(model, "cheese")]
-    exact = query(northwind, "from Products where exact(vector.search(embedding.text(Name), $t, null, 10))",
+    exact = query(northwind_db, "from Products where exact(vector.search(embedding.text(Name), $t, null, 10))",
                   t="cheese")
     assert ids(exact) == expected[:10]
     for kind in ("text_i8", "text_i1"):
-        result = query(northwind, f"from Products where vector.search(embedding.{kind}(Name), $t, null, 20)",
+        result = query(northwind_db, f"from Products where vector.search(embedding.{kind}(Name), $t, null, 20)",
                        t="cheese")
         assert result.index_name == f"Auto/Products/ByVector.search(embedding.{kind}(Name))"
         assert len(set(ids(result)[:5]) & set(expected[:10])) >= 4, kind
 
 
-def test_no_embedding_collections_for_the_embedded_model(northwind: Database) -> None:
-    query(northwind, "from Products where vector.search(embedding.text(Name), 'seafood')")
-    assert not [name for name in northwind.storage.collection_counts() if name.startswith("@embeddings")]
+def test_no_embedding_collections_for_the_embedded_model(northwind_db: Database) -> None:
+    query(northwind_db, "from Products where vector.search(embedding.text(Name), 'seafood')")
+    assert not [name for name in northwind_db.storage.collection_counts() if name.startswith("@embeddings")]
 
 
-def test_filters_order_paging_and_minimum_similarity(northwind: Database, model: EmbeddedModel) -> None:
+def test_filters_order_paging_and_minimum_similarity(northwind_db: Database, model: EmbeddedModel) -> None:
     ranking = independent_ranking(model, "sweet dessert")
     prices = {doc["@metadata"]["@id"]: doc["PricePerUnit"] for doc in PRODUCTS}
-    filtered = query(northwind, "from Products where vector.search(embedding.text(Name), $t) and PricePerUnit > $p",
+    filtered = query(northwind_db, "from Products where vector.search(embedding.text(Name), $t) and PricePerUnit > $p",
                      t="sweet dessert", p=20)
     assert filtered.index_name == "Auto/Products/ByPricePerUnitAndVector.search(embedding.text(Name))"
     # Under 1024 filtered documents the search is exact over them, as RavenDB does.
     assert ids(filtered) == [doc_id for doc_id, _ in ranking if prices[doc_id] > 20][:16]
 
-    ordered = query(northwind, "from Products where vector.search(embedding.text(Name), $t) order by Name", t="tea")
+    ordered = query(northwind_db, "from Products where vector.search(embedding.text(Name), $t) order by Name", t="tea")
     names = [item["Name"] for item in ordered.results]
     assert names == sorted(names) and len(names) == 16
 
-    everything = query(northwind, "from Products where vector.search(embedding.text(Name), $t, null, 30)", t="tea")
-    page = query(northwind, "from Products where vector.search(embedding.text(Name), $t, null, 30)", start=10,
+    everything = query(northwind_db, "from Products where vector.search(embedding.text(Name), $t, null, 30)", t="tea")
+    page = query(northwind_db, "from Products where vector.search(embedding.text(Name), $t, null, 30)", start=10,
                  page_size=5, t="tea")
     assert ids(page) == ids(everything)[10:15] and page.total_results == 30
 
     # minimumSimilarity s keeps cosine >= 2s - 1 (kinds.minimum_score).
-    strict = query(northwind, "from Products where vector.search(embedding.text(Name), $t, 0.7, 50)", t="tea")
+    strict = query(northwind_db, "from Products where vector.search(embedding.text(Name), $t, 0.7, 50)", t="tea")
     assert strict.results and min(scores(strict)) >= 0.4 - 1e-6
     assert len(strict.results) == sum(1 for _, score in independent_ranking(model, "tea") if score >= 0.4 - 1e-6)
 
 
-def test_combined_clauses_and_boost(northwind: Database) -> None:
-    both = query(northwind, "from Products where vector.search(embedding.text(Name), 'cheese', null, 20) and "
+def test_combined_clauses_and_boost(northwind_db: Database) -> None:
+    both = query(northwind_db, "from Products where vector.search(embedding.text(Name), 'cheese', null, 20) and "
                             "vector.search(embedding.text(QuantityPerUnit), 'kg pkg', null, 40)")
     assert both.index_name == ("Auto/Products/ByVector.search(embedding.text(Name))"
                                "AndVector.search(embedding.text(QuantityPerUnit))")
-    cheese = set(ids(query(northwind, "from Products where vector.search(embedding.text(Name), 'cheese', null, 20)")))
+    cheese = set(ids(query(northwind_db,
+                           "from Products where vector.search(embedding.text(Name), 'cheese', null, 20)")))
     assert set(ids(both)) <= cheese
-    either = query(northwind, "from Products where vector.search(embedding.text(Name), 'tea') or "
+    either = query(northwind_db, "from Products where vector.search(embedding.text(Name), 'tea') or "
                               "boost(vector.search(embedding.text(Name), 'beer'), 10)")
-    beer = query(northwind, "from Products where vector.search(embedding.text(Name), 'beer')")
+    beer = query(northwind_db, "from Products where vector.search(embedding.text(Name), 'beer')")
     assert ids(either)[:3] == ids(beer)[:3]
     assert scores(either)[0] >= 10 * scores(beer)[0] - 1e-6  # boosted tenfold, plus its 'tea' score if any
 

@@ -31,7 +31,7 @@ from ravendb.serverwide.server_operation_executor import ConnectionStringType
 
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.conftest import EMBEDDING_API_KEY
+from tests.support.embeddings import EMBEDDING_API_KEY
 
 HF_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -51,8 +51,8 @@ from rookdb.cli import main as cli_main
 from rookdb.server.runner import BackgroundServer
 from rookdb.settings import Settings
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.embeddings.support import wait_for
-from tests.conftest import EMBEDDING_API_KEY
+from tests.support.embeddings import EMBEDDING_API_KEY
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 from ravendb import DocumentStore
 from ravendb.exceptions.raven_exceptions import RavenException
 
-from tests.conftest import NORTHWIND_JSON
+from tests.support.northwind import NORTHWIND_JSON
 
 
 @pytest.fixture(scope="module")

@@ -36,8 +36,10 @@ from ravendb.exceptions.raven_exceptions import RavenException
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.embeddings.support import wait_for
-from tests.conftest import EMBEDDING_API_KEY, NORTHWIND_JSON, StoreFactory
+from tests.support.embeddings import EMBEDDING_API_KEY
+from tests.support.northwind import NORTHWIND_JSON
+from tests.support.stores import StoreFactory
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

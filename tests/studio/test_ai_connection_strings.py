@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.studio.conftest import Studio
+from tests.support.studio import Studio
 
 pytestmark = pytest.mark.browser
 

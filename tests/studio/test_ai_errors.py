@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.studio.conftest import Studio
+from tests.support.studio import Studio
 
 pytestmark = pytest.mark.browser
 

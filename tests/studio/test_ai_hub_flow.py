@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.studio.conftest import Studio, load_sample_data
+from tests.support.studio import Studio, load_sample_data
 
 pytestmark = pytest.mark.browser
 

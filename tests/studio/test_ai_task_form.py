@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio.conftest import Studio
+from tests.support.studio import Studio
 
 pytestmark = pytest.mark.browser
 

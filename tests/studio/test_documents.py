@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from rookdb.server.runner import BackgroundServer
-from tests.studio.conftest import Studio
+from tests.support.studio import Studio
 
 pytestmark = pytest.mark.browser
 

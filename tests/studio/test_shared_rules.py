@@ -10,7 +10,7 @@ import pytest
 
 from rookdb.ai.identifiers import TASK_FALLBACK_IDENTIFIER, generate_identifier, identifier_problems
 from rookdb.ai.timespan import format_timespan, parse_timespan
-from tests.studio.conftest import Studio
+from tests.support.studio import Studio
 
 pytestmark = pytest.mark.browser
 

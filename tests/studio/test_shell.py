@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from rookdb.server.runner import BackgroundServer
-from tests.studio.conftest import Studio, open_studio
+from tests.support.studio import Studio, open_studio
 
 pytestmark = pytest.mark.browser
 

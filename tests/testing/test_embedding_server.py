@@ -15,7 +15,7 @@ import pytest
 
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.conftest import EMBEDDING_API_KEY as API_KEY
+from tests.support.embeddings import EMBEDDING_API_KEY as API_KEY
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 ROUTER = f"/hf-inference/models/{MODEL}/pipeline/feature-extraction"

@@ -19,7 +19,8 @@ from rookdb.ai.task_config import EmbeddingPathConfiguration, EmbeddingsGenerati
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.embeddings.conftest import tei_connection_string, tei_requests
+from tests.support.embeddings import tei_connection_string, tei_requests
+from tests.support.providers import CountingProvider
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -106,8 +107,6 @@ def test_cache_is_per_connection_string(embedder: QueryEmbedder, srv: EmbeddingS
 
 def test_concurrent_queries_respect_the_connection_strings_limit(
         storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.ai.embeddings.test_worker import CountingProvider
-
     provider = CountingProvider()
     monkeypatch.setattr("rookdb.ai.embeddings.query.create_provider", lambda settings, options: provider)
     embedder = QueryEmbedder(storage, Settings())

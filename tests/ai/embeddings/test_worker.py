@@ -18,7 +18,6 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
 from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, provider_batches, state_key
-from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
 from rookdb.ai.task_config import (
     EmbeddingPathConfiguration,
@@ -28,8 +27,10 @@ from rookdb.ai.task_config import (
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.embeddings.conftest import tei_connection_string, tei_requests
-from tests.ai.embeddings.support import delete, put, sections, wait_for
+from tests.support.embeddings import sections, tei_connection_string, tei_requests
+from tests.support.providers import CountingProvider
+from tests.support.storage import delete, put
+from tests.support.waiting import wait_for
 
 SETTINGS = Settings({"Ai.Embeddings.MaxFallbackTimeInSec": 0.3, "Ai.Embeddings.MaxBatchSize": 4})
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -319,26 +320,6 @@ def test_stop_drains_and_restart_resumes_without_repeating(
     wait_for(idle(again, storage))
     assert tei_requests(srv) == calls + 1
     assert again.snapshot()["DocumentsChanged"] == 10
-
-
-class CountingProvider(EmbeddingProvider):
-    """Counts how many embed calls are in flight at once (what the concurrency limit bounds)."""
-
-    connector = "Counting"
-    model = "counting"
-
-    def __init__(self) -> None:
-        self.in_flight = 0
-        self.most = 0
-        self.calls = 0
-
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        self.calls += 1
-        self.in_flight += 1
-        self.most = max(self.most, self.in_flight)
-        await asyncio.sleep(0.02)
-        self.in_flight -= 1
-        return [[float(len(text)), 1.0] for text in texts]
 
 
 @pytest.mark.parametrize("limit", [1, 3])

@@ -21,7 +21,7 @@ from rookdb.ai.connection_strings import (
 from rookdb.ai.connection_test import ConnectionTestResult
 from rookdb.errors import AiConfigurationError
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.providers.support import API_KEY, options
+from tests.support.providers import API_KEY, options
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -8,7 +8,7 @@ from rookdb.ai.connection_strings import GoogleSettings
 from rookdb.ai.providers.google import GOOGLE_AI_BASE_URL, GoogleConnector
 from rookdb.errors import AiAuthenticationError, AiConfigurationError, AiModelNotFoundError
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.providers.support import API_KEY, options, run_connector
+from tests.support.providers import API_KEY, options, run_connector
 
 
 def google(server: EmbeddingServer, **changes: object) -> GoogleConnector:

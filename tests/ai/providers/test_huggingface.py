@@ -20,7 +20,7 @@ from rookdb.errors import (
     AiUnavailableError,
 )
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.providers.support import API_KEY, options, run_connector
+from tests.support.providers import API_KEY, options, run_connector
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 ROUTER_URL = f"https://router.huggingface.co/hf-inference/models/{MODEL}/pipeline/feature-extraction"

@@ -8,7 +8,7 @@ from rookdb.ai.connection_strings import OllamaSettings
 from rookdb.ai.providers.ollama import OllamaConnector
 from rookdb.errors import AiModelNotFoundError, AiResponseShapeError
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.providers.support import options, run_connector
+from tests.support.providers import options, run_connector
 
 
 def test_ollama_request_shape(srv: EmbeddingServer) -> None:

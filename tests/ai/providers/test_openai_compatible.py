@@ -12,7 +12,7 @@ from rookdb.ai.providers.mistral import MistralConnector
 from rookdb.ai.providers.openai import OpenAiConnector
 from rookdb.errors import AiAuthenticationError, AiConfigurationError, AiModelNotFoundError, AiResponseShapeError
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.providers.support import API_KEY, options, run_connector
+from tests.support.providers import API_KEY, options, run_connector
 
 
 def openai(server: EmbeddingServer, **changes: object) -> OpenAiConnector:

@@ -37,7 +37,7 @@ from rookdb.errors import (
     AiUnavailableError,
 )
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.providers.support import API_KEY, FAST_RETRY, SleepRecorder, options, run_connector
+from tests.support.providers import API_KEY, FAST_RETRY, SleepRecorder, options, run_connector
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -15,7 +15,7 @@ from rookdb.ai.providers.pipeline import HttpEmbeddingProvider
 from rookdb.ai.providers.vertex import TOKEN_REFRESH_MARGIN, ServiceAccount, VertexConnector, sign_jwt
 from rookdb.errors import AiAuthenticationError, AiConfigurationError, AiModelNotFoundError
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.ai.providers.support import options, run_connector
+from tests.support.providers import options, run_connector
 
 
 @pytest.fixture

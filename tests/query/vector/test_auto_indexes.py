@@ -25,6 +25,7 @@ from rookdb.query.vector.field_index import FieldIndex, GraphSettings
 from rookdb.query.vector.fields import VectorFieldSpec
 from rookdb.query.vector.vectorizer import DocumentVectorizer
 from rookdb.storage.sqlite import SqliteStorage
+from tests.support.storage import delete, put
 
 DIMENSIONS = 32
 GRAPH = GraphSettings(m=12, ef_construction=16)
@@ -71,16 +72,6 @@ def open_indexes(tmp_path: Path, storage: SqliteStorage, embedder: WordEmbedder 
     vectorizer = DocumentVectorizer(embedder or WordEmbedder(), tasks or TaskVectors())
     settings = AutoIndexConfig(graph=config.pop("graph", GRAPH), **config)
     return AutoIndexes.open(tmp_path / "indexes", storage, vectorizer, settings)
-
-
-def put(storage: SqliteStorage, doc_id: str, collection: str = "Products", **fields: Any) -> None:
-    with storage.write() as tx:
-        tx.put(doc_id, collection, {**fields, "@metadata": {"@collection": collection}})
-
-
-def delete(storage: SqliteStorage, doc_id: str) -> None:
-    with storage.write() as tx:
-        tx.delete(doc_id)
 
 
 def ensure(indexes: AutoIndexes, rql: str, parameters: dict[str, Any] | None = None) -> AutoIndexDefinition:

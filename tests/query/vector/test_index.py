@@ -13,7 +13,7 @@ import pytest
 from rookdb.errors import BadRequestError, StorageError, VectorDimensionMismatchError
 from rookdb.query.vector import ScoreSpace, VectorIndex, VectorKind
 from rookdb.query.vector.exact import top_cosine
-from tests.query.vector.conftest import Dataset
+from tests.support.vectors import Dataset
 
 KEYS = np.arange(6000)
 

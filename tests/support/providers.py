@@ -1,4 +1,4 @@
-"""Helpers for running providers against the local embedding server."""
+"""Running providers in the real pipeline against the local embedding server, without waiting on backoffs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from rookdb.ai.providers import HttpEmbeddingProvider, ProviderOptions, RetryPolicy, Timeouts
-from rookdb.ai.providers.base import HttpConnector
+from rookdb.ai.providers.base import EmbeddingProvider, HttpConnector
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.conftest import EMBEDDING_API_KEY
+from tests.support.embeddings import EMBEDDING_API_KEY
 
 API_KEY = EMBEDDING_API_KEY
 # Retries without waiting: tests assert the *requested* delays through SleepRecorder.
@@ -66,3 +66,23 @@ def run_connector(
 def cosine(a: list[float], b: list[float]) -> float:
     va, vb = np.asarray(a), np.asarray(b)
     return float(va @ vb / (np.linalg.norm(va) * np.linalg.norm(vb)))
+
+
+class CountingProvider(EmbeddingProvider):
+    """Counts how many embed calls are in flight at once (what the concurrency limit bounds)."""
+
+    connector = "Counting"
+    model = "counting"
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+        self.calls = 0
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.02)
+        self.in_flight -= 1
+        return [[float(len(text)), 1.0] for text in texts]
