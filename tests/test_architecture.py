@@ -9,8 +9,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rookdb"
 
-# What each layer may import besides itself; the shared modules (errors, settings) sit below all layers.
-SHARED = {"errors", "settings"}
+# What each layer may import besides itself; the shared modules (errors, settings, background) sit below
+# all layers.
+SHARED = {"errors", "settings", "background"}
 ALLOWED: dict[str, set[str]] = {
     "storage": set(),
     "query": {"storage"},

@@ -1,0 +1,312 @@
+"""Background services: the one lifecycle every worker has, and the one event loop for provider I/O.
+
+A ``BackgroundService`` is owned by a composition root (the database catalog builds each database's
+services), never started at import. ``start`` runs it, ``wake`` says there may be new work (a
+committed write), and ``stop`` ends it within a bound:
+
+- ``drain=True`` lets the unit of work in flight finish (an indexing step, an embeddings batch);
+- ``drain=False`` cancels it where it can be cancelled (a coroutine), safe because no unit of work
+  commits half of itself;
+- after ``timeout`` the forced exit: a coroutine is cancelled, a thread is abandoned (it is a daemon)
+  and ``stop`` answers False.
+
+Two kinds are built here: ``LoopingService`` runs a ``step`` on its own thread while the step reports
+more work, and ``CoroutineService`` runs one coroutine on the ``ProviderLoop``, the single asyncio
+loop (one thread for the whole app) where provider I/O happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from typing import Any, Protocol, TypeVar
+
+__all__ = [
+    "DEFAULT_FORCED_EXIT_SECONDS",
+    "DEFAULT_STOP_TIMEOUT_SECONDS",
+    "BackgroundService",
+    "CoroutineService",
+    "LoopingService",
+    "ProviderLoop",
+    "stop_all",
+]
+
+logger = logging.getLogger("rookdb.background")
+
+_T = TypeVar("_T")
+
+# How long ``stop`` waits for the work in flight when the caller gives no timeout.
+DEFAULT_STOP_TIMEOUT_SECONDS = 10.0
+# After the timeout, how long a cancelled coroutine gets to unwind (close its HTTP client).
+DEFAULT_FORCED_EXIT_SECONDS = 1.0
+# Blocking calls made from provider coroutines (storage reads and writes, the embedded model) run on
+# this many threads; each embeddings task keeps a few in use while its batches are pipelined.
+DEFAULT_PROVIDER_THREADS = 16
+
+
+class BackgroundService(Protocol):
+    """A worker owned by a composition root: started, woken on new work, stopped within a bound."""
+
+    @property
+    def name(self) -> str: ...
+
+    def start(self) -> None:
+        """Begin working; starting a started service does nothing."""
+
+    def wake(self) -> None:
+        """Look for work now (there may be new changes); safe from any thread, before start or after stop."""
+
+    def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+        """Stop within ``timeout`` seconds (see the module docstring); True when it stopped in time."""
+
+
+def stop_all(services: Sequence[BackgroundService], *, drain: bool = True,
+             timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+    """Stop ``services`` in parallel, each within ``timeout``; True when every one stopped in time."""
+    if len(services) <= 1:
+        return all(service.stop(drain=drain, timeout=timeout) for service in services)
+    with ThreadPoolExecutor(max_workers=len(services), thread_name_prefix="rookdb-stop") as pool:
+        return all(pool.map(lambda service: service.stop(drain=drain, timeout=timeout), services))
+
+
+class _Lifecycle:
+    """What both kinds of service share: a name for logs, a stop flag their work polls, a start lock."""
+
+    def __init__(self, name: str, log: logging.Logger) -> None:
+        self._name = name
+        self._log = log
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+
+class LoopingService(_Lifecycle):
+    """A thread calling ``step`` while it returns True (more work); when it returns False the thread
+    sleeps until ``wake`` or ``idle_interval`` seconds. A step that raises is logged and counts as
+    "no more work": the thread lives on and the next wake-up retries. A long step should return
+    early once ``stopping`` is True."""
+
+    def __init__(self, name: str, step: Callable[[], bool], *, idle_interval: float,
+                 log: logging.Logger = logger) -> None:
+        super().__init__(name, log)
+        self._step = step
+        self._idle_interval = idle_interval
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def start(self) -> None:
+        with self._lock:
+            if self.running:
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+        """A step cannot be interrupted from outside, so ``drain`` changes nothing here: the step in
+        progress sees ``stopping`` and should return at its next checkpoint."""
+        with self._lock:
+            self._stopping.set()
+            self._wake.set()
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            self._log.error("%s did not stop within %.1fs; its thread is abandoned", self._name, timeout)
+            return False
+        return True
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                busy = self._step()
+            except Exception:  # the thread must outlive any single failure; the next wake-up retries
+                self._log.exception("%s failed", self._name)
+                busy = False
+            if not busy and not self._stopping.is_set():
+                self._wake.wait(self._idle_interval)
+
+
+class ProviderLoop:
+    """The app's one asyncio loop for provider I/O, on its own thread, started on first use.
+
+    The composition root owns it (one per catalog, so one per server) and stops it last, after every
+    service that runs coroutines on it.
+    """
+
+    def __init__(self, name: str = "rookdb-providers", *, threads: int = DEFAULT_PROVIDER_THREADS) -> None:
+        self._name = name
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running loop (started now if it is not)."""
+        with self._lock:
+            if self._loop is None:
+                self._executor = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix=self._name)
+                loop = asyncio.new_event_loop()
+                loop.set_default_executor(self._executor)
+                self._thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
+                self._thread.start()
+                self._loop = loop
+            return self._loop
+
+    def submit(self, coroutine: Coroutine[Any, Any, _T]) -> Future[_T]:
+        """Schedule ``coroutine`` on the loop; safe from any thread but the loop's own."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
+        """Run ``coroutine`` and wait for its result; ``TimeoutError`` (after cancelling it) past ``timeout``."""
+        future = self.submit(coroutine)
+        try:
+            return future.result(timeout)
+        except FutureTimeoutError:
+            future.cancel()
+            raise TimeoutError(f"took longer than {timeout:g} seconds") from None
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the loop soon; nothing happens once the loop is stopped."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed between the check and the call
+                loop.call_soon_threadsafe(callback)
+
+    def stop(self, timeout: float = DEFAULT_FORCED_EXIT_SECONDS) -> bool:
+        """Cancel what still runs on the loop, stop it and close it; True when its thread ended in time."""
+        with self._lock:
+            loop, thread, executor = self._loop, self._thread, self._executor
+            self._loop = self._thread = self._executor = None
+        if loop is None or thread is None:
+            return True
+
+        async def cancel_remaining() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=timeout)
+
+        with contextlib.suppress(FutureTimeoutError, RuntimeError):
+            asyncio.run_coroutine_threadsafe(cancel_remaining(), loop).result(timeout + 0.5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        if thread.is_alive():
+            logger.error("The provider loop did not stop within %.1fs", timeout)
+            return False
+        loop.close()
+        return True
+
+
+class CoroutineService(_Lifecycle):
+    """A service whose work is one coroutine (``main``) on the ``ProviderLoop``.
+
+    ``main`` loops until ``stopping`` and waits for work with ``sleep``, which a stop always ends and a
+    wake-up ends when asked. Draining lets ``main`` return by itself; otherwise, or past the timeout,
+    its task is cancelled (the forced exit) and gets ``DEFAULT_FORCED_EXIT_SECONDS`` to unwind.
+    """
+
+    def __init__(self, name: str, loop: ProviderLoop, main: Callable[[], Coroutine[Any, Any, None]],
+                 *, log: logging.Logger = logger) -> None:
+        super().__init__(name, log)
+        self._loop = loop
+        self._main = main
+        self._wake = asyncio.Event()  # bound to the provider loop on first use
+        self._task: asyncio.Task[None] | None = None  # touched on the loop only
+        self._finished: threading.Event | None = None
+
+    @property
+    def running(self) -> bool:
+        finished = self._finished
+        return finished is not None and not finished.is_set()
+
+    def start(self) -> None:
+        with self._lock:
+            if self.running:
+                return
+            self._stopping.clear()
+            self._wake = asyncio.Event()  # a restarted provider loop is a new loop
+            finished = self._finished = threading.Event()
+            self._loop.loop.call_soon_threadsafe(self._spawn, finished)
+
+    def _spawn(self, finished: threading.Event) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._guarded(), name=self._name)
+        # Runs however the task ends, even when it is cancelled before its first step.
+        self._task.add_done_callback(lambda _: finished.set())
+
+    async def _guarded(self) -> None:
+        try:
+            await self._main()
+        except Exception:
+            self._log.exception("%s stopped unexpectedly", self._name)
+
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def wake(self) -> None:
+        self._loop.call_soon(self._wake.set)
+
+    def clear_wake(self) -> None:
+        """Forget earlier wake-ups (on the loop, before looking for work)."""
+        self._wake.clear()
+
+    async def sleep(self, seconds: float, *, wakeable: bool = True) -> None:
+        """Wait ``seconds``; a stop always ends the wait, a wake-up (consumed here) only when ``wakeable``."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                return
+            self._wake.clear()
+            if wakeable:
+                return
+
+    def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+        with self._lock:
+            self._stopping.set()
+            finished, self._finished = self._finished, None
+        if finished is None:
+            return True
+        self._loop.call_soon(self._wake.set)
+        if drain and finished.wait(timeout):
+            return True
+        if drain:
+            self._log.warning("%s did not drain within %.1fs; cancelling its work", self._name, timeout)
+        self._loop.call_soon(self._cancel)
+        if not finished.wait(DEFAULT_FORCED_EXIT_SECONDS):
+            self._log.error("%s did not stop after being cancelled", self._name)
+            return False
+        return True

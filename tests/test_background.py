@@ -1,0 +1,306 @@
+"""Background services: the looping thread, the provider loop and coroutine services, stopped within bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from rookdb.background import BackgroundService, CoroutineService, LoopingService, ProviderLoop, stop_all
+from tests.support.waiting import wait_for
+
+WAIT = 5.0  # the longest any test waits for a thread to react
+
+
+@pytest.fixture
+def provider_loop() -> Iterator[ProviderLoop]:
+    loop = ProviderLoop("test-providers")
+    yield loop
+    assert loop.stop()
+
+
+def test_looping_service_steps_while_busy_then_sleeps_until_woken() -> None:
+    work = [3]
+    steps: list[int] = []
+
+    def step() -> bool:
+        steps.append(work[0])
+        if work[0] == 0:
+            return False
+        work[0] -= 1
+        return True
+
+    service = LoopingService("counting", step, idle_interval=60.0)
+    service.start()
+    wait_for(lambda: steps == [3, 2, 1, 0], timeout=WAIT, what="three busy steps then an idle one")
+    time.sleep(0.05)
+    assert steps == [3, 2, 1, 0]  # asleep: the idle interval is a minute
+    work[0] = 1
+    service.wake()
+    wait_for(lambda: steps == [3, 2, 1, 0, 1, 0], timeout=WAIT, what="the wake-up")
+    assert service.stop()
+    assert not service.running
+
+
+def test_looping_service_retries_after_the_idle_interval() -> None:
+    calls = threading.Semaphore(0)
+
+    def step() -> bool:
+        calls.release()
+        return False
+
+    service = LoopingService("polling", step, idle_interval=0.01)
+    service.start()
+    for _ in range(3):
+        assert calls.acquire(timeout=WAIT)
+    assert service.stop()
+
+
+def test_a_failing_step_is_logged_and_the_thread_lives_on(caplog: pytest.LogCaptureFixture) -> None:
+    outcomes: list[bool | Exception] = [RuntimeError("disk on fire"), False]
+    done = threading.Event()
+
+    def step() -> bool:
+        outcome = outcomes.pop(0) if outcomes else False
+        if isinstance(outcome, Exception):
+            raise outcome
+        done.set()
+        return outcome
+
+    service = LoopingService("fragile", step, idle_interval=60.0)
+    with caplog.at_level(logging.ERROR, logger="rookdb.background"):
+        service.start()
+        service.wake()  # the failure counts as idle: a wake-up retries
+        assert done.wait(WAIT)
+    assert service.running
+    assert service.stop()
+    assert "fragile failed" in caplog.text and "disk on fire" in caplog.text
+
+
+def test_a_step_that_never_returns_is_abandoned_after_the_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def stuck() -> bool:
+        started.set()
+        release.wait(WAIT)
+        return False
+
+    service = LoopingService("stuck", stuck, idle_interval=60.0)
+    service.start()
+    assert started.wait(WAIT)
+    begun = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="rookdb.background"):
+        assert service.stop(timeout=0.05) is False
+    assert time.monotonic() - begun < 1.0
+    assert "stuck did not stop within 0.1s" in caplog.text
+    release.set()
+
+
+def test_a_long_step_sees_stopping_and_returns_early() -> None:
+    rounds: list[int] = []
+    holder: list[LoopingService] = []
+
+    def long_step() -> bool:
+        for n in range(1000):
+            if holder[0].stopping:
+                return True
+            rounds.append(n)
+            time.sleep(0.001)
+        return False
+
+    service = LoopingService("long", long_step, idle_interval=60.0)
+    holder.append(service)
+    service.start()
+    wait_for(lambda: len(rounds) > 3, timeout=WAIT, what="some progress")
+    assert service.stop(timeout=WAIT)
+    assert len(rounds) < 1000
+
+
+def test_stop_before_start_and_restart_after_stop() -> None:
+    calls: list[int] = []
+
+    def step() -> bool:
+        calls.append(1)
+        return False
+
+    service = LoopingService("again", step, idle_interval=60.0)
+    assert service.stop()
+    service.start()
+    wait_for(lambda: len(calls) == 1, timeout=WAIT, what="the first step")
+    assert service.stop()
+    service.start()
+    wait_for(lambda: len(calls) == 2, timeout=WAIT, what="the step after the restart")
+    assert service.stop()
+
+
+def test_stop_all_stops_in_parallel_within_one_timeout() -> None:
+    releases = [threading.Event() for _ in range(3)]
+
+    def waiting(release: threading.Event) -> LoopingService:
+        def step() -> bool:
+            release.wait(WAIT)
+            return False
+        return LoopingService("waiting", step, idle_interval=60.0)
+
+    services: list[BackgroundService] = [waiting(release) for release in releases]
+    for service in services:
+        service.start()
+    time.sleep(0.02)
+    begun = time.monotonic()
+    assert stop_all(services, timeout=0.2) is False
+    assert time.monotonic() - begun < 0.6  # three timeouts of 0.2 s ran at once
+    for release in releases:
+        release.set()
+
+
+def test_provider_loop_runs_coroutines_from_any_thread(provider_loop: ProviderLoop) -> None:
+    async def where() -> str:
+        await asyncio.sleep(0)
+        return threading.current_thread().name
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(provider_loop.run(where(), WAIT))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert results == ["test-providers"] * 4
+
+
+def test_provider_loop_run_times_out_and_cancels(provider_loop: ProviderLoop) -> None:
+    cancelled = threading.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(WAIT)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with pytest.raises(TimeoutError, match=r"longer than 0\.05 seconds"):
+        provider_loop.run(slow(), 0.05)
+    assert cancelled.wait(WAIT)
+
+
+def test_provider_loop_stop_cancels_what_still_runs_and_restarts_on_use() -> None:
+    loop = ProviderLoop("short-lived")
+    cancelled = threading.Event()
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    loop.submit(forever())
+    assert loop.stop()
+    assert cancelled.is_set()
+
+    async def answer() -> int:
+        return 42
+
+    assert loop.run(answer(), WAIT) == 42
+    assert loop.stop()
+
+
+class Batches:
+    """A coroutine service body: handles one batch per wake-up; a batch takes ``duration`` seconds."""
+
+    def __init__(self, loop: ProviderLoop, duration: float) -> None:
+        self.service = CoroutineService("batches", loop, self.main)
+        self.duration = duration
+        self.started = 0
+        self.finished = 0
+        self.pending = 0
+        self.cancelled = threading.Event()
+
+    async def main(self) -> None:
+        try:
+            while not self.service.stopping:
+                self.service.clear_wake()
+                if self.pending:
+                    self.pending -= 1
+                    self.started += 1
+                    await asyncio.sleep(self.duration)
+                    self.finished += 1
+                    continue
+                await self.service.sleep(60.0)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+def test_coroutine_service_works_when_woken_and_drains_on_stop(provider_loop: ProviderLoop) -> None:
+    batches = Batches(provider_loop, duration=0.2)
+    batches.service.start()
+    batches.pending = 1
+    batches.service.wake()
+    wait_for(lambda: batches.started == 1, timeout=WAIT, what="the batch to start")
+    assert batches.service.stop(timeout=WAIT)
+    assert batches.finished == 1 and not batches.cancelled.is_set()
+    assert not batches.service.running
+
+
+def test_coroutine_service_cancels_without_draining(provider_loop: ProviderLoop) -> None:
+    batches = Batches(provider_loop, duration=WAIT)
+    batches.service.start()
+    batches.pending = 1
+    batches.service.wake()
+    wait_for(lambda: batches.started == 1, timeout=WAIT, what="the batch to start")
+    begun = time.monotonic()
+    assert batches.service.stop(drain=False)
+    assert time.monotonic() - begun < 1.0
+    assert batches.cancelled.is_set() and batches.finished == 0
+
+
+def test_coroutine_service_forced_exit_after_the_drain_timeout(
+        provider_loop: ProviderLoop, caplog: pytest.LogCaptureFixture) -> None:
+    batches = Batches(provider_loop, duration=WAIT)
+    batches.service.start()
+    batches.pending = 1
+    batches.service.wake()
+    wait_for(lambda: batches.started == 1, timeout=WAIT, what="the batch to start")
+    with caplog.at_level(logging.WARNING, logger="rookdb.background"):
+        assert batches.service.stop(timeout=0.1)
+    assert batches.cancelled.is_set() and batches.finished == 0
+    assert "batches did not drain within 0.1s; cancelling its work" in caplog.text
+
+
+def test_coroutine_service_sleep_ignores_wake_ups_when_asked(provider_loop: ProviderLoop) -> None:
+    service: CoroutineService
+    slept: list[float] = []
+
+    async def main() -> None:
+        begun = time.monotonic()
+        await service.sleep(0.3, wakeable=False)
+        slept.append(time.monotonic() - begun)
+        await service.sleep(60.0)
+
+    service = CoroutineService("sleeper", provider_loop, main)
+    service.start()
+    for _ in range(5):
+        service.wake()
+        time.sleep(0.02)
+    wait_for(lambda: bool(slept), timeout=WAIT, what="the sleep to end")
+    assert slept[0] >= 0.29
+    begun = time.monotonic()
+    assert service.stop()  # a stop ends any sleep
+    assert time.monotonic() - begun < 1.0
+
+
+def test_coroutine_service_logs_a_crash(provider_loop: ProviderLoop, caplog: pytest.LogCaptureFixture) -> None:
+    async def crash() -> None:
+        raise ValueError("bug")
+
+    service = CoroutineService("crashing", provider_loop, crash)
+    with caplog.at_level(logging.ERROR, logger="rookdb.background"):
+        service.start()
+        wait_for(lambda: not service.running, timeout=WAIT, what="the crash")
+    assert "crashing stopped unexpectedly" in caplog.text
+    assert service.stop()
