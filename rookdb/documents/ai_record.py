@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rookdb.ai.connection_strings import (
     CONNECTORS,
@@ -28,16 +28,27 @@ from rookdb.ai.task_config import (
     render_task_configuration,
     with_connector,
 )
-from rookdb.documents.database import Database
 from rookdb.documents.secrets import SecretBox
 from rookdb.errors import InUseError, NotFoundError, ValidationError
 
-__all__ = ["AiRecord", "TaskUsage", "TaskWrite"]
+__all__ = ["AiRecord", "RecordStore", "TaskUsage", "TaskWrite"]
+
+_T = TypeVar("_T")
 
 _CONNECTION_STRINGS = "AiConnectionStrings"
 _TASKS = "EmbeddingsGenerations"
 _NEXT_TASK_ID = "NextTaskId"
 EMBEDDINGS_GENERATION = "EmbeddingsGeneration"
+
+
+class RecordStore(Protocol):
+    """Where the database record lives (a ``Database``): read whole, changed atomically."""
+
+    def record(self) -> tuple[dict[str, Any], int]:
+        """The record and its etag."""
+
+    def update_record(self, change: Callable[[dict[str, Any]], _T]) -> tuple[_T, int]:
+        """Apply ``change`` to the record in one transaction; (its return value, the new etag)."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,8 @@ class TaskWrite:
 class AiRecord:
     """Reads and changes the AI entries of one database's record."""
 
-    def __init__(self, database: Database, secrets: SecretBox) -> None:
-        self._database = database
+    def __init__(self, store: RecordStore, secrets: SecretBox) -> None:
+        self._store = store
         self._secrets = secrets
         self._listeners: list[Callable[[], None]] = []
 
@@ -102,11 +113,11 @@ class AiRecord:
         return parse_connection_string(self._transform_secrets(stored, self._secrets.open))
 
     def connection_strings(self) -> dict[str, AiConnectionString]:
-        record, _ = self._database.record()
+        record, _ = self._store.record()
         return {name: self._open(stored) for name, stored in record.get(_CONNECTION_STRINGS, {}).items()}
 
     def connection_string(self, name: str) -> AiConnectionString | None:
-        record, _ = self._database.record()
+        record, _ = self._store.record()
         stored = record.get(_CONNECTION_STRINGS, {}).get(name)
         return None if stored is None else self._open(stored)
 
@@ -138,7 +149,7 @@ class AiRecord:
                         "it is in use (the API key and endpoint can). Create a new connection string instead.")
             strings[connection_string.name] = self._seal(connection_string)
 
-        _, etag = self._database.update_record(change)
+        _, etag = self._store.update_record(change)
         self._changed()
         return etag
 
@@ -154,7 +165,7 @@ class AiRecord:
                     f"{', '.join(repr(user) for user in users)}. Delete or repoint those tasks first.")
             del strings[name]
 
-        _, etag = self._database.update_record(change)
+        _, etag = self._store.update_record(change)
         self._changed()
         return etag
 
@@ -165,7 +176,7 @@ class AiRecord:
         return [parse_task_configuration(stored) for stored in record.get(_TASKS, [])]
 
     def tasks(self) -> list[EmbeddingsGenerationConfiguration]:
-        record, _ = self._database.record()
+        record, _ = self._store.record()
         return self._tasks_in(record)
 
     def task(self, task_id: int | None = None, name: str | None = None) -> EmbeddingsGenerationConfiguration | None:
@@ -207,7 +218,7 @@ class AiRecord:
             record.setdefault(_TASKS, []).append(render_task_configuration(checked))
             return checked
 
-        task, etag = self._database.update_record(change)
+        task, etag = self._store.update_record(change)
         self._changed()
         return TaskWrite(task, etag, reset=False)
 
@@ -223,7 +234,7 @@ class AiRecord:
                     return checked
             raise NotFoundError(f"Embeddings generation task {task_id} does not exist.")
 
-        task, etag = self._database.update_record(change)
+        task, etag = self._store.update_record(change)
         self._changed()
         return TaskWrite(task, etag, reset=reset)
 
@@ -235,7 +246,7 @@ class AiRecord:
                     return
             raise NotFoundError(f"Embeddings generation task {task.task_id} does not exist.")
 
-        _, etag = self._database.update_record(change)
+        _, etag = self._store.update_record(change)
         self._changed()
         return etag
 
@@ -247,11 +258,11 @@ class AiRecord:
                 raise NotFoundError(f"Embeddings generation task {task_id} does not exist.")
             record[_TASKS] = remaining
 
-        _, etag = self._database.update_record(change)
+        _, etag = self._store.update_record(change)
         self._changed()
         return etag
 
     def rendered_tasks(self) -> list[dict[str, Any]]:
-        record, _ = self._database.record()
+        record, _ = self._store.record()
         tasks: list[dict[str, Any]] = record.get(_TASKS, [])
         return tasks
