@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,16 +19,7 @@ from rookdb.server.responses import error_response, logger
 from rookdb.server.routes import routes
 from rookdb.settings import Settings
 
-__all__ = ["ServerState", "create_app"]
-
-StartupHook = Callable[[DatabaseCatalog], None]
-
-
-class ServerState:
-    """What every endpoint can reach through ``request.app.state``."""
-
-    catalog: DatabaseCatalog
-    settings: Settings
+__all__ = ["create_app"]
 
 
 async def _rook_error(request: Request, error: Exception) -> Response:
@@ -54,15 +45,12 @@ def _check_embedded_model(settings: Settings) -> None:
         logger.error("The embedded embedding model is not usable: %s", error.message)
 
 
-def create_app(settings: Settings, *, data_dir: Path | None = None,
-               on_startup: list[StartupHook] | None = None) -> Starlette:
+def create_app(settings: Settings, *, data_dir: Path | None = None) -> Starlette:
     """Build the server app over the databases in ``data_dir`` (default: the ``Server.DataDir`` setting)."""
     catalog = DatabaseCatalog(Path(data_dir or settings["Server.DataDir"]), settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        for hook in on_startup or []:
-            hook(catalog)
         await run_in_threadpool(_check_embedded_model, settings)
         catalog.open_all()
         try:

@@ -12,7 +12,7 @@ from types import TracebackType
 import uvicorn
 
 from rookdb.errors import ValidationError
-from rookdb.server.app import StartupHook, create_app
+from rookdb.server.app import create_app
 from rookdb.settings import Settings
 
 __all__ = ["BackgroundServer", "check_bind_address", "free_port", "serve_forever"]
@@ -41,30 +41,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def _config(settings: Settings, data_dir: Path | None, hooks: list[StartupHook] | None, log_level: str
-            ) -> uvicorn.Config:
+def _config(settings: Settings, data_dir: Path | None, log_level: str) -> uvicorn.Config:
     check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"])
-    app = create_app(settings, data_dir=data_dir, on_startup=hooks)
+    app = create_app(settings, data_dir=data_dir)
     return uvicorn.Config(app, host=settings["Server.Host"], port=settings["Server.Port"],
                           log_level=log_level, lifespan="on", timeout_graceful_shutdown=10)
 
 
-def serve_forever(settings: Settings, *, hooks: list[StartupHook] | None = None, log_level: str = "info"
-                  ) -> None:
+def serve_forever(settings: Settings, *, log_level: str = "info") -> None:
     """Serve until Ctrl-C; uvicorn drains connections and the lifespan closes every database."""
-    uvicorn.Server(_config(settings, None, hooks, log_level)).run()
+    uvicorn.Server(_config(settings, None, log_level)).run()
 
 
 class BackgroundServer:
     """A real server on a loopback port, run by a background thread; a context manager."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, settings: Settings | None = None,
-                 hooks: list[StartupHook] | None = None) -> None:
+    def __init__(self, data_dir: Path, *, port: int | None = None, settings: Settings | None = None) -> None:
         base = settings or Settings()
         self.port = port or free_port()
         self.settings = base.with_overrides(
             {"Server.Host": "127.0.0.1", "Server.Port": self.port, "Server.DataDir": str(data_dir)})
-        self._server = uvicorn.Server(_config(self.settings, data_dir, hooks, "warning"))
+        self._server = uvicorn.Server(_config(self.settings, data_dir, "warning"))
         self._thread = threading.Thread(target=self._server.run, name="rookdb-server", daemon=True)
 
     @property
