@@ -32,9 +32,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _ensure_sample(data_dir: Path, settings: Settings, sample: str, database_name: str) -> int:
     catalog = DatabaseCatalog(data_dir, settings)
     try:
-        database = catalog.get(database_name) if catalog.exists(database_name) else catalog.create(
-            database_name)
-        return import_sample(database, sample)
+        # Only the documents: the database's services (embeddings tasks...) run in the server.
+        return import_sample(catalog.documents(database_name, create=True), sample)
     finally:
         catalog.close()
 

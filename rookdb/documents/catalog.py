@@ -1,19 +1,26 @@
-"""The set of databases a server holds: one folder each under ``<data dir>/databases``."""
+"""The set of databases a server holds: one folder each under ``<data dir>/databases``.
+
+The catalog is the composition root of every database: it opens the storage, builds the database's
+services (``DatabaseServices``) and wires them to each other, starts them and stops them. Nothing
+else builds a database or a service.
+"""
 
 from __future__ import annotations
 
 import re
 import shutil
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
+from rookdb.ai.embedded_model import EmbeddedModel
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks
 from rookdb.documents.expiration import DocumentExpirer
 from rookdb.documents.secrets import SecretBox, load_or_create_master_key
-from rookdb.documents.vector_search import attach_vector_search
+from rookdb.documents.services import DatabaseServices
+from rookdb.documents.vector_search import VectorSearchService
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
@@ -22,8 +29,6 @@ __all__ = ["DATABASE_FILE", "DatabaseCatalog", "validate_database_name"]
 
 DATABASE_FILE = "rookdb.sqlite3"
 _NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,128}$")
-
-DatabaseOpened = Callable[[Database], None]
 
 
 def validate_database_name(name: str) -> None:
@@ -36,25 +41,25 @@ def validate_database_name(name: str) -> None:
 
 
 class DatabaseCatalog:
-    """Opens databases on first use and keeps them open until the server stops."""
+    """Opens databases on first use and keeps them open until the server stops.
 
-    def __init__(self, data_dir: Path, settings: Settings) -> None:
+    ``get`` and ``create`` give a database with its services running; ``documents`` gives one without
+    services (a sample import, maintenance), and ``get`` adds them later if asked. ``embedded_model``
+    replaces the process-wide embedded model in the vector services (tests gate or count its calls).
+    """
+
+    def __init__(self, data_dir: Path, settings: Settings, *, embedded_model: EmbeddedModel | None = None) -> None:
         self.data_dir = data_dir
         self.settings = settings
         self._root = data_dir / "databases"
         self._root.mkdir(parents=True, exist_ok=True)
-        self._open: dict[str, Database] = {}
+        self._embedded_model = embedded_model
+        self._databases: dict[str, Database] = {}
+        """Lower-cased name → every open database, with or without services."""
+        self._services: dict[str, DatabaseServices] = {}
         self._lock = threading.RLock()
-        self._on_open: list[DatabaseOpened] = []
         key_path = Path(settings["Security.MasterKeyPath"] or data_dir / "master.key")
         self.secrets = SecretBox(load_or_create_master_key(key_path))
-
-    def on_open(self, callback: DatabaseOpened) -> None:
-        """Run ``callback`` on every database when it is opened (attaches background services)."""
-        self._on_open.append(callback)
-        with self._lock:
-            for database in self._open.values():
-                callback(database)
 
     def names(self) -> list[str]:
         return sorted(
@@ -72,51 +77,78 @@ class DatabaseCatalog:
     def exists(self, name: str) -> bool:
         return self._folder(name) is not None
 
-    def get(self, name: str) -> Database:
-        """The open database ``name`` (case-insensitive); DatabaseDoesNotExistError otherwise."""
+    def get(self, name: str) -> DatabaseServices:
+        """The open database ``name`` (case-insensitive) with its services running;
+        DatabaseDoesNotExistError when there is no such database."""
         key = name.lower()
-        database = self._open.get(key)
-        if database is not None:
-            return database
+        services = self._services.get(key)
+        if services is not None:
+            return services
         with self._lock:
-            database = self._open.get(key)
+            services = self._services.get(key)
+            if services is not None:
+                return services
+            return self._compose(self.documents(name))
+
+    def documents(self, name: str, *, create: bool = False) -> Database:
+        """The database ``name`` without starting its services (created when missing and ``create``)."""
+        with self._lock:
+            database = self._databases.get(name.lower())
             if database is not None:
                 return database
             folder = self._folder(name)
             if folder is None:
-                raise DatabaseDoesNotExistError(name)
+                if not create:
+                    raise DatabaseDoesNotExistError(name)
+                folder = self._new_folder(name)
             return self._open_folder(folder)
 
     def _open_folder(self, folder: Path) -> Database:
-        storage = SqliteStorage(folder / DATABASE_FILE)
-        database = Database(folder.name, storage, folder, self.settings)
-        database.ai = AiRecord(database, self.secrets)
-        attach_vector_search(database)  # resumes its auto-indexes from their checkpoints
-        database.add_service(EmbeddingsTasks(database))  # resumes each task from its stored position
-        database.add_service(DocumentExpirer(database))
-        self._open[folder.name.lower()] = database
-        for callback in self._on_open:
-            callback(database)
+        database = Database(folder.name, SqliteStorage(folder / DATABASE_FILE), folder, self.settings)
+        self._databases[folder.name.lower()] = database
         return database
 
-    def create(self, name: str) -> Database:
+    def _compose(self, database: Database) -> DatabaseServices:
+        ai = AiRecord(database, self.secrets)
+        vectors = VectorSearchService(database, ai, model=self._embedded_model)
+        embeddings = EmbeddingsTasks(database, ai)
+        services = DatabaseServices(database, ai, embeddings, vectors, DocumentExpirer(database))
+        ai.on_tasks_changed(embeddings.reload)
+        database.on_change(vectors.wake)
+        database.on_change(embeddings.wake)
+        # Vector auto-indexes resume from their checkpoints, each task from its stored position.
+        services.start()
+        self._services[database.name.lower()] = services
+        return services
+
+    def _new_folder(self, name: str) -> Path:
+        validate_database_name(name)
+        folder = self._root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def create(self, name: str) -> DatabaseServices:
         validate_database_name(name)
         with self._lock:
             if self._folder(name) is not None:
                 raise DatabaseAlreadyExistsError(f"Database '{name}' already exists!")
-            folder = self._root / name
-            folder.mkdir(parents=True, exist_ok=True)
-            return self._open_folder(folder)
+            return self._compose(self._open_folder(self._new_folder(name)))
 
     def delete(self, name: str) -> None:
         with self._lock:
             folder = self._folder(name)
             if folder is None:
                 raise DatabaseDoesNotExistError(name)
-            database = self._open.pop(folder.name.lower(), None)
-            if database is not None:
-                database.close()
+            self._close(folder.name.lower())
             shutil.rmtree(folder)
+
+    def _close(self, key: str, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> None:
+        services = self._services.pop(key, None)
+        if services is not None:
+            services.stop(timeout=timeout)
+        database = self._databases.pop(key, None)
+        if database is not None:
+            database.close()
 
     def open_all(self) -> None:
         """Open every database so their background services resume after a restart."""
@@ -125,6 +157,5 @@ class DatabaseCatalog:
 
     def close(self) -> None:
         with self._lock:
-            for database in self._open.values():
-                database.close()
-            self._open.clear()
+            for key in list(self._databases):
+                self._close(key)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, TypeVar
 
 import orjson
 
@@ -16,22 +16,13 @@ from rookdb.errors import BadRequestError, ConcurrencyError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage, StoredDocument, WriteTransaction
 
-if TYPE_CHECKING:
-    from rookdb.documents.ai_record import AiRecord
+__all__ = ["Database", "HiloRange", "PutResult"]
 
-__all__ = ["Database", "DatabaseService", "HiloRange", "PutResult"]
+_T = TypeVar("_T")
 
 _HILO_MIN_CAPACITY = 32
 _HILO_MAX_CAPACITY = 1024 * 1024
 _HILO_GROWTH_WINDOW = timedelta(minutes=5)
-
-
-class DatabaseService(Protocol):
-    """A background worker owned by a database (embeddings tasks, indexes, expiration)."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -82,24 +73,21 @@ def _check_change_vector(doc_id: str, expected: str | None, existing: StoredDocu
 
 
 class Database:
-    """One database: the document API every endpoint and worker goes through."""
+    """One database: the document API every endpoint and worker goes through.
+
+    It knows nothing of the services built around it (``DatabaseServices``): they follow its change
+    feed and hear about commits through ``on_change``.
+    """
 
     def __init__(self, name: str, storage: DocumentStorage, directory: Path, settings: Settings) -> None:
         self.name = name
         self.storage = storage
         self.directory = directory
         self.settings = settings
-        self._services: list[DatabaseService] = []
         self._change_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
-        self.ai: AiRecord  # set by the catalog when the database opens
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def add_service(self, service: DatabaseService) -> None:
-        """Own a background worker: started now if the database runs, stopped with it."""
-        self._services.append(service)
-        service.start()
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every committed document write (wakes up workers)."""
@@ -110,9 +98,7 @@ class Database:
             listener()
 
     def close(self) -> None:
-        for service in reversed(self._services):
-            service.stop()
-        self._services.clear()
+        """Close the storage; the services built on this database are stopped first by their owner."""
         self.storage.close()
 
     # -- documents -----------------------------------------------------------------------------
@@ -250,7 +236,7 @@ class Database:
     def record(self) -> tuple[dict[str, Any], int]:
         return self.storage.get_record()
 
-    def update_record(self, change: Callable[[dict[str, Any]], Any]) -> tuple[Any, int]:
+    def update_record(self, change: Callable[[dict[str, Any]], _T]) -> tuple[_T, int]:
         """Apply ``change`` to the record atomically; returns (its return value, new record etag)."""
         with self._lock, self.storage.write() as tx:
             record, _ = self.storage.get_record()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rookdb.ai.connection_strings import AiConnectionString
@@ -14,21 +12,16 @@ from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.stats import HealthThresholds, TaskCounters
 from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, state_key
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, stop_all
+from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 
-__all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks", "embeddings_tasks_of"]
+__all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks"]
 
 # Pending documents are counted by reading the change feed in pages of this many changes, at most
 # once per refresh interval while a task is busy (progress is polled by the Studio and the CLI).
 _PENDING_PAGE = 1024
 DEFAULT_PROGRESS_REFRESH_SECONDS = 1.0
-
-_services: weakref.WeakKeyDictionary[Database, EmbeddingsTasks] = weakref.WeakKeyDictionary()
-
-
-def embeddings_tasks_of(database: Database) -> EmbeddingsTasks | None:
-    """The task service attached to ``database`` (None for a database opened without services)."""
-    return _services.get(database)
 
 
 def _same_work(left: EmbeddingsGenerationConfiguration, right: EmbeddingsGenerationConfiguration) -> bool:
@@ -36,38 +29,39 @@ def _same_work(left: EmbeddingsGenerationConfiguration, right: EmbeddingsGenerat
 
 
 class EmbeddingsTasks:
-    """A database service: ``start`` runs a worker per enabled task, ``reload`` follows task and
-    connection-string changes (restarting only what changed), ``stop`` drains every worker."""
+    """A database service (a ``BackgroundService``): ``start`` runs a worker per enabled task,
+    ``reload`` follows task and connection-string changes (restarting only what changed), ``stop``
+    drains every worker. The catalog calls ``reload`` when the AI record changes and ``wake`` after
+    every committed write."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, ai: AiRecord) -> None:
         self._database = database
+        self._ai = ai
         self._lock = threading.RLock()
         self._workers: dict[int, EmbeddingsWorker] = {}
         self._connections: dict[int, AiConnectionString | None] = {}
         self._running = False
-        self._listening = False
         self._pending_counts: dict[int, tuple[float, int, int, int]] = {}
         """Task id → (when, position, last etag, pending) of the last count."""
-        _services[database] = self
 
     # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return f"embeddings tasks of {self._database.name}"
 
     def start(self) -> None:
         with self._lock:
             self._running = True
-            if not self._listening:
-                self._listening = True
-                self._database.ai.on_tasks_changed(self.reload)
-                self._database.on_change(self.wake)
         self.reload()
 
-    def stop(self) -> None:
+    def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
         """Stop every worker, letting each finish the batch it is writing (in parallel)."""
         with self._lock:
             self._running = False
             workers, self._workers = list(self._workers.values()), {}
             self._connections.clear()
-        _stop_all(workers)
+        return _stop_all(workers, drain=drain, timeout=timeout)
 
     def wake(self) -> None:
         for worker in list(self._workers.values()):
@@ -79,8 +73,8 @@ class EmbeddingsTasks:
         with self._lock:
             if not self._running:
                 return
-            tasks = {task.task_id: task for task in self._database.ai.tasks()}
-            connections = {task.task_id: self._database.ai.connection_string(task.connection_string_name)
+            tasks = {task.task_id: task for task in self._ai.tasks()}
+            connections = {task.task_id: self._ai.connection_string(task.connection_string_name)
                            for task in tasks.values()}
             outdated = [
                 task_id for task_id, worker in self._workers.items()
@@ -106,12 +100,12 @@ class EmbeddingsTasks:
             with self._database.storage.write() as tx:
                 tx.delete_state(state_key(task_id, "position"))
                 tx.delete_state(state_key(task_id, "stats"))
-            task = self._database.ai.task(task_id=task_id)
+            task = self._ai.task(task_id=task_id)
             if self._running and task is not None and not task.disabled:
-                self._start_worker(task, self._database.ai.connection_string(task.connection_string_name))
+                self._start_worker(task, self._ai.connection_string(task.connection_string_name))
 
     def _start_worker(self, task: EmbeddingsGenerationConfiguration, connection: AiConnectionString | None) -> None:
-        worker = EmbeddingsWorker(self._database.storage, task, self._database.ai.connection_string,
+        worker = EmbeddingsWorker(self._database.storage, task, self._ai.connection_string,
                                   self._database.settings, on_committed=self._database.notify_changed)
         self._workers[task.task_id] = worker
         self._connections[task.task_id] = connection
@@ -162,7 +156,7 @@ class EmbeddingsTasks:
         thresholds = HealthThresholds(float(self._database.settings["ETL.ProcessHealthStatusImpairedThreshold"]),
                                       float(self._database.settings["ETL.ProcessHealthStatusFailedThreshold"]))
         entries: list[dict[str, Any]] = []
-        for task in self._database.ai.tasks():
+        for task in self._ai.tasks():
             worker = self._workers.get(task.task_id)
             if worker is not None:
                 live = worker.snapshot()
@@ -192,7 +186,7 @@ class EmbeddingsTasks:
         return entries
 
     def _matching(self, name: str | None) -> list[EmbeddingsGenerationConfiguration]:
-        return [task for task in self._database.ai.tasks() if name is None or task.name.lower() == name.lower()]
+        return [task for task in self._ai.tasks() if name is None or task.name.lower() == name.lower()]
 
     def _errors_log(self, task: EmbeddingsGenerationConfiguration) -> ErrorsLog:
         worker = self._workers.get(task.task_id)
@@ -218,10 +212,6 @@ class EmbeddingsTasks:
         return cleared
 
 
-def _stop_all(workers: list[EmbeddingsWorker]) -> None:
-    if len(workers) <= 1:
-        for worker in workers:
-            worker.stop()
-        return
-    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
-        list(pool.map(lambda worker: worker.stop(), workers))
+def _stop_all(workers: list[EmbeddingsWorker], *, drain: bool = True,
+              timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+    return stop_all(workers, drain=drain, timeout=timeout)

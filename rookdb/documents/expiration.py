@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from rookdb.ai.embeddings.layout import EXPIRES, format_expires, parse_expires
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS
 from rookdb.documents.database import Database
 from rookdb.errors import RookError
 from rookdb.storage.base import WriteTransaction
@@ -35,7 +36,6 @@ _FEED_PAGE = 1024
 # Index changes are written once per run, or every this many changed entries on a long catch-up.
 _UPDATES_PER_WRITE = 50_000
 _DELETE_BATCH = 512
-_STOP_TIMEOUT_SECONDS = 30.0
 _EXPIRES_MARKER = f'"{EXPIRES}"'.encode()
 
 Entry = tuple[str, datetime]
@@ -51,7 +51,8 @@ def _utc_now() -> datetime:
 
 
 class DocumentExpirer:
-    """A database service deleting expired documents; ``tick`` does one run (tests call it directly)."""
+    """A database service (a ``BackgroundService``) deleting expired documents every
+    ``Expiration.DeleteFrequencyInSec``; ``tick`` does one run (tests call it directly)."""
 
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._database = database
@@ -63,6 +64,10 @@ class DocumentExpirer:
         self._due: dict[str, Entry] | None = None
         """Lower-cased id → (id, expiry) of every document with ``@expires``; loaded on first run."""
 
+    @property
+    def name(self) -> str:
+        return f"document expiration of {self._database.name}"
+
     def start(self) -> None:
         if self._thread is not None:
             return
@@ -71,12 +76,17 @@ class DocumentExpirer:
                                         daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Finish the run in progress, then stop."""
+    def wake(self) -> None:
+        """Nothing to do: expiry is a matter of time, checked every ``Expiration.DeleteFrequencyInSec``."""
+
+    def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+        """Finish the batch of deletions in progress, then stop."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(_STOP_TIMEOUT_SECONDS)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def _run(self) -> None:
         while not self._stopping.wait(self._frequency):

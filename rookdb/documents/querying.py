@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from rookdb.documents.database import Database
-from rookdb.documents.vector_search import vector_search_of
+from rookdb.documents.vector_search import VectorSearchService
+from rookdb.errors import RookError
 from rookdb.query import ast
 from rookdb.query.executor import QueryResult, VectorSearchHook, execute
 from rookdb.query.parser import parse_query
@@ -36,11 +37,13 @@ class DatabaseQuerySource:
 
 
 def run_query(database: Database, query: str, parameters: dict[str, Any], *, start: int = 0,
-              page_size: int | None = None, wait_for_non_stale: float | None = None) -> QueryResult:
+              page_size: int | None = None, wait_for_non_stale: float | None = None,
+              vectors: VectorSearchService | None = None) -> QueryResult:
     """Run RQL; ``wait_for_non_stale`` is how long a query may wait for its index to catch up (seconds).
 
     Only vector queries use an index (the others scan documents and are never stale); theirs is
-    found or created here, and ``IsStale`` reports whether it had applied every change.
+    found or created in ``vectors`` (the database's vector service), and ``IsStale`` reports whether
+    it had applied every change.
     """
     parsed = parse_query(query)
     hook: VectorSearchHook | None = None
@@ -48,7 +51,10 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     # A static index does not exist here: the executor answers IndexDoesNotExistException for it.
     if (parsed.source.kind != "index" and parsed.where is not None
             and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk())):
-        prepared = vector_search_of(database).prepare(parsed, parameters, wait_for_non_stale)
+        if vectors is None:
+            raise RookError(f"Database '{database.name}' was opened without its services: vector queries "
+                            "need its vector indexes.")
+        prepared = vectors.prepare(parsed, parameters, wait_for_non_stale)
         hook, stale = prepared.hook, prepared.stale
     result = execute(query, parameters, DatabaseQuerySource(database), start=start, page_size=page_size,
                      vector_search=hook,

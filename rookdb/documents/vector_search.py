@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import EmbeddedModel, EmbeddedModelConfig, get_embedded_model
 from rookdb.ai.embeddings import QueryEmbedder, task_vectors
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS
+from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.errors import BadRequestError, InvalidQueryError, RookError
 from rookdb.query import ast
@@ -38,15 +39,12 @@ __all__ = [
     "DEFAULT_NEW_INDEX_WAIT_SECONDS",
     "PreparedVectorQuery",
     "VectorSearchService",
-    "attach_vector_search",
-    "vector_search_of",
 ]
 
 # RavenDB lets a query that created an auto-index wait this long for its first results.
 DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
 # Repeated search terms skip the embedded model.
 DEFAULT_QUERY_TEXT_CACHE_SIZE = 256
-_STOP_TIMEOUT_SECONDS = 30.0
 _INDEXES_FOLDER = "indexes"
 
 logger = logging.getLogger("rookdb.indexing")
@@ -80,11 +78,15 @@ class _SearchDefaults:
 
 
 class VectorSearchService:
-    """A database's vector auto-indexes and their indexing thread (a ``DatabaseService``)."""
+    """A database's vector auto-indexes and their indexing thread (a ``BackgroundService``).
 
-    def __init__(self, database: Database, *, model: EmbeddedModel | None = None,
+    ``model`` replaces the process-wide embedded model (tests gate or count its calls).
+    """
+
+    def __init__(self, database: Database, ai: AiRecord, *, model: EmbeddedModel | None = None,
                  query_embedder: QueryEmbedder | None = None) -> None:
         self._database = database
+        self._ai = ai
         self._model = model
         self._query_embedder = query_embedder
         self._defaults = _SearchDefaults.of(database)
@@ -101,26 +103,36 @@ class VectorSearchService:
 
     # ---------------------------------------------------------------- lifecycle
 
+    @property
+    def name(self) -> str:
+        return f"vector indexing of {self._database.name}"
+
     def start(self) -> None:
         vectorizer = DocumentVectorizer(self._embed_texts, self._task_vectors)
         self._indexes = AutoIndexes.open(self._database.directory / _INDEXES_FOLDER, self._database.storage,
                                          vectorizer, self._config, wake=self._nudge)
-        self._database.on_change(self._wake.set)
         if self._indexes.definitions():
             self._nudge()  # resume following the change feed from the saved checkpoints
 
-    def stop(self) -> None:
+    def wake(self) -> None:
+        """Follow the change feed now (after a committed write)."""
+        self._wake.set()
+
+    def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
         self._stopping.set()
         self._wake.set()
         thread = self._thread
+        stopped = True
         if thread is not None:
-            thread.join(_STOP_TIMEOUT_SECONDS)
+            thread.join(timeout)
             if thread.is_alive():
                 logger.error("The vector indexing thread of %s did not stop in time", self._database.name)
+                stopped = False
         if self._indexes is not None:
             self._indexes.save(force=True)
         if self._query_embedder is not None:
             self._query_embedder.close()
+        return stopped
 
     def _nudge(self) -> None:
         with self._lock:
@@ -221,7 +233,7 @@ class VectorSearchService:
     def task(self, identifier: str, collection: str | None
              ) -> tuple[EmbeddingsGenerationConfiguration, AiConnectionString]:
         """The enabled task ``identifier`` and its connection string; ``InvalidQueryError`` otherwise."""
-        tasks = self._database.ai.tasks()
+        tasks = self._ai.tasks()
         found = next((task for task in tasks if task.identifier == identifier), None)
         if found is None:
             known = ", ".join(sorted(f"'{task.identifier}'" for task in tasks)) or "none"
@@ -237,7 +249,7 @@ class VectorSearchService:
             raise InvalidQueryError(
                 f"ai.task('{identifier}'): task '{found.name}' embeds documents of '{found.collection}', not "
                 f"'{collection}'; query 'from {found.collection}' or use a task of '{collection}'.")
-        connection_string = self._database.ai.connection_string(found.connection_string_name)
+        connection_string = self._ai.connection_string(found.connection_string_name)
         if connection_string is None:
             raise InvalidQueryError(
                 f"ai.task('{identifier}'): the connection string '{found.connection_string_name}' of task "
@@ -335,29 +347,3 @@ def _for_doc_null_message(clause: ast.VectorSearch, query: ast.Query) -> str:
         f"session.advanced.raw_query(\"from '{collection}' where vector.search({field}, embedding.forDoc($id))\")"
         ".add_parameter(\"id\", \"<document id>\")."
     )
-
-
-# ---------------------------------------------------------------- one service per database
-
-_SERVICES: weakref.WeakKeyDictionary[Database, VectorSearchService] = weakref.WeakKeyDictionary()
-_SERVICES_LOCK = threading.Lock()
-
-
-def attach_vector_search(database: Database, *, model: EmbeddedModel | None = None) -> VectorSearchService:
-    """Give ``database`` its vector search service (started now, stopped with the database).
-
-    ``model`` replaces the process-wide embedded model (tests gate or count its calls).
-    """
-    with _SERVICES_LOCK:
-        service = _SERVICES.get(database)
-        if service is None:
-            service = VectorSearchService(database, model=model)
-            database.add_service(service)
-            _SERVICES[database] = service
-        return service
-
-
-def vector_search_of(database: Database) -> VectorSearchService:
-    """The database's vector search service (attached on first use if the catalog did not)."""
-    service = _SERVICES.get(database)
-    return service if service is not None else attach_vector_search(database)

@@ -9,7 +9,7 @@ import orjson
 from starlette.requests import Request
 
 from rookdb.documents.catalog import DatabaseCatalog
-from rookdb.documents.database import Database
+from rookdb.documents.services import DatabaseServices
 from rookdb.errors import BadRequestError
 
 __all__ = [
@@ -78,6 +78,6 @@ def catalog_of(request: Request) -> DatabaseCatalog:
     return catalog
 
 
-def database_of(request: Request) -> Database:
-    """The database named in the path (``/databases/{database}/...``)."""
+def database_of(request: Request) -> DatabaseServices:
+    """The database named in the path (``/databases/{database}/...``), with its services."""
     return catalog_of(request).get(request.path_params["database"])

@@ -35,7 +35,7 @@ def doc(expires: datetime | str | None, collection: str = "Sessions") -> dict[st
 
 @pytest.fixture
 def database(catalog: DatabaseCatalog) -> Database:
-    return catalog.create("Expiring")
+    return catalog.create("Expiring").database
 
 
 def test_expired_documents_are_deleted_and_others_kept(database: Database) -> None:
@@ -90,7 +90,7 @@ def test_ids_that_extend_another_id_keep_their_own_entry(database: Database) -> 
 def test_the_background_expirer_runs_at_the_configured_frequency(tmp_path: Path) -> None:
     catalog = DatabaseCatalog(tmp_path, Settings({"Expiration.DeleteFrequencyInSec": 0.05}, environ={}))
     try:
-        database = catalog.create("Fast")
+        database = catalog.create("Fast").database
         database.put("sessions/1", doc(datetime.now(UTC) - timedelta(seconds=1)))
         wait_for(lambda: database.get("sessions/1") is None, timeout=5, what="the expirer to delete it")
     finally:

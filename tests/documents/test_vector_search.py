@@ -24,25 +24,22 @@ from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
     render_task_configuration,
 )
-from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.catalog import DatabaseCatalog
-from rookdb.documents.database import Database
 from rookdb.documents.querying import run_query
 from rookdb.documents.sample_data import import_sample, sample_documents
-from rookdb.documents.secrets import SecretBox, load_or_create_master_key
-from rookdb.documents.vector_search import attach_vector_search, vector_search_of
+from rookdb.documents.services import DatabaseServices
 from rookdb.errors import InvalidQueryError
 from rookdb.query.executor import QueryResult
 from rookdb.settings import Settings
-from rookdb.storage.sqlite import SqliteStorage
 from tests.support.vectors import clustered
 
 WAIT = 60.0  # seconds a test lets an index catch up
 
 
-def query(database: Database, rql: str, start: int = 0, page_size: int | None = None, **parameters: Any
+def query(database: DatabaseServices, rql: str, start: int = 0, page_size: int | None = None, **parameters: Any
           ) -> QueryResult:
-    return run_query(database, rql, parameters, start=start, page_size=page_size, wait_for_non_stale=WAIT)
+    return run_query(database.database, rql, parameters, start=start, page_size=page_size,
+                     wait_for_non_stale=WAIT, vectors=database.vectors)
 
 
 def ids(result: QueryResult) -> list[str]:
@@ -61,15 +58,15 @@ def catalog(tmp_path: Path) -> Iterator[DatabaseCatalog]:
 
 
 @pytest.fixture
-def database(catalog: DatabaseCatalog) -> Database:
+def database(catalog: DatabaseCatalog) -> DatabaseServices:
     return catalog.create("vectors")
 
 
 @pytest.fixture(scope="module")
-def northwind_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def northwind_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServices]:
     catalog = DatabaseCatalog(tmp_path_factory.mktemp("northwind"), Settings())
     database = catalog.create("Northwind")
-    import_sample(database)
+    import_sample(database.database)
     yield database
     catalog.close()
 
@@ -90,14 +87,15 @@ def independent_ranking(model: EmbeddedModel, text: str) -> list[tuple[str, floa
     return [(doc["@metadata"]["@id"], score) for doc, score in ranked]
 
 
-def put_all(database: Database, documents: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    database.insert_many((doc_id, {**body, "@metadata": {"@collection": "Items"}}) for doc_id, body in documents)
+def put_all(database: DatabaseServices, documents: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    database.database.insert_many(
+        (doc_id, {**body, "@metadata": {"@collection": "Items"}}) for doc_id, body in documents)
 
 
 # ---- text with the embedded model ----------------------------------------------------------------
 
 
-def test_italian_food_ranks_as_the_model_does(northwind_db: Database, model: EmbeddedModel) -> None:
+def test_italian_food_ranks_as_the_model_does(northwind_db: DatabaseServices, model: EmbeddedModel) -> None:
     expected = independent_ranking(model, "italian food")
     result = query(northwind_db, "from Products where vector.search(embedding.text(Name), 'italian food')")
     assert result.index_name == "Auto/Products/ByVector.search(embedding.text(Name))"
@@ -108,7 +106,7 @@ def test_italian_food_ranks_as_the_model_does(northwind_db: Database, model: Emb
     assert {"Mozzarella di Giovanni", "Ravioli Angelo", "Gorgonzola Telino", "Gnocchi di nonna Alice"} <= top
 
 
-def test_exact_and_quantized_text_fields(northwind_db: Database, model: EmbeddedModel) -> None:
+def test_exact_and_quantized_text_fields(northwind_db: DatabaseServices, model: EmbeddedModel) -> None:
     expected = [doc_id for doc_id, _ in independent_ranking(model, "cheese")]
     exact = query(northwind_db, "from Products where exact(vector.search(embedding.text(Name), $t, null, 10))",
                   t="cheese")
@@ -120,12 +118,12 @@ def test_exact_and_quantized_text_fields(northwind_db: Database, model: Embedded
         assert len(set(ids(result)[:5]) & set(expected[:10])) >= 4, kind
 
 
-def test_no_embedding_collections_for_the_embedded_model(northwind_db: Database) -> None:
+def test_no_embedding_collections_for_the_embedded_model(northwind_db: DatabaseServices) -> None:
     query(northwind_db, "from Products where vector.search(embedding.text(Name), 'seafood')")
-    assert not [name for name in northwind_db.storage.collection_counts() if name.startswith("@embeddings")]
+    assert not [name for name in northwind_db.database.storage.collection_counts() if name.startswith("@embeddings")]
 
 
-def test_filters_order_paging_and_minimum_similarity(northwind_db: Database, model: EmbeddedModel) -> None:
+def test_filters_order_paging_and_minimum_similarity(northwind_db: DatabaseServices, model: EmbeddedModel) -> None:
     ranking = independent_ranking(model, "sweet dessert")
     prices = {doc["@metadata"]["@id"]: doc["PricePerUnit"] for doc in PRODUCTS}
     filtered = query(northwind_db, "from Products where vector.search(embedding.text(Name), $t) and PricePerUnit > $p",
@@ -149,7 +147,7 @@ def test_filters_order_paging_and_minimum_similarity(northwind_db: Database, mod
     assert len(strict.results) == sum(1 for _, score in independent_ranking(model, "tea") if score >= 0.4 - 1e-6)
 
 
-def test_combined_clauses_and_boost(northwind_db: Database) -> None:
+def test_combined_clauses_and_boost(northwind_db: DatabaseServices) -> None:
     both = query(northwind_db, "from Products where vector.search(embedding.text(Name), 'cheese', null, 20) and "
                             "vector.search(embedding.text(QuantityPerUnit), 'kg pkg', null, 40)")
     assert both.index_name == ("Auto/Products/ByVector.search(embedding.text(Name))"
@@ -167,7 +165,7 @@ def test_combined_clauses_and_boost(northwind_db: Database) -> None:
 # ---- numeric fields --------------------------------------------------------------------------------
 
 
-def test_every_numeric_field_form(database: Database) -> None:
+def test_every_numeric_field_form(database: DatabaseServices) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((40, 16)).astype(np.float32)
     documents = []
@@ -201,7 +199,7 @@ def test_every_numeric_field_form(database: Database) -> None:
     assert all(0.0 <= score <= 1.0 for score in scores(binary))  # Hamming similarity
 
 
-def test_for_doc_uses_the_indexed_vector(database: Database) -> None:
+def test_for_doc_uses_the_indexed_vector(database: DatabaseServices) -> None:
     put_all(database, [("items/1", {"V": [1, 0, 0]}), ("items/2", {"V": [0.9, 0.1, 0]}), ("items/3", {"V": [0, 0, 1]})])
     result = query(database, "from Items where vector.search(V, embedding.forDoc($id))", id="items/1")
     assert ids(result)[:2] == ["items/1", "items/2"]  # the document itself is included
@@ -210,7 +208,7 @@ def test_for_doc_uses_the_indexed_vector(database: Database) -> None:
     assert ids(query(database, "from Items where vector.search(V, embedding.forDoc('items/404'))")) == []
 
 
-def test_for_doc_with_a_null_id_names_the_client_bug(database: Database) -> None:
+def test_for_doc_with_a_null_id_names_the_client_bug(database: DatabaseServices) -> None:
     put_all(database, [("items/1", {"Name": "x"})])
     with pytest.raises(InvalidQueryError) as raised:
         query(database, "from Items where vector.search(embedding.text(Name), embedding.forDoc($p0), 0.8)", p0=None)
@@ -228,13 +226,14 @@ def test_for_doc_with_a_null_id_names_the_client_bug(database: Database) -> None
     ("from Items where vector.search(V, embedding.forDoc($id))", {"id": 5}, "needs a document id"),
     ("from @all_docs where vector.search(V, $v)", {"v": [1, 0, 0]}, "collection query"),
 ])
-def test_query_errors_say_what_to_do(database: Database, rql: str, parameters: dict[str, Any], message: str) -> None:
+def test_query_errors_say_what_to_do(database: DatabaseServices, rql: str, parameters: dict[str, Any],
+                                     message: str) -> None:
     put_all(database, [("items/1", {"V": [1, 0, 0]})])
     with pytest.raises(InvalidQueryError, match=message):
         query(database, rql, **parameters)
 
 
-def test_recall_through_rql(database: Database) -> None:
+def test_recall_through_rql(database: DatabaseServices) -> None:
     rng = np.random.default_rng(20261124)
     points = clustered(rng, 4100, 128, 80)
     base, queries = points[:4000], points[4000:]
@@ -256,7 +255,7 @@ def test_recall_through_rql(database: Database) -> None:
 # ---- tasks -----------------------------------------------------------------------------------------
 
 
-def add_embedded_task(database: Database, identifier: str = "names", collection: str = "Items",
+def add_embedded_task(database: DatabaseServices, identifier: str = "names", collection: str = "Items",
                       path: str = "Name") -> EmbeddingsGenerationConfiguration:
     connection_string = AiConnectionString("Local", "local", "TextEmbeddings", EmbeddedSettings())
     if database.ai.connection_string("Local") is None:
@@ -267,7 +266,7 @@ def add_embedded_task(database: Database, identifier: str = "names", collection:
     return database.ai.add_task(render_task_configuration(task)).task
 
 
-def test_task_field_uses_the_tasks_embeddings(database: Database) -> None:
+def test_task_field_uses_the_tasks_embeddings(database: DatabaseServices) -> None:
     put_all(database, [("items/1", {"Name": "Mozzarella di Giovanni"}), ("items/2", {"Name": "Outback Lager"}),
                        ("items/3", {"Name": "Ravioli Angelo"})])
     add_embedded_task(database)
@@ -279,10 +278,10 @@ def test_task_field_uses_the_tasks_embeddings(database: Database) -> None:
         threading.Event().wait(0.1)  # the task embeds in the background
     assert result.index_name == "Auto/Items/ByVector.search(embedding.text(Name|ai.task('names')))"
     assert ids(result)[-1] == "items/2"
-    assert [name for name in database.storage.collection_counts() if name.startswith("@embeddings")]
+    assert [name for name in database.database.storage.collection_counts() if name.startswith("@embeddings")]
 
 
-def test_task_errors(database: Database) -> None:
+def test_task_errors(database: DatabaseServices) -> None:
     put_all(database, [("items/1", {"Name": "x"})])
     task = add_embedded_task(database)
     with pytest.raises(InvalidQueryError, match=r"no embeddings generation task with that identifier \(tasks: 'names'"):
@@ -294,7 +293,7 @@ def test_task_errors(database: Database) -> None:
     database.ai.set_task_disabled(task, True)
     with pytest.raises(InvalidQueryError, match="is disabled; enable it"):
         query(database, "from Items where vector.search(embedding.text(Name, ai.task('names')), 'x')")
-    assert not vector_search_of(database).indexes.definitions()  # no index for queries that cannot run
+    assert not database.vectors.indexes.definitions()  # no index for queries that cannot run
 
 
 # ---- staleness and restarts -------------------------------------------------------------------------
@@ -315,23 +314,23 @@ class GatedModel:
 
 
 def test_stale_until_indexed_and_waiting_is_bounded(tmp_path: Path, model: EmbeddedModel) -> None:
-    storage = SqliteStorage(tmp_path / "db.sqlite3")
-    database = Database("gated", storage, tmp_path, Settings())
-    database.ai = AiRecord(database, SecretBox(load_or_create_master_key(tmp_path / "master.key")))
     gated = GatedModel(model)
-    attach_vector_search(database, model=gated)  # type: ignore[arg-type]
+    catalog = DatabaseCatalog(tmp_path, Settings(), embedded_model=gated)  # type: ignore[arg-type]
+    database = catalog.create("gated")
     try:
         put_all(database, [(f"items/{n}", {"Name": f"product {n}"}) for n in range(10)])
         rql = "from Items where vector.search(embedding.text(Name), $t)"
-        early = run_query(database, rql, {"t": [0.0] * 383 + [1.0]}, wait_for_non_stale=0.2)
+        early = run_query(database.database, rql, {"t": [0.0] * 383 + [1.0]}, wait_for_non_stale=0.2,
+                          vectors=database.vectors)
         assert early.is_stale and early.results == []
         gated.gate.set()
-        late = run_query(database, rql, {"t": [0.0] * 383 + [1.0]}, wait_for_non_stale=WAIT)
+        late = run_query(database.database, rql, {"t": [0.0] * 383 + [1.0]}, wait_for_non_stale=WAIT,
+                         vectors=database.vectors)
         assert not late.is_stale and len(late.results) == 10
-        listed = vector_search_of(database).describe()[0]
+        listed = database.vectors.describe()[0]
         assert (listed["IsStale"], listed["EntriesCount"]) == (False, 10)
     finally:
-        database.close()
+        catalog.close()
 
 
 def test_restart_resumes_without_rebuilding(tmp_path: Path, model: EmbeddedModel) -> None:
@@ -344,14 +343,15 @@ def test_restart_resumes_without_rebuilding(tmp_path: Path, model: EmbeddedModel
     catalog = DatabaseCatalog(tmp_path, Settings())
     try:
         database = catalog.get("again")
-        service = vector_search_of(database)
+        service = database.vectors
         definition = service.indexes.definitions()[0]
         assert not service.indexes.is_stale(definition)  # resumed from the saved checkpoint
         field = service.indexes.field(definition.vector_fields[0])
         assert field.document_count == 30
-        after = run_query(database, "from Items where vector.search(embedding.text(Name), 'product 7')", {})
+        after = run_query(database.database, "from Items where vector.search(embedding.text(Name), 'product 7')", {},
+                          vectors=database.vectors)
         assert ids(after) == ids(before) and not after.is_stale
-        database.put("items/new", {"Name": "product seven", "@metadata": {"@collection": "Items"}})
+        database.database.put("items/new", {"Name": "product seven", "@metadata": {"@collection": "Items"}})
         assert "items/new" in ids(query(database, "from Items where vector.search(embedding.text(Name), 'product 7')"))
     finally:
         catalog.close()
@@ -369,7 +369,7 @@ def test_order_by_score_can_be_turned_off(tmp_path: Path) -> None:
         catalog.close()
 
 
-def test_id_projection_keeps_the_ids_spelling(database: Database) -> None:
+def test_id_projection_keeps_the_ids_spelling(database: DatabaseServices) -> None:
     put_all(database, [("Items/A-1", {"V": [1, 0]}), ("Items/B-2", {"V": [0.8, 0.2]})])
     result = query(database, "from Items where vector.search(V, $v) select id() as Key", v=[1, 0])
     assert [row["Key"] for row in result.results] == ["Items/A-1", "Items/B-2"]
@@ -378,7 +378,7 @@ def test_id_projection_keeps_the_ids_spelling(database: Database) -> None:
     assert ids(query(database, "from Items where vector.search(V, $v)", v=[1, 0])) == ["Items/A-1", "Items/B-2"]
 
 
-def test_static_indexes_do_not_exist(database: Database) -> None:
+def test_static_indexes_do_not_exist(database: DatabaseServices) -> None:
     from rookdb.errors import IndexNotFoundError
 
     with pytest.raises(IndexNotFoundError):

@@ -157,14 +157,19 @@ class EmbeddingsWorker:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
 
-    def stop(self) -> bool:
-        """Finish the batch in flight, then stop; cancel it after the drain timeout. True if stopped."""
+    @property
+    def name(self) -> str:
+        return f"embeddings task {self.task.name}"
+
+    def stop(self, *, drain: bool = True, timeout: float | None = None) -> bool:
+        """Finish the batch in flight (``drain``), then stop; cancel it after ``timeout`` (default: the
+        drain timeout). True if stopped."""
         self._stopping.set()
         self.wake()
         thread = self._thread
         if thread is None:
             return True
-        thread.join(self._drain_timeout)
+        thread.join((self._drain_timeout if timeout is None else timeout) if drain else 0)
         if thread.is_alive():
             loop, main = self._loop, self._main
             if loop is not None and main is not None:

@@ -6,43 +6,34 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.documents.database import Database
-from rookdb.documents.embeddings_tasks import EmbeddingsTasks, embeddings_tasks_of
-from rookdb.errors import NotFoundError, RookError
+from rookdb.errors import NotFoundError
 from rookdb.server.requests import database_of, query_required
 from rookdb.server.responses import json_response
 
 __all__ = ["clear_errors", "get_attachment", "get_errors", "tasks_progress"]
 
 
-def _tasks(database: Database) -> EmbeddingsTasks:
-    service = embeddings_tasks_of(database)
-    if service is None:  # every database the catalog opens has one; this is a wiring bug
-        raise RookError(f"Database '{database.name}' runs no embeddings tasks service.")
-    return service
-
-
 async def tasks_progress(request: Request) -> Response:
     database = database_of(request)
-    entries = await run_in_threadpool(_tasks(database).progress)
+    entries = await run_in_threadpool(database.embeddings.progress)
     return json_response({"Results": entries})
 
 
 async def get_errors(request: Request) -> Response:
     database = database_of(request)
-    errors = await run_in_threadpool(_tasks(database).errors, request.query_params.get("name"))
+    errors = await run_in_threadpool(database.embeddings.errors, request.query_params.get("name"))
     return json_response({"Errors": errors})
 
 
 async def clear_errors(request: Request) -> Response:
     database = database_of(request)
-    cleared = await run_in_threadpool(_tasks(database).clear_errors, request.query_params.get("name"))
+    cleared = await run_in_threadpool(database.embeddings.clear_errors, request.query_params.get("name"))
     return json_response({"Deleted": cleared})
 
 
 async def get_attachment(request: Request) -> Response:
     """An attachment's bytes with RavenDB's headers (``Attachment-Hash``, ``Attachment-Size``, ``ETag``)."""
-    database = database_of(request)
+    database = database_of(request).database
     doc_id, name = query_required(request, "id"), query_required(request, "name")
     found = await run_in_threadpool(database.storage.attachment_content, doc_id, name)
     document = await run_in_threadpool(database.get, doc_id)

@@ -24,7 +24,7 @@ _BULK_QUEUE = 4
 
 
 async def bulk_docs(request: Request) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     body = await read_json_object(request)
     commands = body.get("Commands")
     if not isinstance(commands, list):
@@ -107,7 +107,7 @@ def _documents(commands: list[Any], first_index: int) -> list[tuple[str | None, 
 
 
 async def bulk_insert(request: Request) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     stream = _CommandStream(request.headers.get("content-encoding", "").lower() == "gzip")
     # Batches are written by one task while the stream keeps being received and parsed; the bounded
     # queue pushes back on the client when storage falls behind.

@@ -72,7 +72,7 @@ async def test_ai_connection(request: Request) -> Response:
     connection_string = parse_connection_string(body)
     stored = await run_in_threadpool(database.ai.connection_string, connection_string.name)
     connection_string = restore_masked(connection_string, stored)
-    timeout = float(database.settings["Ai.Embeddings.TestConnectionTimeoutInSec"])
+    timeout = float(database.database.settings["Ai.Embeddings.TestConnectionTimeoutInSec"])
     result = await test_connection(connection_string.settings, timeout=timeout)
     return json_response({
         "Success": result.success,

@@ -41,7 +41,7 @@ async def list_databases(request: Request) -> Response:
     def describe() -> list[dict[str, Any]]:
         described = []
         for name in names:
-            stats = catalog.get(name).statistics()
+            stats = catalog.get(name).database.statistics()
             described.append({"Name": name, "Disabled": False, "DocumentsCount": stats["CountOfDocuments"],
                               "Collections": stats["Collections"]})
         return described
@@ -57,7 +57,7 @@ async def create_database(request: Request) -> Response:
     if isinstance(body, dict) and body.get("DatabaseName") not in (None, name):
         raise BadRequestError(f"The name in the URL ({name}) differs from DatabaseName in the body.")
     database = await run_in_threadpool(catalog_of(request).create, name)
-    _, etag = database.record()
+    _, etag = database.database.record()
     return json_response({"RaftCommandIndex": etag, "Name": database.name, "NodesAddedTo": []}, 201)
 
 
@@ -82,7 +82,7 @@ async def database_record(request: Request) -> Response:
     if not catalog.exists(name):
         raise NotFoundError(f"Database '{name}' does not exist.")
     database = catalog.get(name)
-    record, etag = await run_in_threadpool(database.record)
+    record, etag = await run_in_threadpool(database.database.record)
     return json_response({
         "DatabaseName": database.name, "Disabled": False, "Encrypted": False, "Etag": etag,
         "Settings": record.get("Settings", {}),
@@ -95,10 +95,10 @@ async def load_sample_data(request: Request) -> Response:
     sample = request.query_params.get("name", "northwind").lower()
     if sample not in SAMPLES:
         raise BadRequestError(f"Unknown sample '{sample}'; available: {', '.join(sorted(SAMPLES))}.")
-    count = await run_in_threadpool(import_sample, database, sample)
+    count = await run_in_threadpool(import_sample, database.database, sample)
     return json_response({"Imported": count, "Sample": sample})
 
 
 async def database_statistics(request: Request) -> Response:
     database = database_of(request)
-    return json_response(await run_in_threadpool(database.statistics))
+    return json_response(await run_in_threadpool(database.database.statistics))

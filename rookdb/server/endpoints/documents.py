@@ -24,7 +24,7 @@ def _render(result: LoadResult, metadata_only: bool) -> Response:
 
 
 async def _load(request: Request, ids: Sequence[str]) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     includes = request.query_params.getlist("include")
     result = await run_in_threadpool(load_documents, database, ids, includes)
     if len(ids) == 1 and result.documents[0] is None:
@@ -36,7 +36,7 @@ async def get_documents(request: Request) -> Response:
     ids = request.query_params.getlist("id")
     if ids:
         return await _load(request, ids)
-    database = database_of(request)
+    database = database_of(request).database
     start = query_int(request, "start", 0)
     page_size = query_int(request, "pageSize", 25)
     if start < 0 or page_size < 0:
@@ -60,7 +60,7 @@ async def post_get_documents(request: Request) -> Response:
 
 
 async def put_document(request: Request) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     doc_id = request.query_params.get("id")
     body = await read_json(request)
     change_vector = request.headers.get("If-Match")
@@ -69,14 +69,14 @@ async def put_document(request: Request) -> Response:
 
 
 async def delete_document(request: Request) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     doc_id = query_required(request, "id")
     await run_in_threadpool(database.delete, doc_id, request.headers.get("If-Match"))
     return no_content()
 
 
 async def head_document(request: Request) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     document = await run_in_threadpool(database.get, query_required(request, "id"))
     if document is None:
         return Response(status_code=404)

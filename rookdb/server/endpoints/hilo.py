@@ -13,7 +13,7 @@ __all__ = ["hilo_next", "hilo_return"]
 
 
 async def hilo_next(request: Request) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     hilo_range = await run_in_threadpool(
         database.hilo_next,
         query_required(request, "tag"),
@@ -26,7 +26,7 @@ async def hilo_next(request: Request) -> Response:
 
 
 async def hilo_return(request: Request) -> Response:
-    database = database_of(request)
+    database = database_of(request).database
     await run_in_threadpool(
         database.hilo_return, query_required(request, "tag"), query_int(request, "end", 0),
         query_int(request, "last", 0))

@@ -6,7 +6,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.documents.vector_search import vector_search_of
 from rookdb.server.requests import database_of, query_int
 from rookdb.server.responses import json_response
 
@@ -18,7 +17,7 @@ DEFAULT_INDEXES_PAGE_SIZE = 1024
 async def list_indexes(request: Request) -> Response:
     """``{"Results": [index...]}``; ``?name=`` selects one (the client's ``GetIndexOperation``)."""
     database = database_of(request)
-    listed = await run_in_threadpool(vector_search_of(database).describe)
+    listed = await run_in_threadpool(database.vectors.describe)
     name = request.query_params.get("name")
     if name is not None:
         listed = [index for index in listed if index["Name"].lower() == name.lower()]

@@ -10,8 +10,7 @@ from starlette.responses import Response
 
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
 from rookdb.documents.ai_record import EMBEDDINGS_GENERATION
-from rookdb.documents.database import Database
-from rookdb.documents.embeddings_tasks import embeddings_tasks_of
+from rookdb.documents.services import DatabaseServices
 from rookdb.errors import BadRequestError, NotFoundError
 from rookdb.server.endpoints.topology import node_url
 from rookdb.server.requests import database_of, query_bool, query_int, read_json
@@ -28,10 +27,10 @@ def _check_type(request: Request) -> None:
         raise BadRequestError(f"Only '{EMBEDDINGS_GENERATION}' ongoing tasks are supported, not '{kind}'.")
 
 
-def task_info(request: Request, database: Database, task: EmbeddingsGenerationConfiguration) -> dict[str, Any]:
+def task_info(request: Request, database: DatabaseServices, task: EmbeddingsGenerationConfiguration
+              ) -> dict[str, Any]:
     """RavenDB's ``OngoingTaskEmbeddingsGeneration`` shape."""
-    service = embeddings_tasks_of(database)
-    status = service.status(task) if service is not None else {}
+    status = database.embeddings.status(task)
     return {
         "TaskId": task.task_id,
         "TaskType": EMBEDDINGS_GENERATION,
@@ -63,14 +62,13 @@ async def put_etl(request: Request) -> Response:
     else:
         reset = request.query_params.get("reset") is not None
         written = await run_in_threadpool(database.ai.update_task, query_int(request, "id", 0), body, reset)
-        service = embeddings_tasks_of(database)
-        if written.reset and service is not None:
-            await run_in_threadpool(service.reset, written.task.task_id)
+        if written.reset:
+            await run_in_threadpool(database.embeddings.reset, written.task.task_id)
     return json_response({"RaftCommandIndex": written.raft_index, "TaskId": written.task.task_id,
                           "Identifier": written.task.identifier})
 
 
-def _find(database: Database, key: int, name: str | None) -> EmbeddingsGenerationConfiguration:
+def _find(database: DatabaseServices, key: int, name: str | None) -> EmbeddingsGenerationConfiguration:
     task = database.ai.task(task_id=key or None, name=name)
     if task is None:
         raise NotFoundError(f"Embeddings generation task '{name or key}' does not exist.")

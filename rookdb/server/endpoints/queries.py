@@ -63,8 +63,9 @@ async def query(request: Request) -> Response:
     database = database_of(request)
     body = await read_json(request) if request.method == "POST" else None
     text, parameters, start, page_size = _query_body(request, body)
-    result = await run_in_threadpool(run_query, database, text, parameters, start=start, page_size=page_size,
-                                     wait_for_non_stale=_wait_for_non_stale(body))
+    result = await run_in_threadpool(run_query, database.database, text, parameters, start=start,
+                                     page_size=page_size, wait_for_non_stale=_wait_for_non_stale(body),
+                                     vectors=database.vectors)
     now = format_timestamp(datetime.now(UTC))
     results = result.results
     if query_bool(request, "metadataOnly"):
@@ -82,6 +83,6 @@ async def query(request: Request) -> Response:
         "IncludedPaths": None,
         "IndexTimestamp": now,
         "LastQueryTime": now,
-        "ResultEtag": database.storage.last_etag(),
+        "ResultEtag": database.database.storage.last_etag(),
         "NodeTag": "A",
     })
