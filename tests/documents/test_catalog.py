@@ -1,0 +1,103 @@
+"""The catalog: databases by name, each composed once with its services, or opened without them."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from rookdb.ai.chunking import ChunkingOptions
+from rookdb.ai.connection_strings import AiConnectionString, EmbeddedSettings, render_connection_string
+from rookdb.ai.task_config import (
+    EmbeddingPathConfiguration,
+    EmbeddingsGenerationConfiguration,
+    render_task_configuration,
+)
+from rookdb.documents.catalog import DATABASE_FILE, DatabaseCatalog, validate_database_name
+from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
+from rookdb.settings import Settings
+from tests.support.waiting import wait_for
+
+
+def service_threads(name: str) -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.endswith(name)]
+
+
+@pytest.mark.parametrize("name", ["Northwind", "a", "db.v2", "my_db-1", "x" * 128])
+def test_valid_names(name: str) -> None:
+    validate_database_name(name)
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "trailing.", "sp ace", "slash/", "x" * 129, "ünï"])
+def test_invalid_names(name: str) -> None:
+    with pytest.raises(ValidationError, match="is not a valid database name"):
+        validate_database_name(name)
+
+
+def test_create_get_and_names_ignore_case(catalog: DatabaseCatalog, tmp_path: Path) -> None:
+    created = catalog.create("Shop")
+    assert created.name == "Shop"
+    assert catalog.get("shop") is created and catalog.get("SHOP").database is created.database
+    assert catalog.exists("sHoP") and not catalog.exists("Other")
+    assert (tmp_path / "databases" / "Shop" / DATABASE_FILE).exists()
+    catalog.create("archive")
+    assert catalog.names() == ["archive", "Shop"]
+    with pytest.raises(DatabaseAlreadyExistsError, match="Database 'shop' already exists"):
+        catalog.create("shop")
+    with pytest.raises(DatabaseDoesNotExistError):
+        catalog.get("Other")
+
+
+def test_services_are_composed_once_and_wired(catalog: DatabaseCatalog) -> None:
+    shop = catalog.create("Shop")
+    assert shop.background == (shop.vectors, shop.embeddings, shop.expiration)
+    shop.ai.put_connection_string(render_connection_string(
+        AiConnectionString("Local", "local", "TextEmbeddings", EmbeddedSettings())))
+    task = shop.ai.add_task(render_task_configuration(EmbeddingsGenerationConfiguration(
+        name="Names", identifier="names", connection_string_name="Local", collection="Products",
+        embeddings_path_configurations=(EmbeddingPathConfiguration("Name", ChunkingOptions()),)))).task
+    assert shop.embeddings.worker(task.task_id) is not None  # the record change reached the task service
+    shop.database.put("products/1-A", {"Name": "Chai", "@metadata": {"@collection": "Products"}})
+    wait_for(lambda: shop.embeddings.progress()[0]["DocumentsProcessed"] == 1, what="the write to wake the task")
+
+
+def test_documents_opens_without_services(catalog: DatabaseCatalog) -> None:
+    with pytest.raises(DatabaseDoesNotExistError):
+        catalog.documents("Quiet")
+    database = catalog.documents("Quiet", create=True)
+    database.put("products/1-A", {"Name": "Chai", "@metadata": {"@collection": "Products"}})
+    assert catalog.exists("Quiet") and catalog.documents("quiet") is database
+    assert service_threads("Quiet") == []
+    with_services = catalog.get("Quiet")
+    assert with_services.database is database  # one storage per file
+    assert service_threads("Quiet") == ["rookdb-expiration-Quiet"]
+
+
+def test_documents_creates_only_valid_names(catalog: DatabaseCatalog) -> None:
+    with pytest.raises(ValidationError):
+        catalog.documents("bad name", create=True)
+
+
+def test_delete_stops_services_and_removes_the_folder(catalog: DatabaseCatalog, tmp_path: Path) -> None:
+    catalog.create("Gone")
+    assert service_threads("Gone")
+    catalog.delete("gone")
+    assert not (tmp_path / "databases" / "Gone").exists()
+    assert service_threads("Gone") == []
+    with pytest.raises(DatabaseDoesNotExistError):
+        catalog.delete("Gone")
+
+
+def test_close_then_reopen_sees_the_same_data(tmp_path: Path) -> None:
+    catalog = DatabaseCatalog(tmp_path, Settings(environ={}))
+    catalog.create("Kept").database.put("a/1", {"@metadata": {"@collection": "A"}})
+    catalog.close()
+    assert service_threads("Kept") == []
+    reopened = DatabaseCatalog(tmp_path, Settings(environ={}))
+    try:
+        reopened.open_all()
+        assert service_threads("Kept") == ["rookdb-expiration-Kept"]
+        assert reopened.get("Kept").database.get("a/1") is not None
+    finally:
+        reopened.close()
