@@ -1,4 +1,4 @@
-"""Layers are packages and imports only point down: server → documents → query/ai → storage."""
+"""Layers are packages and imports only point down: server → documents → query/ai → indexes → storage."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rookdb"
 SHARED = {"errors", "settings", "background"}
 ALLOWED: dict[str, set[str]] = {
     "storage": set(),
-    "query": {"storage"},
+    "indexes": {"storage"},
+    "query": {"indexes", "storage"},
     "ai": {"storage"},
-    "documents": {"query", "ai", "storage"},
-    "server": {"documents", "query", "ai", "storage", "studio"},
+    "documents": {"query", "indexes", "ai", "storage"},
+    "server": {"documents", "query", "indexes", "ai", "storage", "studio"},
     "studio": set(),
-    "testing": {"server", "documents", "query", "ai", "storage"},  # test support drives the whole stack
+    "testing": {"server", "documents", "query", "indexes", "ai", "storage"},  # test support drives the whole stack
 }
 
 

@@ -154,6 +154,7 @@ class PathSegment(Node):
     name: str
     array: bool = False
     quoted: bool = False
+    position: int | None = field(default=None, compare=False, repr=False)
 
     def to_rql(self) -> str:
         text = quote_string(self.name) if self.quoted else self.name
@@ -170,6 +171,11 @@ class FieldPath(Node):
         return ".".join(segment.to_rql() for segment in self.segments)
 
     @property
+    def position(self) -> int | None:
+        """Where the path starts in the query text (None when built by hand)."""
+        return self.segments[0].position if self.segments else None
+
+    @property
     def dotted(self) -> str:
         """The path as RavenDB names it in auto-indexes and projections: ``Lines[].ProductName``."""
         return ".".join(s.name + ("[]" if s.array else "") for s in self.segments)
@@ -180,6 +186,7 @@ class IdField(Node):
     """``id()`` (or ``id(alias)``): the document id."""
 
     alias: str | None = None
+    position: int | None = field(default=None, compare=False, repr=False)
 
     def to_rql(self) -> str:
         return f"id({self.alias or ''})"

@@ -1,18 +1,18 @@
-"""Running a parsed RQL query over documents, with RavenDB's matching, ordering and paging rules.
+"""Running a parsed RQL query, with RavenDB's matching, ordering and paging rules.
 
-The executor scans what a ``QuerySource`` yields; there are no indexes yet, so it reports the
-index RavenDB would have used: ``collection/Products`` (or ``AllDocs``) when the query only
-filters on ``id()`` and has no ``order by``, as RavenDB answers those from the collection
-itself; otherwise the auto-index name, ``Auto/Products/ByName``.
+Given an index (``index``, an ``IndexReader`` of the auto-index the query needs), the query is
+answered from it (``rookdb.query.indexed``): only matching documents are read, and only those of the
+page are loaded. Without one, the executor scans what its ``QuerySource`` yields: the reference
+behaviour, used by queries that read a collection in order (no filter, or ``id()`` only) and by
+sources that have no index.
 
-Vector clauses are scored by a ``VectorSearchHook`` before the scan; see its docstring. When the
-``where`` is made only of vector clauses, only the documents they score are read, not the collection,
-and without ``order by`` or ``distinct`` only those of the requested page.
+Vector clauses are scored by a ``VectorSearchHook``; see its docstring. When the ``where`` is made
+only of vector clauses, only the documents they score are read, not the collection, and without
+``order by`` or ``distinct`` only those of the requested page.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
 from rookdb.errors import IndexNotFoundError, InvalidQueryError
-from rookdb.query import ast, vector_clauses
-from rookdb.query.index_names import index_name
+from rookdb.indexes.reader import IndexReader
+from rookdb.query import ast, indexed, vector_clauses
+from rookdb.query.bindings import Bindings, check_parameters, doc_id
+from rookdb.query.index_names import index_name as query_index_name
+from rookdb.query.index_names import reads_collection
 from rookdb.query.ordering import (
     equality_keys,
     query_keys,
@@ -32,7 +35,9 @@ from rookdb.query.ordering import (
     text_of,
 )
 from rookdb.query.parser import parse_query
-from rookdb.query.paths import project, values_at
+from rookdb.query.planner import is_scoring
+from rookdb.query.results import Row, distinct_rows, gather_includes, render
+from rookdb.query.scoring import fusion_of
 from rookdb.query.vector_clauses import WholeCollection, load_scored, projects_ids_only
 
 __all__ = ["QueryResult", "QuerySource", "VectorSearchHook", "WholeCollection", "execute"]
@@ -94,7 +99,9 @@ class QueryResult:
     index_name: str
     duration_ms: int
     included_paths: list[str] = field(default_factory=list)
-    is_stale: bool = False  # results come from the documents themselves, never from a lagging index
+    is_stale: bool = False  # the index had changes left to apply (a scan is never stale)
+    index_timestamp: str | None = None  # when the index last applied changes (None: no index)
+    result_etag: int | None = None  # the etag the index had reached (None: no index)
 
 
 def execute(
@@ -106,22 +113,48 @@ def execute(
     page_size: int | None = None,
     vector_search: VectorSearchHook | None = None,
     order_by_score: bool = True,
+    index: IndexReader | None = None,
+    index_name: str | None = None,
 ) -> QueryResult:
     """Run ``query``; ``start``/``page_size`` come from the request and yield to RQL ``limit``/``offset``.
 
     ``order_by_score`` False keeps scored matches in document order unless ``order by`` says otherwise
-    (``Indexing.Corax.VectorSearch.OrderByScoreAutomatically``).
+    (``Indexing.Corax.VectorSearch.OrderByScoreAutomatically``). ``index`` answers the query when it
+    needs an index (``index_name`` is then the name reported).
     """
     began = time.perf_counter()
     parsed = parse_query(query) if isinstance(query, str) else query
     text = query if isinstance(query, str) else parsed.to_rql()
-    _check_parameters(parsed, parameters, text)
+    check_parameters(parsed, parameters, text)
     if parsed.source.kind == "index":
         raise IndexNotFoundError(f"Index '{parsed.source.name}' does not exist.")
-
-    compiler = _Compiler(parameters, parsed.source.alias, text)
+    bindings = Bindings(parameters, parsed.source.alias, text)
+    fusion = fusion_of(parameters, text)
     vector_only = (parsed.where is not None and parsed.source.kind == "collection"
                    and vector_clauses.vector_only(parsed.where))
+    if index is not None and not reads_collection(parsed) and (fusion is not None or not vector_only):
+        skip, take = bindings.window(parsed, start, page_size)
+        page, total = indexed.answer(parsed, bindings, index, source, skip=skip, take=take,
+                                     vector_search=vector_search, order_by_score=order_by_score, fusion=fusion)
+    else:
+        page, total = _scan(parsed, bindings, source, start=start, page_size=page_size, vector_search=vector_search,
+                            order_by_score=order_by_score, vector_only=vector_only)
+    includes = gather_includes([doc for doc, _ in page], parsed.include, bindings, source) if parsed.include else {}
+    return QueryResult(
+        results=[result for _, result in page],
+        includes=includes,
+        total_results=total,
+        skipped_results=0,  # paging runs over distinct rows, so the client must not skip more
+        index_name=index_name or query_index_name(parsed, parameters),
+        duration_ms=round((time.perf_counter() - began) * 1000),
+        included_paths=[path.dotted for path in parsed.include],
+    )
+
+
+def _scan(parsed: ast.Query, bindings: Bindings, source: QuerySource, *, start: int, page_size: int | None,
+          vector_search: VectorSearchHook | None, order_by_score: bool, vector_only: bool) -> tuple[list[Row], int]:
+    """Match, order and page what the source yields; the page's rows and the total."""
+    compiler = _Compiler(bindings)
     distinct = parsed.select is not None and parsed.select.distinct
     # Vector clauses match by id alone: without sorting on fields, only the page needs its documents.
     by_id = vector_only and not parsed.order_by and not distinct
@@ -133,12 +166,12 @@ def execute(
     else:
         if any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk()):
             if vector_search is None:
-                raise InvalidQueryError("vector search is not available", query=text)
+                raise InvalidQueryError("vector search is not available", query=bindings.text)
             everything = WholeCollection(source, parsed.source.name) if vector_only else None
             scored_ids = _score_vector_clauses(parsed.where, compiler, documents, vector_search, everything)
             if by_id:
-                documents = [{"@metadata": {"@id": doc_id, "@collection": parsed.source.name}}
-                             for doc_id in scored_ids.values()]
+                documents = [{"@metadata": {"@id": found, "@collection": parsed.source.name}}
+                             for found in scored_ids.values()]
             elif vector_only:
                 documents = load_scored(source, scored_ids, parsed.source.name)
             scored = True
@@ -155,50 +188,21 @@ def execute(
     elif scored and order_by_score:
         matches.sort(key=lambda match: match[1], reverse=True)
     scored = scored or any(isinstance(o.target, ast.ScoreOrder) for o in parsed.order_by)
+    skip, take = bindings.window(parsed, start, page_size)
+    end = None if take is None else skip + take
 
-    skip = compiler.paging(parsed.offset, "offset")
-    take = compiler.paging(parsed.limit, "limit")
-    skip = max(start, 0) if skip is None else skip
-    take = page_size if take is None else take
-    end = None if take is None else skip + max(take, 0)
-
-    def render(selected: list[_Match]) -> list[tuple[Document, dict[str, Any]]]:
-        return [_render(doc, score if scored else None, parsed.select, compiler) for doc, score in selected]
+    def rendered(selected: list[_Match]) -> list[Row]:
+        return [render(doc, score if scored else None, parsed.select, bindings) for doc, score in selected]
 
     if distinct:
-        rows = _distinct(render(matches))  # duplicates are only known once everything is projected
-        total, page = len(rows), rows[skip:end]
-    else:
-        selected = matches[skip:end]
-        if by_id and not projects_ids_only(parsed.select):  # an id() projection needs no document
-            loaded = load_scored(source, [_doc_id(doc) for doc, _ in selected], parsed.source.name)
-            scores = {_doc_id(doc).lower(): score for doc, score in selected}
-            selected = [(doc, scores[_doc_id(doc).lower()]) for doc in loaded]
-        total, page = len(matches), render(selected)
-
-    includes: dict[str, dict[str, Any]] = {}
-    if parsed.include:
-        _gather_includes([doc for doc, _ in page], parsed.include, compiler, source, includes)
-    return QueryResult(
-        results=[result for _, result in page],
-        includes=includes,
-        total_results=total,
-        skipped_results=0,  # paging runs over distinct rows, so the client must not skip more
-        index_name=index_name(parsed, parameters),
-        duration_ms=round((time.perf_counter() - began) * 1000),
-        included_paths=[path.dotted for path in parsed.include],
-    )
-
-
-def _check_parameters(query: ast.Query, parameters: Mapping[str, Any], text: str) -> None:
-    for parameter in query.parameters():
-        if parameter.name not in parameters:
-            raise InvalidQueryError(
-                f"Query parameter '${parameter.name}' was used in the query but not supplied "
-                f"in QueryParameters",
-                query=text,
-                position=parameter.position,
-            )
+        rows = distinct_rows(rendered(matches))  # duplicates are only known once everything is projected
+        return rows[skip:end], len(rows)
+    selected = matches[skip:end]
+    if by_id and not projects_ids_only(parsed.select):  # an id() projection needs no document
+        loaded = load_scored(source, [doc_id(doc) for doc, _ in selected], parsed.source.name)
+        scores = {doc_id(doc).lower(): score for doc, score in selected}
+        selected = [(doc, scores[doc_id(doc).lower()]) for doc in loaded]
+    return rendered(selected), len(matches)
 
 
 # ---- where -----------------------------------------------------------------------------------
@@ -207,55 +211,22 @@ def _check_parameters(query: ast.Query, parameters: Mapping[str, Any], text: str
 class _Compiler:
     """Turns a where clause into nested closures, with parameters resolved once per query."""
 
-    def __init__(self, parameters: Mapping[str, Any], alias: str | None, text: str) -> None:
-        self.parameters = parameters
-        self.alias = alias
-        self.text = text
+    def __init__(self, bindings: Bindings) -> None:
+        self.bindings = bindings
+        self.parameters = bindings.parameters
+        self.text = bindings.text
+        self.value = bindings.value
+        self.values = bindings.values
+        self.names = bindings.names
+        self.getter = bindings.getter
         self.vector_scores: dict[int, dict[str, float]] = {}
-
-    def value(self, value: ast.Value) -> Any:
-        if isinstance(value, ast.Parameter):
-            return self.parameters[value.name]
-        return value.value
-
-    def values(self, values: Iterable[ast.Value]) -> list[Any]:
-        # "in ($p0)" with a list parameter is how the client sends a whole list.
-        resolved: list[Any] = []
-        for value in values:
-            item = self.value(value)
-            resolved.extend(item if isinstance(item, list) else (item,))
-        return resolved
-
-    def names(self, path: ast.FieldPath) -> tuple[str, ...]:
-        names = tuple(segment.name for segment in path.segments)
-        if self.alias is not None and len(names) > 1 and names[0] == self.alias:
-            return names[1:]
-        return names
-
-    def getter(self, target: ast.Field, *, flatten: bool = True) -> _Getter:
-        if isinstance(target, ast.IdField):
-            return lambda doc: [_doc_id(doc)]
-        names = self.names(target)
-        return lambda doc: values_at(doc, names, flatten=flatten)
-
-    def paging(self, value: ast.Value | None, clause: str) -> int | None:
-        if value is None:
-            return None
-        number = self.value(value)
-        if number is None:
-            return None
-        if isinstance(number, float) and number.is_integer():
-            number = int(number)
-        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            raise InvalidQueryError(f"The {clause} must be a non-negative integer, got {number!r}", self.text)
-        return number
 
     def compile(self, expr: ast.Expr, exact: bool = False) -> _Matcher:
         if isinstance(expr, ast.And):
             parts = [self.compile(item, exact) for item in expr.items]
             # Filters AND-ed with a scoring clause (vector.search, search, boost) decide membership only,
             # so the document's score is the similarity the scoring clauses report.
-            scoring = [_is_scoring(item) for item in expr.items]
+            scoring = [is_scoring(item) for item in expr.items]
             if any(scoring) and not all(scoring):
                 return lambda doc: _all_scored(parts, scoring, doc)
             return lambda doc: _all(parts, doc)
@@ -270,7 +241,7 @@ class _Compiler:
         if isinstance(expr, ast.Exact):
             return self.compile(expr.expr, exact=True)
         if isinstance(expr, ast.Boost):
-            return _boosted(self.compile(expr.expr, exact), self._number(expr.factor, "boost"))
+            return _boosted(self.compile(expr.expr, exact), self.bindings.number(expr.factor, "boost"))
         if isinstance(expr, ast.VectorSearch):
             return self._vector(expr)
         if isinstance(expr, ast.Exists):
@@ -317,12 +288,6 @@ class _Compiler:
         except re.error as error:
             raise InvalidQueryError(f"Invalid regex {pattern!r}: {error}", query=self.text) from error
 
-    def _number(self, value: ast.Value, what: str) -> float:
-        number = self.value(value)
-        if not isinstance(number, int | float) or isinstance(number, bool):
-            raise InvalidQueryError(f"The {what} factor must be a number, got {number!r}", query=self.text)
-        return float(number)
-
     def _search(self, expr: ast.Search) -> _Matcher:
         terms = [_search_term(word) for word in str(self.value(expr.value) or "").split()]
         terms = [term for term in terms if term[0]]
@@ -343,7 +308,7 @@ class _Compiler:
     def _vector(self, expr: ast.VectorSearch) -> _Matcher:
         scores = self.vector_scores[id(expr)]
         boost = expr.boost if expr.boost is not None else 1.0
-        return lambda doc: (s * boost) if (s := scores.get(_doc_id(doc).lower())) is not None else None
+        return lambda doc: (s * boost) if (s := scores.get(doc_id(doc).lower())) is not None else None
 
 
 def _all(parts: list[_Matcher], doc: Document) -> float | None:
@@ -354,10 +319,6 @@ def _all(parts: list[_Matcher], doc: Document) -> float | None:
             return None
         total += score
     return total
-
-
-def _is_scoring(expr: ast.Expr) -> bool:
-    return any(isinstance(node, (ast.VectorSearch, ast.Search, ast.Boost)) for node in expr.walk())
 
 
 def _all_scored(parts: list[_Matcher], scoring: list[bool], doc: Document) -> float | None:
@@ -468,9 +429,9 @@ def _score_vector_clauses(
         candidate_ids = everything
     elif filters:
         matchers = [compiler.compile(c) for c in filters]
-        candidate_ids = [_doc_id(doc).lower() for doc in documents if all(m(doc) is not None for m in matchers)]
+        candidate_ids = [doc_id(doc).lower() for doc in documents if all(m(doc) is not None for m in matchers)]
     else:
-        candidate_ids = [_doc_id(doc).lower() for doc in documents]
+        candidate_ids = [doc_id(doc).lower() for doc in documents]
     matched: dict[str, str] = {}
     for node in where.walk():
         if isinstance(node, ast.VectorSearch):
@@ -511,67 +472,3 @@ def _random_key(matches: list[_Match], seed: Any) -> Callable[[_Match], float]:
     draws = random.Random(seed)
     shuffled = {id(doc): draws.random() for doc, _ in matches}
     return lambda match: shuffled[id(match[0])]
-
-
-def _render(
-    doc: Document, score: float | None, select: ast.Select | None, compiler: _Compiler
-) -> tuple[Document, dict[str, Any]]:
-    metadata = doc.get("@metadata") or {}
-    if select is None:
-        if score is None:
-            return doc, doc
-        return doc, {**doc, "@metadata": {**metadata, "@index-score": score}}
-    result: dict[str, Any] = {}
-    for projection in select.projections:
-        target = projection.field
-        if isinstance(target, ast.IdField):
-            result[projection.alias or "Id"] = _doc_id(doc)
-        else:
-            # Unaliased paths keep their dotted name, without the "from ... as x" alias.
-            names = compiler.names(target)
-            key = projection.alias or ast.FieldPath(target.segments[-len(names) :]).dotted
-            result[key] = project(doc, names)
-    projected_metadata: dict[str, Any] = {"@id": metadata.get("@id"), "@projection": True}
-    if "@collection" in metadata:
-        projected_metadata["@collection"] = metadata["@collection"]
-    if score is not None:
-        projected_metadata["@index-score"] = score
-    result["@metadata"] = projected_metadata
-    return doc, result
-
-
-def _distinct(rows: list[tuple[Document, dict[str, Any]]]) -> list[tuple[Document, dict[str, Any]]]:
-    seen: set[str] = set()
-    unique = []
-    for doc, result in rows:
-        values = {k: v for k, v in result.items() if k != "@metadata"}
-        fingerprint = json.dumps(values, sort_keys=True, default=str)
-        if fingerprint not in seen:
-            seen.add(fingerprint)
-            unique.append((doc, result))
-    return unique
-
-
-def _gather_includes(
-    documents: list[Document],
-    paths: Sequence[ast.FieldPath],
-    compiler: _Compiler,
-    source: QuerySource,
-    includes: dict[str, dict[str, Any]],
-) -> None:
-    getters = [compiler.getter(path) for path in paths]
-    wanted: dict[str, None] = {}
-    for doc in documents:
-        for get in getters:
-            for value in get(doc):
-                if isinstance(value, str) and value:
-                    wanted.setdefault(value)
-    for doc_id in wanted:
-        included = source.get_document(doc_id)
-        if included is not None:
-            includes[(included.get("@metadata") or {}).get("@id") or doc_id] = included
-
-
-def _doc_id(doc: Document) -> str:
-    doc_id = (doc.get("@metadata") or {}).get("@id")
-    return doc_id if isinstance(doc_id, str) else ""

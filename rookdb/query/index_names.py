@@ -1,9 +1,10 @@
-"""The index names RavenDB reports for a query: ``collection/Products``, ``Auto/Products/ByName``.
+"""The indexes RavenDB reports for a query: ``collection/Products``, ``Auto/Products/ByName``.
 
-Auto-index names list the queried fields sorted case-insensitively and joined with ``And``;
-wrappers show how a field is used (``Search(Name)``, ``Exact(Name)``) and vector fields are named
-by their full expression, ``Vector.search(embedding.text(Name|ai.task('id')))``
-(ravendb-ai-integration §3.2, "Auto-index naming").
+A query that only filters on ``id()`` and has no ``order by`` reads the collection itself
+(``collection/Products``, or ``AllDocs``). Any other is answered by an auto-index over the fields it
+uses: each field once per use (``Name``, ``Search(Name)``, ``Exact(Name)``), and vector fields by
+their full expression, ``Vector.search(embedding.text(Name|ai.task('id')))``
+(ravendb-ai-integration §3.2, "Auto-index naming"); names are sorted and joined with ``And``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rookdb.indexes.definitions import AutoIndexField, FieldIndexing, auto_index_name
 from rookdb.query import ast
 
-__all__ = ["index_field", "index_fields", "index_name", "vector_field_name"]
+__all__ = ["auto_index_fields", "index_field", "index_fields", "index_name", "reads_collection",
+           "vector_field_name"]
 
 
 def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
@@ -21,24 +24,33 @@ def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
     source = query.source
     if source.kind == "index":
         return source.name or ""
-    collection = "AllDocs" if source.kind == "all_docs" else source.name or ""
-    if not query.order_by and (query.where is None or _only_ids(query.where)):
-        return "AllDocs" if source.kind == "all_docs" else f"collection/{collection}"
-    names = index_fields(query, parameters)
-    if not names:
-        return f"Auto/{collection}/ById()"
-    return f"Auto/{collection}/By{'And'.join(names)}"
+    if reads_collection(query):
+        return "AllDocs" if source.kind == "all_docs" else f"collection/{source.name or ''}"
+    return auto_index_name(source.name if source.kind == "collection" else None, index_fields(query, parameters))
+
+
+def reads_collection(query: ast.Query) -> bool:
+    """True when the query is answered by reading its collection in order (no auto-index)."""
+    return not query.order_by and (query.where is None or _only_ids(query.where))
 
 
 def index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> list[str]:
     """The fields of the query's auto-index, in name order (``PricePerUnit``, ``Vector.search(...)``)."""
-    fields: dict[str, None] = {}
+    fields, vectors = auto_index_fields(query, parameters)
+    names = [name for field in fields for name in field.names()] + vectors
+    return sorted(set(names), key=lambda name: (name.lower(), name))
+
+
+def auto_index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> tuple[list[AutoIndexField], list[str]]:
+    """The document fields the query's auto-index needs (with their uses), and its vector field names."""
+    fields: list[AutoIndexField] = []
+    vectors: dict[str, None] = {}
     if query.where is not None:
-        _collect_fields(query.where, query.source.alias, parameters, fields, wrapper=None)
+        _collect_fields(query.where, query.source.alias, parameters, fields, vectors, exact=False)
     for order in query.order_by:
         if isinstance(order.target, ast.FieldPath):
-            fields.setdefault(index_field(order.target, query.source.alias))
-    return sorted(fields, key=lambda name: (name.lower(), name))
+            fields.append(_field(order.target, query.source.alias, FieldIndexing.DEFAULT))
+    return fields, list(vectors)
 
 
 def _only_ids(expr: ast.Expr) -> bool:
@@ -61,28 +73,34 @@ def index_field(path: ast.FieldPath, alias: str | None) -> str:
     )
 
 
+def _field(path: ast.FieldPath, alias: str | None, use: FieldIndexing) -> AutoIndexField:
+    names = tuple(segment.name for segment in path.segments)
+    if alias is not None and len(names) > 1 and names[0] == alias:
+        names = names[1:]
+    return AutoIndexField(index_field(path, alias), names, frozenset({use}))
+
+
 def _collect_fields(
-    expr: ast.Expr, alias: str | None, parameters: Mapping[str, Any], fields: dict[str, None],
-    wrapper: str | None,
+    expr: ast.Expr, alias: str | None, parameters: Mapping[str, Any], fields: list[AutoIndexField],
+    vectors: dict[str, None], exact: bool,
 ) -> None:
     if isinstance(expr, ast.And | ast.Or):
         for item in expr.items:
-            _collect_fields(item, alias, parameters, fields, wrapper)
+            _collect_fields(item, alias, parameters, fields, vectors, exact)
     elif isinstance(expr, ast.Not | ast.Boost):
-        _collect_fields(expr.expr, alias, parameters, fields, wrapper)
+        _collect_fields(expr.expr, alias, parameters, fields, vectors, exact)
     elif isinstance(expr, ast.Exact):
-        _collect_fields(expr.expr, alias, parameters, fields, "Exact")
+        _collect_fields(expr.expr, alias, parameters, fields, vectors, True)
     elif isinstance(expr, ast.VectorSearch):
-        fields.setdefault("Vector.search(" + vector_field_name(expr.field, alias, parameters) + ")")
+        vectors.setdefault("Vector.search(" + vector_field_name(expr.field, alias, parameters) + ")")
     elif isinstance(expr, ast.TrueExpr):
         return
     elif isinstance(expr.field, ast.FieldPath):
-        name = index_field(expr.field, alias)
         if isinstance(expr, ast.Search):
-            name = f"Search({name})"
-        elif wrapper is not None:
-            name = f"{wrapper}({name})"
-        fields.setdefault(name)
+            use = FieldIndexing.SEARCH
+        else:
+            use = FieldIndexing.EXACT if exact else FieldIndexing.DEFAULT
+        fields.append(_field(expr.field, alias, use))
 
 
 def vector_field_name(field_: ast.VectorField, alias: str | None, parameters: Mapping[str, Any]) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+
+from rookdb.indexes.values import equality_keys, is_number, number_of, text_of
 
 __all__ = [
     "equality_keys",
@@ -27,34 +29,6 @@ _DIGITS = re.compile(r"(\d+)")
 # Ranks place a value's kind before its key, so keys of different kinds are never compared.
 _MISSING_RANK = 0
 _VALUE_RANK = 1
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def text_of(value: Any) -> str | None:
-    """The text a scalar is indexed as (``true``, ``18.0``, the string); None for null and containers."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if _is_number(value):
-        return str(value)
-    return None
-
-
-def equality_keys(value: Any, exact: bool = False) -> tuple[Any, ...]:
-    """The keys a document value matches under ``=``; two values are equal when their keys meet."""
-    if value is None:
-        return (("null",),)
-    if isinstance(value, bool):
-        return (("bool", value),)
-    if _is_number(value):
-        return (("num", float(value)),)
-    if isinstance(value, str):
-        return (("str", value if exact else value.lower()),)
-    return ()
 
 
 def query_keys(value: Any, exact: bool = False) -> set[Any]:
@@ -79,9 +53,9 @@ def query_keys(value: Any, exact: bool = False) -> set[Any]:
     return keys
 
 
-def range_operand(value: Any, exact: bool = False) -> tuple[str, Any] | None:
+def range_operand(value: Any, exact: bool = False) -> tuple[Literal["num", "str"], Any] | None:
     """The comparable form of a value in ``<``, ``>``, ``between``: ``("num", x)`` or ``("str", text)``."""
-    if _is_number(value):
+    if is_number(value):
         return "num", float(value)
     if isinstance(value, str):
         return "str", value if exact else value.lower()
@@ -98,7 +72,7 @@ def sort_key(
     """
     value = values[0] if values else None
     if ordering in ("long", "double"):
-        number = _as_number(value)
+        number = number_of(value)  # a numeric string sorts as its number
         if number is None:
             return (missing_rank,)
         return (_VALUE_RANK, int(number) if ordering == "long" else number)
@@ -108,20 +82,6 @@ def sort_key(
     if ordering == "alphaNumeric":
         return (_VALUE_RANK, _natural_key(text.lower()))
     return (_VALUE_RANK, text.lower())
-
-
-def _as_number(value: Any) -> float | None:
-    if _is_number(value):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, str):
-        # A numeric string sorts as its number under "as long"/"as double" (e.g. Extension "5467").
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
 
 
 def _natural_key(text: str) -> tuple[tuple[int, Any], ...]:

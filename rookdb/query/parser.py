@@ -343,7 +343,7 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
     # -- fields and values
 
     def id_field(self, children: list[Token]) -> ast.IdField:
-        return ast.IdField(str(children[1]) if len(children) > 1 else None)
+        return ast.IdField(str(children[1]) if len(children) > 1 else None, position=children[0].start_pos)
 
     def path(self, children: list[ast.PathSegment]) -> ast.FieldPath:
         return ast.FieldPath(tuple(children))
@@ -352,7 +352,7 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
         token = children[0]
         quoted = token.type == "STRING"
         name = _unquote(token) if quoted else str(token)
-        return ast.PathSegment(name, array=len(children) > 1, quoted=quoted)
+        return ast.PathSegment(name, array=len(children) > 1, quoted=quoted, position=token.start_pos)
 
     def value(self, children: list[Token]) -> ast.Value:
         return _value(children[0])

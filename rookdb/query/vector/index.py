@@ -34,9 +34,9 @@ import numpy.typing as npt
 from usearch.index import Index
 
 from rookdb.errors import BadRequestError, StorageError, VectorDimensionMismatchError
+from rookdb.indexes.rwlock import ReadWriteLock
 from rookdb.query.vector import _files
 from rookdb.query.vector._arrays import GrowableArray
-from rookdb.query.vector._rwlock import ReadWriteLock
 from rookdb.query.vector.exact import top_cosine, top_hamming
 from rookdb.query.vector.kinds import (
     DEFAULT_MINIMUM_SIMILARITY,

@@ -1,0 +1,221 @@
+"""Index definitions: what an index holds for a document (its map) and what it is called.
+
+Every kind of index is a definition that maps a document to index entries, ``{field: values}``,
+where ``values`` are what the field reached in the document (arrays not yet fanned out; the store
+fans them out). A field is stored as typed terms (equality, ranges, ordering), as full text, or both,
+as its ``StoredField`` says. Auto-indexes (``AutoMapDefinition``) are one kind; static map
+definitions are others: each kind registers a loader with ``register_kind`` so an index file can
+be reopened knowing only its JSON.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, TypeAlias
+
+from rookdb.indexes.values import values_at
+
+__all__ = [
+    "AUTO_MAP",
+    "AutoIndexField",
+    "AutoMapDefinition",
+    "FieldIndexing",
+    "IndexDefinition",
+    "IndexEntry",
+    "StoredField",
+    "auto_index_name",
+    "definition_from_json",
+    "register_kind",
+]
+
+IndexEntry: TypeAlias = dict[str, list[Any]]
+"""One index entry: field name → the values the field reached (a missing field is left out)."""
+
+AUTO_MAP = "AutoMap"
+
+
+class FieldIndexing(StrEnum):
+    """How a query uses a field; an auto-index field collects every use (RavenDB's ``AutoFieldIndexing``)."""
+
+    DEFAULT = "Default"  # typed terms: equality, ranges, prefixes, ordering
+    SEARCH = "Search"  # full text
+    EXACT = "Exact"  # typed terms compared case-sensitively (served by the same terms as DEFAULT)
+
+
+@dataclass(frozen=True)
+class StoredField:
+    """A field as the index store keeps it: typed ``terms``, ``search`` (full text), or both."""
+
+    name: str
+    terms: bool
+    search: bool
+
+
+class IndexDefinition(abc.ABC):
+    """What an index maps, from which documents, under which name."""
+
+    kind: ClassVar[str]
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The index name (``Auto/Products/ByName``)."""
+
+    @property
+    @abc.abstractmethod
+    def collection(self) -> str | None:
+        """The collection it maps, or None for every document."""
+
+    @abc.abstractmethod
+    def stored_fields(self) -> tuple[StoredField, ...]:
+        """The fields the store keeps, in a stable order."""
+
+    @abc.abstractmethod
+    def map(self, document: dict[str, Any]) -> list[IndexEntry]:
+        """The entries of one document; raising records an indexing error for it."""
+
+    @abc.abstractmethod
+    def to_json(self) -> dict[str, Any]:
+        """The persisted form, with ``Kind`` set to ``kind`` (read back by ``definition_from_json``)."""
+
+
+_LOADERS: dict[str, Callable[[Mapping[str, Any]], IndexDefinition]] = {}
+
+
+def register_kind(kind: str, loader: Callable[[Mapping[str, Any]], IndexDefinition]) -> None:
+    """Make ``definition_from_json`` read definitions whose ``Kind`` is ``kind``."""
+    _LOADERS[kind] = loader
+
+
+def definition_from_json(data: Mapping[str, Any]) -> IndexDefinition:
+    """A definition from its persisted JSON; ``ValueError`` for an unknown kind or a bad shape."""
+    loader = _LOADERS.get(str(data.get("Kind")))
+    if loader is None:
+        raise ValueError(f"unknown index definition kind {data.get('Kind')!r}")
+    try:
+        return loader(data)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"malformed {data.get('Kind')} definition: {error}") from error
+
+
+def auto_index_name(collection: str | None, field_names: Iterable[str]) -> str:
+    """RavenDB's auto-index name: the field names sorted (case-insensitively) and joined with ``And``.
+
+    ``collection`` None is ``AllDocs``; an index without fields is named ``ById()``.
+    """
+    names = sorted(set(field_names), key=lambda name: (name.lower(), name))
+    return f"Auto/{collection or 'AllDocs'}/By{'And'.join(names) or 'Id()'}"
+
+
+@dataclass(frozen=True)
+class AutoIndexField:
+    """A document path a dynamic query uses, and how (``Name``, ``Search(Name)``, ``Exact(Name)``).
+
+    ``name`` is the path as auto-index names spell it (``Lines[].ProductName``, quotes kept),
+    ``path`` the property names it walks.
+    """
+
+    name: str
+    path: tuple[str, ...]
+    indexing: frozenset[FieldIndexing] = frozenset({FieldIndexing.DEFAULT})
+
+    def names(self) -> list[str]:
+        """The names this field contributes to the index name, one per use."""
+        wrapped = {FieldIndexing.SEARCH: "Search", FieldIndexing.EXACT: "Exact"}
+        return [self.name if use is FieldIndexing.DEFAULT else f"{wrapped[use]}({self.name})"
+                for use in FieldIndexing if use in self.indexing]
+
+    def covers(self, other: AutoIndexField) -> bool:
+        return self.name == other.name and other.indexing <= self.indexing
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Name": self.name, "Path": list(self.path), "Indexing": sorted(self.indexing)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AutoIndexField:
+        return cls(str(data["Name"]), tuple(str(part) for part in data["Path"]),
+                   frozenset(FieldIndexing(use) for use in data["Indexing"]))
+
+
+class AutoMapDefinition(IndexDefinition):
+    """An auto-index over one collection (or every document): the fields dynamic queries used."""
+
+    kind = AUTO_MAP
+
+    def __init__(self, collection: str | None, fields: Iterable[AutoIndexField],
+                 extra_names: Iterable[str] = ()) -> None:
+        """``extra_names`` are names of fields other stores keep (vector fields), listed in the name."""
+        merged: dict[str, AutoIndexField] = {}
+        for field in fields:
+            known = merged.get(field.name)
+            merged[field.name] = field if known is None else AutoIndexField(
+                field.name, known.path, known.indexing | field.indexing)
+        self._collection = collection
+        self.fields = tuple(sorted(merged.values(), key=lambda field: field.name))
+        self.extra_names = tuple(sorted(set(extra_names)))
+        self._name = auto_index_name(collection, [*self.field_names(), *self.extra_names])
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def collection(self) -> str | None:
+        return self._collection
+
+    def field_names(self) -> list[str]:
+        """Every name the fields contribute (``Name``, ``Search(Name)``), unsorted."""
+        return [name for field in self.fields for name in field.names()]
+
+    def stored_fields(self) -> tuple[StoredField, ...]:
+        terms = {FieldIndexing.DEFAULT, FieldIndexing.EXACT}
+        return tuple(StoredField(field.name, bool(field.indexing & terms), FieldIndexing.SEARCH in field.indexing)
+                     for field in self.fields)
+
+    def map(self, document: dict[str, Any]) -> list[IndexEntry]:
+        entry: IndexEntry = {}
+        for field in self.fields:
+            path = field.path
+            if len(path) == 1:  # the common case, without walking
+                if path[0] in document:
+                    entry[field.name] = [document[path[0]]]
+                continue
+            reached = values_at(document, path, flatten=False)
+            if reached:
+                entry[field.name] = reached
+        return [entry]
+
+    def covers(self, required: Iterable[AutoIndexField]) -> bool:
+        """True when every required field and use is indexed here."""
+        mine = {field.name: field for field in self.fields}
+        return all(field.name in mine and mine[field.name].covers(field) for field in required)
+
+    def extended(self, fields: Iterable[AutoIndexField]) -> AutoMapDefinition:
+        """This definition with ``fields`` added (RavenDB's merged auto-index)."""
+        return AutoMapDefinition(self._collection, [*self.fields, *fields], self.extra_names)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Kind": self.kind, "Name": self._name, "Collection": self._collection,
+                "Fields": [field.to_json() for field in self.fields], "ExtraNames": list(self.extra_names)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AutoMapDefinition:
+        collection = data["Collection"]
+        return cls(None if collection is None else str(collection),
+                   [AutoIndexField.from_json(field) for field in data["Fields"]],
+                   [str(name) for name in data.get("ExtraNames", ())])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AutoMapDefinition) and other.to_json() == self.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    def __repr__(self) -> str:
+        return f"AutoMapDefinition({self._name!r})"
+
+
+register_kind(AUTO_MAP, AutoMapDefinition.from_json)

@@ -1,0 +1,162 @@
+"""One index kept current from the storage change feed, usable by queries while it indexes.
+
+An index applies the changes of its collection in batches, each batch and its checkpoint in one
+transaction (``IndexStore.apply``). The background service calls :meth:`Index.catch_up`; a query may
+call it too (to read its own writes, or while it waits for a new index), since batches are
+serialized by the index's lock and each one starts from the checkpoint the previous one left.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rookdb.errors import StorageError
+from rookdb.indexes import plan
+from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.reader import IndexReader
+from rookdb.indexes.store import IndexStore, utc_timestamp
+from rookdb.storage.base import Change, DocumentStorage
+
+__all__ = ["DEFAULT_BATCH_SIZE", "Index", "IndexRetiredError"]
+
+DEFAULT_BATCH_SIZE = 2048
+"""Changes applied per transaction: large enough to amortise a commit, small enough to report progress."""
+
+
+class IndexRetiredError(StorageError):
+    """The index was deleted or replaced while a caller still held it."""
+
+
+@dataclass(frozen=True)
+class _Batch:
+    changes: Sequence[Change]
+    position: int
+    more: bool
+
+
+class Index:
+    """An index: its definition and store, its progress over the change feed, who is using it."""
+
+    def __init__(self, store: IndexStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._users = 0
+        self._retired = False
+        self._idle = threading.Condition()
+        self.last_query_time: str | None = None
+
+    @property
+    def definition(self) -> IndexDefinition:
+        return self.store.definition
+
+    @property
+    def name(self) -> str:
+        return self.store.definition.name
+
+    @property
+    def checkpoint(self) -> int:
+        return self.store.checkpoint
+
+    # ---------------------------------------------------------------- use and retirement
+
+    @contextmanager
+    def in_use(self) -> Iterator[Index]:
+        """Keep the index open for the duration (``retire`` waits for every user to leave)."""
+        with self._idle:
+            if self._retired:
+                raise IndexRetiredError(f"Index '{self.name}' was deleted")
+            self._users += 1
+        try:
+            yield self
+        finally:
+            with self._idle:
+                self._users -= 1
+                self._idle.notify_all()
+
+    def retire(self, *, delete: bool) -> None:
+        """Stop accepting users, wait for the current ones, then close (and with ``delete``, remove) it."""
+        with self._idle:
+            self._retired = True
+            while self._users:
+                self._idle.wait()
+        with self._lock:
+            if delete:
+                self.store.destroy()
+            else:
+                self.store.close()
+
+    @property
+    def retired(self) -> bool:
+        return self._retired
+
+    def ensure_sorted(self, key: plan.SortKey) -> None:
+        """Build the sorted order a query wants to walk (once per field and form)."""
+        if key.field != plan.ID_FIELD:
+            self.store.ensure_sorted(key.field, key.form)
+
+    @contextmanager
+    def reader(self) -> Iterator[IndexReader]:
+        """A snapshot of the index for one query (hold ``in_use`` around it)."""
+        self.last_query_time = utc_timestamp()
+        with self.store.reader() as reader:
+            yield reader
+
+    # ---------------------------------------------------------------- following the change feed
+
+    def is_stale(self, storage: DocumentStorage) -> bool:
+        """True while a change to the indexed documents has not been applied yet."""
+        position = self.store.checkpoint
+        if position >= storage.last_etag():
+            return False
+        return bool(storage.changes_since(position, 1, self.definition.collection))
+
+    def catch_up(self, storage: DocumentStorage, limit: int = DEFAULT_BATCH_SIZE) -> bool:
+        """Apply the next batch of at most ``limit`` changes; True while more are waiting."""
+        with self._lock:
+            if self._retired:
+                return False
+            batch = self._next_batch(storage, limit)
+            if batch is not None:
+                self.store.apply(batch.changes, batch.position)
+            return batch is not None and batch.more
+
+    def catch_up_small_lag(self, storage: DocumentStorage, limit: int) -> bool:
+        """Apply what is pending if it is at most ``limit`` changes; True when the index is then current."""
+        with self._lock:
+            if self._retired:
+                return False
+            batch = self._next_batch(storage, limit + 1)
+            if batch is None:
+                return True
+            if batch.more:
+                return False
+            self.store.apply(batch.changes, batch.position)
+            return True
+
+    def wait_until_current(self, storage: DocumentStorage, timeout: float) -> bool:
+        """Index in this thread until current or ``timeout`` seconds passed; True when current.
+
+        The background service may be indexing too: whoever holds the lock applies the next batch.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if not self.is_stale(storage):
+                return True
+            if remaining <= 0 or self._retired:
+                return False
+            self.catch_up(storage)
+
+    def _next_batch(self, storage: DocumentStorage, limit: int) -> _Batch | None:
+        position = self.store.checkpoint
+        snapshot = storage.last_etag()  # read first: later writes are picked up by the next batch
+        if position >= snapshot:
+            return None
+        changes = storage.changes_since(position, limit, self.definition.collection)
+        if len(changes) >= limit:  # truncated: complete only up to its last etag
+            return _Batch(changes, changes[-1].etag, True)
+        return _Batch(changes, snapshot, False)

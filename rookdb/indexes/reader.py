@@ -1,0 +1,136 @@
+"""Answering conditions and orderings from one consistent snapshot of an index file.
+
+Documents are numbered by the etag of the version indexed, so "document order" is the order in which
+they were last written, as a collection scan returns them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from rookdb.indexes import fulltext, plan
+from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_condition, full_text_expression
+from rookdb.indexes.values import number_of
+
+__all__ = ["IndexReader"]
+
+_IN_CHUNK = 500
+
+
+class IndexReader:
+    """Reads one snapshot; obtained from ``IndexStore.reader()`` and valid inside its ``with`` block."""
+
+    def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField], documents: int) -> None:
+        self._db = db
+        self._fields = fields
+        self.document_count = documents
+        self._compiled: dict[plan.Condition, Compiled] = {}
+
+    def has_terms(self, field: str) -> bool:
+        """True when ``field`` has typed terms here (``id()`` always does)."""
+        return field == plan.ID_FIELD or (field in self._fields and self._fields[field].terms)
+
+    def _compile(self, condition: plan.Condition) -> Compiled:
+        compiled = self._compiled.get(condition)
+        if compiled is None:
+            compiled = compile_condition(condition, self._fields, self._vocabulary)
+            self._compiled[condition] = compiled
+        return compiled
+
+    def _vocabulary(self, field: int) -> fulltext.Vocabulary:
+        def words(accept: Any) -> list[str]:
+            return [term for (term,) in self._db.execute(f"SELECT term FROM fts_{field}_v") if accept(term)]
+
+        return words
+
+    # ---------------------------------------------------------------- matching
+
+    def count(self, condition: plan.Condition) -> int:
+        """How many documents match."""
+        compiled = self._compile(condition)
+        if compiled is EVERYTHING:
+            return self.document_count
+        return int(self._db.execute(f"SELECT count(*) FROM ({compiled.sql})", compiled.params).fetchone()[0])
+
+    def documents(self, condition: plan.Condition, skip: int = 0, take: int | None = None) -> list[int]:
+        """The matching documents in document order, ``skip``ped and cut to ``take``."""
+        compiled = self._compile(condition)
+        sql = f"{compiled.wrapped()} ORDER BY doc LIMIT ? OFFSET ?"
+        rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip))
+        return [row[0] for row in rows]
+
+    def can_walk(self, key: plan.SortKey) -> bool:
+        """True when ``key``'s sorted order is built (``IndexStore.ensure_sorted``), so ``ordered`` can walk it."""
+        if key.field == plan.ID_FIELD:
+            return key.form == "text"
+        known = self._fields.get(key.field)
+        return known is not None and (known.sorted_text if key.form == "text" else known.sorted_number)
+
+    def ordered(self, condition: plan.Condition, key: plan.SortKey) -> Iterator[tuple[int, Any]]:
+        """Matching documents in ``key``'s order, with the value they sort by (None when missing);
+        ``can_walk(key)`` must be true.
+
+        Documents with equal values come in no particular order: callers that need a tie-break sort
+        each run of equal values themselves. Reading stops when the caller stops iterating.
+        """
+        compiled = self._compile(condition)
+        filtered = compiled is not EVERYTHING
+        if key.field == plan.ID_FIELD:
+            column, source = "lower_id", "docs WHERE 1"
+        else:
+            column = "text" if key.form == "text" else "num"
+            # The field number is a literal: SQLite only uses a partial index whose condition it can prove.
+            source = f"slots WHERE field = {self._field_number(key.field)}"
+        restriction = f" AND doc IN ({compiled.sql})" if filtered else ""
+        params = compiled.params if filtered else ()
+        direction = "DESC" if key.descending else "ASC"
+        values = (f"SELECT doc, {column} FROM {source} AND {column} IS NOT NULL{restriction} "
+                  f"ORDER BY {column} {direction}")
+        missing = f"SELECT doc, NULL FROM {source} AND {column} IS NULL{restriction} ORDER BY doc"
+        segments = [missing, values] if key.missing_first else [values, missing]
+        for sql in segments:
+            yield from self._db.execute(sql, params)
+
+    def sort_values(self, documents: Sequence[int], field: str) -> dict[int, tuple[str | None, float | None]]:
+        """The first value's sort forms (lower-cased text, number) of each document (missing: both None)."""
+        if field == plan.ID_FIELD:
+            return {doc: (doc_id.lower(), number_of(doc_id)) for doc, doc_id in self.ids(documents).items()}
+        number = self._field_number(field)
+        rows = self._in(f"SELECT doc, text, num FROM slots WHERE field = {number} AND doc IN ({{}})", list(documents))
+        return {doc: (text, num) for doc, text, num in rows}
+
+    def scores(self, condition: plan.FullText) -> dict[int, float]:
+        """Documents matching a full-text condition with their BM25 relevance (higher is better)."""
+        known = self._fields.get(condition.field)
+        if known is None or not known.search:
+            return {}
+        expression = full_text_expression(condition, self._vocabulary(known.id))
+        if expression is None:
+            return {}
+        table = f"fts_{known.id}"
+        rows = self._db.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?", (expression,))
+        return {doc: -score for doc, score in rows}
+
+    # ---------------------------------------------------------------- documents
+
+    def ids(self, documents: Iterable[int]) -> dict[int, str]:
+        """Document numbers → ids, for the numbers still indexed."""
+        return dict(self._in("SELECT doc, id FROM docs WHERE doc IN ({})", list(documents)))
+
+    def numbers(self, doc_ids: Iterable[str]) -> dict[str, int]:
+        """Lower-cased ids → document numbers, for the ids indexed."""
+        lowered = list(dict.fromkeys(doc_id.lower() for doc_id in doc_ids))
+        return dict(self._in("SELECT lower_id, doc FROM docs WHERE lower_id IN ({})", lowered))
+
+    def _in(self, sql: str, values: Sequence[Any]) -> list[Any]:
+        rows: list[Any] = []
+        for offset in range(0, len(values), _IN_CHUNK):
+            chunk = values[offset : offset + _IN_CHUNK]
+            rows.extend(self._db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+        return rows
+
+    def _field_number(self, field: str) -> int:
+        known = self._fields.get(field)
+        return -1 if known is None else known.id  # an unknown field has no rows: every value is missing

@@ -1,0 +1,266 @@
+"""A database's indexes: one file each under its ``indexes`` folder, found, created, merged and retired.
+
+Dynamic queries find their auto-index as RavenDB's matcher does: an index of the collection that
+covers every field the query uses (the most up to date, then the widest). When none does, a new
+auto-index is made over the union of the query's fields and those of the collection's other
+auto-indexes; once it has caught up, the indexes it covers are deleted (RavenDB's side-by-side
+merge). Auto-indexes that also hold vector fields (``extra_names``) are matched by exact name only
+and never merged, as RavenDB keeps vector auto-indexes apart from the others.
+
+The background service calls :meth:`IndexRegistry.step`: one batch per index, then retirements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rookdb.errors import RookError, StorageError
+from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition
+from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
+from rookdb.indexes.store import IndexStore, remove_files
+from rookdb.storage.base import DocumentStorage
+
+__all__ = [
+    "DEFAULT_ERROR_BACKOFF_SECONDS",
+    "DEFAULT_INLINE_CATCH_UP",
+    "DEFAULT_NEW_INDEX_WAIT_SECONDS",
+    "INDEX_FILE_SUFFIX",
+    "IndexRegistry",
+    "IndexingConfig",
+    "QueryIndex",
+]
+
+INDEX_FILE_SUFFIX = ".index.sqlite3"
+DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
+"""How long the query that creates an auto-index waits for it (RavenDB waits for new auto-indexes too)."""
+DEFAULT_INLINE_CATCH_UP = 1024
+"""A query applies at most this many pending changes itself, so a client reads its own writes."""
+DEFAULT_ERROR_BACKOFF_SECONDS = 5.0
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_SLUG_LENGTH = 48
+
+logger = logging.getLogger("rookdb.indexing")
+
+
+@dataclass(frozen=True)
+class IndexingConfig:
+    """How indexes are fed and how long queries wait for them."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    inline_catch_up: int = DEFAULT_INLINE_CATCH_UP
+    new_index_wait: float = DEFAULT_NEW_INDEX_WAIT_SECONDS
+    error_backoff: float = DEFAULT_ERROR_BACKOFF_SECONDS
+
+
+@dataclass(frozen=True)
+class QueryIndex:
+    """The index a query reads, whether the query created it, and whether it is current."""
+
+    index: Index
+    created: bool
+    stale: bool
+
+
+def index_file_name(name: str) -> str:
+    """A file-system-safe file name, unique per index name (case-insensitively)."""
+    slug = _UNSAFE.sub("_", name).strip("_.-")[:_SLUG_LENGTH]
+    digest = hashlib.blake2b(name.lower().encode(), digest_size=6).hexdigest()
+    return f"{slug or 'index'}-{digest}{INDEX_FILE_SUFFIX}"
+
+
+class IndexRegistry:
+    """The indexes of one database. Thread-safe."""
+
+    def __init__(self, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None) -> None:
+        """Use :meth:`open`."""
+        self.directory = directory
+        self._storage = storage
+        self.config = config or IndexingConfig()
+        self._indexes: dict[str, Index] = {}
+        self._lock = threading.RLock()
+        self._retry_at: dict[str, float] = {}
+
+    @classmethod
+    def open(cls, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None) -> IndexRegistry:
+        """Open every index file in ``directory``; each resumes from its checkpoint. Files that cannot
+        be read (an interrupted creation, damage) are removed: auto-indexes are recreated on demand."""
+        registry = cls(directory, storage, config)
+        directory.mkdir(parents=True, exist_ok=True)
+        for leftover in directory.glob(f"*{INDEX_FILE_SUFFIX}.deleted"):
+            leftover.unlink(missing_ok=True)
+        for path in sorted(directory.glob(f"*{INDEX_FILE_SUFFIX}")):
+            try:
+                store = IndexStore.open(path)
+            except StorageError as error:
+                logger.error("Removing unreadable index file %s: %s", path.name, error.message)
+                remove_files(path)
+                continue
+            registry._indexes[store.definition.name.lower()] = Index(store)
+        return registry
+
+    # ---------------------------------------------------------------- listing
+
+    def indexes(self) -> list[Index]:
+        """Every index, by name."""
+        with self._lock:
+            return sorted(self._indexes.values(), key=lambda index: index.name.lower())
+
+    def get(self, name: str) -> Index | None:
+        with self._lock:
+            return self._indexes.get(name.lower())
+
+    # ---------------------------------------------------------------- queries
+
+    @contextmanager
+    def for_query(self, collection: str | None, fields: Iterable[AutoIndexField], extra_names: Iterable[str] = (),
+                  *, wait: float | None = None) -> Iterator[QueryIndex]:
+        """The auto-index answering a dynamic query, held open for the query.
+
+        ``wait`` is the client's wait for non-stale results (None: it did not ask); the query that
+        creates an index waits up to ``new_index_wait`` anyway, and any other applies a small lag
+        itself (``inline_catch_up``) so a client reads its own writes.
+        """
+        required = list(fields)
+        extras = sorted(set(extra_names))
+        with ExitStack() as stack:
+            with self._lock:
+                index, created = (self._exact(collection, required, extras) if extras
+                                  else self._match_or_merge(collection, required))
+                stack.enter_context(index.in_use())
+            if wait is not None or created:
+                timeout = wait if wait is not None else self.config.new_index_wait
+                current = index.wait_until_current(self._storage, timeout)
+            else:
+                current = index.catch_up_small_lag(self._storage, self.config.inline_catch_up)
+            yield QueryIndex(index, created, stale=not current)
+
+    def _exact(self, collection: str | None, fields: list[AutoIndexField], extras: list[str]) -> tuple[Index, bool]:
+        definition = AutoMapDefinition(collection, fields, extras)
+        existing = self._indexes.get(definition.name.lower())
+        if existing is not None:
+            return existing, False
+        return self._add(definition), True
+
+    def _match_or_merge(self, collection: str | None, fields: list[AutoIndexField]) -> tuple[Index, bool]:
+        family = self._mergeable(collection)
+        complete = [index for index in family if _auto(index).covers(fields)]
+        if complete:
+            best = max(complete, key=lambda index: (index.checkpoint, len(_auto(index).fields)))
+            return best, False
+        merged = AutoMapDefinition(collection, [*fields, *(f for index in family for f in _auto(index).fields)])
+        existing = self._indexes.get(merged.name.lower())
+        if existing is not None:  # e.g. the same name written with other casing of the collection
+            return existing, False
+        return self._add(merged), True
+
+    def _mergeable(self, collection: str | None) -> list[Index]:
+        wanted = None if collection is None else collection.lower()
+        family = []
+        for index in self._indexes.values():
+            definition = index.definition
+            if not isinstance(definition, AutoMapDefinition) or definition.extra_names:
+                continue
+            own = None if definition.collection is None else definition.collection.lower()
+            if own == wanted:
+                family.append(index)
+        return family
+
+    # ---------------------------------------------------------------- definitions
+
+    def create(self, definition: IndexDefinition) -> Index:
+        """Add an index for ``definition``, replacing any index of that name."""
+        with self._lock:
+            previous = self._indexes.pop(definition.name.lower(), None)
+        if previous is not None:
+            previous.retire(delete=True)
+        with self._lock:
+            return self._add(definition)
+
+    def _add(self, definition: IndexDefinition) -> Index:
+        store = IndexStore.create(self.directory / index_file_name(definition.name), definition)
+        index = Index(store)
+        self._indexes[definition.name.lower()] = index
+        return index
+
+    def delete(self, name: str) -> bool:
+        """Delete an index and its file (after the queries reading it finish); False if there is none."""
+        with self._lock:
+            index = self._indexes.pop(name.lower(), None)
+        if index is None:
+            return False
+        index.retire(delete=True)
+        return True
+
+    def reset(self, name: str) -> Index | None:
+        """Rebuild an index from scratch (same definition, empty file, checkpoint 0)."""
+        with self._lock:
+            index = self._indexes.pop(name.lower(), None)
+        if index is None:
+            return None
+        index.retire(delete=True)
+        with self._lock:
+            return self._add(index.definition)
+
+    # ---------------------------------------------------------------- background
+
+    def step(self) -> bool:
+        """Apply one batch to every index that lags, then delete auto-indexes a caught-up one covers;
+        True while some index has more to do."""
+        busy = False
+        now = time.monotonic()
+        for index in self.indexes():
+            if self._retry_at.get(index.name, 0.0) > now:
+                busy = True
+                continue
+            try:
+                with index.in_use():
+                    busy = index.catch_up(self._storage, self.config.batch_size) or busy
+            except IndexRetiredError:
+                continue
+            except RookError as error:  # e.g. the disk is full: keep the checkpoint, retry later
+                logger.error("Indexing %s failed: %s", index.name, error.message)
+                self._retry_at[index.name] = now + self.config.error_backoff
+                busy = True
+        self._retire_surpassed()
+        return busy
+
+    def _retire_surpassed(self) -> None:
+        surpassed: list[Index] = []
+        with self._lock:
+            for index in list(self._indexes.values()):
+                definition = index.definition
+                if not isinstance(definition, AutoMapDefinition) or definition.extra_names:
+                    continue
+                for other in self._mergeable(definition.collection):
+                    if other is not index and _auto(other).covers(definition.fields) \
+                            and not other.is_stale(self._storage):
+                        surpassed.append(index)
+                        del self._indexes[index.name.lower()]
+                        break
+        for index in surpassed:
+            logger.info("Deleting auto-index %s: a merged auto-index covers it", index.name)
+            index.retire(delete=True)
+
+    def close(self) -> None:
+        """Close every index file (waits for queries reading them)."""
+        with self._lock:
+            indexes = list(self._indexes.values())
+            self._indexes.clear()
+        for index in indexes:
+            index.retire(delete=False)
+
+
+def _auto(index: Index) -> AutoMapDefinition:
+    definition = index.definition
+    assert isinstance(definition, AutoMapDefinition)
+    return definition
+

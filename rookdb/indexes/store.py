@@ -1,0 +1,444 @@
+"""One index's storage: an SQLite file beside the database holding its entries and its checkpoint.
+
+Layout (one file per index, WAL, one writer and per-thread readers):
+
+* ``docs``: every indexed document under its number (the etag of the version indexed, so document
+  order is the collection's etag order) with its id;
+* ``terms``: one row per value a terms field holds (arrays fan out), in the order of its key
+  ``(field, v, doc, ...)``: ``v`` the typed key (REAL for numbers, lower-cased TEXT for strings, a
+  one-byte BLOB for booleans, the empty BLOB for null), ``t`` the text of a number or boolean, ``x``
+  the string as written when lower-casing changed it (both '' otherwise);
+* ``slots``: one row per document and terms field: how many values it holds (NULL when the field is
+  missing) and the sort forms of its first value (``text`` lower-cased, ``num``). A field's sorted
+  order (a partial index per field and form) is built the first time a query orders by it;
+* ``fts_<n>``: one FTS5 table per search field, keyed by document number;
+* ``meta``: the definition, the checkpoint, counters; ``errors``: the latest indexing errors.
+
+A batch of changes and the checkpoint it reaches commit in one transaction, so the file is never
+ahead of or behind its checkpoint; after a crash the index resumes from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rookdb.errors import StorageError
+from rookdb.indexes import fulltext
+from rookdb.indexes.definitions import IndexDefinition, IndexEntry, definition_from_json
+from rookdb.indexes.matching import StoreField
+from rookdb.indexes.reader import IndexReader
+from rookdb.indexes.values import leaves, number_of, string_number
+from rookdb.storage.base import Change
+
+__all__ = ["DEFAULT_MAX_ERRORS", "ApplyResult", "IndexStore", "IndexingError", "StoreField"]
+
+DEFAULT_MAX_ERRORS = 500
+_IN_CHUNK = 500
+_TRUE, _FALSE = b"\x01", b"\x00"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fields (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+                                   terms INTEGER NOT NULL, search INTEGER NOT NULL,
+                                   sorted_text INTEGER NOT NULL DEFAULT 0, sorted_number INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS docs (doc INTEGER PRIMARY KEY, lower_id TEXT NOT NULL UNIQUE, id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS terms (field INTEGER NOT NULL, v NOT NULL, doc INTEGER NOT NULL, t TEXT NOT NULL,
+                                  x TEXT NOT NULL, PRIMARY KEY (field, v, doc, t, x)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS terms_by_doc ON terms (doc);
+CREATE TABLE IF NOT EXISTS slots (doc INTEGER NOT NULL, field INTEGER NOT NULL, n INTEGER, text TEXT, num REAL,
+                                  PRIMARY KEY (doc, field)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS errors (id INTEGER PRIMARY KEY, document TEXT NOT NULL, error TEXT NOT NULL,
+                                   timestamp TEXT NOT NULL, action TEXT NOT NULL);
+"""
+
+_COUNTERS = ("checkpoint", "doc_count", "map_attempts", "map_successes", "map_errors")
+
+
+@dataclass(frozen=True)
+class IndexingError:
+    """A document the index could not map (RavenDB's ``IndexingError``)."""
+
+    document: str
+    error: str
+    timestamp: str
+    action: str = "Map"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Document": self.document, "Error": self.error, "Timestamp": self.timestamp, "Action": self.action}
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one batch did: documents mapped, and those that failed."""
+
+    mapped: int
+    failed: int
+
+
+def utc_timestamp() -> str:
+    """Now in RavenDB's timestamp format."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 10_000_000):07d}Z"
+
+
+class IndexStore:
+    """An index file: apply batches of changes (one writer at a time), read snapshots from any thread.
+
+    Its owner (``Index``) makes sure nothing uses it once it is closed.
+    """
+
+    def __init__(self, path: Path, definition: IndexDefinition, writer: sqlite3.Connection) -> None:
+        """Use :meth:`create` or :meth:`open`."""
+        self.path = path
+        self.definition = definition
+        self._writer = writer
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self.fields = {row[1]: StoreField(row[0], row[1], *(bool(flag) for flag in row[2:])) for row in writer.execute(
+            "SELECT id, name, terms, search, sorted_text, sorted_number FROM fields ORDER BY id")}
+        self.counters = dict.fromkeys(_COUNTERS, 0)
+        for key, value in writer.execute("SELECT key, value FROM meta"):
+            if key in self.counters:
+                self.counters[key] = int(value)
+        self.created = str(_meta(writer, "created") or utc_timestamp())
+        self.last_indexed = str(_meta(writer, "last_indexed") or self.created)
+
+    @property
+    def checkpoint(self) -> int:
+        """The etag of the last change applied."""
+        return self.counters["checkpoint"]
+
+    @classmethod
+    def create(cls, path: Path, definition: IndexDefinition) -> IndexStore:
+        """A new, empty index file for ``definition`` (an existing file at ``path`` is replaced)."""
+        remove_files(path)
+        writer = _connect(path)
+        try:
+            # A crash before the definition commits leaves a file ``open`` refuses and the registry removes.
+            writer.executescript(_SCHEMA)
+            writer.execute("BEGIN IMMEDIATE")
+            for field in definition.stored_fields():
+                cursor = writer.execute("INSERT INTO fields (name, terms, search) VALUES (?, ?, ?)",
+                                        (field.name, field.terms, field.search))
+                if field.search:
+                    table = f"fts_{cursor.lastrowid}"
+                    writer.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(body, tokenize = "
+                                   f"\"{fulltext.TOKENIZER}\")")
+                    writer.execute(f"CREATE VIRTUAL TABLE {table}_v USING fts5vocab({table}, 'row')")
+            writer.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("definition", orjson.dumps(definition.to_json()).decode()), ("created", utc_timestamp()),
+                *((key, 0) for key in _COUNTERS)])
+            writer.execute("COMMIT")
+        except sqlite3.Error as error:
+            writer.close()
+            remove_files(path)
+            raise StorageError(f"Cannot create index file {path.name}: {error}") from error
+        return cls(path, definition, writer)
+
+    @classmethod
+    def open(cls, path: Path) -> IndexStore:
+        """Reopen an index file; ``StorageError`` when it is unreadable or has no valid definition."""
+        try:
+            writer = _connect(path)
+        except sqlite3.Error as error:
+            raise StorageError(f"Cannot open index file {path.name}: {error}") from error
+        try:
+            raw = _meta(writer, "definition")
+            if raw is None:
+                raise StorageError(f"Index file {path.name} has no definition (its creation did not finish)")
+            definition = definition_from_json(orjson.loads(str(raw)))
+            return cls(path, definition, writer)
+        except (sqlite3.Error, ValueError, StorageError) as error:
+            writer.close()
+            if isinstance(error, StorageError):
+                raise
+            raise StorageError(f"Cannot read index file {path.name}: {error}") from error
+
+    # ---------------------------------------------------------------- writing
+
+    def apply(self, changes: Sequence[Change], position: int) -> ApplyResult:
+        """Apply ``changes`` (puts and deletes, oldest first) and move the checkpoint to ``position``,
+        in one transaction. A document whose map raises is left out and recorded as an error."""
+        latest: dict[str, Change] = {}
+        for change in changes:
+            latest.pop(change.id.lower(), None)
+            latest[change.id.lower()] = change
+        with self._write_lock:
+            self._check_open()
+            builder = _RowBuilder(self.fields)
+            for lower_id, change in latest.items():
+                if change.document is None:
+                    continue
+                try:
+                    body = orjson.loads(change.document.body)
+                    entries = self.definition.map(body)
+                except Exception as error:  # a map is user code for static indexes: any failure is the document's
+                    builder.fail(change.id, f"{type(error).__name__}: {error}")
+                    continue
+                builder.add(change.etag, lower_id, change.id, entries)
+            try:
+                self._write(list(latest), builder, position)
+            except sqlite3.Error as error:
+                raise StorageError(f"Cannot write index {self.definition.name}: {error}") from error
+        return ApplyResult(builder.mapped, len(builder.errors))
+
+    def _write(self, lower_ids: list[str], rows: _RowBuilder, position: int) -> None:
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            old = _select_in(db, "SELECT doc FROM docs WHERE lower_id IN ({})", lower_ids)
+            removed = [(row[0],) for row in old]
+            if removed:
+                db.executemany("DELETE FROM terms WHERE doc = ?", removed)
+                db.executemany("DELETE FROM slots WHERE doc = ?", removed)
+                db.executemany("DELETE FROM docs WHERE doc = ?", removed)
+                for field in self.fields.values():
+                    if field.search:
+                        db.executemany(f"DELETE FROM fts_{field.id} WHERE rowid = ?", removed)
+            db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows.docs)
+            # A value repeated in one array is one row: matching looks at distinct values.
+            db.executemany("INSERT OR IGNORE INTO terms VALUES (?, ?, ?, ?, ?)", rows.terms)
+            db.executemany("INSERT INTO slots VALUES (?, ?, ?, ?, ?)", rows.slots)
+            for field_id, texts in rows.texts.items():
+                db.executemany(f"INSERT INTO fts_{field_id} (rowid, body) VALUES (?, ?)", texts)
+            now = utc_timestamp()
+            if rows.errors:
+                db.executemany("INSERT INTO errors (document, error, timestamp, action) VALUES (?, ?, ?, 'Map')",
+                               [(doc_id, message, now) for doc_id, message in rows.errors])
+                db.execute("DELETE FROM errors WHERE id <= (SELECT max(id) FROM errors) - ?", (DEFAULT_MAX_ERRORS,))
+            counters = dict(self.counters)
+            counters["checkpoint"] = position
+            counters["doc_count"] += len(rows.docs) - len(removed)
+            counters["map_attempts"] += rows.mapped + len(rows.errors)
+            counters["map_successes"] += rows.mapped
+            counters["map_errors"] += len(rows.errors)
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [*counters.items(), ("last_indexed", now)])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.counters = counters
+        self.last_indexed = now
+
+    def ensure_sorted(self, field: str, form: str) -> None:
+        """Build the sorted order of ``field`` by its ``text`` or ``number`` form, if not built yet."""
+        known = self.fields.get(field)
+        if known is None or not known.terms or (known.sorted_text if form == "text" else known.sorted_number):
+            return
+        column, flag = ("text", "sorted_text") if form == "text" else ("num", "sorted_number")
+        with self._write_lock:
+            self._check_open()
+            db = self._writer
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                # A partial index per field: its queries name the field as a literal so SQLite can use it.
+                db.execute(f"CREATE INDEX IF NOT EXISTS slots_{column}_{known.id} ON slots ({column}, doc) "
+                           f"WHERE field = {known.id}")
+                db.execute(f"UPDATE fields SET {flag} = 1 WHERE id = ?", (known.id,))
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                db.execute("ROLLBACK")
+                raise StorageError(f"Cannot sort index {self.definition.name} by {field}: {error}") from error
+            self.fields[field] = (dataclasses.replace(known, sorted_text=True) if form == "text"
+                                  else dataclasses.replace(known, sorted_number=True))
+
+    # ---------------------------------------------------------------- reading
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on this thread's connection: every read inside sees one state."""
+        self._check_open()
+        connection = self._reader()
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def reader(self) -> Iterator[IndexReader]:
+        """An ``IndexReader`` over one snapshot of the file."""
+        with self.snapshot() as db:
+            documents = int(db.execute("SELECT value FROM meta WHERE key = 'doc_count'").fetchone()[0])
+            yield IndexReader(db, dict(self.fields), documents)
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = _connect(self.path)
+            for name, arguments, function in _FUNCTIONS:
+                connection.create_function(name, arguments, function, deterministic=True)
+            self._local.connection = connection
+            with self._readers_lock:
+                self._readers.append(connection)
+        return connection
+
+    def errors(self) -> list[IndexingError]:
+        """The latest indexing errors, oldest first."""
+        with self.snapshot() as db:
+            rows = db.execute("SELECT document, error, timestamp, action FROM errors ORDER BY id").fetchall()
+        return [IndexingError(*row) for row in rows]
+
+    def clear_errors(self) -> None:
+        with self._write_lock:
+            self._check_open()
+            self._writer.execute("DELETE FROM errors")
+
+    # ---------------------------------------------------------------- lifetime
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"Index {self.definition.name} is closed")
+
+    def close(self) -> None:
+        """Close every connection; the caller makes sure nothing reads any more."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            with self._readers_lock:
+                for connection in self._readers:
+                    connection.close()
+                self._readers.clear()
+            self._writer.close()
+
+    def destroy(self) -> None:
+        """Close and delete the file."""
+        self.close()
+        remove_files(self.path)
+
+
+def remove_files(path: Path) -> None:
+    """Delete an index file and its WAL; the main file is renamed away first, so a crash midway
+    never leaves a WAL that a new file of the same name would replay."""
+    doomed = path.with_name(path.name + ".deleted")
+    if path.exists():
+        os.replace(path, doomed)
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    doomed.unlink(missing_ok=True)
+
+
+class _RowBuilder:
+    """Turns index entries into the rows of one batch."""
+
+    def __init__(self, fields: dict[str, StoreField]) -> None:
+        self._terms_fields = [(f.name, f.id) for f in fields.values() if f.terms]
+        self._search_fields = [(f.name, f.id) for f in fields.values() if f.search]
+        self.docs: list[tuple[int, str, str]] = []
+        self.terms: list[tuple[int, Any, int, str, str]] = []
+        self.slots: list[tuple[int, int, int | None, str | None, float | None]] = []
+        self.texts: dict[int, list[tuple[int, str]]] = {number: [] for _, number in self._search_fields}
+        self.errors: list[tuple[str, str]] = []
+        self.mapped = 0
+
+    def fail(self, doc_id: str, message: str) -> None:
+        self.errors.append((doc_id, message))
+
+    def add(self, doc: int, lower_id: str, doc_id: str, entries: list[IndexEntry]) -> None:
+        self.mapped += 1
+        self.docs.append((doc, lower_id, doc_id))
+        for name, number in self._terms_fields:
+            present, values = _field_values(entries, name)
+            self._add_terms(doc, number, values, present)
+        for name, number in self._search_fields:
+            self.texts[number].append((doc, fulltext.field_text(_field_values(entries, name)[1])))
+
+    def _add_terms(self, doc: int, field: int, values: list[Any], present: bool) -> None:
+        terms = self.terms
+        text: str | None = None
+        number: float | None = None
+        for position, value in enumerate(values):
+            kind = type(value)
+            if kind is str:
+                lowered = value.lower()
+                terms.append((field, lowered, doc, "", value if value != lowered else ""))
+                if position == 0:
+                    text, number = lowered, string_number(value)
+            elif kind is bool:
+                terms.append((field, _TRUE if value else _FALSE, doc, "true" if value else "false", ""))
+                if position == 0:
+                    text = "true" if value else "false"
+            elif kind is int or kind is float:
+                spelled = str(value)
+                terms.append((field, float(value), doc, spelled, ""))
+                if position == 0:
+                    text, number = spelled.lower(), number_of(value)
+            elif value is None:
+                terms.append((field, b"", doc, "", ""))
+        self.slots.append((doc, field, len(values) if present else None, text, number))
+
+
+def _field_values(entries: list[IndexEntry], name: str) -> tuple[bool, list[Any]]:
+    """Whether the entries hold the field, and its values with arrays fanned out."""
+    if len(entries) == 1:
+        reached = entries[0].get(name)
+        if reached is None:
+            return False, []
+        if len(reached) == 1 and not isinstance(reached[0], list):
+            return True, reached  # the common case: one scalar or object
+        return True, leaves(reached)
+    found = [entry[name] for entry in entries if name in entry]
+    return bool(found), leaves(value for reached in found for value in reached)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA cache_size=-16000")
+    return connection
+
+
+def _meta(db: sqlite3.Connection, key: str) -> Any:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.OperationalError:  # no meta table: the file was never initialised
+        return None
+    return row[0] if row else None
+
+
+def _select_in(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[Any]:
+    rows: list[Any] = []
+    for offset in range(0, len(values), _IN_CHUNK):
+        chunk = values[offset : offset + _IN_CHUNK]
+        rows.extend(db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+    return rows
+
+
+def _starts(text: Any, prefix: str) -> bool:
+    return isinstance(text, str) and text.startswith(prefix)
+
+
+def _ends(text: Any, suffix: str) -> bool:
+    return isinstance(text, str) and text.endswith(suffix)
+
+
+def _regex(text: Any, pattern: str) -> bool:
+    return isinstance(text, str) and _compiled(pattern).search(text) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+_FUNCTIONS: list[tuple[str, int, Callable[..., bool]]] = [
+    ("rk_starts", 2, _starts), ("rk_ends", 2, _ends), ("rk_regex", 2, _regex)]

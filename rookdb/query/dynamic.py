@@ -1,0 +1,54 @@
+"""Dynamic queries (``from Products where ...``): answered by the auto-index the query needs.
+
+The query's fields (``rookdb.query.index_names``) select the auto-index: an existing one covering
+them, or a new (possibly merged) one the registry creates. The query then reads one snapshot of it.
+Queries that read their collection in order (no filter, or ``id()`` only) need no index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rookdb.indexes.registry import IndexRegistry
+from rookdb.query import ast
+from rookdb.query.bindings import Bindings
+from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
+from rookdb.query.index_names import auto_index_fields, reads_collection
+from rookdb.query.indexed import walked_order
+from rookdb.query.parser import parse_query
+
+__all__ = ["run_dynamic"]
+
+
+def run_dynamic(query: str | ast.Query, parameters: Mapping[str, Any], source: QuerySource, indexes: IndexRegistry,
+                *, start: int = 0, page_size: int | None = None, wait_for_non_stale: float | None = None,
+                vector_search: VectorSearchHook | None = None, order_by_score: bool = True,
+                stale: bool = False) -> QueryResult:
+    """Run a query, from its auto-index when it needs one.
+
+    ``wait_for_non_stale`` is how long the client lets the query wait for its index (seconds);
+    ``stale`` reports that something else the query used (vector fields) lags behind.
+    """
+    parsed = parse_query(query) if isinstance(query, str) else query
+    text = query if isinstance(query, str) else parsed.to_rql()
+    if parsed.source.kind == "index" or reads_collection(parsed):
+        result = execute(text, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
+                         order_by_score=order_by_score)
+        result.is_stale = stale
+        return result
+    fields, vectors = auto_index_fields(parsed, parameters)
+    collection = parsed.source.name if parsed.source.kind == "collection" else None
+    with indexes.for_query(collection, fields, vectors, wait=wait_for_non_stale) as chosen:
+        index = chosen.index
+        order = walked_order(parsed, Bindings(parameters, parsed.source.alias, text))
+        if order is not None:
+            index.ensure_sorted(order)
+        etag, timestamp = index.checkpoint, index.store.last_indexed
+        with index.reader() as reader:
+            result = execute(text, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
+                             order_by_score=order_by_score, index=reader, index_name=index.name)
+        result.is_stale = chosen.stale or stale
+        result.index_timestamp = timestamp
+        result.result_etag = etag
+    return result

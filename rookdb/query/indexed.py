@@ -1,0 +1,212 @@
+"""Answering a query from an index: documents that do not match are never read, and only the
+returned page's documents are loaded.
+
+Without scores, the index counts the matches and returns the page: in document order, or for
+``order by`` by walking the first key's sorted values until the page is full (ties, and any further
+keys, are sorted among the documents read) — or, when few documents match or the first key cannot be
+walked (``alphaNumeric``, ``random()``), by sorting the matches on the values the index holds.
+With scores (``search()``, ``vector.search``, ``score()``), every match is scored
+(``rookdb.query.scoring``) and ordered by score unless ``order by`` says otherwise.
+
+The results equal those of scanning the collection: the same matches, in the same order, ties in
+the order documents were last written.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from rookdb.indexes import plan
+from rookdb.indexes.reader import IndexReader
+from rookdb.query import ast
+from rookdb.query.bindings import Bindings
+from rookdb.query.ordering import sort_in_place, sort_key
+from rookdb.query.planner import Planner
+from rookdb.query.results import Row, distinct_rows, render
+from rookdb.query.scoring import Scorer
+from rookdb.query.vector_clauses import DocumentSource, WholeCollection
+
+__all__ = ["DEFAULT_FULL_SORT_LIMIT", "BatchSource", "VectorScorer", "answer", "walked_order"]
+
+DEFAULT_FULL_SORT_LIMIT = 4096
+"""Up to this many matches, ``order by`` sorts them all instead of walking the index's order."""
+
+VectorScorer = Callable[[ast.VectorSearch, Mapping[str, Any], Sequence[str]], dict[str, float]]
+
+
+class BatchSource(DocumentSource, Protocol):
+    """A source that also loads many documents at once (the page of an indexed query)."""
+
+    def get_documents(self, doc_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Documents by id, aligned with ``doc_ids`` (None for a missing one)."""
+        ...
+
+
+def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: DocumentSource, *, skip: int,
+           take: int | None, vector_search: VectorScorer | None, order_by_score: bool,
+           fusion: str | None) -> tuple[list[Row], int]:
+    """The page of results and the total number of matches."""
+    planner = Planner(bindings)
+    where = query.where
+    scored = where is not None and any(isinstance(node, ast.Search | ast.VectorSearch) for node in where.walk())
+    needs_scores = scored or any(isinstance(order.target, ast.ScoreOrder) for order in query.order_by)
+    distinct = query.select is not None and query.select.distinct
+    end = None if take is None else skip + take
+    scores: dict[int, float] | None = None
+    if needs_scores:
+        vectors = _vector_scores(query, bindings, planner, reader, source, vector_search)
+        scorer = Scorer(reader, planner, bindings, vectors, fusion)
+        scores = scorer.scores(where) if where is not None else dict.fromkeys(
+            reader.documents(plan.Everything()), 1.0)
+        documents = sorted(scores)
+        if query.order_by:
+            _sort(documents, query.order_by, reader, bindings, scores)
+        elif scored and order_by_score:
+            documents.sort(key=lambda doc: scores[doc] if scores else 0.0, reverse=True)
+        total = len(documents)
+        window = documents if distinct else documents[skip:end]
+    else:
+        condition = planner.condition(where) if where is not None else plan.Everything()
+        total = reader.count(condition)
+        if distinct:
+            window = _ordered(reader, condition, query.order_by, planner, bindings, 0, None, total)
+        elif query.order_by:
+            window = _ordered(reader, condition, query.order_by, planner, bindings, skip, take, total)
+        else:
+            window = reader.documents(condition, skip, take)
+    rows = [render(doc, scores[number] if scores is not None and needs_scores else None, query.select, bindings)
+            for number, doc in _load(reader, source, window)]
+    if distinct:
+        rows = distinct_rows(rows)
+        return rows[skip:end], len(rows)
+    return rows, total
+
+
+def walked_order(query: ast.Query, bindings: Bindings) -> plan.SortKey | None:
+    """The sorted order a query may walk (its first ``order by`` key), for the index to prepare."""
+    if not query.order_by:
+        return None
+    first = query.order_by[0]
+    if not _walkable(first):
+        return None
+    return Planner(bindings).sort_key(first)
+
+
+def _walkable(order: ast.OrderBy) -> bool:
+    if isinstance(order.target, ast.FieldPath):
+        return order.ordering != "alphaNumeric"
+    return isinstance(order.target, ast.IdField) and order.ordering not in ("long", "double", "alphaNumeric")
+
+
+def _vector_scores(query: ast.Query, bindings: Bindings, planner: Planner, reader: IndexReader,
+                   source: DocumentSource, hook: VectorScorer | None) -> dict[int, dict[int, float]]:
+    """Each ``vector.search`` clause's similarities by document number (boost not applied).
+
+    Filters AND-ed with the vector clauses at the top of the ``where`` narrow the candidates, as
+    RavenDB integrates them into the search; otherwise each clause searches the whole collection.
+    """
+    where = query.where
+    clauses = [node for node in where.walk() if isinstance(node, ast.VectorSearch)] if where is not None else []
+    if not clauses or where is None:
+        return {}
+    if hook is None:
+        from rookdb.errors import InvalidQueryError
+
+        raise InvalidQueryError("vector search is not available", query=bindings.text)
+    conjuncts = where.items if isinstance(where, ast.And) else (where,)
+    filters = [item for item in conjuncts if not any(isinstance(n, ast.VectorSearch) for n in item.walk())]
+    candidates: Sequence[str]
+    if filters:
+        allowed = reader.documents(plan.And(tuple(planner.condition(item) for item in filters)))
+        ids = reader.ids(allowed)
+        candidates = [ids[doc].lower() for doc in allowed if doc in ids]
+    else:
+        candidates = WholeCollection(source, query.source.name)
+    found: dict[int, dict[int, float]] = {}
+    for clause in clauses:
+        similarities = {doc_id.lower(): score for doc_id, score in
+                        hook(clause, bindings.parameters, candidates).items()}
+        numbers = reader.numbers(similarities)
+        found[id(clause)] = {numbers[doc_id]: score for doc_id, score in similarities.items() if doc_id in numbers}
+    return found
+
+
+def _ordered(reader: IndexReader, condition: plan.Condition, order_by: Sequence[ast.OrderBy], planner: Planner,
+             bindings: Bindings, skip: int, take: int | None, total: int) -> list[int]:
+    """The matching documents of ``[skip, skip + take)`` in ``order by`` order (no scores involved)."""
+    if not order_by:
+        return reader.documents(condition, skip, take)
+    first = order_by[0]
+    walkable = _walkable(first) and reader.can_walk(planner.sort_key(first))
+    need = None if take is None else skip + take
+    if need is not None and walkable and total > DEFAULT_FULL_SORT_LIMIT \
+            and need * reader.document_count <= total * total:
+        return _walked(reader, condition, order_by, planner, bindings, need)[skip:need]
+    documents = reader.documents(condition)
+    _sort(documents, order_by, reader, bindings, None)
+    return documents[skip:need]
+
+
+def _walked(reader: IndexReader, condition: plan.Condition, order_by: Sequence[ast.OrderBy], planner: Planner,
+            bindings: Bindings, need: int) -> list[int]:
+    """The first ``need`` documents (or a few more), walking the first key's sorted values."""
+    first = order_by[0]
+    runs: list[list[int]] = []
+    current: Any = object()
+    for count, (doc, value) in enumerate(reader.ordered(condition, planner.sort_key(first))):
+        key = int(value) if first.ordering == "long" and value is not None else value
+        if not runs or key != current:
+            if count >= need:
+                break
+            runs.append([])
+            current = key
+        runs[-1].append(doc)
+    ordered: list[int] = []
+    for run in runs:  # equal first keys: document order, then the other keys
+        run.sort()
+        if len(order_by) > 1 and len(run) > 1:
+            _sort(run, order_by[1:], reader, bindings, None)
+        ordered.extend(run)
+    return ordered
+
+
+def _sort(documents: list[int], order_by: Sequence[ast.OrderBy], reader: IndexReader, bindings: Bindings,
+          scores: Mapping[int, float] | None) -> None:
+    """Sort ``documents`` (given in document order) as ``order by`` says, with the index's values."""
+    keys: list[tuple[Callable[[int], Any], bool]] = []
+    for order in order_by:
+        target = order.target
+        if isinstance(target, ast.ScoreOrder):
+            # Relevance order is the natural one: "score()" puts the best match first.
+            keys.append(((scores or {}).__getitem__, not order.descending))
+        elif isinstance(target, ast.RandomOrder):
+            seed = bindings.value(target.seed) if target.seed is not None else None
+            draws = random.Random(seed)
+            shuffled = {doc: draws.random() for doc in documents}
+            keys.append((shuffled.__getitem__, order.descending))
+        else:
+            field = plan.ID_FIELD if isinstance(target, ast.IdField) else Planner(bindings).field(target)
+            values = reader.sort_values(documents, field)
+            numeric = order.ordering in ("long", "double")
+            missing_rank = 0 if order.nulls is None or (order.nulls == "first") != order.descending else 2
+
+            def key(doc: int, values: Mapping[int, tuple[str | None, float | None]] = values,
+                    numeric: bool = numeric, order: ast.OrderBy = order, missing_rank: int = missing_rank) -> Any:
+                text, number = values.get(doc, (None, None))
+                first = number if numeric else text
+                return sort_key([] if first is None else [first], order.ordering, missing_rank)
+
+            keys.append((key, order.descending))
+    sort_in_place(documents, keys)
+
+
+def _load(reader: IndexReader, source: DocumentSource, documents: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
+    """The documents of the page, in order; ones deleted since they were indexed drop out."""
+    ids = reader.ids(documents)
+    wanted = [doc for doc in documents if doc in ids]
+    names = [ids[doc] for doc in wanted]
+    many = getattr(source, "get_documents", None)  # a BatchSource loads the page in one read
+    loaded = many(names) if many is not None else [source.get_document(name) for name in names]
+    return [(doc, body) for doc, body in zip(wanted, loaded, strict=True) if body is not None]

@@ -1,0 +1,114 @@
+"""The registry: RavenDB's auto-index matching and merging, retirement, deletion, reset and restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rookdb.indexes import plan
+from rookdb.indexes.definitions import AutoIndexField, FieldIndexing
+from rookdb.indexes.registry import IndexingConfig, IndexRegistry, index_file_name
+from rookdb.storage.sqlite import SqliteStorage
+from tests.support.storage import put
+
+
+def field(name: str, use: FieldIndexing = FieldIndexing.DEFAULT) -> AutoIndexField:
+    return AutoIndexField(name, (name,), frozenset({use}))
+
+
+def fill(storage: SqliteStorage, count: int) -> None:
+    with storage.write() as tx:
+        tx.put_many([(f"products/{n}", "Products", {"Name": f"P{n}", "Price": n, "Cat": f"c{n % 3}",
+                                                    "@metadata": {"@collection": "Products"}})
+                     for n in range(count)], {})
+
+
+def names(registry: IndexRegistry) -> list[str]:
+    return [index.name for index in registry.indexes()]
+
+
+def test_queries_reuse_covering_indexes_and_merge_new_fields(storage: SqliteStorage, folder: Path) -> None:
+    fill(storage, 30)
+    registry = IndexRegistry.open(folder, storage)
+    with registry.for_query("Products", [field("Name")]) as first:
+        assert (first.index.name, first.created, first.stale) == ("Auto/Products/ByName", True, False)
+    with registry.for_query("products", [field("Name")]) as again:
+        assert again.index is first.index and not again.created
+    with registry.for_query("Products", [field("Price"), field("Name", FieldIndexing.SEARCH)]) as merged:
+        assert merged.index.name == "Auto/Products/ByNameAndPriceAndSearch(Name)" and merged.created
+    assert names(registry) == ["Auto/Products/ByName", "Auto/Products/ByNameAndPriceAndSearch(Name)"]
+    registry.step()  # the merged index is current: the one it covers goes
+    assert names(registry) == ["Auto/Products/ByNameAndPriceAndSearch(Name)"]
+    assert not (folder / index_file_name("Auto/Products/ByName")).exists()
+    with registry.for_query("Products", [field("Name")]) as covered:
+        assert covered.index.name == "Auto/Products/ByNameAndPriceAndSearch(Name)" and not covered.created
+    with registry.for_query(None, [field("Name")]) as everywhere:
+        assert everywhere.index.name == "Auto/AllDocs/ByName"
+    registry.close()
+
+
+def test_the_old_index_serves_until_the_merged_one_caught_up(storage: SqliteStorage, folder: Path) -> None:
+    fill(storage, 40)
+    registry = IndexRegistry.open(folder, storage, IndexingConfig(batch_size=10, new_index_wait=0))
+    registry.for_query("Products", [field("Name")], wait=30).__enter__()
+    with registry.for_query("Products", [field("Cat")]) as merged:
+        assert merged.created and merged.stale  # it did not wait: the build goes on in the background
+    with registry.for_query("Products", [field("Name")]) as old:
+        assert old.index.name == "Auto/Products/ByName"  # the most up to date index that covers the query
+    while registry.step():
+        pass
+    assert names(registry) == ["Auto/Products/ByCatAndName"]
+    registry.close()
+
+
+def test_indexes_with_vector_fields_are_matched_by_name_only(storage: SqliteStorage, folder: Path) -> None:
+    registry = IndexRegistry.open(folder, storage)
+    vector = "Vector.search(embedding.text(Name))"
+    with registry.for_query("Products", [field("Price")]) as plain:
+        assert plain.index.name == "Auto/Products/ByPrice"
+    with registry.for_query("Products", [], [vector]) as alone:
+        assert alone.index.name == f"Auto/Products/By{vector}"
+    with registry.for_query("Products", [field("Price")], [vector]) as filtered:
+        assert filtered.index.name == f"Auto/Products/ByPriceAnd{vector}"
+    with registry.for_query("Products", [field("Name")]) as other:
+        assert other.index.name == "Auto/Products/ByNameAndPrice"  # vector indexes are never merged into
+    registry.step()
+    assert names(registry) == ["Auto/Products/ByNameAndPrice", f"Auto/Products/ByPriceAnd{vector}",
+                               f"Auto/Products/By{vector}"]
+    registry.close()
+
+
+def test_restarts_resume_from_the_checkpoint_without_rebuilding(storage: SqliteStorage, folder: Path) -> None:
+    fill(storage, 20)
+    registry = IndexRegistry.open(folder, storage)
+    with registry.for_query("Products", [field("Price")]):
+        pass
+    registry.close()
+    put(storage, "products/late", Price=99)
+    reopened = IndexRegistry.open(folder, storage)
+    index = reopened.indexes()[0]
+    assert index.checkpoint == 20 and index.is_stale(storage)
+    attempts = index.store.counters["map_attempts"]
+    assert not reopened.step()
+    assert index.store.counters["map_attempts"] == attempts + 1  # only the new document was mapped
+    with index.reader() as reader:
+        assert reader.count(plan.Range("Price", "num", 50.0, None)) == 1
+    reopened.close()
+
+
+def test_delete_reset_and_damaged_files(storage: SqliteStorage, folder: Path) -> None:
+    fill(storage, 5)
+    registry = IndexRegistry.open(folder, storage)
+    with registry.for_query("Products", [field("Name")]) as query:
+        name = query.index.name
+    reset = registry.reset(name)
+    assert reset is not None and reset.checkpoint == 0 and reset.is_stale(storage)
+    registry.step()
+    assert reset.checkpoint == 5
+    assert registry.delete(name) and not registry.delete(name) and registry.reset(name) is None
+    assert names(registry) == [] and list(folder.iterdir()) == []
+    registry.close()
+    (folder / index_file_name("Auto/Products/ByBroken")).write_bytes(b"garbage" * 100)
+    (folder / f"{index_file_name('Auto/Products/ByGone')}.deleted").write_bytes(b"")
+    reopened = IndexRegistry.open(folder, storage)
+    assert names(reopened) == [] and list(folder.iterdir()) == []
+    reopened.close()
