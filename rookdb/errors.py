@@ -9,9 +9,12 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     │   ├── InvalidQueryError (400, InvalidQueryException)
     │   ├── ValidationError (400, BadRequestException) — a named field broke a named rule
     │   ├── ScriptError (400, JavaScriptException)
-    │   └── VectorDimensionMismatchError (400, BadRequestException) — a vector of the wrong length
+    │   ├── VectorDimensionMismatchError (400, BadRequestException) — a vector of the wrong length
+    │   └── InsecureTransportError (400, InsufficientTransportLayerProtectionException) — plain HTTP on TLS
     ├── NotFoundError (404, DocumentDoesNotExistException)
     │   └── IndexNotFoundError (404, IndexDoesNotExistException)
+    ├── AuthorizationError (403, InvalidAuth) — no, unknown, expired or insufficient client certificate
+    │   └── InsufficientClearanceError (403, AuthorizationException) — a certificate change above the caller
     ├── DatabaseDoesNotExistError (503, DatabaseDoesNotExistException, Database-Missing header)
     ├── ConcurrencyError (409, ConcurrencyException)
     │   └── DatabaseAlreadyExistsError (409, ConcurrencyException)
@@ -43,12 +46,15 @@ __all__ = [
     "AiRateLimitError",
     "AiResponseShapeError",
     "AiUnavailableError",
+    "AuthorizationError",
     "BadRequestError",
     "ConcurrencyError",
     "DatabaseAlreadyExistsError",
     "DatabaseDoesNotExistError",
     "InUseError",
     "IndexNotFoundError",
+    "InsecureTransportError",
+    "InsufficientClearanceError",
     "InvalidQueryError",
     "NotFoundError",
     "RequestTimeoutError",
@@ -133,6 +139,29 @@ class IndexNotFoundError(NotFoundError):
     """A query named an index that does not exist."""
 
     wire_type = "Raven.Client.Exceptions.Documents.Indexes.IndexDoesNotExistException"
+
+
+class InsecureTransportError(BadRequestError):
+    """A plain-HTTP request reached the HTTPS port of a secured server."""
+
+    wire_type = "Raven.Client.Exceptions.Security.InsufficientTransportLayerProtectionException"
+
+
+class AuthorizationError(RookError):
+    """The request's client certificate is missing, unknown, expired or lacks the route's clearance.
+
+    ``InvalidAuth`` is the ``Type`` RavenDB's request router writes; every official client turns a 403 into
+    its ``AuthorizationException``, whatever the type.
+    """
+
+    status_code = 403
+    wire_type = "InvalidAuth"
+
+
+class InsufficientClearanceError(AuthorizationError):
+    """A certificate operation would act on, or grant, a clearance above the caller's own."""
+
+    wire_type = "Raven.Client.Exceptions.Security.AuthorizationException"
 
 
 class DatabaseDoesNotExistError(RookError):
