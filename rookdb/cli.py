@@ -1,4 +1,4 @@
-"""The ``rookdb`` command: serve, import sample data, watch tasks."""
+"""The ``rookdb`` command: serve, import sample data, watch tasks, set up certificates."""
 
 from __future__ import annotations
 
@@ -67,6 +67,18 @@ def _import_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _certs_init(args: argparse.Namespace) -> int:
+    from rookdb.security import initialize
+
+    setup = initialize(Path(args.data_dir), args.host or [])
+    files = setup.files
+    print(f"Certificate authority: {files.authority}  (clients trust it: trust_store_path / ca)")
+    print(f"Server certificate:    {files.server}  (with its key; `rookdb serve --data-dir {args.data_dir}` uses it)")
+    print(f"Admin certificate:     {files.admin}  (ClusterAdmin, with its key: certificate_pem_path)")
+    print(f"Admin thumbprint:      {setup.admin.certificate.thumbprint}")
+    return 0
+
+
 def _watch_tasks(args: argparse.Namespace) -> int:
     from rookdb.tasks_watch import DEFAULT_WATCH_INTERVAL_SECONDS, watch
 
@@ -93,6 +105,15 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--database", default="Northwind")
     sample.add_argument("--data-dir", default="./rookdb-data")
     sample.set_defaults(run=_import_sample)
+
+    certs = commands.add_parser("certs", help="secured mode: certificates for TLS and client authentication")
+    certs_commands = certs.add_subparsers(dest="certs_command", required=True)
+    init = certs_commands.add_parser(
+        "init", help="create a private CA, a server certificate and a first ClusterAdmin client certificate")
+    init.add_argument("--data-dir", default="./rookdb-data", help="the server's data directory (files go to certs/)")
+    init.add_argument("--host", action="append", default=None, metavar="NAME",
+                      help="a name or address clients use to reach the server (repeatable; loopback is included)")
+    init.set_defaults(run=_certs_init)
 
     tasks = commands.add_parser("tasks", help="embeddings generation tasks of a running server")
     task_commands = tasks.add_subparsers(dest="tasks_command", required=True)

@@ -38,6 +38,16 @@ SETTINGS: tuple[Setting, ...] = (
             "Allow binding to a non-loopback address without TLS (anyone on the network gets full access)."),
     Setting("Security.MasterKeyPath", str, "",
             "File holding the key that encrypts secrets at rest; default: <data dir>/master.key."),
+    Setting("Security.Certificate.Path", str, "",
+            "Server certificate (PEM with its key, or PKCS#12 .pfx): the server serves HTTPS and requires client "
+            "certificates; default: <data dir>/certs/server.pem when `rookdb certs init` made it."),
+    Setting("Security.Certificate.KeyPath", str, "",
+            "PEM private key of the server certificate when Security.Certificate.Path does not hold it."),
+    Setting("Security.Certificate.Password", str, "",
+            "Password of the server certificate's key or .pfx file (never logged)."),
+    Setting("Security.AuditLog.FolderPath", str, "",
+            "Folder of the audit log (audit.log: who, which certificate, which database, allowed or refused) "
+            "in secured mode; default: <data dir>/logs."),
     Setting("Query.TimeoutInSec", float, 30.0, "Longest time a query may run.", unit="seconds", minimum=0.1),
     Setting("Ai.Embeddings.MaxBatchSize", int, 128,
             "Maximum number of documents per embeddings-task batch.", scope="database", minimum=1),

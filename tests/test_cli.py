@@ -1,4 +1,4 @@
-"""The ``rookdb`` command as users run it: import-sample, serve, Ctrl-C, the bind-address rule."""
+"""The ``rookdb`` command as users run it: import-sample, serve, Ctrl-C, the bind-address rule, certs init."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ def test_non_loopback_address_is_refused_without_the_flag(tmp_path: Path, capsys
     error = capsys.readouterr().err
     assert "refusing to listen on 0.0.0.0 without TLS" in error
     assert "--unsecured-remote-access" in error
+
+
+def test_certs_init_sets_up_secured_mode_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["certs", "init", "--data-dir", str(tmp_path), "--host", "db.example.test"]) == 0
+    output = capsys.readouterr().out
+    for name in ("ca.pem", "server.pem", "admin.pem"):
+        assert str(tmp_path / "certs" / name) in output
+    assert "Admin thumbprint:" in output
+    assert main(["certs", "init", "--data-dir", str(tmp_path)]) == 2
+    assert "exists already" in capsys.readouterr().err
 
 
 @pytest.mark.slow
