@@ -26,6 +26,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["Server.Port"] = args.port
     if getattr(args, "unsecured_remote_access", False):
         overrides["Security.UnsecuredAccessAllowed"] = True
+    if getattr(args, "certificate", None) is not None:
+        overrides["Security.Certificate.Path"] = args.certificate
+    if getattr(args, "certificate_key", None) is not None:
+        overrides["Security.Certificate.KeyPath"] = args.certificate_key
     return Settings(overrides)
 
 
@@ -39,10 +43,12 @@ def _ensure_sample(data_dir: Path, settings: Settings, sample: str, database_nam
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from rookdb.security import SecurityConfig
     from rookdb.server.runner import check_bind_address, serve_forever
 
     settings = _settings(args)
-    check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"])
+    secured = SecurityConfig.from_settings(settings).secured
+    check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"], secured=secured)
     if args.with_sample:
         data_dir = Path(settings["Server.DataDir"])
         catalog = DatabaseCatalog(data_dir, settings)
@@ -51,8 +57,10 @@ def _serve(args: argparse.Namespace) -> int:
         if missing:
             count = _ensure_sample(data_dir, settings, args.with_sample, args.sample_database)
             print(f"Loaded {count} {args.with_sample} documents into database {args.sample_database}.")
+    scheme = "https" if secured else "http"
     print(f"rookdb serving {settings['Server.DataDir']} on "
-          f"http://{settings['Server.Host']}:{settings['Server.Port']} (Studio: /studio)")
+          f"{scheme}://{settings['Server.Host']}:{settings['Server.Port']} (Studio: /studio)"
+          + (" with client-certificate authentication" if secured else ""))
     # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a clean stop.
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(settings)
@@ -93,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument("--data-dir", default="./rookdb-data", help="where databases live")
+    serve.add_argument("--certificate", default=None, metavar="PATH",
+                       help="server certificate (PEM with key, or .pfx): serve HTTPS and require client certificates "
+                            "(default: <data dir>/certs/server.pem when `rookdb certs init` made it)")
+    serve.add_argument("--certificate-key", default=None, metavar="PATH",
+                       help="the certificate's PEM key when it is not in the certificate file")
     serve.add_argument("--unsecured-remote-access", action="store_true",
                        help="allow a non-loopback address without TLS (anyone on the network gets full access)")
     serve.add_argument("--with-sample", choices=sorted(SAMPLES), default=None,

@@ -9,12 +9,15 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rookdb.ai.embedded_model import EmbeddedModelConfig, get_embedded_model
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.errors import BadRequestError, NotFoundError, RookError
+from rookdb.security import SecurityConfig, ServerSecurity
+from rookdb.server.access import IdentityMiddleware
 from rookdb.server.responses import error_response, logger
 from rookdb.server.routes import routes
 from rookdb.settings import Settings
@@ -45,9 +48,14 @@ def _check_embedded_model(settings: Settings) -> None:
         logger.error("The embedded embedding model is not usable: %s", error.message)
 
 
-def create_app(settings: Settings, *, data_dir: Path | None = None) -> Starlette:
-    """Build the server app over the databases in ``data_dir`` (default: the ``Server.DataDir`` setting)."""
+def create_app(settings: Settings, *, data_dir: Path | None = None, security: ServerSecurity | None = None
+               ) -> Starlette:
+    """Build the server app over the databases in ``data_dir`` (default: the ``Server.DataDir`` setting).
+
+    ``security`` is the server's TLS and certificate state (default: from the settings).
+    """
     catalog = DatabaseCatalog(Path(data_dir or settings["Server.DataDir"]), settings)
+    security = security or ServerSecurity(SecurityConfig.from_settings(settings, data_dir))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -57,12 +65,15 @@ def create_app(settings: Settings, *, data_dir: Path | None = None) -> Starlette
             yield
         finally:
             catalog.close()
+            security.close()
 
     app = Starlette(
         routes=routes(),
         exception_handlers={RookError: _rook_error, HTTPException: _http_error, Exception: _rook_error},
         lifespan=lifespan,
+        middleware=[Middleware(IdentityMiddleware, security=security)],
     )
     app.state.catalog = catalog
+    app.state.security = security
     app.state.settings = settings
     return app

@@ -1,12 +1,15 @@
-"""The route table: every HTTP endpoint rookdb serves, in one place."""
+"""The route table: every HTTP endpoint rookdb serves, with the authorization RavenDB declares for it."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from rookdb.security import DATABASE_ADMIN, OPERATOR, READ, STUDIO_PAGE, WRITE, Access
+from rookdb.server.access import Endpoint, guarded
 from rookdb.server.endpoints import (
     ai_tasks,
     batch,
+    certificates,
     connection_strings,
     databases,
     documents,
@@ -16,48 +19,62 @@ from rookdb.server.endpoints import (
     queries,
     topology,
 )
-from rookdb.studio import studio_routes
+from rookdb.studio import STUDIO_PAGES, studio_page, studio_routes
 
 __all__ = ["routes"]
 
 _DB = "/databases/{database}"
 
+# (methods, path, endpoint, access): the access is RavenDB's AuthorizationStatus and EndpointType for
+# the same route; a Read permission passes READ routes only, database Admin passes DATABASE_ADMIN.
+_TABLE: list[tuple[str, str, Endpoint, Access]] = [
+    *[("GET", page, studio_page, STUDIO_PAGE) for page in STUDIO_PAGES],
+    ("GET", "/topology", topology.database_topology, READ.database_from("name")),
+    ("GET", "/cluster/topology", topology.cluster_topology, READ),
+    ("GET", "/build/version", topology.build_version, READ),
+    ("GET", "/databases", databases.list_databases, READ),
+    ("PUT", "/admin/databases", databases.create_database, OPERATOR),
+    ("DELETE", "/admin/databases", databases.delete_databases, OPERATOR),
+    ("GET", "/admin/databases", databases.database_record, OPERATOR),
+    ("POST", "/admin/certificates", certificates.create_certificate, OPERATOR),
+    ("PUT", "/admin/certificates", certificates.put_certificate, OPERATOR),
+    ("GET", "/admin/certificates", certificates.get_certificates, OPERATOR),
+    ("DELETE", "/admin/certificates", certificates.delete_certificate, OPERATOR),
+    ("POST", "/admin/certificates/edit", certificates.edit_certificate, OPERATOR),
+    ("GET", "/certificates/whoami", certificates.who_am_i, READ),
+    ("GET", f"{_DB}/docs", documents.get_documents, READ),
+    ("POST", f"{_DB}/docs", documents.post_get_documents, READ),
+    ("PUT", f"{_DB}/docs", documents.put_document, WRITE),
+    ("DELETE", f"{_DB}/docs", documents.delete_document, WRITE),
+    ("HEAD", f"{_DB}/docs", documents.head_document, READ),
+    ("POST", f"{_DB}/bulk_docs", batch.bulk_docs, WRITE),
+    ("POST", f"{_DB}/bulk_insert", batch.bulk_insert, WRITE),
+    ("GET", f"{_DB}/operations/next-operation-id", batch.next_operation_id, READ),
+    ("GET", f"{_DB}/hilo/next", hilo.hilo_next, WRITE),
+    ("PUT", f"{_DB}/hilo/return", hilo.hilo_return, WRITE),
+    ("POST", f"{_DB}/queries", queries.query, READ),
+    ("GET", f"{_DB}/queries", queries.query, READ),
+    ("GET", f"{_DB}/indexes", indexes.list_indexes, READ),
+    ("POST", f"{_DB}/studio/sample-data", databases.load_sample_data, WRITE),
+    ("GET", f"{_DB}/stats", databases.database_statistics, READ),
+    ("PUT", f"{_DB}/admin/connection-strings", connection_strings.put_connection_string, DATABASE_ADMIN),
+    ("GET", f"{_DB}/admin/connection-strings", connection_strings.get_connection_strings, DATABASE_ADMIN),
+    ("DELETE", f"{_DB}/admin/connection-strings", connection_strings.remove_connection_string, DATABASE_ADMIN),
+    ("POST", f"{_DB}/admin/ai/test-connection", connection_strings.test_ai_connection, DATABASE_ADMIN),
+    ("PUT", f"{_DB}/admin/etl", ongoing_tasks.put_etl, DATABASE_ADMIN),
+    ("GET", f"{_DB}/task", ongoing_tasks.get_task, READ),
+    ("GET", f"{_DB}/tasks", ongoing_tasks.list_tasks, READ),
+    ("POST", f"{_DB}/admin/tasks/state", ongoing_tasks.toggle_task_state, DATABASE_ADMIN),
+    ("DELETE", f"{_DB}/admin/tasks", ongoing_tasks.delete_task, DATABASE_ADMIN),
+    ("GET", f"{_DB}/ai/tasks/progress", ai_tasks.tasks_progress, READ),
+    ("GET", f"{_DB}/ai/errors", ai_tasks.get_errors, READ),
+    ("DELETE", f"{_DB}/ai/errors", ai_tasks.clear_errors, DATABASE_ADMIN),
+    ("GET", f"{_DB}/attachments", ai_tasks.get_attachment, READ),
+]
+
 
 def routes() -> list[BaseRoute]:
-    return [
-        *studio_routes(),
-        Route("/topology", topology.database_topology, methods=["GET"]),
-        Route("/cluster/topology", topology.cluster_topology, methods=["GET"]),
-        Route("/build/version", topology.build_version, methods=["GET"]),
-        Route("/databases", databases.list_databases, methods=["GET"]),
-        Route("/admin/databases", databases.create_database, methods=["PUT"]),
-        Route("/admin/databases", databases.delete_databases, methods=["DELETE"]),
-        Route("/admin/databases", databases.database_record, methods=["GET"]),
-        Route(f"{_DB}/docs", documents.get_documents, methods=["GET"]),
-        Route(f"{_DB}/docs", documents.post_get_documents, methods=["POST"]),
-        Route(f"{_DB}/docs", documents.put_document, methods=["PUT"]),
-        Route(f"{_DB}/docs", documents.delete_document, methods=["DELETE"]),
-        Route(f"{_DB}/docs", documents.head_document, methods=["HEAD"]),
-        Route(f"{_DB}/bulk_docs", batch.bulk_docs, methods=["POST"]),
-        Route(f"{_DB}/bulk_insert", batch.bulk_insert, methods=["POST"]),
-        Route(f"{_DB}/operations/next-operation-id", batch.next_operation_id, methods=["GET"]),
-        Route(f"{_DB}/hilo/next", hilo.hilo_next, methods=["GET"]),
-        Route(f"{_DB}/hilo/return", hilo.hilo_return, methods=["PUT"]),
-        Route(f"{_DB}/queries", queries.query, methods=["POST", "GET"]),
-        Route(f"{_DB}/indexes", indexes.list_indexes, methods=["GET"]),
-        Route(f"{_DB}/studio/sample-data", databases.load_sample_data, methods=["POST"]),
-        Route(f"{_DB}/stats", databases.database_statistics, methods=["GET"]),
-        Route(f"{_DB}/admin/connection-strings", connection_strings.put_connection_string, methods=["PUT"]),
-        Route(f"{_DB}/admin/connection-strings", connection_strings.get_connection_strings, methods=["GET"]),
-        Route(f"{_DB}/admin/connection-strings", connection_strings.remove_connection_string, methods=["DELETE"]),
-        Route(f"{_DB}/admin/ai/test-connection", connection_strings.test_ai_connection, methods=["POST"]),
-        Route(f"{_DB}/admin/etl", ongoing_tasks.put_etl, methods=["PUT"]),
-        Route(f"{_DB}/task", ongoing_tasks.get_task, methods=["GET"]),
-        Route(f"{_DB}/tasks", ongoing_tasks.list_tasks, methods=["GET"]),
-        Route(f"{_DB}/admin/tasks/state", ongoing_tasks.toggle_task_state, methods=["POST"]),
-        Route(f"{_DB}/admin/tasks", ongoing_tasks.delete_task, methods=["DELETE"]),
-        Route(f"{_DB}/ai/tasks/progress", ai_tasks.tasks_progress, methods=["GET"]),
-        Route(f"{_DB}/ai/errors", ai_tasks.get_errors, methods=["GET"]),
-        Route(f"{_DB}/ai/errors", ai_tasks.clear_errors, methods=["DELETE"]),
-        Route(f"{_DB}/attachments", ai_tasks.get_attachment, methods=["GET"]),
-    ]
+    """The table as starlette routes, each endpoint behind its guard; then the Studio's open assets."""
+    table: list[BaseRoute] = [Route(path, guarded(access, endpoint), methods=[method])
+                              for method, path, endpoint, access in _TABLE]
+    return [*table, *studio_routes()]

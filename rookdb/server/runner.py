@@ -12,7 +12,9 @@ from types import TracebackType
 import uvicorn
 
 from rookdb.errors import ValidationError
+from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.app import create_app
+from rookdb.server.transport import secured_connections
 from rookdb.settings import Settings
 
 __all__ = ["BackgroundServer", "check_bind_address", "free_port", "serve_forever"]
@@ -20,13 +22,13 @@ __all__ = ["BackgroundServer", "check_bind_address", "free_port", "serve_forever
 _STARTUP_TIMEOUT_SECONDS = 30.0
 
 
-def check_bind_address(host: str, unsecured_allowed: bool) -> None:
+def check_bind_address(host: str, unsecured_allowed: bool, *, secured: bool = False) -> None:
     """Refuse a non-loopback address without TLS unless the user accepted unsecured access (RavenDB's rule)."""
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if not loopback and not unsecured_allowed:
+    if not loopback and not unsecured_allowed and not secured:
         raise ValidationError(
             "Server.Host",
             f"refusing to listen on {host} without TLS: anyone who can reach this address would get full "
@@ -41,16 +43,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def _config(settings: Settings, data_dir: Path | None, log_level: str) -> uvicorn.Config:
-    check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"])
-    app = create_app(settings, data_dir=data_dir)
-    return uvicorn.Config(app, host=settings["Server.Host"], port=settings["Server.Port"],
-                          log_level=log_level, lifespan="on", timeout_graceful_shutdown=10)
+def _config(settings: Settings, data_dir: Path | None, log_level: str) -> tuple[uvicorn.Config, ServerSecurity]:
+    security = ServerSecurity(SecurityConfig.from_settings(settings, data_dir))
+    check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"], secured=security.secured)
+    app = create_app(settings, data_dir=data_dir, security=security)
+    # A secured server terminates TLS in its own protocol, which hands the client certificate to the app.
+    http = secured_connections(security.tls.context) if security.tls is not None else "auto"
+    config = uvicorn.Config(app, host=settings["Server.Host"], port=settings["Server.Port"], http=http,
+                            log_level=log_level, lifespan="on", timeout_graceful_shutdown=10)
+    return config, security
 
 
 def serve_forever(settings: Settings, *, log_level: str = "info") -> None:
     """Serve until Ctrl-C; uvicorn drains connections and the lifespan closes every database."""
-    uvicorn.Server(_config(settings, None, log_level)).run()
+    config, _ = _config(settings, None, log_level)
+    uvicorn.Server(config).run()
 
 
 class BackgroundServer:
@@ -61,12 +68,13 @@ class BackgroundServer:
         self.port = port or free_port()
         self.settings = base.with_overrides(
             {"Server.Host": "127.0.0.1", "Server.Port": self.port, "Server.DataDir": str(data_dir)})
-        self._server = uvicorn.Server(_config(self.settings, data_dir, "warning"))
+        config, self.security = _config(self.settings, data_dir, "warning")
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="rookdb-server", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.security.secured else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> BackgroundServer:
         self._thread.start()

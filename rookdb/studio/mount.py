@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["STATIC_DIR", "STUDIO_PATH", "studio_routes"]
+__all__ = ["STATIC_DIR", "STUDIO_PAGES", "STUDIO_PATH", "studio_page", "studio_routes"]
 
 STUDIO_PATH = "/studio"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+STUDIO_PAGES = (f"{STUDIO_PATH}/", f"{STUDIO_PATH}/index.html")  # the page itself, apart from its assets
 
 # The Studio loads nothing but its own files and talks only to this server, so the policy can be
 # strict: it also proves, in the browser tests, that no inline script or handler slipped in.
@@ -38,6 +39,11 @@ class _StudioFiles(StaticFiles):
             await send(message)
 
         await super().__call__(scope, receive, send_with_headers)
+
+
+async def studio_page(request: Request) -> Response:
+    """The Studio's page (``index.html``), which a secured server shows only to a known certificate."""
+    return FileResponse(STATIC_DIR / "index.html", headers={name.decode(): value.decode() for name, value in _HEADERS})
 
 
 async def _to_studio(request: Request) -> Response:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from rookdb.documents.sample_data import SAMPLES, import_sample
 from rookdb.errors import BadRequestError, NotFoundError
+from rookdb.server.access import identity_of
 from rookdb.server.requests import (
     catalog_of,
     database_of,
@@ -34,7 +35,7 @@ async def list_databases(request: Request) -> Response:
     catalog = catalog_of(request)
     start = query_int(request, "start", 0)
     page_size = query_int(request, "pageSize", 1024)
-    names = catalog.names()[start:start + page_size]
+    names = identity_of(request).visible(catalog.names()[start:start + page_size])
     if query_bool(request, "namesOnly"):
         return json_response({"Databases": names})
 
