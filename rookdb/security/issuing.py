@@ -1,8 +1,10 @@
 """Making certificates: rookdb's private authority, server certificates for named hosts, client certificates.
 
-Keys are ECDSA P-256: every TLS stack the official clients and browsers use speaks it, and a key
-is made in a millisecond. Private keys leave this module only as PEM or PKCS#12 bytes for files
-written owner-only, or inside the archive a client asked for.
+The authority and server keys are ECDSA P-256 (every TLS stack speaks it, a key takes a
+millisecond). Client keys are RSA 2048 written as PKCS#1 (``BEGIN RSA PRIVATE KEY``), as RavenDB
+writes them, because the official Node.js client reads only that key format from a PEM file.
+Private keys leave this module only as PEM or PKCS#12 bytes for files written owner-only, or
+inside the archive a client asked for.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ DEFAULT_CLIENT_LIFETIME = timedelta(days=5 * 365)  # RavenDB's default for gener
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 _BACKDATE = timedelta(minutes=5)  # tolerate a client clock slightly behind ours
 _ARCHIVE_FILE_MODE = 0o600 << 16  # zip external attributes keep Unix permissions in the high 16 bits
+_CLIENT_KEY_BITS = 2048
+_RSA_PUBLIC_EXPONENT = 65537
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -59,7 +63,9 @@ class KeyedCertificate:
     def key_pem(self, password: str | None = None) -> bytes:
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption())
-        return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        key_format = (serialization.PrivateFormat.TraditionalOpenSSL if isinstance(self.key, rsa.RSAPrivateKey)
+                      else serialization.PrivateFormat.PKCS8)
+        return self.key.private_bytes(serialization.Encoding.PEM, key_format, encryption)
 
     def certificate_pem(self) -> bytes:
         return "".join(item.pem for item in (self.certificate, *self.chain)).encode("ascii")
@@ -108,7 +114,7 @@ def issue_server_certificate(authority: KeyedCertificate, hosts: Iterable[str], 
 def issue_client_certificate(name: str, authority: KeyedCertificate | None, *, now: datetime | None = None,
                              not_after: datetime | None = None) -> KeyedCertificate:
     """A client certificate named ``name``: signed by ``authority``, or self-signed when there is none."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = rsa.generate_private_key(_RSA_PUBLIC_EXPONENT, _CLIENT_KEY_BITS)
     start = now or datetime.now(UTC)
     lifetime = (not_after - start) if not_after is not None else DEFAULT_CLIENT_LIFETIME
     subject = _name(name)
