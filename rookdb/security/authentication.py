@@ -47,7 +47,7 @@ class Identity:
     @classmethod
     def unsecured(cls) -> Identity:
         """Everyone, on a server without a certificate (RavenDB treats them as cluster admins)."""
-        return cls(AuthenticationStatus.CLUSTER_ADMIN, secured=False)
+        return _UNSECURED
 
     @property
     def is_authenticated(self) -> bool:
@@ -88,6 +88,9 @@ class Identity:
             return databases
         return [name for name in databases
                 if self.can_access(name, require_admin=False, require_write=False)]
+
+
+_UNSECURED = Identity(AuthenticationStatus.CLUSTER_ADMIN, secured=False)
 
 
 class Authenticator:
