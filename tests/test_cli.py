@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rookdb.cli import main
+from rookdb.cli import _parser, _settings, main
+from rookdb.server.runner import check_bind_address
 from rookdb.testing.server_process import ServerProcess
 
 
@@ -32,6 +33,15 @@ def test_certs_init_sets_up_secured_mode_once(tmp_path: Path, capsys: pytest.Cap
     assert "Admin thumbprint:" in output
     assert main(["certs", "init", "--data-dir", str(tmp_path)]) == 2
     assert "exists already" in capsys.readouterr().err
+
+
+def test_serve_certificate_options_become_settings(tmp_path: Path) -> None:
+    args = _parser().parse_args(["serve", "--data-dir", str(tmp_path), "--certificate", "/etc/rook/server.pem",
+                                 "--certificate-key", "/etc/rook/server.key"])
+    settings = _settings(args)
+    assert settings["Security.Certificate.Path"] == "/etc/rook/server.pem"
+    assert settings["Security.Certificate.KeyPath"] == "/etc/rook/server.key"
+    check_bind_address("0.0.0.0", False, secured=True)  # with TLS, any address is allowed
 
 
 @pytest.mark.slow
