@@ -90,7 +90,9 @@ def _certs_init(args: argparse.Namespace) -> int:
 def _watch_tasks(args: argparse.Namespace) -> int:
     from rookdb.tasks_watch import DEFAULT_WATCH_INTERVAL_SECONDS, watch
 
-    return watch(args.url, args.database, once=args.once, interval=args.interval or DEFAULT_WATCH_INTERVAL_SECONDS)
+    return watch(args.url, args.database, once=args.once, interval=args.interval or DEFAULT_WATCH_INTERVAL_SECONDS,
+                 certificate=Path(args.certificate) if args.certificate else None,
+                 ca=Path(args.ca) if args.ca else None)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--database", default="Northwind")
     watch.add_argument("--once", action="store_true", help="print one snapshot and exit")
     watch.add_argument("--interval", type=float, default=None, help="seconds between polls (default 1)")
+    watch.add_argument("--certificate", default=None, metavar="PEM",
+                       help="client certificate with its key, for a secured server")
+    watch.add_argument("--ca", default=None, metavar="PEM", help="the CA that signed a secured server's certificate")
     watch.set_defaults(run=_watch_tasks)
     return parser
 

@@ -5,7 +5,9 @@ It is an HTTP client of a running server, polling ``GET /databases/{db}/ai/tasks
 
 from __future__ import annotations
 
+import ssl
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -70,11 +72,25 @@ def progress_table(entries: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _verify(certificate: Path | None, ca: Path | None) -> ssl.SSLContext | bool:
+    """TLS settings for a secured server: its CA, and the client certificate (PEM with its key) to present."""
+    if certificate is None and ca is None:
+        return True
+    context = ssl.create_default_context(cafile=str(ca) if ca is not None else None)
+    if certificate is not None:
+        context.load_cert_chain(str(certificate))
+    return context
+
+
 def watch(url: str, database: str, *, once: bool = False, interval: float = DEFAULT_WATCH_INTERVAL_SECONDS,
-          console: Console | None = None) -> int:
-    """Show progress until every task is settled (``once``: print one table). Returns the exit code."""
+          console: Console | None = None, certificate: Path | None = None, ca: Path | None = None) -> int:
+    """Show progress until every task is settled (``once``: print one table). Returns the exit code.
+
+    On a secured server ``certificate`` (PEM with its key) authenticates and ``ca`` verifies the server.
+    """
     console = console or Console(width=None if Console().is_terminal else _PIPE_WIDTH)
-    with httpx.Client(base_url=url.rstrip("/"), timeout=_REQUEST_TIMEOUT_SECONDS) as client:
+    with httpx.Client(base_url=url.rstrip("/"), timeout=_REQUEST_TIMEOUT_SECONDS,
+                      verify=_verify(certificate, ca)) as client:
         entries = fetch_progress(client, database)
         if once or not entries:
             if entries:

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb.errors import AuthorizationError, InsecureTransportError
-from rookdb.security import Access, Identity, ServerSecurity, refusal
+from rookdb.security import Access, AuthenticationStatus, Identity, ServerSecurity, refusal
 from rookdb.server.responses import error_response
 
 __all__ = ["AUTH_ERROR_PAGE", "IdentityMiddleware", "guarded", "identity_of", "security_of"]
@@ -25,6 +25,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 AUTH_ERROR_PAGE = "/studio/auth-error.html"
 _CLIENT_VERSION_HEADER = "raven-client-version"
+_PLAIN_HTTP_CALLER = Identity(AuthenticationStatus.NO_CERTIFICATE_PROVIDED)
 _PLAIN_HTTP_MESSAGE = ("Attempted to access an HTTPS server using HTTP, did you forget to change 'http://' to "
                        "'https://' ?")
 
@@ -41,7 +42,12 @@ class IdentityMiddleware:
             await self.app(scope, receive, send)
             return
         if self.security.secured and scope.get("scheme") != "https":
-            response = error_response(Request(scope), InsecureTransportError(_PLAIN_HTTP_MESSAGE))
+            request = Request(scope)
+            if self.security.audit is not None:
+                self.security.audit.access(_PLAIN_HTTP_CALLER, method=request.method, path=request.url.path,
+                                           database=None, client=_client_address(request),
+                                           refusal=_PLAIN_HTTP_MESSAGE)
+            response = error_response(request, InsecureTransportError(_PLAIN_HTTP_MESSAGE))
             await response(scope, receive, send)
             return
         chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
@@ -74,9 +80,8 @@ def guarded(access: Access, endpoint: Endpoint) -> Endpoint:
         reason = refusal(access, identity, database, from_client_api=from_client)
         audit = security_of(request).audit
         if audit is not None:
-            client = f"{request.client.host}:{request.client.port}" if request.client is not None else "-"
-            audit.access(identity, method=request.method, path=request.url.path, database=database, client=client,
-                         refusal=reason)
+            audit.access(identity, method=request.method, path=request.url.path, database=database,
+                         client=_client_address(request), refusal=reason)
         if reason is None:
             return await endpoint(request)
         if _wants_html(request):
@@ -84,6 +89,10 @@ def guarded(access: Access, endpoint: Endpoint) -> Endpoint:
         raise AuthorizationError(reason)
 
     return authorized
+
+
+def _client_address(request: Request) -> str:
+    return f"{request.client.host}:{request.client.port}" if request.client is not None else "-"
 
 
 def _wants_html(request: Request) -> bool:

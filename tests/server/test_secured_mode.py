@@ -44,10 +44,13 @@ from ravendb.serverwide.operations.certificates import (
 )
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
 from ravendb.serverwide.server_operation_executor import ConnectionStringType
+from rich.console import Console
 
+from rookdb.errors import RookError
 from rookdb.security import SecurityFiles, initialize
 from rookdb.security.issuing import KeyedCertificate, issue_client_certificate
 from rookdb.server.runner import BackgroundServer
+from rookdb.tasks_watch import watch
 
 pytestmark = pytest.mark.slow
 
@@ -277,6 +280,8 @@ def test_plain_http_to_the_tls_port_is_refused_cleanly(secured: Secured) -> None
     assert body["Message"] == ("Attempted to access an HTTPS server using HTTP, did you forget to change 'http://' "
                                "to 'https://' ?")
     assert _load(secured.admin) is not None
+    audit = (secured.data_dir / "logs" / "audit.log").read_text()
+    assert " REFUSED GET /databases database=- certificate=- status=NoCertificateProvided " in audit
 
 
 def test_audit_log_and_protected_secrets(secured: Secured) -> None:
@@ -291,6 +296,16 @@ def test_audit_log_and_protected_secrets(secured: Secured) -> None:
         assert secret.stat().st_mode & 0o777 == 0o600, secret
     text = "\n".join(lines)
     assert "PRIVATE KEY" not in text
+
+
+def test_tasks_watch_presents_a_certificate(secured: Secured) -> None:
+    output = io.StringIO()
+    assert watch(secured.server.url, "Orders", once=True, console=Console(file=output),
+                 certificate=secured.files.admin, ca=secured.files.authority) == 0
+    assert "Database Orders has no embeddings tasks." in output.getvalue()
+    with pytest.raises(RookError, match="none was provided"):
+        watch(secured.server.url, "Orders", once=True, console=Console(file=io.StringIO()),
+              ca=secured.files.authority)
 
 
 def test_certificates_survive_a_restart(tmp_path: Path) -> None:
