@@ -18,6 +18,7 @@ from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks
 from rookdb.documents.expiration import DocumentExpirer
+from rookdb.documents.indexing import IndexingService
 from rookdb.documents.secrets import SecretBox, load_or_create_master_key
 from rookdb.documents.services import DatabaseServices
 from rookdb.documents.vector_search import VectorSearchService
@@ -112,11 +113,13 @@ class DatabaseCatalog:
         ai = AiRecord(database, self.secrets)
         vectors = VectorSearchService(database, ai, model=self._embedded_model)
         embeddings = EmbeddingsTasks(database, ai)
-        services = DatabaseServices(database, ai, embeddings, vectors, DocumentExpirer(database))
+        indexes = IndexingService(database)
+        services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
         ai.on_tasks_changed(embeddings.reload)
+        database.on_change(indexes.wake)
         database.on_change(vectors.wake)
         database.on_change(embeddings.wake)
-        # Vector auto-indexes resume from their checkpoints, each task from its stored position.
+        # Indexes resume from their checkpoints, each task from its stored position.
         services.start()
         self._services[database.name.lower()] = services
         return services

@@ -1,17 +1,23 @@
-"""Running RQL against a database: the bridge from the database to the query executor."""
+"""Running RQL against a database: the bridge from the database to the query layer.
+
+Dynamic queries are answered by the auto-index their fields need (``rookdb.query.dynamic``); vector
+clauses are scored by the vector service, whose auto-indexes carry the vector fields.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
 
 from rookdb.documents.database import Database
+from rookdb.documents.indexing import IndexingService
 from rookdb.documents.vector_search import VectorSearchService
 from rookdb.errors import RookError
 from rookdb.query import ast
-from rookdb.query.executor import QueryResult, VectorSearchHook, execute
+from rookdb.query.dynamic import run_dynamic
+from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.parser import parse_query
 
 __all__ = ["DatabaseQuerySource", "run_query"]
@@ -29,21 +35,20 @@ class DatabaseQuerySource:
             yield parsed
 
     def get_document(self, doc_id: str) -> dict[str, Any] | None:
-        document = self._storage.get(doc_id)
-        if document is None:
-            return None
-        parsed: dict[str, Any] = orjson.loads(document.body)
-        return parsed
+        return self.get_documents([doc_id])[0]
+
+    def get_documents(self, doc_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Documents by id in one read, aligned with ``doc_ids``."""
+        return [None if stored is None else orjson.loads(stored.body) for stored in self._storage.get_many(doc_ids)]
 
 
 def run_query(database: Database, query: str, parameters: dict[str, Any], *, start: int = 0,
               page_size: int | None = None, wait_for_non_stale: float | None = None,
-              vectors: VectorSearchService | None = None) -> QueryResult:
+              indexes: IndexingService | None = None, vectors: VectorSearchService | None = None) -> QueryResult:
     """Run RQL; ``wait_for_non_stale`` is how long a query may wait for its index to catch up (seconds).
 
-    Only vector queries use an index (the others scan documents and are never stale); theirs is
-    found or created in ``vectors`` (the database's vector service), and ``IsStale`` reports whether
-    it had applied every change.
+    ``indexes`` and ``vectors`` are the database's services; a database opened without them only
+    answers queries that read a collection in order.
     """
     parsed = parse_query(query)
     hook: VectorSearchHook | None = None
@@ -56,8 +61,7 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
                             "need its vector indexes.")
         prepared = vectors.prepare(parsed, parameters, wait_for_non_stale)
         hook, stale = prepared.hook, prepared.stale
-    result = execute(query, parameters, DatabaseQuerySource(database), start=start, page_size=page_size,
-                     vector_search=hook,
-                     order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]))
-    result.is_stale = stale
-    return result
+    return run_dynamic(query, parameters, DatabaseQuerySource(database), None if indexes is None else indexes.registry,
+                       start=start,
+                       page_size=page_size, wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,
+                       order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]))

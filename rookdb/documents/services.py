@@ -9,6 +9,7 @@ from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks
 from rookdb.documents.expiration import DocumentExpirer
+from rookdb.documents.indexing import IndexingService
 from rookdb.documents.vector_search import VectorSearchService
 
 __all__ = ["DatabaseServices"]
@@ -22,14 +23,16 @@ class DatabaseServices:
     - ``database``: documents, the change feed, HiLo and the database record;
     - ``ai``: the AI part of the record (connection strings, embeddings tasks);
     - ``embeddings``: the embeddings tasks at work, one worker per enabled task;
-    - ``vectors``: the vector auto-indexes that vector queries create, their indexing thread and the
-      embedding of search terms (the index engine's other kinds of index will sit beside it);
+    - ``indexes``: the database's indexes (auto-indexes for dynamic queries) and their indexing thread;
+    - ``vectors``: the vector fields of vector auto-indexes, their indexing thread and the embedding
+      of search terms;
     - ``expiration``: the deletion of documents whose ``@expires`` has passed.
     """
 
     database: Database
     ai: AiRecord
     embeddings: EmbeddingsTasks
+    indexes: IndexingService
     vectors: VectorSearchService
     expiration: DocumentExpirer
 
@@ -40,7 +43,7 @@ class DatabaseServices:
     @property
     def background(self) -> tuple[BackgroundService, ...]:
         """The background services in start order (they stop in reverse)."""
-        return (self.vectors, self.embeddings, self.expiration)
+        return (self.indexes, self.vectors, self.embeddings, self.expiration)
 
     def start(self) -> None:
         """Start every service; each resumes from the position it stored."""

@@ -10,43 +10,50 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rookdb.errors import RookError
 from rookdb.indexes.registry import IndexRegistry
-from rookdb.query import ast
 from rookdb.query.bindings import Bindings
 from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
 from rookdb.query.index_names import auto_index_fields, reads_collection
 from rookdb.query.indexed import walked_order
 from rookdb.query.parser import parse_query
+from rookdb.query.scoring import fusion_of
+from rookdb.query.vector_clauses import vector_only
 
 __all__ = ["run_dynamic"]
 
 
-def run_dynamic(query: str | ast.Query, parameters: Mapping[str, Any], source: QuerySource, indexes: IndexRegistry,
+def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, indexes: IndexRegistry | None,
                 *, start: int = 0, page_size: int | None = None, wait_for_non_stale: float | None = None,
                 vector_search: VectorSearchHook | None = None, order_by_score: bool = True,
                 stale: bool = False) -> QueryResult:
     """Run a query, from its auto-index when it needs one.
 
     ``wait_for_non_stale`` is how long the client lets the query wait for its index (seconds);
-    ``stale`` reports that something else the query used (vector fields) lags behind.
+    ``stale`` reports that something else the query used (vector fields) lags behind. Without
+    ``indexes`` only queries that read a collection in order, or only search vectors, can run.
     """
-    parsed = parse_query(query) if isinstance(query, str) else query
-    text = query if isinstance(query, str) else parsed.to_rql()
-    if parsed.source.kind == "index" or reads_collection(parsed):
-        result = execute(text, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
+    parsed = parse_query(query)
+    # Vector clauses alone read just the documents they score: without indexes they still run.
+    scored_by_id = (indexes is None and parsed.where is not None and vector_only(parsed.where)
+                    and fusion_of(parameters, query) is None)
+    if parsed.source.kind == "index" or reads_collection(parsed) or scored_by_id:
+        result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
                          order_by_score=order_by_score)
         result.is_stale = stale
         return result
+    if indexes is None:
+        raise RookError("This database was opened without its indexes: only collection reads can run.")
     fields, vectors = auto_index_fields(parsed, parameters)
     collection = parsed.source.name if parsed.source.kind == "collection" else None
     with indexes.for_query(collection, fields, vectors, wait=wait_for_non_stale) as chosen:
         index = chosen.index
-        order = walked_order(parsed, Bindings(parameters, parsed.source.alias, text))
+        order = walked_order(parsed, Bindings(parameters, parsed.source.alias, query))
         if order is not None:
             index.ensure_sorted(order)
         etag, timestamp = index.checkpoint, index.store.last_indexed
         with index.reader() as reader:
-            result = execute(text, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
+            result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
                              order_by_score=order_by_score, index=reader, index_name=index.name)
         result.is_stale = chosen.stale or stale
         result.index_timestamp = timestamp

@@ -30,7 +30,7 @@ from rookdb.query.vector_clauses import DocumentSource, WholeCollection
 
 __all__ = ["DEFAULT_FULL_SORT_LIMIT", "BatchSource", "VectorScorer", "answer", "walked_order"]
 
-DEFAULT_FULL_SORT_LIMIT = 4096
+DEFAULT_FULL_SORT_LIMIT = 256
 """Up to this many matches, ``order by`` sorts them all instead of walking the index's order."""
 
 VectorScorer = Callable[[ast.VectorSearch, Mapping[str, Any], Sequence[str]], dict[str, float]]
@@ -192,13 +192,18 @@ def _sort(documents: list[int], order_by: Sequence[ast.OrderBy], reader: IndexRe
             numeric = order.ordering in ("long", "double")
             missing_rank = 0 if order.nulls is None or (order.nulls == "first") != order.descending else 2
 
-            def key(doc: int, values: Mapping[int, tuple[str | None, float | None]] = values,
-                    numeric: bool = numeric, order: ast.OrderBy = order, missing_rank: int = missing_rank) -> Any:
+            missing = (missing_rank,)
+            ranked: dict[int, Any] = {}
+            for doc in documents:  # the index holds the first value's forms: text lower-cased, number finite
                 text, number = values.get(doc, (None, None))
-                first = number if numeric else text
-                return sort_key([] if first is None else [first], order.ordering, missing_rank)
-
-            keys.append((key, order.descending))
+                if numeric:
+                    ranked[doc] = missing if number is None else (
+                        1, int(number) if order.ordering == "long" else number)
+                elif order.ordering == "alphaNumeric":
+                    ranked[doc] = sort_key([] if text is None else [text], order.ordering, missing_rank)
+                else:
+                    ranked[doc] = missing if text is None else (1, text.lower())
+            keys.append((ranked.__getitem__, order.descending))
     sort_in_place(documents, keys)
 
 

@@ -14,6 +14,7 @@ import uvicorn
 from rookdb.errors import ValidationError
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.app import create_app
+from rookdb.server.http_protocol import RavenHttpProtocol
 from rookdb.server.transport import secured_connections
 from rookdb.settings import Settings
 
@@ -48,7 +49,7 @@ def _config(settings: Settings, data_dir: Path | None, log_level: str) -> tuple[
     check_bind_address(settings["Server.Host"], settings["Security.UnsecuredAccessAllowed"], secured=security.secured)
     app = create_app(settings, data_dir=data_dir, security=security)
     # A secured server terminates TLS in its own protocol, which hands the client certificate to the app.
-    http = secured_connections(security.tls.context) if security.tls is not None else "auto"
+    http = secured_connections(security.tls.context) if security.tls is not None else RavenHttpProtocol
     config = uvicorn.Config(app, host=settings["Server.Host"], port=settings["Server.Port"], http=http,
                             log_level=log_level, lifespan="on", timeout_graceful_shutdown=10)
     return config, security

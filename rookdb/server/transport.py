@@ -16,7 +16,7 @@ import ssl
 from asyncio import sslproto
 from typing import Any, ClassVar, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from rookdb.server.http_protocol import RavenHttpProtocol
 
 __all__ = ["TLS_HANDSHAKE_TIMEOUT_SECONDS", "secured_connections"]
 
@@ -25,8 +25,9 @@ _TLS_HANDSHAKE_RECORD = 0x16
 _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
 
-class _CertificateAwareHttp(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, adding the ASGI TLS extension to each request of a TLS connection."""
+class _CertificateAwareHttp(RavenHttpProtocol):
+    """uvicorn's HTTP protocol (with RavenDB's ``RESET``), adding the ASGI TLS extension to each request of a
+    TLS connection."""
 
     _tls: dict[str, Any] | None = None
 

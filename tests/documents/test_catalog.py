@@ -51,7 +51,7 @@ def test_create_get_and_names_ignore_case(catalog: DatabaseCatalog, tmp_path: Pa
 
 def test_services_are_composed_once_and_wired(catalog: DatabaseCatalog) -> None:
     shop = catalog.create("Shop")
-    assert shop.background == (shop.vectors, shop.embeddings, shop.expiration)
+    assert shop.background == (shop.indexes, shop.vectors, shop.embeddings, shop.expiration)
     shop.ai.put_connection_string(render_connection_string(
         AiConnectionString("Local", "local", "TextEmbeddings", EmbeddedSettings())))
     task = shop.ai.add_task(render_task_configuration(EmbeddingsGenerationConfiguration(
@@ -71,7 +71,7 @@ def test_documents_opens_without_services(catalog: DatabaseCatalog) -> None:
     assert service_threads("Quiet") == []
     with_services = catalog.get("Quiet")
     assert with_services.database is database  # one storage per file
-    assert service_threads("Quiet") == ["rookdb-expiration-Quiet"]
+    assert sorted(service_threads("Quiet")) == ["rookdb-expiration-Quiet", "rookdb-indexing-Quiet"]
 
 
 def test_documents_creates_only_valid_names(catalog: DatabaseCatalog) -> None:
@@ -97,7 +97,7 @@ def test_close_then_reopen_sees_the_same_data(tmp_path: Path) -> None:
     reopened = DatabaseCatalog(tmp_path, Settings(environ={}))
     try:
         reopened.open_all()
-        assert service_threads("Kept") == ["rookdb-expiration-Kept"]
+        assert sorted(service_threads("Kept")) == ["rookdb-expiration-Kept", "rookdb-indexing-Kept"]
         assert reopened.get("Kept").database.get("a/1") is not None
     finally:
         reopened.close()

@@ -39,7 +39,7 @@ WAIT = 60.0  # seconds a test lets an index catch up
 def query(database: DatabaseServices, rql: str, start: int = 0, page_size: int | None = None, **parameters: Any
           ) -> QueryResult:
     return run_query(database.database, rql, parameters, start=start, page_size=page_size,
-                     wait_for_non_stale=WAIT, vectors=database.vectors)
+                     wait_for_non_stale=WAIT, indexes=database.indexes, vectors=database.vectors)
 
 
 def ids(result: QueryResult) -> list[str]:

@@ -65,8 +65,9 @@ async def query(request: Request) -> Response:
     text, parameters, start, page_size = _query_body(request, body)
     result = await run_in_threadpool(run_query, database.database, text, parameters, start=start,
                                      page_size=page_size, wait_for_non_stale=_wait_for_non_stale(body),
-                                     vectors=database.vectors)
+                                     indexes=database.indexes, vectors=database.vectors)
     now = format_timestamp(datetime.now(UTC))
+    etag = result.result_etag if result.result_etag is not None else database.database.storage.last_etag()
     results = result.results
     if query_bool(request, "metadataOnly"):
         results = [{"@metadata": item.get("@metadata", {})} for item in results]
@@ -81,8 +82,8 @@ async def query(request: Request) -> Response:
         "CappedMaxResults": None,
         "DurationInMs": result.duration_ms,
         "IncludedPaths": None,
-        "IndexTimestamp": now,
+        "IndexTimestamp": result.index_timestamp or now,
         "LastQueryTime": now,
-        "ResultEtag": database.database.storage.last_etag(),
+        "ResultEtag": etag,
         "NodeTag": "A",
     })

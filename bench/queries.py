@@ -1,0 +1,321 @@
+"""Dynamic queries answered from auto-indexes: rookdb vs. its limit and vs. its previous full scan.
+
+Run: .venv/bin/python bench/queries.py                  # 10k, 100k and 1M documents (1M is slow)
+     .venv/bin/python bench/queries.py --documents 100000 --http
+
+Each size gets a fresh database of small products (``Name``, ``Price``, ``Cat``, ``Desc`` and a
+16-dimension vector ``Vec``) and runs every query shape on three engines, in the same process and
+the same run:
+
+- rookdb: the database's query path (``run_query``: parse, pick the auto-index, answer from it, load
+  the page's documents), exactly what ``/queries`` runs for the official client;
+- the limit: the same lookups on a raw SQLite table of the same JSON with an expression index per
+  field (an FTS5 table for ``search``, a usearch graph for the vector side of the hybrid), returning
+  parsed documents and the total count;
+- the previous path: rookdb's executor scanning the collection, as every query did before indexes.
+
+With ``--http`` the same shapes also run through the official client against ``rookdb serve`` (data
+loaded with ``store.bulk_insert()``, as a user would): the end-to-end latency a client sees.
+
+Parameters vary per query so that each shape returns about the same number of documents at every
+size (a range of ~20 products, a category of 1%). Reported: p50/p99 in milliseconds, the first query
+(it creates the index and waits for it, bounded) and the time until the index is complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from ravendb import DocumentStore
+from ravendb.serverwide.database_record import DatabaseRecord
+from ravendb.serverwide.operations.common import CreateDatabaseOperation
+
+from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.documents.querying import DatabaseQuerySource, run_query
+from rookdb.documents.services import DatabaseServices
+from rookdb.query import execute
+from rookdb.settings import Settings
+from rookdb.testing.server_process import ServerProcess
+
+SIZES = (10_000, 100_000, 1_000_000)
+CATEGORIES = 100
+DIMENSIONS = 16
+WORDS = [f"w{n}" for n in range(5000)]
+RESULTS = Path(__file__).resolve().parent / "results"
+WAIT_FOR_INDEX_SECONDS = 3600.0
+
+
+@dataclass
+class Shape:
+    """One query shape: its RQL, how to draw parameters, and the same lookup on the raw limit."""
+
+    name: str
+    rql: str
+    parameters: Callable[[random.Random, int], dict[str, Any]]
+    sql: str | None = None
+    count_sql: str | None = None
+
+
+def _window(draws: random.Random, count: int) -> dict[str, Any]:
+    width = 1000.0 * 20 / count  # about 20 products whatever the size
+    low = round(draws.uniform(0, 1000 - width), 2)
+    return {"lo": low, "hi": round(low + width, 2)}
+
+
+def _vector(draws: random.Random) -> list[float]:
+    return [round(draws.gauss(0, 1), 4) for _ in range(DIMENSIONS)]
+
+
+SHAPES = [
+    Shape("equality", "from Products where Name = $n", lambda r, n: {"n": f"Product {r.randrange(n)}"},
+          "SELECT body FROM docs WHERE json_extract(body, '$.Name') = :n"),
+    Shape("range", "from Products where Price between $lo and $hi", _window,
+          "SELECT body FROM docs WHERE json_extract(body, '$.Price') BETWEEN :lo AND :hi"),
+    Shape("order by limit", "from Products order by Price as double desc limit 10", lambda r, n: {},
+          "SELECT body FROM docs ORDER BY json_extract(body, '$.Price') DESC LIMIT 10", "SELECT count(*) FROM docs"),
+    Shape("equality limit", "from Products where Cat = $c limit 10",
+          lambda r, n: {"c": f"c{r.randrange(CATEGORIES)}"},
+          "SELECT body FROM docs WHERE json_extract(body, '$.Cat') = :c LIMIT 10",
+          "SELECT count(*) FROM docs WHERE json_extract(body, '$.Cat') = :c"),
+    Shape("search", "from Products where search(Desc, $t) limit 10", lambda r, n: {"t": " ".join(r.sample(WORDS, 2))},
+          "SELECT d.body FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH :t ORDER BY rank LIMIT 10",
+          "SELECT count(*) FROM fts WHERE fts MATCH :t"),
+    Shape("hybrid", "from Products where vector.search(Vec, $v) or search(Desc, $t) limit 10",
+          lambda r, n: {"v": _vector(r), "t": " ".join(r.sample(WORDS, 2))}),
+]
+
+
+def product(number: int, draws: random.Random) -> dict[str, Any]:
+    return {"Name": f"Product {number}", "Price": round(draws.uniform(0, 1000), 2), "Cat": f"c{number % CATEGORIES}",
+            "Desc": " ".join(draws.choices(WORDS, k=8)), "Vec": _vector(draws)}
+
+
+def products(count: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    draws = random.Random(17)
+    for number in range(count):
+        yield f"products/{number}", product(number, draws)
+
+
+@dataclass
+class Timings:
+    samples: list[float] = field(default_factory=list)
+
+    def time(self, run: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        run()
+        self.samples.append((time.perf_counter() - started) * 1000)
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.samples)
+        return {"p50": statistics.median(ordered), "p99": ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))]}
+
+
+class RawLimit:
+    """The same documents in a plain SQLite table with an expression index per field, FTS5 for
+    ``Desc``, and a usearch graph (RavenDB's 12 edges) for ``Vec``."""
+
+    def __init__(self, folder: Path, services: DatabaseServices) -> None:
+        # Imported here, after rookdb: usearch loaded before onnxruntime crashes the process (both ship OpenMP).
+        from usearch.index import Index as UsearchIndex
+
+        self._db = sqlite3.connect(folder / "limit.sqlite3", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE docs (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+        self._db.execute("CREATE VIRTUAL TABLE fts USING fts5(body)")
+        self._vectors = UsearchIndex(ndim=DIMENSIONS, metric="cos", connectivity=12, expansion_add=64,
+                                     expansion_search=64)
+        keys, rows = [], []
+        self._db.execute("BEGIN")
+        for stored in services.database.storage.iter_collection("Products"):
+            document = orjson.loads(stored.body)
+            rowid = self._db.execute("INSERT INTO docs VALUES (?, ?)", (stored.id, stored.body.decode())).lastrowid
+            self._db.execute("INSERT INTO fts (rowid, body) VALUES (?, ?)", (rowid, document["Desc"]))
+            keys.append(rowid)
+            rows.append(document["Vec"])
+        for name in ("Name", "Price", "Cat"):
+            self._db.execute(f"CREATE INDEX docs_{name} ON docs (json_extract(body, '$.{name}'))")
+        self._db.execute("COMMIT")
+        self._vectors.add(np.array(keys, dtype=np.uint64), np.array(rows, dtype=np.float32), threads=2)
+
+    def run(self, shape: Shape, parameters: dict[str, Any]) -> int:
+        if shape.name == "hybrid":  # both sides, fused by the caller: what an application would do
+            hits = self._vectors.search(np.array(parameters["v"], dtype=np.float32), 16).keys.tolist()
+            texts = self._db.execute("SELECT rowid FROM fts WHERE fts MATCH :t ORDER BY rank LIMIT 10",
+                                     parameters).fetchall()
+            wanted = list(dict.fromkeys([*hits, *(rowid for (rowid,) in texts)]))[:10]
+            marks = ",".join("?" * len(wanted))
+            return len([orjson.loads(body) for (body,) in self._db.execute(
+                f"SELECT body FROM docs WHERE rowid IN ({marks})", wanted)])
+        assert shape.sql is not None
+        rows = [orjson.loads(body) for (body,) in self._db.execute(shape.sql, parameters)]
+        if shape.count_sql is not None:
+            return int(self._db.execute(shape.count_sql, parameters).fetchone()[0])
+        return len(rows)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@contextmanager
+def database(folder: Path, count: int) -> Iterator[DatabaseServices]:
+    catalog = DatabaseCatalog(folder / "data", Settings(environ={}))
+    try:
+        services = catalog.create("Bench")
+        services.database.insert_many(((doc_id, {**body, "@metadata": {"@collection": "Products"}})
+                                       for doc_id, body in products(count)), batch_size=10_000)
+        yield services
+    finally:
+        catalog.close()
+
+
+def measure(count: int, repeats: int, scan_repeats: int) -> dict[str, Any]:
+    report: dict[str, Any] = {"documents": count, "shapes": {}}
+    with tempfile.TemporaryDirectory(prefix="rookdb-bench-") as scratch, database(Path(scratch), count) as services:
+        source = DatabaseQuerySource(services.database)
+
+        def rookdb(shape: Shape, parameters: dict[str, Any], wait: float | None = None) -> Any:
+            return run_query(services.database, shape.rql, parameters, wait_for_non_stale=wait,
+                             indexes=services.indexes, vectors=services.vectors)
+
+        for shape in SHAPES:  # the first query of each shape builds its index, before the limit loads the CPU
+            draws = random.Random(shape.name)
+            started = time.perf_counter()
+            first = rookdb(shape, shape.parameters(draws, count))
+            first_query = time.perf_counter() - started
+            rookdb(shape, shape.parameters(draws, count), wait=WAIT_FOR_INDEX_SECONDS)
+            report["shapes"][shape.name] = {"first_query_s": first_query, "first_query_stale": first.is_stale,
+                                            "index_complete_s": time.perf_counter() - started}
+        limit = RawLimit(Path(scratch), services)
+        for shape in SHAPES:
+            draws = random.Random(shape.name + "/timed")
+            engines = {"rookdb": Timings(), "limit": Timings(), "scan": Timings()}
+            for _ in range(repeats):
+                parameters = shape.parameters(draws, count)
+                engines["rookdb"].time(functools.partial(rookdb, shape, parameters))
+                engines["limit"].time(functools.partial(limit.run, shape, parameters))
+            if shape.name != "hybrid":  # the scan needs the vector service's hook: it is timed for the others
+                for _ in range(scan_repeats):
+                    parameters = shape.parameters(draws, count)
+                    engines["scan"].time(functools.partial(execute, shape.rql, parameters, source))
+            report["shapes"][shape.name].update({name: timings.summary() for name, timings in engines.items()
+                                                 if timings.samples})
+        limit.close()
+    return report
+
+
+def measure_http(count: int, repeats: int) -> dict[str, dict[str, float]]:
+    """p50/p99 of each shape through the official client against ``rookdb serve``."""
+    found: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="rookdb-bench-http-") as scratch:
+        server = ServerProcess(Path(scratch) / "data")
+        server.start()
+        store = DocumentStore(urls=[server.url], database="Bench")
+        try:
+            store.initialize()
+            store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord("Bench")))
+            with store.bulk_insert() as bulk:
+                for doc_id, body in products(count):
+                    bulk.store_as(body, doc_id, metadata={"@collection": "Products"})
+            for shape in SHAPES:
+                draws = random.Random(shape.name + "/http")
+
+                def run(parameters: dict[str, Any], shape: Shape = shape, wait: bool = False) -> None:
+                    with store.open_session() as session:
+                        query = session.advanced.raw_query(shape.rql, dict)
+                        for name, value in parameters.items():
+                            query = query.add_parameter(name, value)
+                        if wait:
+                            query = query.wait_for_non_stale_results()
+                        list(query)
+
+                run(shape.parameters(draws, count), wait=True)
+                timings = Timings()
+                for _ in range(repeats):
+                    timings.time(functools.partial(run, shape.parameters(draws, count)))
+                found[shape.name] = timings.summary()
+        finally:
+            store.close()
+            server.stop()
+    return found
+
+
+def table(reports: list[dict[str, Any]]) -> str:
+    http = any("http" in shape for report in reports for shape in report["shapes"].values())
+    header = ("| documents | query | rookdb p50 | p99 | limit p50 | vs limit | previous (scan) p50 | vs scan "
+              "| first query | index complete |" + (" client over HTTP p50 |" if http else ""))
+    lines = [header, "|" + "---:|" * (header.count("|") - 1)]
+    for report in reports:
+        for name, shape in report["shapes"].items():
+            rookdb, limit = shape["rookdb"]["p50"], shape["limit"]["p50"]
+            scan = shape.get("scan")
+            scan_cells = (f"{scan['p50']:,.0f} ms | {scan['p50'] / rookdb:,.0f}x faster" if scan else "n/a | n/a")
+            stale = " (stale)" if shape["first_query_stale"] else ""
+            line = (f"| {report['documents']:,} | {name} | {rookdb:.2f} ms | {shape['rookdb']['p99']:.2f} ms | "
+                    f"{limit:.2f} ms | {rookdb / limit:.1f}x | {scan_cells} | {shape['first_query_s']:.2f} s{stale} | "
+                    f"{shape['index_complete_s']:.2f} s |")
+            if http:
+                line += f" {shape['http']['p50']:.2f} ms |" if "http" in shape else " |"
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def goals(reports: list[dict[str, Any]]) -> list[str]:
+    """The goals: p50 at the largest size <= 5 ms and <= 3x the limit; largest <= 2x the smallest."""
+    largest = max(reports, key=lambda report: report["documents"])
+    smallest = min(reports, key=lambda report: report["documents"])
+    lines = []
+    for name in ("equality", "range", "order by limit"):
+        shape = largest["shapes"][name]
+        p50, limit = shape["rookdb"]["p50"], shape["limit"]["p50"]
+        lines.append(f"{name} at {largest['documents']:,}: p50 {p50:.2f} ms (<= 5 ms: "
+                     f"{'met' if p50 <= 5 else 'NOT met'}), {p50 / limit:.1f}x the limit (<= 3x: "
+                     f"{'met' if p50 <= 3 * limit else 'NOT met'})")
+    if largest is not smallest:
+        for name, shape in largest["shapes"].items():
+            growth = shape["rookdb"]["p50"] / smallest["shapes"][name]["rookdb"]["p50"]
+            lines.append(f"{name}: p50 at {largest['documents']:,} = {growth:.1f}x the p50 at "
+                         f"{smallest['documents']:,} (<= 2x: {'met' if growth <= 2 else 'NOT met'})")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, help="run one size (default: 10k, 100k and 1M)")
+    parser.add_argument("--repeats", type=int, default=200, help="timed queries per shape and engine")
+    parser.add_argument("--scan-repeats", type=int, help="timed full scans per shape (default: by size)")
+    parser.add_argument("--http", action="store_true", help="also time the shapes through the official client")
+    args = parser.parse_args()
+    sizes = (args.documents,) if args.documents else SIZES
+    reports = []
+    for count in sizes:
+        scans = args.scan_repeats if args.scan_repeats is not None else max(3, min(50, 2_000_000 // count))
+        report = measure(count, args.repeats, scans)
+        if args.http:
+            for name, timings in measure_http(count, max(args.repeats // 4, 5)).items():
+                report["shapes"][name]["http"] = timings
+        reports.append(report)
+        print(table([report]), flush=True)
+    print()
+    print(table(reports))
+    print()
+    print("\n".join(goals(reports)))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"queries-{'-'.join(str(count) for count in sizes)}.json").write_text(json.dumps(reports, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""What the official clients read about an index: its definition, its statistics and its errors.
+
+The shapes are those the Python client parses (``IndexDefinition.from_json``, ``IndexStats.from_json``,
+``IndexErrors.from_json``); fields rookdb does not have (map-reduce, references) carry RavenDB's
+neutral values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rookdb.indexes.definitions import AutoMapDefinition, FieldIndexing, IndexDefinition
+from rookdb.indexes.index import Index
+from rookdb.storage.base import DocumentStorage
+
+__all__ = ["definition_json", "errors_json", "fields_json", "stats_json"]
+
+_LISTED_ERRORS = 10
+
+
+def fields_json(definition: IndexDefinition) -> dict[str, dict[str, Any]]:
+    """``Fields`` as RavenDB lists an auto-index's: ``Name`` (Default), ``search(Name)``, ``exact(Name)``."""
+    fields: dict[str, dict[str, Any]] = {}
+    if isinstance(definition, AutoMapDefinition):
+        for field in definition.fields:
+            for use in FieldIndexing:
+                if use in field.indexing:
+                    name = field.name if use is FieldIndexing.DEFAULT else f"{use.value.lower()}({field.name})"
+                    fields[name] = _field(use.value)
+    else:
+        for stored in definition.stored_fields():
+            fields[stored.name] = _field("Search" if stored.search else "Default")
+    return fields
+
+
+def _field(indexing: str) -> dict[str, Any]:
+    return {"Indexing": indexing, "Storage": "No", "TermVector": None, "Spatial": None, "Analyzer": None,
+            "Suggestions": None, "Vector": None}
+
+
+def definition_json(index: Index, storage: DocumentStorage) -> dict[str, Any]:
+    """The index as ``GET /indexes`` lists it: an ``IndexDefinition``, plus its state."""
+    definition = index.definition
+    kind = definition.kind
+    return {
+        "Name": definition.name,
+        "Type": kind,
+        "IndexType": kind,
+        "SourceType": "Documents",
+        "SearchEngineType": "Corax",
+        "Collection": definition.collection,
+        "Priority": "Normal",
+        "State": "Normal",
+        "LockMode": "Unlock",
+        "Maps": [],
+        "Reduce": None,
+        "Fields": fields_json(definition),
+        "Configuration": {},
+        "AdditionalSources": {},
+        "AdditionalAssemblies": [],
+        "OutputReduceToCollection": None,
+        "ReduceOutputIndex": None,
+        "PatternForOutputReduceToCollectionReferences": None,
+        "PatternReferencesCollectionName": None,
+        "IsStale": index.is_stale(storage),
+        "EntriesCount": index.store.counters["doc_count"],
+        "LastIndexedEtag": index.checkpoint,
+        "ErrorsCount": index.store.counters["map_errors"],
+        "Errors": [error.to_json() for error in index.store.errors()[-_LISTED_ERRORS:]],
+    }
+
+
+def stats_json(index: Index, storage: DocumentStorage) -> dict[str, Any]:
+    """``IndexStats`` (``GetIndexStatisticsOperation``)."""
+    counters = index.store.counters
+    stale = index.is_stale(storage)
+    lag = max(storage.last_etag() - index.checkpoint, 0) if stale else 0
+    return {
+        "Name": index.name,
+        "MapAttempts": counters["map_attempts"],
+        "MapSuccesses": counters["map_successes"],
+        "MapErrors": counters["map_errors"],
+        "MapReferenceAttempts": 0,
+        "MapReferenceSuccesses": 0,
+        "MapReferenceErrors": 0,
+        "ReduceAttempts": None,
+        "ReduceSuccesses": None,
+        "ReduceErrors": None,
+        "ReduceOutputCollection": None,
+        "ReduceOutputReferencePattern": None,
+        "PatternReferencesCollectionName": None,
+        "MappedPerSecondRate": 0.0,
+        "ReducedPerSecondRate": 0.0,
+        "MaxNumberOfOutputsPerDocument": 1,
+        "Collections": {index.definition.collection or "@all_docs": {
+            "LastProcessedDocumentEtag": index.checkpoint, "LastProcessedTombstoneEtag": index.checkpoint,
+            "DocumentLag": lag, "TombstoneLag": 0}},
+        "LastQueryingTime": index.last_query_time,
+        "State": "Normal",
+        "Priority": "Normal",
+        "CreatedTimestamp": index.store.created,
+        "LastIndexingTime": index.store.last_indexed,
+        "IsStale": stale,
+        "LockMode": "Unlock",
+        "Type": index.definition.kind,
+        "Status": "Running",
+        "EntriesCount": counters["doc_count"],
+        "ErrorsCount": len(index.store.errors()),
+        "SourceType": "Documents",
+        "IsTestIndex": False,
+    }
+
+
+def errors_json(index: Index) -> dict[str, Any]:
+    """``IndexErrors`` (``GetIndexErrorsOperation``): the latest errors, oldest first."""
+    return {"Name": index.name, "Errors": [error.to_json() for error in index.store.errors()]}

@@ -1,0 +1,179 @@
+"""Auto-indexes through the official client: created by queries, merged, listed, reset, deleted,
+kept across restarts, with their statistics and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from ravendb import DocumentStore
+from ravendb.documents.indexes.definitions import IndexDefinition
+from ravendb.documents.operations.indexes import (
+    DeleteIndexOperation,
+    GetIndexErrorsOperation,
+    GetIndexesOperation,
+    GetIndexingStatusOperation,
+    GetIndexNamesOperation,
+    GetIndexOperation,
+    GetIndexStatisticsOperation,
+    ResetIndexOperation,
+)
+from ravendb.exceptions.raven_exceptions import RavenException
+
+from rookdb.server.runner import BackgroundServer
+from tests.support.stores import StoreFactory, open_store
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+class Product:
+    def __init__(self, Name: str = "", Price: float = 0.0, Cat: str = "") -> None:
+        self.Name = Name
+        self.Price = Price
+        self.Cat = Cat
+
+
+def fill(store: DocumentStore, count: int) -> None:
+    with store.bulk_insert() as bulk:
+        for number in range(count):
+            bulk.store_as(Product(f"Product {number}", number * 1.5, f"c{number % 4}"), f"products/{number}")
+
+
+def query(store: DocumentStore, rql: str, **parameters: Any) -> tuple[list[dict[str, Any]], Any]:
+    stats: list[Any] = []
+    with store.open_session() as session:
+        found = session.advanced.raw_query(rql, dict)
+        for name, value in parameters.items():
+            found = found.add_parameter(name, value)
+        results = list(found.statistics(stats.append))
+    return results, stats[0]
+
+
+def names(store: DocumentStore) -> list[str]:
+    listed: list[str] = store.maintenance.send(GetIndexNamesOperation(0, 100))
+    return listed
+
+
+def test_queries_create_merge_and_list_auto_indexes(server: BackgroundServer, new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 50)
+    results, stats = query(store, "from Products where Name = $n", n="Product 7")
+    assert [item["Price"] for item in results] == [10.5]
+    assert (stats.index_name, stats.is_stale, stats.total_results) == ("Auto/Products/ByName", False, 1)
+    ranged, stats = query(store, "from Products where Price between 3 and 6 order by Price as double desc")
+    assert [item["Price"] for item in ranged] == [6.0, 4.5, 3.0]
+    assert stats.index_name == "Auto/Products/ByNameAndPrice"  # merged with the index of the collection
+    wait_for(lambda: names(store) == ["Auto/Products/ByNameAndPrice"], what="the merged index to replace the old")
+    _, stats = query(store, "from Products where Name = 'Product 1'")
+    assert stats.index_name == "Auto/Products/ByNameAndPrice"
+
+    definitions: list[IndexDefinition] = store.maintenance.send(GetIndexesOperation(0, 10))
+    assert [definition.name for definition in definitions] == ["Auto/Products/ByNameAndPrice"]
+    listed = httpx.get(f"{server.url}/databases/{store.database}/indexes", timeout=30).json()["Results"]
+    assert {name: field["Indexing"] for name, field in listed[0]["Fields"].items()} == {
+        "Name": "Default", "Price": "Default"}  # (the client's own IndexDefinition.fields does not parse)
+    one = store.maintenance.send(GetIndexOperation("Auto/Products/ByNameAndPrice"))
+    assert one is not None and one.name == "Auto/Products/ByNameAndPrice"
+    assert store.maintenance.send(GetIndexOperation("Auto/Products/ByNothing")) is None
+    statistics = store.maintenance.send(GetIndexStatisticsOperation("Auto/Products/ByNameAndPrice"))
+    assert (statistics.entries_count, statistics.stale, statistics.map_errors) == (50, False, 0)
+    assert statistics.type.value == "AutoMap" and statistics.last_indexing_time is not None
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert [index.name for index in status.indexes] == ["Auto/Products/ByNameAndPrice"]
+
+
+def test_collection_reads_and_searches(new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 30)
+    everything, stats = query(store, "from Products")
+    assert len(everything) == 30 and stats.index_name == "collection/Products"
+    found, stats = query(store, "from Products where search(Name, 'product 7*') limit 3")
+    assert stats.index_name == "Auto/Products/BySearch(Name)"
+    scores = [item["@metadata"]["@index-score"] for item in found]
+    assert scores == sorted(scores, reverse=True) and len(found) == 3
+    assert names(store) == ["Auto/Products/BySearch(Name)"]
+
+
+def test_reading_your_own_writes_and_waiting(new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 10)
+    query(store, "from Products where Cat = 'c1'")
+    with store.open_session() as session:
+        session.store(Product("New", 1.0, "c1"), "products/new")
+        session.save_changes()
+    after, stats = query(store, "from Products where Cat = 'c1'")
+    assert "products/new" in {item["@metadata"]["@id"] for item in after} and not stats.is_stale
+    with store.open_session() as session:
+        waited = list(session.query_collection("Products", dict).where_equals("Cat", "c2")
+                      .wait_for_non_stale_results())
+    assert len(waited) == 2
+
+
+def test_reset_and_delete(server: BackgroundServer, new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 20)
+    query(store, "from Products where Cat = 'c3'")
+    name = "Auto/Products/ByCat"
+    store.maintenance.send(ResetIndexOperation(name))  # RavenDB's RESET method, through httptools
+    results, stats = query(store, "from Products where Cat = 'c3'")
+    assert stats.index_name == name and len(results) == 5
+    store.maintenance.send(DeleteIndexOperation(name))
+    assert names(store) == []
+    again = httpx.delete(f"{server.url}/databases/{store.database}/indexes", params={"name": name}, timeout=30)
+    assert again.status_code == 404 and again.json()["Type"].endswith("IndexDoesNotExistException")
+    store.maintenance.send(DeleteIndexOperation(name))  # the client takes 404 as "already gone"
+
+
+def test_bad_queries(new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 5)
+    nothing, _ = query(store, "from Products where NoSuchField = 'x'")
+    assert nothing == []
+    text = "from Products where Price > 1 and search(id(), 'x')"
+    with pytest.raises(RavenException, match="InvalidQueryException") as raised:
+        query(store, text)
+    assert "search() works on document fields" in str(raised.value)
+
+
+def test_query_results_say_which_index_state_they_reflect(server: BackgroundServer, new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 5)
+    response = httpx.post(f"{server.url}/databases/{store.database}/queries",
+                          json={"Query": "from Products where Price > 1"}, timeout=30).json()
+    assert (response["IndexName"], response["IsStale"], response["ResultEtag"]) == ("Auto/Products/ByPrice", False, 5)
+    assert response["IndexTimestamp"].endswith("Z")
+
+
+def test_vector_indexing_errors_are_listed(new_store: StoreFactory) -> None:
+    store = new_store()
+    with store.bulk_insert() as bulk:
+        bulk.store_as({"Raw": [1.0, 0.0, 0.0]}, "items/1", metadata={"@collection": "Items"})
+        bulk.store_as({"Raw": [0.0, 1.0]}, "items/2", metadata={"@collection": "Items"})
+        bulk.store_as({"Raw": [0.0, 0.0, 1.0]}, "items/3", metadata={"@collection": "Items"})
+    with store.open_session() as session:
+        found = list(session.query_collection("Items", dict).vector_search("Raw", [1.0, 0.0, 0.0])
+                     .wait_for_non_stale_results())
+    assert {item["@metadata"]["@id"] for item in found} == {"items/1", "items/3"}
+    errors = store.maintenance.send(GetIndexErrorsOperation("Auto/Items/ByVector.search(Raw)"))
+    assert [error.document for error in errors[0].errors] == ["items/2"]
+    assert "dimension" in errors[0].errors[0].error.lower()
+
+
+def test_indexes_survive_a_restart_without_rebuilding(tmp_path: Path) -> None:
+    with BackgroundServer(tmp_path) as first:
+        store = open_store(first.url, "Durable")
+        fill(store, 40)
+        query(store, "from Products where Price >= 30")
+        before = store.maintenance.send(GetIndexStatisticsOperation("Auto/Products/ByPrice"))
+        store.close()
+    with BackgroundServer(tmp_path) as second:
+        store = DocumentStore(urls=[second.url], database="Durable")
+        store.initialize()
+        results, stats = query(store, "from Products where Price >= 30")
+        after = store.maintenance.send(GetIndexStatisticsOperation("Auto/Products/ByPrice"))
+        store.close()
+    assert len(results) == 20 and not stats.is_stale
+    assert before.map_attempts == after.map_attempts == 40  # resumed from its checkpoint: nothing mapped again
