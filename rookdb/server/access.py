@@ -19,7 +19,7 @@ from rookdb.errors import AuthorizationError, InsecureTransportError
 from rookdb.security import Access, AuthenticationStatus, Identity, ServerSecurity, refusal
 from rookdb.server.responses import error_response
 
-__all__ = ["AUTH_ERROR_PAGE", "IdentityMiddleware", "guarded", "identity_of", "security_of"]
+__all__ = ["AUTH_ERROR_PAGE", "Endpoint", "IdentityMiddleware", "guarded", "identity_of", "security_of"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
