@@ -296,6 +296,11 @@ def test_audit_log_and_protected_secrets(secured: Secured) -> None:
         assert secret.stat().st_mode & 0o777 == 0o600, secret
     text = "\n".join(lines)
     assert "PRIVATE KEY" not in text
+    with secured.http(secured.files.admin) as client:
+        for path in ("/certs/server.pem", "/studio/%2e%2e/certs/server.pem", "/studio/..%2f..%2fcerts/ca.key",
+                     "/master.key"):
+            response = client.get(path)
+            assert response.status_code == 404 and b"PRIVATE KEY" not in response.content, path
 
 
 def test_tasks_watch_presents_a_certificate(secured: Secured) -> None:
