@@ -26,6 +26,8 @@ from rookdb.errors import ValidationError
 __all__ = [
     "CONNECTORS",
     "DEFAULT_HUGGING_FACE_ENDPOINT",
+    "EXTENSION_FIELDS",
+    "MAX_PROMPT_LENGTH",
     "SECRET_MASK",
     "SERVER_WIDE_PREFIX",
     "AiConnectionString",
@@ -42,6 +44,7 @@ __all__ = [
     "VertexSettings",
     "connector_for",
     "connector_name",
+    "keep_unsent",
     "locked_changes",
     "masked",
     "parse_connection_string",
@@ -159,6 +162,30 @@ class AiConnectionString:
     identifier: str
     model_type: ModelType
     settings: AiSettings
+    # rookdb's own fields (``EXTENSION_FIELDS``); None means "not set", so RavenDB's behaviour.
+    query_prompt: str | None = None
+    """Put before every search term; None: the model's convention (``rookdb.ai.prompts``), "": none."""
+    document_prompt: str | None = None
+    """Put before every text a task embeds; None: the model's convention, "": none."""
+
+
+@dataclass(frozen=True)
+class _ExtensionField:
+    """A top-level field rookdb adds to RavenDB's connection string (absent from the official client)."""
+
+    attr: str
+    key: str
+    kind: Literal["prompt"]
+
+
+# Clients that do not know these never send them: absent means "keep what is stored" on an edit
+# (``keep_unsent``) and "not set" on a new connection string; rendered only when set.
+EXTENSION_FIELDS: tuple[_ExtensionField, ...] = (
+    _ExtensionField("query_prompt", "QueryPrompt", "prompt"),
+    _ExtensionField("document_prompt", "DocumentPrompt", "prompt"),
+)
+# At most this many characters per prompt.
+MAX_PROMPT_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -292,9 +319,24 @@ def parse_connection_string(data: Any) -> AiConnectionString:
         identifier=typing.cast(str, identifier),
         model_type=model_type,
         settings=_parse_settings(given[0], data[given[0].json_key]),
+        **{extension.attr: _parse_extension(extension, data.get(extension.key)) for extension in EXTENSION_FIELDS},
     )
     validate_connection_string(connection_string)
     return connection_string
+
+
+def _parse_extension(extension: _ExtensionField, value: Any) -> Any:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(extension.key, f"must be a string or null, got {value!r}")
+    return value
+
+
+def _check_extension(extension: _ExtensionField, value: Any) -> None:
+    if value is None:
+        return
+    if len(value) > MAX_PROMPT_LENGTH:
+        raise ValidationError(extension.key, f"is {len(value)} characters long; a prompt has at most "
+                              f"{MAX_PROMPT_LENGTH}")
 
 
 def _parse_settings(connector: Connector, block: Any) -> AiSettings:
@@ -325,6 +367,10 @@ def render_connection_string(connection_string: AiConnectionString) -> dict[str,
         )
     out["ModelType"] = connection_string.model_type
     out["Type"] = "Ai"
+    for extension in EXTENSION_FIELDS:
+        value = getattr(connection_string, extension.attr)
+        if value is not None:
+            out[extension.key] = value
     return out
 
 
@@ -362,6 +408,21 @@ def validate_connection_string(connection_string: AiConnectionString) -> None:
     if connection_string.model_type == "Chat" and not connector.supports_chat:
         raise ValidationError("ModelType", f"the {connector.name} connector serves TextEmbeddings only, not Chat")
     _validate_settings(connection_string.settings, connector)
+    for extension in EXTENSION_FIELDS:
+        _check_extension(extension, getattr(connection_string, extension.attr))
+
+
+def keep_unsent(new: AiConnectionString, old: AiConnectionString | None, sent: dict[str, Any]) -> AiConnectionString:
+    """``new`` with the stored value of every extension field the client did not send at all.
+
+    The official clients know nothing of these fields: editing a connection string with them (an
+    API key, say) must not erase a prompt set in the Studio. An explicit null does reset one.
+    """
+    if old is None:
+        return new
+    kept = {extension.attr: getattr(old, extension.attr) for extension in EXTENSION_FIELDS
+            if extension.key not in sent}
+    return dataclasses.replace(new, **kept) if kept else new
 
 
 def _validate_settings(settings: AiSettings, connector: Connector) -> None:

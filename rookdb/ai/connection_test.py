@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import httpx
 
 from rookdb.ai.connection_strings import AiSettings, EmbeddedSettings, connector_name
+from rookdb.ai.prompts import Prompts
 from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.providers.pipeline import (
     DEFAULT_PROVIDER_OPTIONS,
@@ -82,6 +83,8 @@ class ConnectionTestResult:
     failure_kind: FailureKind | None = None
     error: str | None = None
     provider_status: int | None = None
+    prompts: Prompts = field(default_factory=Prompts)
+    """The prompts the connection string puts before documents and search terms."""
 
     def to_json(self) -> dict[str, Any]:
         """RavenDB's ``{Success, Error}`` plus what rookdb found out."""
@@ -96,6 +99,7 @@ class ConnectionTestResult:
             "ResolvedUrl": self.resolved_url,
             "FailureKind": self.failure_kind,
             "ProviderStatus": self.provider_status,
+            **self.prompts.to_json(),
         }
 
 
@@ -118,9 +122,11 @@ async def test_connection(
     timeout: float = DEFAULT_TEST_CONNECTION_TIMEOUT,
     http_client: httpx.AsyncClient | None = None,
     options: ProviderOptions = DEFAULT_PROVIDER_OPTIONS,
+    prompts: Prompts | None = None,
 ) -> ConnectionTestResult:
-    """Embed ``TEST_CONNECTION_VALUES`` through ``settings`` within ``timeout`` seconds.
-    Raises ``AiConfigurationError`` for the embedded connector; reports everything else."""
+    """Embed ``TEST_CONNECTION_VALUES`` (as documents: after ``prompts.document``) through ``settings``
+    within ``timeout`` seconds. Raises ``AiConfigurationError`` for the embedded connector; reports
+    everything else, with ``prompts``."""
     if isinstance(settings, EmbeddedSettings):
         raise AiConfigurationError(
             "The embedded model has no Test Connection: it runs inside rookdb and needs no credentials.")
@@ -129,6 +135,7 @@ async def test_connection(
         retry=replace(TEST_CONNECTION_RETRY, max_total_time=timeout),
         timeouts=Timeouts(connect=min(options.timeouts.connect, timeout), request=timeout),
     )
+    prompts = prompts or Prompts()
     name = connector_name(settings)
     model: str | None = getattr(settings, "model", None)
     started = time.perf_counter()
@@ -141,6 +148,7 @@ async def test_connection(
             dimensions=provider.dimensions if provider and fields.get("success") else None,
             latency_ms=(time.perf_counter() - started) * 1000.0,
             resolved_url=provider.resolved_url() if provider else None,
+            prompts=prompts,
             **fields,
         )
 
@@ -150,7 +158,7 @@ async def test_connection(
         return result(None, success=False, failure_kind=failure_kind(error), error=error.message)
     try:
         async with asyncio.timeout(timeout):
-            vectors = await provider.embed(list(TEST_CONNECTION_VALUES))
+            vectors = await provider.embed([prompts.document + value for value in TEST_CONNECTION_VALUES])
     except AiError as error:
         return result(provider, success=False, failure_kind=failure_kind(error), error=error.message,
                       provider_status=error.provider_status)

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 from rookdb.ai.connection_strings import (
     CONNECTORS,
     AiConnectionString,
+    keep_unsent,
     locked_changes,
     parse_connection_string,
     render_connection_string,
@@ -22,6 +23,7 @@ from rookdb.ai.connection_strings import (
     secret_fields,
 )
 from rookdb.ai.identifiers import validate_identifier
+from rookdb.ai.prompts import document_prompt_changes
 from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
     parse_task_configuration,
@@ -132,7 +134,7 @@ class AiRecord:
         def change(record: dict[str, Any]) -> None:
             strings: dict[str, Any] = record.setdefault(_CONNECTION_STRINGS, {})
             previous = self._open(strings[incoming.name]) if incoming.name in strings else None
-            connection_string = restore_masked(incoming, previous)
+            connection_string = keep_unsent(restore_masked(incoming, previous), previous, data)
             for name, stored in strings.items():
                 if name != connection_string.name and stored.get("Identifier") == connection_string.identifier:
                     raise ValidationError(
@@ -141,7 +143,8 @@ class AiRecord:
             users = [task for task in self._tasks_in(record)
                      if task.connection_string_name == connection_string.name]
             if previous is not None and users:
-                locked = locked_changes(previous, connection_string)
+                locked = locked_changes(previous, connection_string) + document_prompt_changes(
+                    previous, connection_string)
                 if locked:
                     raise InUseError(
                         f"Connection string '{connection_string.name}' is used by embeddings task(s) "

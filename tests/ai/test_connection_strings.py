@@ -28,6 +28,7 @@ from rookdb.ai.connection_strings import (
     VertexSettings,
     connector_for,
     connector_name,
+    keep_unsent,
     locked_changes,
     masked,
     parse_connection_string,
@@ -421,6 +422,9 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "VertexSettings.GoogleCredentialsJson",
         "missing client_email, token_uri",
     ),
+    ("query prompt too long", _wire("Ollama") | {"QueryPrompt": "q" * 1001}, "QueryPrompt", "at most 1000"),
+    ("document prompt too long", _wire("Ollama") | {"DocumentPrompt": "d" * 1001}, "DocumentPrompt", "at most 1000"),
+    ("prompt not a string", _wire("Ollama") | {"QueryPrompt": 3}, "QueryPrompt", "string or null"),
 ]
 
 
@@ -510,3 +514,26 @@ def test_masked_and_restored() -> None:
 def test_masking_leaves_empty_secrets_alone() -> None:
     embedded = AiConnectionString("E", "e", "TextEmbeddings", EmbeddedSettings())
     assert masked(embedded) == embedded
+
+
+def test_prompts_are_read_and_rendered_only_when_set() -> None:
+    sent = _wire("HuggingFace") | {"QueryPrompt": "query: ", "DocumentPrompt": ""}
+    parsed = parse_connection_string(sent)
+    assert (parsed.query_prompt, parsed.document_prompt) == ("query: ", "")
+    rendered = render_connection_string(parsed)
+    assert rendered == sent
+    assert ClientConnectionString.from_json(rendered).to_json() == _wire("HuggingFace")
+    assert "QueryPrompt" not in render_connection_string(parse_connection_string(_wire("HuggingFace")))
+    longest = _wire("HuggingFace") | {"QueryPrompt": "q" * 1000}
+    assert parse_connection_string(longest).query_prompt == "q" * 1000
+
+
+def test_fields_a_client_did_not_send_keep_their_stored_values() -> None:
+    stored = parse_connection_string(_wire("HuggingFace") | {"QueryPrompt": "Q: ", "DocumentPrompt": "D: "})
+    from_client = parse_connection_string(_wire("HuggingFace"))
+    kept = keep_unsent(from_client, stored, _wire("HuggingFace"))
+    assert (kept.query_prompt, kept.document_prompt) == ("Q: ", "D: ")
+    reset = _wire("HuggingFace") | {"QueryPrompt": None}
+    cleared = keep_unsent(parse_connection_string(reset), stored, reset)
+    assert (cleared.query_prompt, cleared.document_prompt) == (None, "D: ")
+    assert keep_unsent(from_client, None, _wire("HuggingFace")) == from_client

@@ -115,6 +115,28 @@ def test_a_connection_string_in_use_keeps_its_model_but_not_its_key(record: AiRe
         {"Kind": "EmbeddingsGeneration", "Id": 1, "Name": "Products", "Identifier": "products"}]
 
 
+def test_an_edit_that_does_not_send_the_prompts_keeps_them(record: AiRecord) -> None:
+    e5 = "intfloat/e5-small-v2"
+    record.put_connection_string(hugging_face(model=e5) | {"QueryPrompt": "Q: ", "DocumentPrompt": ""})
+    record.put_connection_string(hugging_face(model=e5, api_key="rotated"))  # as the official client sends it
+    kept = record.connection_string("HF")
+    assert kept is not None and (kept.query_prompt, kept.document_prompt) == ("Q: ", "")
+    record.put_connection_string(hugging_face(model=e5) | {"QueryPrompt": None})
+    reset = record.connection_string("HF")
+    assert reset is not None and (reset.query_prompt, reset.document_prompt) == (None, "")
+
+
+def test_the_document_prompt_is_locked_while_in_use_but_not_the_query_prompt(record: AiRecord) -> None:
+    record.put_connection_string(hugging_face(model="intfloat/e5-small-v2"))
+    record.add_task(task())
+    with pytest.raises(InUseError, match="DocumentPrompt cannot change"):
+        record.put_connection_string(hugging_face(model="intfloat/e5-small-v2") | {"DocumentPrompt": ""})
+    record.put_connection_string(hugging_face(model="intfloat/e5-small-v2") | {"DocumentPrompt": "passage: "})
+    record.put_connection_string(hugging_face(model="intfloat/e5-small-v2") | {"QueryPrompt": "Q: "})
+    found = record.connection_string("HF")
+    assert found is not None and (found.query_prompt, found.document_prompt) == ("Q: ", "passage: ")
+
+
 def test_removing_a_connection_string(record: AiRecord) -> None:
     record.put_connection_string(hugging_face())
     record.remove_connection_string("HF")

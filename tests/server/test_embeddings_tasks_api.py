@@ -4,11 +4,10 @@ server against the local embedding server, observed over HTTP and with ``rookdb 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from ravendb import DocumentStore
@@ -52,6 +51,7 @@ from rookdb.server.runner import BackgroundServer
 from rookdb.settings import Settings
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.embeddings import EMBEDDING_API_KEY
+from tests.support.tasks import caught_up, http, progress
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -113,27 +113,6 @@ def task_config(name: str = "ProductsEmbeddings", **changes: Any) -> EmbeddingsG
     }
     values.update(changes)
     return EmbeddingsGenerationConfiguration(**values)
-
-
-def http(server: BackgroundServer) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=30)
-
-
-def progress(server: BackgroundServer, store: DocumentStore) -> list[dict[str, Any]]:
-    with http(server) as client:
-        response = client.get(f"/databases/{store.database}/ai/tasks/progress")
-        response.raise_for_status()
-        results: list[dict[str, Any]] = response.json()["Results"]
-        return results
-
-
-def caught_up(server: BackgroundServer, store: DocumentStore) -> Callable[[], bool]:
-    def check() -> bool:
-        entries = progress(server, store)
-        return bool(entries) and all(
-            e["State"] in ("Idle", "Disabled") and e["DocumentsProcessed"] == e["DocumentsTotal"] for e in entries)
-
-    return check
 
 
 def load(store: DocumentStore, doc_id: str) -> dict[str, Any] | None:

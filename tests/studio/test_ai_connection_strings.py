@@ -18,6 +18,8 @@ EMBEDDINGS_CONNECTORS = ["OpenAI", "Azure OpenAI", "Google AI", "Vertex AI", "Mi
                          "Embedded (bge-micro-v2)"]
 CHAT_CONNECTORS = ["OpenAI", "Azure OpenAI", "Google AI", "Ollama"]
 MASKED = re.compile(r"\bmasked\b")
+# rookdb's own fields, after RavenDB's, for embeddings models.
+EXTRAS = ["Query prompt", "Document prompt"]
 PROVIDER_KEYS = ["OpenAiSettings", "AzureOpenAiSettings", "OllamaSettings", "EmbeddedSettings", "GoogleSettings",
                  "HuggingFaceSettings", "MistralAiSettings", "VertexSettings"]
 
@@ -31,8 +33,9 @@ def open_form(studio: Studio, database: str) -> Locator:
 
 
 def labels(dialog: Locator) -> list[str]:
-    return [text.replace("optional", "").strip()
-            for text in dialog.locator(".field > label, .field > .fieldset-label").all_inner_texts()]
+    """The visible field labels, in order."""
+    found = dialog.locator(".field > label, .field > .fieldset-label").all()
+    return [label.inner_text().replace("optional", "").strip() for label in found if label.is_visible()]
 
 
 def connector_options(dialog: Locator) -> list[str]:
@@ -42,7 +45,8 @@ def connector_options(dialog: Locator) -> list[str]:
 def test_the_form_follows_the_studio_order(studio: Studio, new_database: str) -> None:
     dialog = open_form(studio, new_database)
     expect(dialog.get_by_label("Name")).to_be_focused()
-    assert labels(dialog) == ["Name", "Identifier", "Model type", "Connector", "Max concurrent query batches"]
+    assert labels(dialog) == ["Name", "Identifier", "Model type", "Connector", "Max concurrent query batches",
+                              *EXTRAS]
     studio.shot("empty-form")
 
     dialog.get_by_label("Name").fill("My connection string to Hugging Face")
@@ -60,7 +64,7 @@ def test_the_form_follows_the_studio_order(studio: Studio, new_database: str) ->
 
     dialog.get_by_label("Connector").select_option(label="Hugging Face")
     assert labels(dialog) == ["Name", "Identifier", "Model type", "Connector", "API key", "Endpoint", "Model",
-                              "Max concurrent query batches"]
+                              "Max concurrent query batches", *EXTRAS]
     expect(dialog.get_by_label("Endpoint")).to_have_attribute("placeholder", HUGGING_FACE_DEFAULT_ENDPOINT)
     expect(dialog.get_by_role("button", name="Test connection")).to_be_visible()
     footer = dialog.locator(".dialog-footer").get_by_role("button").all_inner_texts()
@@ -87,7 +91,7 @@ def test_connectors_are_filtered_by_model_type(studio: Studio, new_database: str
                                   "Max concurrent query batches"]
     dialog.get_by_text("Text embeddings", exact=True).click()
     assert labels(dialog)[4:] == ["API key", "Endpoint", "Model", "Organization ID", "Project ID", "Dimensions",
-                                  "Max concurrent query batches"]
+                                  "Max concurrent query batches", *EXTRAS]
     studio.shot("openai-embeddings")
 
 
@@ -113,7 +117,8 @@ def test_secrets_are_masked_until_shown_and_embedded_has_no_test(studio: Studio,
 
     dialog.get_by_label("Connector").select_option(label="Embedded (bge-micro-v2)")
     expect(dialog.get_by_role("button", name="Test connection")).to_be_hidden()
-    assert labels(dialog) == ["Name", "Identifier", "Model type", "Connector", "Max concurrent query batches"]
+    assert labels(dialog) == ["Name", "Identifier", "Model type", "Connector", "Max concurrent query batches",
+                              *EXTRAS]
     studio.shot("embedded")
 
 
@@ -160,6 +165,45 @@ def test_save_sends_the_clients_json_and_lists_it(studio: Studio, new_database: 
     row.get_by_role("button", name="Delete ConnectionStringToHuggingFace").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_text("No AI connection strings yet")).to_be_visible()
+
+
+def test_prompts_are_edited_sent_only_when_set_and_errors_land_next_to_them(
+        studio: Studio, new_database: str) -> None:
+    page = studio.page
+    dialog = open_form(studio, new_database)
+    dialog.get_by_label("Name").fill("E5")
+    dialog.get_by_label("Connector").select_option(label="Ollama")
+    dialog.get_by_label("URI").fill("http://127.0.0.1:11434")
+    dialog.get_by_label("Model", exact=True).fill("intfloat/e5-small-v2")
+    expect(dialog.get_by_label("Query prompt text")).to_be_hidden()
+    dialog.locator("select[name=QueryPrompt]").select_option(label="Custom")
+    dialog.get_by_label("Query prompt text").fill("Find: ")
+    dialog.locator("select[name=DocumentPrompt]").select_option(label="None")
+    studio.shot("prompts")
+    with page.expect_request(lambda r: r.method == "PUT" and r.url.endswith("/admin/connection-strings")) as sent:
+        dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    body = json.loads(sent.value.post_data or "")
+    assert (body["QueryPrompt"], body["DocumentPrompt"]) == ("Find: ", "")
+
+    page.get_by_role("button", name="Edit E5").click()
+    edit = page.get_by_role("dialog", name="Edit connection string 'E5'")
+    expect(edit.get_by_label("Query prompt text")).to_have_value("Find: ")
+    expect(edit.locator("select[name=DocumentPrompt]")).to_have_value("none")
+    edit.locator("select[name=QueryPrompt]").select_option(label="Model's convention")
+    with page.expect_request(lambda r: r.method == "PUT" and r.url.endswith("/admin/connection-strings")) as again:
+        edit.get_by_role("button", name="Save").click()
+    expect(edit).to_be_hidden()
+    assert json.loads(again.value.post_data or "")["QueryPrompt"] is None  # sent, so the stored one is reset
+
+    studio.expect_error_response(f"/databases/{new_database}/admin/connection-strings", 400)
+    page.get_by_role("button", name="Edit E5").click()
+    edit = page.get_by_role("dialog", name="Edit connection string 'E5'")
+    edit.locator("select[name=DocumentPrompt]").select_option(label="Custom")
+    edit.get_by_label("Document prompt text").evaluate("(input, text) => { input.value = text; }", "d" * 1001)
+    edit.get_by_label("Document prompt text").dispatch_event("input")
+    edit.get_by_role("button", name="Save").click()
+    expect(edit.locator('.field[data-field="DocumentPrompt"] .field-error')).to_contain_text("at most 1000")
 
 
 def test_server_validation_is_shown_next_to_the_field(studio: Studio, new_database: str) -> None:

@@ -17,12 +17,19 @@ HF_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def tei_connection_string(server: EmbeddingServer, identifier: str = "local-tei",
-                          max_concurrent: int | None = None) -> AiConnectionString:
-    """A Hugging Face connection string pointed at the local server (detected as TEI)."""
+                          max_concurrent: int | None = None, model: str = HF_MODEL,
+                          **extensions: Any) -> AiConnectionString:
+    """A Hugging Face connection string pointed at the local server (detected as TEI, which serves
+    any model name); ``extensions`` sets rookdb's own fields (``query_prompt`` ...)."""
     return AiConnectionString(
         name=identifier, identifier=identifier, model_type="TextEmbeddings",
-        settings=HuggingFaceSettings(api_key=EMBEDDING_API_KEY, model=HF_MODEL, endpoint=server.url,
-                                     embeddings_max_concurrent_batches=max_concurrent))
+        settings=HuggingFaceSettings(api_key=EMBEDDING_API_KEY, model=model, endpoint=server.url,
+                                     embeddings_max_concurrent_batches=max_concurrent), **extensions)
+
+
+def tei_inputs(server: EmbeddingServer) -> list[str]:
+    """Every text the local server received on its TEI route, in order."""
+    return [text for request in server.requests("tei-embed") for text in request.body["inputs"]]
 
 
 def tei_requests(server: EmbeddingServer) -> int:

@@ -54,7 +54,7 @@ class BatchPlan:
     last_etag: int
     documents: list[DocumentPlan]
     texts: dict[str, str]
-    """Chunk hash → chunk text, for every chunk of the batch."""
+    """Chunk hash → the text sent to the provider (document prompt + chunk), for every chunk."""
     hits: dict[str, CachedVector] = field(default_factory=dict)
     """Chunks found in the cache."""
     reused: set[str] = field(default_factory=set)
@@ -94,8 +94,12 @@ class BatchPlan:
                    for digest in hashes if digest in self.hits or digest in self.reused)
 
 
-def plan_batch(changes: Sequence[Change], extractor: Extractor) -> BatchPlan:
-    """Extract and chunk every changed document; a document that cannot be read becomes an item error."""
+def plan_batch(changes: Sequence[Change], extractor: Extractor, prompt: str = "") -> BatchPlan:
+    """Extract and chunk every changed document; a document that cannot be read becomes an item error.
+
+    Each chunk is embedded as ``prompt + chunk`` (the connection string's document prompt), and that
+    text is what the cache key hashes.
+    """
     documents: list[DocumentPlan] = []
     texts: dict[str, str] = {}
     readable: list[tuple[DocumentPlan, Any]] = []
@@ -117,8 +121,9 @@ def plan_batch(changes: Sequence[Change], extractor: Extractor) -> BatchPlan:
         for name, chunks in fields.items():
             hashes = []
             for piece in chunks:
-                digest = text_hash(piece)
-                texts.setdefault(digest, piece)
+                text = prompt + piece
+                digest = text_hash(text)
+                texts.setdefault(digest, text)
                 hashes.append(digest)
             plan.fields[name] = hashes
     return BatchPlan(changes[-1].etag if changes else 0, documents, texts)

@@ -18,6 +18,7 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
 from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, needs_extension
 from rookdb.ai.embeddings.layout import decode_vector
+from rookdb.ai.prompts import prompts_for
 from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.providers.pipeline import DEFAULT_RETRY_POLICY
 from rookdb.ai.providers.registry import create_provider
@@ -94,7 +95,8 @@ class QueryEmbedder:
     def embed(
         self, connection_string: AiConnectionString, task: EmbeddingsGenerationConfiguration, text: str
     ) -> list[npt.NDArray[np.float32]]:
-        """The float32 vectors of ``text``: one per chunk of ``task.chunking_options_for_querying``.
+        """The float32 vectors of ``text``: one per chunk of ``task.chunking_options_for_querying``,
+        each embedded as the connection string's query prompt + the chunk.
 
         Contract: blocking and callable from any thread. Each chunk is looked up in
         ``@embeddings-cache`` under ``connection_string.identifier`` (unquantized entries); misses
@@ -105,7 +107,8 @@ class QueryEmbedder:
         provider call. Empty text gives ``[]``. Raises ``ValidationError`` for unusable chunking
         options and an ``AiError`` when the provider fails or takes longer than ``Query.TimeoutInSec``.
         """
-        chunks = chunk(text, task.chunking_options_for_querying)
+        prompt = prompts_for(connection_string).query
+        chunks = [prompt + piece for piece in chunk(text, task.chunking_options_for_querying)]
         if not chunks:
             return []
         hashes = [text_hash(piece) for piece in chunks]

@@ -36,6 +36,7 @@ from rookdb.ai.embeddings.extraction import Extractor, create_extractor
 from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
 from rookdb.ai.embeddings.layout import format_expires
 from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, TaskCounters, TaskStats
+from rookdb.ai.prompts import prompts_for
 from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.providers.pipeline import RetryPolicy
 from rookdb.ai.providers.registry import create_provider
@@ -318,15 +319,15 @@ class EmbeddingsWorker:
     async def _prepare(self, position: int, extractor: Extractor, connection_string: AiConnectionString,
                        ) -> BatchPlan | None:
         """The next batch after ``position``, planned, with its cache hits; None when there is none."""
-        return await asyncio.to_thread(self._prepare_now, position, extractor, connection_string.identifier)
+        return await asyncio.to_thread(self._prepare_now, position, extractor, connection_string)
 
-    def _prepare_now(self, position: int, extractor: Extractor, connection_string_identifier: str
+    def _prepare_now(self, position: int, extractor: Extractor, connection_string: AiConnectionString
                      ) -> BatchPlan | None:
         changes = self._storage.changes_since(position, self._batch_size, self.task.collection)
         if not changes:
             return None
-        plan = plan_batch(changes, extractor)
-        plan.hits = self._cache.lookup(connection_string_identifier, plan.texts, self.task.quantization)
+        plan = plan_batch(changes, extractor, prompts_for(connection_string).document)
+        plan.hits = self._cache.lookup(connection_string.identifier, plan.texts, self.task.quantization)
         plan.vectors = {digest: cached.data for digest, cached in plan.hits.items()}
         return plan
 

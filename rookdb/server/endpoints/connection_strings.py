@@ -8,8 +8,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.ai.connection_strings import parse_connection_string, render_connection_string, restore_masked
+from rookdb.ai.connection_strings import (
+    keep_unsent,
+    parse_connection_string,
+    render_connection_string,
+    restore_masked,
+)
 from rookdb.ai.connection_test import test_connection
+from rookdb.ai.prompts import prompts_for
 from rookdb.errors import BadRequestError, NotFoundError
 from rookdb.server.requests import database_of, query_required, read_json
 from rookdb.server.responses import json_response
@@ -66,14 +72,16 @@ async def remove_connection_string(request: Request) -> Response:
 
 
 async def test_ai_connection(request: Request) -> Response:
-    """Embed two probe values with unsaved settings; masked secrets fall back to the stored ones."""
+    """Embed two probe values with unsaved settings; masked secrets fall back to the stored ones.
+    The answer names the prompts the connection string will use."""
     database = database_of(request)
     body = await read_json(request)
     connection_string = parse_connection_string(body)
     stored = await run_in_threadpool(database.ai.connection_string, connection_string.name)
-    connection_string = restore_masked(connection_string, stored)
+    connection_string = keep_unsent(restore_masked(connection_string, stored), stored, body)
     timeout = float(database.database.settings["Ai.Embeddings.TestConnectionTimeoutInSec"])
-    result = await test_connection(connection_string.settings, timeout=timeout)
+    prompts = prompts_for(connection_string)
+    result = await test_connection(connection_string.settings, timeout=timeout, prompts=prompts)
     return json_response({
         "Success": result.success,
         "Connector": result.connector,
@@ -85,4 +93,5 @@ async def test_ai_connection(request: Request) -> Response:
         "ErrorKind": result.failure_kind,
         "Error": result.error,
         "ProviderStatus": result.provider_status,
+        **prompts.to_json(),
     })

@@ -9,6 +9,7 @@ import {
   select, setFieldError, showFieldError, textInput,
 } from './forms.js';
 import { MODEL_TYPES, connectionStringJson, connectorByKey, connectorOf, connectorsFor, fieldsFor } from './connectors.js';
+import { connectionStringExtras } from './connection-string-extras.js';
 import { generateIdentifier, identifierMessage } from './identifier.js';
 import { icon } from './icons.js';
 
@@ -32,12 +33,18 @@ function parseValue(spec, text) {
   return { value: trimmed === '' ? null : trimmed };
 }
 
+function promptText(prompt) {
+  return prompt ? JSON.stringify(prompt) : 'none';
+}
+
 function testResultView(result) {
   if (result.Success) {
     const facts = [
       ['Protocol', result.Protocol], ['Dimensions', result.Dimensions],
       ['Latency', typeof result.LatencyMs === 'number' ? `${Math.round(result.LatencyMs)} ms` : null],
       ['Model', result.Model],
+      ['Query prompt', promptText(result.QueryPrompt)], ['Document prompt', promptText(result.DocumentPrompt)],
+      ['Prompt convention', result.PromptConvention],
     ].filter(([, value]) => value !== null && value !== undefined && value !== '');
     return h('div', { class: 'alert alert-success test-result', dataset: { outcome: 'success' } },
       icon('check'), h('div', { class: 'alert-body' }, h('strong', {}, 'Connection succeeded'),
@@ -75,6 +82,7 @@ export async function openConnectionStringDialog({ db, existing = null, embeddin
   const batchesInput = textInput({ name: 'batches', inputmode: 'numeric', placeholder: 'Server default (4)',
     value: connector && existing[connector.key]?.EmbeddingsMaxConcurrentBatches != null
       ? String(existing[connector.key].EmbeddingsMaxConcurrentBatches) : '' });
+  const extras = connectionStringExtras(existing);
   const testButton = h('button', { class: 'btn', type: 'button' }, icon('plug', { size: 14 }), 'Test connection');
   const testResult = h('div', { class: 'test-result-slot', 'aria-live': 'polite' });
   const testRow = h('div', { class: 'stack-sm test-row' }, h('div', {}, testButton), testResult);
@@ -84,6 +92,7 @@ export async function openConnectionStringDialog({ db, existing = null, embeddin
     const radio = h('input', { type: 'radio', name: 'modelType', value, checked: value === modelType, disabled });
     radio.addEventListener('change', () => {
       modelType = value;
+      extras.showFor(modelType);
       renderConnectorOptions();
       renderConnectorFields();
     });
@@ -200,7 +209,8 @@ export async function openConnectionStringDialog({ db, existing = null, embeddin
       focusFirstError(content);
       return null;
     }
-    return connectionStringJson({ name, identifier, modelType, connector, values, batches: batches.value });
+    return { ...connectionStringJson({ name, identifier, modelType, connector, values, batches: batches.value }),
+      ...extras.values() };
   }
 
   // The server names settings fields "HuggingFaceSettings.Model"; "Settings" means the connector.
@@ -242,8 +252,10 @@ export async function openConnectionStringDialog({ db, existing = null, embeddin
     connectorFields,
     field({ label: 'Max concurrent query batches', input: batchesInput, name: 'EmbeddingsMaxConcurrentBatches',
       optional: true, hint: 'How many batches of search-term embeddings may run at once for queries.' }),
+    extras.element,
     testRow);
 
+  extras.showFor(modelType);
   renderConnectorOptions();
   renderConnectorFields();
   if (!editing) nameInput.setAttribute('autofocus', '');

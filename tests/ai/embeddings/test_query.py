@@ -19,7 +19,7 @@ from rookdb.ai.task_config import EmbeddingPathConfiguration, EmbeddingsGenerati
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.support.embeddings import tei_connection_string, tei_requests
+from tests.support.embeddings import tei_connection_string, tei_inputs, tei_requests
 from tests.support.providers import CountingProvider
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -118,3 +118,18 @@ def test_concurrent_queries_respect_the_connection_strings_limit(
         embedder.close()
     assert provider.most == 2 and provider.calls == 6
     assert all(len(vectors) == 1 and vectors[0].dtype == np.float32 for vectors in results)
+
+
+def test_queries_are_embedded_after_the_query_prompt_and_cached_under_it(
+        embedder: QueryEmbedder, storage: SqliteStorage, srv: EmbeddingServer) -> None:
+    e5 = tei_connection_string(srv, model="intfloat/e5-small-v2")
+    vector = embedder.embed(e5, _task(), "italian food")[0]
+    assert tei_inputs(srv) == ["query: italian food"]
+    assert np.allclose(vector, get_embedded_model().embed(["query: italian food"])[0], atol=1e-5)
+    kind = VectorEmbeddingType.SINGLE
+    assert storage.get(cache_document_id("local-tei", text_hash("query: italian food"), kind)) is not None
+    changed = tei_connection_string(srv, model="intfloat/e5-small-v2", query_prompt="Find: ")
+    embedder.embed(changed, _task(), "italian food")  # another prompt is another cache entry
+    assert tei_inputs(srv) == ["query: italian food", "Find: italian food"]
+    embedder.embed(e5, _task(), "italian food")
+    assert tei_requests(srv) == 2

@@ -27,7 +27,7 @@ from rookdb.ai.task_config import (
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.support.embeddings import sections, tei_connection_string, tei_requests
+from tests.support.embeddings import sections, tei_connection_string, tei_inputs, tei_requests
 from tests.support.providers import CountingProvider
 from tests.support.storage import delete, put
 from tests.support.waiting import wait_for
@@ -366,3 +366,24 @@ def test_stop_cancels_a_batch_that_does_not_drain(
     assert time.monotonic() - started < 3
     assert worker.position == 0 and storage.get_state(state_key(1, "position")) is None
     assert storage.get("embeddings/products/1-A") is None
+
+
+def test_documents_are_embedded_after_the_models_document_prompt(
+        storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer) -> None:
+    put(storage, "products/1-A", Name="Chai")
+    e5 = tei_connection_string(srv, model="intfloat/e5-small-v2")
+    worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY), e5)
+    wait_for(idle(worker, storage), what="the task to embed")
+    assert tei_inputs(srv) == ["passage: Chai"]
+    expected = get_embedded_model().embed(["passage: Chai"])[0]
+    assert np.allclose(np.frombuffer(cached_vector(storage, "passage: Chai"), dtype="<f4"), expected, atol=1e-5)
+    assert storage.get(cache_document_id("local-tei", text_hash("Chai"), VectorEmbeddingType.SINGLE)) is None
+
+
+def test_an_empty_document_prompt_sends_bare_text(
+        storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer) -> None:
+    put(storage, "products/1-A", Name="Chai")
+    bare = tei_connection_string(srv, model="intfloat/e5-small-v2", document_prompt="")
+    worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY), bare)
+    wait_for(idle(worker, storage), what="the task to embed")
+    assert tei_inputs(srv) == ["Chai"]

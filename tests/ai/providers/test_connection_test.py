@@ -19,6 +19,7 @@ from rookdb.ai.connection_strings import (
     VertexSettings,
 )
 from rookdb.ai.connection_test import ConnectionTestResult
+from rookdb.ai.prompts import Prompts
 from rookdb.errors import AiConfigurationError
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.providers import API_KEY, options
@@ -48,6 +49,16 @@ def test_success_reports_protocol_dimensions_latency_and_url(srv: EmbeddingServe
     assert result.resolved_url == f"{srv.url}/hf-inference/models/{MODEL}/pipeline/feature-extraction"
     assert srv.requests()[0].body["inputs"] == ["TestValue", "TestValue2"]
     assert API_KEY not in str(result.to_json())
+
+
+def test_the_probe_is_sent_as_documents_are_and_the_prompts_are_reported(srv: EmbeddingServer) -> None:
+    prompts = Prompts("query: ", "passage: ", "convention", "convention", "E5")
+    result = check(hf(srv, srv.url, model="intfloat/e5-small-v2"), srv, prompts=prompts)
+    assert result.success
+    assert srv.requests("tei-embed")[0].body["inputs"] == ["passage: TestValue", "passage: TestValue2"]
+    reported = result.to_json()
+    assert (reported["QueryPrompt"], reported["DocumentPrompt"], reported["PromptConvention"]) == (
+        "query: ", "passage: ", "E5")
 
 
 def test_tei_endpoint_is_detected(srv: EmbeddingServer) -> None:
