@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "EMBEDDED_MODEL_NAME",
     "EmbeddedModel",
     "EmbeddedModelConfig",
+    "RunCancellation",
     "default_thread_count",
     "get_embedded_model",
 ]
@@ -110,6 +112,37 @@ def _translate(exc: Exception, doing: str) -> AiError:
     return AiError(f"Embedded model failed while {doing}: {type(exc).__name__}: {exc}")
 
 
+class RunCancellation:
+    """Stops an ``embed`` call from another thread: the ONNX run in progress is terminated and no
+    other one starts; the call raises ``concurrent.futures.CancelledError``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._active: ort.RunOptions | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._active is not None:
+                self._active.terminate = True
+
+    def _begin(self) -> ort.RunOptions:
+        with self._lock:
+            if self._cancelled:
+                raise CancelledError
+            self._active = ort.RunOptions()
+            return self._active
+
+    def _end(self) -> None:
+        with self._lock:
+            self._active = None
+
+
 class EmbeddedModel:
     """all-MiniLM-L6-v2 in process. Thread-safe: ONNX runs are serialised by a lock so that
     concurrent callers do not oversubscribe the cores given by ``intra_op_threads``."""
@@ -141,14 +174,18 @@ class EmbeddedModel:
         self._session = session
         self._run_lock = threading.Lock()
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Embed ``texts`` → ``(len(texts), 384)`` float32, L2-normalised, in input order."""
+    def embed(self, texts: Sequence[str], *, cancellation: RunCancellation | None = None
+              ) -> npt.NDArray[np.float32]:
+        """Embed ``texts`` → ``(len(texts), 384)`` float32, L2-normalised, in input order.
+
+        ``cancellation`` lets another thread stop the call (``RunCancellation``).
+        """
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         encodings = self._tokenize(texts)
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for rows in self._batches([len(ids) for ids in encodings]):
-            hidden, mask = self._run([encodings[i] for i in rows])
+            hidden, mask = self._run([encodings[i] for i in rows], cancellation)
             summed = (hidden * mask[..., None]).sum(axis=1)
             pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -202,7 +239,8 @@ class EmbeddedModel:
             batches.append(current)
         return batches
 
-    def _run(self, rows: list[list[int]]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    def _run(self, rows: list[list[int]], cancellation: RunCancellation | None = None
+             ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         width = max(len(ids) for ids in rows)
         ids = np.full((len(rows), width), _PAD_ID, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -216,8 +254,18 @@ class EmbeddedModel:
         }
         try:
             with self._run_lock:
-                hidden = self._session.run(None, feeds)[0]
+                if cancellation is None:
+                    hidden = self._session.run(None, feeds)[0]
+                else:
+                    try:
+                        hidden = self._session.run(None, feeds, cancellation._begin())[0]
+                    finally:
+                        cancellation._end()
+        except CancelledError:
+            raise
         except Exception as exc:
+            if cancellation is not None and cancellation.cancelled:  # terminated by ``cancel``
+                raise CancelledError from exc
             raise _translate(exc, f"running a batch of {len(rows)}") from exc
         return np.asarray(hidden, dtype=np.float32), mask.astype(np.float32)
 

@@ -9,6 +9,7 @@ from rookdb.ai.embedded_model import (
     EMBEDDED_MODEL_NAME,
     EmbeddedModel,
     EmbeddedModelConfig,
+    RunCancellation,
     get_embedded_model,
 )
 from rookdb.ai.providers.base import EmbeddingProvider
@@ -17,7 +18,8 @@ __all__ = ["EmbeddedProvider"]
 
 
 class EmbeddedProvider(EmbeddingProvider):
-    """Runs ``EmbeddedModel`` in a worker thread so the event loop keeps serving requests."""
+    """Runs ``EmbeddedModel`` in a worker thread so the event loop keeps serving requests; a
+    cancelled ``embed`` terminates the model's run and returns once it has stopped."""
 
     connector = "Embedded"
     model = EMBEDDED_MODEL_NAME
@@ -40,5 +42,13 @@ class EmbeddedProvider(EmbeddingProvider):
         if not texts:
             return []
         model = await asyncio.to_thread(self._get_model)
-        vectors = await asyncio.to_thread(model.embed, texts)
+        cancellation = RunCancellation()
+        running = asyncio.ensure_future(asyncio.to_thread(model.embed, texts, cancellation=cancellation))
+        try:
+            vectors = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            cancellation.cancel()
+            # Nothing keeps computing for a caller that is gone (at shutdown, nothing outlives the stop).
+            await asyncio.gather(running, return_exceptions=True)
+            raise
         return vectors.tolist()  # type: ignore[no-any-return]

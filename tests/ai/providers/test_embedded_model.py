@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
+from concurrent.futures import CancelledError
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from rookdb.ai.embedded_model import (
     EMBEDDED_MODEL_DIMENSIONS,
     EmbeddedModel,
     EmbeddedModelConfig,
+    RunCancellation,
     default_thread_count,
     get_embedded_model,
 )
@@ -158,3 +161,35 @@ def test_embedded_provider_is_created_by_the_registry() -> None:
     assert len(vectors) == 2 and len(vectors[0]) == 384
     assert isinstance(vectors[0][0], float)
     assert asyncio.run(provider.embed([])) == []
+
+
+LONG_TEXTS = [f"Document {n}: " + "a long sentence about vector databases and their indexes " * 8 for n in range(256)]
+
+
+def test_a_cancelled_embed_stops_its_run_and_starts_no_other(model: EmbeddedModel) -> None:
+    before = RunCancellation()
+    before.cancel()
+    with pytest.raises(CancelledError):
+        model.embed(["never embedded"], cancellation=before)
+    during = RunCancellation()
+    timer = threading.Timer(0.05, during.cancel)
+    timer.start()
+    with pytest.raises(CancelledError):
+        model.embed(LONG_TEXTS, cancellation=during)
+    timer.join()
+    assert model.embed(["still works"]).shape == (1, EMBEDDED_MODEL_DIMENSIONS)
+
+
+def test_cancelling_the_provider_ends_the_models_work_before_returning(model: EmbeddedModel) -> None:
+    provider = create_provider(EmbeddedSettings())
+
+    async def cancel_while_embedding() -> None:
+        embedding = asyncio.ensure_future(provider.embed(LONG_TEXTS))
+        while not model._run_lock.locked():  # the model is computing
+            await asyncio.sleep(0.005)
+        embedding.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await embedding
+
+    asyncio.run(cancel_while_embedding())
+    assert not model._run_lock.locked()  # nothing is still computing for the cancelled call
