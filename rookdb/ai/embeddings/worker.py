@@ -432,8 +432,8 @@ class EmbeddingsWorker:
             await self._idle_until_stopped()
             return
         delay = self._policy.on_failure(getattr(error, "retry_after", None))
+        self.fallback_until = time.time() + delay  # first: a snapshot in Fallback always has an end
         self.state = TaskState.FALLBACK
-        self.fallback_until = time.time() + delay
         logger.warning("Embeddings task %s suspended for %.1fs after: %s", self.task.name, delay, message)
         await self._sleep(delay, wakeable=False)
 
