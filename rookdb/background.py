@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import Any, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 __all__ = [
     "DEFAULT_FORCED_EXIT_SECONDS",
@@ -40,6 +42,7 @@ __all__ = [
 logger = logging.getLogger("rookdb.background")
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 # How long ``stop`` waits for the work in flight when the caller gives no timeout.
 DEFAULT_STOP_TIMEOUT_SECONDS = 10.0
@@ -97,13 +100,15 @@ class LoopingService(_Lifecycle):
     """A thread calling ``step`` while it returns True (more work); when it returns False the thread
     sleeps until ``wake`` or ``idle_interval`` seconds. A step that raises is logged and counts as
     "no more work": the thread lives on and the next wake-up retries. A long step should return
-    early once ``stopping`` is True."""
+    early once ``stopping`` is True. With ``start_idle`` the first step waits for a wake-up or the
+    idle interval (a service that runs on a schedule)."""
 
-    def __init__(self, name: str, step: Callable[[], bool], *, idle_interval: float,
+    def __init__(self, name: str, step: Callable[[], bool], *, idle_interval: float, start_idle: bool = False,
                  log: logging.Logger = logger) -> None:
         super().__init__(name, log)
         self._step = step
         self._idle_interval = idle_interval
+        self._start_idle = start_idle
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -117,6 +122,7 @@ class LoopingService(_Lifecycle):
             if self.running:
                 return
             self._stopping.clear()
+            self._wake.clear()  # set by the last stop; a first step runs anyway unless ``start_idle``
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
@@ -139,6 +145,8 @@ class LoopingService(_Lifecycle):
         return True
 
     def _run(self) -> None:
+        if self._start_idle:
+            self._wake.wait(self._idle_interval)
         while not self._stopping.is_set():
             self._wake.clear()
             try:
@@ -148,6 +156,64 @@ class LoopingService(_Lifecycle):
                 busy = False
             if not busy and not self._stopping.is_set():
                 self._wake.wait(self._idle_interval)
+
+
+class _DaemonThreads(ThreadPoolExecutor):
+    """The provider loop's executor (``asyncio.to_thread``): daemon threads, so that a blocking call
+    still running when the server stops (an embedded-model batch whose coroutine was cancelled) is
+    abandoned instead of holding up the exit as ``ThreadPoolExecutor``'s threads would. It is one by
+    type only (asyncio insists); ``submit`` and ``shutdown`` are its own."""
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name)
+        self._name = name
+        self._calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._daemons: list[threading.Thread] = []
+        self._idle_daemons = threading.Semaphore(0)
+        self._submit_lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        with self._submit_lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new calls after shutdown")
+            self._calls.put((future, functools.partial(fn, *args, **kwargs)))
+            if not self._idle_daemons.acquire(blocking=False) and len(self._daemons) < self._max_workers:
+                thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._daemons)}", daemon=True)
+                self._daemons.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        while (item := self._calls.get()) is not None:
+            future, call = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call())
+                except BaseException as error:
+                    future.set_exception(error)
+            del item, future, call
+            self._idle_daemons.release()
+        self._calls.put(None)  # pass the end on to the next thread
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._submit_lock:
+            self._closed = True
+        if cancel_futures:
+            with contextlib.suppress(queue.Empty):
+                while (item := self._calls.get_nowait()) is not None:
+                    item[0].cancel()
+        self._calls.put(None)
+        if wait:
+            self.join(None)
+
+    def join(self, timeout: float | None) -> bool:
+        """Wait (at most ``timeout`` seconds in all) for the threads to end after ``shutdown``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._daemons:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._daemons)
 
 
 class ProviderLoop:
@@ -163,14 +229,14 @@ class ProviderLoop:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: _DaemonThreads | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The running loop (started now if it is not)."""
         with self._lock:
             if self._loop is None:
-                self._executor = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix=self._name)
+                self._executor = _DaemonThreads(self._threads, self._name)
                 loop = asyncio.new_event_loop()
                 loop.set_default_executor(self._executor)
                 self._thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
@@ -199,12 +265,14 @@ class ProviderLoop:
                 loop.call_soon_threadsafe(callback)
 
     def stop(self, timeout: float = DEFAULT_FORCED_EXIT_SECONDS) -> bool:
-        """Cancel what still runs on the loop, stop it and close it; True when its thread ended in time."""
+        """Cancel what still runs on the loop, stop and close it, and wait for the blocking calls it
+        started; all within about ``timeout`` seconds. True when everything ended in time."""
         with self._lock:
             loop, thread, executor = self._loop, self._thread, self._executor
             self._loop = self._thread = self._executor = None
-        if loop is None or thread is None:
+        if loop is None or thread is None or executor is None:
             return True
+        deadline = time.monotonic() + timeout
 
         async def cancel_remaining() -> None:
             tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
@@ -214,12 +282,12 @@ class ProviderLoop:
                 await asyncio.wait(tasks, timeout=timeout)
 
         with contextlib.suppress(FutureTimeoutError, RuntimeError):
-            asyncio.run_coroutine_threadsafe(cancel_remaining(), loop).result(timeout + 0.5)
+            asyncio.run_coroutine_threadsafe(cancel_remaining(), loop).result(timeout)
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
-        if thread.is_alive():
+        thread.join(max(0.0, deadline - time.monotonic()))
+        executor.shutdown(wait=False, cancel_futures=True)
+        calls_ended = executor.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive() or not calls_ended:
             logger.error("The provider loop did not stop within %.1fs", timeout)
             return False
         loop.close()

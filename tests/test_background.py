@@ -304,3 +304,48 @@ def test_coroutine_service_logs_a_crash(provider_loop: ProviderLoop, caplog: pyt
         wait_for(lambda: not service.running, timeout=WAIT, what="the crash")
     assert "crashing stopped unexpectedly" in caplog.text
     assert service.stop()
+
+
+def test_a_scheduled_service_waits_one_interval_before_its_first_step() -> None:
+    steps: list[float] = []
+    begun = time.monotonic()
+
+    def step() -> bool:
+        steps.append(time.monotonic() - begun)
+        return False
+
+    service = LoopingService("scheduled", step, idle_interval=0.2, start_idle=True)
+    service.start()
+    wait_for(lambda: len(steps) >= 2, timeout=WAIT, what="two scheduled steps")
+    assert service.stop()
+    assert steps[0] >= 0.19 and steps[1] - steps[0] >= 0.19
+
+
+def test_provider_loop_blocking_calls_run_on_daemon_threads_it_waits_for_when_stopping() -> None:
+    loop = ProviderLoop("blocking")
+    finished = threading.Event()
+
+    def work() -> None:
+        time.sleep(0.05)
+        finished.set()
+
+    async def short_call() -> None:
+        await asyncio.to_thread(work)
+
+    loop.submit(short_call())
+    wait_for(lambda: any(thread.name.startswith("blocking-") for thread in threading.enumerate()),
+             timeout=WAIT, what="the call's thread")
+    assert all(thread.daemon for thread in threading.enumerate() if thread.name.startswith("blocking-"))
+    assert loop.stop(timeout=WAIT)  # the coroutine is cancelled, the blocking call it started is waited for
+    assert finished.is_set()
+
+    release = threading.Event()
+
+    async def stuck_call() -> None:
+        await asyncio.to_thread(release.wait, WAIT)
+
+    loop.submit(stuck_call())
+    wait_for(lambda: any(thread.name.startswith("blocking-") for thread in threading.enumerate()),
+             timeout=WAIT, what="the stuck call's thread")
+    assert loop.stop(timeout=0.1) is False  # the call outlives the stop; its thread will not hold up the exit
+    release.set()

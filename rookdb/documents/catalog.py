@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from rookdb.ai.embedded_model import EmbeddedModel
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks
@@ -47,6 +47,7 @@ class DatabaseCatalog:
     ``get`` and ``create`` give a database with its services running; ``documents`` gives one without
     services (a sample import, maintenance), and ``get`` adds them later if asked. ``embedded_model``
     replaces the process-wide embedded model in the vector services (tests gate or count its calls).
+    The catalog owns the one ``ProviderLoop`` where every database's provider I/O runs.
     """
 
     def __init__(self, data_dir: Path, settings: Settings, *, embedded_model: EmbeddedModel | None = None) -> None:
@@ -58,6 +59,7 @@ class DatabaseCatalog:
         self._databases: dict[str, Database] = {}
         """Lower-cased name → every open database, with or without services."""
         self._services: dict[str, DatabaseServices] = {}
+        self._provider_loop = ProviderLoop()
         self._lock = threading.RLock()
         key_path = Path(settings["Security.MasterKeyPath"] or data_dir / "master.key")
         self.secrets = SecretBox(load_or_create_master_key(key_path))
@@ -111,8 +113,8 @@ class DatabaseCatalog:
 
     def _compose(self, database: Database) -> DatabaseServices:
         ai = AiRecord(database, self.secrets)
-        vectors = VectorSearchService(database, ai, model=self._embedded_model)
-        embeddings = EmbeddingsTasks(database, ai)
+        vectors = VectorSearchService(database, ai, self._provider_loop, model=self._embedded_model)
+        embeddings = EmbeddingsTasks(database, ai, self._provider_loop)
         indexes = IndexingService(database)
         services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
         ai.on_tasks_changed(embeddings.reload)
@@ -158,7 +160,14 @@ class DatabaseCatalog:
         for name in self.names():
             self.get(name)
 
-    def close(self) -> None:
+    def close(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+        """Stop every database's services at once, each within ``timeout`` (see ``BackgroundService``),
+        then close the storages and the provider loop; True when every service stopped in time."""
         with self._lock:
-            for key in list(self._databases):
-                self._close(key)
+            services, self._services = list(self._services.values()), {}
+            stopped = stop_all([service for opened in services for service in opened.background],
+                               drain=drain, timeout=timeout)
+            for database in self._databases.values():
+                database.close()
+            self._databases.clear()
+            return self._provider_loop.stop() and stopped

@@ -12,7 +12,7 @@ from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.stats import HealthThresholds, TaskCounters
 from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, state_key
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, stop_all
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 
@@ -34,9 +34,10 @@ class EmbeddingsTasks:
     drains every worker. The catalog calls ``reload`` when the AI record changes and ``wake`` after
     every committed write."""
 
-    def __init__(self, database: Database, ai: AiRecord) -> None:
+    def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop) -> None:
         self._database = database
         self._ai = ai
+        self._provider_loop = provider_loop
         self._lock = threading.RLock()
         self._workers: dict[int, EmbeddingsWorker] = {}
         self._connections: dict[int, AiConnectionString | None] = {}
@@ -106,7 +107,8 @@ class EmbeddingsTasks:
 
     def _start_worker(self, task: EmbeddingsGenerationConfiguration, connection: AiConnectionString | None) -> None:
         worker = EmbeddingsWorker(self._database.storage, task, self._ai.connection_string,
-                                  self._database.settings, on_committed=self._database.notify_changed)
+                                  self._database.settings, loop=self._provider_loop,
+                                  on_committed=self._database.notify_changed)
         self._workers[task.task_id] = worker
         self._connections[task.task_id] = connection
         worker.start()

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from rookdb.ai.embeddings.layout import EXPIRES, format_expires, parse_expires
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService
 from rookdb.documents.database import Database
 from rookdb.errors import RookError
 from rookdb.storage.base import WriteTransaction
@@ -57,9 +57,9 @@ class DocumentExpirer:
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self._database = database
         self._clock = clock
-        self._frequency = float(database.settings["Expiration.DeleteFrequencyInSec"])
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._service = LoopingService(f"rookdb-expiration-{database.name}", self._run_once,
+                                       idle_interval=float(database.settings["Expiration.DeleteFrequencyInSec"]),
+                                       start_idle=True, log=logger)
         self._tick_lock = threading.Lock()
         self._due: dict[str, Entry] | None = None
         """Lower-cased id → (id, expiry) of every document with ``@expires``; loaded on first run."""
@@ -69,33 +69,21 @@ class DocumentExpirer:
         return f"document expiration of {self._database.name}"
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"rookdb-expiration-{self._database.name}",
-                                        daemon=True)
-        self._thread.start()
+        self._service.start()
 
     def wake(self) -> None:
         """Nothing to do: expiry is a matter of time, checked every ``Expiration.DeleteFrequencyInSec``."""
 
     def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
         """Finish the batch of deletions in progress, then stop."""
-        self._stopping.set()
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._service.stop(drain=drain, timeout=timeout)
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self._frequency):
-            try:
-                self.tick()
-            except RookError as error:
-                logger.warning("Document expiration in %s failed: %s", self._database.name, error.message)
-            except Exception:
-                logger.exception("Document expiration in %s failed", self._database.name)
+    def _run_once(self) -> bool:
+        try:
+            self.tick()
+        except RookError as error:  # a storage failure: logged without a traceback, retried next time
+            logger.warning("Document expiration in %s failed: %s", self._database.name, error.message)
+        return False
 
     def tick(self) -> int:
         """Index what changed since the last run, then delete what has expired; returns the deletions."""
@@ -139,7 +127,7 @@ class DocumentExpirer:
         stored = storage.get_state(_POSITION_KEY)
         start = position = stored if isinstance(stored, int) else 0
         updates: dict[str, Entry | None] = {}
-        while not self._stopping.is_set():
+        while not self._service.stopping:
             changes = storage.changes_since(position, _FEED_PAGE)
             for change in changes:
                 moment = None
@@ -171,7 +159,7 @@ class DocumentExpirer:
         expired = sorted((moment, key) for key, (_, moment) in due.items() if moment <= now)
         deleted = 0
         for start in range(0, len(expired), _DELETE_BATCH):
-            if self._stopping.is_set():
+            if self._service.stopping:
                 break
             batch = [key for _, key in expired[start : start + _DELETE_BATCH]]
             with self._database.storage.write() as tx:

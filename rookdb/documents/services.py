@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, BackgroundService
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, BackgroundService, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks
@@ -42,7 +42,7 @@ class DatabaseServices:
 
     @property
     def background(self) -> tuple[BackgroundService, ...]:
-        """The background services in start order (they stop in reverse)."""
+        """The background services in start order."""
         return (self.indexes, self.vectors, self.embeddings, self.expiration)
 
     def start(self) -> None:
@@ -51,12 +51,6 @@ class DatabaseServices:
             service.start()
 
     def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
-        """Stop every service (see ``BackgroundService.stop``); True when all stopped in time."""
-        stopped = [service.stop(drain=drain, timeout=timeout) for service in reversed(self.background)]
-        return all(stopped)
-
-    def close(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
-        """Stop the services, then close the storage."""
-        stopped = self.stop(drain=drain, timeout=timeout)
-        self.database.close()
-        return stopped
+        """Stop every service at once, each within ``timeout`` (see ``BackgroundService.stop``); True
+        when all stopped in time."""
+        return stop_all(self.background, drain=drain, timeout=timeout)

@@ -23,7 +23,7 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import EmbeddedModel, EmbeddedModelConfig, get_embedded_model
 from rookdb.ai.embeddings import QueryEmbedder, task_vectors
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService, ProviderLoop
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.errors import BadRequestError, InvalidQueryError, RookError
@@ -83,21 +83,21 @@ class VectorSearchService:
     ``model`` replaces the process-wide embedded model (tests gate or count its calls).
     """
 
-    def __init__(self, database: Database, ai: AiRecord, *, model: EmbeddedModel | None = None,
-                 query_embedder: QueryEmbedder | None = None) -> None:
+    def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop, *,
+                 model: EmbeddedModel | None = None) -> None:
         self._database = database
         self._ai = ai
+        self._provider_loop = provider_loop
         self._model = model
-        self._query_embedder = query_embedder
+        self._query_embedder: QueryEmbedder | None = None
         self._defaults = _SearchDefaults.of(database)
         settings = database.settings
         graph = GraphSettings(m=int(settings["Indexing.Corax.VectorSearch.DefaultNumberOfEdges"]),
                               ef_construction=int(settings["Indexing.Corax.VectorSearch.DefaultNumberOfCandidatesForIndexing"]))
         self._config = AutoIndexConfig(graph=graph)
         self._indexes: AutoIndexes | None = None
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._indexing = LoopingService(f"rookdb-vectors-{database.name}", self._index_step,
+                                        idle_interval=self._config.save_interval, log=logger)
         self._lock = threading.Lock()
         self._texts: OrderedDict[str, Vector] = OrderedDict()
 
@@ -108,52 +108,31 @@ class VectorSearchService:
         return f"vector indexing of {self._database.name}"
 
     def start(self) -> None:
+        """Open the auto-indexes (each resumes from its saved checkpoint) and start indexing."""
         vectorizer = DocumentVectorizer(self._embed_texts, self._task_vectors)
         self._indexes = AutoIndexes.open(self._database.directory / _INDEXES_FOLDER, self._database.storage,
-                                         vectorizer, self._config, wake=self._nudge)
-        if self._indexes.definitions():
-            self._nudge()  # resume following the change feed from the saved checkpoints
+                                         vectorizer, self._config, wake=self._indexing.wake)
+        self._indexing.start()
 
     def wake(self) -> None:
         """Follow the change feed now (after a committed write)."""
-        self._wake.set()
+        self._indexing.wake()
 
     def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
-        self._stopping.set()
-        self._wake.set()
-        thread = self._thread
-        stopped = True
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                logger.error("The vector indexing thread of %s did not stop in time", self._database.name)
-                stopped = False
+        """Finish the indexing step in progress, save every index and release the query providers."""
+        stopped = self._indexing.stop(drain=drain, timeout=timeout)
         if self._indexes is not None:
             self._indexes.save(force=True)
         if self._query_embedder is not None:
             self._query_embedder.close()
         return stopped
 
-    def _nudge(self) -> None:
-        with self._lock:
-            if self._thread is None and not self._stopping.is_set():
-                self._thread = threading.Thread(target=self._run, name=f"rookdb-vectors-{self._database.name}",
-                                                daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def _run(self) -> None:
+    def _index_step(self) -> bool:
+        """One page of the change feed into every auto-index; True while there is more to index."""
         indexes = self.indexes
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                busy = indexes.index_step()
-                indexes.save(idle=not busy)
-            except Exception:  # the thread must outlive any single failure; the next change retries
-                logger.exception("Vector indexing of %s failed", self._database.name)
-                busy = False
-            if not busy:
-                self._wake.wait(self._config.save_interval)
+        busy = indexes.index_step()
+        indexes.save(idle=not busy)
+        return busy
 
     @property
     def indexes(self) -> AutoIndexes:
@@ -226,7 +205,8 @@ class VectorSearchService:
         task, connection_string = self.task(identifier, collection)
         with self._lock:
             if self._query_embedder is None:
-                self._query_embedder = QueryEmbedder(self._database.storage, self._database.settings)
+                self._query_embedder = QueryEmbedder(self._database.storage, self._database.settings,
+                                                     self._provider_loop)
             embedder = self._query_embedder
         return list(embedder.embed(connection_string, task, text))
 

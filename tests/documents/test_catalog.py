@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from rookdb.ai.chunking import ChunkingOptions
-from rookdb.ai.connection_strings import AiConnectionString, EmbeddedSettings, render_connection_string
+from rookdb.ai.connection_strings import (
+    AiConnectionString,
+    EmbeddedSettings,
+    HuggingFaceSettings,
+    render_connection_string,
+)
+from rookdb.ai.embeddings.worker import state_key
 from rookdb.ai.task_config import (
     EmbeddingPathConfiguration,
     EmbeddingsGenerationConfiguration,
@@ -17,11 +23,13 @@ from rookdb.ai.task_config import (
 from rookdb.documents.catalog import DATABASE_FILE, DatabaseCatalog, validate_database_name
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
 from rookdb.settings import Settings
+from rookdb.testing.embedding_server import EmbeddingServer
+from tests.support.embeddings import EMBEDDING_API_KEY
 from tests.support.waiting import wait_for
 
 
 def service_threads(name: str) -> list[str]:
-    return [thread.name for thread in threading.enumerate() if thread.name.endswith(name)]
+    return sorted(thread.name for thread in threading.enumerate() if thread.name.endswith(name))
 
 
 @pytest.mark.parametrize("name", ["Northwind", "a", "db.v2", "my_db-1", "x" * 128])
@@ -49,14 +57,18 @@ def test_create_get_and_names_ignore_case(catalog: DatabaseCatalog, tmp_path: Pa
         catalog.get("Other")
 
 
+def names_task(connection: str) -> dict[str, object]:
+    return render_task_configuration(EmbeddingsGenerationConfiguration(
+        name="Names", identifier="names", connection_string_name=connection, collection="Products",
+        embeddings_path_configurations=(EmbeddingPathConfiguration("Name", ChunkingOptions()),)))
+
+
 def test_services_are_composed_once_and_wired(catalog: DatabaseCatalog) -> None:
     shop = catalog.create("Shop")
     assert shop.background == (shop.indexes, shop.vectors, shop.embeddings, shop.expiration)
     shop.ai.put_connection_string(render_connection_string(
         AiConnectionString("Local", "local", "TextEmbeddings", EmbeddedSettings())))
-    task = shop.ai.add_task(render_task_configuration(EmbeddingsGenerationConfiguration(
-        name="Names", identifier="names", connection_string_name="Local", collection="Products",
-        embeddings_path_configurations=(EmbeddingPathConfiguration("Name", ChunkingOptions()),)))).task
+    task = shop.ai.add_task(names_task("Local")).task
     assert shop.embeddings.worker(task.task_id) is not None  # the record change reached the task service
     shop.database.put("products/1-A", {"Name": "Chai", "@metadata": {"@collection": "Products"}})
     wait_for(lambda: shop.embeddings.progress()[0]["DocumentsProcessed"] == 1, what="the write to wake the task")
@@ -71,7 +83,7 @@ def test_documents_opens_without_services(catalog: DatabaseCatalog) -> None:
     assert service_threads("Quiet") == []
     with_services = catalog.get("Quiet")
     assert with_services.database is database  # one storage per file
-    assert sorted(service_threads("Quiet")) == ["rookdb-expiration-Quiet", "rookdb-indexing-Quiet"]
+    assert service_threads("Quiet") == ["rookdb-expiration-Quiet", "rookdb-indexing-Quiet", "rookdb-vectors-Quiet"]
 
 
 def test_documents_creates_only_valid_names(catalog: DatabaseCatalog) -> None:
@@ -97,7 +109,28 @@ def test_close_then_reopen_sees_the_same_data(tmp_path: Path) -> None:
     reopened = DatabaseCatalog(tmp_path, Settings(environ={}))
     try:
         reopened.open_all()
-        assert sorted(service_threads("Kept")) == ["rookdb-expiration-Kept", "rookdb-indexing-Kept"]
+        assert service_threads("Kept") == ["rookdb-expiration-Kept", "rookdb-indexing-Kept", "rookdb-vectors-Kept"]
         assert reopened.get("Kept").database.get("a/1") is not None
+    finally:
+        reopened.close()
+
+
+def test_close_cancels_a_batch_that_does_not_drain(tmp_path: Path, srv: EmbeddingServer) -> None:
+    srv.add_fault("slow", times=None, delay=30.0)
+    catalog = DatabaseCatalog(tmp_path, Settings(environ={}))
+    shop = catalog.create("Shop")
+    shop.ai.put_connection_string(render_connection_string(AiConnectionString(
+        "Local", "local", "TextEmbeddings",
+        HuggingFaceSettings(api_key=EMBEDDING_API_KEY, model="sentence-transformers/all-MiniLM-L6-v2",
+                            endpoint=srv.url))))
+    shop.database.put("products/1-A", {"Name": "Chai", "@metadata": {"@collection": "Products"}})
+    task = shop.ai.add_task(names_task("Local")).task
+    wait_for(lambda: srv.stats().get("tei-embed"), what="the provider call in flight")
+    assert catalog.close(timeout=0.2)  # the drain times out, the forced exit cancels the batch in time
+    reopened = DatabaseCatalog(tmp_path, Settings(environ={}))
+    try:
+        stored = reopened.documents("Shop")
+        assert stored.storage.get_state(state_key(task.task_id, "position")) is None  # nothing committed
+        assert stored.get("embeddings/products/1-A") is None
     finally:
         reopened.close()

@@ -4,10 +4,10 @@ connection string, with the embeddings cache in front of the provider."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Coroutine, Sequence
-from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,6 +24,7 @@ from rookdb.ai.providers.pipeline import DEFAULT_RETRY_POLICY
 from rookdb.ai.providers.registry import create_provider
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.background import DEFAULT_FORCED_EXIT_SECONDS, ProviderLoop
 from rookdb.errors import AiUnavailableError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage
@@ -34,30 +35,6 @@ _T = TypeVar("_T")
 # Query vectors are cached unquantized: the search compares the float query with stored vectors
 # (quantizing it too would only lose precision), so one cache entry serves Single, Int8 and Binary.
 _QUERY_KIND = VectorEmbeddingType.SINGLE
-_CLOSE_TIMEOUT_SECONDS = 5.0
-
-
-class _LoopThread:
-    """An event loop on a daemon thread: providers are async, callers of ``embed`` are not."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="rookdb-query-embedder", daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        try:
-            return future.result(timeout)
-        except FutureTimeoutError:
-            future.cancel()
-            raise AiUnavailableError(f"The query embedding took longer than {timeout:g} seconds") from None
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(_CLOSE_TIMEOUT_SECONDS)
-        if not self._thread.is_alive():
-            self.loop.close()
 
 
 @dataclasses.dataclass
@@ -69,11 +46,12 @@ class _Provider:
 class QueryEmbedder:
     """Embeds query texts for vector search, through the embeddings cache.
 
-    One instance serves a database (it is thread-safe); ``close`` releases its providers and
-    event-loop thread, which start lazily on the first cache miss.
+    One instance serves a database (it is thread-safe). Providers are async and run on the app's
+    ``loop``; they are created on the first cache miss and released by ``close``.
     """
 
-    def __init__(self, storage: DocumentStorage, settings: Settings) -> None:
+    def __init__(self, storage: DocumentStorage, settings: Settings, loop: ProviderLoop) -> None:
+        self._loop = loop
         self._storage = storage
         self._settings = settings
         self._cache = EmbeddingsCache(storage)
@@ -81,7 +59,6 @@ class QueryEmbedder:
         self._options = provider_options(settings, dataclasses.replace(DEFAULT_RETRY_POLICY,
                                                                        max_total_time=self._timeout))
         self._lock = threading.Lock()
-        self._loop: _LoopThread | None = None
         self._providers: dict[AiConnectionString, _Provider] = {}
 
     @property
@@ -131,35 +108,35 @@ class QueryEmbedder:
         return [decode_vector(stored[digest], _QUERY_KIND) for digest in hashes]
 
     def close(self) -> None:
-        """Close providers and stop the event-loop thread; a later ``embed`` starts them again."""
+        """Close the providers; a later ``embed`` creates them again."""
         with self._lock:
-            loop, self._loop = self._loop, None
             providers, self._providers = list(self._providers.values()), {}
-        if loop is None:
-            return
         for entry in providers:
-            loop.run(entry.provider.aclose(), _CLOSE_TIMEOUT_SECONDS)
-        loop.stop()
+            with contextlib.suppress(AiUnavailableError):  # a provider that does not close is dropped
+                self._run(entry.provider.aclose(), DEFAULT_FORCED_EXIT_SECONDS)
 
-    def _provider(self, connection_string: AiConnectionString) -> tuple[_LoopThread, _Provider]:
+    def _run(self, coroutine: Coroutine[Any, Any, _T], timeout: float) -> _T:
+        try:
+            return self._loop.run(coroutine, timeout)
+        except TimeoutError:
+            raise AiUnavailableError(f"The query embedding took longer than {timeout:g} seconds") from None
+
+    def _provider(self, connection_string: AiConnectionString) -> _Provider:
         with self._lock:
-            if self._loop is None:
-                self._loop = _LoopThread()
             entry = self._providers.get(connection_string)
             if entry is None:
                 replaced = [key for key in self._providers if key.name == connection_string.name]
                 for key in replaced:  # the connection string was edited: its old provider is done
-                    old = self._providers.pop(key)
-                    asyncio.run_coroutine_threadsafe(old.provider.aclose(), self._loop.loop)
+                    self._loop.submit(self._providers.pop(key).provider.aclose())
                 entry = _Provider(
                     create_provider(connection_string.settings, options=self._options),
                     asyncio.Semaphore(max_concurrent_batches(connection_string, self._settings)),
                 )
                 self._providers[connection_string] = entry
-            return self._loop, entry
+            return entry
 
     def _embed_misses(self, connection_string: AiConnectionString, texts: list[str]) -> list[list[float]]:
-        loop, entry = self._provider(connection_string)
+        entry = self._provider(connection_string)
         size = self._options.max_inputs_per_request
 
         async def one(batch: Sequence[str]) -> list[list[float]]:
@@ -171,4 +148,4 @@ class QueryEmbedder:
             results = await asyncio.gather(*(one(batch) for batch in batches))
             return [vector for result in results for vector in result]
 
-        return loop.run(every(), self._timeout)
+        return self._run(every(), self._timeout)

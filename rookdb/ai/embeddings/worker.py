@@ -1,10 +1,10 @@
 """One embeddings generation task at work: follows its collection's change feed and keeps the
 embeddings of every document in sync.
 
-Lifecycle (owned by the database's task service, never started at import): ``start`` runs the loop
-on its own thread with its own event loop; ``wake`` asks it to look for new changes now; ``stop``
-lets the batch in flight finish (draining) and cancels it after ``drain_timeout`` (forced exit),
-which is safe because an uncommitted batch leaves nothing behind.
+Lifecycle (owned by the database's task service, never started at import): a worker is a
+``CoroutineService`` on the app's provider loop. ``start`` runs its loop; ``wake`` asks it to look
+for new changes now; ``stop`` lets the batch in flight finish (draining) and cancels it after the
+timeout (forced exit), which is safe because an uncommitted batch leaves nothing behind.
 
 Each tick reads up to ``Ai.Embeddings.MaxBatchSize`` changes after the stored position, plans them
 (extract, chunk, hash), serves what it can from the cache, embeds the rest with at most the
@@ -17,9 +17,7 @@ idle waiting for the database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -42,6 +40,7 @@ from rookdb.ai.providers.pipeline import RetryPolicy
 from rookdb.ai.providers.registry import create_provider
 from rookdb.ai.quantization import encode
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.background import CoroutineService, ProviderLoop
 from rookdb.errors import AiConfigurationError, AiError, RookError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage
@@ -66,7 +65,6 @@ DEFAULT_TASK_RETRY = RetryPolicy(max_attempts=2, initial_backoff=0.5, max_backof
 # A missed wake-up (a change committed by another process) is noticed at most this late.
 DEFAULT_IDLE_POLL_SECONDS = 5.0
 DEFAULT_DRAIN_TIMEOUT_SECONDS = 10.0
-_FORCED_EXIT_SECONDS = 5.0
 # Provider batches are split so that each in-flight call carries at least this many texts.
 _MIN_TEXTS_PER_PROVIDER_CALL = 16
 # Batches whose vectors may still be uncommitted when a later batch is looked up in the cache.
@@ -98,7 +96,8 @@ def provider_batches(texts: Sequence[str], concurrency: int, max_size: int) -> l
 
 
 class EmbeddingsWorker:
-    """Runs one task. ``wake``, ``stop``, ``snapshot`` and the public attributes are safe from any thread."""
+    """Runs one task (a ``BackgroundService``). ``wake``, ``stop``, ``snapshot`` and the public
+    attributes are safe from any thread."""
 
     def __init__(
         self,
@@ -107,6 +106,7 @@ class EmbeddingsWorker:
         resolve_connection_string: ConnectionStringResolver,
         settings: Settings,
         *,
+        loop: ProviderLoop,
         on_committed: Callable[[], None] | None = None,
         clock: Clock = utc_now,
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS,
@@ -133,74 +133,38 @@ class EmbeddingsWorker:
         self.fallback_until: float | None = None
         """Wall-clock time (``time.time()``) the fallback ends, while in fallback."""
         self._errors_version_stored = self.errors.version
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._main: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._stopping = threading.Event()
-        self._started = threading.Event()
+        self._service = CoroutineService(f"Embeddings task {task.name}", loop, self._serve, log=logger)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    @property
+    def name(self) -> str:
+        return self._service.name
+
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name=f"rookdb-embeddings-{self.task.identifier}",
-                                        daemon=True)
-        self._thread.start()
-        self._started.wait(_FORCED_EXIT_SECONDS)
+        self._service.start()
 
     def wake(self) -> None:
         """Look for changes now (called after every committed document write)."""
-        loop, event = self._loop, self._wake
-        if loop is not None and event is not None and not loop.is_closed():
-            # The loop may close between the check and the call: the worker is gone then.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(event.set)
-
-    @property
-    def name(self) -> str:
-        return f"embeddings task {self.task.name}"
+        self._service.wake()
 
     def stop(self, *, drain: bool = True, timeout: float | None = None) -> bool:
         """Finish the batch in flight (``drain``), then stop; cancel it after ``timeout`` (default: the
         drain timeout). True if stopped."""
-        self._stopping.set()
-        self.wake()
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join((self._drain_timeout if timeout is None else timeout) if drain else 0)
-        if thread.is_alive():
-            loop, main = self._loop, self._main
-            if loop is not None and main is not None:
-                logger.warning("Embeddings task %s did not drain in %.1fs; cancelling its batch",
-                               self.task.name, self._drain_timeout)
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(main.cancel)
-            thread.join(_FORCED_EXIT_SECONDS)
-        return not thread.is_alive()
+        return self._service.stop(drain=drain, timeout=self._drain_timeout if timeout is None else timeout)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._service.running
 
-    def _run(self) -> None:
+    async def _serve(self) -> None:
         try:
-            asyncio.run(self._serve())
-        except asyncio.CancelledError:
-            pass
+            await self._work()
         except Exception:  # the loop catches per batch; this is a bug, not a provider failure
             logger.exception("Embeddings task %s stopped unexpectedly", self.task.name)
             self.state = TaskState.FAILED
-        finally:
-            self._started.set()
 
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._main = asyncio.current_task()
-        self._started.set()
+    async def _work(self) -> None:
         prepared = await self._setup()
         if prepared is None:
             await self._idle_until_stopped()
@@ -210,7 +174,7 @@ class EmbeddingsWorker:
             await self._loop_batches(connection_string, provider, extractor)
         finally:
             await provider.aclose()
-            extractor.close()
+            await asyncio.to_thread(extractor.close)  # may wait for a script host to exit
 
     async def _setup(self) -> tuple[AiConnectionString, EmbeddingProvider, Extractor] | None:
         """Resolve the connection string, create the provider and compile the script; on failure the
@@ -236,24 +200,8 @@ class EmbeddingsWorker:
         return connection_string, provider, extractor
 
     async def _idle_until_stopped(self) -> None:
-        while not self._stopping.is_set():
-            await self._sleep(DEFAULT_IDLE_POLL_SECONDS, wakeable=True)
-
-    async def _sleep(self, seconds: float, *, wakeable: bool) -> None:
-        """Wait ``seconds``; a stop always ends the wait, a wake-up only when ``wakeable``."""
-        assert self._wake is not None
-        deadline = time.monotonic() + seconds
-        while not self._stopping.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), remaining)
-            except TimeoutError:
-                return
-            if wakeable:
-                return
+        while not self._service.stopping:
+            await self._service.sleep(DEFAULT_IDLE_POLL_SECONDS)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -269,9 +217,8 @@ class EmbeddingsWorker:
         # ran before they were, and must not pay for the same text again.
         uncommitted: deque[dict[str, bytes]] = deque(maxlen=_PIPELINE_DEPTH)
         read_position = self.position
-        while not self._stopping.is_set():
-            assert self._wake is not None
-            self._wake.clear()
+        while not self._service.stopping:
+            self._service.clear_wake()
             plan: BatchPlan | None = None
             try:
                 prepared = upcoming
@@ -286,7 +233,7 @@ class EmbeddingsWorker:
                         continue
                     uncommitted.clear()
                     self.state = TaskState.IDLE
-                    await self._sleep(DEFAULT_IDLE_POLL_SECONDS, wakeable=True)
+                    await self._service.sleep(DEFAULT_IDLE_POLL_SECONDS)
                     continue
                 self.state = TaskState.RUNNING
                 self.stats.started_batch()
@@ -435,7 +382,7 @@ class EmbeddingsWorker:
         self.fallback_until = time.time() + delay  # first: a snapshot in Fallback always has an end
         self.state = TaskState.FALLBACK
         logger.warning("Embeddings task %s suspended for %.1fs after: %s", self.task.name, delay, message)
-        await self._sleep(delay, wakeable=False)
+        await self._service.sleep(delay, wakeable=False)
 
     async def _record_process_error(self, step: Step, documents: int, message: str) -> None:
         self.last_error = message

@@ -1,4 +1,4 @@
-"""Storage over a temporary SQLite file, shared by the embeddings tests."""
+"""Storage over a temporary SQLite file and a provider loop, shared by the embeddings tests."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rookdb.background import ProviderLoop
 from rookdb.storage.sqlite import SqliteStorage
 
 
@@ -15,3 +16,10 @@ def storage(tmp_path: Path) -> Iterator[SqliteStorage]:
     opened = SqliteStorage(tmp_path / "db.sqlite3")
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def provider_loop() -> Iterator[ProviderLoop]:
+    loop = ProviderLoop()
+    yield loop
+    assert loop.stop()

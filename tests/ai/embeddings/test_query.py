@@ -16,6 +16,7 @@ from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
 from rookdb.ai.embeddings.query import QueryEmbedder
 from rookdb.ai.quantization import VectorEmbeddingType, text_hash
 from rookdb.ai.task_config import EmbeddingPathConfiguration, EmbeddingsGenerationConfiguration
+from rookdb.background import ProviderLoop
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
@@ -50,8 +51,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def embedder(storage: SqliteStorage, clock: FakeClock) -> Iterator[QueryEmbedder]:
-    created = QueryEmbedder(storage, Settings())
+def embedder(storage: SqliteStorage, clock: FakeClock, provider_loop: ProviderLoop) -> Iterator[QueryEmbedder]:
+    created = QueryEmbedder(storage, Settings(), provider_loop)
     created.clock = clock
     yield created
     created.close()
@@ -106,10 +107,11 @@ def test_cache_is_per_connection_string(embedder: QueryEmbedder, srv: EmbeddingS
 
 
 def test_concurrent_queries_respect_the_connection_strings_limit(
-        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch,
+        provider_loop: ProviderLoop) -> None:
     provider = CountingProvider()
     monkeypatch.setattr("rookdb.ai.embeddings.query.create_provider", lambda settings, options: provider)
-    embedder = QueryEmbedder(storage, Settings())
+    embedder = QueryEmbedder(storage, Settings(), provider_loop)
     connection = tei_connection_string(srv, max_concurrent=2)
     try:
         with ThreadPoolExecutor(max_workers=6) as pool:

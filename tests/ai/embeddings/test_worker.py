@@ -24,6 +24,7 @@ from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
     EmbeddingsTransformation,
 )
+from rookdb.background import ProviderLoop
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
@@ -71,14 +72,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def make_worker(storage: SqliteStorage, srv: EmbeddingServer, clock: Clock) -> Iterator[WorkerFactory]:
+def make_worker(storage: SqliteStorage, srv: EmbeddingServer, clock: Clock, provider_loop: ProviderLoop
+                ) -> Iterator[WorkerFactory]:
     workers: list[EmbeddingsWorker] = []
 
     def make(task: EmbeddingsGenerationConfiguration | None = None,
              connection: AiConnectionString | None = None, settings: Settings = SETTINGS) -> EmbeddingsWorker:
         used = connection or tei_connection_string(srv)
-        worker = EmbeddingsWorker(storage, task or paths_task(), lambda name: used, settings, clock=clock,
-                                  drain_timeout=5.0)
+        worker = EmbeddingsWorker(storage, task or paths_task(), lambda name: used, settings, loop=provider_loop,
+                                  clock=clock, drain_timeout=5.0)
         workers.append(worker)
         worker.start()
         return worker
@@ -324,7 +326,8 @@ def test_stop_drains_and_restart_resumes_without_repeating(
 
 @pytest.mark.parametrize("limit", [1, 3])
 def test_provider_calls_in_flight_never_exceed_the_connection_strings_limit(
-        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch, limit: int,
+        provider_loop: ProviderLoop) -> None:
     provider = CountingProvider()
     monkeypatch.setattr("rookdb.ai.embeddings.worker.create_provider", lambda settings, options: provider)
     with storage.write() as tx:
@@ -332,7 +335,8 @@ def test_provider_calls_in_flight_never_exceed_the_connection_strings_limit(
             tx.put(f"products/{n}-A", "Products", {"Name": f"Product {n}", "@metadata": {"@collection": "Products"}})
     settings = Settings({"Ai.Embeddings.MaxBatchSize": 200})
     worker = EmbeddingsWorker(storage, paths_task(embeddings_path_configurations=NAME_ONLY),
-                              lambda name: tei_connection_string(srv, max_concurrent=limit), settings)
+                              lambda name: tei_connection_string(srv, max_concurrent=limit), settings,
+                              loop=provider_loop)
     worker.start()
     try:
         wait_for(idle(worker, storage))
@@ -353,12 +357,13 @@ class StuckProvider(CountingProvider):
 
 
 def test_stop_cancels_a_batch_that_does_not_drain(
-        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        storage: SqliteStorage, srv: EmbeddingServer, monkeypatch: pytest.MonkeyPatch,
+        provider_loop: ProviderLoop) -> None:
     provider = StuckProvider()
     monkeypatch.setattr("rookdb.ai.embeddings.worker.create_provider", lambda settings, options: provider)
     put(storage, "products/1-A", Name="Chai")
     worker = EmbeddingsWorker(storage, paths_task(), lambda name: tei_connection_string(srv), SETTINGS,
-                              drain_timeout=0.2)
+                              loop=provider_loop, drain_timeout=0.2)
     worker.start()
     wait_for(lambda: provider.calls == 1, what="the provider call")
     started = time.monotonic()
