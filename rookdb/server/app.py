@@ -22,7 +22,11 @@ from rookdb.server.responses import error_response, logger
 from rookdb.server.routes import routes
 from rookdb.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["DEFAULT_SHUTDOWN_DRAIN_SECONDS", "create_app"]
+
+# At shutdown every database's services get this long, all at once, to finish the work in flight
+# (an indexing step, an embeddings batch) before it is cancelled (see ``rookdb.background``).
+DEFAULT_SHUTDOWN_DRAIN_SECONDS = 2.0
 
 
 async def _rook_error(request: Request, error: Exception) -> Response:
@@ -64,7 +68,7 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
         try:
             yield
         finally:
-            catalog.close()
+            catalog.close(timeout=DEFAULT_SHUTDOWN_DRAIN_SECONDS)
             security.close()
 
     app = Starlette(

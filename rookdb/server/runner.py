@@ -21,6 +21,9 @@ from rookdb.settings import Settings
 __all__ = ["BackgroundServer", "check_bind_address", "free_port", "serve_forever"]
 
 _STARTUP_TIMEOUT_SECONDS = 30.0
+# After SIGINT/SIGTERM, requests still running get this long before their connections are closed;
+# then the lifespan stops the databases' services (``DEFAULT_SHUTDOWN_DRAIN_SECONDS``).
+DEFAULT_GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
 def check_bind_address(host: str, unsecured_allowed: bool, *, secured: bool = False) -> None:
@@ -51,7 +54,8 @@ def _config(settings: Settings, data_dir: Path | None, log_level: str) -> tuple[
     # A secured server terminates TLS in its own protocol, which hands the client certificate to the app.
     http = secured_connections(security.tls.context) if security.tls is not None else RavenHttpProtocol
     config = uvicorn.Config(app, host=settings["Server.Host"], port=settings["Server.Port"], http=http,
-                            log_level=log_level, lifespan="on", timeout_graceful_shutdown=10)
+                            log_level=log_level, lifespan="on",
+                            timeout_graceful_shutdown=DEFAULT_GRACEFUL_SHUTDOWN_SECONDS)
     return config, security
 
 
