@@ -253,10 +253,16 @@ def test_provider_outage_is_observable_and_recovers(
         server: BackgroundServer, store: DocumentStore, srv: EmbeddingServer) -> None:
     srv.add_fault("server_error", times=None, routes=["tei-embed"], status=503)
     added = store.maintenance.send(AddEmbeddingsGenerationOperation(task_config()))
-    wait_for(lambda: progress(server, store)[0]["State"] == "Fallback", what="fallback mode")
-    entry = progress(server, store)[0]
+    # What is read while in fallback: the first fallback is short, the task may be retrying by a later read.
+    entry = wait_for(lambda: next((found for found in progress(server, store) if found["State"] == "Fallback"), None),
+                     what="fallback mode")
     assert entry["FallbackUntil"] and "503" in entry["LastError"]
-    info = store.maintenance.send(GetOngoingTaskInfoOperation(added.task_id, EMBEDDINGS))
+
+    def reconnecting() -> Any:
+        info = store.maintenance.send(GetOngoingTaskInfoOperation(added.task_id, EMBEDDINGS))
+        return info if info.task_connection_status == OngoingTaskConnectionStatus.RECONNECT else None
+
+    info = wait_for(reconnecting, what="the ongoing task to report Reconnect")
     assert info.task_connection_status == OngoingTaskConnectionStatus.RECONNECT and info.error
     with http(server) as client:
         errors = client.get(f"/databases/{store.database}/ai/errors", params={"name": "ProductsEmbeddings"}).json()
