@@ -1,4 +1,4 @@
-"""Shared fixtures: a real rookdb server on loopback and official-client document stores."""
+"""Shared fixtures: the server app in process, a real rookdb server on loopback, official-client document stores."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from ravendb import DocumentStore
+from starlette.testclient import TestClient
 
+from rookdb.server.app import create_app
 from rookdb.server.runner import BackgroundServer
+from rookdb.settings import Settings
 from rookdb.testing.embedding_server import EmbeddingServer
+from tests.support.cost import boots_something, refusing_boots
 from tests.support.embeddings import EMBEDDING_API_KEY
 from tests.support.stores import StoreFactory, open_store
 
@@ -32,6 +36,26 @@ def srv(embedding_server: EmbeddingServer) -> Iterator[EmbeddingServer]:
     yield embedding_server
     embedding_server.reset()
     embedding_server.api_key = EMBEDDING_API_KEY
+
+
+@pytest.fixture(scope="session")
+def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """The server app called in process, no socket: an httpx client whose transport calls the ASGI app.
+
+    The lifespan runs around the session (databases open and close as in ``rookdb serve``). Unhandled
+    errors come back as the 500 the server would send, so tests see what a client would.
+    """
+    app = create_app(Settings(), data_dir=tmp_path_factory.mktemp("rookdb-app"))
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def app_database(app_client: httpx.Client) -> str:
+    """A fresh, empty database in the in-process app."""
+    name = f"app{next(_database_numbers)}"
+    app_client.put("/admin/databases", params={"name": name}, json={"DatabaseName": name}).raise_for_status()
+    return name
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +93,18 @@ def northwind(server: BackgroundServer) -> Iterator[DocumentStore]:
     response.raise_for_status()
     yield store
     store.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if boots_something(item):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_boot_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    with refusing_boots(request.node.nodeid):
+        yield

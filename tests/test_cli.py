@@ -44,7 +44,6 @@ def test_serve_certificate_options_become_settings(tmp_path: Path) -> None:
     check_bind_address("0.0.0.0", False, secured=True)  # with TLS, any address is allowed
 
 
-@pytest.mark.slow
 def test_serve_answers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     server = ServerProcess(tmp_path / "data", log=log, arguments=["--with-sample", "northwind"]).start()

@@ -44,8 +44,6 @@ from rookdb.settings import env_name
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.server_process import ServerProcess
 
-pytestmark = pytest.mark.slow
-
 DATABASE = "CrashTest"
 TASK = "crash-task"
 CONNECTION = "crash-embedded"

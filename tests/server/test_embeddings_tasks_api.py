@@ -54,8 +54,6 @@ from tests.support.embeddings import EMBEDDING_API_KEY
 from tests.support.tasks import caught_up, http, progress
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.slow
-
 API_KEY = EMBEDDING_API_KEY
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDINGS = OngoingTaskType.EMBEDDINGS_GENERATION

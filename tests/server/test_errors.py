@@ -43,10 +43,10 @@ def envelope(response: httpx.Response) -> dict[str, object]:
     ],
 )
 def test_malformed_input_gets_the_envelope(
-    store: DocumentStore, server: BackgroundServer, method: str, path: str, content: bytes, status: int,
+    app_client: httpx.Client, app_database: str, method: str, path: str, content: bytes, status: int,
     wire_type: str,
 ) -> None:
-    response = httpx.request(method, server.url + path.format(db=store.database), content=content)
+    response = app_client.request(method, path.format(db=app_database), content=content)
     assert response.status_code == status, response.text
     body = envelope(response)
     assert str(body["Type"]).rsplit(".", 1)[-1] == wire_type
@@ -63,13 +63,13 @@ def test_missing_database_raises_the_clients_exception(server: BackgroundServer)
         store.close()
 
 
-def test_changing_collection_is_refused(store: DocumentStore, server: BackgroundServer) -> None:
-    url = f"{server.url}/databases/{store.database}/bulk_docs"
+def test_changing_collection_is_refused(app_client: httpx.Client, app_database: str) -> None:
+    url = f"/databases/{app_database}/bulk_docs"
     put = {"Id": "a/1", "ChangeVector": None, "Type": "PUT"}
     first = {"Commands": [{**put, "Document": {"@metadata": {"@collection": "Apples"}}}]}
-    assert httpx.post(url, json=first).status_code == 201
+    assert app_client.post(url, json=first).status_code == 201
     second = {"Commands": [{**put, "Document": {"@metadata": {"@collection": "Pears"}}}]}
-    response = httpx.post(url, json=second)
+    response = app_client.post(url, json=second)
     assert response.status_code == 400
     assert "Apples" in str(envelope(response)["Message"])
 

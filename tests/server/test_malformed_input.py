@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from ravendb import DocumentStore
 from starlette.routing import Route
 
 from rookdb.server.routes import routes
-from rookdb.server.runner import BackgroundServer
 
 BAD_BODIES = [b"", b"{", b"[]", b"null", b'"text"', b"42", b'{"Unexpected": [1, {"x": null}]}', b"\xff\xfe"]
 BAD_QUERIES = ["", "?id=", "?name=", "?id=x&name=y&key=abc&type=Nope&disable=maybe&start=-1&pageSize=x",
@@ -28,15 +26,14 @@ def api_routes() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("method", "path"), api_routes(), ids=lambda value: str(value))
 def test_malformed_input_never_yields_a_server_error(
-        store: DocumentStore, server: BackgroundServer, method: str, path: str) -> None:
-    url = server.url + path.replace("{database}", store.database)
-    with httpx.Client(timeout=30) as client:
-        for query in BAD_QUERIES:
-            for body in BAD_BODIES if method in ("POST", "PUT", "DELETE") else [b""]:
-                response = client.request(method, url + query, content=body)
-                missing_database = response.status_code == 503 and "Database-Missing" in response.headers
-                assert response.status_code < 500 or missing_database, (method, path, query, body, response.text)
-                if response.status_code >= 400 and response.content:
-                    envelope = response.json()
-                    assert {"Type", "Message", "Error"} <= set(envelope), response.text
-                    assert "Traceback" not in response.text
+        app_client: httpx.Client, app_database: str, method: str, path: str) -> None:
+    url = path.replace("{database}", app_database)
+    for query in BAD_QUERIES:
+        for body in BAD_BODIES if method in ("POST", "PUT", "DELETE") else [b""]:
+            response = app_client.request(method, url + query, content=body)
+            missing_database = response.status_code == 503 and "Database-Missing" in response.headers
+            assert response.status_code < 500 or missing_database, (method, path, query, body, response.text)
+            if response.status_code >= 400 and response.content:
+                envelope = response.json()
+                assert {"Type", "Message", "Error"} <= set(envelope), response.text
+                assert "Traceback" not in response.text

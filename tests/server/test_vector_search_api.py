@@ -41,8 +41,6 @@ from tests.support.northwind import NORTHWIND_JSON
 from tests.support.stores import StoreFactory
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.slow
-
 API_KEY = EMBEDDING_API_KEY
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _numbers = itertools.count(1)

@@ -162,7 +162,6 @@ def test_server_without_a_key_accepts_anything() -> None:
         assert http.post(ROUTER, json={"inputs": ["a"]}).status_code == 200
 
 
-@pytest.mark.slow
 def test_runs_as_a_module_on_a_given_port() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -57,6 +57,7 @@ def _script_task(script: str) -> EmbeddingsGenerationConfiguration:
         embeddings_transformation=EmbeddingsTransformation(script, ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 2)))
 
 
+@pytest.mark.slow  # a script task's extractor starts a script host
 def test_script_raw_values_use_the_default_options_and_prefixed_ones_stay_whole() -> None:
     extractor = create_extractor(_script_task(
         "embeddings.generate({ Raw: this.Text, Whole: this.Text.withContextPrefix('About:'), "
@@ -70,6 +71,7 @@ def test_script_raw_values_use_the_default_options_and_prefixed_ones_stay_whole(
     assert fields["Split"] == ["alpha beta gamma delta"]
 
 
+@pytest.mark.slow  # a script task's extractor starts a script host
 def test_a_broken_script_is_refused_when_the_worker_starts() -> None:
     with pytest.raises(ScriptError):
         create_extractor(_script_task("embeddings.generate({ Name: "), Settings(environ={}))
