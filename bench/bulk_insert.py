@@ -1,6 +1,6 @@
 """Bulk loading: 100k small documents through the official client vs. raw SQLite.
 
-Run: .venv/bin/python bench/bulk_insert.py [--documents 100000]
+Run: .venv/bin/python bench/bulk_insert.py [--documents 100000]   (the test suite runs --documents 200)
 
 The limit is the same JSON written straight into a fresh SQLite file (WAL) with ``executemany`` in
 one transaction, measured in the same run. rookdb runs as users run it (``rookdb serve`` in its own
@@ -21,6 +21,7 @@ import httpx
 from ravendb import DocumentStore
 from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
+from table import Table
 
 from rookdb.testing.server_process import ServerProcess
 
@@ -133,27 +134,28 @@ def through_bulk_docs(url: str, count: int, batch: int = 1000) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--documents", type=int, default=100_000)
+    parser.add_argument("--documents", type=int, default=100_000, help="documents per path (200 for a smoke run)")
     args = parser.parse_args()
+    count = args.documents
+    print(f"documents: {count:,}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
-        limit = raw_sqlite_limit(args.documents, directory)
+        limit = raw_sqlite_limit(count, directory)
+        table = Table(["path", "docs/s", "vs limit"], [46, 10, 8])
+
+        def row(label: str, rate: float) -> float:
+            table.row(label, f"{rate:,.0f}".rjust(10), f"{rate / limit:.2f}".rjust(8))
+            return rate
+
+        row("raw SQLite executemany (limit)", limit)
         server = ServerProcess(directory / "data").start()
-        url = server.url
         try:
-            bulk = through_bulk_insert(url, args.documents)
-            docs = through_bulk_docs(url, args.documents)
-            server = server_only(url, args.documents)
-            client = client_only(args.documents)
+            bulk = row("`store.bulk_insert()` over HTTP", through_bulk_insert(server.url, count))
+            row("`session.save_changes()` x1000 (`bulk_docs`)", through_bulk_docs(server.url, count))
+            row("bulk_insert endpoint, pre-encoded stream", server_only(server.url, count))
         finally:
             server.stop()
-    print(f"documents: {args.documents}")
-    print(f"{'path':<40}{'docs/s':>12}{'vs limit':>10}")
-    print(f"{'raw SQLite executemany (limit)':<40}{limit:>12,.0f}{1.0:>10.2f}")
-    print(f"{'store.bulk_insert() over HTTP':<40}{bulk:>12,.0f}{bulk / limit:>10.2f}")
-    print(f"{'session.save_changes() x1000 (bulk_docs)':<40}{docs:>12,.0f}{docs / limit:>10.2f}")
-    print(f"{'bulk_insert endpoint, pre-encoded stream':<40}{server:>12,.0f}{server / limit:>10.2f}")
-    print(f"{'official client encoding alone (ceiling)':<40}{client:>12,.0f}{client / limit:>10.2f}")
+        row("official client encoding alone (ceiling)", client_only(count))
     print(f"goal: bulk_insert >= 0.50 of the limit -> {'met' if bulk / limit >= 0.5 else 'NOT met'}")
 
 

@@ -2,6 +2,7 @@
 model and (b) the local Hugging Face-protocol server (TEI route), each compared with its raw limit.
 
 Run: .venv/bin/python bench/embeddings_task.py [--documents 10000] [--only embedded|tei]
+(the test suite runs --documents 50)
 
 rookdb runs as users run it (``rookdb serve`` in its own process), the local embedding server too
 (``python -m rookdb.testing.embedding_server``); this process is the client. The limits are measured
@@ -29,7 +30,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from ravendb.documents.operations.connection_string.put_connection_string_operat
 )
 from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
+from table import Table
 
 from rookdb.ai import chunking
 from rookdb.ai.embedded_model import EmbeddedModel, EmbeddedModelConfig
@@ -61,6 +63,7 @@ from rookdb.server.runner import free_port
 from rookdb.settings import Settings, env_name
 from rookdb.testing.server_process import ChildProcess, ServerProcess
 
+RESULTS = Path(__file__).resolve().parent / "results"
 DATABASE = "EmbeddingsBench"
 API_KEY = "bench-key"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -245,14 +248,32 @@ def run_task(data_dir: Path, items: list[Product], connection: AiConnectionStrin
                   limit_before, limit_after, reset_seconds, int(after_reset["ProviderCalls"]), seen)
 
 
+COLUMNS = ["connector", "documents", "chunks", "texts embedded", "bulk insert s", "task s", "docs/s", "texts/s",
+           "limit texts/s (before/after)", "ratio", "reset s", "reset provider calls"]
+
+
+def print_row(table: Table, r: Result) -> None:
+    calls = str(r.reset_provider_calls)
+    if r.reset_provider_requests_seen is not None:
+        calls += f" (server saw {r.reset_provider_requests_seen})"
+    limits = (f"{r.texts_embedded / r.limit_seconds:,.0f} ({r.texts_embedded / r.limit_before_seconds:,.0f}"
+              f"/{r.texts_embedded / r.limit_after_seconds:,.0f})")
+    rates = f"{r.documents / r.task_seconds:,.0f}", f"{r.texts_embedded / r.task_seconds:,.0f}"
+    table.row(r.connector, f"{r.documents:,}", f"{r.chunks:,}", f"{r.texts_embedded:,}", f"{r.insert_seconds:.1f}",
+              f"{r.task_seconds:.1f}", *rates, limits, f"{r.ratio:.2f}", f"{r.reset_seconds:.1f}", calls)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--documents", type=int, default=10_000)
+    parser.add_argument("--documents", type=int, default=10_000, help="products to embed (50 for a smoke run)")
     parser.add_argument("--only", choices=["embedded", "tei"], default=None)
     args = parser.parse_args()
     items = products(args.documents)
     plan, chunks = provider_calls_of(items)
     texts = sum(len(call) for calls in plan for call in calls)
+    print(f"batch {BATCH} documents, {CONCURRENCY} concurrent provider calls, {MODEL_THREADS} ONNX thread(s)",
+          flush=True)
+    table = Table(COLUMNS, [max(len(column), 24 if n == 0 else 0) for n, column in enumerate(COLUMNS)])
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
@@ -262,6 +283,7 @@ def main() -> None:
                                             embedded_settings=EmbeddedSettings())
             results.append(run_task(directory / "embedded", items, connection, "embedded model",
                                     lambda: embedded_limit(model, plan), chunks, texts, None))
+            print_row(table, results[-1])
         if args.only in (None, "tei"):
             port = free_port()
             tei_url = f"http://127.0.0.1:{port}"
@@ -272,35 +294,15 @@ def main() -> None:
                                                 huggingface_settings=HuggingFaceSettings(API_KEY, MODEL, tei_url))
                 results.append(run_task(directory / "tei", items, connection, "HF protocol server (TEI)",
                                         lambda: tei_limit(tei_url, plan), chunks, texts, tei_url))
+                print_row(table, results[-1])
             finally:
                 tei.stop()
-    report(results, args.documents)
-
-
-def _rows(results: list[Result]) -> Iterator[str]:
-    yield ("| connector | documents | chunks | texts embedded | bulk insert s | task s | docs/s | texts/s "
-           "| limit texts/s (before/after) | ratio | reset s | reset provider calls |")
-    yield "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for r in results:
-        calls = str(r.reset_provider_calls)
-        if r.reset_provider_requests_seen is not None:
-            calls += f" (server saw {r.reset_provider_requests_seen})"
-        docs_rate, texts_rate = r.documents / r.task_seconds, r.texts_embedded / r.task_seconds
-        yield (f"| {r.connector} | {r.documents:,} | {r.chunks:,} | {r.texts_embedded:,} | {r.insert_seconds:.1f} "
-               f"| {r.task_seconds:.1f} | {docs_rate:,.0f} | {texts_rate:,.0f} "
-               f"| {r.texts_embedded / r.limit_seconds:,.0f} ({r.texts_embedded / r.limit_before_seconds:,.0f}"
-               f"/{r.texts_embedded / r.limit_after_seconds:,.0f}) | {r.ratio:.2f} | {r.reset_seconds:.1f} | {calls} |")
-
-
-def report(results: list[Result], documents: int) -> None:
-    print(f"batch {BATCH} documents, {CONCURRENCY} concurrent provider calls, {MODEL_THREADS} ONNX thread(s)")
-    for row in _rows(results):
-        print(row)
     for r in results:
         verdict = "met" if r.ratio >= 0.9 else "NOT met"
         print(f"goal ({r.connector}): task >= 0.90 of the limit -> {verdict}; "
               f"re-run after reset with a warm cache: {r.reset_provider_calls} provider calls")
-    out = Path(__file__).parent / "results" / f"embeddings_task-{documents}.json"
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"embeddings_task-{args.documents}.json"
     out.write_text(json.dumps([{**asdict(r), "ratio": r.ratio} for r in results], indent=2) + "\n")
 
 

@@ -1,6 +1,7 @@
 """Vector search: rookdb's VectorIndex against raw usearch, numpy exact search, Chroma and LanceDB.
 
 Run: .venv/bin/python bench/vector_search.py [--vectors 100000] [--queries 1000] [--skip-peers]
+(the test suite runs --vectors 500 --queries 60 --skip-http, and the HTTP rows through vector_search_http.py)
 
 Every system gets the same clustered unit vectors (384 dims, seeded, cached in bench/results/), the
 same queries and k = 10, and the same HNSW parameters: M = 12 edges, 64 build candidates and 64
@@ -34,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from table import Table
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -249,22 +251,33 @@ def extra_benchmarks(dataset: Dataset, work: Path, *, peers: bool = True) -> lis
     through the official client) and, with ``peers``, Chroma's HTTP server (``bench/vector_search_http.py``)."""
     from vector_search_http import http_rows
 
-    print("measuring rookdb over HTTP" + (" and chroma over HTTP ..." if peers else " ..."), flush=True)
+    print("measuring rookdb over HTTP" + (" and chroma over HTTP ..." if peers else " ..."), file=sys.stderr)
     rows = http_rows(dataset.path, dataset.vectors, dataset.queries, dataset.truth, work, chroma=peers)
-    return [Result(**row) for row in rows]
+    results = [Result(**row) for row in rows]
+    if peers and not PEERS_PYTHON.exists():
+        results.append(not_measured("chroma HTTP", PEERS_MISSING))
+    return results
 
 
 # ---------------------------------------------------------------- peers (run inside bench/.venv-peers)
 
 
+def not_measured(system: str, why: str) -> Result:
+    """A row for a system that could not run here (a peer not installed, or one that failed)."""
+    return Result(system, None, None, float("nan"), float("nan"), 0, 0, float("nan"), why)
+
+
+PEERS_MISSING = "skipped: not installed (bash bench/setup_peers.sh)"
+
+
 def bench_peer_in_subprocess(name: str, dataset: Dataset) -> Result:
     if not PEERS_PYTHON.exists():
-        return Result(name, None, None, float("nan"), float("nan"), 0, 0, float("nan"), "run bench/setup_peers.sh")
+        return not_measured(name, PEERS_MISSING)
     command = [str(PEERS_PYTHON), __file__, "--peer", name, "--dataset", str(dataset.path)]
     finished = subprocess.run(command, capture_output=True, text=True, check=False)
     if finished.returncode != 0:
         tail = finished.stderr.strip().splitlines()[-1:] or ["no output"]
-        return Result(name, None, None, float("nan"), float("nan"), 0, 0, float("nan"), f"failed: {tail[0][:80]}")
+        return not_measured(name, f"failed: {tail[0][:80]}")
     return Result(**json.loads(finished.stdout.strip().splitlines()[-1]))
 
 
@@ -334,30 +347,34 @@ def run_peer(name: str, dataset_path: Path) -> None:
 # ---------------------------------------------------------------- report
 
 
-def print_table(results: list[Result], dataset: Dataset, paired: float | None) -> None:
+COLUMNS = ("system", "build s", "disk MB", "p50 ms", "p99 ms", "QPS 1 thr", "QPS 2 thr", "recall@10", "note")
+WIDTHS = (30, 7, 7, 7, 7, 9, 9, 9, 20)
+
+
+def describe(dataset: Dataset) -> str:
     n, d = dataset.vectors.shape
-    print(f"\n{n:,} vectors x {d} dims, {len(dataset.queries):,} queries, k={K}, M={M}, ", end="")
-    print(f"efConstruction={EF_CONSTRUCTION}, efSearch={EF_SEARCH}, candidates={CANDIDATES}\n")
-    header = ("system", "build s", "disk MB", "p50 ms", "p99 ms", "QPS 1 thr", "QPS 2 thr", "recall@10", "note")
-    rows = [header] + [
-        (
-            r.system,
-            "-" if r.build_s is None else f"{r.build_s:.1f}",
-            "-" if r.disk_mb is None else f"{r.disk_mb:.1f}",
-            f"{r.p50_ms:.3f}",
-            f"{r.p99_ms:.3f}",
-            f"{r.qps_1:,.0f}",
-            f"{r.qps_2:,.0f}",
-            f"{r.recall:.4f}",
-            r.note,
-        )
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for number, row in enumerate(rows):
-        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |")
-        if number == 0:
-            print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return (f"{n:,} vectors x {d} dims, {len(dataset.queries):,} queries, k={K}, M={M}, "
+            f"efConstruction={EF_CONSTRUCTION}, efSearch={EF_SEARCH}, candidates={CANDIDATES}")
+
+
+def print_row(table: Table, r: Result) -> None:
+    if r.p50_ms != r.p50_ms:  # NaN: not measured here; the note says why
+        table.row(r.system, *["-"] * 7, r.note)
+        return
+    table.row(
+        r.system,
+        "-" if r.build_s is None else f"{r.build_s:.1f}",
+        "-" if r.disk_mb is None else f"{r.disk_mb:.1f}",
+        f"{r.p50_ms:.3f}",
+        f"{r.p99_ms:.3f}",
+        f"{r.qps_1:,.0f}",
+        f"{r.qps_2:,.0f}",
+        f"{r.recall:.4f}",
+        r.note,
+    )
+
+
+def print_ratios(results: list[Result], paired: float | None) -> None:
     by_name = {r.system: r for r in results}
     rookdb, limit = by_name.get("rookdb Single"), by_name.get("usearch")
     if rookdb and limit:
@@ -371,7 +388,8 @@ def print_table(results: list[Result], dataset: Dataset, paired: float | None) -
     exact = by_name.get("numpy exact")
     if rookdb and exact:
         print(f"numpy exact p50 / rookdb Single p50 = {exact.p50_ms / rookdb.p50_ms:.1f}x")
-    chroma_http = next((r for r in results if r.system.startswith("chroma") and r.system.endswith("HTTP")), None)
+    chroma_http = next((r for r in results if r.system.startswith("chroma") and r.system.endswith("HTTP")
+                        and r.p50_ms == r.p50_ms), None)
     for label in ("rookdb HTTP, ids", "rookdb HTTP, ids, Base64 $v", "rookdb HTTP, ids, httpx+orjson"):
         over_http = by_name.get(label)
         if over_http and chroma_http:
@@ -388,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--skip-peers", action="store_true", help="skip Chroma and LanceDB")
     parser.add_argument("--only-http", action="store_true", help="only the rows measured over HTTP")
+    parser.add_argument("--skip-http", action="store_true", help="skip the rows measured over HTTP")
     parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -399,6 +418,15 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     dataset = load_dataset(args.vectors, args.dimensions, args.queries, args.seed)
     print(f"dataset {dataset.path.name} ready in {time.perf_counter() - started:.1f}s", flush=True)
+    report = RESULTS / f"vector_search-{args.vectors}{'-http' if args.only_http else ''}.json"
+    results: list[Result] = []
+    paired = None
+
+    def save() -> None:  # after every row, so a run that dies keeps what it measured
+        report.write_text(json.dumps({"results": [asdict(r) for r in results], "paired_p50_ratio": paired}, indent=1))
+
+    print(f"\n{describe(dataset)}\n", flush=True)
+    table = Table(COLUMNS, WIDTHS)
     work = Path(tempfile.mkdtemp(prefix="bench-vectors-"))
     try:
         steps: list[tuple[str, Callable[[], Result]]] = [
@@ -414,20 +442,20 @@ def main(argv: list[str] | None = None) -> None:
             steps += [(name, partial(bench_peer_in_subprocess, name, dataset)) for name in sorted(PEERS)]
         if args.only_http:
             steps = []
-        results = []
-        for label, step in steps:
-            print(f"measuring {label} ...", flush=True)
+        for _, step in steps:
             results.append(step())
-        results += extra_benchmarks(dataset, work, peers=not args.skip_peers)
-        paired = None
+            print_row(table, results[-1])
+            save()
+        for row in [] if args.skip_http else extra_benchmarks(dataset, work, peers=not args.skip_peers):
+            results.append(row)
+            print_row(table, row)
+        save()
         if "rookdb Single" in SEARCHES and "usearch" in SEARCHES:
-            print("pairing rookdb Single with usearch ...", flush=True)
             paired = paired_ratio(SEARCHES["rookdb Single"], SEARCHES["usearch"], dataset.queries)
+            save()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print_table(results, dataset, paired)
-    report = RESULTS / f"vector_search-{args.vectors}{'-http' if args.only_http else ''}.json"
-    report.write_text(json.dumps({"results": [asdict(r) for r in results], "paired_p50_ratio": paired}, indent=1))
+    print_ratios(results, paired)
     print(f"\nraw numbers: {report.relative_to(BENCH.parent)}")
 
 

@@ -1,7 +1,8 @@
 """Vector search over HTTP: rookdb (``rookdb serve``, the official ``ravendb`` client) against Chroma's server.
 
 Called by ``bench/vector_search.py`` (``extra_benchmarks``) with its dataset; the rows come back as
-plain dicts with the fields of its ``Result``.
+plain dicts with the fields of its ``Result``. Run alone, it is ``bench/vector_search.py --only-http``:
+``.venv/bin/python bench/vector_search_http.py [--vectors 100000] [--skip-peers]``.
 
 * rookdb: ``rookdb serve`` in a subprocess; the vectors are stored as documents
   ``items/<i> {"Vector": [...]}`` with the client's bulk insert; the first query
@@ -272,10 +273,10 @@ def http_rows(dataset_path: Path, vectors: Vectors, queries: Vectors, truth: npt
     rookdb = RookdbHttp(work)
     peer: ChromaHttpPeer | None = None
     try:
-        print("  rookdb HTTP: bulk insert and index build ...", flush=True)
+        print("  rookdb HTTP: bulk insert and index build ...", file=sys.stderr)
         inserted, built = rookdb.load(vectors)
         if chroma and (PEERS_BIN / "python").exists():
-            print("  chroma HTTP: server and inserts ...", flush=True)
+            print("  chroma HTTP: server and inserts ...", file=sys.stderr)
             peer = ChromaHttpPeer(dataset_path, work)
         local: dict[str, Search] = {"rookdb HTTP, ids": rookdb.search_ids,
                                     "rookdb HTTP, ids, Base64 $v": rookdb.search_ids_base64,
@@ -288,7 +289,7 @@ def http_rows(dataset_path: Path, vectors: Vectors, queries: Vectors, truth: npt
         names = [*local, *(["chroma HTTP"] if peer else [])]
         latencies: dict[str, list[float]] = {name: [] for name in names}
         found: dict[str, list[list[int]]] = {name: [] for name in names}
-        print(f"  alternating blocks of {BLOCK} queries ...", flush=True)
+        print(f"  alternating blocks of {BLOCK} queries ...", file=sys.stderr)
         for start in range(0, len(queries), BLOCK):
             end = min(start + BLOCK, len(queries))
             for name, search in local.items():
@@ -327,11 +328,17 @@ def http_rows(dataset_path: Path, vectors: Vectors, queries: Vectors, truth: npt
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chroma-worker", nargs=2, metavar=("DATASET", "WORK"), required=True)
-    args = parser.parse_args()
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    chroma_worker(Path(args.chroma_worker[0]), Path(args.chroma_worker[1]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Other arguments go to bench/vector_search.py --only-http.")
+    parser.add_argument("--chroma-worker", nargs=2, metavar=("DATASET", "WORK"), help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.chroma_worker:
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        chroma_worker(Path(args.chroma_worker[0]), Path(args.chroma_worker[1]))
+        return
+    from vector_search import main as vector_search
+
+    vector_search(["--only-http", *rest])
 
 
 if __name__ == "__main__":

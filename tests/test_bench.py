@@ -1,0 +1,53 @@
+"""Every benchmark script runs at a tiny size, exits 0 and prints its table, so published figures stay reproducible."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+MODULES = {"table.py"}  # imported by the scripts, not run on its own
+HTTP_ROWS = ["rookdb HTTP, ids", "rookdb HTTP, ids, Base64 $v", "rookdb HTTP, ids, httpx+orjson",
+             "rookdb HTTP, documents", "chroma"]
+# Per script: the arguments of a tiny run, and the first cell of each row its table must show, in order
+# (a prefix: peers add their version, or say they were skipped).
+TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
+    "bulk_insert.py": (["--documents", "200"], [
+        "raw SQLite executemany (limit)", "`store.bulk_insert()` over HTTP", "`session.save_changes()` x1000",
+        "bulk_insert endpoint, pre-encoded stream", "official client encoding alone (ceiling)"]),
+    "embeddings_task.py": (["--documents", "50"], ["embedded model", "HF protocol server (TEI)"]),
+    # Its HTTP rows are the run of vector_search_http.py below.
+    "vector_search.py": (["--vectors", "500", "--queries", "60", "--skip-http"], [
+        "rookdb Single", "rookdb Single exact()", "rookdb Int8", "rookdb Binary", "usearch", "usearch 16/16",
+        "numpy exact", "chroma", "lancedb"]),
+    "vector_search_http.py": (["--vectors", "500", "--queries", "60"], HTTP_ROWS),
+}
+
+
+def scripts() -> list[str]:
+    return sorted(path.name for path in BENCH.glob("*.py") if path.name not in MODULES)
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The data rows of the Markdown table(s) in ``output``, as lists of cells."""
+    lines = [line for line in output.splitlines() if line.startswith("|")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    return [row for row in rows if not set(row[0]) <= {"-"} and row[0] not in ("path", "connector", "system")]
+
+
+@pytest.mark.parametrize("script", scripts())
+def test_script_runs_at_a_tiny_size_and_prints_its_table(script: str) -> None:
+    assert script in TINY_RUNS, f"bench/{script} has no tiny run here: add its arguments and rows to TINY_RUNS"
+    arguments, expected = TINY_RUNS[script]
+    finished = subprocess.run([sys.executable, str(BENCH / script), *arguments], cwd=BENCH.parent,
+                              capture_output=True, text=True, timeout=280, check=False)
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-4000:]
+    rows = table_rows(finished.stdout)
+    assert len(rows) == len(expected), finished.stdout
+    for row, label in zip(rows, expected, strict=True):
+        assert row[0].startswith(label), (row, label)
+        measured = row[1:-1] if script.startswith("vector_search") else row[1:]
+        assert any(char.isdigit() for cell in measured for char in cell) or row[-1].startswith("skipped"), row
