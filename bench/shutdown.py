@@ -1,6 +1,7 @@
 """How long ``rookdb serve`` takes to exit after SIGTERM or SIGINT while an embeddings task is working.
 
 Run: .venv/bin/python bench/shutdown.py [--extra-products 3000] [--rounds 1]
+(the test suite runs --extra-products 1000)
 
 Each round starts ``rookdb serve --with-sample northwind`` in its own process (as users run it), adds
 synthetic products so the task has minutes of work, defines an embeddings task on ``Products`` and
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from table import Table
 
 from rookdb.server.runner import free_port
 from rookdb.testing.server_process import ChildProcess, ServerProcess
@@ -122,7 +124,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--provider-delay", type=float, default=60.0)
     args = parser.parse_args()
-    results: list[Measure] = []
+    table = Table(["connector", "signal", "seconds to exit", "exit code", "within bound"], [9, 7, 15, 9, 12])
     port = free_port()
     provider_url = f"http://127.0.0.1:{port}"
     provider = ChildProcess([sys.executable, "-m", "rookdb.testing.embedding_server", "--port", str(port),
@@ -136,16 +138,13 @@ def main() -> None:
                             httpx.post(f"{provider_url}/_control/faults", timeout=10, json={
                                 "kind": "slow", "times": None, "delay": args.provider_delay}).raise_for_status()
                         folder = Path(scratch) / f"{round_number}-{connector.replace(' ', '-')}-{signal_number.name}"
-                        results.append(measure(folder, connector, signal_number, args.extra_products,
-                                               provider_url))
+                        result = measure(folder, connector, signal_number, args.extra_products, provider_url)
+                        within = result.exit_code is not None and result.seconds <= STOP_BOUND_SECONDS
+                        table.row(result.connector, result.signal_name, f"{result.seconds:.2f}",
+                                  str(result.exit_code), "yes" if within else "NO")
                         httpx.delete(f"{provider_url}/_control/faults", timeout=10).raise_for_status()
     finally:
         provider.stop()
-    print("| connector | signal | seconds to exit | exit code | within bound |")
-    print("|---|---|---:|---:|---|")
-    for result in results:
-        within = "yes" if result.exit_code is not None and result.seconds <= STOP_BOUND_SECONDS else "NO"
-        print(f"| {result.connector} | {result.signal_name} | {result.seconds:.2f} | {result.exit_code} | {within} |")
     print(f"bound: {STOP_BOUND_SECONDS:.1f} s from the signal to the exit")
 
 

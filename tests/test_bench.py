@@ -24,6 +24,7 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
         "rookdb Single", "rookdb Single exact()", "rookdb Int8", "rookdb Binary", "usearch", "usearch 16/16",
         "numpy exact", "chroma", "lancedb"]),
     "vector_search_http.py": (["--vectors", "500", "--queries", "60"], HTTP_ROWS),
+    "shutdown.py": (["--extra-products", "1000"], ["embedded", "embedded", "slow HTTP", "slow HTTP"]),
 }
 
 
