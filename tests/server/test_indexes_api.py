@@ -177,3 +177,13 @@ def test_indexes_survive_a_restart_without_rebuilding(tmp_path: Path) -> None:
         store.close()
     assert len(results) == 20 and not stats.is_stale
     assert before.map_attempts == after.map_attempts == 40  # resumed from its checkpoint: nothing mapped again
+
+
+def test_hybrid_search_with_rank_fusion_through_the_client(northwind: DocumentStore) -> None:
+    rql = "from Products where vector.search(embedding.text(Name), $v) or search(Name, $t)"
+    with northwind.open_session() as session:
+        fused = list(session.advanced.raw_query(rql, dict).add_parameter("v", "italian food")
+                     .add_parameter("t", "alice").add_parameter("rookdb.fusion", "rrf").wait_for_non_stale_results())
+        summed = list(session.advanced.raw_query(rql, dict).add_parameter("v", "italian food")
+                      .add_parameter("t", "alice"))
+    assert fused[0]["Name"] == "Gnocchi di nonna Alice" and summed[0]["Name"] == "Alice Mutton"
