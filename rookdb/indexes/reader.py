@@ -22,11 +22,18 @@ _IN_CHUNK = 500
 class IndexReader:
     """Reads one snapshot; obtained from ``IndexStore.reader()`` and valid inside its ``with`` block."""
 
-    def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField], documents: int) -> None:
+    def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField]) -> None:
         self._db = db
         self._fields = fields
-        self.document_count = documents
+        self._documents: int | None = None
         self._compiled: dict[plan.Condition, Compiled] = {}
+
+    @property
+    def document_count(self) -> int:
+        """How many documents the index holds."""
+        if self._documents is None:
+            self._documents = int(self._db.execute("SELECT value FROM meta WHERE key = 'doc_count'").fetchone()[0])
+        return self._documents
 
     def has_terms(self, field: str) -> bool:
         """True when ``field`` has typed terms here (``id()`` always does)."""

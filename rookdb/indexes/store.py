@@ -276,8 +276,7 @@ class IndexStore:
     def reader(self) -> Iterator[IndexReader]:
         """An ``IndexReader`` over one snapshot of the file."""
         with self.snapshot() as db:
-            documents = int(db.execute("SELECT value FROM meta WHERE key = 'doc_count'").fetchone()[0])
-            yield IndexReader(db, dict(self.fields), documents)
+            yield IndexReader(db, dict(self.fields))
 
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

@@ -96,14 +96,28 @@ class Node:
         return result
 
     def walk(self) -> Iterator[Node]:
-        """This node and every node below it, parents first."""
-        yield self
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            child = getattr(self, f.name)
-            children = child if isinstance(child, tuple) else (child,)
-            for item in children:
-                if isinstance(item, Node):
-                    yield from item.walk()
+        """This node and every node below it, parents first (iteratively: queries are walked often)."""
+        pending: list[Node] = [self]
+        while pending:
+            node = pending.pop()
+            yield node
+            found: list[Node] = []
+            for name in _field_names(type(node)):
+                child = getattr(node, name)
+                for item in child if isinstance(child, tuple) else (child,):
+                    if isinstance(item, Node):
+                        found.append(item)
+            pending.extend(reversed(found))
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
 
 
 def _json_value(value: Any) -> Any:

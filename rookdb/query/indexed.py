@@ -69,13 +69,15 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
         window = documents if distinct else documents[skip:end]
     else:
         condition = planner.condition(where) if where is not None else plan.Everything()
-        total = reader.count(condition)
-        if distinct:
-            window = _ordered(reader, condition, query.order_by, planner, bindings, 0, None, total)
-        elif query.order_by:
-            window = _ordered(reader, condition, query.order_by, planner, bindings, skip, take, total)
+        if query.order_by or distinct:
+            total = reader.count(condition)
+            window = _ordered(reader, condition, query.order_by, planner, bindings, 0 if distinct else skip,
+                              None if distinct else take, total)
         else:
             window = reader.documents(condition, skip, take)
+            # A page that ends before its size shows the total; only a full (or skipped-past) one needs a count.
+            complete = (take is None or len(window) < take) and (window or skip == 0)
+            total = skip + len(window) if complete else reader.count(condition)
     rows = [render(doc, scores[number] if scores is not None and needs_scores else None, query.select, bindings)
             for number, doc in _load(reader, source, window)]
     if distinct:
