@@ -3,6 +3,7 @@ kept across restarts, with their statistics and errors."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ def test_reading_your_own_writes_and_waiting(new_store: StoreFactory) -> None:
     assert "products/new" in {item["@metadata"]["@id"] for item in after} and not stats.is_stale
     with store.open_session() as session:
         waited = list(session.query_collection("Products", dict).where_equals("Cat", "c2")
-                      .wait_for_non_stale_results())
+                      .wait_for_non_stale_results(timedelta(seconds=60)))
     assert len(waited) == 2
 
 
@@ -155,7 +156,7 @@ def test_vector_indexing_errors_are_listed(new_store: StoreFactory) -> None:
         bulk.store_as({"Raw": [0.0, 0.0, 1.0]}, "items/3", metadata={"@collection": "Items"})
     with store.open_session() as session:
         found = list(session.query_collection("Items", dict).vector_search("Raw", [1.0, 0.0, 0.0])
-                     .wait_for_non_stale_results())
+                     .wait_for_non_stale_results(timedelta(seconds=60)))
     assert {item["@metadata"]["@id"] for item in found} == {"items/1", "items/3"}
     errors = store.maintenance.send(GetIndexErrorsOperation("Auto/Items/ByVector.search(Raw)"))
     assert [error.document for error in errors[0].errors] == ["items/2"]
@@ -183,7 +184,8 @@ def test_hybrid_search_with_rank_fusion_through_the_client(northwind: DocumentSt
     rql = "from Products where vector.search(embedding.text(Name), $v) or search(Name, $t)"
     with northwind.open_session() as session:
         fused = list(session.advanced.raw_query(rql, dict).add_parameter("v", "italian food")
-                     .add_parameter("t", "alice").add_parameter("rookdb.fusion", "rrf").wait_for_non_stale_results())
+                     .add_parameter("t", "alice").add_parameter("rookdb.fusion", "rrf")
+                     .wait_for_non_stale_results(timedelta(seconds=60)))
         summed = list(session.advanced.raw_query(rql, dict).add_parameter("v", "italian food")
                       .add_parameter("t", "alice"))
     assert fused[0]["Name"] == "Gnocchi di nonna Alice" and summed[0]["Name"] == "Alice Mutton"
