@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_STOP_TIMEOUT_SECONDS",
     "BackgroundService",
     "CoroutineService",
+    "DaemonThreadPool",
     "LoopingService",
     "ProviderLoop",
     "stop_all",
@@ -158,11 +159,12 @@ class LoopingService(_Lifecycle):
                 self._wake.wait(self._idle_interval)
 
 
-class _DaemonThreads(ThreadPoolExecutor):
-    """The provider loop's executor (``asyncio.to_thread``): daemon threads, so that a blocking call
-    still running when the server stops (an embedded-model batch whose coroutine was cancelled) is
-    abandoned instead of holding up the exit as ``ThreadPoolExecutor``'s threads would. It is one by
-    type only (asyncio insists); ``submit`` and ``shutdown`` are its own."""
+class DaemonThreadPool(ThreadPoolExecutor):
+    """An executor of daemon threads (the provider loop's ``asyncio.to_thread``, the request threads):
+    a blocking call still running when the server stops (an embedded-model batch whose coroutine was
+    cancelled, a query waiting for its index) is abandoned instead of holding up the exit as
+    ``ThreadPoolExecutor``'s threads would. It is one by type only (asyncio insists); ``submit`` and
+    ``shutdown`` are its own."""
 
     def __init__(self, max_workers: int, name: str) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix=name)
@@ -229,14 +231,14 @@ class ProviderLoop:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._executor: _DaemonThreads | None = None
+        self._executor: DaemonThreadPool | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The running loop (started now if it is not)."""
         with self._lock:
             if self._loop is None:
-                self._executor = _DaemonThreads(self._threads, self._name)
+                self._executor = DaemonThreadPool(self._threads, self._name)
                 loop = asyncio.new_event_loop()
                 loop.set_default_executor(self._executor)
                 self._thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)

@@ -11,16 +11,21 @@ from typing import Any
 
 import orjson
 
+from rookdb.ai.timespan import parse_timespan
 from rookdb.documents.database import Database
 from rookdb.documents.indexing import IndexingService
 from rookdb.documents.vector_search import VectorSearchService
-from rookdb.errors import RookError
+from rookdb.errors import BadRequestError, RookError, ValidationError
 from rookdb.query import ast
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.parser import parse_query
 
-__all__ = ["DatabaseQuerySource", "run_query"]
+__all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "run_query",
+           "wait_for_non_stale_seconds"]
+
+# The client's default WaitForNonStaleResultsTimeout, used when it asks to wait without a timeout.
+DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS = 15.0
 
 
 class DatabaseQuerySource:
@@ -65,3 +70,17 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
                        start=start,
                        page_size=page_size, wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,
                        order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]))
+
+
+def wait_for_non_stale_seconds(body: Any) -> float | None:
+    """Seconds a query body asks to wait for its index (``WaitForNonStaleResults`` and
+    ``WaitForNonStaleResultsTimeout``), or None when it does not ask."""
+    if not isinstance(body, dict) or not body.get("WaitForNonStaleResults"):
+        return None
+    timeout = body.get("WaitForNonStaleResultsTimeout")
+    if timeout is None:
+        return DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS
+    try:
+        return max(parse_timespan(timeout, "WaitForNonStaleResultsTimeout").total_seconds(), 0.0)
+    except ValidationError as error:
+        raise BadRequestError(error.message) from error

@@ -1,0 +1,58 @@
+"""Embeddings generation tasks as RavenDB's ongoing tasks: saving one (with its reset), switching it
+on or off, and the ``OngoingTaskEmbeddingsGeneration`` description the clients read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
+from rookdb.documents.ai_record import EMBEDDINGS_GENERATION, TaskWrite
+from rookdb.documents.services import DatabaseServices
+from rookdb.errors import NotFoundError
+
+__all__ = ["describe_task", "find_task", "save_task", "set_task_disabled"]
+
+
+def save_task(services: DatabaseServices, data: Any, task_id: int | None, reset: bool) -> TaskWrite:
+    """Add a task (``task_id`` None) or replace one; a reset regenerates every document of it."""
+    if task_id is None:
+        return services.ai.add_task(data)
+    written = services.ai.update_task(task_id, data, reset)
+    if written.reset:
+        services.embeddings.reset(written.task.task_id)
+    return written
+
+
+def find_task(services: DatabaseServices, task_id: int | None, name: str | None
+              ) -> EmbeddingsGenerationConfiguration | None:
+    """The task with ``task_id`` (when given and not 0) or else named ``name``."""
+    return services.ai.task(task_id=task_id or None, name=name)
+
+
+def set_task_disabled(services: DatabaseServices, task_id: int | None, name: str | None, disabled: bool
+                      ) -> tuple[EmbeddingsGenerationConfiguration, int]:
+    """Disable or enable a task; (the task, the new record etag)."""
+    task = find_task(services, task_id, name)
+    if task is None:
+        raise NotFoundError(f"Embeddings generation task '{name or task_id}' does not exist.")
+    return task, services.ai.set_task_disabled(task, disabled)
+
+
+def describe_task(services: DatabaseServices, task: EmbeddingsGenerationConfiguration, node_url: str
+                  ) -> dict[str, Any]:
+    """RavenDB's ``OngoingTaskEmbeddingsGeneration`` shape; ``node_url`` is where the client reached us."""
+    status = services.embeddings.status(task)
+    return {
+        "TaskId": task.task_id,
+        "TaskType": EMBEDDINGS_GENERATION,
+        "ResponsibleNode": {"NodeTag": "A", "NodeUrl": node_url, "ResponsibleNode": "A"},
+        "TaskState": "Disabled" if task.disabled else "Enabled",
+        "TaskConnectionStatus": status["ConnectionStatus"],
+        "TaskName": task.name,
+        "Error": status["Error"],
+        "MentorNode": task.mentor_node,
+        "PinToMentorNode": task.pin_to_mentor_node,
+        "ConnectionStringName": task.connection_string_name,
+        "Configuration": render_task_configuration(task),
+        "ChangeVector": None,
+    }

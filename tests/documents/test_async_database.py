@@ -1,0 +1,160 @@
+"""The awaitable facade: every operation runs on a request thread and answers what the HTTP API renders."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from rookdb.ai.chunking import ChunkingOptions
+from rookdb.ai.connection_strings import AiConnectionString, EmbeddedSettings, render_connection_string
+from rookdb.ai.task_config import (
+    EmbeddingPathConfiguration,
+    EmbeddingsGenerationConfiguration,
+    render_task_configuration,
+)
+from rookdb.documents.async_database import AsyncCatalog, AsyncDatabase
+from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, NotFoundError
+from rookdb.settings import Settings
+
+_T = TypeVar("_T")
+
+LOCAL = render_connection_string(AiConnectionString("Local", "local", "TextEmbeddings", EmbeddedSettings()))
+TASK = render_task_configuration(EmbeddingsGenerationConfiguration(
+    name="Names", identifier="names", connection_string_name="Local", collection="Products",
+    embeddings_path_configurations=(EmbeddingPathConfiguration("Name", ChunkingOptions()),)))
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[AsyncCatalog]:
+    opened = AsyncCatalog(DatabaseCatalog(tmp_path, Settings({"Expiration.DeleteFrequencyInSec": 3600.0},
+                                                            environ={})))
+    yield opened
+    assert opened.close()
+
+
+def run(call: Callable[[], Awaitable[_T]]) -> _T:
+    async def main() -> _T:
+        return await call()
+
+    return asyncio.run(main())
+
+
+def shop(catalog: AsyncCatalog) -> AsyncDatabase:
+    async def create() -> AsyncDatabase:
+        await catalog.create("Shop")
+        return await catalog.database("shop")
+
+    return run(create)
+
+
+def product(name: str) -> dict[str, Any]:
+    return {"Name": name, "@metadata": {"@collection": "Products"}}
+
+
+def test_work_runs_on_request_threads_not_on_the_event_loop(catalog: AsyncCatalog) -> None:
+    async def where() -> tuple[str, str]:
+        return threading.current_thread().name, await catalog.run(lambda: threading.current_thread().name)
+
+    loop_thread, worker = run(where)
+    assert worker.startswith("rookdb-requests") and worker != loop_thread
+
+
+def test_databases_are_created_listed_read_and_deleted(catalog: AsyncCatalog, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        name, etag = await catalog.create("Shop")
+        assert (name, etag) == ("Shop", 0)  # a new database has an empty record
+        with pytest.raises(DatabaseAlreadyExistsError):
+            await catalog.create("shop")
+        await catalog.create("Archive")
+        assert await catalog.names(0, 10) == ["Archive", "Shop"]
+        assert await catalog.names(1, 10) == ["Shop"]
+        database = await catalog.database("SHOP")
+        assert database is await catalog.database("shop") and database.name == "Shop"
+        await database.put("products/1-A", product("Chai"), None)
+        assert await catalog.describe(["Shop"]) == [
+            {"Name": "Shop", "Disabled": False, "DocumentsCount": 1, "Collections": {"Products": 1}}]
+        assert (await catalog.record("shop"))[0] == "Shop"
+        await catalog.delete(["Shop"])
+        assert not (tmp_path / "databases" / "Shop").exists()
+        with pytest.raises(NotFoundError, match="Database 'Shop' does not exist"):
+            await catalog.record("Shop")
+        with pytest.raises(DatabaseDoesNotExistError):
+            await catalog.database("Shop")
+
+    run(scenario)
+
+
+def test_documents_round_trip(catalog: AsyncCatalog) -> None:
+    database = shop(catalog)
+
+    async def scenario() -> None:
+        written = await database.put("products/1-A", {**product("Chai"), "Supplier": "suppliers/1-A"}, None)
+        await database.batch([{"Type": "PUT", "Id": "suppliers/1-A",
+                               "Document": {"Name": "Exotic", "@metadata": {"@collection": "Suppliers"}}}])
+        assert await database.insert_many([("products/2-A", product("Chang"))]) == 1
+        loaded = await database.load(["products/1-A"], ["Supplier"])
+        assert list(loaded.includes) == ["suppliers/1-A"]
+        by_prefix = await database.list_documents(start=0, page_size=10, prefix="products/")
+        assert [document.id for document in by_prefix.documents if document] == ["products/1-A", "products/2-A"]
+        recent = await database.list_documents(start=0, page_size=1, collection="Products")
+        assert [document.id for document in recent.documents if document] == ["products/2-A"]
+        found = await database.get("products/1-A")
+        assert found is not None and found.change_vector == written.document.change_vector
+        assert await database.delete("products/2-A", None)
+        assert (await database.statistics())["CountOfDocuments"] == 2
+        with pytest.raises(NotFoundError, match="Attachment 'x' of document 'products/1-A' does not exist"):
+            await database.attachment("products/1-A", "x")
+        hilo = await database.hilo_next("products", 0, None, 0, "/")
+        await database.hilo_return("products", hilo.high, hilo.low)
+
+    run(scenario)
+
+
+def test_queries_answer_with_the_result_etag(catalog: AsyncCatalog) -> None:
+    database = shop(catalog)
+
+    async def scenario() -> None:
+        await database.put("products/1-A", product("Chai"), None)
+        answer = await database.query("from Products where Name = $n", {"n": "Chai"}, start=0, page_size=None,
+                                      wait_for_non_stale=None)
+        assert [row["Name"] for row in answer.result.results] == ["Chai"]
+        assert answer.result_etag == (await database.statistics())["LastDocEtag"]
+        assert answer.index_timestamp.endswith("Z") and answer.query_time.endswith("Z")
+        assert [index["Name"] for index in await database.indexes()] == ["Auto/Products/ByName"]
+        assert await database.index_names() == ["Auto/Products/ByName"]
+
+    run(scenario)
+
+
+def test_connection_strings_and_tasks(catalog: AsyncCatalog) -> None:
+    database = shop(catalog)
+
+    async def scenario() -> None:
+        await database.put_connection_string(LOCAL)
+        written = await database.save_task(TASK, None, reset=False)
+        described = await database.connection_strings("Local")
+        assert described["Local"]["UsedBy"] == [
+            {"Kind": "EmbeddingsGeneration", "Id": written.task.task_id, "Name": "Names", "Identifier": "names"}]
+        with pytest.raises(NotFoundError, match="AI connection string 'Other' does not exist"):
+            await database.connection_strings("Other")
+        info = await database.ongoing_task(written.task.task_id, None, "http://node")
+        assert info is not None and info["TaskName"] == "Names" and info["ResponsibleNode"]["NodeUrl"] == "http://node"
+        assert [task["TaskId"] for task in await database.ongoing_tasks("http://node")] == [written.task.task_id]
+        assert await database.ongoing_task(0, "missing", "http://node") is None
+        task_id, _ = await database.set_task_disabled(0, "names", True)
+        assert task_id == written.task.task_id
+        assert (await database.ongoing_task(task_id, None, "http://node") or {})["TaskState"] == "Disabled"
+        with pytest.raises(NotFoundError, match="task 'missing' does not exist"):
+            await database.set_task_disabled(0, "missing", True)
+        assert [entry["State"] for entry in await database.tasks_progress()] == ["Disabled"]
+        assert await database.task_errors(None) == [] and await database.clear_task_errors(None) == 0
+        await database.delete_task(task_id)
+        assert await database.ongoing_tasks("http://node") == []
+
+    run(scenario)
