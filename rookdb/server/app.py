@@ -7,18 +7,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.ai.embedded_model import EmbeddedModelConfig, get_embedded_model
+from rookdb.documents.async_database import AsyncCatalog
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.errors import BadRequestError, NotFoundError, RookError
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.access import IdentityMiddleware
-from rookdb.server.responses import error_response, logger
+from rookdb.server.responses import error_response
 from rookdb.server.routes import routes
 from rookdb.settings import Settings
 
@@ -44,27 +43,18 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return error_response(request, wrapped)
 
 
-def _check_embedded_model(settings: Settings) -> None:
-    """Load the embedded model once and embed a probe, so a broken install shows at startup."""
-    try:
-        get_embedded_model(EmbeddedModelConfig(intra_op_threads=settings["Ai.Embeddings.LocalModelThreads"])).check()
-    except RookError as error:
-        logger.error("The embedded embedding model is not usable: %s", error.message)
-
-
 def create_app(settings: Settings, *, data_dir: Path | None = None, security: ServerSecurity | None = None
                ) -> Starlette:
     """Build the server app over the databases in ``data_dir`` (default: the ``Server.DataDir`` setting).
 
     ``security`` is the server's TLS and certificate state (default: from the settings).
     """
-    catalog = DatabaseCatalog(Path(data_dir or settings["Server.DataDir"]), settings)
+    catalog = AsyncCatalog(DatabaseCatalog(Path(data_dir or settings["Server.DataDir"]), settings))
     security = security or ServerSecurity(SecurityConfig.from_settings(settings, data_dir))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(_check_embedded_model, settings)
-        catalog.open_all()
+        await catalog.start()
         try:
             yield
         finally:
@@ -79,5 +69,4 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
     )
     app.state.catalog = catalog
     app.state.security = security
-    app.state.settings = settings
     return app

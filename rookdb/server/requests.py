@@ -8,8 +8,7 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.requests import Request
 
-from rookdb.documents.catalog import DatabaseCatalog
-from rookdb.documents.services import DatabaseServices
+from rookdb.documents.async_database import AsyncCatalog, AsyncDatabase
 from rookdb.errors import BadRequestError
 
 __all__ = [
@@ -73,11 +72,12 @@ def query_bool(request: Request, name: str, default: bool = False) -> bool:
     return value.lower() in ("true", "1", "yes")
 
 
-def catalog_of(request: Request) -> DatabaseCatalog:
-    catalog: DatabaseCatalog = request.app.state.catalog
+def catalog_of(request: Request) -> AsyncCatalog:
+    """The server's databases (the awaitable facade over the catalog)."""
+    catalog: AsyncCatalog = request.app.state.catalog
     return catalog
 
 
-def database_of(request: Request) -> DatabaseServices:
-    """The database named in the path (``/databases/{database}/...``), with its services."""
-    return catalog_of(request).get(request.path_params["database"])
+async def database_of(request: Request) -> AsyncDatabase:
+    """The database named in the path (``/databases/{database}/...``)."""
+    return await catalog_of(request).database(request.path_params["database"])

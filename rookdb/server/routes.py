@@ -75,7 +75,7 @@ _TABLE: list[tuple[str, str, Endpoint, Access]] = [
     ("GET", f"{_DB}/ai/tasks/progress", ai_tasks.tasks_progress, READ),
     ("GET", f"{_DB}/ai/errors", ai_tasks.get_errors, READ),
     ("DELETE", f"{_DB}/ai/errors", ai_tasks.clear_errors, DATABASE_ADMIN),
-    ("GET", f"{_DB}/attachments", ai_tasks.get_attachment, READ),
+    ("GET", f"{_DB}/attachments", documents.get_attachment, READ),
 ]
 
 

@@ -8,7 +8,6 @@ import zlib
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,17 +23,17 @@ _BULK_QUEUE = 4
 
 
 async def bulk_docs(request: Request) -> Response:
-    database = database_of(request).database
+    database = await database_of(request)
     body = await read_json_object(request)
     commands = body.get("Commands")
     if not isinstance(commands, list):
         raise BadRequestError("The body must be {\"Commands\": [...]}.")
-    results = await run_in_threadpool(database.batch, commands)
+    results = await database.batch(commands)
     return json_response({"Results": results, "TransactionIndex": 0}, 201)
 
 
 async def next_operation_id(request: Request) -> Response:
-    database_of(request)
+    await database_of(request)  # the database must exist
     return json_response({"Id": next(_operation_ids), "NodeTag": "A"})
 
 
@@ -107,7 +106,7 @@ def _documents(commands: list[Any], first_index: int) -> list[tuple[str | None, 
 
 
 async def bulk_insert(request: Request) -> Response:
-    database = database_of(request).database
+    database = await database_of(request)
     stream = _CommandStream(request.headers.get("content-encoding", "").lower() == "gzip")
     # Batches are written by one task while the stream keeps being received and parsed; the bounded
     # queue pushes back on the client when storage falls behind.
@@ -115,7 +114,7 @@ async def bulk_insert(request: Request) -> Response:
 
     async def write_batches() -> None:
         while (batch := await batches.get()) is not None:
-            await run_in_threadpool(database.insert_many, batch)
+            await database.insert_many(batch)
 
     writer = asyncio.create_task(write_batches())
 

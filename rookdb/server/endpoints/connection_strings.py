@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.ai.connection_strings import (
-    keep_unsent,
-    parse_connection_string,
-    render_connection_string,
-    restore_masked,
-)
-from rookdb.ai.connection_test import test_connection
-from rookdb.ai.prompts import prompts_for
-from rookdb.errors import BadRequestError, NotFoundError
+from rookdb.errors import BadRequestError
 from rookdb.server.requests import database_of, query_required, read_json
 from rookdb.server.responses import json_response
 
@@ -34,54 +23,32 @@ def _check_type(request: Request) -> None:
 
 
 async def put_connection_string(request: Request) -> Response:
-    database = database_of(request)
+    database = await database_of(request)
     body = await read_json(request)
     if isinstance(body, dict) and body.get("Type") not in (None, _AI):
         raise BadRequestError(f"Only AI connection strings are supported (Type 'Ai'), not '{body.get('Type')}'.")
-    etag = await run_in_threadpool(database.ai.put_connection_string, body)
-    return json_response({"RaftCommandIndex": etag})
+    return json_response({"RaftCommandIndex": await database.put_connection_string(body)})
 
 
 async def get_connection_strings(request: Request) -> Response:
-    database = database_of(request)
+    database = await database_of(request)
     _check_type(request)
-    name = request.query_params.get("connectionStringName")
-
-    def collect() -> dict[str, Any]:
-        strings = database.ai.connection_strings()
-        if name is not None:
-            strings = {key: value for key, value in strings.items() if key == name}
-        return {
-            key: {**render_connection_string(value),
-                  "UsedBy": [usage.to_json() for usage in database.ai.usage(key)]}
-            for key, value in sorted(strings.items(), key=lambda item: item[0].lower())
-        }
-
-    found = await run_in_threadpool(collect)
-    if name is not None and not found:
-        raise NotFoundError(f"AI connection string '{name}' does not exist.")
+    found = await database.connection_strings(request.query_params.get("connectionStringName"))
     return json_response({**{kind: {} for kind in _OTHER_KINDS}, "AiConnectionStrings": found})
 
 
 async def remove_connection_string(request: Request) -> Response:
-    database = database_of(request)
+    database = await database_of(request)
     _check_type(request)
-    name = query_required(request, "connectionString")
-    etag = await run_in_threadpool(database.ai.remove_connection_string, name)
+    etag = await database.remove_connection_string(query_required(request, "connectionString"))
     return json_response({"RaftCommandIndex": etag})
 
 
 async def test_ai_connection(request: Request) -> Response:
     """Embed two probe values with unsaved settings; masked secrets fall back to the stored ones.
     The answer names the prompts the connection string will use."""
-    database = database_of(request)
-    body = await read_json(request)
-    connection_string = parse_connection_string(body)
-    stored = await run_in_threadpool(database.ai.connection_string, connection_string.name)
-    connection_string = keep_unsent(restore_masked(connection_string, stored), stored, body)
-    timeout = float(database.database.settings["Ai.Embeddings.TestConnectionTimeoutInSec"])
-    prompts = prompts_for(connection_string)
-    result = await test_connection(connection_string.settings, timeout=timeout, prompts=prompts)
+    database = await database_of(request)
+    result, prompts = await database.test_connection(await read_json(request))
     return json_response({
         "Success": result.success,
         "Connector": result.connector,
@@ -93,5 +60,5 @@ async def test_ai_connection(request: Request) -> Response:
         "ErrorKind": result.failure_kind,
         "Error": result.error,
         "ProviderStatus": result.provider_status,
-        **prompts.to_json(),
+        **prompts,
     })

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.documents.sample_data import SAMPLES, import_sample
-from rookdb.errors import BadRequestError, NotFoundError
+from rookdb.documents.sample_data import SAMPLES
+from rookdb.errors import BadRequestError
 from rookdb.server.access import identity_of
 from rookdb.server.requests import (
     catalog_of,
@@ -35,19 +32,10 @@ async def list_databases(request: Request) -> Response:
     catalog = catalog_of(request)
     start = query_int(request, "start", 0)
     page_size = query_int(request, "pageSize", 1024)
-    names = identity_of(request).visible(catalog.names()[start:start + page_size])
+    names = identity_of(request).visible(await catalog.names(start, page_size))
     if query_bool(request, "namesOnly"):
         return json_response({"Databases": names})
-
-    def describe() -> list[dict[str, Any]]:
-        described = []
-        for name in names:
-            stats = catalog.get(name).database.statistics()
-            described.append({"Name": name, "Disabled": False, "DocumentsCount": stats["CountOfDocuments"],
-                              "Collections": stats["Collections"]})
-        return described
-
-    return json_response({"Databases": await run_in_threadpool(describe)})
+    return json_response({"Databases": await catalog.describe(names)})
 
 
 async def create_database(request: Request) -> Response:
@@ -57,9 +45,8 @@ async def create_database(request: Request) -> Response:
         raise BadRequestError("Query string parameter 'name' is required.")
     if isinstance(body, dict) and body.get("DatabaseName") not in (None, name):
         raise BadRequestError(f"The name in the URL ({name}) differs from DatabaseName in the body.")
-    database = await run_in_threadpool(catalog_of(request).create, name)
-    _, etag = database.database.record()
-    return json_response({"RaftCommandIndex": etag, "Name": database.name, "NodesAddedTo": []}, 201)
+    created, etag = await catalog_of(request).create(name)
+    return json_response({"RaftCommandIndex": etag, "Name": created, "NodesAddedTo": []}, 201)
 
 
 async def delete_databases(request: Request) -> Response:
@@ -71,35 +58,27 @@ async def delete_databases(request: Request) -> Response:
         names = request.query_params.getlist("name")
     if not names or not all(isinstance(name, str) for name in names):
         raise BadRequestError("DatabaseNames must list the databases to delete.")
-    catalog = catalog_of(request)
-    for name in names:
-        await run_in_threadpool(catalog.delete, name)
+    await catalog_of(request).delete(names)
     return json_response({"RaftCommandIndex": 1, "PendingDeletes": []})
 
 
 async def database_record(request: Request) -> Response:
-    name = query_required(request, "name")
-    catalog = catalog_of(request)
-    if not catalog.exists(name):
-        raise NotFoundError(f"Database '{name}' does not exist.")
-    database = catalog.get(name)
-    record, etag = await run_in_threadpool(database.database.record)
+    name, record, etag = await catalog_of(request).record(query_required(request, "name"))
     return json_response({
-        "DatabaseName": database.name, "Disabled": False, "Encrypted": False, "Etag": etag,
+        "DatabaseName": name, "Disabled": False, "Encrypted": False, "Etag": etag,
         "Settings": record.get("Settings", {}),
         "EmbeddingsGenerations": record.get("EmbeddingsGenerations", []),
     })
 
 
 async def load_sample_data(request: Request) -> Response:
-    database = database_of(request)
+    database = await database_of(request)
     sample = request.query_params.get("name", "northwind").lower()
     if sample not in SAMPLES:
         raise BadRequestError(f"Unknown sample '{sample}'; available: {', '.join(sorted(SAMPLES))}.")
-    count = await run_in_threadpool(import_sample, database.database, sample)
-    return json_response({"Imported": count, "Sample": sample})
+    return json_response({"Imported": await database.import_sample(sample), "Sample": sample})
 
 
 async def database_statistics(request: Request) -> Response:
-    database = database_of(request)
-    return json_response(await run_in_threadpool(database.database.statistics))
+    database = await database_of(request)
+    return json_response(await database.statistics())

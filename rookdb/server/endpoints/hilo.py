@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,9 +12,8 @@ __all__ = ["hilo_next", "hilo_return"]
 
 
 async def hilo_next(request: Request) -> Response:
-    database = database_of(request).database
-    hilo_range = await run_in_threadpool(
-        database.hilo_next,
+    database = await database_of(request)
+    hilo_range = await database.hilo_next(
         query_required(request, "tag"),
         query_int(request, "lastBatchSize", 0),
         request.query_params.get("lastRangeAt"),
@@ -26,8 +24,7 @@ async def hilo_next(request: Request) -> Response:
 
 
 async def hilo_return(request: Request) -> Response:
-    database = database_of(request).database
-    await run_in_threadpool(
-        database.hilo_return, query_required(request, "tag"), query_int(request, "end", 0),
-        query_int(request, "last", 0))
+    database = await database_of(request)
+    await database.hilo_return(query_required(request, "tag"), query_int(request, "end", 0),
+                               query_int(request, "last", 0))
     return no_content()

@@ -8,7 +8,6 @@ The shapes are what the official client's index operations parse (``GetIndexesOp
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,15 +29,15 @@ __all__ = [
 DEFAULT_INDEXES_PAGE_SIZE = 1024
 
 
+def _names(request: Request) -> list[str]:
+    return [name for name in request.query_params.getlist("name") if name]
+
+
 async def list_indexes(request: Request) -> Response:
     """``{"Results": [IndexDefinition...]}``, or names with ``namesOnly``; ``?name=`` selects one."""
-    database = database_of(request)
+    database = await database_of(request)
     name = request.query_params.get("name")
-
-    def listing() -> list[dict[str, object]]:
-        return database.indexes.listing(database.vectors.describe())
-
-    listed = await run_in_threadpool(listing)
+    listed = await database.indexes()
     if name is not None:
         listed = [index for index in listed if str(index["Name"]).lower() == name.lower()]
         if not listed:
@@ -52,43 +51,36 @@ async def list_indexes(request: Request) -> Response:
 
 async def index_statistics(request: Request) -> Response:
     """``{"Results": [IndexStats...]}`` of ``?name=`` or of every index."""
-    database = database_of(request)
-    listed = await run_in_threadpool(database.indexes.statistics, request.query_params.get("name"))
-    return json_response({"Results": listed})
+    database = await database_of(request)
+    return json_response({"Results": await database.index_statistics(request.query_params.get("name"))})
 
 
 async def index_errors(request: Request) -> Response:
     """``{"Results": [IndexErrors...]}`` of each ``?name=`` (every index without one)."""
-    database = database_of(request)
-    names = [name for name in request.query_params.getlist("name") if name]
-
-    def errors() -> list[dict[str, object]]:
-        return database.indexes.errors(names, database.vectors.describe())
-
-    return json_response({"Results": await run_in_threadpool(errors)})
+    database = await database_of(request)
+    return json_response({"Results": await database.index_errors(_names(request))})
 
 
 async def clear_index_errors(request: Request) -> Response:
-    database = database_of(request)
-    names = [name for name in request.query_params.getlist("name") if name]
-    await run_in_threadpool(database.indexes.clear_errors, names)
+    database = await database_of(request)
+    await database.clear_index_errors(_names(request))
     return no_content()
 
 
 async def delete_index(request: Request) -> Response:
-    database = database_of(request)
-    await run_in_threadpool(database.indexes.delete, query_required(request, "name"))
+    database = await database_of(request)
+    await database.delete_index(query_required(request, "name"))
     return no_content()
 
 
 async def reset_index(request: Request) -> Response:
     """``RESET /indexes?name=``: the index starts over from the beginning of the change feed."""
-    database = database_of(request)
-    await run_in_threadpool(database.indexes.reset, query_required(request, "name"))
+    database = await database_of(request)
+    await database.reset_index(query_required(request, "name"))
     return no_content()
 
 
 async def indexing_status(request: Request) -> Response:
-    database = database_of(request)
-    names = await run_in_threadpool(lambda: [index.name for index in database.indexes.registry.indexes()])
+    database = await database_of(request)
+    names = await database.index_names()
     return json_response({"Status": "Running", "Indexes": [{"Name": name, "Status": "Running"} for name in names]})

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.ai.timespan import parse_timespan
-from rookdb.documents.querying import run_query
-from rookdb.errors import BadRequestError, ValidationError
+from rookdb.documents.querying import wait_for_non_stale_seconds
+from rookdb.errors import BadRequestError
 from rookdb.server.requests import database_of, query_bool, read_json
 from rookdb.server.responses import json_response
-from rookdb.storage.sqlite import format_timestamp
 
-__all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "query"]
-
-# The client's default WaitForNonStaleResultsTimeout, used when it asks to wait without a timeout.
-DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS = 15.0
+__all__ = ["query"]
 
 
 def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, int | None]:
@@ -46,28 +39,13 @@ def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, 
     return text, parameters, start, page_size
 
 
-def _wait_for_non_stale(body: Any) -> float | None:
-    """Seconds to wait for the index (``WaitForNonStaleResults`` + ``...Timeout``), or None."""
-    if not isinstance(body, dict) or not body.get("WaitForNonStaleResults"):
-        return None
-    timeout = body.get("WaitForNonStaleResultsTimeout")
-    if timeout is None:
-        return DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS
-    try:
-        return max(parse_timespan(timeout, "WaitForNonStaleResultsTimeout").total_seconds(), 0.0)
-    except ValidationError as error:
-        raise BadRequestError(error.message) from error
-
-
 async def query(request: Request) -> Response:
-    database = database_of(request)
+    database = await database_of(request)
     body = await read_json(request) if request.method == "POST" else None
     text, parameters, start, page_size = _query_body(request, body)
-    result = await run_in_threadpool(run_query, database.database, text, parameters, start=start,
-                                     page_size=page_size, wait_for_non_stale=_wait_for_non_stale(body),
-                                     indexes=database.indexes, vectors=database.vectors)
-    now = format_timestamp(datetime.now(UTC))
-    etag = result.result_etag if result.result_etag is not None else database.database.storage.last_etag()
+    answer = await database.query(text, parameters, start=start, page_size=page_size,
+                                  wait_for_non_stale=wait_for_non_stale_seconds(body))
+    result = answer.result
     results = result.results
     if query_bool(request, "metadataOnly"):
         results = [{"@metadata": item.get("@metadata", {})} for item in results]
@@ -82,8 +60,8 @@ async def query(request: Request) -> Response:
         "CappedMaxResults": None,
         "DurationInMs": result.duration_ms,
         "IncludedPaths": None,
-        "IndexTimestamp": result.index_timestamp or now,
-        "LastQueryTime": now,
-        "ResultEtag": etag,
+        "IndexTimestamp": answer.index_timestamp,
+        "LastQueryTime": answer.query_time,
+        "ResultEtag": answer.result_etag,
         "NodeTag": "A",
     })

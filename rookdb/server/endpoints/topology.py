@@ -20,8 +20,7 @@ def node_url(request: Request) -> str:
 
 
 async def database_topology(request: Request) -> Response:
-    name = query_required(request, "name")
-    database = catalog_of(request).get(name)
+    database = await catalog_of(request).database(query_required(request, "name"))
     return json_response({
         "Etag": _TOPOLOGY_ETAG,
         "Nodes": [{"Url": node_url(request), "ClusterTag": "A", "Database": database.name,
