@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from rookdb.ai import scripting
 from rookdb.ai.scripting import EmbeddingsScript, ScriptOutput
+from rookdb.ai.scripting import script as script_module
 from rookdb.errors import ScriptError
 
 TIME_LIMIT_MS = 1000
@@ -45,7 +45,7 @@ def test_engine_crash_fails_only_its_document(crashing: EmbeddingsScript) -> Non
     first = crashing.host_pid
     documents: list[dict[str, Any]] = [{"Name": "a"}, {"Name": "b", "Crash": True}, {"Name": "c"}]
     results = crashing.run_many(documents)
-    assert names(results) == ["a", scripting._CRASHED, "c"]
+    assert names(results) == ["a", script_module._CRASHED, "c"]
     # The server (this process) lives on, and the crashed host was replaced and reaped.
     assert first is not None and crashing.host_pid not in (None, first) and gone(first)
     assert crashing.run({"Name": "d"}).fields["Name"][0].texts == ("d",)
@@ -69,10 +69,10 @@ def test_host_that_cannot_restart_fails_the_rest_of_the_batch(monkeypatch: pytes
     script = "if (this.Spin) while (true) {} embeddings.generate({ Name: this.Name });"
     with EmbeddingsScript(script, time_limit_ms=200, memory_limit_bytes=MEMORY_LIMIT_BYTES) as compiled:
         # The first document's time-out ends the host; its replacement cannot start.
-        monkeypatch.setattr(scripting, "_HOST_MODULE", "rookdb.no_such_module")
+        monkeypatch.setattr(script_module, "_HOST_MODULE", "rookdb.no_such_module")
         results = compiled.run_many([{"Spin": True}, {"Name": "b"}, {"Name": "c"}])
     assert names(results) == ["Embeddings script exceeded its time limit of 200 ms"] + [
-        scripting._CRASHED_ON_COMPILE
+        script_module._CRASHED_ON_COMPILE
     ] * 2
 
 
@@ -94,7 +94,7 @@ def test_watchdog_kills_a_silent_host(monkeypatch: pytest.MonkeyPatch) -> None:
         assert pid is not None
         # Stands for an engine stuck where its own time limit cannot reach it.
         os.kill(pid, signal.SIGSTOP)
-        monkeypatch.setattr(scripting, "_WATCHDOG_MARGIN_S", 0.3)
+        monkeypatch.setattr(script_module, "_WATCHDOG_MARGIN_S", 0.3)
         started = time.monotonic()
         [result] = compiled.run_many([{"Name": "a"}])
         assert time.monotonic() - started < 3

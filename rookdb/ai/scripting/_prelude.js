@@ -1,5 +1,5 @@
 // The script API of an embeddings generation task (RavenDB's text/markdown/html helpers,
-// withContextPrefix and embeddings.generate), evaluated once per V8 context by scripting.py.
+// withContextPrefix and embeddings.generate), evaluated once per V8 context by the script host (_engine.py).
 //
 // Nothing is chunked here: each helper returns a frozen request that Python chunks later.
 // The user's script is installed with __rookdbInstall and run per document with __rookdbRun,

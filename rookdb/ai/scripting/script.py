@@ -1,0 +1,288 @@
+"""`EmbeddingsScript`: one compiled embeddings script, run in its own script host process.
+
+Each `EmbeddingsScript` runs its script in a child process (``python -m rookdb.ai.scripting._host``)
+holding one V8 context with the prelude and the compiled script, because V8 aborts the whole process
+on a few allocations past its internal size limits (``new Array(3e8).fill(0)``): a bad script must be
+a task error, not a crashed server. The host is started with the script and its limits only (no
+environment), compiles once, then takes batches of documents and answers document by document over
+the frames of ``_frames.py``. When the host dies, the document it was on gets a `ScriptError` and the
+others go to a fresh host; the time limit is enforced in the host, and a watchdog here kills a host
+that stays silent past it. After a time-out, a memory blow-up or any other engine failure the host
+exits and the next document gets a fresh one. Hosts run on POSIX (``select`` on pipes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+
+from rookdb.ai.scripting._frames import FrameReader, error_from_wire, write_frame
+from rookdb.ai.scripting._prelude import decode_answer
+from rookdb.ai.scripting.output import ScriptOutput
+from rookdb.errors import ScriptError
+
+__all__ = ["EmbeddingsScript"]
+
+_HOST_MODULE = "rookdb.ai.scripting._host"
+# Starting Python and the engine takes ~0.15 s on an idle machine; allow for a loaded one.
+_STARTUP_ALLOWANCE_S = 30.0
+# Beyond the script's own time limit (enforced inside the host), before the watchdog kills the host.
+_WATCHDOG_MARGIN_S = 5.0
+_CRASHED = "Embeddings script crashed the JavaScript engine (out of memory?) on this document"
+_CRASHED_ON_COMPILE = "Embeddings script crashed the JavaScript engine (out of memory?) while compiling"
+_CLOSED = "Embeddings script was not run: the script was closed during the batch"
+
+_log = logging.getLogger(__name__)
+
+
+class _HostLost(Exception):
+    """The host died (exit, signal, closed pipe) or, with ``hung``, was killed by the watchdog."""
+
+    def __init__(self, *, hung: bool) -> None:
+        super().__init__("hung" if hung else "died")
+        self.hung = hung
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+class _Host:
+    """One script host process and the framed pipe to it; killed and reaped by ``stop`` or on GC."""
+
+    def __init__(self) -> None:
+        # Only the interpreter's own path travels: no environment (secrets), no inherited files,
+        # and -I keeps the server's working directory and PYTHON* variables out of the import path.
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", _HOST_MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={},
+            cwd="/",
+            close_fds=True,
+        )
+        self.fresh = True
+        self._finalizer = weakref.finalize(self, _reap, self.process)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._requests = self.process.stdin
+        self._answers = FrameReader(self.process.stdout)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def send(self, message: Any) -> None:
+        try:
+            write_frame(self._requests, message)
+        except (OSError, ValueError) as error:
+            raise _HostLost(hung=False) from error
+
+    def receive(self, timeout_s: float) -> Any:
+        """The next message; the host is killed if it does not come within ``timeout_s``."""
+        try:
+            return self._answers.read(time.monotonic() + timeout_s)
+        except TimeoutError:
+            self.stop()
+            raise _HostLost(hung=True) from None
+        except (EOFError, OSError, ValueError):
+            self.stop()
+            raise _HostLost(hung=False) from None
+
+    def stop(self) -> None:
+        self._finalizer()
+
+
+class EmbeddingsScript:
+    """One compiled embeddings script, run in its own script host process; safe to share between threads.
+
+    Construction starts the host and compiles the script there (raises `ScriptError` on a syntax
+    error). A document fails with `ScriptError` when the script throws, breaks a helper's argument
+    rules, runs past ``time_limit_ms``, grows the engine's heap past ``memory_limit_bytes`` (the
+    whole V8 heap, prelude included, so allow a few MB) or crashes the engine: the host is then
+    replaced and the server lives on. Runs are serialized; give each worker its own script.
+    """
+
+    def __init__(self, script: str, *, time_limit_ms: int, memory_limit_bytes: int) -> None:
+        if time_limit_ms <= 0:
+            raise ValueError(f"time_limit_ms must be positive, got {time_limit_ms}")
+        if memory_limit_bytes <= 0:
+            raise ValueError(f"memory_limit_bytes must be positive, got {memory_limit_bytes}")
+        if not script.strip():
+            raise ScriptError("Embeddings script is empty: it must call embeddings.generate({...})")
+        self.script = script
+        self.time_limit_ms = time_limit_ms
+        self.memory_limit_bytes = memory_limit_bytes
+        self._lock = threading.Lock()  # one batch at a time
+        self._host_lock = threading.Lock()  # guards _host and _generation, so close() never waits
+        self._host: _Host | None = None
+        self._generation = 0
+        with self._lock:
+            self._host = self._start()
+
+    @property
+    def host_pid(self) -> int | None:
+        """The process id of the running script host, if one runs."""
+        host = self._host
+        return host.pid if host is not None else None
+
+    def run(self, document: Mapping[str, Any]) -> ScriptOutput:
+        """Run the script with ``this`` bound to ``document`` and return what it asked to embed."""
+        (result,) = self.run_many([document])
+        if isinstance(result, ScriptError):
+            raise result
+        return result
+
+    def run_many(self, documents: Sequence[Mapping[str, Any]]) -> list[ScriptOutput | ScriptError]:
+        """Run the script on each document in one round trip: one output or `ScriptError` each.
+
+        Raises a plain `RookError` only when the engine itself cannot run (not the script's fault).
+        """
+        results: list[ScriptOutput | ScriptError | None] = [None] * len(documents)
+        pending: list[tuple[int, str]] = []
+        for index, document in enumerate(documents):
+            try:
+                pending.append((index, orjson.dumps(document).decode()))
+            except orjson.JSONEncodeError as error:
+                failure = ScriptError(f"Embeddings script cannot run: the document is not JSON ({error})")
+                failure.__cause__ = error
+                results[index] = failure
+        with self._lock:
+            generation = self._generation
+            # Each pass answers at least one document or ends the loop, so restarts are bounded by
+            # the batch size; a host that cannot compile fails every remaining document at once.
+            while pending:
+                try:
+                    host = self._host_for(generation)
+                except ScriptError as error:
+                    for index, _ in pending:
+                        results[index] = error
+                    break
+                answered = self._run_on(host, pending, results, generation)
+                pending = pending[answered:]
+        return [r if r is not None else ScriptError(_CLOSED) for r in results]
+
+    def close(self) -> None:
+        """Stop the host now (a batch running meanwhile ends early); a later run starts a new one."""
+        with self._host_lock:
+            host, self._host = self._host, None
+            self._generation += 1
+        if host is not None:
+            host.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _start(self) -> _Host:
+        """A new host with the script compiled in it; raises the compile error."""
+        host = _Host()
+        try:
+            host.send(
+                {
+                    "script": self.script,
+                    "time_limit_ms": self.time_limit_ms,
+                    "memory_limit_bytes": self.memory_limit_bytes,
+                }
+            )
+            # Compiling is three engine calls, each under the time limit.
+            reply = host.receive(_STARTUP_ALLOWANCE_S + 3 * self.time_limit_ms / 1000)
+        except _HostLost as lost:
+            host.stop()
+            if lost.hung:
+                raise ScriptError(f"Embeddings script exceeded its time limit of {self.time_limit_ms} ms") from None
+            raise ScriptError(_CRASHED_ON_COMPILE) from None
+        if not isinstance(reply, dict) or "error" in reply:
+            host.stop()
+            raise error_from_wire(reply.get("error", {}) if isinstance(reply, dict) else {})
+        return host
+
+    def _host_for(self, generation: int) -> _Host:
+        with self._host_lock:
+            if self._generation != generation:
+                raise ScriptError(_CLOSED)
+            if self._host is not None:
+                return self._host
+        host = self._start()
+        with self._host_lock:
+            if self._generation == generation:
+                self._host = host
+                return host
+        host.stop()
+        raise ScriptError(_CLOSED)
+
+    def _drop(self, host: _Host) -> None:
+        with self._host_lock:
+            if self._host is host:
+                self._host = None
+        host.stop()
+
+    def _run_on(
+        self,
+        host: _Host,
+        pending: list[tuple[int, str]],
+        results: list[ScriptOutput | ScriptError | None],
+        generation: int,
+    ) -> int:
+        """Send ``pending`` to ``host`` and store its answers; returns how many documents are done.
+
+        The host answers document by document, so when it dies the culprit is the first document
+        without an answer: it gets the crash error and the rest go to a fresh host.
+        """
+        try:
+            host.send({"documents": [text for _, text in pending]})
+        except _HostLost:
+            self._drop(host)
+            # A host that died idle (killed from outside) is no document's fault: retry once on a
+            # fresh one; a fresh one dying on the batch's first document means that document.
+            if not host.fresh:
+                return 0
+            results[pending[0][0]] = ScriptError(_CRASHED)
+            return 1
+        host.fresh = False
+        for done, (index, _) in enumerate(pending):
+            try:
+                reply = host.receive(self.time_limit_ms / 1000 + _WATCHDOG_MARGIN_S)
+            except _HostLost as lost:
+                self._drop(host)
+                if self._generation != generation:
+                    return len(pending)  # closed: the rest stay unanswered
+                _log.warning("Embeddings script host %d %s on a document", host.pid,
+                             "was killed by the watchdog" if lost.hung else f"died ({host.process.returncode})")
+                results[index] = ScriptError(
+                    f"Embeddings script exceeded its time limit of {self.time_limit_ms} ms"
+                    if lost.hung else _CRASHED
+                )
+                return done + 1
+            if "error" in reply:
+                error = error_from_wire(reply["error"])
+                if not isinstance(error, ScriptError):
+                    self._drop(host)
+                    raise error
+                results[index] = error
+            else:
+                results[index] = decode_answer(str(reply.get("answer", "")))
+            if reply.get("restart"):
+                # The host exits after this answer; the next documents go to a fresh one.
+                self._drop(host)
+                return done + 1
+        return len(pending)
