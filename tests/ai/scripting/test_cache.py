@@ -1,7 +1,7 @@
 """Compiled scripts kept for reuse by run_embeddings_script."""
 
 from rookdb.ai.scripting import cache, clear_script_cache
-from tests.ai.scripting.support import only, run
+from tests.support.scripting import only, run
 
 # --- reuse ---
 

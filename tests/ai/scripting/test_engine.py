@@ -8,7 +8,7 @@ from py_mini_racer import _dll, _exc
 
 from rookdb.ai.scripting import EmbeddingsScript, FieldSource, _engine
 from rookdb.errors import RookError, ScriptError
-from tests.ai.scripting.support import DOCS_EXAMPLE, MEMORY_LIMIT_BYTES, PRODUCT, TIME_LIMIT_MS, error_of, only, run
+from tests.support.scripting import DOCS_EXAMPLE, MEMORY_LIMIT_BYTES, PRODUCT, TIME_LIMIT_MS, error_of, only, run
 
 # --- failures ---
 

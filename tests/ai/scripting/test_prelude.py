@@ -3,7 +3,7 @@
 import pytest
 
 from rookdb.ai.scripting import CHUNKING_METHODS, ChunkingRequest, FieldSource, ScriptOutput
-from tests.ai.scripting.support import DOCS_EXAMPLE, error_of, only, run
+from tests.support.scripting import DOCS_EXAMPLE, error_of, only, run
 
 # --- helpers: each one is a marker with its method and token settings ---
 

@@ -7,7 +7,7 @@ import pytest
 
 from rookdb.ai.scripting import EmbeddingsScript, ScriptOutput
 from rookdb.errors import ScriptError
-from tests.ai.scripting.support import DOCS_EXAMPLE, MEMORY_LIMIT_BYTES, PRODUCT, TIME_LIMIT_MS, only, run
+from tests.support.scripting import DOCS_EXAMPLE, MEMORY_LIMIT_BYTES, PRODUCT, TIME_LIMIT_MS, only, run
 
 
 def test_closed_script_rebuilds_on_next_run() -> None:

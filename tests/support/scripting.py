@@ -1,4 +1,4 @@
-"""Shared by the scripting tests: limits, a Northwind-like product and shortcuts to run a script."""
+"""Embeddings scripts in tests: limits, a Northwind-like product and shortcuts to run a script."""
 
 from __future__ import annotations
 
