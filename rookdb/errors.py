@@ -9,16 +9,19 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     │   ├── InvalidQueryError (400, InvalidQueryException)
     │   ├── ValidationError (400, BadRequestException) — a named field broke a named rule
     │   ├── ScriptError (400, JavaScriptException)
+    │   ├── InUseError (400, BadRequestException) — a connection string still used by a task
     │   ├── VectorDimensionMismatchError (400, BadRequestException) — a vector of the wrong length
     │   └── InsecureTransportError (400, InsufficientTransportLayerProtectionException) — plain HTTP on TLS
-    ├── NotFoundError (404, DocumentDoesNotExistException)
-    │   └── IndexNotFoundError (404, IndexDoesNotExistException)
+    ├── NotFoundError (404, RavenException) — a task, connection string or database record
+    │   ├── DocumentNotFoundError (404, DocumentDoesNotExistException)
+    │   ├── AttachmentNotFoundError (404, AttachmentDoesNotExistException)
+    │   ├── IndexNotFoundError (404, IndexDoesNotExistException)
+    │   └── RouteNotFoundError (400 as in RavenDB, RouteNotFoundException) — no endpoint for method and path
     ├── AuthorizationError (403, InvalidAuth) — no, unknown, expired or insufficient client certificate
     │   └── InsufficientClearanceError (403, AuthorizationException) — a certificate change above the caller
     ├── DatabaseDoesNotExistError (503, DatabaseDoesNotExistException, Database-Missing header)
     ├── ConcurrencyError (409, ConcurrencyException)
     │   └── DatabaseAlreadyExistsError (409, ConcurrencyException)
-    ├── InUseError (400, BadRequestException) — a connection string still used by a task
     ├── StorageError (500, RavenException) — the storage engine failed
     ├── RequestTimeoutError (408, System.TimeoutException)
     └── AiError (500, AiException) — a provider or model failed
@@ -46,11 +49,13 @@ __all__ = [
     "AiRateLimitError",
     "AiResponseShapeError",
     "AiUnavailableError",
+    "AttachmentNotFoundError",
     "AuthorizationError",
     "BadRequestError",
     "ConcurrencyError",
     "DatabaseAlreadyExistsError",
     "DatabaseDoesNotExistError",
+    "DocumentNotFoundError",
     "InUseError",
     "IndexNotFoundError",
     "InsecureTransportError",
@@ -59,6 +64,7 @@ __all__ = [
     "NotFoundError",
     "RequestTimeoutError",
     "RookError",
+    "RouteNotFoundError",
     "ScriptError",
     "StorageError",
     "ValidationError",
@@ -129,16 +135,39 @@ class ScriptError(BadRequestError):
 
 
 class NotFoundError(RookError):
-    """A document, task or other named thing does not exist."""
+    """A named thing (a task, a connection string, a database record) does not exist.
+
+    RavenDB has no exception for "not found" in general, so the wire ``Type`` is its base exception;
+    the kinds it does name have their own subclass.
+    """
 
     status_code = 404
+    wire_type = "Raven.Client.Exceptions.RavenException"
+
+
+class DocumentNotFoundError(NotFoundError):
+    """An operation needs a document that does not exist."""
+
     wire_type = "Raven.Client.Exceptions.Documents.DocumentDoesNotExistException"
+
+
+class AttachmentNotFoundError(NotFoundError):
+    """A document exists but has no attachment of that name."""
+
+    wire_type = "Raven.Client.Exceptions.Documents.Attachments.AttachmentDoesNotExistException"
 
 
 class IndexNotFoundError(NotFoundError):
     """A query named an index that does not exist."""
 
     wire_type = "Raven.Client.Exceptions.Documents.Indexes.IndexDoesNotExistException"
+
+
+class RouteNotFoundError(NotFoundError):
+    """No endpoint serves this method and path; RavenDB answers that with 400, not 404."""
+
+    status_code = 400
+    wire_type = "Raven.Client.Exceptions.Routing.RouteNotFoundException"
 
 
 class InsecureTransportError(BadRequestError):

@@ -35,7 +35,7 @@ from rookdb.documents.loading import LoadResult, load_documents
 from rookdb.documents.querying import run_query
 from rookdb.documents.sample_data import import_sample
 from rookdb.documents.services import DatabaseServices
-from rookdb.errors import NotFoundError, RookError
+from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFoundError, RookError
 from rookdb.query.executor import QueryResult
 from rookdb.settings import Settings
 from rookdb.storage.base import Attachment, StoredDocument
@@ -151,9 +151,8 @@ class AsyncCatalog:
 def _describe_connection_strings(ai: AiRecord, name: str | None) -> dict[str, Any]:
     strings = ai.connection_strings()
     if name is not None:
+        # A name that does not exist answers an empty result, as RavenDB does.
         strings = {key: value for key, value in strings.items() if key == name}
-        if not strings:
-            raise NotFoundError(f"AI connection string '{name}' does not exist.")
     return {
         key: {**render_connection_string(value), "UsedBy": [usage.to_json() for usage in ai.usage(key)]}
         for key, value in sorted(strings.items(), key=lambda item: item[0].lower())
@@ -209,13 +208,15 @@ class AsyncDatabase:
         return await self._run(self._database.insert_many, documents)
 
     async def attachment(self, doc_id: str, name: str) -> AttachmentContent:
-        """An attachment's bytes; NotFoundError when the document or the attachment is missing."""
+        """An attachment's bytes; DocumentNotFoundError or AttachmentNotFoundError when either is missing."""
 
         def read() -> AttachmentContent:
             found = self._database.storage.attachment_content(doc_id, name)
             document = self._database.get(doc_id)
-            if found is None or document is None:
-                raise NotFoundError(f"Attachment '{name}' of document '{doc_id}' does not exist.")
+            if document is None:
+                raise DocumentNotFoundError(f"Document '{doc_id}' does not exist.")
+            if found is None:
+                raise AttachmentNotFoundError(f"Attachment '{name}' of document '{doc_id}' does not exist.")
             return AttachmentContent(found[0], found[1], document.change_vector)
 
         return await self._run(read)

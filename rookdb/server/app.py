@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from rookdb.documents.async_database import AsyncCatalog
 from rookdb.documents.catalog import DatabaseCatalog
-from rookdb.errors import BadRequestError, NotFoundError, RookError
+from rookdb.errors import BadRequestError, NotFoundError, RookError, RouteNotFoundError
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.access import IdentityMiddleware
 from rookdb.server.responses import error_response
@@ -34,10 +34,12 @@ async def _rook_error(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    if error.status_code == 404:
-        wrapped: RookError = NotFoundError(f"There is no endpoint {request.method} {request.url.path}.")
-    elif error.status_code == 405:
-        wrapped = BadRequestError(f"{request.method} is not allowed on {request.url.path}.")
+    if error.status_code == 404 and "endpoint" in request.scope:
+        # A route matched, so a mounted app (the Studio's files) has nothing at this path.
+        wrapped: RookError = NotFoundError(f"There is nothing at {request.url.path}.")
+    elif error.status_code in (404, 405):
+        query = f"?{request.url.query}" if request.url.query else ""
+        wrapped = RouteNotFoundError(f"There is no handler for path: {request.method} {request.url.path}{query}")
     else:
         wrapped = BadRequestError(str(error.detail))
     return error_response(request, wrapped)

@@ -101,6 +101,12 @@ def test_remove_connection_string(store: DocumentStore, embedding_server: Embedd
     assert store.maintenance.send(GetConnectionStringsOperation()).ai_connection_strings in (None, {})
 
 
+def test_a_missing_connection_string_gives_an_empty_result(store: DocumentStore) -> None:
+    # As RavenDB answers: 200 with nothing in it, not a 404 the client would turn into None.
+    result = store.maintenance.send(GetConnectionStringsOperation("Nowhere", ConnectionStringType.AI))
+    assert result is not None and result.ai_connection_strings in (None, {})
+
+
 def test_secrets_are_encrypted_at_rest(store: DocumentStore, server: BackgroundServer,
                                        embedding_server: EmbeddingServer) -> None:
     for connection_string in all_connectors(embedding_server.url):

@@ -292,7 +292,7 @@ def test_cache_entries_expire_while_embeddings_stay(server: BackgroundServer, st
 def test_missing_attachment_is_404(server: BackgroundServer, store: DocumentStore) -> None:
     with http(server) as client:
         response = client.get(f"/databases/{store.database}/attachments", params={"id": "products/1-A", "name": "x"})
-    assert response.status_code == 404 and response.json()["Type"].endswith("DocumentDoesNotExistException")
+    assert response.status_code == 404 and response.json()["Type"].endswith("AttachmentDoesNotExistException")
 
 
 def test_tasks_watch_once_prints_a_snapshot(

@@ -7,6 +7,7 @@ import inspect
 import httpx
 import pytest
 from ravendb import DocumentStore
+from ravendb.documents.operations.counters import GetCountersOperation
 from ravendb.exceptions.exception_dispatcher import ExceptionDispatcher
 from ravendb.exceptions.exceptions import DatabaseDoesNotExistException
 from ravendb.exceptions.raven_exceptions import RavenException
@@ -36,8 +37,15 @@ def envelope(response: httpx.Response) -> dict[str, object]:
         ("GET", "/databases/{db}/hilo/next?tag=x&lastMax=abc", b"", 400, "BadRequestException"),
         ("POST", "/databases/{db}/queries", b'{"Query": 7}', 400, "BadRequestException"),
         ("POST", "/databases/{db}/bulk_insert?id=1", b"{]", 400, "BadRequestException"),
-        ("GET", "/no/such/endpoint", b"", 404, "DocumentDoesNotExistException"),
-        ("PATCH", "/databases/{db}/docs", b"", 400, "BadRequestException"),
+        ("GET", "/no/such/endpoint", b"", 400, "RouteNotFoundException"),
+        ("PATCH", "/databases/{db}/docs", b"", 400, "RouteNotFoundException"),
+        ("GET", "/studio/no-such-file.js", b"", 404, "RavenException"),
+        ("GET", "/databases/{db}/attachments?id=nobody/1&name=x", b"", 404, "DocumentDoesNotExistException"),
+        ("POST", "/databases/{db}/admin/tasks/state?key=999&type=EmbeddingsGeneration&disable=true", b"", 404,
+         "RavenException"),
+        ("DELETE", "/databases/{db}/admin/tasks?id=999&type=EmbeddingsGeneration", b"", 404, "RavenException"),
+        ("DELETE", "/databases/{db}/admin/connection-strings?connectionString=Nope&type=Ai", b"", 404,
+         "RavenException"),
         ("GET", "/databases/nope/docs?id=a", b"", 503, "DatabaseDoesNotExistException"),
         ("PUT", "/admin/databases?name=bad%20name", b"{}", 400, "BadRequestException"),
     ],
@@ -51,6 +59,28 @@ def test_malformed_input_gets_the_envelope(
     body = envelope(response)
     assert str(body["Type"]).rsplit(".", 1)[-1] == wire_type
     assert body["Message"]
+
+
+def test_unknown_route_is_answered_as_ravendb_does(app_client: httpx.Client) -> None:
+    response = app_client.get("/no/such/endpoint", params={"x": "1"})
+    assert response.status_code == 400
+    assert envelope(response)["Type"] == "Raven.Client.Exceptions.Routing.RouteNotFoundException"
+    assert envelope(response)["Message"] == "There is no handler for path: GET /no/such/endpoint?x=1"
+
+
+def test_unsupported_client_operation_raises_instead_of_answering_none(store: DocumentStore) -> None:
+    # Counters are not served: the client must say so, not read a 404 as "no counters".
+    with pytest.raises(RavenException, match=r"There is no handler for path: GET /databases/\w+/counters"):
+        store.operations.send(GetCountersOperation("products/1", ["likes"]))
+
+
+def test_missing_attachment_of_an_existing_document(app_client: httpx.Client, app_database: str) -> None:
+    put = {"Commands": [{"Type": "PUT", "Id": "products/1", "ChangeVector": None,
+                         "Document": {"Name": "Chai", "@metadata": {"@collection": "Products"}}}]}
+    app_client.post(f"/databases/{app_database}/bulk_docs", json=put).raise_for_status()
+    response = app_client.get(f"/databases/{app_database}/attachments", params={"id": "products/1", "name": "nope"})
+    assert response.status_code == 404
+    assert envelope(response)["Type"] == "Raven.Client.Exceptions.Documents.Attachments.AttachmentDoesNotExistException"
 
 
 def test_missing_database_raises_the_clients_exception(server: BackgroundServer) -> None:

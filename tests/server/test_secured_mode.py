@@ -300,7 +300,8 @@ def test_audit_log_and_protected_secrets(secured: Secured) -> None:
         for path in ("/certs/server.pem", "/studio/%2e%2e/certs/server.pem", "/studio/..%2f..%2fcerts/ca.key",
                      "/master.key"):
             response = client.get(path)
-            assert response.status_code == 404 and b"PRIVATE KEY" not in response.content, path
+            # No route (400 RouteNotFoundException, as RavenDB answers) or no such Studio file (404).
+            assert response.status_code in (400, 404) and b"PRIVATE KEY" not in response.content, path
 
 
 def test_tasks_watch_presents_a_certificate(secured: Secured) -> None:
