@@ -36,10 +36,11 @@ def error_response(request: Request, error: BaseException) -> Response:
     """RavenDB's error envelope (``Url``, ``Type``, ``Message``, ``Error``) with the error's status.
 
     The clients show ``Error`` to the user and pick the exception class from ``Type``; anything that is
-    not a ``RookError`` is logged with its traceback and answered as a generic 500.
+    not a ``RookError`` is answered as a generic 500 and logged once, with its traceback, by the server:
+    Starlette's outermost layer re-raises it after this answer.
     """
     if not isinstance(error, RookError):
-        logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        error.add_note(f"While answering {request.method} {request.url.path}")
         error = RookError(f"Internal server error: {type(error).__name__}. See the server log for details.")
     body = {
         "Url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
