@@ -11,6 +11,7 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     │   ├── ScriptError (400, JavaScriptException)
     │   ├── InUseError (400, BadRequestException) — a connection string still used by a task
     │   ├── VectorDimensionMismatchError (400, BadRequestException) — a vector of the wrong length
+    │   ├── InvalidVectorError (400, BadRequestException; also a ValueError) — NaN, infinity, out of range
     │   └── InsecureTransportError (400, InsufficientTransportLayerProtectionException) — plain HTTP on TLS
     ├── NotFoundError (404, RavenException) — a task, connection string or database record
     │   ├── DocumentNotFoundError (404, DocumentDoesNotExistException)
@@ -61,6 +62,7 @@ __all__ = [
     "InsecureTransportError",
     "InsufficientClearanceError",
     "InvalidQueryError",
+    "InvalidVectorError",
     "NotFoundError",
     "RequestTimeoutError",
     "RookError",
@@ -317,6 +319,13 @@ class AiUnavailableError(_UnsuccessfulAiRequest):
     ) -> None:
         super().__init__(message, provider_status=provider_status)
         self.retry_after = retry_after
+
+
+class InvalidVectorError(BadRequestError, ValueError):
+    """A vector cannot be stored or quantized: it holds NaN or infinity, or a value out of float32 range.
+
+    Also a ``ValueError``, the error a numeric function raises for a value it cannot take.
+    """
 
 
 class VectorDimensionMismatchError(BadRequestError):

@@ -7,6 +7,9 @@ done in float64 like the client's; only the stored scale is float32.
 Int8 layout: one signed byte per dimension, ``trunc(x * 127 / max|x|)``, then the float32 ``max|x|``
 as 4 little-endian bytes. Binary layout: one bit per dimension, 1 when ``x >= 0``, most significant
 bit first, padded with zero bits to whole bytes.
+
+A vector holding NaN or infinity, or values that float32 or Int8 cannot hold, raises
+`InvalidVectorError` (a ``ValueError``) instead of being stored as garbage.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
+
+from rookdb.errors import InvalidVectorError
 
 __all__ = [
     "INT8_SCALE_BYTES",
@@ -52,7 +57,7 @@ class VectorEmbeddingType(StrEnum):
 
 def _check_finite(values: npt.NDArray[np.float64]) -> None:
     if not np.all(np.isfinite(values)):
-        raise ValueError("cannot quantize a vector containing NaN or infinity")
+        raise InvalidVectorError("cannot quantize a vector containing NaN or infinity")
 
 
 def _int8_scales(rows: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
@@ -63,9 +68,9 @@ def _int8_scales(rows: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64]
         multipliers = np.where(maxima == 0.0, 0.0, _INT8_RANGE / np.where(maxima == 0.0, 1.0, maxima))
     # The client fails on these too (struct overflow, int(inf)); a clear error beats garbage bytes.
     if np.any(np.isinf(stored)):
-        raise ValueError(f"cannot quantize to Int8: a component exceeds the float32 range ({_FLOAT32_MAX:g})")
+        raise InvalidVectorError(f"cannot quantize to Int8: a component exceeds the float32 range ({_FLOAT32_MAX:g})")
     if np.any(np.isinf(multipliers)):
-        raise ValueError("cannot quantize to Int8: all components are too small to scale")
+        raise InvalidVectorError("cannot quantize to Int8: all components are too small to scale")
     return multipliers, stored
 
 
@@ -165,7 +170,12 @@ def encode(vector: Sequence[float] | npt.NDArray[np.floating], kind: VectorEmbed
         raise ValueError("encode takes one vector")
     if kind is VectorEmbeddingType.SINGLE:
         _check_finite(array)
-        return array.astype("<f4").tobytes()
+        with np.errstate(over="ignore"):
+            single = array.astype("<f4")
+        if not np.all(np.isfinite(single)):
+            raise InvalidVectorError(
+                f"cannot store as Single: a component exceeds the float32 range ({_FLOAT32_MAX:g})")
+        return single.tobytes()
     if kind is VectorEmbeddingType.INT8:
         return quantize_int8_batch(array).tobytes() if array.size else b""
     if kind is VectorEmbeddingType.BINARY:

@@ -22,6 +22,7 @@ from rookdb.ai.quantization import (
     unpack_int1,
     vector_hash,
 )
+from rookdb.errors import InvalidVectorError
 
 
 def _random_vectors(count: int) -> list[list[float]]:
@@ -200,3 +201,18 @@ def test_text_hash_uses_one_to_one_case_mapping() -> None:
     # "ß".upper() is "SS" in Python; .NET's ToUpperInvariant keeps "ß", so the hashes differ.
     assert text_hash("straße") != text_hash("STRASSE")
     assert text_hash("straße") == text_hash("STRAßE")
+
+
+@pytest.mark.parametrize(("vector", "kind", "problem"), [
+    ([math.nan, 1.0], VectorEmbeddingType.SINGLE, "NaN or infinity"),
+    ([math.inf], VectorEmbeddingType.INT8, "NaN or infinity"),
+    ([-math.inf, 1.0], VectorEmbeddingType.BINARY, "NaN or infinity"),
+    ([1e39, 1.0], VectorEmbeddingType.SINGLE, "float32 range"),
+    ([1e39, 1.0], VectorEmbeddingType.INT8, "float32 range"),
+    ([1e-320], VectorEmbeddingType.INT8, "too small"),
+])
+def test_vectors_that_cannot_be_stored_raise_invalid_vector_error(
+        vector: list[float], kind: VectorEmbeddingType, problem: str) -> None:
+    with pytest.raises(InvalidVectorError, match=problem) as caught:
+        encode(vector, kind)
+    assert isinstance(caught.value, ValueError) and caught.value.status_code == 400

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import socket
 import subprocess
@@ -115,6 +117,16 @@ def test_dropped_connection(srv: EmbeddingServer) -> None:
     srv.add_fault("drop")
     with client(srv) as http, pytest.raises(httpx.RemoteProtocolError):
         http.post(ROUTER, json={"inputs": ["a"]}, headers=BEARER)
+
+
+def test_non_finite_fault_spoils_only_the_matching_texts(srv: EmbeddingServer) -> None:
+    srv.add_fault("non_finite", text="bad", routes=["openai"])
+    with client(srv) as http:
+        response = http.post("/v1/embeddings", json={"model": "text-embedding-3-small", "input": ["good", "bad one"]},
+                             headers=BEARER)
+    assert response.status_code == 200 and b"NaN" in response.content
+    data = {item["index"]: item["embedding"] for item in json.loads(response.content)["data"]}
+    assert all(math.isnan(x) for x in data[1]) and not any(math.isnan(x) for x in data[0])
 
 
 def test_unknown_fault_is_refused(srv: EmbeddingServer) -> None:

@@ -28,8 +28,8 @@ from rookdb.ai.embeddings.layout import (
     section_hashes,
     sections_of,
 )
-from rookdb.ai.quantization import VectorEmbeddingType, text_hash, vector_hash
-from rookdb.errors import RookError
+from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
+from rookdb.errors import InvalidVectorError, RookError
 from rookdb.storage.base import Change, WriteTransaction
 
 __all__ = ["BatchPlan", "DocumentPlan", "plan_batch", "write_batch"]
@@ -78,6 +78,24 @@ class BatchPlan:
             if plan.source_id == source_id:
                 plan.error = (step, message)
                 plan.fields = {}
+
+    def fail_chunk(self, digest: str, step: Step, message: str) -> None:
+        """An item error for every document holding the chunk ``digest``."""
+        for plan in self.documents:
+            if any(digest in hashes for hashes in plan.fields.values()):
+                self.fail_document(plan.source_id, step, message)
+
+    def store_vector(self, digest: str, vector: Sequence[float], kind: VectorEmbeddingType) -> None:
+        """Keep the provider's vector for ``digest`` in its stored form.
+
+        A vector that cannot be stored (NaN, infinity, out of range) is an item error for the documents
+        holding that chunk: the rest of the batch goes on, and nothing of it reaches the cache.
+        """
+        try:
+            self.vectors[digest] = encode(vector, kind)
+        except InvalidVectorError as error:
+            self.fail_chunk(digest, Step.MODEL_INFERENCE,
+                            f"The provider returned an unusable vector for the text of this document ({error.message})")
 
     @property
     def tokens(self) -> int:

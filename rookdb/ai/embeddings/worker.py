@@ -38,7 +38,6 @@ from rookdb.ai.prompts import prompts_for
 from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.providers.pipeline import RetryPolicy
 from rookdb.ai.providers.registry import create_provider
-from rookdb.ai.quantization import encode
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
 from rookdb.background import CoroutineService, ProviderLoop
 from rookdb.errors import AiConfigurationError, AiError, RookError
@@ -333,7 +332,7 @@ class EmbeddingsWorker:
                 refused.extend(batch)
                 continue
             for digest, vector in zip(batch, vectors, strict=True):
-                plan.vectors[digest] = encode(vector, kind)
+                plan.store_vector(digest, vector, kind)
         for digest in refused:
             await self._isolate_refused(plan, provider, digest, limit)
         calls_after = getattr(provider, "provider_calls", None)
@@ -358,12 +357,10 @@ class EmbeddingsWorker:
         """Embed a refused chunk alone: only the documents holding a text the provider refuses fail."""
         vectors = await self._embed(plan, provider, [digest], limit)
         if vectors is not None:
-            plan.vectors[digest] = encode(vectors[0], self.task.quantization)
+            plan.store_vector(digest, vectors[0], self.task.quantization)
             return
-        for document in plan.documents:
-            if any(digest in hashes for hashes in document.fields.values()):
-                plan.fail_document(document.source_id, Step.MODEL_INFERENCE,
-                                   "The provider refused the text of this document (400/422 for its input)")
+        plan.fail_chunk(digest, Step.MODEL_INFERENCE,
+                        "The provider refused the text of this document (400/422 for its input)")
 
     # -- failures ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ Written once so that each connector stays a pure adapter (request in, vectors or
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -336,13 +337,22 @@ class HttpEmbeddingProvider(EmbeddingProvider):
             try:
                 body = orjson.loads(response.content)
             except orjson.JSONDecodeError:
-                body = None
+                body = _lenient_json(response.content)
         text = response.text if body is None else ""
         if not 200 <= response.status_code < 300:
             # Error bodies reach messages; some vendors echo the key they refused.
             body = _scrub(body, self._connector.secrets())
             text = _scrub(text, self._connector.secrets())
         return ProviderResponse(response.status_code, response.headers, body, text, url)
+
+
+def _lenient_json(content: bytes) -> Any:
+    """JSON with the ``NaN``/``Infinity`` that Python-based servers write and orjson refuses; None if
+    it is not JSON at all. A vector holding them then fails its own documents, not the whole batch."""
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:

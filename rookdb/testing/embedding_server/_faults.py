@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -10,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 from rookdb.testing.embedding_server._family import Family
 from rookdb.testing.embedding_server._state import Fault
 
-__all__ = ["TEI_DEFAULT_MAX_BATCH", "QuietDrops", "fault_response"]
+__all__ = ["TEI_DEFAULT_MAX_BATCH", "NonFiniteJSONResponse", "QuietDrops", "fault_response", "spoil_vectors"]
 
 # max_client_batch_size TEI reports when no batch_limit fault is set (TEI's default).
 TEI_DEFAULT_MAX_BATCH = 32
@@ -63,4 +65,20 @@ def fault_response(fault: Fault, family: Family, model: str, count: int) -> Resp
         return _DropResponse()
     if fault.kind == "wrong_shape":
         return JSONResponse({"result": "ok", "count": count})
-    return None  # slow and token_level change how the normal answer is produced
+    return None  # slow, token_level and non_finite change how the normal answer is produced
+
+
+def spoil_vectors(fault: Fault, vectors: list[list[float]], texts: list[str]) -> list[list[float]]:
+    """Fault ``non_finite``: the vector of every text containing ``text`` (all texts without it) is
+    made of ``value`` (``"nan"``, ``"inf"`` or ``"-inf"``; NaN by default)."""
+    value = float(fault.params.get("value", "nan"))
+    marker = fault.params.get("text")
+    return [[value] * len(vector) if marker is None or marker in text else vector
+            for vector, text in zip(vectors, texts, strict=True)]
+
+
+class NonFiniteJSONResponse(JSONResponse):
+    """JSON as Python's encoder writes it, with bare ``NaN`` and ``Infinity`` (Python-based servers do)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from rookdb.ai.embedded_model import EmbeddedModel
 from rookdb.testing.embedding_server._family import Family
-from rookdb.testing.embedding_server._faults import fault_response
+from rookdb.testing.embedding_server._faults import NonFiniteJSONResponse, fault_response, spoil_vectors
 from rookdb.testing.embedding_server._state import State
 
 __all__ = ["Answer", "Flow", "TextsOf", "bearer", "texts_in"]
@@ -87,7 +87,10 @@ class Flow:
             return family.error(400, "Request body is not a valid embeddings request.")
         if fault is not None and fault.kind == "token_level" and token_level is not None:
             return JSONResponse(token_level(texts))
-        return JSONResponse(answer(body, await self._vectors(texts, dimensions_of(body)), texts))
+        vectors = await self._vectors(texts, dimensions_of(body))
+        if fault is not None and fault.kind == "non_finite":
+            return NonFiniteJSONResponse(answer(body, spoil_vectors(fault, vectors, texts), texts))
+        return JSONResponse(answer(body, vectors, texts))
 
     async def _vectors(self, texts: Sequence[str], dimensions: int | None = None) -> list[list[float]]:
         matrix = await run_in_threadpool(self.model.embed, list(texts))

@@ -92,7 +92,9 @@ class EmbeddingServer:
                   **params: Any) -> None:
         """Fail the next ``times`` matching requests (None: until cleared). Parameters:
         ``estimated_time`` (loading), ``retry_after`` (rate_limit), ``max_batch`` and
-        ``announce_limit`` (batch_limit), ``delay`` (slow), ``status`` (server_error)."""
+        ``announce_limit`` (batch_limit), ``delay`` (slow), ``status`` (server_error), ``text`` and
+        ``value`` (non_finite: the vectors of the texts containing ``text`` are all ``value``, NaN by
+        default)."""
         self._state.add_fault(kind, times, routes, params)
 
     def clear_faults(self) -> None:

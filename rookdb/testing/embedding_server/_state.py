@@ -21,7 +21,7 @@ DEFAULT_MODELS = (
     "text-embedding-005",
 )
 FaultKind = Literal["unauthorized", "model_not_found", "loading", "rate_limit", "batch_limit", "retired",
-                    "slow", "drop", "wrong_shape", "token_level", "server_error"]
+                    "slow", "drop", "wrong_shape", "token_level", "server_error", "non_finite"]
 _ACCESS_TOKEN_LIFETIME = 3600
 
 

@@ -307,6 +307,34 @@ def test_refused_text_is_an_item_error_for_its_document(
     assert sections(storage, "products/2-A")
 
 
+@pytest.mark.parametrize(("kind", "value"), [(VectorEmbeddingType.SINGLE, "nan"), (VectorEmbeddingType.INT8, "inf")])
+def test_non_finite_vector_is_an_item_error_and_the_batch_commits(
+        storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer, kind: VectorEmbeddingType,
+        value: str) -> None:
+    srv.add_fault("non_finite", times=None, routes=["tei-embed"], text="Broken", value=value)
+    put(storage, "products/1-A", Name="Chai")
+    put(storage, "products/2-A", Name="Broken gadget")
+    put(storage, "products/3-A", Name="Chang")
+    worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY, quantization=kind))
+    wait_for(idle(worker, storage))
+    assert sections(storage, "products/1-A") and sections(storage, "products/3-A")
+    assert not sections(storage, "products/2-A")
+    [error] = worker.errors.entries()
+    assert (error.kind, error.step, error.document_id) == ("Item", "Model Inference", "products/2-A")
+    assert "NaN or infinity" in error.message
+    snapshot = worker.snapshot()
+    assert (snapshot["FailedItems"], snapshot["FailedBatches"], snapshot["DocumentsChanged"]) == (1, 0, 3)
+    assert worker._policy.failures == 0 and worker.state is TaskState.IDLE
+    cached_vector(storage, "Chai", kind)
+    digest = text_hash("Broken gadget")
+    assert storage.attachment_content(cache_document_id("local-tei", digest, kind), digest) is None
+    # Once the provider answers properly, a change to the document embeds it.
+    srv.clear_faults()
+    put(storage, "products/2-A", Name="Broken gadget")
+    worker.wake()
+    wait_for(lambda: bool(sections(storage, "products/2-A")), what="the document to be embedded")
+
+
 def test_stop_drains_and_restart_resumes_without_repeating(
         storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer) -> None:
     for n in range(1, 9):

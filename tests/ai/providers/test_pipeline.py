@@ -199,6 +199,16 @@ def test_wrong_response_shape_names_the_shape_not_the_content(srv: EmbeddingServ
     assert "secret document text" not in caught.value.message
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_vectors_reach_the_caller_for_the_texts_they_belong_to(srv: EmbeddingServer, value: str) -> None:
+    # Python-based servers write bare NaN/Infinity, which orjson refuses: the answer must still be read,
+    # so that only the documents behind those texts fail, not the whole batch.
+    srv.add_fault("non_finite", text="broken", value=value)
+    vectors, _ = run_connector(router(srv), ["fine text", "broken text", "other text"], opts=options(srv))
+    assert np.isfinite(vectors[0]).all() and np.isfinite(vectors[2]).all()
+    assert not np.isfinite(vectors[1]).any()
+
+
 def test_every_httpx_exception_is_mapped() -> None:
     exported = {obj for name in httpx.__all__ if inspect.isclass(obj := getattr(httpx, name))
                 and issubclass(obj, Exception)}
