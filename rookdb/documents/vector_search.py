@@ -29,6 +29,7 @@ from rookdb.documents.database import Database
 from rookdb.errors import BadRequestError, InvalidQueryError, RookError
 from rookdb.query import ast
 from rookdb.query.executor import VectorSearchHook, WholeCollection
+from rookdb.query.index_names import index_fields, index_name, vector_field_spec, vector_field_specs
 from rookdb.query.vector.auto_indexes import AutoIndexConfig, AutoIndexDefinition, AutoIndexes
 from rookdb.query.vector.field_index import FieldIndex, GraphSettings
 from rookdb.query.vector.fields import VectorFieldSpec
@@ -149,7 +150,10 @@ class VectorSearchService:
         that creates the index waits up to ``DEFAULT_NEW_INDEX_WAIT_SECONDS`` anyway, as RavenDB does.
         """
         self._check_tasks(query, parameters)  # before creating an index that could never be queried
-        definition, created = self.indexes.ensure(query, parameters)
+        wanted = AutoIndexDefinition(index_name(query, parameters), query.source.name or "",
+                                     tuple(index_fields(query, parameters)),
+                                     tuple(vector_field_specs(query, parameters)))
+        definition, created = self.indexes.ensure(wanted)
         timeout = wait if wait is not None else (DEFAULT_NEW_INDEX_WAIT_SECONDS if created else 0.0)
         if timeout > 0:
             current = self.indexes.wait_until_current(definition, timeout)
@@ -158,12 +162,8 @@ class VectorSearchService:
         return PreparedVectorQuery(_ClauseSearch(self, query), definition, stale=not current)
 
     def _check_tasks(self, query: ast.Query, parameters: Mapping[str, Any]) -> None:
-        if query.where is None:
-            return
-        for node in query.where.walk():
-            if isinstance(node, ast.VectorSearch) and node.field.task is not None:
-                spec = VectorFieldSpec.of(node.field, query.source.name or "", query.source.alias, parameters)
-                assert spec.task is not None
+        for spec in vector_field_specs(query, parameters):
+            if spec.task is not None:
                 task, _ = self.task(spec.task, spec.collection)
                 _check_task_path(task, spec)
 
@@ -252,7 +252,7 @@ class _ClauseSearch:
     def __call__(self, clause: ast.VectorSearch, parameters: Mapping[str, Any],
                  candidate_ids: Sequence[str]) -> dict[str, float]:
         source = self._query.source
-        spec = VectorFieldSpec.of(clause.field, source.name or "", source.alias, parameters)
+        spec = vector_field_spec(clause.field, source.name or "", source.alias, parameters)
         field = self._service.indexes.field(spec)
         vectors = self._query_vectors(clause, spec, field, parameters)
         if not vectors:

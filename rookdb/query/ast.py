@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from typing import Literal as TypingLiteral
 
+from rookdb.query.vector.fields import FORMS, FieldForm
+
 __all__ = [
     "And",
     "Between",
@@ -367,22 +369,7 @@ class Boost(Node):
 
 # ---- vector search (ravendb-ai-integration §3.2) -----------------------------------------------
 
-VectorKind: TypeAlias = TypingLiteral[
-    "field", "text", "text_i8", "text_i1", "f32", "f32_i8", "f32_i1", "i8", "i1"
-]
-
-# kind -> (source embedding type, destination embedding type), in RavenDB's terms.
-_VECTOR_TYPES: dict[str, tuple[str, str]] = {
-    "field": ("Single", "Single"),
-    "text": ("Text", "Single"),
-    "text_i8": ("Text", "Int8"),
-    "text_i1": ("Text", "Binary"),
-    "f32": ("Single", "Single"),  # written by the Java client
-    "f32_i8": ("Single", "Int8"),
-    "f32_i1": ("Single", "Binary"),
-    "i8": ("Int8", "Int8"),
-    "i1": ("Binary", "Binary"),
-}
+VectorKind: TypeAlias = FieldForm
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,12 +389,12 @@ class VectorField(Node):
     @property
     def source_type(self) -> str:
         """RavenDB's ``SourceEmbeddingType``: ``Text``, ``Single``, ``Int8`` or ``Binary``."""
-        return _VECTOR_TYPES[self.kind][0]
+        return FORMS[self.kind][0]
 
     @property
     def destination_type(self) -> str:
         """RavenDB's ``DestinationEmbeddingType`` (the quantization of the index)."""
-        return _VECTOR_TYPES[self.kind][1]
+        return FORMS[self.kind][1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rookdb.errors import InvalidQueryError
 from rookdb.indexes.definitions import AutoIndexField, FieldIndexing, auto_index_name
 from rookdb.query import ast
+from rookdb.query.vector.fields import VectorFieldSpec
 
 __all__ = ["auto_index_fields", "index_field", "index_fields", "index_name", "reads_collection",
-           "vector_field_name"]
+           "vector_field_name", "vector_field_spec", "vector_field_specs"]
 
 
 def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
@@ -112,3 +114,42 @@ def vector_field_name(field_: ast.VectorField, alias: str | None, parameters: Ma
         return f"embedding.{field_.kind}({path})"
     task = parameters.get(field_.task.name) if isinstance(field_.task, ast.Parameter) else field_.task.value
     return f"embedding.{field_.kind}({path}|ai.task('{task}'))"
+
+
+def vector_field_specs(query: ast.Query, parameters: Mapping[str, Any]) -> list[VectorFieldSpec]:
+    """The vector fields the query searches (each once), as its auto-index holds them."""
+    if query.where is None:
+        return []
+    clauses = [node for node in query.where.walk() if isinstance(node, ast.VectorSearch)]
+    source = query.source
+    if clauses and (source.kind != "collection" or not source.name):
+        raise InvalidQueryError(
+            "vector.search needs a collection query such as 'from Products'; querying "
+            f"{'@all_docs' if source.kind == 'all_docs' else 'a static index'} with it is not supported",
+            query=query.to_rql())
+    specs: dict[str, VectorFieldSpec] = {}
+    for clause in clauses:
+        spec = vector_field_spec(clause.field, source.name or "", source.alias, parameters)
+        specs.setdefault(spec.key, spec)
+    return list(specs.values())
+
+
+def vector_field_spec(field_: ast.VectorField, collection: str, alias: str | None,
+                      parameters: Mapping[str, Any]) -> VectorFieldSpec:
+    """The field a ``vector.search`` clause searches in ``collection``."""
+    names = tuple(segment.name for segment in field_.path.segments)
+    if alias is not None and len(names) > 1 and names[0] == alias:
+        names = names[1:]
+    task: str | None = None
+    if field_.task is not None:
+        if isinstance(field_.task, ast.Parameter) and field_.task.name not in parameters:
+            raise InvalidQueryError(
+                f"Query parameter '${field_.task.name}' was used in the query but not supplied in QueryParameters",
+                position=field_.task.position)
+        value = parameters.get(field_.task.name) if isinstance(field_.task, ast.Parameter) else field_.task.value
+        if not isinstance(value, str) or not value:
+            raise InvalidQueryError(
+                f"ai.task(...) in {field_.to_rql()} needs the identifier of an embeddings generation task "
+                f"(a non-empty string), got {value!r}")
+        task = value
+    return VectorFieldSpec(collection, field_.kind, names, vector_field_name(field_, alias, parameters), task)

@@ -1,7 +1,8 @@
 """Auto-indexes for vector queries: created by the first query that needs one, kept current after.
 
 A dynamic query with ``vector.search`` gets the auto-index RavenDB would create, named after every
-field it uses (``Auto/Products/ByPricePerUnitAndVector.search(embedding.text(Name))``). Its vector
+field it uses (``Auto/Products/ByPricePerUnitAndVector.search(embedding.text(Name))``; the query
+layer names it and lists its fields). Its vector
 fields are ``FieldIndex`` es shared by every auto-index that searches the same field, so a vector is
 computed once however many queries combine it with other filters. The ordinary fields are matched
 by the executor's scan; they are recorded for the index listing.
@@ -24,8 +25,6 @@ from typing import Any
 import orjson
 
 from rookdb.errors import InvalidQueryError, RookError, StorageError
-from rookdb.query import ast
-from rookdb.query.index_names import index_fields, index_name
 from rookdb.query.vector.field_index import FieldIndex, GraphSettings, Vectorizer
 from rookdb.query.vector.fields import SourceType, VectorFieldSpec
 from rookdb.storage.base import DocumentStorage
@@ -124,35 +123,16 @@ class AutoIndexes:
 
     # ---------------------------------------------------------------- definitions
 
-    def ensure(self, query: ast.Query, parameters: Mapping[str, Any]) -> tuple[AutoIndexDefinition, bool]:
-        """The auto-index serving ``query``, created when missing; True when it was just created."""
-        source = query.source
-        if source.kind != "collection" or not source.name:
-            raise InvalidQueryError(
-                "vector.search needs a collection query such as 'from Products'; querying "
-                f"{'@all_docs' if source.kind == 'all_docs' else 'a static index'} with it is not supported",
-                query=query.to_rql())
-        name = index_name(query, parameters)
+    def ensure(self, wanted: AutoIndexDefinition) -> tuple[AutoIndexDefinition, bool]:
+        """The auto-index of ``wanted``'s name, created when missing; True when it was just created."""
         with self._lock:
-            existing = self._definitions.get(name.lower())
+            existing = self._definitions.get(wanted.name.lower())
             if existing is not None:
                 return existing, False
-        specs: dict[str, VectorFieldSpec] = {}
-        if query.where is not None:
-            for node in query.where.walk():
-                if isinstance(node, ast.VectorSearch):
-                    spec = VectorFieldSpec.of(node.field, source.name, source.alias, parameters)
-                    specs.setdefault(spec.key, spec)
-        definition = AutoIndexDefinition(name, source.name, tuple(index_fields(query, parameters)),
-                                         tuple(specs.values()))
-        with self._lock:
-            existing = self._definitions.get(name.lower())
-            if existing is not None:
-                return existing, False
-            self._add(definition)
+            self._add(wanted)
             self._persist()
         self._wake()
-        return definition, True
+        return wanted, True
 
     def _add(self, definition: AutoIndexDefinition) -> None:
         self._definitions[definition.name.lower()] = definition

@@ -2,8 +2,8 @@
 
 A field is named as RavenDB names it inside auto-index names (``embedding.text(Name)``,
 ``embedding.f32_i8(Tags)``, ``embedding.text(Name|ai.task('id'))``, or the bare path for float32
-data); the collection plus that name identify it, so every query and auto-index that searches the
-same field shares one vector index.
+data); the collection plus that name identify it, so every auto-index that searches the same field
+shares one vector index.
 """
 
 from __future__ import annotations
@@ -13,20 +13,32 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Any, Literal, TypeAlias, get_args
 
-from rookdb.errors import InvalidQueryError
-from rookdb.query import ast
-from rookdb.query.index_names import vector_field_name
 from rookdb.query.vector.kinds import VectorKind
 
-__all__ = ["SourceType", "VectorFieldSpec"]
+__all__ = ["FORMS", "FieldForm", "SourceType", "VectorFieldSpec"]
+
+FieldForm: TypeAlias = Literal["field", "text", "text_i8", "text_i1", "f32", "f32_i8", "f32_i1", "i8", "i1"]
+"""How RQL writes a vector field: bare (``field``) or ``embedding.<form>(...)``."""
+
+FORMS: dict[str, tuple[str, str]] = {
+    "field": ("Single", "Single"),
+    "text": ("Text", "Single"),
+    "text_i8": ("Text", "Int8"),
+    "text_i1": ("Text", "Binary"),
+    "f32": ("Single", "Single"),  # written by the Java client
+    "f32_i8": ("Single", "Int8"),
+    "f32_i1": ("Single", "Binary"),
+    "i8": ("Int8", "Int8"),
+    "i1": ("Binary", "Binary"),
+}
+"""Form → (RavenDB's ``SourceEmbeddingType``, ``DestinationEmbeddingType``)."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _FILE_SLUG_LENGTH = 48
 _FILE_HASH_BYTES = 6
-_KINDS: frozenset[str] = frozenset(get_args(ast.VectorKind))
-_NO_PATH = ast.FieldPath(())
+_KINDS: frozenset[str] = frozenset(get_args(FieldForm))
 
 
 class SourceType(StrEnum):
@@ -43,32 +55,10 @@ class VectorFieldSpec:
     """One indexed vector field. ``path`` holds the field names without the query alias."""
 
     collection: str
-    kind: ast.VectorKind  # the RQL form: "field", "text", "text_i8", "f32_i1", "i8", ...
+    kind: FieldForm
     path: tuple[str, ...]
     name: str  # as auto-index names write it
     task: str | None = None
-
-    @classmethod
-    def of(
-        cls, field: ast.VectorField, collection: str, alias: str | None, parameters: Mapping[str, Any]
-    ) -> VectorFieldSpec:
-        """The field a ``vector.search`` clause searches in ``collection``."""
-        names = tuple(segment.name for segment in field.path.segments)
-        if alias is not None and len(names) > 1 and names[0] == alias:
-            names = names[1:]
-        task: str | None = None
-        if field.task is not None:
-            if isinstance(field.task, ast.Parameter) and field.task.name not in parameters:
-                raise InvalidQueryError(
-                    f"Query parameter '${field.task.name}' was used in the query but not supplied in QueryParameters",
-                    position=field.task.position)
-            value = parameters.get(field.task.name) if isinstance(field.task, ast.Parameter) else field.task.value
-            if not isinstance(value, str) or not value:
-                raise InvalidQueryError(
-                    f"ai.task(...) in {field.to_rql()} needs the identifier of an embeddings generation task "
-                    f"(a non-empty string), got {value!r}")
-            task = value
-        return cls(collection, field.kind, names, vector_field_name(field, alias, parameters), task)
 
     @property
     def key(self) -> str:
@@ -76,14 +66,19 @@ class VectorFieldSpec:
         return f"{self.collection.lower()}/{self.name}"
 
     @property
+    def index_field(self) -> str:
+        """The field as an auto-index lists it: ``Vector.search(embedding.text(Name))``."""
+        return f"Vector.search({self.name})"
+
+    @property
     def source(self) -> SourceType:
         """Text for ``embedding.text*``, else the numeric format the documents store."""
-        return SourceType(ast.VectorField(self.kind, _NO_PATH).source_type)
+        return SourceType(FORMS[self.kind][0])
 
     @property
     def destination(self) -> VectorKind:
         """The quantization of the index (RavenDB's ``DestinationEmbeddingType``)."""
-        return VectorKind(ast.VectorField(self.kind, _NO_PATH).destination_type)
+        return VectorKind(FORMS[self.kind][1])
 
     @property
     def file_name(self) -> str:

@@ -27,11 +27,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Set
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from usearch.index import Index
 
 from rookdb.errors import BadRequestError, StorageError, VectorDimensionMismatchError
 from rookdb.indexes.rwlock import ReadWriteLock
@@ -53,6 +52,9 @@ from rookdb.query.vector.kinds import (
     quantize_int8_rows,
     sign_bits,
 )
+
+if TYPE_CHECKING:
+    from usearch.index import Index
 
 __all__ = ["SearchHit", "VectorIndex"]
 
@@ -449,7 +451,7 @@ class VectorIndex:
         else:
             # Rows are unit length, where inner product equals cosine and builds ~25% faster.
             metric, dtype, ndim = "ip", "f32", self._dimensions
-        return Index(
+        return _usearch_index()(
             ndim=ndim,
             metric=metric,
             dtype=dtype,
@@ -606,3 +608,13 @@ def _dimensions_of(rows: npt.NDArray[Any], packed: bool) -> int:
 def _same_dimensions(expected: int, actual: int, packed: bool) -> bool:
     # Packed bits come in whole bytes: 380 declared dimensions arrive as 48 bytes = 384 bits.
     return actual == expected or (packed and expected <= actual < expected + 8)
+
+
+def _usearch_index() -> type[Index]:
+    """usearch's ``Index``, imported on first use and only after onnxruntime: loading usearch first
+    crashes the process when onnxruntime (the embedded model) loads later (measured here, 2.26.6 and
+    1.32.0; both bring their own OpenMP runtime)."""
+    import onnxruntime  # noqa: F401
+    from usearch.index import Index
+
+    return Index

@@ -19,10 +19,10 @@ import pytest
 from ravendb.documents.indexes.definitions import IndexDefinition
 
 from rookdb.errors import AiUnavailableError, InvalidQueryError
-from rookdb.query import ast, parse_query
+from rookdb.query import parse_query
+from rookdb.query.index_names import index_fields, index_name, vector_field_specs
 from rookdb.query.vector.auto_indexes import DEFINITIONS_FILE, AutoIndexConfig, AutoIndexDefinition, AutoIndexes
 from rookdb.query.vector.field_index import FieldIndex, GraphSettings
-from rookdb.query.vector.fields import VectorFieldSpec
 from rookdb.query.vector.vectorizer import DocumentVectorizer
 from rookdb.storage.sqlite import SqliteStorage
 from tests.support.storage import delete, put
@@ -74,16 +74,20 @@ def open_indexes(tmp_path: Path, storage: SqliteStorage, embedder: WordEmbedder 
     return AutoIndexes.open(tmp_path / "indexes", storage, vectorizer, settings)
 
 
+def wanted(rql: str, parameters: dict[str, Any] | None = None) -> AutoIndexDefinition:
+    query = parse_query(rql)
+    return AutoIndexDefinition(index_name(query, parameters or {}), query.source.name or "",
+                               tuple(index_fields(query, parameters or {})),
+                               tuple(vector_field_specs(query, parameters or {})))
+
+
 def ensure(indexes: AutoIndexes, rql: str, parameters: dict[str, Any] | None = None) -> AutoIndexDefinition:
-    definition, _ = indexes.ensure(parse_query(rql), parameters or {})
+    definition, _ = indexes.ensure(wanted(rql, parameters))
     return definition
 
 
 def field_of(indexes: AutoIndexes, rql: str, parameters: dict[str, Any] | None = None) -> FieldIndex:
-    query = parse_query(rql)
-    assert query.where is not None
-    clause = next(node for node in query.where.walk() if isinstance(node, ast.VectorSearch))
-    return indexes.field(VectorFieldSpec.of(clause.field, query.source.name or "", None, parameters or {}))
+    return indexes.field(vector_field_specs(parse_query(rql), parameters or {})[0])
 
 
 def catch_up(indexes: AutoIndexes) -> int:
@@ -111,9 +115,9 @@ NAME = "from Products where vector.search(embedding.text(Name), $q)"
 
 def test_names_follow_ravendb_and_fields_are_shared(tmp_path: Path, storage: SqliteStorage) -> None:
     indexes = open_indexes(tmp_path, storage)
-    plain, created = indexes.ensure(parse_query(NAME), {})
+    plain, created = indexes.ensure(wanted(NAME))
     assert created and plain.name == "Auto/Products/ByVector.search(embedding.text(Name))"
-    assert indexes.ensure(parse_query(NAME), {}) == (plain, False)
+    assert indexes.ensure(wanted(NAME)) == (plain, False)
     filtered = ensure(indexes, "from Products where vector.search(embedding.text(Name), $q) and PricePerUnit > 5")
     assert filtered.name == "Auto/Products/ByPricePerUnitAndVector.search(embedding.text(Name))"
     assert filtered.fields == ("PricePerUnit", "Vector.search(embedding.text(Name))")

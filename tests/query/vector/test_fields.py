@@ -8,6 +8,7 @@ import pytest
 
 from rookdb.errors import InvalidQueryError
 from rookdb.query import ast, parse_query
+from rookdb.query.index_names import vector_field_spec
 from rookdb.query.vector.fields import SourceType, VectorFieldSpec
 from rookdb.query.vector.kinds import VectorKind
 
@@ -16,7 +17,7 @@ def spec_of(rql: str, parameters: dict[str, object] | None = None) -> VectorFiel
     query = parse_query(rql)
     assert query.where is not None
     clause = next(node for node in query.where.walk() if isinstance(node, ast.VectorSearch))
-    return VectorFieldSpec.of(clause.field, query.source.name or "", query.source.alias, parameters or {})
+    return vector_field_spec(clause.field, query.source.name or "", query.source.alias, parameters or {})
 
 
 @pytest.mark.parametrize(("field", "name", "source", "destination"), [
