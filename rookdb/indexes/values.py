@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _NUMBER_START = frozenset("+-.iInN")
+_RECURSION_LIMIT = 64
 
 Key: TypeAlias = tuple[Any, ...]
 """A typed equality key: ``("str", text)``, ``("num", float)``, ``("bool", b)`` or ``("null",)``."""
@@ -49,26 +50,44 @@ def values_at(document: Any, names: Sequence[str], *, flatten: bool = True) -> l
     """
     current = [document]
     for name in names:
-        # Arrays met along the path are walked: their dictionaries are the next step's items.
-        current = [leaf[name] for leaf in leaves(current) if isinstance(leaf, dict) and name in leaf]
-        if not current:
-            return current
-    return leaves(current) if flatten else current
+        reached: list[Any] = []
+        for item in current:
+            if isinstance(item, dict):
+                if name in item:
+                    reached.append(item[name])
+            elif isinstance(item, list):  # arrays met along the path are walked
+                reached.extend(leaf[name] for leaf in leaves(item) if isinstance(leaf, dict) and name in leaf)
+        if not reached:
+            return reached
+        current = reached
+    if flatten and any(isinstance(value, list) for value in current):
+        return leaves(current)
+    return current
 
 
 def leaves(values: Iterable[Any]) -> list[Any]:
-    """The leaves of ``values``: nested arrays are walked (iteratively, at any depth) in order."""
-    leaves: list[Any] = []
-    stack: list[Iterable[Any]] = [iter(values)]
-    while stack:
-        for value in stack[-1]:
-            if isinstance(value, list):
-                stack.append(iter(value))
-                break
-            leaves.append(value)
-        else:
-            stack.pop()
-    return leaves
+    """The leaves of ``values``: nested arrays are walked in order, at any depth."""
+    found: list[Any] = []
+    _collect(values, found, 0)
+    return found
+
+
+def _collect(values: Iterable[Any], found: list[Any], depth: int) -> None:
+    for value in values:
+        if not isinstance(value, list):
+            found.append(value)
+        elif depth < _RECURSION_LIMIT:
+            _collect(value, found, depth + 1)
+        else:  # pathological nesting: walk it without recursion
+            stack: list[Any] = [iter(value)]
+            while stack:
+                for item in stack[-1]:
+                    if isinstance(item, list):
+                        stack.append(iter(item))
+                        break
+                    found.append(item)
+                else:
+                    stack.pop()
 
 
 def text_of(value: Any) -> str | None:
