@@ -181,7 +181,7 @@ def directory_bytes(path: Path) -> int:
 
 
 def bench_rookdb(dataset: Dataset, kind_name: str, work: Path) -> Result:
-    from rookdb.query.vector import VectorIndex, VectorKind
+    from rookdb.indexes.vector import VectorIndex, VectorKind
 
     kind = VectorKind(kind_name)
     folder = work / f"rookdb-{kind_name}"
@@ -236,7 +236,7 @@ def bench_numpy(dataset: Dataset) -> Result:
 
 
 def bench_rookdb_exact(dataset: Dataset, work: Path) -> Result:
-    from rookdb.query.vector import VectorIndex
+    from rookdb.indexes.vector import VectorIndex
 
     index = VectorIndex.open(work / "rookdb-Single", "field")
 

@@ -1,6 +1,6 @@
 """Vector search in a database: auto-indexes kept current by a worker, and the executor's hook.
 
-The service owns the database's vector auto-indexes (``rookdb.query.vector.auto_indexes``) and the
+The service owns the database's vector auto-indexes (``rookdb.indexes.vector.auto_indexes``) and the
 thread that follows the change feed into them. For each query it resolves what the query layer may
 not know about: embeddings generation tasks and their connection strings, the embedded model that
 embeds ``embedding.text(Field)`` at index and query time (as RavenDB uses its built-in model), and
@@ -27,14 +27,14 @@ from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService, Prov
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.errors import BadRequestError, InvalidQueryError, RookError
+from rookdb.indexes.vector.auto_indexes import AutoIndexConfig, AutoIndexDefinition, AutoIndexes
+from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings
+from rookdb.indexes.vector.fields import VectorFieldSpec
+from rookdb.indexes.vector.values import query_input
+from rookdb.indexes.vector.vectorizer import DocumentVectorizer
 from rookdb.query import ast
 from rookdb.query.executor import VectorSearchHook, WholeCollection
 from rookdb.query.index_names import index_fields, index_name, vector_field_spec, vector_field_specs
-from rookdb.query.vector.auto_indexes import AutoIndexConfig, AutoIndexDefinition, AutoIndexes
-from rookdb.query.vector.field_index import FieldIndex, GraphSettings
-from rookdb.query.vector.fields import VectorFieldSpec
-from rookdb.query.vector.values import query_input
-from rookdb.query.vector.vectorizer import DocumentVectorizer
 
 __all__ = [
     "DEFAULT_NEW_INDEX_WAIT_SECONDS",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from typing import Literal as TypingLiteral
 
-from rookdb.query.vector.fields import FORMS, FieldForm
+from rookdb.indexes.vector.fields import FORMS, FieldForm
 
 __all__ = [
     "And",

@@ -14,8 +14,8 @@ from typing import Any
 
 from rookdb.errors import InvalidQueryError
 from rookdb.indexes.definitions import AutoIndexField, FieldIndexing, auto_index_name
+from rookdb.indexes.vector.fields import VectorFieldSpec
 from rookdb.query import ast
-from rookdb.query.vector.fields import VectorFieldSpec
 
 __all__ = ["auto_index_fields", "index_field", "index_fields", "index_name", "reads_collection",
            "vector_field_name", "vector_field_spec", "vector_field_specs"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rookdb.query.vector.kinds import (
+from rookdb.indexes.vector.kinds import (
     ScoreSpace,
     VectorKind,
     minimum_score,

@@ -10,8 +10,8 @@ import pytest
 from ravendb.documents.queries.vector import VectorQuantizer
 
 from rookdb.errors import BadRequestError
-from rookdb.query.vector.fields import SourceType
-from rookdb.query.vector.values import document_texts, document_vectors, query_input
+from rookdb.indexes.vector.fields import SourceType
+from rookdb.indexes.vector.values import document_texts, document_vectors, query_input
 
 
 def b64(values: list[float], dtype: str = "<f4") -> str:

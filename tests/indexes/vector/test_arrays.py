@@ -1,6 +1,6 @@
 import numpy as np
 
-from rookdb.query.vector._arrays import GrowableArray
+from rookdb.indexes.vector._arrays import GrowableArray
 
 
 def test_appends_reallocate_only_logarithmically_often() -> None:

@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rookdb.errors import BadRequestError
-from rookdb.query.paths import values_at
-from rookdb.query.vector.fields import SourceType
+from rookdb.indexes.values import values_at
+from rookdb.indexes.vector.fields import SourceType
 
 __all__ = ["INT8_SCALE_BYTES", "QueryInput", "document_texts", "document_vectors", "query_input"]
 

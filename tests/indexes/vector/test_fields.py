@@ -7,10 +7,10 @@ import re
 import pytest
 
 from rookdb.errors import InvalidQueryError
+from rookdb.indexes.vector.fields import SourceType, VectorFieldSpec
+from rookdb.indexes.vector.kinds import VectorKind
 from rookdb.query import ast, parse_query
 from rookdb.query.index_names import vector_field_spec
-from rookdb.query.vector.fields import SourceType, VectorFieldSpec
-from rookdb.query.vector.kinds import VectorKind
 
 
 def spec_of(rql: str, parameters: dict[str, object] | None = None) -> VectorFieldSpec:

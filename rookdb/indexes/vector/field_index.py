@@ -29,9 +29,9 @@ import numpy.typing as npt
 import orjson
 
 from rookdb.errors import RookError, StorageError, VectorDimensionMismatchError
-from rookdb.query.vector.fields import VectorFieldSpec
-from rookdb.query.vector.index import VectorIndex
-from rookdb.query.vector.kinds import DEFAULT_TUNING, GraphTuning
+from rookdb.indexes.vector.fields import VectorFieldSpec
+from rookdb.indexes.vector.index import VectorIndex
+from rookdb.indexes.vector.kinds import DEFAULT_TUNING, GraphTuning
 from rookdb.storage.base import Change, DocumentStorage
 
 __all__ = [

@@ -19,11 +19,11 @@ import pytest
 from ravendb.documents.indexes.definitions import IndexDefinition
 
 from rookdb.errors import AiUnavailableError, InvalidQueryError
+from rookdb.indexes.vector.auto_indexes import DEFINITIONS_FILE, AutoIndexConfig, AutoIndexDefinition, AutoIndexes
+from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings
+from rookdb.indexes.vector.vectorizer import DocumentVectorizer
 from rookdb.query import parse_query
 from rookdb.query.index_names import index_fields, index_name, vector_field_specs
-from rookdb.query.vector.auto_indexes import DEFINITIONS_FILE, AutoIndexConfig, AutoIndexDefinition, AutoIndexes
-from rookdb.query.vector.field_index import FieldIndex, GraphSettings
-from rookdb.query.vector.vectorizer import DocumentVectorizer
 from rookdb.storage.sqlite import SqliteStorage
 from tests.support.storage import delete, put
 

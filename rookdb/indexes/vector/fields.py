@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, TypeAlias, get_args
 
-from rookdb.query.vector.kinds import VectorKind
+from rookdb.indexes.vector.kinds import VectorKind
 
 __all__ = ["FORMS", "FieldForm", "SourceType", "VectorFieldSpec"]
 

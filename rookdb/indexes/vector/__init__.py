@@ -1,8 +1,8 @@
 """Vector search: a persistent HNSW index per index field, exact search, RavenDB's scoring rules."""
 
-from rookdb.query.vector.exact import top_cosine, top_hamming
-from rookdb.query.vector.index import SearchHit, VectorIndex
-from rookdb.query.vector.kinds import (
+from rookdb.indexes.vector.exact import top_cosine, top_hamming
+from rookdb.indexes.vector.index import SearchHit, VectorIndex
+from rookdb.indexes.vector.kinds import (
     DEFAULT_MINIMUM_SIMILARITY,
     DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING,
     DEFAULT_NUMBER_OF_CANDIDATES_FOR_QUERYING,

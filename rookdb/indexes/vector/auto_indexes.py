@@ -25,8 +25,8 @@ from typing import Any
 import orjson
 
 from rookdb.errors import InvalidQueryError, RookError, StorageError
-from rookdb.query.vector.field_index import FieldIndex, GraphSettings, Vectorizer
-from rookdb.query.vector.fields import SourceType, VectorFieldSpec
+from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings, Vectorizer
+from rookdb.indexes.vector.fields import SourceType, VectorFieldSpec
 from rookdb.storage.base import DocumentStorage
 
 __all__ = [

@@ -13,9 +13,10 @@ Semantics (RavenDB's Corax ``vector.search``):
 * filtered search (``allowed_keys``) scans the allowed documents exactly when they are fewer than the
   scanning threshold or fewer than twice the candidates; otherwise it walks the graph, drops what
   the filter rejects and doubles the candidates until enough pass;
-* scores and ``minimum_similarity``: see :mod:`rookdb.query.vector.kinds`.
+* scores and ``minimum_similarity``: see :mod:`rookdb.indexes.vector.kinds`.
 
-Two deliberate departures, both raising recall and both tunable through :class:`~rookdb.query.vector.kinds.GraphTuning`:
+Two deliberate departures, both raising recall and both tunable through
+:class:`~rookdb.indexes.vector.kinds.GraphTuning`:
 usearch is given at least ``min_expansion_add`` build candidates and ``min_expansion_search``
 search candidates (RavenDB's defaults, 16 and 16, leave recall@10 near 0.8 at 10k vectors and far
 lower at 100k on clustered data), and ``Int8``/``Binary`` candidates are over-fetched and re-ranked
@@ -34,10 +35,10 @@ import numpy.typing as npt
 
 from rookdb.errors import BadRequestError, StorageError, VectorDimensionMismatchError
 from rookdb.indexes.rwlock import ReadWriteLock
-from rookdb.query.vector import _files
-from rookdb.query.vector._arrays import GrowableArray
-from rookdb.query.vector.exact import top_cosine, top_hamming
-from rookdb.query.vector.kinds import (
+from rookdb.indexes.vector import _files
+from rookdb.indexes.vector._arrays import GrowableArray
+from rookdb.indexes.vector.exact import top_cosine, top_hamming
+from rookdb.indexes.vector.kinds import (
     DEFAULT_MINIMUM_SIMILARITY,
     DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING,
     DEFAULT_NUMBER_OF_CANDIDATES_FOR_QUERYING,

@@ -1,6 +1,6 @@
 from types import ModuleType
 
-import rookdb.query.vector as package
+import rookdb.indexes.vector as package
 
 
 def test_all_is_sorted_and_names_every_public_member() -> None:

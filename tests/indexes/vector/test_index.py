@@ -11,8 +11,8 @@ import numpy.typing as npt
 import pytest
 
 from rookdb.errors import BadRequestError, StorageError, VectorDimensionMismatchError
-from rookdb.query.vector import ScoreSpace, VectorIndex, VectorKind
-from rookdb.query.vector.exact import top_cosine
+from rookdb.indexes.vector import ScoreSpace, VectorIndex, VectorKind
+from rookdb.indexes.vector.exact import top_cosine
 from tests.support.vectors import Dataset
 
 KEYS = np.arange(6000)
@@ -384,7 +384,7 @@ def test_a_crash_before_the_manifest_rename_keeps_the_previous_save(tmp_path: Pa
         f"""
         import os
         import numpy as np
-        from rookdb.query.vector import VectorIndex, _files
+        from rookdb.indexes.vector import VectorIndex, _files
 
         rng = np.random.default_rng(3)
         index = VectorIndex.open({str(tmp_path)!r}, "field")

@@ -1,6 +1,6 @@
 import numpy as np
 
-from rookdb.query.vector.exact import top_cosine, top_hamming
+from rookdb.indexes.vector.exact import top_cosine, top_hamming
 
 
 def test_top_cosine_matches_a_full_sort() -> None:

@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rookdb.errors import BadRequestError, RookError
-from rookdb.query.vector.field_index import Vectors
-from rookdb.query.vector.fields import SourceType, VectorFieldSpec
-from rookdb.query.vector.values import document_texts, document_vectors
+from rookdb.indexes.vector.field_index import Vectors
+from rookdb.indexes.vector.fields import SourceType, VectorFieldSpec
+from rookdb.indexes.vector.values import document_texts, document_vectors
 
 __all__ = ["DocumentVectorizer", "TaskVectorReader", "TextEmbedder"]
 
