@@ -23,6 +23,7 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     ├── DatabaseDoesNotExistError (503, DatabaseDoesNotExistException, Database-Missing header)
     ├── ConcurrencyError (409, ConcurrencyException)
     │   └── DatabaseAlreadyExistsError (409, ConcurrencyException)
+    ├── IndexCompilationError (500, IndexCompilationException) — a map or reduce rookdb cannot compile
     ├── StorageError (500, RavenException) — the storage engine failed
     ├── RequestTimeoutError (408, System.TimeoutException)
     └── AiError (500, AiException) — a provider or model failed
@@ -58,6 +59,7 @@ __all__ = [
     "DatabaseDoesNotExistError",
     "DocumentNotFoundError",
     "InUseError",
+    "IndexCompilationError",
     "IndexNotFoundError",
     "InsecureTransportError",
     "InsufficientClearanceError",
@@ -222,6 +224,26 @@ class DatabaseAlreadyExistsError(ConcurrencyError):
 
 class InUseError(BadRequestError):
     """A thing cannot be deleted or changed because something else uses it."""
+
+
+class IndexCompilationError(RookError):
+    """An index definition whose map or reduce cannot be compiled: a syntax error, or a construct outside
+    what rookdb evaluates. The message names the construct and its line and column.
+
+    RavenDB answers it with 500 (it is not a ``BadRequestException``) and adds the definition property
+    (``Maps``, ``Reduce``) and the offending text to the envelope.
+    """
+
+    wire_type = "Raven.Client.Exceptions.Documents.Compilation.IndexCompilationException"
+
+    def __init__(self, message: str, *, definition_property: str | None = None,
+                 problematic_text: str | None = None) -> None:
+        super().__init__(message)
+        self.definition_property = definition_property
+        self.problematic_text = problematic_text
+
+    def extra_fields(self) -> dict[str, Any]:
+        return {"IndexDefinitionProperty": self.definition_property, "ProblematicText": self.problematic_text}
 
 
 class StorageError(RookError):

@@ -255,7 +255,32 @@ class AsyncDatabase:
         return await self._run(lambda: self._services.indexes.listing(self._services.vectors.describe()))
 
     async def index_names(self) -> list[str]:
-        return await self._run(lambda: [index.name for index in self._services.indexes.registry.indexes()])
+        return await self._run(lambda: [name for name, _ in self._services.indexes.registry.named_indexes()])
+
+    async def put_indexes(self, definitions: Sequence[Any], *, javascript_only: bool = False) -> list[dict[str, Any]]:
+        """Define static indexes (``IndexingService.put_indexes``)."""
+        return await self._run(self._services.indexes.put_indexes, definitions, javascript_only=javascript_only)
+
+    async def index_has_changed(self, definition: Any) -> bool:
+        return await self._run(self._services.indexes.has_changed, definition)
+
+    async def set_index_state(self, name: str, state: str) -> None:
+        await self._run(self._services.indexes.set_state, name, state)
+
+    async def pause_indexing(self, name: str | None) -> None:
+        await self._run(self._services.indexes.pause, name)
+
+    async def resume_indexing(self, name: str | None) -> None:
+        await self._run(self._services.indexes.resume, name)
+
+    async def set_indexes_lock(self, names: Sequence[str], mode: str) -> None:
+        await self._run(self._services.indexes.set_lock_mode, names, mode)
+
+    async def set_indexes_priority(self, names: Sequence[str], priority: str) -> None:
+        await self._run(self._services.indexes.set_priority, names, priority)
+
+    async def indexing_status(self) -> dict[str, Any]:
+        return await self._run(self._services.indexes.status)
 
     async def index_statistics(self, name: str | None) -> list[dict[str, Any]]:
         return await self._run(self._services.indexes.statistics, name)

@@ -1,5 +1,10 @@
 """A database's indexes as a background service: the registry of its index files and the thread
-that keeps them current from the change feed."""
+that keeps them current from the change feed.
+
+Static index definitions live in the database record (``Indexes``, as in RavenDB's record); the index
+files are derived from them. At start the registry is brought in line with the record: a definition
+without its file gets one, a file without its definition is deleted.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,18 @@ from typing import Any
 
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService
 from rookdb.documents.database import Database
-from rookdb.errors import IndexNotFoundError, RookError
+from rookdb.errors import AuthorizationError, BadRequestError, IndexNotFoundError, RookError
 from rookdb.indexes.describe import definition_json, errors_json, stats_json
 from rookdb.indexes.index import Index
 from rookdb.indexes.registry import IndexingConfig, IndexRegistry
+from rookdb.indexes.static.definition import StaticIndexDefinition, normalize_definition
 
-__all__ = ["DEFAULT_IDLE_INTERVAL_SECONDS", "INDEXES_FOLDER", "IndexingService"]
+__all__ = ["DEFAULT_IDLE_INTERVAL_SECONDS", "INDEXES_FOLDER", "RECORD_INDEXES", "IndexingService"]
 
 INDEXES_FOLDER = "indexes"
 """Index files live in this folder of the database's folder (node-local, beside the vector indexes)."""
+RECORD_INDEXES = "Indexes"
+"""The database record's static index definitions, by name."""
 DEFAULT_IDLE_INTERVAL_SECONDS = 5.0
 """With nothing to index, the thread still looks this often (retries after an error's backoff)."""
 
@@ -50,7 +58,26 @@ class IndexingService:
         if self._registry is None:
             self._registry = IndexRegistry.open(self._database.directory / INDEXES_FOLDER, self._database.storage,
                                                 self._config)
+            self._reconcile()
         self._loop.start()
+
+    def _reconcile(self) -> None:
+        """Bring the index files in line with the record's static definitions."""
+        record, _ = self._database.record()
+        wanted = record.get(RECORD_INDEXES) or {}
+        for name, wire in wanted.items():
+            try:
+                definition = StaticIndexDefinition.compile(wire)
+            except RookError as error:  # e.g. written by a version that understood more
+                logger.error("Index %s cannot be compiled and is not served: %s", name, error.message)
+                continue
+            self.registry.put(definition)
+            self.registry.set_state(definition.name, _state(definition))
+        known = {name.lower() for name in wanted}
+        for name in self.registry.static_definitions():
+            if name.lower() not in known:
+                logger.info("Deleting index %s: the database record no longer defines it", name)
+                self.registry.delete(name)
 
     def wake(self) -> None:
         self._loop.wake()
@@ -68,13 +95,104 @@ class IndexingService:
 
     # ---------------------------------------------------------------- what clients read and do
 
+    def put_indexes(self, definitions: Sequence[Any], *, javascript_only: bool = False) -> list[dict[str, Any]]:
+        """Define static indexes (``PutIndexesOperation``): all compile or none is applied; each is then
+        created, left as it is (identical), updated in place or rebuilt side by side. ``javascript_only``:
+        a non-admin's request, where C# indexes are refused (RavenDB's rule: C# is compiled code)."""
+        if javascript_only:
+            for item in definitions:
+                wire = normalize_definition(item)
+                if not str(wire["Type"]).startswith("JavaScript"):
+                    raise AuthorizationError(f"Index {wire['Name']} is a C# index but was sent through a "
+                                             "non-admin endpoint using REST api, this is not allowed.")
+        compiled = [StaticIndexDefinition.compile(item) for item in definitions]
+        names = [definition.name.lower() for definition in compiled]
+        if len(set(names)) != len(names):
+            raise BadRequestError("The same index is defined twice in one request")
+        for definition in compiled:
+            existing = self.registry.get(definition.name)
+            if existing is not None and not isinstance(existing.definition, StaticIndexDefinition):
+                raise BadRequestError(f"Index '{definition.name}' is an auto-index and cannot be redefined")
+
+        def change(record: dict[str, Any]) -> None:
+            indexes = record.setdefault(RECORD_INDEXES, {})
+            for definition in compiled:
+                for key in [key for key in indexes if key.lower() == definition.name.lower()]:
+                    del indexes[key]
+                indexes[definition.name] = definition.wire
+
+        _, etag = self._database.update_record(change)
+        for definition in compiled:
+            self.registry.put(definition)
+            self.registry.set_state(definition.name, _state(definition))
+        self.wake()
+        return [{"Index": definition.name, "RaftCommandIndex": etag} for definition in compiled]
+
+    def has_changed(self, data: Any) -> bool:
+        """``IndexHasChangedOperation``: would putting this definition change the index?"""
+        wire = normalize_definition(data)
+        existing = self.registry.get(str(wire["Name"]))
+        if existing is None or not isinstance(existing.definition, StaticIndexDefinition):
+            return True
+        return existing.definition.differs_from(wire)
+
+    def set_state(self, name: str, state: str) -> None:
+        """``Normal`` (enable) or ``Disabled`` (disable), kept in the record for static indexes."""
+        self._update_static(name, "State", state)
+        self.registry.set_state(name, state)
+        self.wake()
+
+    def set_lock_mode(self, names: Sequence[str], mode: str) -> None:
+        for name in names:
+            self._update_static(name, "LockMode", mode)
+
+    def set_priority(self, names: Sequence[str], priority: str) -> None:
+        for name in names:
+            self._update_static(name, "Priority", priority)
+
+    def _update_static(self, name: str, key: str, value: str) -> None:
+        index = self._named(name)
+        definition = index.definition
+        if not isinstance(definition, StaticIndexDefinition):
+            return
+        wire = {**definition.wire, key: value}
+
+        def change(record: dict[str, Any]) -> None:
+            indexes = record.setdefault(RECORD_INDEXES, {})
+            for known in [known for known in indexes if known.lower() == definition.name.lower()]:
+                del indexes[known]
+            indexes[definition.name] = wire
+
+        self._database.update_record(change)
+        self.registry.put(StaticIndexDefinition(wire, definition.maps, definition.reduce))
+
+    def pause(self, name: str | None) -> None:
+        """``StopIndexingOperation`` (every index) or ``StopIndexOperation`` (one); not kept across restarts."""
+        if name is not None:
+            self._named(name)
+        self.registry.pause(name)
+
+    def resume(self, name: str | None) -> None:
+        if name is not None:
+            self._named(name)
+        self.registry.resume(name)
+        self.wake()
+
+    def status(self) -> dict[str, Any]:
+        """``GetIndexingStatusOperation``."""
+        registry = self.registry
+        indexes = [{"Name": name, "Status": "Disabled" if index.store.state == "Disabled"
+                    else "Running" if registry.running(index) else "Paused"}
+                   for name, index in registry.named_indexes()]
+        return {"Status": "Paused" if registry.all_paused else "Running", "Indexes": indexes}
+
     def listing(self, vector_fields: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
         """Every index as ``GET /indexes`` lists it. ``vector_fields`` are the vector service's listing:
         an auto-index with vector fields takes their options, staleness and errors from it."""
         vectors = {entry["Name"].lower(): entry for entry in vector_fields}
         listed = []
-        for index in self.registry.indexes():
-            described = definition_json(index, self._database.storage)
+        for name, index in self.registry.named_indexes():
+            described = definition_json(index, self._database.storage, name)
             extra = vectors.get(index.name.lower())
             if extra is not None:
                 described["Fields"].update({name: options for name, options in extra["Fields"].items()
@@ -87,16 +205,16 @@ class IndexingService:
 
     def statistics(self, name: str | None) -> list[dict[str, Any]]:
         """``IndexStats`` of one index, or of every index."""
-        indexes = [self._named(name)] if name is not None else self.registry.indexes()
-        return [stats_json(index, self._database.storage) for index in indexes]
+        named = [(name, self._named(name))] if name is not None else self.registry.named_indexes()
+        return [stats_json(index, self._database.storage, listed) for listed, index in named]
 
     def errors(self, names: Sequence[str], vector_fields: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
         """``IndexErrors`` of the named indexes (every index when ``names`` is empty)."""
-        indexes = [self._named(name) for name in names] if names else self.registry.indexes()
+        named = [(name, self._named(name)) for name in names] if names else self.registry.named_indexes()
         vectors = {entry["Name"].lower(): entry for entry in vector_fields}
         found = []
-        for index in indexes:
-            listed = errors_json(index)
+        for name, index in named:
+            listed = errors_json(index, name)
             listed["Errors"] += vectors.get(index.name.lower(), {}).get("Errors", [])
             found.append(listed)
         return found
@@ -106,7 +224,17 @@ class IndexingService:
             index.store.clear_errors()
 
     def delete(self, name: str) -> None:
-        """Delete an index (``IndexNotFoundError`` when there is none)."""
+        """Delete an index (``IndexNotFoundError`` when there is none), and its definition from the record."""
+
+        def change(record: dict[str, Any]) -> bool:
+            indexes = record.get(RECORD_INDEXES) or {}
+            doomed = [key for key in indexes if key.lower() == name.lower()]
+            for key in doomed:
+                del indexes[key]
+            return bool(doomed)
+
+        if self.registry.get(name) is not None and isinstance(self._named(name).definition, StaticIndexDefinition):
+            self._database.update_record(change)
         if not self.registry.delete(name):
             raise IndexNotFoundError(f"Index '{name}' does not exist.")
 
@@ -117,7 +245,12 @@ class IndexingService:
         self.wake()
 
     def _named(self, name: str) -> Index:
+        """The index called ``name`` (``IndexNotFoundError`` when there is none)."""
         index = self.registry.get(name)
         if index is None:
             raise IndexNotFoundError(f"Index '{name}' does not exist.")
         return index
+
+
+def _state(definition: StaticIndexDefinition) -> str:
+    return "Disabled" if definition.wire.get("State") == "Disabled" else "Normal"

@@ -3,31 +3,41 @@
 Every kind of index is a definition that maps a document to index entries, ``{field: values}``,
 where ``values`` are what the field reached in the document (arrays not yet fanned out; the store
 fans them out). A field is stored as typed terms (equality, ranges, ordering), as full text, or both,
-as its ``StoredField`` says. Auto-indexes (``AutoMapDefinition``) are one kind; static map
-definitions are others: each kind registers a loader with ``register_kind`` so an index file can
-be reopened knowing only its JSON.
+as its ``StoredField`` says. Auto-indexes (``AutoMapDefinition``) are one kind; static definitions
+(``rookdb.indexes.static``) are others: each kind registers a loader with ``register_kind`` so an
+index file can be reopened knowing only its JSON.
+
+A batch of changes reaches a definition through ``index_changes``: the default maps each changed
+document with ``map``; a kind that loads related documents or reduces overrides it and keeps what it
+needs in tables of its own (``schema``) in the same file, written in the batch's transaction.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Mapping
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Protocol, TypeAlias
+
+import orjson
 
 from rookdb.indexes.values import values_at
+from rookdb.storage.base import Change, DocumentStorage
 
 __all__ = [
     "AUTO_MAP",
     "AutoIndexField",
     "AutoMapDefinition",
     "FieldIndexing",
+    "IndexBatch",
     "IndexDefinition",
     "IndexEntry",
     "StoredField",
     "auto_index_name",
     "definition_from_json",
+    "latest_changes",
     "register_kind",
 ]
 
@@ -54,6 +64,47 @@ class StoredField:
     search: bool
 
 
+class IndexBatch(Protocol):
+    """One batch of changes being applied to an index file, inside its write transaction."""
+
+    db: sqlite3.Connection
+    """The index file's connection, in the batch's transaction (for a kind's own tables)."""
+    storage: DocumentStorage | None
+    """The database, for kinds that read more than the changed documents (None in unit tests)."""
+
+    def remove(self, doc_id: str) -> None:
+        """Drop the entries of ``doc_id`` (before adding its new ones)."""
+        ...
+
+    def add(self, number: int, doc_id: str, entries: list[IndexEntry],
+            stored: Mapping[str, Any] | None = None) -> None:
+        """Add an entry under ``number`` (its order among the index's entries), with the values kept for
+        projections."""
+        ...
+
+    def mapped(self, count: int = 1) -> None:
+        """Count documents mapped successfully."""
+        ...
+
+    def reduced(self, count: int = 1) -> None:
+        """Count reduce keys reduced successfully."""
+        ...
+
+    def fail(self, doc_id: str, message: str, action: str = "Map") -> None:
+        """Record an indexing error (the document is left out)."""
+        ...
+
+
+def latest_changes(changes: Sequence[Change]) -> dict[str, Change]:
+    """Each document's last change, by lower-cased id, in the order of those last changes."""
+    latest: dict[str, Change] = {}
+    for change in changes:
+        lower = change.id.lower()
+        latest.pop(lower, None)
+        latest[lower] = change
+    return latest
+
+
 class IndexDefinition(abc.ABC):
     """What an index maps, from which documents, under which name."""
 
@@ -73,9 +124,44 @@ class IndexDefinition(abc.ABC):
     def stored_fields(self) -> tuple[StoredField, ...]:
         """The fields the store keeps, in a stable order."""
 
+    @property
+    def type_name(self) -> str:
+        """RavenDB's index type (``AutoMap``, ``Map``, ``MapReduce``, ``JavaScriptMap``...)."""
+        return self.kind
+
+    def collections(self) -> tuple[str | None, ...]:
+        """Every collection whose changes the index follows (None: every document)."""
+        return (self.collection,)
+
+    def field_for(self, name: str) -> StoredField | None:
+        """How to keep a field first seen while indexing (None: not indexed)."""
+        return None
+
+    def schema(self) -> str:
+        """SQL creating the tables this kind keeps in the index file besides the entries."""
+        return ""
+
+    def same_entries(self, other: IndexDefinition) -> bool:
+        """True when ``other`` gives every document the same entries (a redefinition need not rebuild)."""
+        return self == other
+
     @abc.abstractmethod
     def map(self, document: dict[str, Any]) -> list[IndexEntry]:
         """The entries of one document; raising records an indexing error for it."""
+
+    def index_changes(self, changes: Sequence[Change], batch: IndexBatch) -> None:
+        """Apply a batch of changes (oldest first): each changed document's entries replace its old ones."""
+        for change in latest_changes(changes).values():
+            batch.remove(change.id)
+            if change.document is None:
+                continue
+            try:
+                entries = self.map(orjson.loads(change.document.body))
+            except Exception as error:  # a map is user code for static indexes: any failure is the document's
+                batch.fail(change.id, f"{type(error).__name__}: {error}")
+                continue
+            batch.add(change.etag, change.id, entries)
+            batch.mapped()
 
     @abc.abstractmethod
     def to_json(self) -> dict[str, Any]:

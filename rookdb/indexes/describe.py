@@ -11,6 +11,7 @@ from typing import Any
 
 from rookdb.indexes.definitions import AutoMapDefinition, FieldIndexing, IndexDefinition
 from rookdb.indexes.index import Index
+from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.storage.base import DocumentStorage
 
 __all__ = ["definition_json", "errors_json", "fields_json", "stats_json"]
@@ -27,6 +28,8 @@ def fields_json(definition: IndexDefinition) -> dict[str, dict[str, Any]]:
                 if use in field.indexing:
                     name = field.name if use is FieldIndexing.DEFAULT else f"{use.value.lower()}({field.name})"
                     fields[name] = _field(use.value)
+    elif isinstance(definition, StaticIndexDefinition):
+        return {name: options.to_json() for name, options in definition.fields.items()}
     else:
         for stored in definition.stored_fields():
             fields[stored.name] = _field("Search" if stored.search else "Default")
@@ -38,12 +41,13 @@ def _field(indexing: str) -> dict[str, Any]:
             "Suggestions": None, "Vector": None}
 
 
-def definition_json(index: Index, storage: DocumentStorage) -> dict[str, Any]:
-    """The index as ``GET /indexes`` lists it: an ``IndexDefinition``, plus its state."""
+def definition_json(index: Index, storage: DocumentStorage, name: str | None = None) -> dict[str, Any]:
+    """The index as ``GET /indexes`` lists it: an ``IndexDefinition``, plus its state. ``name`` is the name
+    it is listed by (``ReplacementOf/<name>`` for a side-by-side build)."""
     definition = index.definition
-    kind = definition.kind
-    return {
-        "Name": definition.name,
+    kind = definition.type_name
+    described: dict[str, Any] = {
+        "Name": name or definition.name,
         "Type": kind,
         "IndexType": kind,
         "SourceType": "Documents",
@@ -62,48 +66,60 @@ def definition_json(index: Index, storage: DocumentStorage) -> dict[str, Any]:
         "ReduceOutputIndex": None,
         "PatternForOutputReduceToCollectionReferences": None,
         "PatternReferencesCollectionName": None,
+    }
+    if isinstance(definition, StaticIndexDefinition):
+        described.update(definition.wire)
+        described["Name"] = name or definition.name
+        described["Collection"] = definition.collection
+    described["State"] = "Disabled" if index.store.state == "Disabled" else described["State"]
+    return {
+        **described,
         "IsStale": index.is_stale(storage),
         "EntriesCount": index.store.counters["doc_count"],
         "LastIndexedEtag": index.checkpoint,
-        "ErrorsCount": index.store.counters["map_errors"],
+        "ErrorsCount": index.store.counters["map_errors"] + index.store.counters["reduce_errors"],
         "Errors": [error.to_json() for error in index.store.errors()[-_LISTED_ERRORS:]],
     }
 
 
-def stats_json(index: Index, storage: DocumentStorage) -> dict[str, Any]:
+def stats_json(index: Index, storage: DocumentStorage, name: str | None = None) -> dict[str, Any]:
     """``IndexStats`` (``GetIndexStatisticsOperation``)."""
     counters = index.store.counters
     stale = index.is_stale(storage)
     lag = max(storage.last_etag() - index.checkpoint, 0) if stale else 0
+    definition = index.definition
+    reduces = isinstance(definition, StaticIndexDefinition) and definition.is_map_reduce
+    wire = definition.wire if isinstance(definition, StaticIndexDefinition) else {}
+    state = "Disabled" if index.store.state == "Disabled" else str(wire.get("State") or "Normal")
     return {
-        "Name": index.name,
+        "Name": name or index.name,
         "MapAttempts": counters["map_attempts"],
         "MapSuccesses": counters["map_successes"],
         "MapErrors": counters["map_errors"],
         "MapReferenceAttempts": 0,
         "MapReferenceSuccesses": 0,
         "MapReferenceErrors": 0,
-        "ReduceAttempts": None,
-        "ReduceSuccesses": None,
-        "ReduceErrors": None,
+        "ReduceAttempts": counters["reduce_attempts"] if reduces else None,
+        "ReduceSuccesses": counters["reduce_successes"] if reduces else None,
+        "ReduceErrors": counters["reduce_errors"] if reduces else None,
         "ReduceOutputCollection": None,
         "ReduceOutputReferencePattern": None,
         "PatternReferencesCollectionName": None,
         "MappedPerSecondRate": 0.0,
         "ReducedPerSecondRate": 0.0,
         "MaxNumberOfOutputsPerDocument": 1,
-        "Collections": {index.definition.collection or "@all_docs": {
+        "Collections": {collection or "@all_docs": {
             "LastProcessedDocumentEtag": index.checkpoint, "LastProcessedTombstoneEtag": index.checkpoint,
-            "DocumentLag": lag, "TombstoneLag": 0}},
+            "DocumentLag": lag, "TombstoneLag": 0} for collection in definition.collections()},
         "LastQueryingTime": index.last_query_time,
-        "State": "Normal",
-        "Priority": "Normal",
+        "State": state,
+        "Priority": str(wire.get("Priority") or "Normal"),
         "CreatedTimestamp": index.store.created,
         "LastIndexingTime": index.store.last_indexed,
         "IsStale": stale,
-        "LockMode": "Unlock",
-        "Type": index.definition.kind,
-        "Status": "Running",
+        "LockMode": str(wire.get("LockMode") or "Unlock"),
+        "Type": definition.type_name,
+        "Status": "Disabled" if state == "Disabled" else "Running",
         "EntriesCount": counters["doc_count"],
         "ErrorsCount": len(index.store.errors()),
         "SourceType": "Documents",
@@ -111,6 +127,6 @@ def stats_json(index: Index, storage: DocumentStorage) -> dict[str, Any]:
     }
 
 
-def errors_json(index: Index) -> dict[str, Any]:
+def errors_json(index: Index, name: str | None = None) -> dict[str, Any]:
     """``IndexErrors`` (``GetIndexErrorsOperation``): the latest errors, oldest first."""
-    return {"Name": index.name, "Errors": [error.to_json() for error in index.store.errors()]}
+    return {"Name": name or index.name, "Errors": [error.to_json() for error in index.store.errors()]}

@@ -112,7 +112,7 @@ class Index:
         position = self.store.checkpoint
         if position >= storage.last_etag():
             return False
-        return bool(storage.changes_since(position, 1, self.definition.collection))
+        return any(storage.changes_since(position, 1, collection) for collection in _followed(self.definition))
 
     def catch_up(self, storage: DocumentStorage, limit: int = DEFAULT_BATCH_SIZE) -> bool:
         """Apply the next batch of at most ``limit`` changes; True while more are waiting."""
@@ -121,7 +121,7 @@ class Index:
                 return False
             batch = self._next_batch(storage, limit)
             if batch is not None:
-                self.store.apply(batch.changes, batch.position)
+                self.store.apply(batch.changes, batch.position, storage)
             return batch is not None and batch.more
 
     def catch_up_small_lag(self, storage: DocumentStorage, limit: int) -> bool:
@@ -134,7 +134,7 @@ class Index:
                 return True
             if batch.more:
                 return False
-            self.store.apply(batch.changes, batch.position)
+            self.store.apply(batch.changes, batch.position, storage)
             return True
 
     def wait_until_current(self, storage: DocumentStorage, timeout: float) -> bool:
@@ -156,7 +156,32 @@ class Index:
         snapshot = storage.last_etag()  # read first: later writes are picked up by the next batch
         if position >= snapshot:
             return None
-        changes = storage.changes_since(position, limit, self.definition.collection)
-        if len(changes) >= limit:  # truncated: complete only up to its last etag
-            return _Batch(changes, changes[-1].etag, True)
-        return _Batch(changes, snapshot, False)
+        collections = _followed(self.definition)
+        if len(collections) == 1:
+            changes = storage.changes_since(position, limit, collections[0])
+            if len(changes) >= limit:  # truncated: complete only up to its last etag
+                return _Batch(changes, changes[-1].etag, True)
+            return _Batch(changes, snapshot, False)
+        # Several collections: each feed is complete up to its own last etag when it was cut short.
+        merged: list[Change] = []
+        bound: int | None = None
+        for collection in collections:
+            part = storage.changes_since(position, limit, collection)
+            merged.extend(part)
+            if len(part) >= limit:
+                bound = part[-1].etag if bound is None else min(bound, part[-1].etag)
+        merged.sort(key=lambda change: change.etag)
+        if bound is not None:
+            return _Batch([change for change in merged if change.etag <= bound], bound, True)
+        return _Batch(merged, snapshot, False)
+
+
+def _followed(definition: IndexDefinition) -> tuple[str | None, ...]:
+    """The collections to read changes from: every document when one of them is None."""
+    collections = definition.collections()
+    if None in collections:
+        return (None,)
+    lowered: dict[str, str | None] = {}
+    for collection in collections:
+        lowered.setdefault(str(collection).lower(), collection)
+    return tuple(lowered.values())

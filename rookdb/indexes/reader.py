@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from rookdb.indexes import fulltext, plan
 from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_condition, full_text_expression
 from rookdb.indexes.values import number_of
@@ -125,6 +127,11 @@ class IndexReader:
     def ids(self, documents: Iterable[int]) -> dict[int, str]:
         """Document numbers → ids, for the numbers still indexed."""
         return dict(self._in("SELECT doc, id FROM docs WHERE doc IN ({})", list(documents)))
+
+    def stored(self, documents: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The values entries keep for projections (stored fields, reduce results), by document number."""
+        return {doc: orjson.loads(body) for doc, body in
+                self._in("SELECT doc, body FROM stored WHERE doc IN ({})", list(documents))}
 
     def numbers(self, doc_ids: Iterable[str]) -> dict[str, int]:
         """Lower-cased ids → document numbers, for the ids indexed."""

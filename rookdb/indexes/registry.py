@@ -7,7 +7,13 @@ auto-indexes; once it has caught up, the indexes it covers are deleted (RavenDB'
 merge). Auto-indexes that also hold vector fields (``extra_names``) are matched by exact name only
 and never merged, as RavenDB keeps vector auto-indexes apart from the others.
 
-The background service calls :meth:`IndexRegistry.step`: one batch per index, then retirements.
+Static indexes are defined by name (:meth:`IndexRegistry.put`). Redefining one builds the new version
+side by side, as ``ReplacementOf/<name>`` in a file of that name, and swaps it in once it has caught
+up: the file is renamed to the index's own and the old one deleted (RavenDB's side-by-side indexing).
+A definition that gives the same entries (lock mode, priority, state changed) updates the index in place.
+
+The background service calls :meth:`IndexRegistry.step`: one batch per index, then swaps and
+retirements. Disabled indexes are not fed.
 """
 
 from __future__ import annotations
@@ -22,10 +28,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rookdb.errors import RookError, StorageError
+from rookdb.errors import IndexNotFoundError, RookError, StorageError
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition
 from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
-from rookdb.indexes.store import IndexStore, remove_files
+from rookdb.indexes.static.definition import StaticIndexDefinition
+from rookdb.indexes.store import IndexStore, move_files, remove_files
 from rookdb.storage.base import DocumentStorage
 
 __all__ = [
@@ -33,12 +40,15 @@ __all__ = [
     "DEFAULT_INLINE_CATCH_UP",
     "DEFAULT_NEW_INDEX_WAIT_SECONDS",
     "INDEX_FILE_SUFFIX",
+    "REPLACEMENT_PREFIX",
     "IndexRegistry",
     "IndexingConfig",
     "QueryIndex",
 ]
 
 INDEX_FILE_SUFFIX = ".index.sqlite3"
+REPLACEMENT_PREFIX = "ReplacementOf/"
+DISABLED = "Disabled"
 DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
 """How long the query that creates an auto-index waits for it (RavenDB waits for new auto-indexes too)."""
 DEFAULT_INLINE_CATCH_UP = 1024
@@ -88,6 +98,8 @@ class IndexRegistry:
         self._indexes: dict[str, Index] = {}
         self._lock = threading.RLock()
         self._retry_at: dict[str, float] = {}
+        self._paused: set[str] = set()
+        self._all_paused = False
 
     @classmethod
     def open(cls, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None) -> IndexRegistry:
@@ -104,7 +116,11 @@ class IndexRegistry:
                 logger.error("Removing unreadable index file %s: %s", path.name, error.message)
                 remove_files(path)
                 continue
-            registry._indexes[store.definition.name.lower()] = Index(store)
+            name = store.definition.name
+            registry._indexes[(REPLACEMENT_PREFIX + name if store.replacement else name).lower()] = Index(store)
+        for key in [key for key in registry._indexes if key.startswith(REPLACEMENT_PREFIX.lower())]:
+            if key[len(REPLACEMENT_PREFIX):] not in registry._indexes:  # a swap was interrupted: finish it
+                registry._promote(registry._indexes[key])
         return registry
 
     # ---------------------------------------------------------------- listing
@@ -117,6 +133,64 @@ class IndexRegistry:
     def get(self, name: str) -> Index | None:
         with self._lock:
             return self._indexes.get(name.lower())
+
+    def static_definitions(self) -> dict[str, StaticIndexDefinition]:
+        """The static indexes' definitions by name (side-by-side builds: their new definition)."""
+        found: dict[str, StaticIndexDefinition] = {}
+        for _, index in self.named_indexes():
+            if isinstance(index.definition, StaticIndexDefinition):
+                found[index.name] = index.definition
+        return found
+
+    def pause(self, name: str | None = None) -> None:
+        """Stop feeding one index, or every index (``StopIndexingOperation``), until ``resume``."""
+        with self._lock:
+            if name is None:
+                self._all_paused = True
+            else:
+                self._paused.add(name.lower())
+
+    def resume(self, name: str | None = None) -> None:
+        with self._lock:
+            if name is None:
+                self._all_paused = False
+                self._paused.clear()
+            else:
+                self._paused.discard(name.lower())
+
+    def running(self, index: Index) -> bool:
+        """True when the index is fed: not disabled and not paused."""
+        return (index.store.state != DISABLED and not self._all_paused
+                and index.name.lower() not in self._paused)
+
+    @property
+    def all_paused(self) -> bool:
+        return self._all_paused
+
+    def named_indexes(self) -> list[tuple[str, Index]]:
+        """Every index under the name it is listed by (``ReplacementOf/<name>`` for side-by-side builds)."""
+        with self._lock:
+            listed = [(REPLACEMENT_PREFIX + index.name if key.startswith(REPLACEMENT_PREFIX.lower()) else index.name,
+                       index) for key, index in self._indexes.items()]
+        return sorted(listed, key=lambda item: item[0].lower())
+
+    @contextmanager
+    def named(self, name: str, *, wait: float | None = None) -> Iterator[QueryIndex]:
+        """The index called ``name`` for a query (``from index 'name'``), held open for it;
+        ``IndexNotFoundError`` when there is none. ``wait`` as in :meth:`for_query`."""
+        with ExitStack() as stack:
+            with self._lock:
+                index = self._indexes.get(name.lower())
+                if index is None:
+                    raise IndexNotFoundError(f"Index '{name}' does not exist.")
+                stack.enter_context(index.in_use())
+            if index.store.state == DISABLED:
+                current = not index.is_stale(self._storage)
+            elif wait is not None:
+                current = index.wait_until_current(self._storage, wait)
+            else:
+                current = index.catch_up_small_lag(self._storage, self.config.inline_catch_up)
+            yield QueryIndex(index, False, stale=not current)
 
     # ---------------------------------------------------------------- queries
 
@@ -185,18 +259,95 @@ class IndexRegistry:
         with self._lock:
             return self._add(definition)
 
+    def put(self, definition: IndexDefinition) -> Index:
+        """Define the index ``definition.name``: new, unchanged, changed in place (same entries), or
+        rebuilt side by side; returns the index that will hold the definition."""
+        name = definition.name
+        replacement_key = (REPLACEMENT_PREFIX + name).lower()
+        doomed: list[Index] = []
+        with self._lock:
+            existing = self._indexes.get(name.lower())
+            building = self._indexes.get(replacement_key)
+            target: Index | None = None
+            if existing is not None and existing.definition.same_entries(definition):
+                target = existing
+                if building is not None:
+                    doomed.append(self._indexes.pop(replacement_key))
+            elif building is not None and building.definition.same_entries(definition):
+                target = building
+            elif building is not None:
+                doomed.append(self._indexes.pop(replacement_key))
+        for index in doomed:
+            index.retire(delete=True)
+        if target is not None:
+            if target.definition != definition:
+                target.store.redefine(definition)
+            return target
+        with self._lock:
+            if existing is None:
+                return self._add(definition)
+            store = IndexStore.create(self.directory / index_file_name(REPLACEMENT_PREFIX + name), definition,
+                                      replacement=True)
+            index = Index(store)
+            self._indexes[replacement_key] = index
+            return index
+
     def _add(self, definition: IndexDefinition) -> Index:
         store = IndexStore.create(self.directory / index_file_name(definition.name), definition)
         index = Index(store)
         self._indexes[definition.name.lower()] = index
         return index
 
+    def set_state(self, name: str, state: str) -> Index:
+        """``Normal`` or ``Disabled`` (a disabled index is not fed; its side-by-side build neither)."""
+        with self._lock:
+            index = self._indexes.get(name.lower())
+            building = self._indexes.get((REPLACEMENT_PREFIX + name).lower())
+        if index is None:
+            raise IndexNotFoundError(f"Index '{name}' does not exist.")
+        for each in (index, building):
+            if each is not None and each.store.state != state:
+                each.store.set_state(state)
+        return index
+
+    def _swap(self) -> None:
+        """Put side-by-side builds that have caught up in place of the indexes they replace."""
+        with self._lock:
+            ready = [index for key, index in self._indexes.items()
+                     if key.startswith(REPLACEMENT_PREFIX.lower()) and not index.retired]
+        for index in ready:
+            if index.is_stale(self._storage):
+                continue
+            with self._lock:
+                old = self._indexes.pop(index.name.lower(), None)
+            if old is not None:
+                logger.info("Index %s: the new definition has caught up and replaces the old one", index.name)
+                old.retire(delete=True)
+            with self._lock:
+                self._promote(index)
+
+    def _promote(self, index: Index) -> None:
+        """Rename a side-by-side build's file to the index's own name and register it under that name."""
+        name = index.name
+        self._indexes.pop((REPLACEMENT_PREFIX + name).lower(), None)
+        index.retire(delete=False)
+        path = index.store.path
+        reopened = IndexStore.open(path)
+        reopened.promoted()
+        target = self.directory / index_file_name(name)
+        move_files(path, target)
+        self._indexes[name.lower()] = Index(IndexStore.open(target))
+
     def delete(self, name: str) -> bool:
-        """Delete an index and its file (after the queries reading it finish); False if there is none."""
+        """Delete an index (and its side-by-side build) and its file, after the queries reading it finish;
+        False if there is none."""
         with self._lock:
             index = self._indexes.pop(name.lower(), None)
+            building = self._indexes.pop((REPLACEMENT_PREFIX + name).lower(), None)
+        if building is not None:
+            building.retire(delete=True)
         if index is None:
-            return False
+            return building is not None
         index.retire(delete=True)
         return True
 
@@ -218,6 +369,8 @@ class IndexRegistry:
         busy = False
         now = time.monotonic()
         for index in self.indexes():
+            if not self.running(index):
+                continue
             if self._retry_at.get(index.name, 0.0) > now:
                 busy = True
                 continue
@@ -230,6 +383,7 @@ class IndexRegistry:
                 logger.error("Indexing %s failed: %s", index.name, error.message)
                 self._retry_at[index.name] = now + self.config.error_backoff
                 busy = True
+        self._swap()
         self._retire_surpassed()
         return busy
 

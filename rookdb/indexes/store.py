@@ -12,7 +12,12 @@ Layout (one file per index, WAL, one writer and per-thread readers):
   missing) and the sort forms of its first value (``text`` lower-cased, ``num``). A field's sorted
   order (a partial index per field and form) is built the first time a query orders by it;
 * ``fts_<n>``: one FTS5 table per search field, keyed by document number;
-* ``meta``: the definition, the checkpoint, counters; ``errors``: the latest indexing errors.
+* ``stored``: the values an entry keeps for projections (stored fields, reduce results), as JSON;
+* ``meta``: the definition, the checkpoint, counters; ``errors``: the latest indexing errors;
+* whatever tables the definition's kind keeps of its own (``IndexDefinition.schema``).
+
+Fields are those the definition declares, plus those a static map creates while indexing
+(``IndexDefinition.field_for``), added in the batch that first sees them.
 
 A batch of changes and the checkpoint it reaches commit in one transaction, so the file is never
 ahead of or behind its checkpoint; after a crash the index resumes from it.
@@ -27,7 +32,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +42,21 @@ import orjson
 
 from rookdb.errors import StorageError
 from rookdb.indexes import fulltext
-from rookdb.indexes.definitions import IndexDefinition, IndexEntry, definition_from_json
+from rookdb.indexes.definitions import IndexDefinition, IndexEntry, StoredField, definition_from_json
 from rookdb.indexes.matching import StoreField
 from rookdb.indexes.reader import IndexReader
 from rookdb.indexes.values import leaves, number_of, string_number
-from rookdb.storage.base import Change
+from rookdb.storage.base import Change, DocumentStorage
 
-__all__ = ["DEFAULT_MAX_ERRORS", "ApplyResult", "IndexStore", "IndexingError", "StoreField"]
+__all__ = [
+    "DEFAULT_MAX_ERRORS",
+    "ApplyResult",
+    "IndexStore",
+    "IndexingError",
+    "StoreField",
+    "move_files",
+    "remove_files",
+]
 
 DEFAULT_MAX_ERRORS = 500
 _IN_CHUNK = 500
@@ -62,9 +75,11 @@ CREATE TABLE IF NOT EXISTS slots (doc INTEGER NOT NULL, field INTEGER NOT NULL, 
                                   PRIMARY KEY (doc, field)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS errors (id INTEGER PRIMARY KEY, document TEXT NOT NULL, error TEXT NOT NULL,
                                    timestamp TEXT NOT NULL, action TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stored (doc INTEGER PRIMARY KEY, body BLOB NOT NULL);
 """
 
-_COUNTERS = ("checkpoint", "doc_count", "map_attempts", "map_successes", "map_errors")
+_COUNTERS = ("checkpoint", "doc_count", "map_attempts", "map_successes", "map_errors", "reduce_attempts",
+             "reduce_successes", "reduce_errors")
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,9 @@ class IndexStore:
                 self.counters[key] = int(value)
         self.created = str(_meta(writer, "created") or utc_timestamp())
         self.last_indexed = str(_meta(writer, "last_indexed") or self.created)
+        self.state = str(_meta(writer, "state") or "Normal")
+        self.replacement = bool(_meta(writer, "replacement"))
+        """True while the file holds the side-by-side build of a redefined index (``ReplacementOf/...``)."""
 
     @property
     def checkpoint(self) -> int:
@@ -125,25 +143,20 @@ class IndexStore:
         return self.counters["checkpoint"]
 
     @classmethod
-    def create(cls, path: Path, definition: IndexDefinition) -> IndexStore:
-        """A new, empty index file for ``definition`` (an existing file at ``path`` is replaced)."""
+    def create(cls, path: Path, definition: IndexDefinition, *, replacement: bool = False) -> IndexStore:
+        """A new, empty index file for ``definition`` (an existing file at ``path`` is replaced);
+        ``replacement`` marks the side-by-side build of a redefined index."""
         remove_files(path)
         writer = _connect(path)
         try:
             # A crash before the definition commits leaves a file ``open`` refuses and the registry removes.
-            writer.executescript(_SCHEMA)
+            writer.executescript(_SCHEMA + definition.schema())
             writer.execute("BEGIN IMMEDIATE")
-            for field in definition.stored_fields():
-                cursor = writer.execute("INSERT INTO fields (name, terms, search) VALUES (?, ?, ?)",
-                                        (field.name, field.terms, field.search))
-                if field.search:
-                    table = f"fts_{cursor.lastrowid}"
-                    writer.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(body, tokenize = "
-                                   f"\"{fulltext.TOKENIZER}\")")
-                    writer.execute(f"CREATE VIRTUAL TABLE {table}_v USING fts5vocab({table}, 'row')")
+            for number, field in enumerate(definition.stored_fields(), start=1):
+                _create_field(writer, number, field)
             writer.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("definition", orjson.dumps(definition.to_json()).decode()), ("created", utc_timestamp()),
-                *((key, 0) for key in _COUNTERS)])
+                ("replacement", int(replacement)), *((key, 0) for key in _COUNTERS)])
             writer.execute("COMMIT")
         except sqlite3.Error as error:
             writer.close()
@@ -172,70 +185,100 @@ class IndexStore:
 
     # ---------------------------------------------------------------- writing
 
-    def apply(self, changes: Sequence[Change], position: int) -> ApplyResult:
+    def apply(self, changes: Sequence[Change], position: int, storage: DocumentStorage | None = None) -> ApplyResult:
         """Apply ``changes`` (puts and deletes, oldest first) and move the checkpoint to ``position``,
-        in one transaction. A document whose map raises is left out and recorded as an error."""
-        latest: dict[str, Change] = {}
-        for change in changes:
-            latest.pop(change.id.lower(), None)
-            latest[change.id.lower()] = change
+        in one transaction. A document whose map raises is left out and recorded as an error.
+        ``storage`` is the database, for definitions that read related documents."""
         with self._write_lock:
             self._check_open()
-            builder = _RowBuilder(self.fields)
-            for lower_id, change in latest.items():
-                if change.document is None:
-                    continue
-                try:
-                    body = orjson.loads(change.document.body)
-                    entries = self.definition.map(body)
-                except Exception as error:  # a map is user code for static indexes: any failure is the document's
-                    builder.fail(change.id, f"{type(error).__name__}: {error}")
-                    continue
-                builder.add(change.etag, lower_id, change.id, entries)
+            db = self._writer
+            batch = _Batch(db, storage, self.fields, self.definition)
             try:
-                self._write(list(latest), builder, position)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    self.definition.index_changes(changes, batch)
+                    counters, now = self._write(batch, position)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
             except sqlite3.Error as error:
                 raise StorageError(f"Cannot write index {self.definition.name}: {error}") from error
-        return ApplyResult(builder.mapped, len(builder.errors))
+            self.counters = counters
+            self.last_indexed = now
+            for field in batch.new_fields:
+                self.fields[field.name] = field
+        return ApplyResult(batch.successes, batch.failures)
 
-    def _write(self, lower_ids: list[str], rows: _RowBuilder, position: int) -> None:
+    def _write(self, rows: _Batch, position: int) -> tuple[dict[str, int], str]:
+        """Write one batch's rows (inside its transaction); the new counters and timestamp."""
         db = self._writer
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            old = _select_in(db, "SELECT doc FROM docs WHERE lower_id IN ({})", lower_ids)
+        for field in rows.new_fields:
+            _create_field(db, field.id, StoredField(field.name, field.terms, field.search))
+        removed: list[tuple[int]] = []
+        if rows.removed:
+            old = _select_in(db, "SELECT doc FROM docs WHERE lower_id IN ({})", list(rows.removed))
             removed = [(row[0],) for row in old]
-            if removed:
-                db.executemany("DELETE FROM terms WHERE doc = ?", removed)
-                db.executemany("DELETE FROM slots WHERE doc = ?", removed)
-                db.executemany("DELETE FROM docs WHERE doc = ?", removed)
-                for field in self.fields.values():
-                    if field.search:
-                        db.executemany(f"DELETE FROM fts_{field.id} WHERE rowid = ?", removed)
-            db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows.docs)
-            # A value repeated in one array is one row: matching looks at distinct values.
-            db.executemany("INSERT OR IGNORE INTO terms VALUES (?, ?, ?, ?, ?)", rows.terms)
-            db.executemany("INSERT INTO slots VALUES (?, ?, ?, ?, ?)", rows.slots)
-            for field_id, texts in rows.texts.items():
-                db.executemany(f"INSERT INTO fts_{field_id} (rowid, body) VALUES (?, ?)", texts)
-            now = utc_timestamp()
-            if rows.errors:
-                db.executemany("INSERT INTO errors (document, error, timestamp, action) VALUES (?, ?, ?, 'Map')",
-                               [(doc_id, message, now) for doc_id, message in rows.errors])
-                db.execute("DELETE FROM errors WHERE id <= (SELECT max(id) FROM errors) - ?", (DEFAULT_MAX_ERRORS,))
-            counters = dict(self.counters)
-            counters["checkpoint"] = position
-            counters["doc_count"] += len(rows.docs) - len(removed)
-            counters["map_attempts"] += rows.mapped + len(rows.errors)
-            counters["map_successes"] += rows.mapped
-            counters["map_errors"] += len(rows.errors)
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                           [*counters.items(), ("last_indexed", now)])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        self.counters = counters
-        self.last_indexed = now
+        if removed:
+            db.executemany("DELETE FROM terms WHERE doc = ?", removed)
+            db.executemany("DELETE FROM slots WHERE doc = ?", removed)
+            db.executemany("DELETE FROM docs WHERE doc = ?", removed)
+            db.executemany("DELETE FROM stored WHERE doc = ?", removed)
+            for field in self.fields.values():
+                if field.search:
+                    db.executemany(f"DELETE FROM fts_{field.id} WHERE rowid = ?", removed)
+        db.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows.docs)
+        # A value repeated in one array is one row: matching looks at distinct values.
+        db.executemany("INSERT OR IGNORE INTO terms VALUES (?, ?, ?, ?, ?)", rows.terms)
+        db.executemany("INSERT INTO slots VALUES (?, ?, ?, ?, ?)", rows.slots)
+        db.executemany("INSERT INTO stored VALUES (?, ?)", rows.stored)
+        for field_id, texts in rows.texts.items():
+            db.executemany(f"INSERT INTO fts_{field_id} (rowid, body) VALUES (?, ?)", texts)
+        now = utc_timestamp()
+        if rows.errors:
+            db.executemany("INSERT INTO errors (document, error, timestamp, action) VALUES (?, ?, ?, ?)",
+                           [(doc_id, message, now, action) for doc_id, message, action in rows.errors])
+            db.execute("DELETE FROM errors WHERE id <= (SELECT max(id) FROM errors) - ?", (DEFAULT_MAX_ERRORS,))
+        counters = dict(self.counters)
+        counters["checkpoint"] = position
+        counters["doc_count"] += len(rows.docs) - len(removed)
+        for action, prefix in (("Map", "map"), ("Reduce", "reduce")):
+            failed = sum(1 for _, _, kind in rows.errors if kind == action)
+            succeeded = rows.successes if action == "Map" else rows.reduce_successes
+            counters[f"{prefix}_attempts"] += succeeded + failed
+            counters[f"{prefix}_successes"] += succeeded
+            counters[f"{prefix}_errors"] += failed
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [*counters.items(), ("last_indexed", now)])
+        return counters, now
+
+    def _set_meta(self, values: dict[str, Any]) -> None:
+        with self._write_lock:
+            self._check_open()
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                self._writer.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+                self._writer.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._writer.execute("ROLLBACK")
+                raise StorageError(f"Cannot update index {self.definition.name}: {error}") from error
+
+    def redefine(self, definition: IndexDefinition) -> None:
+        """Keep ``definition`` instead (one with the same entries: lock mode, priority, state changed)."""
+        self._set_meta({"definition": orjson.dumps(definition.to_json()).decode()})
+        self.definition = definition
+
+    def set_state(self, state: str) -> None:
+        """Persist the index's state (``Normal``, ``Disabled``)."""
+        self._set_meta({"state": state})
+        self.state = state
+
+    def promoted(self) -> None:
+        """The side-by-side build became the index; the file is closed so that it can be renamed."""
+        self._set_meta({"replacement": 0})
+        self.replacement = False
+        with self._write_lock:
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.close()
 
     def ensure_sorted(self, field: str, form: str) -> None:
         """Build the sorted order of ``field`` by its ``text`` or ``number`` form, if not built yet."""
@@ -324,6 +367,13 @@ class IndexStore:
         remove_files(self.path)
 
 
+def move_files(source: Path, target: Path) -> None:
+    """Rename a closed index file (its WAL was checkpointed away) to ``target``."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(str(source) + suffix).unlink(missing_ok=True)
+    os.replace(source, target)
+
+
 def remove_files(path: Path) -> None:
     """Delete an index file and its WAL; the main file is renamed away first, so a crash midway
     never leaves a WAL that a new file of the same name would replay."""
@@ -335,30 +385,75 @@ def remove_files(path: Path) -> None:
     doomed.unlink(missing_ok=True)
 
 
-class _RowBuilder:
-    """Turns index entries into the rows of one batch."""
+class _Batch:
+    """The rows of one batch (an ``IndexBatch``): what the definition removes, adds and fails."""
 
-    def __init__(self, fields: dict[str, StoreField]) -> None:
+    def __init__(self, db: sqlite3.Connection, storage: DocumentStorage | None, fields: dict[str, StoreField],
+                 definition: IndexDefinition) -> None:
+        self.db = db
+        self.storage = storage
+        self._fields = fields
+        self._definition = definition
         self._terms_fields = [(f.name, f.id) for f in fields.values() if f.terms]
         self._search_fields = [(f.name, f.id) for f in fields.values() if f.search]
+        self._unknown: set[str] = set()
+        self.new_fields: list[StoreField] = []
+        self.removed: dict[str, None] = {}
         self.docs: list[tuple[int, str, str]] = []
         self.terms: list[tuple[int, Any, int, str, str]] = []
         self.slots: list[tuple[int, int, int | None, str | None, float | None]] = []
         self.texts: dict[int, list[tuple[int, str]]] = {number: [] for _, number in self._search_fields}
-        self.errors: list[tuple[str, str]] = []
-        self.mapped = 0
+        self.stored: list[tuple[int, bytes]] = []
+        self.errors: list[tuple[str, str, str]] = []
+        self.successes = 0
+        self.reduce_successes = 0
 
-    def fail(self, doc_id: str, message: str) -> None:
-        self.errors.append((doc_id, message))
+    @property
+    def failures(self) -> int:
+        return len(self.errors)
 
-    def add(self, doc: int, lower_id: str, doc_id: str, entries: list[IndexEntry]) -> None:
-        self.mapped += 1
-        self.docs.append((doc, lower_id, doc_id))
-        for name, number in self._terms_fields:
+    def remove(self, doc_id: str) -> None:
+        self.removed[doc_id.lower()] = None
+
+    def mapped(self, count: int = 1) -> None:
+        self.successes += count
+
+    def reduced(self, count: int = 1) -> None:
+        self.reduce_successes += count
+
+    def fail(self, doc_id: str, message: str, action: str = "Map") -> None:
+        self.errors.append((doc_id, message, action))
+
+    def add(self, number: int, doc_id: str, entries: list[IndexEntry],
+            stored: Mapping[str, Any] | None = None) -> None:
+        self.docs.append((number, doc_id.lower(), doc_id))
+        for entry in entries:
+            for name in entry:
+                if name not in self._fields and name not in self._unknown:
+                    self._discover(name)
+        for name, field in self._terms_fields:
             present, values = _field_values(entries, name)
-            self._add_terms(doc, number, values, present)
-        for name, number in self._search_fields:
-            self.texts[number].append((doc, fulltext.field_text(_field_values(entries, name)[1])))
+            self._add_terms(number, field, values, present)
+        for name, field in self._search_fields:
+            self.texts[field].append((number, fulltext.field_text(_field_values(entries, name)[1])))
+        if stored:
+            self.stored.append((number, orjson.dumps(stored, option=orjson.OPT_NON_STR_KEYS)))
+
+    def _discover(self, name: str) -> None:
+        """A field the map created: add it (numbered after every known one) as the definition says."""
+        declared = self._definition.field_for(name)
+        if declared is None:
+            self._unknown.add(name)
+            return
+        number = max((field.id for field in (*self._fields.values(), *self.new_fields)), default=0) + 1
+        field = StoreField(number, name, declared.terms, declared.search)
+        self.new_fields.append(field)
+        self._fields = {**self._fields, name: field}
+        if field.terms:
+            self._terms_fields.append((name, number))
+        if field.search:
+            self._search_fields.append((name, number))
+            self.texts[number] = []
 
     def _add_terms(self, doc: int, field: int, values: list[Any], present: bool) -> None:
         terms = self.terms
@@ -396,6 +491,15 @@ def _field_values(entries: list[IndexEntry], name: str) -> tuple[bool, list[Any]
         return True, leaves(reached)
     found = [entry[name] for entry in entries if name in entry]
     return bool(found), leaves(value for reached in found for value in reached)
+
+
+def _create_field(db: sqlite3.Connection, number: int, field: StoredField) -> None:
+    db.execute("INSERT INTO fields (id, name, terms, search) VALUES (?, ?, ?, ?)",
+               (number, field.name, field.terms, field.search))
+    if field.search:
+        table = f"fts_{number}"
+        db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(body, tokenize = \"{fulltext.TOKENIZER}\")")
+        db.execute(f"CREATE VIRTUAL TABLE {table}_v USING fts5vocab({table}, 'row')")
 
 
 def _connect(path: Path) -> sqlite3.Connection:

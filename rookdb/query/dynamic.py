@@ -1,4 +1,5 @@
-"""Dynamic queries (``from Products where ...``): answered by the auto-index the query needs.
+"""Dynamic queries (``from Products where ...``): answered by the auto-index the query needs; queries
+on a named index go to it (``rookdb.query.named``).
 
 The query's fields (``rookdb.query.index_names``) select the auto-index: an existing one covering
 them, or a new (possibly merged) one the registry creates. The query then reads one snapshot of it.
@@ -12,10 +13,9 @@ from typing import Any
 
 from rookdb.errors import RookError
 from rookdb.indexes.registry import IndexRegistry
-from rookdb.query.bindings import Bindings
 from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
 from rookdb.query.index_names import auto_index_fields, reads_collection
-from rookdb.query.indexed import walked_order
+from rookdb.query.named import answer_from, run_on_index
 from rookdb.query.parser import parse_query
 from rookdb.query.scoring import fusion_of
 from rookdb.query.vector_clauses import vector_only
@@ -34,10 +34,14 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
     ``indexes`` only queries that read a collection in order, or only search vectors, can run.
     """
     parsed = parse_query(query)
+    if parsed.source.kind == "index":
+        return run_on_index(query, parsed, parameters, source, indexes, start=start, page_size=page_size,
+                            wait_for_non_stale=wait_for_non_stale, vector_search=vector_search,
+                            order_by_score=order_by_score, stale=stale)
     # Vector clauses alone read just the documents they score: without indexes they still run.
     scored_by_id = (indexes is None and parsed.where is not None and vector_only(parsed.where)
                     and fusion_of(parameters, query) is None)
-    if parsed.source.kind == "index" or reads_collection(parsed) or scored_by_id:
+    if reads_collection(parsed) or scored_by_id:
         result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
                          order_by_score=order_by_score)
         result.is_stale = stale
@@ -47,15 +51,5 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
     fields, vectors = auto_index_fields(parsed, parameters)
     collection = parsed.source.name if parsed.source.kind == "collection" else None
     with indexes.for_query(collection, fields, vectors, wait=wait_for_non_stale) as chosen:
-        index = chosen.index
-        order = walked_order(parsed, Bindings(parameters, parsed.source.alias, query))
-        if order is not None:
-            index.ensure_sorted(order)
-        etag, timestamp = index.checkpoint, index.store.last_indexed
-        with index.reader() as reader:
-            result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
-                             order_by_score=order_by_score, index=reader, index_name=index.name)
-        result.is_stale = chosen.stale or stale
-        result.index_timestamp = timestamp
-        result.result_etag = etag
-    return result
+        return answer_from(chosen, query, parsed, parameters, source, start=start, page_size=page_size,
+                           vector_search=vector_search, order_by_score=order_by_score, stale=stale)

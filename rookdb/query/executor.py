@@ -115,27 +115,31 @@ def execute(
     order_by_score: bool = True,
     index: IndexReader | None = None,
     index_name: str | None = None,
+    shape: indexed.IndexShape | None = None,
 ) -> QueryResult:
     """Run ``query``; ``start``/``page_size`` come from the request and yield to RQL ``limit``/``offset``.
 
     ``order_by_score`` False keeps scored matches in document order unless ``order by`` says otherwise
     (``Indexing.Corax.VectorSearch.OrderByScoreAutomatically``). ``index`` answers the query when it
-    needs an index (``index_name`` is then the name reported).
+    needs an index (``index_name`` is then the name reported); a query on a named index (``from index``)
+    is always answered from ``index``, whose ``shape`` says what it stores.
     """
     began = time.perf_counter()
     parsed = parse_query(query) if isinstance(query, str) else query
     text = query if isinstance(query, str) else parsed.to_rql()
     check_parameters(parsed, parameters, text)
-    if parsed.source.kind == "index":
+    on_index = parsed.source.kind == "index"
+    if on_index and index is None:
         raise IndexNotFoundError(f"Index '{parsed.source.name}' does not exist.")
     bindings = Bindings(parameters, parsed.source.alias, text)
     fusion = fusion_of(parameters, text)
     vector_only = (parsed.where is not None and parsed.source.kind == "collection"
                    and vector_clauses.vector_only(parsed.where))
-    if index is not None and not reads_collection(parsed) and (fusion is not None or not vector_only):
+    if index is not None and (on_index or (not reads_collection(parsed) and (fusion is not None or not vector_only))):
         skip, take = bindings.window(parsed, start, page_size)
         page, total = indexed.answer(parsed, bindings, index, source, skip=skip, take=take,
-                                     vector_search=vector_search, order_by_score=order_by_score, fusion=fusion)
+                                     vector_search=vector_search, order_by_score=order_by_score, fusion=fusion,
+                                     shape=shape or indexed.IndexShape())
     else:
         page, total = _scan(parsed, bindings, source, start=start, page_size=page_size, vector_search=vector_search,
                             order_by_score=order_by_score, vector_only=vector_only)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rookdb.indexes import plan
@@ -28,12 +29,29 @@ from rookdb.query.results import Row, distinct_rows, render
 from rookdb.query.scoring import Scorer
 from rookdb.query.vector_clauses import DocumentSource, WholeCollection
 
-__all__ = ["DEFAULT_FULL_SORT_LIMIT", "BatchSource", "VectorScorer", "answer", "walked_order"]
+__all__ = ["DEFAULT_FULL_SORT_LIMIT", "BatchSource", "IndexShape", "VectorScorer", "answer", "walked_order"]
 
 DEFAULT_FULL_SORT_LIMIT = 256
 """Up to this many matches, ``order by`` sorts them all instead of walking the index's order."""
 
 VectorScorer = Callable[[ast.VectorSearch, Mapping[str, Any], Sequence[str]], dict[str, float]]
+
+
+def _never(field: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    """What a queried index offers besides matching (static indexes): its results when it stores them
+    whole (map-reduce), the fields it stores for projections, the fields it compares exactly."""
+
+    results_stored: bool = False
+    stored_fields: frozenset[str] = frozenset()
+    is_exact: Callable[[str], bool] = _never
+
+
+_PLAIN = IndexShape()
 
 
 class BatchSource(DocumentSource, Protocol):
@@ -46,9 +64,9 @@ class BatchSource(DocumentSource, Protocol):
 
 def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: DocumentSource, *, skip: int,
            take: int | None, vector_search: VectorScorer | None, order_by_score: bool,
-           fusion: str | None) -> tuple[list[Row], int]:
+           fusion: str | None, shape: IndexShape = _PLAIN) -> tuple[list[Row], int]:
     """The page of results and the total number of matches."""
-    planner = Planner(bindings)
+    planner = Planner(bindings, shape.is_exact)
     where = query.where
     scored = where is not None and any(isinstance(node, ast.Search | ast.VectorSearch) for node in where.walk())
     needs_scores = scored or any(isinstance(order.target, ast.ScoreOrder) for order in query.order_by)
@@ -79,7 +97,7 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
             complete = (take is None or len(window) < take) and (window or skip == 0)
             total = skip + len(window) if complete else reader.count(condition)
     rows = [render(doc, scores[number] if scores is not None and needs_scores else None, query.select, bindings)
-            for number, doc in _load(reader, source, window)]
+            for number, doc in _load(reader, source, window, query.select, shape, bindings)]
     if distinct:
         rows = distinct_rows(rows)
         return rows[skip:end], len(rows)
@@ -209,11 +227,35 @@ def _sort(documents: list[int], order_by: Sequence[ast.OrderBy], reader: IndexRe
     sort_in_place(documents, keys)
 
 
-def _load(reader: IndexReader, source: DocumentSource, documents: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
-    """The documents of the page, in order; ones deleted since they were indexed drop out."""
+def _load(reader: IndexReader, source: DocumentSource, documents: Sequence[int], select: ast.Select | None,
+          shape: IndexShape, bindings: Bindings) -> list[tuple[int, dict[str, Any]]]:
+    """The documents of the page, in order; ones deleted since they were indexed drop out.
+
+    A map-reduce index answers with its stored results; a projection of stored fields (and ``id()``)
+    reads them from the index instead of the documents, and stored values win over the document's.
+    """
+    if shape.results_stored:
+        stored = reader.stored(documents)
+        return [(doc, {**stored[doc], "@metadata": {}}) for doc in documents if doc in stored]
     ids = reader.ids(documents)
     wanted = [doc for doc in documents if doc in ids]
+    projected = _projected_fields(select, bindings)
+    stored = reader.stored(wanted) if shape.stored_fields and projected else {}
+    if projected is not None and stored and projected <= shape.stored_fields:
+        return [(doc, {**stored.get(doc, {}), "@metadata": {"@id": ids[doc]}}) for doc in wanted]
     names = [ids[doc] for doc in wanted]
     many = getattr(source, "get_documents", None)  # a BatchSource loads the page in one read
     loaded = many(names) if many is not None else [source.get_document(name) for name in names]
-    return [(doc, body) for doc, body in zip(wanted, loaded, strict=True) if body is not None]
+    return [(doc, {**body, **stored[doc]} if doc in stored else body)
+            for doc, body in zip(wanted, loaded, strict=True) if body is not None]
+
+
+def _projected_fields(select: ast.Select | None, bindings: Bindings) -> frozenset[str] | None:
+    """The top-level fields a projection reads (``id()`` needs none); None without a projection."""
+    if select is None:
+        return None
+    fields: set[str] = set()
+    for projection in select.projections:
+        if isinstance(projection.field, ast.FieldPath):
+            fields.add(bindings.names(projection.field)[0])
+    return frozenset(fields)

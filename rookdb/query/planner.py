@@ -10,6 +10,7 @@ full-text condition the index scores by relevance.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from rookdb.errors import InvalidQueryError
@@ -32,8 +33,11 @@ def is_scoring(expr: ast.Expr) -> bool:
 class Planner:
     """Translates one query's clauses, with its parameters resolved."""
 
-    def __init__(self, bindings: Bindings) -> None:
+    def __init__(self, bindings: Bindings, is_exact: Callable[[str], bool] | None = None) -> None:
+        """Fields ``is_exact`` accepts are compared case-sensitively whether or not the query says
+        ``exact()`` (a static index's ``Indexing: Exact`` fields)."""
         self._bindings = bindings
+        self._is_exact = is_exact
 
     def field(self, target: ast.Field) -> str:
         """The index field a query field reads (``plan.ID_FIELD`` for ``id()``)."""
@@ -59,6 +63,7 @@ class Planner:
         if isinstance(expr, ast.VectorSearch):
             raise AssertionError("vector clauses are scored, not planned")
         field = self.field(expr.field)
+        exact = exact or (self._is_exact is not None and self._is_exact(field))
         if isinstance(expr, ast.Exists):
             return plan.Present(field)
         if isinstance(expr, ast.Search):

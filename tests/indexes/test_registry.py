@@ -7,6 +7,7 @@ from pathlib import Path
 from rookdb.indexes import plan
 from rookdb.indexes.definitions import AutoIndexField, FieldIndexing
 from rookdb.indexes.registry import IndexingConfig, IndexRegistry, index_file_name
+from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.storage.sqlite import SqliteStorage
 from tests.support.storage import put
 
@@ -112,3 +113,71 @@ def test_delete_reset_and_damaged_files(storage: SqliteStorage, folder: Path) ->
     reopened = IndexRegistry.open(folder, storage)
     assert names(reopened) == [] and list(folder.iterdir()) == []
     reopened.close()
+
+
+def static(name: str, map_text: str, **extra: object) -> StaticIndexDefinition:
+    return StaticIndexDefinition.compile({"Name": name, "Maps": [map_text], **extra})
+
+
+BY_PRICE = "from p in docs.Products select new { p.Price }"
+BY_DOUBLE_PRICE = "from p in docs.Products select new { Price = p.Price * 2 }"
+
+
+def prices(registry: IndexRegistry, name: str, low: float) -> int:
+    with registry.named(name, wait=10) as chosen, chosen.index.reader() as reader:
+        return reader.count(plan.Range("Price", "num", low, None))
+
+
+def test_a_redefinition_is_built_side_by_side_and_swapped_in(storage: SqliteStorage, folder: Path) -> None:
+    fill(storage, 30)
+    registry = IndexRegistry.open(folder, storage)
+    first = registry.put(static("Products/ByPrice", BY_PRICE))
+    assert registry.put(static("Products/ByPrice", BY_PRICE)) is first  # identical: nothing happens
+    locked = registry.put(static("Products/ByPrice", BY_PRICE, LockMode="LockedIgnore"))
+    assert locked is first and isinstance(first.definition, StaticIndexDefinition)
+    assert first.definition.wire["LockMode"] == "LockedIgnore"  # same entries: changed in place
+    registry.step()
+    assert prices(registry, "Products/ByPrice", 40) == 0
+    building = registry.put(static("Products/ByPrice", BY_DOUBLE_PRICE))
+    assert building is not first
+    assert [name for name, _ in registry.named_indexes()] == ["Products/ByPrice", "ReplacementOf/Products/ByPrice"]
+    assert prices(registry, "Products/ByPrice", 40) == 0  # queries keep the old one until the new one caught up
+    registry.step()
+    assert [name for name, _ in registry.named_indexes()] == ["Products/ByPrice"]
+    assert prices(registry, "Products/ByPrice", 40) == 10 and first.retired
+    assert sorted(path.name for path in folder.glob("*.index.sqlite3")) == [index_file_name("Products/ByPrice")]
+    registry.close()
+    reopened = IndexRegistry.open(folder, storage)
+    assert prices(reopened, "Products/ByPrice", 40) == 10
+    reopened.close()
+
+
+def test_an_interrupted_swap_finishes_at_the_next_start(storage: SqliteStorage, folder: Path) -> None:
+    fill(storage, 10)
+    registry = IndexRegistry.open(folder, storage)
+    registry.put(static("Products/ByPrice", BY_PRICE))
+    registry.put(static("Products/ByPrice", BY_DOUBLE_PRICE))
+    registry.close()
+    (folder / index_file_name("Products/ByPrice")).unlink()  # as if the old file was deleted, then a crash
+    reopened = IndexRegistry.open(folder, storage)
+    assert [name for name, _ in reopened.named_indexes()] == ["Products/ByPrice"]
+    assert prices(reopened, "Products/ByPrice", 10) == 5
+    reopened.close()
+
+
+def test_disabled_and_paused_indexes_are_not_fed(storage: SqliteStorage, folder: Path) -> None:
+    registry = IndexRegistry.open(folder, storage)
+    index = registry.put(static("Products/ByPrice", BY_PRICE))
+    registry.set_state("Products/ByPrice", "Disabled")
+    fill(storage, 5)
+    registry.step()
+    assert index.checkpoint == 0
+    registry.set_state("Products/ByPrice", "Normal")
+    registry.pause()
+    registry.step()
+    assert index.checkpoint == 0 and not registry.running(index)
+    registry.resume()
+    registry.step()
+    assert index.checkpoint == storage.last_etag()
+    registry.close()
+    assert IndexRegistry.open(folder, storage).get("Products/ByPrice") is not None

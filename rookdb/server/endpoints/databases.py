@@ -68,6 +68,7 @@ async def database_record(request: Request) -> Response:
         "DatabaseName": name, "Disabled": False, "Encrypted": False, "Etag": etag,
         "Settings": record.get("Settings", {}),
         "EmbeddingsGenerations": record.get("EmbeddingsGenerations", []),
+        "Indexes": record.get("Indexes", {}),
     })
 
 

@@ -1,0 +1,255 @@
+"""Static indexes through the official Python client: defined with ``PutIndexesOperation`` and index
+classes, listed, queried, redefined side by side, disabled, reset and deleted; LINQ maps, multi-maps,
+related documents and map-reduce kept correct under updates and deletes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from ravendb import DocumentStore
+from ravendb.documents.indexes.abstract_index_creation_tasks import (
+    AbstractIndexCreationTask,
+    AbstractMultiMapIndexCreationTask,
+)
+from ravendb.documents.indexes.definitions import (
+    FieldIndexing,
+    FieldStorage,
+    IndexDefinition,
+    IndexFieldOptions,
+    IndexLockMode,
+    IndexPriority,
+    IndexState,
+)
+from ravendb.documents.indexes.index_creation import IndexCreation
+from ravendb.documents.operations.indexes import (
+    DeleteIndexOperation,
+    DisableIndexOperation,
+    EnableIndexOperation,
+    GetIndexErrorsOperation,
+    GetIndexesOperation,
+    GetIndexingStatusOperation,
+    GetIndexNamesOperation,
+    GetIndexOperation,
+    GetIndexStatisticsOperation,
+    IndexHasChangedOperation,
+    PutIndexesOperation,
+    ResetIndexOperation,
+    SetIndexesLockOperation,
+    SetIndexesPriorityOperation,
+    StartIndexingOperation,
+    StopIndexingOperation,
+)
+from ravendb.exceptions.documents.compilation import IndexCompilationException
+from ravendb.exceptions.documents.indexes import IndexDoesNotExistException
+
+from rookdb.server.runner import BackgroundServer
+from tests.support.stores import open_store
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+class Product:
+    def __init__(self, Name: str = "", PricePerUnit: float = 0.0, Category: str = "",
+                 Discontinued: bool = False) -> None:
+        self.Name = Name
+        self.PricePerUnit = PricePerUnit
+        self.Category = Category
+        self.Discontinued = Discontinued
+
+
+class Category:
+    def __init__(self, Name: str = "") -> None:
+        self.Name = Name
+
+
+class Products_ByCategoryName(AbstractIndexCreationTask):
+    def __init__(self) -> None:
+        super().__init__()
+        self.map = ("from p in docs.Products let c = LoadDocument(p.Category, \"Categories\") "
+                    "select new { p.Name, CategoryName = c.Name, p.PricePerUnit }")
+        self._index("Name", FieldIndexing.SEARCH)
+        self._store("CategoryName", FieldStorage.YES)
+
+
+class Products_ByCategory(AbstractIndexCreationTask):
+    def __init__(self) -> None:
+        super().__init__()
+        self.map = "docs.Products.Select(p => new { p.Category, Count = 1 })"
+        self.reduce = ("from r in results group r by r.Category into g "
+                       "select new { Category = g.Key, Count = g.Sum(x => x.Count) }")
+
+
+class Names_Everywhere(AbstractMultiMapIndexCreationTask):
+    def __init__(self) -> None:
+        super().__init__()
+        self._add_map("from p in docs.Products select new { p.Name }")
+        self._add_map("from c in docs.Categories select new { c.Name }")
+
+
+def seed(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Category("Beverages"), "categories/1")
+        session.store(Category("Condiments"), "categories/2")
+        session.store(Product("Chai", 18, "categories/1"), "products/1")
+        session.store(Product("Chang", 19, "categories/1"), "products/2")
+        session.store(Product("Aniseed Syrup", 10, "categories/2"), "products/3")
+        session.save_changes()
+
+
+def query(store: DocumentStore, rql: str, **parameters: Any) -> list[dict[str, Any]]:
+    with store.open_session() as session:
+        found = session.advanced.raw_query(rql, dict).wait_for_non_stale_results()
+        for name, value in parameters.items():
+            found = found.add_parameter(name, value)
+        return list(found)
+
+
+def ids(results: list[dict[str, Any]]) -> list[str]:
+    return sorted(result["@metadata"]["@id"] for result in results)
+
+
+def test_index_classes_are_created_and_queried(store: DocumentStore) -> None:
+    seed(store)
+    IndexCreation.create_indexes([Products_ByCategoryName(), Products_ByCategory(), Names_Everywhere()], store)
+    assert sorted(store.maintenance.send(GetIndexNamesOperation(0, 10))) == [
+        "Names/Everywhere", "Products/ByCategory", "Products/ByCategoryName"]
+    found = query(store, "from index 'Products/ByCategoryName' where CategoryName = 'beverages'")
+    assert ids(found) == ["products/1", "products/2"] and {r["Name"] for r in found} == {"Chai", "Chang"}
+    assert ids(query(store, "from index 'Products/ByCategoryName' where search(Name, 'syrup')")) == ["products/3"]
+    totals = query(store, "from index 'Products/ByCategory' order by Category")
+    assert [(r["Category"], r["Count"]) for r in totals] == [("categories/1", 2), ("categories/2", 1)]
+    assert ids(query(store, "from index 'Names/Everywhere' where Name = 'beverages'")) == ["categories/1"]
+    assert ids(query(store, "from index 'Names/Everywhere' where Name = 'chai'")) == ["products/1"]
+
+
+def test_related_documents_and_reduce_results_follow_changes(store: DocumentStore) -> None:
+    seed(store)
+    IndexCreation.create_indexes([Products_ByCategoryName(), Products_ByCategory()], store)
+    with store.open_session() as session:
+        session.load("categories/1", Category).Name = "Drinks"
+        session.delete("products/3")
+        session.store(Product("Ipoh Coffee", 46, "categories/1"), "products/4")
+        session.save_changes()
+    assert ids(query(store, "from index 'Products/ByCategoryName' where CategoryName = 'drinks'")) == [
+        "products/1", "products/2", "products/4"]
+    projected = query(store, "from index 'Products/ByCategoryName' where CategoryName = 'drinks' "
+                             "select CategoryName")
+    assert [result["CategoryName"] for result in projected] == ["Drinks"] * 3
+    totals = query(store, "from index 'Products/ByCategory'")
+    assert [(r["Category"], r["Count"]) for r in totals] == [("categories/1", 3)]
+
+
+def test_definitions_are_listed_as_sent(store: DocumentStore) -> None:
+    definition = IndexDefinition(
+        name="Products/Search", maps={"from p in docs.Products select new { p.Name, p.PricePerUnit }"},
+        fields={"Name": IndexFieldOptions(indexing=FieldIndexing.SEARCH, storage=FieldStorage.YES)})
+    store.maintenance.send(PutIndexesOperation(definition))
+    read = store.maintenance.send(GetIndexOperation("Products/Search"))
+    assert read.name == "Products/Search"
+    assert read.maps == {"from p in docs.Products select new { p.Name, p.PricePerUnit }"}
+    listed = store.maintenance.send(GetIndexesOperation(0, 10))
+    assert [index.name for index in listed] == ["Products/Search"]
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Products/Search"))
+    assert stats.name == "Products/Search"
+    assert store.maintenance.send(IndexHasChangedOperation(definition)) is False
+    definition.maps = {"from p in docs.Products select new { p.Name }"}
+    assert store.maintenance.send(IndexHasChangedOperation(definition)) is True
+    assert store.maintenance.send(GetIndexOperation("Nope")) is None
+
+
+def test_a_map_outside_the_subset_is_refused_with_its_position(store: DocumentStore) -> None:
+    definition = IndexDefinition(name="Bad", maps={
+        "from e in docs.Events select new { Where = CreateSpatialField(e.Lat, e.Lng) }"})
+    with pytest.raises(IndexCompilationException) as raised:
+        store.maintenance.send(PutIndexesOperation(definition))
+    assert "Failed to compile index Bad" in str(raised.value)
+    assert "CreateSpatialField" in str(raised.value) and "line 1, column 44" in str(raised.value)
+    assert store.maintenance.send(GetIndexNamesOperation(0, 10)) == []
+
+
+def test_redefinition_builds_side_by_side_and_identical_is_a_no_op(store: DocumentStore, server: BackgroundServer,
+                                                                  ) -> None:
+    seed(store)
+    first = IndexDefinition(name="Products/ByPrice", maps={"from p in docs.Products select new { p.PricePerUnit }"})
+    store.maintenance.send(PutIndexesOperation(first))
+    assert ids(query(store, "from index 'Products/ByPrice' where PricePerUnit > 15")) == ["products/1", "products/2"]
+    created = store.maintenance.send(GetIndexStatisticsOperation("Products/ByPrice")).created_timestamp
+    store.maintenance.send(PutIndexesOperation(first))
+    assert store.maintenance.send(GetIndexStatisticsOperation("Products/ByPrice")).created_timestamp == created
+    second = IndexDefinition(name="Products/ByPrice", maps={
+        "from p in docs.Products select new { PricePerUnit = p.PricePerUnit * 2 }"})
+    store.maintenance.send(PutIndexesOperation(second))
+    wait_for(lambda: store.maintenance.send(GetIndexNamesOperation(0, 10)) == ["Products/ByPrice"])
+    assert ids(query(store, "from index 'Products/ByPrice' where PricePerUnit > 30")) == ["products/1", "products/2"]
+    assert store.maintenance.send(GetIndexOperation("Products/ByPrice")).maps == second.maps
+
+
+def test_disable_enable_reset_lock_priority_and_delete(store: DocumentStore) -> None:
+    seed(store)
+    definition = IndexDefinition(name="Products/ByName", maps={"from p in docs.Products select new { p.Name }"})
+    store.maintenance.send(PutIndexesOperation(definition))
+    query(store, "from index 'Products/ByName'")
+    store.maintenance.send(DisableIndexOperation("Products/ByName"))
+    assert store.maintenance.send(GetIndexStatisticsOperation("Products/ByName")).state == IndexState.DISABLED
+    with store.open_session() as session:
+        session.store(Product("Tofu", 23), "products/5")
+        session.save_changes()
+    with store.open_session() as session:
+        stats: list[Any] = []
+        list(session.advanced.raw_query("from index 'Products/ByName' where Name = 'tofu'", dict)
+             .statistics(stats.append))
+        assert stats[0].is_stale
+    store.maintenance.send(EnableIndexOperation("Products/ByName"))
+    assert ids(query(store, "from index 'Products/ByName' where Name = 'tofu'")) == ["products/5"]
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.LOCKED_IGNORE, "Products/ByName"))
+    store.maintenance.send(SetIndexesPriorityOperation(IndexPriority.HIGH, "Products/ByName"))
+    read = store.maintenance.send(GetIndexOperation("Products/ByName"))
+    assert read.lock_mode == IndexLockMode.LOCKED_IGNORE and read.priority == IndexPriority.HIGH
+    store.maintenance.send(StopIndexingOperation())
+    assert store.maintenance.send(GetIndexingStatusOperation()).status.value == "Paused"
+    store.maintenance.send(StartIndexingOperation())
+    store.maintenance.send(ResetIndexOperation("Products/ByName"))
+    assert len(query(store, "from index 'Products/ByName'")) == 4
+    store.maintenance.send(DeleteIndexOperation("Products/ByName"))
+    with pytest.raises(IndexDoesNotExistException), store.open_session() as session:
+        list(session.advanced.raw_query("from index 'Products/ByName'", dict))
+
+
+def test_map_errors_are_recorded_per_document(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Product("Chai", 18), "products/1")
+        session.store({"Name": 5, "@metadata": {"@collection": "Products"}}, "products/2")
+        session.save_changes()
+    definition = IndexDefinition(name="Products/Lower", maps={
+        "from p in docs.Products select new { Lower = p.Name.ToLower() }"})
+    store.maintenance.send(PutIndexesOperation(definition))
+    assert ids(query(store, "from index 'Products/Lower'")) == ["products/1"]
+    (errors,) = store.maintenance.send(GetIndexErrorsOperation("Products/Lower"))
+    assert [error.document for error in errors.errors] == ["products/2"]
+    assert "ToLower" in errors.errors[0].error
+
+
+def test_definitions_live_in_the_record_and_survive_a_restart(tmp_path: Path) -> None:
+    with BackgroundServer(tmp_path) as first:
+        store = open_store(first.url, "Durable")
+        seed(store)
+        store.maintenance.send(PutIndexesOperation(IndexDefinition(
+            name="Products/ByName", maps={"from p in docs.Products select new { p.Name }"})))
+        assert ids(query(store, "from index 'Products/ByName' where Name = 'chang'")) == ["products/2"]
+        record = httpx.get(f"{first.url}/admin/databases", params={"name": "Durable"}).json()
+        assert list(record["Indexes"]) == ["Products/ByName"]
+        before = store.maintenance.send(GetIndexStatisticsOperation("Products/ByName"))
+        store.close()
+    for leftover in (tmp_path / "databases" / "Durable" / "indexes").iterdir():
+        leftover.unlink()  # the record alone brings the index back
+    with BackgroundServer(tmp_path) as second:
+        store = DocumentStore(urls=[second.url], database="Durable")
+        store.initialize()
+        assert ids(query(store, "from index 'Products/ByName' where Name = 'chang'")) == ["products/2"]
+        after = store.maintenance.send(GetIndexStatisticsOperation("Products/ByName"))
+        store.close()
+    assert before.map_attempts == after.map_attempts == 3
