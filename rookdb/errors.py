@@ -25,6 +25,7 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     │   └── DatabaseAlreadyExistsError (409, ConcurrencyException)
     ├── IndexCompilationError (500, IndexCompilationException) — a map or reduce rookdb cannot compile
     ├── StorageError (500, RavenException) — the storage engine failed
+    │   └── StorageUnavailableError (503, DatabaseLoadFailureException) — the storage server is unreachable
     ├── RequestTimeoutError (408, System.TimeoutException)
     └── AiError (500, AiException) — a provider or model failed
         ├── AiConfigurationError (400, AiException) — settings can never work (bad URL, missing key)
@@ -71,6 +72,7 @@ __all__ = [
     "RouteNotFoundError",
     "ScriptError",
     "StorageError",
+    "StorageUnavailableError",
     "ValidationError",
     "VectorDimensionMismatchError",
 ]
@@ -248,6 +250,16 @@ class IndexCompilationError(RookError):
 
 class StorageError(RookError):
     """The storage engine failed (disk full, corrupt file, locked database)."""
+
+
+class StorageUnavailableError(StorageError):
+    """The storage server (PostgreSQL) cannot be reached or refused the connection.
+
+    503, so the official clients fail over to another node instead of reporting an error.
+    """
+
+    status_code = 503
+    wire_type = "Raven.Client.Exceptions.Database.DatabaseLoadFailureException"
 
 
 class RequestTimeoutError(RookError):

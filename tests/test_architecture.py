@@ -166,3 +166,13 @@ def test_no_import_cycles() -> None:
 
 def test_the_cycle_check_finds_cycles() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}) == [["a", "b", "c"], ["e"]]
+
+
+def test_only_the_postgresql_backend_touches_psycopg() -> None:
+    backend = PACKAGE / "storage" / "postgresql"
+    for path in PACKAGE.rglob("*.py"):
+        if backend in path.parents:
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        imported = {module.split(".")[0] for module, _, _ in _imports(tree, lazy=True)}
+        assert not imported & {"psycopg", "psycopg_pool"}, path

@@ -1,8 +1,10 @@
-"""The storage contract every backend implements (SQLite today, PostgreSQL later).
+"""The storage contract every backend implements (SQLite files, or one shared PostgreSQL database).
 
-A backend stores one database: documents with their metadata, tombstones, a monotonic change
-feed (etag), attachments deduplicated by content hash, HiLo ranges, the database record and small
-state values that background workers persist with their progress. The layers above never see SQL.
+A ``DocumentStorage`` stores one database: documents with their metadata, tombstones, a monotonic
+change feed (etag), attachments deduplicated by content hash, HiLo ranges, the database record and
+small state values that background workers persist with their progress. A ``StorageBackend`` is
+where a server's databases live: it lists, creates, opens and drops them. The layers above never
+see SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ __all__ = [
     "Attachment",
     "Change",
     "DocumentStorage",
+    "StorageBackend",
     "StoredDocument",
     "WriteTransaction",
 ]
@@ -191,3 +194,35 @@ class DocumentStorage(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release files and connections."""
+
+
+class StorageBackend(abc.ABC):
+    """Where a server's databases live; names are case-insensitive and case-preserving."""
+
+    @abc.abstractmethod
+    def names(self) -> list[str]:
+        """Every database, as named when created, sorted case-insensitively."""
+
+    @abc.abstractmethod
+    def find(self, name: str) -> str | None:
+        """The stored name of database ``name`` (any casing), None if there is none."""
+
+    @abc.abstractmethod
+    def create(self, name: str) -> DocumentStorage:
+        """Create and open an empty database; DatabaseAlreadyExistsError if the name is taken."""
+
+    @abc.abstractmethod
+    def open(self, name: str) -> DocumentStorage:
+        """Open an existing database; DatabaseDoesNotExistError if there is none."""
+
+    @abc.abstractmethod
+    def drop(self, name: str) -> None:
+        """Delete a database and everything in it; its storage must be closed first."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """Where the databases live, for logs and the CLI (never a password)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release shared connections."""

@@ -1,11 +1,9 @@
-"""SQLite backend: one file per database, WAL, one serialized writer, per-thread readers."""
+"""SQLite backend: one file per database (in one folder each), WAL, one serialized writer, per-thread readers."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
-import secrets
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,10 +14,28 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import StorageError
-from rookdb.storage.base import Attachment, Change, DocumentStorage, StoredDocument, WriteTransaction
+from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, StorageError
+from rookdb.storage import bulk
+from rookdb.storage.base import (
+    Attachment,
+    Change,
+    DocumentStorage,
+    StorageBackend,
+    StoredDocument,
+    WriteTransaction,
+)
+from rookdb.storage.metadata import (
+    apply_attachments,
+    change_vector,
+    content_hash,
+    format_timestamp,
+    new_database_id,
+    stamp,
+)
 
-__all__ = ["SqliteStorage", "format_timestamp"]
+__all__ = ["DATABASE_FILE", "SqliteBackend", "SqliteStorage"]
+
+DATABASE_FILE = "rookdb.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -68,17 +84,8 @@ def _prefix_bounds(prefix: str) -> tuple[str, str]:
     return prefix, prefix + "\U0010ffff"
 
 
-def format_timestamp(moment: datetime) -> str:
-    """RavenDB's timestamp format: seven fractional digits, UTC, ``Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-
-
 def _row_to_document(row: tuple[Any, ...]) -> StoredDocument:
     return StoredDocument(row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
-
-
-def _content_hash(content: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(content).digest()).decode("ascii")
 
 
 def _sqlite_failure(action: str, error: sqlite3.Error) -> StorageError:
@@ -130,69 +137,34 @@ class _SqliteWriteTransaction(WriteTransaction):
 
     def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
                  existing: dict[str, tuple[str, str]]) -> None:
-        rows = []
-        seen: set[str] = set()
-        for doc_id, collection, body in documents:
-            lower_id = doc_id.lower()
-            if lower_id in existing or lower_id in seen:
-                # Replacing keeps the stored casing and attachments: take the careful path.
-                stored_id = existing[lower_id][0] if lower_id in existing else doc_id
-                self._write_document(lower_id, stored_id, collection, body, replace=True)
-                continue
-            seen.add(lower_id)
-            etag = self.next_etag()
-            change_vector = f"A:{etag}-{self._storage.database_id}"
-            metadata = body.get("@metadata")
-            if not isinstance(metadata, dict):
-                metadata = body["@metadata"] = {}
-            metadata["@id"] = doc_id
-            metadata["@change-vector"] = change_vector
-            metadata["@last-modified"] = self._now
-            rows.append((lower_id, doc_id, collection, collection.lower(), etag, change_vector, self._now,
-                         orjson.dumps(body)))
+        bulk.put_many(documents, existing, next_etag=self.next_etag, database_id=self._storage.database_id,
+                      now=self._now, insert_rows=self._insert_rows, replace=self._replace)
+
+    def _insert_rows(self, rows: list[bulk.DocumentRow]) -> None:
         self._db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         if self._db.execute("SELECT 1 FROM tombstones LIMIT 1").fetchone():
             self._db.executemany("DELETE FROM tombstones WHERE lower_id = ?", [(row[0],) for row in rows])
+
+    def _replace(self, lower_id: str, stored_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
+        return self._write_document(lower_id, stored_id, collection, body, replace=True)
 
     def _write_document(
         self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any], *, replace: bool
     ) -> StoredDocument:
         etag = self.next_etag()
-        change_vector = f"A:{etag}-{self._storage.database_id}"
-        metadata = body.get("@metadata")
-        if not isinstance(metadata, dict):
-            metadata = {}
-            body["@metadata"] = metadata
-        metadata["@id"] = doc_id
-        metadata["@change-vector"] = change_vector
-        metadata["@last-modified"] = self._now
-        self._apply_attachment_metadata(lower_id, metadata)
+        vector = change_vector(etag, self._storage.database_id)
+        metadata = stamp(body, doc_id, vector, self._now)
+        apply_attachments(metadata, self._db.execute(
+            "SELECT name, hash, content_type, size FROM attachments WHERE lower_doc_id = ? ORDER BY name",
+            (lower_id,),
+        ))
         encoded = orjson.dumps(body)
-        params = (lower_id, doc_id, collection, collection.lower(), etag, change_vector, self._now, encoded)
+        params = (lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded)
         if replace:
             self._db.execute("DELETE FROM documents WHERE lower_id = ?", (lower_id,))
         self._db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
         self._db.execute("DELETE FROM tombstones WHERE lower_id = ?", (lower_id,))
-        return StoredDocument(doc_id, collection, etag, change_vector, self._now, encoded)
-
-    def _apply_attachment_metadata(self, lower_id: str, metadata: dict[str, Any]) -> None:
-        rows = self._db.execute(
-            "SELECT name, hash, content_type, size FROM attachments WHERE lower_doc_id = ? ORDER BY name",
-            (lower_id,),
-        ).fetchall()
-        flags = [f for f in str(metadata.get("@flags") or "").split(", ") if f and f != "HasAttachments"]
-        if rows:
-            metadata["@attachments"] = [
-                {"Name": name, "Hash": digest, "ContentType": content_type, "Size": size}
-                for name, digest, content_type, size in rows
-            ]
-            flags.append("HasAttachments")
-        else:
-            metadata.pop("@attachments", None)
-        if flags:
-            metadata["@flags"] = ", ".join(flags)
-        else:
-            metadata.pop("@flags", None)
+        return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
 
     def delete(self, doc_id: str) -> StoredDocument | None:
         lower_id = doc_id.lower()
@@ -229,7 +201,7 @@ class _SqliteWriteTransaction(WriteTransaction):
         self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
     ) -> Attachment:
         lower_id = doc_id.lower()
-        digest = _content_hash(content)
+        digest = content_hash(content)
         previous = self._db.execute(
             "SELECT hash FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name)
         ).fetchone()
@@ -302,7 +274,7 @@ class SqliteStorage(DocumentStorage):
             self._writer.executescript(_SCHEMA)
             row = self._writer.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()
             if row is None:
-                database_id = base64.b64encode(secrets.token_bytes(16), altchars=b"-_").decode()[:22]
+                database_id = new_database_id()
                 self._writer.execute("INSERT INTO meta VALUES ('database_id', ?)", (database_id,))
             else:
                 database_id = row[0]
@@ -526,3 +498,42 @@ class SqliteStorage(DocumentStorage):
             if candidate.exists():
                 total += os.path.getsize(candidate)
         return total
+
+
+class SqliteBackend(StorageBackend):
+    """Databases as folders under ``root``, each holding one SQLite file (``DATABASE_FILE``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def names(self) -> list[str]:
+        return sorted(
+            (entry.name for entry in self.root.iterdir() if (entry / DATABASE_FILE).exists()), key=str.lower)
+
+    def find(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((existing for existing in self.names() if existing.lower() == lowered), None)
+
+    def create(self, name: str) -> DocumentStorage:
+        if self.find(name) is not None:
+            raise DatabaseAlreadyExistsError(f"Database '{name}' already exists!")
+        return SqliteStorage(self.root / name / DATABASE_FILE)
+
+    def open(self, name: str) -> DocumentStorage:
+        stored = self.find(name)
+        if stored is None:
+            raise DatabaseDoesNotExistError(name)
+        return SqliteStorage(self.root / stored / DATABASE_FILE)
+
+    def drop(self, name: str) -> None:
+        stored = self.find(name)
+        if stored is None:
+            raise DatabaseDoesNotExistError(name)
+        shutil.rmtree(self.root / stored)
+
+    def describe(self) -> str:
+        return f"SQLite files under {self.root}"
+
+    def close(self) -> None:
+        """Nothing is shared between the databases' files."""

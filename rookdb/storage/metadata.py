@@ -1,0 +1,72 @@
+"""The metadata a backend owns on every stored document: id, change vector, timestamp, attachments.
+
+Backends share these rules so a document reads the same whatever stores it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "apply_attachments",
+    "change_vector",
+    "content_hash",
+    "format_timestamp",
+    "new_database_id",
+    "stamp",
+]
+
+AttachmentRow = tuple[str, str, str, int]  # name, hash, content type, size
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RavenDB's timestamp format: seven fractional digits, UTC, ``Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def content_hash(content: bytes) -> str:
+    """RavenDB's attachment hash: base64 of the SHA-256 of the content."""
+    return base64.b64encode(hashlib.sha256(content).digest()).decode("ascii")
+
+
+def new_database_id() -> str:
+    """A database id as RavenDB writes it into change vectors: 22 URL-safe base64 characters."""
+    return base64.b64encode(secrets.token_bytes(16), altchars=b"-_").decode()[:22]
+
+
+def change_vector(etag: int, database_id: str) -> str:
+    return f"A:{etag}-{database_id}"
+
+
+def stamp(body: dict[str, Any], doc_id: str, vector: str, last_modified: str) -> dict[str, Any]:
+    """Fill the server-owned keys of ``body['@metadata']`` (created if missing) and return it."""
+    metadata = body.get("@metadata")
+    if not isinstance(metadata, dict):
+        metadata = body["@metadata"] = {}
+    metadata["@id"] = doc_id
+    metadata["@change-vector"] = vector
+    metadata["@last-modified"] = last_modified
+    return metadata
+
+
+def apply_attachments(metadata: dict[str, Any], rows: Iterable[AttachmentRow]) -> None:
+    """Write ``@attachments`` and the ``HasAttachments`` flag from the document's attachment rows."""
+    listed = [
+        {"Name": name, "Hash": digest, "ContentType": content_type, "Size": size}
+        for name, digest, content_type, size in rows
+    ]
+    flags = [f for f in str(metadata.get("@flags") or "").split(", ") if f and f != "HasAttachments"]
+    if listed:
+        metadata["@attachments"] = listed
+        flags.append("HasAttachments")
+    else:
+        metadata.pop("@attachments", None)
+    if flags:
+        metadata["@flags"] = ", ".join(flags)
+    else:
+        metadata.pop("@flags", None)

@@ -1,0 +1,375 @@
+"""One rookdb database in its own PostgreSQL schema, read and written by any number of nodes.
+
+Etag order is commit order. Every write transaction first locks the database's ``head`` row
+(``SELECT … FOR UPDATE``) and only then takes etags from it, so writers — on this node or any
+other — run one after another, and a transaction that took lower etags has committed (and become
+visible) before the next one can even read the head. A follower reading the change feed therefore
+never sees etag N+1 while N is still to come; ``changes_since`` reads documents and tombstones in
+one statement, so one snapshot. Serialized writers are what SQLite gives us too; PostgreSQL adds
+that readers never wait and the writer can be any node.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import psycopg
+
+from rookdb.errors import StorageError
+from rookdb.storage import bulk
+from rookdb.storage.base import Attachment, Change, DocumentStorage, StoredDocument, WriteTransaction
+from rookdb.storage.metadata import apply_attachments, change_vector, content_hash, format_timestamp, stamp
+from rookdb.storage.postgresql._connections import Connection, Pool, begin_locked, finish, run
+from rookdb.storage.postgresql._failures import storage_failure
+
+__all__ = ["PostgresStorage"]
+
+_DOC_COLUMNS = "id, collection, etag, change_vector, last_modified, body"
+_PAGE = 1024
+
+
+def _prefix_bounds(prefix: str) -> tuple[str, str]:
+    return prefix, prefix + "\U0010ffff"
+
+
+def _row_to_document(row: Sequence[Any]) -> StoredDocument:
+    return StoredDocument(row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
+
+
+class _PostgresWriteTransaction(WriteTransaction):
+    def __init__(self, storage: PostgresStorage, connection: Connection, last_etag: int) -> None:
+        self._storage = storage
+        self._s = storage.schema
+        self._db = connection
+        self._etag = last_etag
+        self._start_etag = last_etag
+        self._now = format_timestamp(datetime.now(UTC))
+
+    def next_etag(self) -> int:
+        self._etag += 1
+        return self._etag
+
+    def finish(self) -> None:
+        if self._etag != self._start_etag:
+            self._db.execute(f"UPDATE {self._s}.head SET last_etag = %s", (self._etag,))
+
+    def get(self, doc_id: str) -> StoredDocument | None:
+        row = self._db.execute(
+            f"SELECT {_DOC_COLUMNS} FROM {self._s}.documents WHERE lower_id = %s", (doc_id.lower(),)
+        ).fetchone()
+        return _row_to_document(row) if row else None
+
+    def put(self, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
+        return self._write_document(doc_id.lower(), doc_id, collection, body, keep_stored_id=True)
+
+    def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        lowered = list(dict.fromkeys(doc_id.lower() for doc_id in doc_ids))
+        rows = self._db.execute(
+            f"SELECT lower_id, id, collection FROM {self._s}.documents WHERE lower_id = ANY(%s)", (lowered,))
+        return {lower_id: (doc_id, collection) for lower_id, doc_id, collection in rows}
+
+    def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
+                 existing: dict[str, tuple[str, str]]) -> None:
+        bulk.put_many(documents, existing, next_etag=self.next_etag, database_id=self._storage.database_id,
+                      now=self._now, insert_rows=self._insert_rows, replace=self._write_document)
+
+    def _insert_rows(self, rows: list[bulk.DocumentRow]) -> None:
+        with self._db.cursor().copy(
+                f"COPY {self._s}.documents (lower_id, id, collection, lower_collection, etag, change_vector, "
+                "last_modified, body) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if self._db.execute(f"SELECT 1 FROM {self._s}.tombstones LIMIT 1").fetchone():
+            self._db.execute(f"DELETE FROM {self._s}.tombstones WHERE lower_id = ANY(%s)", ([r[0] for r in rows],))
+
+    def _write_document(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any], *,
+                        keep_stored_id: bool = False) -> StoredDocument:
+        # Two round trips: the stored id with the attachments, then the write (tombstone dropped with it).
+        rows = self._db.execute(
+            f"SELECT d.id, a.name, a.hash, a.content_type, a.size FROM (SELECT %s::text COLLATE \"C\" AS key) k "
+            f"LEFT JOIN {self._s}.documents d ON d.lower_id = k.key "
+            f"LEFT JOIN {self._s}.attachments a ON a.lower_doc_id = k.key ORDER BY a.name",
+            (lower_id,)).fetchall()
+        if keep_stored_id and rows[0][0] is not None:
+            doc_id = rows[0][0]
+        etag = self.next_etag()
+        vector = change_vector(etag, self._storage.database_id)
+        metadata = stamp(body, doc_id, vector, self._now)
+        apply_attachments(metadata, [row[1:] for row in rows if row[1] is not None])
+        encoded = orjson.dumps(body)
+        self._db.execute(
+            f"WITH revived AS (DELETE FROM {self._s}.tombstones WHERE lower_id = %s) "
+            f"INSERT INTO {self._s}.documents VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (lower_id) DO UPDATE SET id = EXCLUDED.id, collection = EXCLUDED.collection, "
+            "lower_collection = EXCLUDED.lower_collection, etag = EXCLUDED.etag, "
+            "change_vector = EXCLUDED.change_vector, last_modified = EXCLUDED.last_modified, body = EXCLUDED.body",
+            (lower_id, lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded))
+        return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
+
+    def delete(self, doc_id: str) -> StoredDocument | None:
+        lower_id = doc_id.lower()
+        existing = self.get(doc_id)
+        if existing is None:
+            return None
+        self._db.execute(f"DELETE FROM {self._s}.documents WHERE lower_id = %s", (lower_id,))
+        hashes = [row[0] for row in self._db.execute(
+            f"DELETE FROM {self._s}.attachments WHERE lower_doc_id = %s RETURNING hash", (lower_id,))]
+        for digest in set(hashes):
+            self._drop_unreferenced_content(digest)
+        etag = self.next_etag()
+        self._db.execute(
+            f"INSERT INTO {self._s}.tombstones VALUES (%s, %s, %s, %s, %s) ON CONFLICT (lower_id) DO UPDATE "
+            "SET id = EXCLUDED.id, collection = EXCLUDED.collection, "
+            "lower_collection = EXCLUDED.lower_collection, etag = EXCLUDED.etag",
+            (lower_id, existing.id, existing.collection, existing.collection.lower(), etag))
+        return existing
+
+    def _drop_unreferenced_content(self, digest: str) -> None:
+        self._db.execute(
+            f"DELETE FROM {self._s}.attachment_contents WHERE hash = %s AND NOT EXISTS "
+            f"(SELECT 1 FROM {self._s}.attachments WHERE hash = %s)", (digest, digest))
+
+    def _touch(self, lower_id: str) -> None:
+        document = self.get(lower_id)
+        if document is not None:
+            self._write_document(lower_id, document.id, document.collection, orjson.loads(document.body))
+
+    def put_attachment(
+        self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
+    ) -> Attachment:
+        lower_id = doc_id.lower()
+        digest = content_hash(content)
+        previous = self._db.execute(
+            f"SELECT hash FROM {self._s}.attachments WHERE lower_doc_id = %s AND name = %s", (lower_id, name)
+        ).fetchone()
+        self._db.execute(
+            f"INSERT INTO {self._s}.attachment_contents VALUES (%s, %s) ON CONFLICT (hash) DO NOTHING",
+            (digest, content))
+        self._db.execute(
+            f"INSERT INTO {self._s}.attachments VALUES (%s, %s, %s, %s, %s) ON CONFLICT (lower_doc_id, name) "
+            "DO UPDATE SET hash = EXCLUDED.hash, content_type = EXCLUDED.content_type, size = EXCLUDED.size",
+            (lower_id, name, digest, content_type, len(content)))
+        if previous and previous[0] != digest:
+            self._drop_unreferenced_content(previous[0])
+        if touch_document:
+            self._touch(lower_id)
+        return Attachment(doc_id, name, digest, content_type, len(content))
+
+    def delete_attachment(self, doc_id: str, name: str, *, touch_document: bool = True) -> bool:
+        lower_id = doc_id.lower()
+        row = self._db.execute(
+            f"DELETE FROM {self._s}.attachments WHERE lower_doc_id = %s AND name = %s RETURNING hash",
+            (lower_id, name)).fetchone()
+        if row is None:
+            return False
+        self._drop_unreferenced_content(row[0])
+        if touch_document:
+            self._touch(lower_id)
+        return True
+
+    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
+        row = self._db.execute(f"SELECT max FROM {self._s}.hilo WHERE tag = %s", (tag.lower(),)).fetchone()
+        current = max(row[0] if row else 0, last_max)
+        high = current + capacity
+        self._db.execute(
+            f"INSERT INTO {self._s}.hilo VALUES (%s, %s) ON CONFLICT (tag) DO UPDATE SET max = EXCLUDED.max",
+            (tag.lower(), high))
+        return current + 1, high
+
+    def hilo_return(self, tag: str, end: int, last: int) -> None:
+        # Only the newest range can be given back; an older one would reissue ids already handed out.
+        self._db.execute(f"UPDATE {self._s}.hilo SET max = %s WHERE tag = %s AND max = %s", (last, tag.lower(), end))
+
+    def set_state(self, key: str, value: Any) -> None:
+        self._db.execute(
+            f"INSERT INTO {self._s}.state VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, orjson.dumps(value)))
+
+    def delete_state(self, key_prefix: str) -> None:
+        self._db.execute(f"DELETE FROM {self._s}.state WHERE key >= %s AND key < %s", _prefix_bounds(key_prefix))
+
+    def set_record(self, record: dict[str, Any]) -> int:
+        row = self._db.execute(
+            f"UPDATE {self._s}.head SET record = %s, record_etag = record_etag + 1 RETURNING record_etag",
+            (orjson.dumps(record),)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+class PostgresStorage(DocumentStorage):
+    """A database in schema ``schema`` of a shared PostgreSQL database, over the backend's pool."""
+
+    def __init__(self, pool: Pool, schema: str, name: str) -> None:
+        self.schema = schema
+        self.name = name
+        self._pool = pool
+        # One writer per node and database: the others would only queue for the head row holding
+        # pool connections that readers need.
+        self._write_lock = threading.Lock()
+        self._closed = False
+        rows = self._read(f"SELECT database_id FROM {schema}.head")
+        if not rows:
+            raise StorageError(f"Database '{name}' has no head row in schema {schema}.")
+        self.database_id: str = rows[0][0]
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("Storage is closed.")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._check_open()
+        return run(self._pool, lambda connection: connection.execute(sql, params, binary=True).fetchall(),
+                   "read", self.name)
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTransaction]:
+        with self._write_lock:
+            self._check_open()
+            connection, head = begin_locked(self._pool, f"SELECT last_etag FROM {self.schema}.head FOR UPDATE",
+                                            self.name)
+            committed = False
+            try:
+                if head is None:
+                    raise StorageError(f"Database '{self.name}' has no head row in schema {self.schema}.")
+                transaction = _PostgresWriteTransaction(self, connection, int(head[0]))
+                yield transaction
+                transaction.finish()
+                committed = True
+            except psycopg.Error as error:
+                raise storage_failure("write", error, self.name) from error
+            finally:
+                finish(self._pool, connection, commit=committed)
+
+    def get(self, doc_id: str) -> StoredDocument | None:
+        rows = self._read(f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE lower_id = %s",
+                          (doc_id.lower(),))
+        return _row_to_document(rows[0]) if rows else None
+
+    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
+        lowered = [doc_id.lower() for doc_id in doc_ids]
+        rows = self._read(
+            f"SELECT lower_id, {_DOC_COLUMNS} FROM {self.schema}.documents WHERE lower_id = ANY(%s)",
+            (list(dict.fromkeys(lowered)),))
+        found = {row[0]: _row_to_document(row[1:]) for row in rows}
+        return [found.get(doc_id) for doc_id in lowered]
+
+    def iter_collection(self, collection: str | None) -> Iterator[StoredDocument]:
+        after = 0
+        where = "" if collection is None else "lower_collection = %s AND "
+        while True:
+            params = (after, _PAGE) if collection is None else (collection.lower(), after, _PAGE)
+            rows = self._read(
+                f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE {where}etag > %s ORDER BY etag LIMIT %s",
+                params)
+            for row in rows:
+                yield _row_to_document(row)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][2]
+
+    def list_by_prefix(
+        self, prefix: str, start: int, page_size: int, start_after: str | None = None
+    ) -> list[StoredDocument]:
+        low, high = _prefix_bounds(prefix.lower())
+        after = (start_after or "").lower()
+        rows = self._read(
+            f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE lower_id >= %s AND lower_id < %s "
+            "AND lower_id > %s ORDER BY lower_id LIMIT %s OFFSET %s",
+            (low, high, after, page_size, start))
+        return [_row_to_document(row) for row in rows]
+
+    def list_recent(self, collection: str | None, start: int, page_size: int) -> list[StoredDocument]:
+        where = "" if collection is None else "WHERE lower_collection = %s "
+        params = (page_size, start) if collection is None else (collection.lower(), page_size, start)
+        rows = self._read(
+            f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents {where}ORDER BY etag DESC LIMIT %s OFFSET %s",
+            params)
+        return [_row_to_document(row) for row in rows]
+
+    def collection_counts(self) -> dict[str, int]:
+        rows = self._read(
+            f"SELECT min(collection), count(*) FROM {self.schema}.documents GROUP BY lower_collection "
+            "ORDER BY min(collection) COLLATE \"C\"")
+        return {name: count for name, count in rows}
+
+    def count(self, collection: str | None = None) -> int:
+        if collection is None:
+            return int(self._read(f"SELECT count(*) FROM {self.schema}.documents")[0][0])
+        return int(self._read(f"SELECT count(*) FROM {self.schema}.documents WHERE lower_collection = %s",
+                              (collection.lower(),))[0][0])
+
+    def changes_since(self, etag: int, limit: int, collection: str | None = None) -> list[Change]:
+        where = "etag > %s" + (" AND lower_collection = %s" if collection is not None else "")
+        params: tuple[Any, ...] = (etag, collection.lower()) if collection is not None else (etag,)
+        # One statement, one snapshot: a put and the delete after it are seen together or not at all.
+        rows = self._read(
+            f"(SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE {where} ORDER BY etag LIMIT %s) "
+            "UNION ALL "
+            f"(SELECT id, collection, etag, NULL, NULL, NULL FROM {self.schema}.tombstones WHERE {where} "
+            "ORDER BY etag LIMIT %s) ORDER BY etag LIMIT %s",
+            (*params, limit, *params, limit, limit))
+        return [Change(row[2], row[0], row[1], _row_to_document(row) if row[5] is not None else None)
+                for row in rows]
+
+    def last_etag(self) -> int:
+        return int(self._read(f"SELECT last_etag FROM {self.schema}.head")[0][0])
+
+    def attachments(self, doc_id: str) -> list[Attachment]:
+        rows = self._read(
+            f"SELECT name, hash, content_type, size FROM {self.schema}.attachments WHERE lower_doc_id = %s "
+            "ORDER BY name", (doc_id.lower(),))
+        return [Attachment(doc_id, name, digest, content_type, size) for name, digest, content_type, size in rows]
+
+    def attachment_content(self, doc_id: str, name: str) -> tuple[Attachment, bytes] | None:
+        rows = self._read(
+            f"SELECT a.hash, a.content_type, a.size, c.content FROM {self.schema}.attachments a "
+            f"JOIN {self.schema}.attachment_contents c ON c.hash = a.hash WHERE a.lower_doc_id = %s AND a.name = %s",
+            (doc_id.lower(), name))
+        if not rows:
+            return None
+        digest, content_type, size, content = rows[0]
+        return Attachment(doc_id, name, digest, content_type, size), bytes(content)
+
+    def get_state(self, key: str) -> Any:
+        rows = self._read(f"SELECT value FROM {self.schema}.state WHERE key = %s", (key,))
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def states(self, key_prefix: str) -> dict[str, Any]:
+        rows = self._read(f"SELECT key, value FROM {self.schema}.state WHERE key >= %s AND key < %s",
+                          _prefix_bounds(key_prefix))
+        return {key: orjson.loads(value) for key, value in rows}
+
+    def get_record(self) -> tuple[dict[str, Any], int]:
+        record, record_etag = self._read(f"SELECT record, record_etag FROM {self.schema}.head")[0]
+        return (orjson.loads(record) if record is not None else {}), int(record_etag)
+
+    def integrity_check(self) -> list[str]:
+        s = self.schema
+        orphans = self._read(
+            f"SELECT hash FROM {s}.attachment_contents c WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {s}.attachments a WHERE a.hash = c.hash)")
+        problems = [f"attachment content {row[0]} is referenced by no document" for row in orphans]
+        missing = self._read(
+            f"SELECT lower_doc_id, name FROM {s}.attachments a WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {s}.attachment_contents c WHERE c.hash = a.hash)")
+        problems += [f"attachment {name} of {doc} has no content" for doc, name in missing]
+        dangling = self._read(
+            f"SELECT DISTINCT lower_doc_id FROM {s}.attachments a WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {s}.documents d WHERE d.lower_id = a.lower_doc_id)")
+        problems += [f"attachments of missing document {row[0]}" for row in dangling]
+        ahead = self._read(
+            f"SELECT greatest((SELECT max(etag) FROM {s}.documents), (SELECT max(etag) FROM {s}.tombstones)) "
+            f"FROM {s}.head WHERE greatest((SELECT max(etag) FROM {s}.documents), "
+            f"(SELECT max(etag) FROM {s}.tombstones)) > last_etag")
+        problems += [f"etag {row[0]} is past the change feed's head" for row in ahead]
+        return problems
+
+    def close(self) -> None:
+        """The pool belongs to the backend; a closed storage only refuses further use."""
+        with self._write_lock:
+            self._closed = True

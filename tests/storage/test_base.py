@@ -1,0 +1,243 @@
+"""The storage contract, on every backend: ids, change feed, attachments by content hash, HiLo,
+state and record, and the backend's list of databases."""
+
+from __future__ import annotations
+
+import threading
+
+import orjson
+import pytest
+
+from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
+from rookdb.storage.base import DocumentStorage, StorageBackend
+
+
+def put(storage: DocumentStorage, doc_id: str, collection: str = "Products", **fields: object) -> None:
+    with storage.write() as tx:
+        tx.put(doc_id, collection, {**fields, "@metadata": {"@collection": collection}})
+
+
+def test_ids_are_case_insensitive_and_case_preserving(storage: DocumentStorage) -> None:
+    put(storage, "Products/1-A", Name="Chai")
+    document = storage.get("products/1-a")
+    assert document is not None
+    assert document.id == "Products/1-A"
+    put(storage, "PRODUCTS/1-a", Name="Chang")
+    again = storage.get("products/1-A")
+    assert again is not None and again.id == "Products/1-A"
+    assert orjson.loads(again.body)["Name"] == "Chang"
+    assert storage.count() == 1
+
+
+def test_server_owned_metadata_is_filled(storage: DocumentStorage) -> None:
+    put(storage, "products/1", Name="Chai")
+    document = storage.get("products/1")
+    assert document is not None
+    metadata = orjson.loads(document.body)["@metadata"]
+    assert metadata["@id"] == "products/1"
+    assert metadata["@change-vector"] == document.change_vector == f"A:{document.etag}-{storage.database_id}"
+    assert metadata["@last-modified"].endswith("Z") and "." in metadata["@last-modified"]
+    assert metadata["@collection"] == "Products"
+
+
+def test_change_feed_is_monotonic_and_includes_deletes(storage: DocumentStorage) -> None:
+    put(storage, "a/1")
+    put(storage, "a/2")
+    put(storage, "a/1")
+    with storage.write() as tx:
+        assert tx.delete("a/2") is not None
+        assert tx.delete("a/3") is None
+    changes = storage.changes_since(0, 100)
+    assert [change.etag for change in changes] == sorted(change.etag for change in changes)
+    assert [(change.id, change.deleted) for change in changes] == [("a/1", False), ("a/2", True)]
+    assert storage.changes_since(changes[0].etag, 100)[0].id == "a/2"
+    assert storage.last_etag() == changes[-1].etag
+    put(storage, "a/2")
+    assert [change.id for change in storage.changes_since(changes[-1].etag, 10)] == ["a/2"]
+
+
+def test_rolled_back_transaction_leaves_nothing(storage: DocumentStorage) -> None:
+    with pytest.raises(RuntimeError), storage.write() as tx:
+        tx.put("a/1", "A", {"@metadata": {}})
+        raise RuntimeError("boom")
+    assert storage.get("a/1") is None
+    assert storage.last_etag() == 0
+
+
+def test_attachments_are_stored_once_per_content_and_collected(storage: DocumentStorage) -> None:
+    put(storage, "a/1")
+    put(storage, "a/2")
+    with storage.write() as tx:
+        first = tx.put_attachment("a/1", "v", "application/octet-stream", b"same bytes")
+        second = tx.put_attachment("a/2", "v", "application/octet-stream", b"same bytes")
+    assert first.hash == second.hash
+    loaded = storage.attachment_content("a/1", "v")
+    assert loaded is not None and loaded[1] == b"same bytes"
+    document = storage.get("a/1")
+    assert document is not None
+    metadata = orjson.loads(document.body)["@metadata"]
+    assert metadata["@flags"] == "HasAttachments"
+    assert metadata["@attachments"][0]["Hash"] == first.hash
+    with storage.write() as tx:
+        tx.delete("a/1")
+    assert storage.attachment_content("a/2", "v") is not None
+    with storage.write() as tx:
+        tx.delete_attachment("a/2", "v")
+    assert storage.integrity_check() == []
+    assert storage.attachment_content("a/2", "v") is None
+
+
+def test_hilo_ranges_never_overlap(storage: DocumentStorage) -> None:
+    with storage.write() as tx:
+        first = tx.hilo_next("products", 0, 32)
+        second = tx.hilo_next("products", 0, 32)
+    assert first == (1, 32)
+    assert second == (33, 64)
+    with storage.write() as tx:
+        tx.hilo_return("products", 64, 40)
+        assert tx.hilo_next("products", 0, 32) == (41, 72)
+        tx.hilo_return("products", 64, 50)  # not the newest range any more: ignored
+        assert tx.hilo_next("products", 0, 8) == (73, 80)
+
+
+def test_state_and_record_survive_reopen(backend: StorageBackend, database_name: str) -> None:
+    storage = backend.create(database_name)
+    with storage.write() as tx:
+        tx.set_state("task/1/position", {"etag": 42})
+        tx.set_state("task/2/position", 7)
+        etag = tx.set_record({"Settings": {"x": 1}})
+    database_id = storage.database_id
+    storage.close()
+    reopened = backend.open(database_name.upper())
+    assert reopened.database_id == database_id
+    assert reopened.get_state("task/1/position") == {"etag": 42}
+    assert reopened.states("task/") == {"task/1/position": {"etag": 42}, "task/2/position": 7}
+    assert reopened.get_record() == ({"Settings": {"x": 1}}, etag)
+    with reopened.write() as tx:
+        tx.delete_state("task/1")
+    assert reopened.states("task/") == {"task/2/position": 7}
+    reopened.close()
+
+
+def test_collections_prefix_listing_and_iteration(storage: DocumentStorage) -> None:
+    for number in range(1, 2500):
+        put(storage, f"products/{number}", "Products" if number % 2 else "Orders")
+    assert storage.collection_counts() == {"Orders": 1249, "Products": 1250}
+    assert sum(1 for _ in storage.iter_collection("products")) == 1250
+    assert sum(1 for _ in storage.iter_collection(None)) == 2499
+    listed = storage.list_by_prefix("Products/1", 0, 5)
+    assert [document.id for document in listed] == sorted(document.id for document in listed)
+    assert all(document.id.startswith("products/1") for document in listed)
+    assert [document.id for document in storage.list_recent("Orders", 0, 2)] == ["products/2498", "products/2496"]
+
+
+def test_concurrent_readers_and_writer(storage: DocumentStorage) -> None:
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for number in range(200):
+                put(storage, f"w/{number}")
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    def read() -> None:
+        try:
+            for _ in range(200):
+                storage.count()
+                storage.changes_since(0, 10)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert storage.count() == 200
+
+
+def test_bulk_put_many_replaces_and_revives(storage: DocumentStorage) -> None:
+    put(storage, "Orders/1", "Orders", Total=1)
+    with storage.write() as tx:
+        tx.delete("Orders/1")
+    put(storage, "Orders/2", "Orders", Total=2)
+    documents = [(f"orders/{number}", "Orders", {"Total": number * 10, "@metadata": {"@collection": "Orders"}})
+                 for number in (1, 2, 3, 3)]
+    with storage.write() as tx:
+        existing = tx.existing([doc_id for doc_id, _, _ in documents])
+        assert existing == {"orders/2": ("Orders/2", "Orders")}
+        tx.put_many(documents, existing)
+    assert [document.id for document in storage.iter_collection("ORDERS")] == ["orders/1", "Orders/2", "orders/3"]
+    third = storage.get("orders/3")
+    assert third is not None and orjson.loads(third.body)["Total"] == 30
+    assert [change.deleted for change in storage.changes_since(0, 100)] == [False, False, False]
+    assert storage.last_etag() == max(change.etag for change in storage.changes_since(0, 100))
+
+
+def test_change_feed_of_one_collection_and_its_limit(storage: DocumentStorage) -> None:
+    for number in range(5):
+        put(storage, f"a/{number}", "A")
+        put(storage, f"b/{number}", "B")
+    with storage.write() as tx:
+        tx.delete("b/1")
+        reserved = tx.next_etag()
+    changes = storage.changes_since(0, 100, "b")
+    assert [(change.id, change.deleted) for change in changes] == [
+        ("b/0", False), ("b/2", False), ("b/3", False), ("b/4", False), ("b/1", True)]
+    assert [change.id for change in storage.changes_since(0, 3)] == ["a/0", "b/0", "a/1"]
+    assert storage.last_etag() == reserved  # a reserved etag moves the head too
+    document = storage.get("b/4")
+    assert document is not None and storage.changes_since(document.etag, 10, "B")[0].deleted
+
+
+def test_lookups_many_and_recent(storage: DocumentStorage) -> None:
+    for number in range(3):
+        put(storage, f"Users/{number}", "Users")
+    found = storage.get_many(["users/2", "nobody", "USERS/0", "users/2"])
+    assert [document.id if document else None for document in found] == ["Users/2", None, "Users/0", "Users/2"]
+    assert [document.id for document in storage.list_recent(None, 1, 5)] == ["Users/1", "Users/0"]
+    assert [document.id for document in storage.list_by_prefix("users/", 0, 5, start_after="Users/0")] == [
+        "Users/1", "Users/2"]
+    assert storage.count("users") == 3 and storage.count("nothing") == 0
+    assert storage.collection_counts() == {"Users": 3}
+
+
+def test_attachment_replaced_and_listed(storage: DocumentStorage) -> None:
+    put(storage, "a/1")
+    with storage.write() as tx:
+        tx.put_attachment("a/1", "b.txt", "text/plain", b"old")
+        tx.put_attachment("a/1", "a.bin", "application/octet-stream", b"\x00\x01", touch_document=False)
+        tx.put_attachment("a/1", "b.txt", "text/plain", b"new")
+    assert [(a.name, a.size) for a in storage.attachments("A/1")] == [("a.bin", 2), ("b.txt", 3)]
+    loaded = storage.attachment_content("a/1", "b.txt")
+    assert loaded is not None and loaded[1] == b"new"
+    assert storage.integrity_check() == []  # the old content went with its last reference
+    with storage.write() as tx:
+        assert tx.delete_attachment("a/1", "b.txt")
+        assert not tx.delete_attachment("a/1", "b.txt")
+    document = storage.get("a/1")
+    assert document is not None
+    assert [a["Name"] for a in orjson.loads(document.body)["@metadata"]["@attachments"]] == ["a.bin"]
+
+
+def test_the_backend_lists_creates_opens_and_drops(backend: StorageBackend, database_name: str) -> None:
+    created = backend.create(database_name)
+    put(created, "a/1")
+    created.close()
+    assert database_name in backend.names()
+    assert backend.find(database_name.lower()) == database_name
+    assert backend.find("no-such-database") is None
+    with pytest.raises(DatabaseAlreadyExistsError):
+        backend.create(database_name.upper())
+    with pytest.raises(DatabaseDoesNotExistError):
+        backend.open("no-such-database")
+    backend.drop(database_name.lower())
+    assert backend.find(database_name) is None
+    with pytest.raises(DatabaseDoesNotExistError):
+        backend.drop(database_name)
+    again = backend.create(database_name)
+    assert again.count() == 0 and again.last_etag() == 0
+    again.close()
+    assert backend.describe()
