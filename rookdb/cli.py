@@ -12,6 +12,7 @@ from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.sample_data import SAMPLES, import_sample
 from rookdb.errors import RookError
 from rookdb.settings import Settings
+from rookdb.storage.backends import describe_storage
 
 __all__ = ["main"]
 
@@ -30,6 +31,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["Security.Certificate.Path"] = args.certificate
     if getattr(args, "certificate_key", None) is not None:
         overrides["Security.Certificate.KeyPath"] = args.certificate_key
+    if getattr(args, "storage", None) is not None:
+        overrides["Storage.Url"] = args.storage
     return Settings(overrides)
 
 
@@ -58,7 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
             count = _ensure_sample(data_dir, settings, args.with_sample, args.sample_database)
             print(f"Loaded {count} {args.with_sample} documents into database {args.sample_database}.")
     scheme = "https" if secured else "http"
-    print(f"rookdb serving {settings['Server.DataDir']} on "
+    print(f"rookdb serving {describe_storage(settings, Path(settings['Server.DataDir']))} on "
           f"{scheme}://{settings['Server.Host']}:{settings['Server.Port']} (Studio: /studio)"
           + (" with client-certificate authentication" if secured else ""))
     # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a clean stop.
@@ -102,7 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the server with the Studio")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
-    serve.add_argument("--data-dir", default="./rookdb-data", help="where databases live")
+    serve.add_argument("--data-dir", default="./rookdb-data",
+                       help="where databases (with SQLite) and this node's indexes live")
+    serve.add_argument("--storage", default=None, metavar="URL",
+                       help="postgresql://user:password@host:port/dbname to keep documents in PostgreSQL "
+                            "(default: SQLite files in the data directory; env ROOKDB_STORAGE_URL)")
     serve.add_argument("--certificate", default=None, metavar="PATH",
                        help="server certificate (PEM with key, or .pfx): serve HTTPS and require client certificates "
                             "(default: <data dir>/certs/server.pem when `rookdb certs init` made it)")
@@ -119,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("sample", choices=sorted(SAMPLES))
     sample.add_argument("--database", default="Northwind")
     sample.add_argument("--data-dir", default="./rookdb-data")
+    sample.add_argument("--storage", default=None, metavar="URL", help="as for serve")
     sample.set_defaults(run=_import_sample)
 
     certs = commands.add_parser("certs", help="secured mode: certificates for TLS and client authentication")

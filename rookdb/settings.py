@@ -48,6 +48,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("Security.AuditLog.FolderPath", str, "",
             "Folder of the audit log (audit.log: who, which certificate, which database, allowed or refused) "
             "in secured mode; default: <data dir>/logs."),
+    Setting("Storage.Url", str, "",
+            "Where documents live: empty for one SQLite file per database under Server.DataDir; "
+            "postgresql://user:password@host:port/dbname for one PostgreSQL database that every node shares "
+            "(indexes stay under each node's Server.DataDir)."),
+    Setting("Storage.PostgreSql.Catalog", str, "rookdb",
+            "Schema listing the databases; each database gets schema <catalog>_db_<n>. Nodes with the same "
+            "Storage.Url and catalog serve the same databases."),
+    Setting("Storage.PostgreSql.MaxConnections", int, 10,
+            "Most connections this node opens to PostgreSQL (shared by all its databases).", minimum=2),
+    Setting("Storage.PostgreSql.ConnectTimeoutInSec", float, 5.0,
+            "Longest wait for a PostgreSQL connection before a request is answered 503.", unit="seconds",
+            minimum=0.1),
     Setting("Query.TimeoutInSec", float, 30.0, "Longest time a query may run.", unit="seconds", minimum=0.1),
     Setting("Ai.Embeddings.MaxBatchSize", int, 128,
             "Maximum number of documents per embeddings-task batch.", scope="database", minimum=1),

@@ -12,13 +12,53 @@ from starlette.testclient import TestClient
 
 from rookdb.server.app import create_app
 from rookdb.server.runner import BackgroundServer
-from rookdb.settings import Settings
+from rookdb.settings import Settings, env_name
 from rookdb.testing.embedding_server import EmbeddingServer
+from rookdb.testing.postgres_server import PostgresServer
 from tests.support.cost import boots_something, refusing_boots
 from tests.support.embeddings import EMBEDDING_API_KEY
 from tests.support.stores import StoreFactory, open_store
 
 _database_numbers = itertools.count(1)
+_catalog_numbers = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--storage", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="where the servers the tests start keep documents (tests/storage runs on both always)")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server per test process, started on first use."""
+    with PostgresServer() as running:
+        yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def storage_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``Storage.Url`` of every server the tests start: with --storage=postgresql, this process's server."""
+    if request.config.getoption("storage") == "sqlite":
+        yield ""
+        return
+    url: str = request.getfixturevalue("postgres_server").url
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(env_name("Storage.Url"), url)
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def storage_settings(storage_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Storage settings for what a test starts itself (servers get them from the environment).
+
+    On PostgreSQL each test has a catalog of its own, so its servers see only its databases, as
+    with SQLite each sees only its data dir; session-wide servers use the default catalog.
+    """
+    if not storage_url:
+        return {}
+    catalog = f"test_{next(_catalog_numbers)}"
+    monkeypatch.setenv(env_name("Storage.PostgreSql.Catalog"), catalog)
+    return {"Storage.Url": storage_url, "Storage.PostgreSql.Catalog": catalog}
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,42 @@ import pytest
 
 from rookdb.cli import _parser, _settings, main
 from rookdb.server.runner import check_bind_address
+from rookdb.settings import Settings, env_name
+from rookdb.storage.backends import open_backend
+from rookdb.storage.postgresql import PostgresBackend
+from rookdb.storage.sqlite import DATABASE_FILE
+from rookdb.testing.postgres_server import PostgresServer
 from rookdb.testing.server_process import ServerProcess
 
 
 def test_import_sample_loads_northwind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import-sample", "northwind", "--database", "Northwind", "--data-dir", str(tmp_path)]) == 0
     assert "Imported 1051 documents into Northwind" in capsys.readouterr().out
-    assert (tmp_path / "databases" / "Northwind" / "rookdb.sqlite3").exists()
+    backend = open_backend(Settings(), tmp_path)
+    try:
+        assert backend.names() == ["Northwind"]
+    finally:
+        backend.close()
+
+
+def test_import_sample_into_postgresql(tmp_path: Path, postgres_server: PostgresServer,
+                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(env_name("Storage.PostgreSql.Catalog"), "cli_import")
+    arguments = ["import-sample", "northwind", "--data-dir", str(tmp_path), "--storage", postgres_server.url]
+    assert main(arguments) == 0
+    assert "Imported 1051 documents into Northwind" in capsys.readouterr().out
+    backend = PostgresBackend(postgres_server.url, catalog="cli_import")
+    try:
+        assert backend.names() == ["Northwind"]
+        assert backend.open("Northwind").count("Employees") == 9
+    finally:
+        backend.close()
+    assert not (tmp_path / "databases" / "Northwind" / DATABASE_FILE).exists()
+
+
+def test_a_storage_url_of_another_kind_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import-sample", "northwind", "--data-dir", str(tmp_path), "--storage", "mysql://db/x"]) == 2
+    assert "Storage.Url" in capsys.readouterr().err
 
 
 def test_non_loopback_address_is_refused_without_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

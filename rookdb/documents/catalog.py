@@ -1,4 +1,7 @@
-"""The set of databases a server holds: one folder each under ``<data dir>/databases``.
+"""The set of databases a server holds, as its storage backend lists them (``Storage.Url``).
+
+Each database also has a folder of this node's own under ``<data dir>/databases`` (index files,
+vector indexes); with SQLite the database file lives there too.
 
 The catalog is the composition root of every database: it opens the storage, builds the database's
 services (``DatabaseServices``) and wires them to each other, starts them and stops them. Nothing
@@ -22,13 +25,14 @@ from rookdb.documents.indexing import IndexingService
 from rookdb.documents.secrets import SecretBox, load_or_create_master_key
 from rookdb.documents.services import DatabaseServices
 from rookdb.documents.vector_search import VectorSearchService
-from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
+from rookdb.errors import DatabaseDoesNotExistError, ValidationError
 from rookdb.settings import Settings
-from rookdb.storage.sqlite import SqliteStorage
+from rookdb.storage.backends import open_backend
+from rookdb.storage.base import DocumentStorage, StorageBackend
 
-__all__ = ["DATABASE_FILE", "DatabaseCatalog", "validate_database_name"]
+__all__ = ["DatabaseCatalog", "validate_database_name"]
 
-DATABASE_FILE = "rookdb.sqlite3"
+_LOCAL_ID_FILE = "database.id"
 _NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,128}$")
 
 
@@ -55,6 +59,7 @@ class DatabaseCatalog:
         self.settings = settings
         self._root = data_dir / "databases"
         self._root.mkdir(parents=True, exist_ok=True)
+        self._backend: StorageBackend | None = None
         self._embedded_model = embedded_model
         self._databases: dict[str, Database] = {}
         """Lower-cased name → every open database, with or without services."""
@@ -64,21 +69,19 @@ class DatabaseCatalog:
         key_path = Path(settings["Security.MasterKeyPath"] or data_dir / "master.key")
         self.secrets = SecretBox(load_or_create_master_key(key_path))
 
-    def names(self) -> list[str]:
-        return sorted(
-            (entry.name for entry in self._root.iterdir() if (entry / DATABASE_FILE).exists()),
-            key=str.lower,
-        )
+    @property
+    def backend(self) -> StorageBackend:
+        """Where the databases live; opened on first use (again after ``close``)."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = open_backend(self.settings, self.data_dir)
+            return self._backend
 
-    def _folder(self, name: str) -> Path | None:
-        lowered = name.lower()
-        for existing in self.names():
-            if existing.lower() == lowered:
-                return self._root / existing
-        return None
+    def names(self) -> list[str]:
+        return self.backend.names()
 
     def exists(self, name: str) -> bool:
-        return self._folder(name) is not None
+        return self.backend.find(name) is not None
 
     def get(self, name: str) -> DatabaseServices:
         """The open database ``name`` (case-insensitive) with its services running;
@@ -99,17 +102,30 @@ class DatabaseCatalog:
             database = self._databases.get(name.lower())
             if database is not None:
                 return database
-            folder = self._folder(name)
-            if folder is None:
-                if not create:
-                    raise DatabaseDoesNotExistError(name)
-                folder = self._new_folder(name)
-            return self._open_folder(folder)
+            stored = self.backend.find(name)
+            if stored is not None:
+                return self._open(stored, self.backend.open(stored))
+            if not create:
+                raise DatabaseDoesNotExistError(name)
+            validate_database_name(name)
+            return self._open(name, self.backend.create(name))
 
-    def _open_folder(self, folder: Path) -> Database:
-        database = Database(folder.name, SqliteStorage(folder / DATABASE_FILE), folder, self.settings)
-        self._databases[folder.name.lower()] = database
+    def _open(self, name: str, storage: DocumentStorage) -> Database:
+        database = Database(name, storage, self._local_folder(name, storage.database_id), self.settings)
+        self._databases[name.lower()] = database
         return database
+
+    def _local_folder(self, name: str, database_id: str) -> Path:
+        """This node's folder for ``name``; emptied when it was left by an older database of that name
+        (dropped on another node while this one was down), whose indexes would be wrong here."""
+        folder = self._root / name
+        marker = folder / _LOCAL_ID_FILE
+        if marker.exists() and marker.read_text().strip() != database_id:
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not marker.exists():
+            marker.write_text(database_id)
+        return folder
 
     def _compose(self, database: Database) -> DatabaseServices:
         ai = AiRecord(database, self.secrets)
@@ -126,26 +142,20 @@ class DatabaseCatalog:
         self._services[database.name.lower()] = services
         return services
 
-    def _new_folder(self, name: str) -> Path:
-        validate_database_name(name)
-        folder = self._root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
     def create(self, name: str) -> DatabaseServices:
         validate_database_name(name)
         with self._lock:
-            if self._folder(name) is not None:
-                raise DatabaseAlreadyExistsError(f"Database '{name}' already exists!")
-            return self._compose(self._open_folder(self._new_folder(name)))
+            return self._compose(self._open(name, self.backend.create(name)))
 
     def delete(self, name: str) -> None:
         with self._lock:
-            folder = self._folder(name)
-            if folder is None:
+            stored = self.backend.find(name)
+            if stored is None:
                 raise DatabaseDoesNotExistError(name)
-            self._close(folder.name.lower())
-            shutil.rmtree(folder)
+            self._close(stored.lower())
+            self.backend.drop(stored)
+            # Indexes are this node's own: with SQLite they went with the database's folder already.
+            shutil.rmtree(self._root / stored, ignore_errors=True)
 
     def _close(self, key: str, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> None:
         services = self._services.pop(key, None)
@@ -170,4 +180,7 @@ class DatabaseCatalog:
             for database in self._databases.values():
                 database.close()
             self._databases.clear()
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
             return self._provider_loop.stop() and stopped

@@ -220,9 +220,5 @@ class StorageBackend(abc.ABC):
         """Delete a database and everything in it; its storage must be closed first."""
 
     @abc.abstractmethod
-    def describe(self) -> str:
-        """Where the databases live, for logs and the CLI (never a password)."""
-
-    @abc.abstractmethod
     def close(self) -> None:
         """Release shared connections."""

@@ -532,8 +532,5 @@ class SqliteBackend(StorageBackend):
             raise DatabaseDoesNotExistError(name)
         shutil.rmtree(self.root / stored)
 
-    def describe(self) -> str:
-        return f"SQLite files under {self.root}"
-
     def close(self) -> None:
         """Nothing is shared between the databases' files."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +22,11 @@ from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
     render_task_configuration,
 )
-from rookdb.documents.catalog import DATABASE_FILE, DatabaseCatalog, validate_database_name
+from rookdb.documents.catalog import DatabaseCatalog, validate_database_name
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
 from rookdb.settings import Settings
 from rookdb.testing.embedding_server import EmbeddingServer
+from rookdb.testing.postgres_server import PostgresServer
 from tests.support.embeddings import EMBEDDING_API_KEY
 from tests.support.waiting import wait_for
 
@@ -48,7 +51,7 @@ def test_create_get_and_names_ignore_case(catalog: DatabaseCatalog, tmp_path: Pa
     assert created.name == "Shop"
     assert catalog.get("shop") is created and catalog.get("SHOP").database is created.database
     assert catalog.exists("sHoP") and not catalog.exists("Other")
-    assert (tmp_path / "databases" / "Shop" / DATABASE_FILE).exists()
+    assert (tmp_path / "databases" / "Shop").is_dir()  # this node's folder, whatever the backend
     catalog.create("archive")
     assert catalog.names() == ["archive", "Shop"]
     with pytest.raises(DatabaseAlreadyExistsError, match="Database 'shop' already exists"):
@@ -101,12 +104,12 @@ def test_delete_stops_services_and_removes_the_folder(catalog: DatabaseCatalog, 
         catalog.delete("Gone")
 
 
-def test_close_then_reopen_sees_the_same_data(tmp_path: Path) -> None:
-    catalog = DatabaseCatalog(tmp_path, Settings(environ={}))
+def test_close_then_reopen_sees_the_same_data(tmp_path: Path, storage_settings: dict[str, str]) -> None:
+    catalog = DatabaseCatalog(tmp_path, Settings(storage_settings, environ={}))
     catalog.create("Kept").database.put("a/1", {"@metadata": {"@collection": "A"}})
     catalog.close()
     assert service_threads("Kept") == []
-    reopened = DatabaseCatalog(tmp_path, Settings(environ={}))
+    reopened = DatabaseCatalog(tmp_path, Settings(storage_settings, environ={}))
     try:
         reopened.open_all()
         assert service_threads("Kept") == ["rookdb-expiration-Kept", "rookdb-indexing-Kept", "rookdb-vectors-Kept"]
@@ -134,3 +137,57 @@ def test_close_cancels_a_batch_that_does_not_drain(tmp_path: Path, srv: Embeddin
         assert stored.get("embeddings/products/1-A") is None
     finally:
         reopened.close()
+
+
+def test_a_closed_catalog_opens_the_backend_again(catalog: DatabaseCatalog) -> None:
+    catalog.create("Shop").database.put("a/1", {"@metadata": {"@collection": "A"}})
+    catalog.close()
+    assert catalog.get("shop").database.get("a/1") is not None
+
+
+Node = Callable[[Path], DatabaseCatalog]
+_catalogs = itertools.count(1)
+
+
+@pytest.fixture
+def node(postgres_server: PostgresServer) -> Iterator[Node]:
+    """Catalogs over one PostgreSQL catalog, each with a data dir of its own (as separate nodes have)."""
+    settings = Settings({"Storage.Url": postgres_server.url, "Storage.PostgreSql.Catalog": f"nodes_{next(_catalogs)}",
+                         "Expiration.DeleteFrequencyInSec": 3600.0}, environ={})
+    opened: list[DatabaseCatalog] = []
+
+    def make(data_dir: Path) -> DatabaseCatalog:
+        opened.append(DatabaseCatalog(data_dir, settings))
+        return opened[-1]
+
+    yield make
+    for catalog in opened:
+        catalog.close()
+
+
+def test_databases_live_in_postgresql_not_in_folders(node: Node, tmp_path: Path) -> None:
+    first, second = node(tmp_path / "a"), node(tmp_path / "b")
+    first.create("Shop").database.put("items/1", {"@metadata": {"@collection": "Items"}})
+    assert second.names() == ["Shop"]  # nothing under b/databases yet
+    assert second.get("shop").database.get("items/1") is not None
+    assert (tmp_path / "b" / "databases" / "Shop").is_dir()  # its own folder, for its own indexes
+    second.delete("Shop")
+    assert first.names() == [] and not (tmp_path / "b" / "databases" / "Shop").exists()
+
+
+def test_a_local_folder_left_by_an_older_database_is_emptied(node: Node, tmp_path: Path) -> None:
+    first = node(tmp_path / "a")
+    first.create("Shop")
+    second = node(tmp_path / "b")
+    second.get("Shop")
+    leftover = tmp_path / "b" / "databases" / "Shop" / "old-index.bin"
+    leftover.write_bytes(b"indexes of the first Shop")
+    second.close()
+    first.delete("Shop")
+    first.create("Shop")  # a new database under the old name, while the second node was down
+    second.get("Shop")
+    assert not leftover.exists()
+    second.close()
+    leftover.write_bytes(b"indexes of this Shop")
+    second.get("Shop")
+    assert leftover.exists()

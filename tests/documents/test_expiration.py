@@ -87,8 +87,10 @@ def test_ids_that_extend_another_id_keep_their_own_entry(database: Database) -> 
     assert database.get("sessions/10") is None and database.get("sessions/1") is not None
 
 
-def test_the_background_expirer_runs_at_the_configured_frequency(tmp_path: Path) -> None:
-    catalog = DatabaseCatalog(tmp_path, Settings({"Expiration.DeleteFrequencyInSec": 0.05}, environ={}))
+def test_the_background_expirer_runs_at_the_configured_frequency(tmp_path: Path,
+                                                                  storage_settings: dict[str, str]) -> None:
+    catalog = DatabaseCatalog(tmp_path, Settings({"Expiration.DeleteFrequencyInSec": 0.05, **storage_settings},
+                                                 environ={}))
     try:
         database = catalog.create("Fast").database
         database.put("sessions/1", doc(datetime.now(UTC) - timedelta(seconds=1)))

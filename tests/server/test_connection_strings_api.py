@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from ravendb import DocumentStore
 from ravendb.documents.operations.ai.ai_connection_string import AiConnectionString, AiModelType
@@ -30,6 +30,7 @@ from ravendb.exceptions.raven_exceptions import RavenException
 from ravendb.serverwide.server_operation_executor import ConnectionStringType
 
 from rookdb.server.runner import BackgroundServer
+from rookdb.storage.backends import open_backend
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.embeddings import EMBEDDING_API_KEY
 
@@ -112,10 +113,11 @@ def test_secrets_are_encrypted_at_rest(store: DocumentStore, server: BackgroundS
     for connection_string in all_connectors(embedding_server.url):
         store.maintenance.send(PutConnectionStringOperation(connection_string))
     data_dir = Path(server.settings["Server.DataDir"])
-    database_file = next(data_dir.glob(f"databases/{store.database}/rookdb.sqlite3"))
-    connection = sqlite3.connect(database_file)
-    raw = b"".join(bytes(str(row[0]), "utf-8") for row in connection.execute("SELECT value FROM meta"))
-    connection.close()
+    backend = open_backend(server.settings, data_dir)  # what is stored, on whichever backend the server uses
+    try:
+        raw = orjson.dumps(backend.open(store.database).get_record())
+    finally:
+        backend.close()
     for secret in (b"hf_secret", b"sk-secret", b"az-secret", b"g-secret", b"m-secret", b"a@b.c"):
         assert secret not in raw
     key_file = data_dir / "master.key"

@@ -39,9 +39,9 @@ from rookdb.ai import chunking
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id, sections_of
 from rookdb.ai.quantization import VectorEmbeddingType, text_hash, vector_hash
-from rookdb.documents.catalog import DATABASE_FILE
-from rookdb.settings import env_name
-from rookdb.storage.sqlite import SqliteStorage
+from rookdb.settings import Settings, env_name
+from rookdb.storage.backends import open_backend
+from rookdb.storage.base import DocumentStorage
 from rookdb.testing.server_process import ServerProcess
 
 DATABASE = "CrashTest"
@@ -164,13 +164,16 @@ def test_sigkill_during_embedding_loses_and_duplicates_nothing(server: Server) -
     final = wait_caught_up(server)
     server.stop()
 
-    storage = SqliteStorage(server.data_dir / "databases" / DATABASE / DATABASE_FILE)
+    # The backend the server used (SQLite files, or PostgreSQL with --storage=postgresql).
+    backend = open_backend(Settings(), server.data_dir)
+    storage = backend.open(DATABASE)
     try:
         assert storage.integrity_check() == []
         check_embeddings(storage)
         assert final["DocumentsTotal"] == total and final["FailedItems"] == 0
     finally:
         storage.close()
+        backend.close()
 
 
 def expected_chunks(body: dict[str, Any]) -> dict[str, list[str]]:
@@ -182,7 +185,7 @@ def expected_chunks(body: dict[str, Any]) -> dict[str, list[str]]:
     return fields
 
 
-def check_embeddings(storage: SqliteStorage) -> None:
+def check_embeddings(storage: DocumentStorage) -> None:
     sources = {document.id: orjson.loads(document.body) for document in storage.iter_collection("Products")}
     embeddings = {document.id: document for document in storage.iter_collection("@embeddings/Products")}
     assert set(embeddings) == {f"embeddings/{source_id}" for source_id in sources}, "missing or orphan documents"

@@ -11,16 +11,8 @@ import pytest
 from rookdb.storage.base import DocumentStorage, StorageBackend
 from rookdb.storage.postgresql import PostgresBackend
 from rookdb.storage.sqlite import SqliteBackend
-from rookdb.testing.postgres_server import PostgresServer
 
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One throwaway PostgreSQL server per test process."""
-    with PostgresServer() as running:
-        yield running
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,11 +10,7 @@ import pytest
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
 from rookdb.storage.base import DocumentStorage, StorageBackend
-
-
-def put(storage: DocumentStorage, doc_id: str, collection: str = "Products", **fields: object) -> None:
-    with storage.write() as tx:
-        tx.put(doc_id, collection, {**fields, "@metadata": {"@collection": collection}})
+from tests.support.storage import put
 
 
 def test_ids_are_case_insensitive_and_case_preserving(storage: DocumentStorage) -> None:
@@ -240,4 +236,3 @@ def test_the_backend_lists_creates_opens_and_drops(backend: StorageBackend, data
     again = backend.create(database_name)
     assert again.count() == 0 and again.last_etag() == 0
     again.close()
-    assert backend.describe()

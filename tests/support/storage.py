@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rookdb.storage.sqlite import SqliteStorage
+from rookdb.storage.base import DocumentStorage
 
 
-def put(storage: SqliteStorage, doc_id: str, collection: str = "Products", **fields: Any) -> None:
+def put(storage: DocumentStorage, doc_id: str, collection: str = "Products", **fields: Any) -> None:
     with storage.write() as tx:
         tx.put(doc_id, collection, {**fields, "@metadata": {"@collection": collection}})
 
 
-def delete(storage: SqliteStorage, doc_id: str) -> None:
+def delete(storage: DocumentStorage, doc_id: str) -> None:
     with storage.write() as tx:
         tx.delete(doc_id)

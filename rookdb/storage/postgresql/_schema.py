@@ -1,23 +1,42 @@
 """The tables of one PostgreSQL database shared by every rookdb node.
 
-Schema ``rookdb`` holds the catalog (one row per rookdb database); each rookdb database gets a
-schema of its own, ``rookdb_db_<catalog id>``, so dropping a database is one ``DROP SCHEMA`` and
-a re-created name never sees the old rows. Keys compare byte-wise (``COLLATE "C"``), as SQLite's
+The catalog schema (``rookdb`` unless configured) has one row per rookdb database; each rookdb
+database gets a schema of its own, ``<catalog>_db_<catalog id>``, so dropping a database is one
+``DROP SCHEMA`` and a re-created name never sees the old rows. Several rookdb clusters can share
+one PostgreSQL database under different catalog names. Keys compare byte-wise (``COLLATE "C"``), as SQLite's
 do, so prefix ranges and orders are the same on both backends.
 """
 
 from __future__ import annotations
 
-__all__ = ["CATALOG", "CATALOG_LOCK", "CATALOG_SCHEMA", "LAYOUT_VERSION", "database_tables", "schema_name"]
+import re
 
-CATALOG_SCHEMA = "rookdb"
+__all__ = [
+    "CATALOG_LOCK",
+    "DEFAULT_CATALOG",
+    "LAYOUT_VERSION",
+    "catalog_tables",
+    "database_tables",
+    "is_catalog_name",
+    "schema_name",
+]
+
+DEFAULT_CATALOG = "rookdb"
 LAYOUT_VERSION = 1
-# Any constant works: it only serializes nodes creating the catalog at the same moment.
+# Any constant works: it only serializes nodes creating a catalog at the same moment.
 CATALOG_LOCK = 0x726F6F6B_6462
+# Lower-case so it needs no quoting; short enough that "<catalog>_db_<id>" fits PostgreSQL's 63 bytes.
+_CATALOG_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 
-CATALOG = f"""
-CREATE SCHEMA IF NOT EXISTS {CATALOG_SCHEMA};
-CREATE TABLE IF NOT EXISTS {CATALOG_SCHEMA}.databases (
+
+def is_catalog_name(name: str) -> bool:
+    return bool(_CATALOG_NAME.match(name)) and not name.startswith("pg_")
+
+
+def catalog_tables(catalog: str) -> str:
+    return f"""
+CREATE SCHEMA IF NOT EXISTS {catalog};
+CREATE TABLE IF NOT EXISTS {catalog}.databases (
     id bigserial PRIMARY KEY,
     lower_name text COLLATE "C" NOT NULL UNIQUE,
     name text NOT NULL,
@@ -27,8 +46,8 @@ CREATE TABLE IF NOT EXISTS {CATALOG_SCHEMA}.databases (
 """
 
 
-def schema_name(database_number: int) -> str:
-    return f"rookdb_db_{database_number}"
+def schema_name(catalog: str, database_number: int) -> str:
+    return f"{catalog}_db_{database_number}"
 
 
 def database_tables(schema: str) -> str:

@@ -11,14 +11,15 @@ from psycopg import conninfo
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
 from rookdb.storage.base import DocumentStorage, StorageBackend
 from rookdb.storage.metadata import new_database_id
-from rookdb.storage.postgresql._connections import Connection, open_pool, run
+from rookdb.storage.postgresql._connections import Connection, Pool, run
 from rookdb.storage.postgresql._failures import storage_failure
 from rookdb.storage.postgresql._schema import (
-    CATALOG,
     CATALOG_LOCK,
-    CATALOG_SCHEMA,
+    DEFAULT_CATALOG,
     LAYOUT_VERSION,
+    catalog_tables,
     database_tables,
+    is_catalog_name,
     schema_name,
 )
 from rookdb.storage.postgresql.storage import PostgresStorage
@@ -33,29 +34,28 @@ T = TypeVar("T")
 class PostgresBackend(StorageBackend):
     """A pool of connections to one PostgreSQL database, shared by every rookdb database in it."""
 
-    def __init__(self, url: str, *, max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    def __init__(self, url: str, *, catalog: str = DEFAULT_CATALOG, max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
+        if not is_catalog_name(catalog):
+            raise ValueError(f"{catalog!r} is not a catalog schema name (a-z, 0-9, _; at most 40)")
         self.url = url
+        self.catalog = catalog
         try:
             params = conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as error:
             raise storage_failure("parse the PostgreSQL URL", error) from error
         self._where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
-        try:
-            self._pool = open_pool(url, max_connections=max_connections, connect_timeout=connect_timeout)
-        except psycopg.Error as error:
-            raise storage_failure(f"connect to {self._where}", error) from error
+        self._pool = Pool(url, max_connections=max_connections, connect_timeout=connect_timeout)
         try:
             self._transaction(self._create_catalog, f"create the rookdb catalog in {self._where}")
         except BaseException:
             self._pool.close()
             raise
 
-    @staticmethod
-    def _create_catalog(connection: Connection) -> None:
+    def _create_catalog(self, connection: Connection) -> None:
         # Nodes starting together would race on CREATE SCHEMA IF NOT EXISTS; take turns.
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (CATALOG_LOCK,))
-        connection.execute(CATALOG)
+        connection.execute(catalog_tables(self.catalog))
 
     def _transaction(self, work: Callable[[Connection], T], action: str) -> T:
         def transaction(connection: Connection) -> T:
@@ -67,21 +67,21 @@ class PostgresBackend(StorageBackend):
         return run(self._pool, lambda connection: connection.execute(sql, params).fetchall(), "read the catalog")
 
     def names(self) -> list[str]:
-        return [row[0] for row in self._catalog(f"SELECT name FROM {CATALOG_SCHEMA}.databases ORDER BY lower_name")]
+        return [row[0] for row in self._catalog(f"SELECT name FROM {self.catalog}.databases ORDER BY lower_name")]
 
     def find(self, name: str) -> str | None:
-        rows = self._catalog(f"SELECT name FROM {CATALOG_SCHEMA}.databases WHERE lower_name = %s", (name.lower(),))
+        rows = self._catalog(f"SELECT name FROM {self.catalog}.databases WHERE lower_name = %s", (name.lower(),))
         return str(rows[0][0]) if rows else None
 
     def create(self, name: str) -> DocumentStorage:
         def create(connection: Connection) -> str:
             row = connection.execute(
-                f"INSERT INTO {CATALOG_SCHEMA}.databases (lower_name, name, layout_version) "
+                f"INSERT INTO {self.catalog}.databases (lower_name, name, layout_version) "
                 "VALUES (%s, %s, %s) ON CONFLICT (lower_name) DO NOTHING RETURNING id",
                 (name.lower(), name, LAYOUT_VERSION)).fetchone()
             if row is None:
                 raise DatabaseAlreadyExistsError(f"Database '{name}' already exists!")
-            schema = schema_name(row[0])
+            schema = schema_name(self.catalog, row[0])
             connection.execute(database_tables(schema))
             connection.execute(f"INSERT INTO {schema}.head (database_id) VALUES (%s)", (new_database_id(),))
             return schema
@@ -89,26 +89,23 @@ class PostgresBackend(StorageBackend):
         return PostgresStorage(self._pool, self._transaction(create, f"create database '{name}'"), name)
 
     def open(self, name: str) -> DocumentStorage:
-        rows = self._catalog(f"SELECT id, name FROM {CATALOG_SCHEMA}.databases WHERE lower_name = %s",
+        rows = self._catalog(f"SELECT id, name FROM {self.catalog}.databases WHERE lower_name = %s",
                              (name.lower(),))
         if not rows:
             raise DatabaseDoesNotExistError(name)
         number, stored = rows[0]
-        return PostgresStorage(self._pool, schema_name(number), stored)
+        return PostgresStorage(self._pool, schema_name(self.catalog, number), stored)
 
     def drop(self, name: str) -> None:
         def drop(connection: Connection) -> None:
             row = connection.execute(
-                f"DELETE FROM {CATALOG_SCHEMA}.databases WHERE lower_name = %s RETURNING id",
+                f"DELETE FROM {self.catalog}.databases WHERE lower_name = %s RETURNING id",
                 (name.lower(),)).fetchone()
             if row is None:
                 raise DatabaseDoesNotExistError(name)
-            connection.execute(f"DROP SCHEMA {schema_name(row[0])} CASCADE")
+            connection.execute(f"DROP SCHEMA {schema_name(self.catalog, row[0])} CASCADE")
 
         self._transaction(drop, f"drop database '{name}'")
-
-    def describe(self) -> str:
-        return f"PostgreSQL at {self._where}"
 
     def close(self) -> None:
         self._pool.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg import errors as pg
-from psycopg_pool import PoolTimeout
 
 from rookdb.errors import DatabaseDoesNotExistError, StorageError, StorageUnavailableError
 from rookdb.server.runner import free_port
@@ -16,7 +15,7 @@ from rookdb.testing.postgres_server import PostgresServer
 
 @pytest.mark.parametrize(("error", "expected"), [
     (psycopg.OperationalError("connection refused"), StorageUnavailableError),
-    (PoolTimeout("couldn't get a connection after 5.00 sec"), StorageUnavailableError),
+    (pg.ConnectionTimeout("connection timeout expired"), StorageUnavailableError),
     (psycopg.InterfaceError("the connection is closed"), StorageUnavailableError),
     (pg.ConnectionFailure(), StorageUnavailableError),
     (pg.AdminShutdown(), StorageUnavailableError),

@@ -14,6 +14,7 @@ from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.storage.base import DocumentStorage
 from rookdb.storage.postgresql import PostgresBackend, PostgresStorage
 from rookdb.testing.postgres_server import PostgresServer
+from tests.support.storage import put
 
 Nodes = Callable[[int], list[PostgresBackend]]
 
@@ -31,11 +32,6 @@ def nodes(postgres_server: PostgresServer) -> Iterator[Nodes]:
     yield make
     for backend in opened:
         backend.close()
-
-
-def put(storage: DocumentStorage, doc_id: str, collection: str = "Items", **fields: object) -> None:
-    with storage.write() as tx:
-        tx.put(doc_id, collection, {**fields, "@metadata": {"@collection": collection}})
 
 
 def test_a_follower_never_skips_an_etag_while_nodes_write_concurrently(nodes: Nodes, database_name: str) -> None:
