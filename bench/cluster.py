@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bulk_insert import Product, products  # run as bench/cluster.py: its folder is on the path
 from ravendb import DocumentStore
 from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
@@ -25,20 +26,7 @@ from rookdb.testing.postgres_server import PostgresServer
 from rookdb.testing.server_process import ServerProcess
 
 DATABASE = "Bench"
-CATEGORIES = 8
 SAVE_BATCH = 100
-
-
-class Product:
-    def __init__(self, Name: str, PricePerUnit: float, Category: str, UnitsInStock: int) -> None:
-        self.Name = Name
-        self.PricePerUnit = PricePerUnit
-        self.Category = Category
-        self.UnitsInStock = UnitsInStock
-
-
-def product(n: int) -> Product:
-    return Product(f"Product {n}", n * 1.5, f"categories/{n % CATEGORIES + 1}-A", n % 100)
 
 
 def rate(count: int, work: Callable[[], None]) -> float:
@@ -53,16 +41,18 @@ def measure(url: str, documents: int, operations: int) -> dict[str, float]:
     store.initialize()
     store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(DATABASE)))
     try:
+        items, orders = products(documents), products(operations)
+
         def bulk_insert() -> None:
             with store.bulk_insert() as bulk:
-                for n in range(documents):
-                    bulk.store_as(product(n), f"products/{n}-A")
+                for n, item in enumerate(items):
+                    bulk.store_as(item, f"products/{n}-A")
 
         def save_changes() -> None:
             for offset in range(0, operations, SAVE_BATCH):
                 with store.open_session() as session:
-                    for n in range(offset, min(offset + SAVE_BATCH, operations)):
-                        session.store(product(n), f"orders/{n}-A")
+                    for n, order in enumerate(orders[offset:offset + SAVE_BATCH], start=offset):
+                        session.store(order, f"orders/{n}-A")
                     session.save_changes()
 
         picks = random.Random(7).choices(range(documents), k=operations)

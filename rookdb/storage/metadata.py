@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "AttachmentRow",
     "apply_attachments",
     "change_vector",
     "content_hash",

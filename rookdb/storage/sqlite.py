@@ -8,29 +8,21 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, StorageError
-from rookdb.storage import bulk
-from rookdb.storage.base import (
-    Attachment,
-    Change,
-    DocumentStorage,
-    StorageBackend,
-    StoredDocument,
-    WriteTransaction,
-)
-from rookdb.storage.metadata import (
-    apply_attachments,
-    change_vector,
-    content_hash,
-    format_timestamp,
-    new_database_id,
-    stamp,
+from rookdb.storage.base import Attachment, Change, DocumentStorage, StorageBackend, StoredDocument, WriteTransaction
+from rookdb.storage.metadata import AttachmentRow, new_database_id
+from rookdb.storage.rows import (
+    DOCUMENT_COLUMNS,
+    DocumentRow,
+    RowWriteTransaction,
+    in_etag_order,
+    prefix_bounds,
+    row_to_document,
 )
 
 __all__ = ["DATABASE_FILE", "SqliteBackend", "SqliteStorage"]
@@ -71,7 +63,6 @@ CREATE TABLE IF NOT EXISTS hilo (tag TEXT PRIMARY KEY, max INTEGER NOT NULL) WIT
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 """
 
-_DOC_COLUMNS = "id, collection, etag, change_vector, last_modified, body"
 _PAGE = 1024
 _IN_CHUNK = 500
 
@@ -80,48 +71,23 @@ _IN_CHUNK = 500
 _PREFIX_RANGE = "key >= ? AND key < ?"
 
 
-def _prefix_bounds(prefix: str) -> tuple[str, str]:
-    return prefix, prefix + "\U0010ffff"
-
-
-def _row_to_document(row: tuple[Any, ...]) -> StoredDocument:
-    return StoredDocument(row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
-
-
 def _sqlite_failure(action: str, error: sqlite3.Error) -> StorageError:
     return StorageError(f"Storage failed to {action}: {error}")
 
 
-class _SqliteWriteTransaction(WriteTransaction):
+class _SqliteWriteTransaction(RowWriteTransaction):
     def __init__(self, storage: SqliteStorage, connection: sqlite3.Connection) -> None:
-        self._storage = storage
+        super().__init__(storage.database_id, storage._read_last_etag(connection))
         self._db = connection
-        self._etag = storage._read_last_etag(connection)
-        self._start_etag = self._etag
-        self._now = format_timestamp(datetime.now(UTC))
-        self._record: tuple[dict[str, Any], int] | None = None
 
-    def next_etag(self) -> int:
-        self._etag += 1
-        return self._etag
-
-    def finish(self) -> None:
-        if self._etag != self._start_etag:
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('last_etag', ?)", (str(self._etag),))
+    def _save_last_etag(self, etag: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('last_etag', ?)", (str(etag),))
 
     def get(self, doc_id: str) -> StoredDocument | None:
         row = self._db.execute(
-            f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),)
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),)
         ).fetchone()
-        return _row_to_document(row) if row else None
-
-    def put(self, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
-        lower_id = doc_id.lower()
-        existing = self._db.execute(
-            "SELECT id FROM documents WHERE lower_id = ?", (lower_id,)
-        ).fetchone()
-        stored_id = existing[0] if existing else doc_id
-        return self._write_document(lower_id, stored_id, collection, body, replace=existing is not None)
+        return row_to_document(row) if row else None
 
     def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -135,54 +101,50 @@ class _SqliteWriteTransaction(WriteTransaction):
                 found[lower_id] = (doc_id, collection)
         return found
 
-    def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
-                 existing: dict[str, tuple[str, str]]) -> None:
-        bulk.put_many(documents, existing, next_etag=self.next_etag, database_id=self._storage.database_id,
-                      now=self._now, insert_rows=self._insert_rows, replace=self._replace)
+    def _stored_id_and_attachments(self, lower_id: str) -> tuple[str | None, list[AttachmentRow]]:
+        stored = self._db.execute("SELECT id FROM documents WHERE lower_id = ?", (lower_id,)).fetchone()
+        attachments = self._db.execute(
+            "SELECT name, hash, content_type, size FROM attachments WHERE lower_doc_id = ? ORDER BY name",
+            (lower_id,)).fetchall()
+        return (stored[0] if stored else None), attachments
 
-    def _insert_rows(self, rows: list[bulk.DocumentRow]) -> None:
+    def _store_row(self, row: DocumentRow, *, replace: bool) -> None:
+        if replace:
+            self._db.execute("DELETE FROM documents WHERE lower_id = ?", (row[0],))
+        self._db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        self._db.execute("DELETE FROM tombstones WHERE lower_id = ?", (row[0],))
+
+    def _insert_rows(self, rows: list[DocumentRow]) -> None:
         self._db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         if self._db.execute("SELECT 1 FROM tombstones LIMIT 1").fetchone():
             self._db.executemany("DELETE FROM tombstones WHERE lower_id = ?", [(row[0],) for row in rows])
 
-    def _replace(self, lower_id: str, stored_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
-        return self._write_document(lower_id, stored_id, collection, body, replace=True)
-
-    def _write_document(
-        self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any], *, replace: bool
-    ) -> StoredDocument:
-        etag = self.next_etag()
-        vector = change_vector(etag, self._storage.database_id)
-        metadata = stamp(body, doc_id, vector, self._now)
-        apply_attachments(metadata, self._db.execute(
-            "SELECT name, hash, content_type, size FROM attachments WHERE lower_doc_id = ? ORDER BY name",
-            (lower_id,),
-        ))
-        encoded = orjson.dumps(body)
-        params = (lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded)
-        if replace:
-            self._db.execute("DELETE FROM documents WHERE lower_id = ?", (lower_id,))
-        self._db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
-        self._db.execute("DELETE FROM tombstones WHERE lower_id = ?", (lower_id,))
-        return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
-
-    def delete(self, doc_id: str) -> StoredDocument | None:
-        lower_id = doc_id.lower()
-        existing = self.get(doc_id)
-        if existing is None:
-            return None
+    def _delete_row(self, lower_id: str) -> list[str]:
         self._db.execute("DELETE FROM documents WHERE lower_id = ?", (lower_id,))
-        hashes = [r[0] for r in self._db.execute(
+        hashes = [row[0] for row in self._db.execute(
             "SELECT hash FROM attachments WHERE lower_doc_id = ?", (lower_id,))]
         self._db.execute("DELETE FROM attachments WHERE lower_doc_id = ?", (lower_id,))
-        for digest in set(hashes):
-            self._drop_unreferenced_content(digest)
-        etag = self.next_etag()
-        self._db.execute(
-            "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?, ?)",
-            (lower_id, existing.id, existing.collection, existing.collection.lower(), etag),
-        )
-        return existing
+        return hashes
+
+    def _put_tombstone(self, lower_id: str, doc_id: str, collection: str, etag: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?, ?)",
+                         (lower_id, doc_id, collection, collection.lower(), etag))
+
+    def _attachment_hash(self, lower_id: str, name: str) -> str | None:
+        row = self._db.execute(
+            "SELECT hash FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name)).fetchone()
+        return row[0] if row else None
+
+    def _store_attachment(self, lower_id: str, name: str, digest: str, content_type: str, content: bytes) -> None:
+        self._db.execute("INSERT OR IGNORE INTO attachment_contents VALUES (?, ?)", (digest, content))
+        self._db.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?, ?)",
+                         (lower_id, name, digest, content_type, len(content)))
+
+    def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
+        digest = self._attachment_hash(lower_id, name)
+        if digest is not None:
+            self._db.execute("DELETE FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name))
+        return digest
 
     def _drop_unreferenced_content(self, digest: str) -> None:
         self._db.execute(
@@ -191,50 +153,12 @@ class _SqliteWriteTransaction(WriteTransaction):
             (digest, digest),
         )
 
-    def _touch(self, lower_id: str) -> None:
-        document = self.get(lower_id)
-        if document is not None:
-            body = orjson.loads(document.body)
-            self._write_document(lower_id, document.id, document.collection, body, replace=True)
+    def _hilo_max(self, tag: str) -> int | None:
+        row = self._db.execute("SELECT max FROM hilo WHERE tag = ?", (tag,)).fetchone()
+        return int(row[0]) if row else None
 
-    def put_attachment(
-        self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
-    ) -> Attachment:
-        lower_id = doc_id.lower()
-        digest = content_hash(content)
-        previous = self._db.execute(
-            "SELECT hash FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name)
-        ).fetchone()
-        self._db.execute("INSERT OR IGNORE INTO attachment_contents VALUES (?, ?)", (digest, content))
-        self._db.execute(
-            "INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?, ?)",
-            (lower_id, name, digest, content_type, len(content)),
-        )
-        if previous and previous[0] != digest:
-            self._drop_unreferenced_content(previous[0])
-        if touch_document:
-            self._touch(lower_id)
-        return Attachment(doc_id, name, digest, content_type, len(content))
-
-    def delete_attachment(self, doc_id: str, name: str, *, touch_document: bool = True) -> bool:
-        lower_id = doc_id.lower()
-        row = self._db.execute(
-            "SELECT hash FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name)
-        ).fetchone()
-        if row is None:
-            return False
-        self._db.execute("DELETE FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name))
-        self._drop_unreferenced_content(row[0])
-        if touch_document:
-            self._touch(lower_id)
-        return True
-
-    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
-        row = self._db.execute("SELECT max FROM hilo WHERE tag = ?", (tag.lower(),)).fetchone()
-        current = max(row[0] if row else 0, last_max)
-        high = current + capacity
-        self._db.execute("INSERT OR REPLACE INTO hilo VALUES (?, ?)", (tag.lower(), high))
-        return current + 1, high
+    def _set_hilo_max(self, tag: str, high: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO hilo VALUES (?, ?)", (tag, high))
 
     def hilo_return(self, tag: str, end: int, last: int) -> None:
         # Only the newest range can be given back; an older one would reissue ids already handed out.
@@ -246,7 +170,7 @@ class _SqliteWriteTransaction(WriteTransaction):
         self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, orjson.dumps(value)))
 
     def delete_state(self, key_prefix: str) -> None:
-        self._db.execute(f"DELETE FROM state WHERE {_PREFIX_RANGE}", _prefix_bounds(key_prefix))
+        self._db.execute(f"DELETE FROM state WHERE {_PREFIX_RANGE}", prefix_bounds(key_prefix))
 
     def set_record(self, record: dict[str, Any]) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'record_etag'").fetchone()
@@ -335,8 +259,8 @@ class SqliteStorage(DocumentStorage):
                 raise
 
     def get(self, doc_id: str) -> StoredDocument | None:
-        rows = self._read(f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),))
-        return _row_to_document(rows[0]) if rows else None
+        rows = self._read(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),))
+        return row_to_document(rows[0]) if rows else None
 
     def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
         found: dict[str, StoredDocument] = {}
@@ -346,30 +270,20 @@ class SqliteStorage(DocumentStorage):
             chunk = unique[offset : offset + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             for row in self._read(
-                f"SELECT lower_id, {_DOC_COLUMNS} FROM documents WHERE lower_id IN ({marks})", chunk
+                f"SELECT lower_id, {DOCUMENT_COLUMNS} FROM documents WHERE lower_id IN ({marks})", chunk
             ):
-                found[row[0]] = _row_to_document(row[1:])
+                found[row[0]] = row_to_document(row[1:])
         return [found.get(doc_id) for doc_id in lowered]
 
     def iter_collection(self, collection: str | None) -> Iterator[StoredDocument]:
-        after = 0
-        while True:
+        def page(after: int) -> list[Any]:
             if collection is None:
-                rows = self._read(
-                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE etag > ? ORDER BY etag LIMIT ?",
-                    (after, _PAGE),
-                )
-            else:
-                rows = self._read(
-                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_collection = ? AND etag > ? "
-                    "ORDER BY etag LIMIT ?",
-                    (collection.lower(), after, _PAGE),
-                )
-            for row in rows:
-                yield _row_to_document(row)
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][2]
+                return self._read(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE etag > ? ORDER BY etag LIMIT ?",
+                                  (after, _PAGE))
+            return self._read(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_collection = ? AND etag > ? "
+                              "ORDER BY etag LIMIT ?", (collection.lower(), after, _PAGE))
+
+        return in_etag_order(page, _PAGE)
 
     def list_by_prefix(
         self, prefix: str, start: int, page_size: int, start_after: str | None = None
@@ -377,25 +291,25 @@ class SqliteStorage(DocumentStorage):
         lower = prefix.lower()
         after = (start_after or "").lower()
         rows = self._read(
-            f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_id >= ? AND substr(lower_id, 1, ?) = ? "
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_id >= ? AND substr(lower_id, 1, ?) = ? "
             "AND lower_id > ? ORDER BY lower_id LIMIT ? OFFSET ?",
             (lower, len(lower), lower, after, page_size, start),
         )
-        return [_row_to_document(row) for row in rows]
+        return [row_to_document(row) for row in rows]
 
     def list_recent(self, collection: str | None, start: int, page_size: int) -> list[StoredDocument]:
         if collection is None:
             rows = self._read(
-                f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY etag DESC LIMIT ? OFFSET ?",
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY etag DESC LIMIT ? OFFSET ?",
                 (page_size, start),
             )
         else:
             rows = self._read(
-                f"SELECT {_DOC_COLUMNS} FROM documents WHERE lower_collection = ? "
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_collection = ? "
                 "ORDER BY etag DESC LIMIT ? OFFSET ?",
                 (collection.lower(), page_size, start),
             )
-        return [_row_to_document(row) for row in rows]
+        return [row_to_document(row) for row in rows]
 
     def collection_counts(self) -> dict[str, int]:
         rows = self._read(
@@ -413,13 +327,13 @@ class SqliteStorage(DocumentStorage):
         where = "etag > ?" + (" AND lower_collection = ?" if collection is not None else "")
         params: tuple[Any, ...] = (etag, collection.lower()) if collection is not None else (etag,)
         puts = self._read(
-            f"SELECT {_DOC_COLUMNS} FROM documents WHERE {where} ORDER BY etag LIMIT ?", (*params, limit)
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {where} ORDER BY etag LIMIT ?", (*params, limit)
         )
         deletes = self._read(
             f"SELECT id, collection, etag FROM tombstones WHERE {where} ORDER BY etag LIMIT ?",
             (*params, limit),
         )
-        changes = [Change(row[2], row[0], row[1], _row_to_document(row)) for row in puts]
+        changes = [Change(row[2], row[0], row[1], row_to_document(row)) for row in puts]
         changes += [Change(row[2], row[0], row[1], None) for row in deletes]
         changes.sort(key=lambda change: change.etag)
         return changes[:limit]
@@ -451,7 +365,7 @@ class SqliteStorage(DocumentStorage):
         return orjson.loads(rows[0][0]) if rows else None
 
     def states(self, key_prefix: str) -> dict[str, Any]:
-        rows = self._read(f"SELECT key, value FROM state WHERE {_PREFIX_RANGE}", _prefix_bounds(key_prefix))
+        rows = self._read(f"SELECT key, value FROM state WHERE {_PREFIX_RANGE}", prefix_bounds(key_prefix))
         return {key: orjson.loads(value) for key, value in rows}
 
     def get_record(self) -> tuple[dict[str, Any], int]:

@@ -23,11 +23,11 @@ from pathlib import Path
 from types import TracebackType
 
 from rookdb.server.runner import free_port
+from rookdb.testing.server_process import DEFAULT_STOP_TIMEOUT, interrupt, kill
 
 __all__ = ["PostgresServer", "find_server_binaries"]
 
 DEFAULT_START_TIMEOUT = 60.0
-DEFAULT_STOP_TIMEOUT = 30.0
 _POLL_INTERVAL = 0.05
 _DEBIAN_BINARIES = Path("/usr/lib/postgresql")
 _SYSTEM_USER = "postgres"
@@ -172,18 +172,11 @@ class PostgresServer:
 
     def kill(self) -> None:
         """SIGKILL the postmaster: its backends notice and exit; no shutdown checkpoint is written."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(DEFAULT_STOP_TIMEOUT)
+        kill(self.process)
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
         """Fast shutdown (SIGINT to the PID), SIGKILL after ``timeout``; the cluster stays for ``start``."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        interrupt(self.process, timeout)
 
     def close(self) -> None:
         """Stop the server and remove the cluster."""

@@ -15,11 +15,28 @@ import httpx
 
 from rookdb.server.runner import free_port
 
-__all__ = ["ChildProcess", "ServerProcess"]
+__all__ = ["ChildProcess", "ServerProcess", "interrupt", "kill"]
 
 DEFAULT_START_TIMEOUT = 60.0
 DEFAULT_STOP_TIMEOUT = 30.0
 _POLL_INTERVAL = 0.05
+
+
+def kill(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL a child that is still running, and reap it."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(DEFAULT_STOP_TIMEOUT)
+
+
+def interrupt(process: subprocess.Popen[bytes] | None, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
+    """SIGINT (Ctrl-C) a child that is still running; SIGKILL if it has not exited within ``timeout``."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            kill(process)
 
 
 class ChildProcess:
@@ -56,18 +73,11 @@ class ChildProcess:
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to clean up (crash tests)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(DEFAULT_STOP_TIMEOUT)
+        kill(self.process)
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
         """Ctrl-C, then SIGKILL if it has not exited within ``timeout``."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        interrupt(self.process, timeout)
 
     def __enter__(self) -> ChildProcess:
         return self.start()

@@ -14,58 +14,44 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import psycopg
 
 from rookdb.errors import StorageError
-from rookdb.storage import bulk
 from rookdb.storage.base import Attachment, Change, DocumentStorage, StoredDocument, WriteTransaction
-from rookdb.storage.metadata import apply_attachments, change_vector, content_hash, format_timestamp, stamp
+from rookdb.storage.metadata import AttachmentRow
 from rookdb.storage.postgresql._connections import Connection, Pool, begin_locked, finish, run
 from rookdb.storage.postgresql._failures import storage_failure
+from rookdb.storage.rows import (
+    DOCUMENT_COLUMNS,
+    DocumentRow,
+    RowWriteTransaction,
+    in_etag_order,
+    prefix_bounds,
+    row_to_document,
+)
 
 __all__ = ["PostgresStorage"]
 
-_DOC_COLUMNS = "id, collection, etag, change_vector, last_modified, body"
 _PAGE = 1024
 
 
-def _prefix_bounds(prefix: str) -> tuple[str, str]:
-    return prefix, prefix + "\U0010ffff"
-
-
-def _row_to_document(row: Sequence[Any]) -> StoredDocument:
-    return StoredDocument(row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
-
-
-class _PostgresWriteTransaction(WriteTransaction):
+class _PostgresWriteTransaction(RowWriteTransaction):
     def __init__(self, storage: PostgresStorage, connection: Connection, last_etag: int) -> None:
-        self._storage = storage
+        super().__init__(storage.database_id, last_etag)
         self._s = storage.schema
         self._db = connection
-        self._etag = last_etag
-        self._start_etag = last_etag
-        self._now = format_timestamp(datetime.now(UTC))
 
-    def next_etag(self) -> int:
-        self._etag += 1
-        return self._etag
-
-    def finish(self) -> None:
-        if self._etag != self._start_etag:
-            self._db.execute(f"UPDATE {self._s}.head SET last_etag = %s", (self._etag,))
+    def _save_last_etag(self, etag: int) -> None:
+        self._db.execute(f"UPDATE {self._s}.head SET last_etag = %s", (etag,))
 
     def get(self, doc_id: str) -> StoredDocument | None:
         row = self._db.execute(
-            f"SELECT {_DOC_COLUMNS} FROM {self._s}.documents WHERE lower_id = %s", (doc_id.lower(),)
+            f"SELECT {DOCUMENT_COLUMNS} FROM {self._s}.documents WHERE lower_id = %s", (doc_id.lower(),)
         ).fetchone()
-        return _row_to_document(row) if row else None
-
-    def put(self, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
-        return self._write_document(doc_id.lower(), doc_id, collection, body, keep_stored_id=True)
+        return row_to_document(row) if row else None
 
     def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         lowered = list(dict.fromkeys(doc_id.lower() for doc_id in doc_ids))
@@ -73,12 +59,25 @@ class _PostgresWriteTransaction(WriteTransaction):
             f"SELECT lower_id, id, collection FROM {self._s}.documents WHERE lower_id = ANY(%s)", (lowered,))
         return {lower_id: (doc_id, collection) for lower_id, doc_id, collection in rows}
 
-    def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
-                 existing: dict[str, tuple[str, str]]) -> None:
-        bulk.put_many(documents, existing, next_etag=self.next_etag, database_id=self._storage.database_id,
-                      now=self._now, insert_rows=self._insert_rows, replace=self._write_document)
+    def _stored_id_and_attachments(self, lower_id: str) -> tuple[str | None, list[AttachmentRow]]:
+        # One round trip for both: a put costs two (this and the write).
+        rows = self._db.execute(
+            f"SELECT d.id, a.name, a.hash, a.content_type, a.size FROM (SELECT %s::text COLLATE \"C\" AS key) k "
+            f"LEFT JOIN {self._s}.documents d ON d.lower_id = k.key "
+            f"LEFT JOIN {self._s}.attachments a ON a.lower_doc_id = k.key ORDER BY a.name",
+            (lower_id,)).fetchall()
+        return rows[0][0], [(name, digest, kind, size) for _, name, digest, kind, size in rows if name is not None]
 
-    def _insert_rows(self, rows: list[bulk.DocumentRow]) -> None:
+    def _store_row(self, row: DocumentRow, *, replace: bool) -> None:
+        self._db.execute(
+            f"WITH revived AS (DELETE FROM {self._s}.tombstones WHERE lower_id = %s) "
+            f"INSERT INTO {self._s}.documents VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (lower_id) DO UPDATE SET id = EXCLUDED.id, collection = EXCLUDED.collection, "
+            "lower_collection = EXCLUDED.lower_collection, etag = EXCLUDED.etag, "
+            "change_vector = EXCLUDED.change_vector, last_modified = EXCLUDED.last_modified, body = EXCLUDED.body",
+            (row[0], *row))
+
+    def _insert_rows(self, rows: list[DocumentRow]) -> None:
         with self._db.cursor().copy(
                 f"COPY {self._s}.documents (lower_id, id, collection, lower_collection, etag, change_vector, "
                 "last_modified, body) FROM STDIN") as copy:
@@ -87,66 +86,25 @@ class _PostgresWriteTransaction(WriteTransaction):
         if self._db.execute(f"SELECT 1 FROM {self._s}.tombstones LIMIT 1").fetchone():
             self._db.execute(f"DELETE FROM {self._s}.tombstones WHERE lower_id = ANY(%s)", ([r[0] for r in rows],))
 
-    def _write_document(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any], *,
-                        keep_stored_id: bool = False) -> StoredDocument:
-        # Two round trips: the stored id with the attachments, then the write (tombstone dropped with it).
-        rows = self._db.execute(
-            f"SELECT d.id, a.name, a.hash, a.content_type, a.size FROM (SELECT %s::text COLLATE \"C\" AS key) k "
-            f"LEFT JOIN {self._s}.documents d ON d.lower_id = k.key "
-            f"LEFT JOIN {self._s}.attachments a ON a.lower_doc_id = k.key ORDER BY a.name",
-            (lower_id,)).fetchall()
-        if keep_stored_id and rows[0][0] is not None:
-            doc_id = rows[0][0]
-        etag = self.next_etag()
-        vector = change_vector(etag, self._storage.database_id)
-        metadata = stamp(body, doc_id, vector, self._now)
-        apply_attachments(metadata, [row[1:] for row in rows if row[1] is not None])
-        encoded = orjson.dumps(body)
-        self._db.execute(
-            f"WITH revived AS (DELETE FROM {self._s}.tombstones WHERE lower_id = %s) "
-            f"INSERT INTO {self._s}.documents VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (lower_id) DO UPDATE SET id = EXCLUDED.id, collection = EXCLUDED.collection, "
-            "lower_collection = EXCLUDED.lower_collection, etag = EXCLUDED.etag, "
-            "change_vector = EXCLUDED.change_vector, last_modified = EXCLUDED.last_modified, body = EXCLUDED.body",
-            (lower_id, lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded))
-        return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
-
-    def delete(self, doc_id: str) -> StoredDocument | None:
-        lower_id = doc_id.lower()
-        existing = self.get(doc_id)
-        if existing is None:
-            return None
+    def _delete_row(self, lower_id: str) -> list[str]:
         self._db.execute(f"DELETE FROM {self._s}.documents WHERE lower_id = %s", (lower_id,))
-        hashes = [row[0] for row in self._db.execute(
+        return [row[0] for row in self._db.execute(
             f"DELETE FROM {self._s}.attachments WHERE lower_doc_id = %s RETURNING hash", (lower_id,))]
-        for digest in set(hashes):
-            self._drop_unreferenced_content(digest)
-        etag = self.next_etag()
+
+    def _put_tombstone(self, lower_id: str, doc_id: str, collection: str, etag: int) -> None:
         self._db.execute(
             f"INSERT INTO {self._s}.tombstones VALUES (%s, %s, %s, %s, %s) ON CONFLICT (lower_id) DO UPDATE "
             "SET id = EXCLUDED.id, collection = EXCLUDED.collection, "
             "lower_collection = EXCLUDED.lower_collection, etag = EXCLUDED.etag",
-            (lower_id, existing.id, existing.collection, existing.collection.lower(), etag))
-        return existing
+            (lower_id, doc_id, collection, collection.lower(), etag))
 
-    def _drop_unreferenced_content(self, digest: str) -> None:
-        self._db.execute(
-            f"DELETE FROM {self._s}.attachment_contents WHERE hash = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {self._s}.attachments WHERE hash = %s)", (digest, digest))
-
-    def _touch(self, lower_id: str) -> None:
-        document = self.get(lower_id)
-        if document is not None:
-            self._write_document(lower_id, document.id, document.collection, orjson.loads(document.body))
-
-    def put_attachment(
-        self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
-    ) -> Attachment:
-        lower_id = doc_id.lower()
-        digest = content_hash(content)
-        previous = self._db.execute(
+    def _attachment_hash(self, lower_id: str, name: str) -> str | None:
+        row = self._db.execute(
             f"SELECT hash FROM {self._s}.attachments WHERE lower_doc_id = %s AND name = %s", (lower_id, name)
         ).fetchone()
+        return row[0] if row else None
+
+    def _store_attachment(self, lower_id: str, name: str, digest: str, content_type: str, content: bytes) -> None:
         self._db.execute(
             f"INSERT INTO {self._s}.attachment_contents VALUES (%s, %s) ON CONFLICT (hash) DO NOTHING",
             (digest, content))
@@ -154,32 +112,26 @@ class _PostgresWriteTransaction(WriteTransaction):
             f"INSERT INTO {self._s}.attachments VALUES (%s, %s, %s, %s, %s) ON CONFLICT (lower_doc_id, name) "
             "DO UPDATE SET hash = EXCLUDED.hash, content_type = EXCLUDED.content_type, size = EXCLUDED.size",
             (lower_id, name, digest, content_type, len(content)))
-        if previous and previous[0] != digest:
-            self._drop_unreferenced_content(previous[0])
-        if touch_document:
-            self._touch(lower_id)
-        return Attachment(doc_id, name, digest, content_type, len(content))
 
-    def delete_attachment(self, doc_id: str, name: str, *, touch_document: bool = True) -> bool:
-        lower_id = doc_id.lower()
+    def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
         row = self._db.execute(
             f"DELETE FROM {self._s}.attachments WHERE lower_doc_id = %s AND name = %s RETURNING hash",
             (lower_id, name)).fetchone()
-        if row is None:
-            return False
-        self._drop_unreferenced_content(row[0])
-        if touch_document:
-            self._touch(lower_id)
-        return True
+        return row[0] if row else None
 
-    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
-        row = self._db.execute(f"SELECT max FROM {self._s}.hilo WHERE tag = %s", (tag.lower(),)).fetchone()
-        current = max(row[0] if row else 0, last_max)
-        high = current + capacity
+    def _drop_unreferenced_content(self, digest: str) -> None:
+        self._db.execute(
+            f"DELETE FROM {self._s}.attachment_contents WHERE hash = %s AND NOT EXISTS "
+            f"(SELECT 1 FROM {self._s}.attachments WHERE hash = %s)", (digest, digest))
+
+    def _hilo_max(self, tag: str) -> int | None:
+        row = self._db.execute(f"SELECT max FROM {self._s}.hilo WHERE tag = %s", (tag,)).fetchone()
+        return int(row[0]) if row else None
+
+    def _set_hilo_max(self, tag: str, high: int) -> None:
         self._db.execute(
             f"INSERT INTO {self._s}.hilo VALUES (%s, %s) ON CONFLICT (tag) DO UPDATE SET max = EXCLUDED.max",
-            (tag.lower(), high))
-        return current + 1, high
+            (tag, high))
 
     def hilo_return(self, tag: str, end: int, last: int) -> None:
         # Only the newest range can be given back; an older one would reissue ids already handed out.
@@ -191,7 +143,7 @@ class _PostgresWriteTransaction(WriteTransaction):
             (key, orjson.dumps(value)))
 
     def delete_state(self, key_prefix: str) -> None:
-        self._db.execute(f"DELETE FROM {self._s}.state WHERE key >= %s AND key < %s", _prefix_bounds(key_prefix))
+        self._db.execute(f"DELETE FROM {self._s}.state WHERE key >= %s AND key < %s", prefix_bounds(key_prefix))
 
     def set_record(self, record: dict[str, Any]) -> int:
         row = self._db.execute(
@@ -246,50 +198,47 @@ class PostgresStorage(DocumentStorage):
                 finish(self._pool, connection, commit=committed)
 
     def get(self, doc_id: str) -> StoredDocument | None:
-        rows = self._read(f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE lower_id = %s",
+        rows = self._read(f"SELECT {DOCUMENT_COLUMNS} FROM {self.schema}.documents WHERE lower_id = %s",
                           (doc_id.lower(),))
-        return _row_to_document(rows[0]) if rows else None
+        return row_to_document(rows[0]) if rows else None
 
     def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
         lowered = [doc_id.lower() for doc_id in doc_ids]
         rows = self._read(
-            f"SELECT lower_id, {_DOC_COLUMNS} FROM {self.schema}.documents WHERE lower_id = ANY(%s)",
+            f"SELECT lower_id, {DOCUMENT_COLUMNS} FROM {self.schema}.documents WHERE lower_id = ANY(%s)",
             (list(dict.fromkeys(lowered)),))
-        found = {row[0]: _row_to_document(row[1:]) for row in rows}
+        found = {row[0]: row_to_document(row[1:]) for row in rows}
         return [found.get(doc_id) for doc_id in lowered]
 
     def iter_collection(self, collection: str | None) -> Iterator[StoredDocument]:
-        after = 0
         where = "" if collection is None else "lower_collection = %s AND "
-        while True:
+
+        def page(after: int) -> list[Any]:
             params = (after, _PAGE) if collection is None else (collection.lower(), after, _PAGE)
-            rows = self._read(
-                f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE {where}etag > %s ORDER BY etag LIMIT %s",
+            return self._read(
+                f"SELECT {DOCUMENT_COLUMNS} FROM {self.schema}.documents WHERE {where}etag > %s ORDER BY etag LIMIT %s",
                 params)
-            for row in rows:
-                yield _row_to_document(row)
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][2]
+
+        return in_etag_order(page, _PAGE)
 
     def list_by_prefix(
         self, prefix: str, start: int, page_size: int, start_after: str | None = None
     ) -> list[StoredDocument]:
-        low, high = _prefix_bounds(prefix.lower())
+        low, high = prefix_bounds(prefix.lower())
         after = (start_after or "").lower()
         rows = self._read(
-            f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE lower_id >= %s AND lower_id < %s "
+            f"SELECT {DOCUMENT_COLUMNS} FROM {self.schema}.documents WHERE lower_id >= %s AND lower_id < %s "
             "AND lower_id > %s ORDER BY lower_id LIMIT %s OFFSET %s",
             (low, high, after, page_size, start))
-        return [_row_to_document(row) for row in rows]
+        return [row_to_document(row) for row in rows]
 
     def list_recent(self, collection: str | None, start: int, page_size: int) -> list[StoredDocument]:
         where = "" if collection is None else "WHERE lower_collection = %s "
         params = (page_size, start) if collection is None else (collection.lower(), page_size, start)
         rows = self._read(
-            f"SELECT {_DOC_COLUMNS} FROM {self.schema}.documents {where}ORDER BY etag DESC LIMIT %s OFFSET %s",
+            f"SELECT {DOCUMENT_COLUMNS} FROM {self.schema}.documents {where}ORDER BY etag DESC LIMIT %s OFFSET %s",
             params)
-        return [_row_to_document(row) for row in rows]
+        return [row_to_document(row) for row in rows]
 
     def collection_counts(self) -> dict[str, int]:
         rows = self._read(
@@ -308,12 +257,12 @@ class PostgresStorage(DocumentStorage):
         params: tuple[Any, ...] = (etag, collection.lower()) if collection is not None else (etag,)
         # One statement, one snapshot: a put and the delete after it are seen together or not at all.
         rows = self._read(
-            f"(SELECT {_DOC_COLUMNS} FROM {self.schema}.documents WHERE {where} ORDER BY etag LIMIT %s) "
+            f"(SELECT {DOCUMENT_COLUMNS} FROM {self.schema}.documents WHERE {where} ORDER BY etag LIMIT %s) "
             "UNION ALL "
             f"(SELECT id, collection, etag, NULL, NULL, NULL FROM {self.schema}.tombstones WHERE {where} "
             "ORDER BY etag LIMIT %s) ORDER BY etag LIMIT %s",
             (*params, limit, *params, limit, limit))
-        return [Change(row[2], row[0], row[1], _row_to_document(row) if row[5] is not None else None)
+        return [Change(row[2], row[0], row[1], row_to_document(row) if row[5] is not None else None)
                 for row in rows]
 
     def last_etag(self) -> int:
@@ -341,7 +290,7 @@ class PostgresStorage(DocumentStorage):
 
     def states(self, key_prefix: str) -> dict[str, Any]:
         rows = self._read(f"SELECT key, value FROM {self.schema}.state WHERE key >= %s AND key < %s",
-                          _prefix_bounds(key_prefix))
+                          prefix_bounds(key_prefix))
         return {key: orjson.loads(value) for key, value in rows}
 
     def get_record(self) -> tuple[dict[str, Any], int]:

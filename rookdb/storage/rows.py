@@ -1,0 +1,205 @@
+"""The write transaction's rules, written once for the SQL backends over a few row operations.
+
+A backend says how to read and write one row (in its own SQL); the rules live here: etags and
+server metadata, bulk puts, deletes that leave tombstones, attachments stored once per hash and
+collected when the last reference goes, HiLo ranges.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from rookdb.storage.base import Attachment, StoredDocument, WriteTransaction
+from rookdb.storage.metadata import (
+    AttachmentRow,
+    apply_attachments,
+    change_vector,
+    content_hash,
+    format_timestamp,
+    stamp,
+)
+
+__all__ = ["DOCUMENT_COLUMNS", "DocumentRow", "RowWriteTransaction", "in_etag_order", "prefix_bounds",
+           "row_to_document"]
+
+DocumentRow = tuple[str, str, str, str, int, str, str, bytes]
+"""lower id, id, collection, lower collection, etag, change vector, last modified, body."""
+
+DOCUMENT_COLUMNS = "id, collection, etag, change_vector, last_modified, body"
+"""What a read selects to build a ``StoredDocument`` with ``row_to_document``."""
+
+
+def row_to_document(row: Sequence[Any]) -> StoredDocument:
+    return StoredDocument(row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str]:
+    """A key range holding every key that starts with ``prefix`` (keys compare byte-wise)."""
+    return prefix, prefix + "\U0010ffff"
+
+
+def in_etag_order(read_page: Callable[[int], Sequence[Sequence[Any]]], page_size: int) -> Iterator[StoredDocument]:
+    """Documents page by page: ``read_page(after)`` gives up to ``page_size`` rows with an etag above ``after``."""
+    after = 0
+    while True:
+        rows = read_page(after)
+        for row in rows:
+            yield row_to_document(row)
+        if len(rows) < page_size:
+            return
+        after = rows[-1][2]
+
+
+class RowWriteTransaction(WriteTransaction):
+    """A write transaction over the row operations below; etags continue from ``last_etag``."""
+
+    def __init__(self, database_id: str, last_etag: int) -> None:
+        self._database_id = database_id
+        self._etag = last_etag
+        self._start_etag = last_etag
+        self._now = format_timestamp(datetime.now(UTC))
+
+    # -- row operations, one statement each --------------------------------------------------
+
+    @abc.abstractmethod
+    def _save_last_etag(self, etag: int) -> None: ...
+
+    @abc.abstractmethod
+    def _stored_id_and_attachments(self, lower_id: str) -> tuple[str | None, list[AttachmentRow]]:
+        """The id a document is stored under (None if there is none) and its attachments by name."""
+
+    @abc.abstractmethod
+    def _store_row(self, row: DocumentRow, *, replace: bool) -> None:
+        """Write a document row (replacing the old one) and drop its tombstone."""
+
+    @abc.abstractmethod
+    def _insert_rows(self, rows: list[DocumentRow]) -> None:
+        """Insert rows of documents that did not exist, dropping their tombstones."""
+
+    @abc.abstractmethod
+    def _delete_row(self, lower_id: str) -> list[str]:
+        """Delete a document row and its attachment rows; the attachments' hashes."""
+
+    @abc.abstractmethod
+    def _put_tombstone(self, lower_id: str, doc_id: str, collection: str, etag: int) -> None: ...
+
+    @abc.abstractmethod
+    def _attachment_hash(self, lower_id: str, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def _store_attachment(self, lower_id: str, name: str, digest: str, content_type: str, content: bytes) -> None:
+        """Add the content under ``digest`` unless there, and point the attachment row at it."""
+
+    @abc.abstractmethod
+    def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
+        """Delete one attachment row; its hash, None if there was none."""
+
+    @abc.abstractmethod
+    def _drop_unreferenced_content(self, digest: str) -> None: ...
+
+    @abc.abstractmethod
+    def _hilo_max(self, tag: str) -> int | None: ...
+
+    @abc.abstractmethod
+    def _set_hilo_max(self, tag: str, high: int) -> None: ...
+
+    # -- the rules ---------------------------------------------------------------------------
+
+    def next_etag(self) -> int:
+        self._etag += 1
+        return self._etag
+
+    def finish(self) -> None:
+        """Record the etags taken; call before commit."""
+        if self._etag != self._start_etag:
+            self._save_last_etag(self._etag)
+
+    def put(self, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
+        return self._write_document(doc_id.lower(), doc_id, collection, body)
+
+    def _write_document(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
+        # A replaced document keeps the casing of its id and its attachments.
+        stored_id, attachments = self._stored_id_and_attachments(lower_id)
+        doc_id = stored_id or doc_id
+        etag = self.next_etag()
+        vector = change_vector(etag, self._database_id)
+        apply_attachments(stamp(body, doc_id, vector, self._now), attachments)
+        encoded = orjson.dumps(body)
+        self._store_row((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded),
+                        replace=stored_id is not None)
+        return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
+
+    def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
+                 existing: dict[str, tuple[str, str]]) -> None:
+        # New documents go in as rows in one batch; replacements take the careful path. An id
+        # repeated in the batch wins last: its first row must be in before it is replaced.
+        stored = {lower_id: doc_id for lower_id, (doc_id, _) in existing.items()}
+        pending: set[str] = set()
+        rows: list[DocumentRow] = []
+        for doc_id, collection, body in documents:
+            lower_id = doc_id.lower()
+            if lower_id in pending:
+                self._insert_rows(rows)
+                rows = []
+                pending.clear()
+            if lower_id in stored:
+                self._write_document(lower_id, stored[lower_id], collection, body)
+                continue
+            stored[lower_id] = doc_id
+            pending.add(lower_id)
+            etag = self.next_etag()
+            vector = change_vector(etag, self._database_id)
+            stamp(body, doc_id, vector, self._now)
+            rows.append((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now,
+                         orjson.dumps(body)))
+        if rows:
+            self._insert_rows(rows)
+
+    def delete(self, doc_id: str) -> StoredDocument | None:
+        existing = self.get(doc_id)
+        if existing is None:
+            return None
+        lower_id = doc_id.lower()
+        for digest in set(self._delete_row(lower_id)):
+            self._drop_unreferenced_content(digest)
+        self._put_tombstone(lower_id, existing.id, existing.collection, self.next_etag())
+        return existing
+
+    def _touch(self, lower_id: str) -> None:
+        document = self.get(lower_id)
+        if document is not None:
+            self._write_document(lower_id, document.id, document.collection, orjson.loads(document.body))
+
+    def put_attachment(
+        self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
+    ) -> Attachment:
+        lower_id = doc_id.lower()
+        digest = content_hash(content)
+        previous = self._attachment_hash(lower_id, name)
+        self._store_attachment(lower_id, name, digest, content_type, content)
+        if previous is not None and previous != digest:
+            self._drop_unreferenced_content(previous)
+        if touch_document:
+            self._touch(lower_id)
+        return Attachment(doc_id, name, digest, content_type, len(content))
+
+    def delete_attachment(self, doc_id: str, name: str, *, touch_document: bool = True) -> bool:
+        lower_id = doc_id.lower()
+        digest = self._delete_attachment_row(lower_id, name)
+        if digest is None:
+            return False
+        self._drop_unreferenced_content(digest)
+        if touch_document:
+            self._touch(lower_id)
+        return True
+
+    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
+        current = max(self._hilo_max(tag.lower()) or 0, last_max)
+        high = current + capacity
+        self._set_hilo_max(tag.lower(), high)
+        return current + 1, high
