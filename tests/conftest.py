@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import os
+from collections.abc import Generator, Iterator
 
 import httpx
 import pytest
@@ -28,6 +29,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="where the servers the tests start keep documents (tests/storage runs on both always)")
 
 
+_CATALOG = env_name("Storage.PostgreSql.Catalog")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+                         ) -> Generator[None, object, object]:
+    """With --storage=postgresql, every fixture (and so every server a fixture starts) and every test
+    body sees a catalog of its own: servers share one PostgreSQL server as they never share a data dir."""
+    if request.config.getoption("storage") == "postgresql":
+        os.environ[_CATALOG] = f"test_{next(_catalog_numbers)}"
+    return (yield)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL server per test process, started on first use."""
@@ -44,21 +58,14 @@ def storage_url(request: pytest.FixtureRequest) -> Iterator[str]:
     url: str = request.getfixturevalue("postgres_server").url
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(env_name("Storage.Url"), url)
+        patch.setenv(_CATALOG, "rookdb")  # restored at the end; fixtures change it as they start
         yield url
 
 
 @pytest.fixture(autouse=True)
-def storage_settings(storage_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Storage settings for what a test starts itself (servers get them from the environment).
-
-    On PostgreSQL each test has a catalog of its own, so its servers see only its databases, as
-    with SQLite each sees only its data dir; session-wide servers use the default catalog.
-    """
-    if not storage_url:
-        return {}
-    catalog = f"test_{next(_catalog_numbers)}"
-    monkeypatch.setenv(env_name("Storage.PostgreSql.Catalog"), catalog)
-    return {"Storage.Url": storage_url, "Storage.PostgreSql.Catalog": catalog}
+def storage_settings(storage_url: str) -> dict[str, str]:
+    """Storage settings for a catalog or storage a test opens itself (servers read the environment)."""
+    return {"Storage.Url": storage_url, "Storage.PostgreSql.Catalog": os.environ[_CATALOG]} if storage_url else {}
 
 
 @pytest.fixture(scope="session")
