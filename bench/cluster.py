@@ -21,6 +21,7 @@ from bulk_insert import Product, products  # run as bench/cluster.py: its folder
 from ravendb import DocumentStore
 from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
+from table import Table
 
 from rookdb.testing.postgres_server import PostgresServer
 from rookdb.testing.server_process import ServerProcess
@@ -79,6 +80,10 @@ def measure(url: str, documents: int, operations: int) -> dict[str, float]:
         store.close()
 
 
+COLUMNS = ["storage (1 node)", "bulk_insert docs/s", f"save_changes of {SAVE_BATCH} docs/s", "loads/s", "queries/s"]
+KEYS = ["bulk", "save", "load", "query"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--documents", type=int, default=20_000, help="documents bulk-inserted (200 for a smoke run)")
@@ -86,22 +91,18 @@ def main() -> None:
                         help="documents saved in transactions of 100, and loads by id; queries are 1/20 of it")
     args = parser.parse_args()
     print(f"documents: {args.documents:,}; operations: {args.operations:,}; one node", flush=True)
+    table = Table(COLUMNS, [20, 18, 22, 8, 9])
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as scratch, PostgresServer() as postgres:
         directory = Path(scratch)
-        for backend, arguments in (("sqlite", []), ("postgresql", ["--storage", postgres.url])):
-            server = ServerProcess(directory / backend, arguments=arguments).start()
+        for label, arguments in (("SQLite", []), ("PostgreSQL", ["--storage", postgres.url])):
+            server = ServerProcess(directory / label, arguments=arguments).start()
             try:
-                figures[backend] = measure(server.url, args.documents, args.operations)
+                figures[label] = measure(server.url, args.documents, args.operations)
             finally:
                 server.stop()
-    rows = [("`store.bulk_insert()`, docs/s", "bulk"), (f"`save_changes()` of {SAVE_BATCH}, docs/s", "save"),
-            ("`session.load()` by id, loads/s", "load"), ("RQL `where` on one field, queries/s", "query")]
-    print("| path (1 node) | SQLite | PostgreSQL | PostgreSQL / SQLite |")
-    print("|---|---:|---:|---:|")
-    for label, key in rows:
-        sqlite, postgresql = figures["sqlite"][key], figures["postgresql"][key]
-        print(f"| {label} | {sqlite:,.0f} | {postgresql:,.0f} | {postgresql / sqlite:.2f} |")
+            table.row(label, *(f"{figures[label][key]:,.0f}" for key in KEYS))
+    table.row("PostgreSQL / SQLite", *(f"{figures['PostgreSQL'][key] / figures['SQLite'][key]:.2f}" for key in KEYS))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from rookdb.storage.sqlite import SqliteBackend
 _names = itertools.count(1)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageBackend]:
     opened: StorageBackend
     if request.param == "sqlite":

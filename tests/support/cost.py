@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import uvicorn
 
-BOOTING_FIXTURES = frozenset({"server", "embedding_server", "browser"})
+BOOTING_FIXTURES = frozenset({"server", "embedding_server", "browser", "postgres_server"})
 # Everything these modules hold boots a server or starts a process (script hosts, child servers).
 BOOTING_MODULES = ("rookdb.ai.scripting", "rookdb.testing.server_process", "rookdb.testing.embedding_server",
-                   "rookdb.in_process", "subprocess", "multiprocessing")
+                   "rookdb.testing.postgres_server", "rookdb.in_process", "subprocess", "multiprocessing")
 BOOTING_NAMES = frozenset({"BackgroundServer", "serve_forever"})
 
 
