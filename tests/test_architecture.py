@@ -38,7 +38,7 @@ TOP_LEVEL: dict[str, set[str]] = {
     "background": {"errors", "settings"},
     "tasks_watch": {"errors"},
     "in_process": {"server", "settings"},
-    "cli": {"documents", "server", "security", "tasks_watch", "errors", "settings"},
+    "cli": {"documents", "storage", "server", "security", "tasks_watch", "errors", "settings"},
 }
 
 

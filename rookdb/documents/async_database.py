@@ -39,7 +39,7 @@ from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFou
 from rookdb.query.executor import QueryResult
 from rookdb.settings import Settings
 from rookdb.storage.base import Attachment, StoredDocument
-from rookdb.storage.sqlite import format_timestamp
+from rookdb.storage.metadata import format_timestamp
 
 __all__ = ["DEFAULT_REQUEST_THREADS", "AsyncCatalog", "AsyncDatabase", "AttachmentContent", "QueryAnswer"]
 
