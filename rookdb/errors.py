@@ -21,6 +21,7 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     ├── AuthorizationError (403, InvalidAuth) — no, unknown, expired or insufficient client certificate
     │   └── InsufficientClearanceError (403, AuthorizationException) — a certificate change above the caller
     ├── DatabaseDoesNotExistError (503, DatabaseDoesNotExistException, Database-Missing header)
+    ├── DatabaseDisabledError (503, DatabaseDisabledException)
     ├── ConcurrencyError (409, ConcurrencyException)
     │   └── DatabaseAlreadyExistsError (409, ConcurrencyException)
     ├── IndexCompilationError (500, IndexCompilationException) — a map or reduce rookdb cannot compile
@@ -57,6 +58,7 @@ __all__ = [
     "BadRequestError",
     "ConcurrencyError",
     "DatabaseAlreadyExistsError",
+    "DatabaseDisabledError",
     "DatabaseDoesNotExistError",
     "DocumentNotFoundError",
     "InUseError",
@@ -211,6 +213,17 @@ class DatabaseDoesNotExistError(RookError):
 
     def headers(self) -> dict[str, str]:
         return {"Database-Missing": self.database}
+
+
+class DatabaseDisabledError(RookError):
+    """A request named a database that an administrator disabled (``ToggleDatabasesStateOperation``)."""
+
+    status_code = 503
+    wire_type = "Raven.Client.Exceptions.Database.DatabaseDisabledException"
+
+    def __init__(self, database: str) -> None:
+        super().__init__(f"Database '{database}' is disabled.")
+        self.database = database
 
 
 class ConcurrencyError(RookError):

@@ -27,18 +27,33 @@ from rookdb.ai.connection_test import ConnectionTestResult, test_connection
 from rookdb.ai.embedded_model import EmbeddedModelConfig, get_embedded_model
 from rookdb.ai.prompts import prompts_for
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, DaemonThreadPool
-from rookdb.documents import ongoing_tasks
+from rookdb.documents import attachments, compare_exchange, ongoing_tasks, statistics
 from rookdb.documents.ai_record import AiRecord, TaskWrite
+from rookdb.documents.attachments import AttachmentChange
+from rookdb.documents.batch import AttachmentStream, BatchResult, run_batch
 from rookdb.documents.catalog import DatabaseCatalog
-from rookdb.documents.database import HiloRange, PutResult
-from rookdb.documents.loading import LoadResult, load_documents
-from rookdb.documents.querying import run_query
+from rookdb.documents.changes import ChangesHub
+from rookdb.documents.compare_exchange import CompareExchangeOutcome
+from rookdb.documents.database import Database, PutResult
+from rookdb.documents.database_record import (
+    client_configuration,
+    is_disabled,
+    put_client_configuration,
+    render_record,
+)
+from rookdb.documents.hilo import HiloRange, next_range, return_range
+from rookdb.documents.loading import LoadResult, load_documents, load_starting_with
+from rookdb.documents.operations import Operation, OperationWork
+from rookdb.documents.patching.by_query import delete_by_query, patch_by_query
+from rookdb.documents.patching.patcher import Patcher, PatchResult
+from rookdb.documents.patching.request import PatchRequest
+from rookdb.documents.querying import matching_ids, run_query
 from rookdb.documents.sample_data import import_sample
 from rookdb.documents.services import DatabaseServices
 from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFoundError, RookError
 from rookdb.query.executor import QueryResult
 from rookdb.settings import Settings
-from rookdb.storage.base import Attachment, StoredDocument
+from rookdb.storage.base import Attachment, CompareExchangeValue, StoredDocument
 from rookdb.storage.metadata import format_timestamp
 
 __all__ = ["DEFAULT_REQUEST_THREADS", "AsyncCatalog", "AsyncDatabase", "AttachmentContent", "QueryAnswer"]
@@ -62,6 +77,8 @@ class QueryAnswer:
     result_etag: int
     index_timestamp: str
     query_time: str
+    database_etag: int
+    """The database's last etag when the query ran (with ``result_etag``, what the HTTP ETag follows)."""
 
 
 @dataclass(frozen=True)
@@ -115,9 +132,10 @@ class AsyncCatalog:
         def describe() -> list[dict[str, Any]]:
             described = []
             for name in names:
-                stats = self._catalog.get(name).database.statistics()
-                described.append({"Name": name, "Disabled": False, "DocumentsCount": stats["CountOfDocuments"],
-                                  "Collections": stats["Collections"]})
+                database = self._catalog.documents(name)
+                counts = database.storage.collection_counts()
+                described.append({"Name": name, "Disabled": is_disabled(database),
+                                  "DocumentsCount": sum(counts.values()), "Collections": counts})
             return described
 
         return await self.run(describe)
@@ -131,21 +149,74 @@ class AsyncCatalog:
 
         return await self.run(create)
 
-    async def delete(self, names: Sequence[str]) -> None:
+    async def delete(self, names: Sequence[str]) -> int:
+        """Delete databases; how many were deleted (a PreventDeletesIgnore lock mode keeps one)."""
+        deleted = 0
         for name in names:
-            await self.run(self._catalog.delete, name)
+            deleted += await self.run(self._catalog.delete, name)
             self._open.pop(name.lower(), None)
+        return deleted
 
-    async def record(self, name: str) -> tuple[str, dict[str, Any], int]:
-        """(the database's name, its record, the record etag); NotFoundError when there is none."""
+    async def record(self, name: str) -> dict[str, Any]:
+        """The database record as RavenDB's clients read it; NotFoundError when there is none."""
 
-        def record() -> tuple[str, dict[str, Any], int]:
+        def record() -> dict[str, Any]:
             if not self._catalog.exists(name):
                 raise NotFoundError(f"Database '{name}' does not exist.")
-            services = self._catalog.get(name)
-            return (services.name, *services.database.record())
+            database = self._catalog.documents(name)
+            return render_record(database.name, database.storage.database_id, *database.record())
 
         return await self.run(record)
+
+    async def set_lock_mode(self, names: list[str], mode: str) -> None:
+        await self.run(self._catalog.set_lock_mode, names, mode)
+
+    async def set_disabled(self, name: str, disabled: bool) -> bool:
+        self._open.pop(name.lower(), None)
+        return await self.run(self._catalog.set_disabled, name, disabled)
+
+    async def compact(self, name: str) -> Operation:
+        return await self.run(self._catalog.compact, name)
+
+    async def database_id(self, name: str) -> tuple[str, str, int]:
+        """(the database's name, its id, its record etag), without opening its services."""
+
+        def read() -> tuple[str, str, int]:
+            database = self._catalog.documents(name)
+            return database.name, database.storage.database_id, database.record()[1]
+
+        return await self.run(read)
+
+    # -- operations and server-wide configuration --------------------------------------------------
+
+    def patcher(self, database: Database) -> Patcher:
+        """Patches for ``database``, run by the server's patch engine."""
+        return Patcher(database, self._catalog.patch_engine)
+
+    def start_operation(self, database: str, kind: str, work: OperationWork) -> Operation:
+        return self._catalog.operations.start(database, kind, {"Database": database}, work)
+
+    def next_operation_id(self) -> int:
+        return self._catalog.operations.next_id()
+
+    def operation(self, operation_id: int, database: str | None = None) -> Operation | None:
+        return self._catalog.operations.get(operation_id, database)
+
+    def kill_operation(self, operation_id: int, database: str | None = None) -> None:
+        self._catalog.operations.kill(operation_id, database)
+
+    def register_operation(self, database: str, kind: str, operation_id: int | None) -> Operation:
+        return self._catalog.operations.register(database, kind, {"Database": database}, operation_id)
+
+    def complete_operation(self, operation: Operation, *, status: str = "Completed", result: Any = None) -> None:
+        self._catalog.operations.complete(operation, status=status, result=result)
+
+    def server_client_configuration(self) -> tuple[dict[str, Any] | None, int]:
+        record = self._catalog.server_record
+        return record.client_configuration(), record.etag
+
+    async def put_server_client_configuration(self, configuration: Any) -> int:
+        return await self.run(self._catalog.server_record.put_client_configuration, configuration)
 
 
 def _describe_connection_strings(ai: AiRecord, name: str | None) -> dict[str, Any]:
@@ -172,6 +243,7 @@ class AsyncDatabase:
     def __init__(self, services: DatabaseServices, catalog: AsyncCatalog) -> None:
         self._services = services
         self._database = services.database
+        self._catalog = catalog
         self._run = catalog.run
 
     @property
@@ -180,14 +252,24 @@ class AsyncDatabase:
 
     # -- documents -----------------------------------------------------------------------------
 
-    async def load(self, ids: Sequence[str], includes: Sequence[str]) -> LoadResult:
-        return await self._run(load_documents, self._database, ids, includes)
+    @property
+    def changes(self) -> ChangesHub:
+        """Who watches this database through the changes API."""
+        return self._database.changes
+
+    async def load(self, ids: Sequence[str], includes: Sequence[str],
+                   compare_exchange_paths: Sequence[str] = ()) -> LoadResult:
+        return await self._run(load_documents, self._database, ids, includes, compare_exchange_paths)
 
     async def list_documents(self, *, start: int, page_size: int, collection: str | None = None,
-                             prefix: str | None = None, start_after: str | None = None) -> LoadResult:
-        """A page of documents whose id starts with ``prefix``, or else the latest of ``collection``."""
+                             prefix: str | None = None, start_after: str | None = None,
+                             matches: str | None = None, exclude: str | None = None) -> LoadResult:
+        """A page of documents whose id starts with ``prefix`` (filtered by ``matches``/``exclude``), or
+        else the latest of ``collection``."""
         if prefix is not None:
-            found = await self._run(self._database.storage.list_by_prefix, prefix, start, page_size, start_after)
+            found = await self._run(lambda: load_starting_with(
+                self._database, prefix, matches=matches, exclude=exclude, start=start, page_size=page_size,
+                start_after=start_after))
         else:
             found = await self._run(self._database.storage.list_recent, collection, start, page_size)
         return LoadResult(list(found), {})
@@ -201,8 +283,32 @@ class AsyncDatabase:
     async def delete(self, doc_id: str, change_vector: str | None) -> bool:
         return await self._run(self._database.delete, doc_id, change_vector)
 
-    async def batch(self, commands: list[Any]) -> list[dict[str, Any]]:
-        return await self._run(self._database.batch, commands)
+    def _patcher(self) -> Patcher:
+        return self._catalog.patcher(self._database)
+
+    async def batch(self, body: Any, streams: Sequence[AttachmentStream] = ()) -> BatchResult:
+        return await self._run(run_batch, self._database, self._patcher(), body, streams)
+
+    async def patch(self, doc_id: str, patch: PatchRequest, *, patch_if_missing: PatchRequest | None,
+                    expected_change_vector: str | None, skip_on_mismatch: bool, test: bool) -> PatchResult:
+        return await self._run(lambda: self._patcher().patch(
+            doc_id, patch, patch_if_missing=patch_if_missing, expected_change_vector=expected_change_vector,
+            skip_on_mismatch=skip_on_mismatch, test=test))
+
+    async def json_patch(self, doc_id: str, operations: Sequence[Any]) -> PatchResult:
+        return await self._run(self._patcher().json_patch, doc_id, operations)
+
+    def _matches(self, query: str, parameters: dict[str, Any]) -> list[str]:
+        return matching_ids(self._database, query, parameters, self._services.indexes, self._services.vectors)
+
+    async def patch_by_query(self, body: Any) -> Operation:
+        """Validate the query now, then patch what it matches as a long-running operation."""
+        work = await self._run(patch_by_query, self._patcher(), body, self._matches)
+        return self._catalog.start_operation(self.name, "UpdateByQuery", work)
+
+    async def delete_by_query(self, body: Any) -> Operation:
+        work = await self._run(delete_by_query, self._database, body, self._matches)
+        return self._catalog.start_operation(self.name, "DeleteByQuery", work)
 
     async def insert_many(self, documents: list[tuple[str | None, Any]]) -> int:
         return await self._run(self._database.insert_many, documents)
@@ -221,15 +327,65 @@ class AsyncDatabase:
 
         return await self._run(read)
 
+    async def put_attachment(self, doc_id: str, name: str, content_type: str | None, content: bytes,
+                             change_vector: str | None) -> AttachmentChange:
+        return await self._run(attachments.put_attachment, self._database, doc_id, name, content_type, content,
+                               change_vector)
+
+    async def delete_attachment(self, doc_id: str, name: str, change_vector: str | None) -> None:
+        await self._run(attachments.delete_attachment, self._database, doc_id, name, change_vector)
+
     async def hilo_next(self, tag: str, last_batch_size: int, last_range_at: str | None, last_max: int,
                         separator: str) -> HiloRange:
-        return await self._run(self._database.hilo_next, tag, last_batch_size, last_range_at, last_max, separator)
+        return await self._run(next_range, self._database, tag, last_batch_size, last_range_at, last_max, separator)
 
     async def hilo_return(self, tag: str, end: int, last: int) -> None:
-        await self._run(self._database.hilo_return, tag, end, last)
+        await self._run(return_range, self._database, tag, end, last)
+
+    async def next_identity(self, name: str) -> int:
+        return await self._run(self._database.next_identity, name)
+
+    async def seed_identity(self, name: str, value: int, force: bool) -> int:
+        return await self._run(self._database.seed_identity, name, value, force)
+
+    async def identities(self) -> dict[str, int]:
+        return await self._run(self._database.storage.identities)
 
     async def statistics(self) -> dict[str, Any]:
-        return await self._run(self._database.statistics)
+        return await self._run(statistics.database_statistics, self._database)
+
+    async def detailed_statistics(self) -> dict[str, Any]:
+        return await self._run(statistics.detailed_statistics, self._database)
+
+    async def collection_statistics(self) -> dict[str, Any]:
+        return await self._run(statistics.collection_statistics, self._database)
+
+    async def client_configuration(self) -> tuple[dict[str, Any] | None, int]:
+        """The database's client configuration, or the server-wide one when the database has none
+        enabled; and an etag that changes with either."""
+        configuration, etag = await self._run(client_configuration, self._database)
+        server_configuration, server_etag = self._catalog.server_client_configuration()
+        database_enabled = configuration is not None and not configuration["Disabled"]
+        if not database_enabled and server_configuration is not None and not server_configuration["Disabled"]:
+            configuration = server_configuration
+        return configuration, etag + server_etag
+
+    async def put_client_configuration(self, configuration: Any) -> int:
+        return await self._run(put_client_configuration, self._database, configuration)
+
+    # -- compare-exchange ------------------------------------------------------------------------
+
+    async def compare_exchange_values(self, keys: Sequence[str]) -> list[CompareExchangeValue | None]:
+        return await self._run(compare_exchange.get_values, self._database, keys)
+
+    async def compare_exchange_by_prefix(self, prefix: str, start: int, page_size: int) -> list[CompareExchangeValue]:
+        return await self._run(compare_exchange.values_by_prefix, self._database, prefix, start, page_size)
+
+    async def put_compare_exchange(self, key: str, value: Any, index: int) -> CompareExchangeOutcome:
+        return await self._run(compare_exchange.put_value, self._database, key, value, index)
+
+    async def delete_compare_exchange(self, key: str, index: int) -> CompareExchangeOutcome:
+        return await self._run(compare_exchange.delete_value, self._database, key, index)
 
     async def import_sample(self, sample: str) -> int:
         return await self._run(import_sample, self._database, sample)
@@ -245,8 +401,9 @@ class AsyncDatabase:
                                wait_for_non_stale=wait_for_non_stale, indexes=self._services.indexes,
                                vectors=self._services.vectors)
             now = format_timestamp(datetime.now(UTC))
-            etag = result.result_etag if result.result_etag is not None else self._database.storage.last_etag()
-            return QueryAnswer(result, etag, result.index_timestamp or now, now)
+            last_etag = self._database.storage.last_etag()
+            etag = result.result_etag if result.result_etag is not None else last_etag
+            return QueryAnswer(result, etag, result.index_timestamp or now, now, last_etag)
 
         return await self._run(answer)
 

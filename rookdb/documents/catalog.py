@@ -14,18 +14,36 @@ import re
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 from rookdb.ai.embedded_model import EmbeddedModel
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
+from rookdb.documents.database_record import (
+    PREVENT_DELETES_ERROR,
+    PREVENT_DELETES_IGNORE,
+    is_disabled,
+    lock_mode_of,
+    set_disabled,
+    set_lock_mode,
+    validate_lock_mode,
+)
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks
 from rookdb.documents.expiration import DocumentExpirer
 from rookdb.documents.indexing import IndexingService
+from rookdb.documents.operations import Operation, OperationRegistry
+from rookdb.documents.patching.engine import PatchEngine
 from rookdb.documents.secrets import SecretBox, load_or_create_master_key
+from rookdb.documents.server_record import SERVER_RECORD_FILE, ServerRecord
 from rookdb.documents.services import DatabaseServices
 from rookdb.documents.vector_search import VectorSearchService
-from rookdb.errors import DatabaseDoesNotExistError, ValidationError
+from rookdb.errors import (
+    BadRequestError,
+    DatabaseDisabledError,
+    DatabaseDoesNotExistError,
+    ValidationError,
+)
 from rookdb.settings import Settings
 from rookdb.storage.backends import open_backend
 from rookdb.storage.base import DocumentStorage, StorageBackend
@@ -68,6 +86,12 @@ class DatabaseCatalog:
         self._lock = threading.RLock()
         key_path = Path(settings["Security.MasterKeyPath"] or data_dir / "master.key")
         self.secrets = SecretBox(load_or_create_master_key(key_path))
+        self.server_record = ServerRecord(data_dir / SERVER_RECORD_FILE)
+        self.operations = OperationRegistry(on_change=self._operation_changed)
+        self.patch_engine = PatchEngine(
+            time_limit_ms=settings["Patching.ScriptTimeoutInMs"],
+            memory_limit_bytes=settings["Patching.ScriptMemoryLimitInMb"] * 1024 * 1024,
+            hosts=settings["Patching.Hosts"], cached_scripts=settings["Patching.MaxNumberOfCachedScripts"])
 
     @property
     def backend(self) -> StorageBackend:
@@ -85,7 +109,8 @@ class DatabaseCatalog:
 
     def get(self, name: str) -> DatabaseServices:
         """The open database ``name`` (case-insensitive) with its services running;
-        DatabaseDoesNotExistError when there is no such database."""
+        DatabaseDoesNotExistError when there is no such database, DatabaseDisabledError when it is
+        disabled."""
         key = name.lower()
         services = self._services.get(key)
         if services is not None:
@@ -94,7 +119,10 @@ class DatabaseCatalog:
             services = self._services.get(key)
             if services is not None:
                 return services
-            return self._compose(self.documents(name))
+            database = self.documents(name)
+            if is_disabled(database):
+                raise DatabaseDisabledError(database.name)
+            return self._compose(database)
 
     def documents(self, name: str, *, create: bool = False) -> Database:
         """The database ``name`` without starting its services (created when missing and ``create``)."""
@@ -147,15 +175,52 @@ class DatabaseCatalog:
         with self._lock:
             return self._compose(self._open(name, self.backend.create(name)))
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str) -> bool:
+        """Delete a database and its folder; False when its lock mode says to ignore deletes, and
+        BadRequestError when it says to refuse them."""
         with self._lock:
             stored = self.backend.find(name)
             if stored is None:
                 raise DatabaseDoesNotExistError(name)
+            mode = lock_mode_of(self.documents(stored).record()[0])
+            if mode == PREVENT_DELETES_IGNORE:
+                return False
+            if mode == PREVENT_DELETES_ERROR:
+                raise BadRequestError(
+                    f"Database '{stored}' cannot be deleted because of the set lock mode ('{mode}'). "
+                    "Please consider changing the lock mode before deleting the database.")
+            self.operations.cancel_database(stored)
             self._close(stored.lower())
             self.backend.drop(stored)
             # Indexes are this node's own: with SQLite they went with the database's folder already.
             shutil.rmtree(self._root / stored, ignore_errors=True)
+            return True
+
+    def set_lock_mode(self, names: list[str], mode: str) -> None:
+        """Set the lock mode of every database in ``names``; none changes when one does not exist."""
+        validate_lock_mode(mode)
+        with self._lock:
+            missing = [name for name in names if not self.exists(name)]
+            if missing:
+                # A server-level request: answered 400, not with the 503 meant for a database's routes.
+                raise BadRequestError(f"Database '{missing[0]}' does not exist.")
+            databases = [self.documents(name) for name in names]
+            for database in databases:
+                set_lock_mode(database, mode)
+
+    def set_disabled(self, name: str, disabled: bool) -> bool:
+        """Disable (stop its services, refuse its requests) or enable a database; True when it changed."""
+        with self._lock:
+            database = self.documents(name)
+            if is_disabled(database) == disabled:
+                return False
+            set_disabled(database, disabled)
+            if disabled:
+                self.operations.cancel_database(database.name)
+                services = self._services.pop(database.name.lower(), None)
+                if services is not None:
+                    services.stop()
+            return True
 
     def _close(self, key: str, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> None:
         services = self._services.pop(key, None)
@@ -166,13 +231,35 @@ class DatabaseCatalog:
             database.close()
 
     def open_all(self) -> None:
-        """Open every database so their background services resume after a restart."""
+        """Open every enabled database so their background services resume after a restart."""
         for name in self.names():
-            self.get(name)
+            if not is_disabled(self.documents(name)):
+                self.get(name)
+
+    def _operation_changed(self, operation: Operation) -> None:
+        if operation.database is None:
+            return
+        database = self._databases.get(operation.database.lower())
+        if database is not None:
+            database.changes.operation_changed(operation.id, operation.state())
+
+    def compact(self, name: str) -> Operation:
+        """Compact a database's storage as a server operation (``CompactDatabaseOperation``)."""
+        database = self.documents(name)
+
+        def work(operation: Operation) -> dict[str, Any]:
+            before, after = database.storage.compact()
+            message = f"Compacted '{database.name}': {before} bytes before, {after} bytes after."
+            return {"SizeBeforeCompactionInMb": before // (1024 * 1024),
+                    "SizeAfterCompactionInMb": after // (1024 * 1024), "Message": message, "Messages": [message]}
+
+        return self.operations.start(None, "DatabaseCompact", {"Database": database.name}, work)
 
     def close(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
         """Stop every database's services at once, each within ``timeout`` (see ``BackgroundService``),
         then close the storages and the provider loop; True when every service stopped in time."""
+        self.operations.close(timeout=timeout)
+        self.patch_engine.close()
         with self._lock:
             services, self._services = list(self._services.values()), {}
             stopped = stop_all([service for opened in services for service in opened.background],

@@ -5,24 +5,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
+from rookdb.documents.changes import ChangesHub
 from rookdb.documents.metadata import prepare_body, resolve_new_id
 from rookdb.errors import BadRequestError, ConcurrencyError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage, StoredDocument, WriteTransaction
 
-__all__ = ["Database", "HiloRange", "PutResult"]
+__all__ = ["Database", "PutResult"]
 
 _T = TypeVar("_T")
 
-_HILO_MIN_CAPACITY = 32
-_HILO_MAX_CAPACITY = 1024 * 1024
-_HILO_GROWTH_WINDOW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -35,21 +32,6 @@ class PutResult:
             "@collection": self.document.collection,
             "@change-vector": self.document.change_vector,
             "@last-modified": self.document.last_modified,
-        }
-
-
-@dataclass(frozen=True)
-class HiloRange:
-    prefix: str
-    low: int
-    high: int
-    last_size: int
-    last_range_at: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "Prefix": self.prefix, "Low": self.low, "High": self.high, "LastSize": self.last_size,
-            "ServerTag": "A", "LastRangeAt": self.last_range_at,
         }
 
 
@@ -86,6 +68,9 @@ class Database:
         self.settings = settings
         self._change_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self.changes = ChangesHub()
+        """Who watches this database through the changes API; hears every committed write."""
+        storage.add_commit_listener(self.changes.documents_committed)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -120,9 +105,7 @@ class Database:
         """Store a document inside an open transaction, applying id conventions and concurrency."""
         body, collection = prepare_body(body)
         if not doc_id or doc_id.endswith("/") or doc_id.endswith("|"):
-            identity = None
-            if doc_id and doc_id.endswith("|"):
-                identity, _ = tx.hilo_next("identity:" + doc_id[:-1], 0, 1)
+            identity = tx.next_identity(doc_id) if doc_id and doc_id.endswith("|") else None
             doc_id = resolve_new_id(doc_id, tx.next_etag(), identity)
         existing = tx.get(doc_id)
         _check_change_vector(doc_id, expected_change_vector, existing, "PUT")
@@ -144,36 +127,6 @@ class Database:
         if expected_change_vector:
             _check_change_vector(doc_id, expected_change_vector, existing, "DELETE")
         return tx.delete(doc_id) is not None
-
-    def batch(self, commands: list[Any]) -> list[dict[str, Any]]:
-        """Run ``bulk_docs`` commands atomically; results are aligned with the commands."""
-        results: list[dict[str, Any]] = []
-        with self.storage.write() as tx:
-            for index, command in enumerate(commands):
-                if not isinstance(command, dict):
-                    raise BadRequestError(f"Commands[{index}] must be a JSON object.")
-                kind = command.get("Type")
-                doc_id = command.get("Id")
-                change_vector = command.get("ChangeVector")
-                if doc_id is not None and not isinstance(doc_id, str):
-                    raise BadRequestError(f"Commands[{index}].Id must be a string.")
-                if change_vector is not None and not isinstance(change_vector, str):
-                    raise BadRequestError(f"Commands[{index}].ChangeVector must be a string or null.")
-                if kind == "PUT":
-                    if "Document" not in command:
-                        raise BadRequestError(f"Commands[{index}] (PUT) has no Document.")
-                    put = self.put_in(tx, doc_id, command["Document"], change_vector)
-                    results.append({"Type": "PUT", **put.to_json()})
-                elif kind == "DELETE":
-                    if not doc_id:
-                        raise BadRequestError(f"Commands[{index}] (DELETE) has no Id.")
-                    deleted = self.delete_in(tx, doc_id, change_vector)
-                    results.append({"Type": "DELETE", "Id": doc_id, "Deleted": deleted})
-                else:
-                    raise BadRequestError(
-                        f"Commands[{index}]: command type {kind!r} is not supported (PUT and DELETE are).")
-        self.notify_changed()
-        return results
 
     def insert_many(self, documents: Iterable[tuple[str | None, Any]], batch_size: int = 5000) -> int:
         """Bulk insert: store (id, body) pairs in large transactions, replacing existing ids; returns the count."""
@@ -210,26 +163,20 @@ class Database:
 
     # -- ids -----------------------------------------------------------------------------------
 
-    def hilo_next(self, tag: str, last_batch_size: int, last_range_at: str | None, last_max: int,
-                  separator: str = "/") -> HiloRange:
-        capacity = _HILO_MIN_CAPACITY
-        if last_batch_size > 0:
-            capacity = last_batch_size
-            if last_range_at:
-                try:
-                    previous = datetime.fromisoformat(last_range_at.rstrip("Z")[:26]).replace(tzinfo=UTC)
-                except ValueError:
-                    previous = None
-                if previous is not None and datetime.now(UTC) - previous < _HILO_GROWTH_WINDOW:
-                    capacity = min(last_batch_size * 2, _HILO_MAX_CAPACITY)
-        with self.storage.write() as tx:
-            low, high = tx.hilo_next(tag, last_max, capacity)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-        return HiloRange(f"{tag}{separator}", low, high, capacity, now)
+    @staticmethod
+    def identity_name(name: str) -> str:
+        """RavenDB's identity key for a collection prefix: ``users`` and ``users|`` both name ``users|``."""
+        if not name or not name.strip():
+            raise BadRequestError("An identity needs a name.")
+        return name if name.endswith("|") else name + "|"
 
-    def hilo_return(self, tag: str, end: int, last: int) -> None:
+    def next_identity(self, name: str) -> int:
         with self.storage.write() as tx:
-            tx.hilo_return(tag, end, last)
+            return tx.next_identity(self.identity_name(name))
+
+    def seed_identity(self, name: str, value: int, force: bool = False) -> int:
+        with self.storage.write() as tx:
+            return tx.seed_identity(self.identity_name(name), value, force)
 
     # -- database record -------------------------------------------------------------------------
 
@@ -245,15 +192,6 @@ class Database:
         return outcome, etag
 
     # -- views ---------------------------------------------------------------------------------
-
-    def statistics(self) -> dict[str, Any]:
-        counts = self.storage.collection_counts()
-        return {
-            "CountOfDocuments": sum(counts.values()),
-            "Collections": counts,
-            "LastDocEtag": self.storage.last_etag(),
-            "DatabaseId": self.storage.database_id,
-        }
 
     @staticmethod
     def parse(document: StoredDocument) -> dict[str, Any]:

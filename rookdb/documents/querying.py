@@ -21,7 +21,7 @@ from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.parser import parse_query
 
-__all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "run_query",
+__all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "matching_ids", "run_query",
            "wait_for_non_stale_seconds"]
 
 # The client's default WaitForNonStaleResultsTimeout, used when it asks to wait without a timeout.
@@ -84,3 +84,16 @@ def wait_for_non_stale_seconds(body: Any) -> float | None:
         return max(parse_timespan(timeout, "WaitForNonStaleResultsTimeout").total_seconds(), 0.0)
     except ValidationError as error:
         raise BadRequestError(error.message) from error
+
+
+def matching_ids(database: Database, query: str, parameters: dict[str, Any],
+                 indexes: IndexingService | None = None, vectors: VectorSearchService | None = None) -> list[str]:
+    """The ids of every document ``query`` matches (what patch and delete by query work on)."""
+    result = run_query(database, query, parameters, indexes=indexes, vectors=vectors)
+    ids: list[str] = []
+    for row in result.results:
+        metadata = row.get("@metadata") if isinstance(row, dict) else None
+        doc_id = metadata.get("@id") if isinstance(metadata, dict) else None
+        if isinstance(doc_id, str):
+            ids.append(doc_id)
+    return ids

@@ -173,7 +173,7 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
         return "select", ast.Select(projections, distinct)
 
     def include_clause(self, children: list[ast.FieldPath]) -> tuple[str, tuple[ast.FieldPath, ...]]:
-        return "include", tuple(children)
+        return "include", tuple(_include_path(path) for path in children)
 
     def limit_first(self, children: list[Any]) -> tuple[str, ast.Value | None, ast.Value | None]:
         offset: ast.Value | None = None
@@ -362,6 +362,16 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
 
     def null_value(self, children: list[Token]) -> ast.Literal:
         return ast.Literal(None)
+
+
+def _include_path(path: ast.FieldPath) -> ast.FieldPath:
+    """A quoted include (``include 'Lines[].Product'``, as the clients write nested paths) is a path."""
+    if len(path.segments) != 1 or not path.segments[0].quoted:
+        return path
+    quoted = path.segments[0]
+    return ast.FieldPath(tuple(
+        ast.PathSegment(part.removesuffix("[]"), array=part.endswith("[]"), position=quoted.position)
+        for part in quoted.name.split(".")))
 
 
 def _embedding_kind(token: Token) -> str:

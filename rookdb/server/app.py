@@ -14,9 +14,11 @@ from starlette.responses import Response
 
 from rookdb.documents.async_database import AsyncCatalog
 from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.documents.logs_configuration import LogsConfiguration
 from rookdb.errors import BadRequestError, NotFoundError, RookError, RouteNotFoundError
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.access import IdentityMiddleware
+from rookdb.server.headers import ServerVersionHeader
 from rookdb.server.responses import error_response
 from rookdb.server.routes import routes
 from rookdb.settings import Settings
@@ -67,8 +69,9 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
         routes=routes(),
         exception_handlers={RookError: _rook_error, HTTPException: _http_error, Exception: _rook_error},
         lifespan=lifespan,
-        middleware=[Middleware(IdentityMiddleware, security=security)],
+        middleware=[Middleware(ServerVersionHeader), Middleware(IdentityMiddleware, security=security)],
     )
     app.state.catalog = catalog
+    app.state.logs = LogsConfiguration(settings)
     app.state.security = security
     return app

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from rookdb.documents.async_database import AsyncCatalog, AsyncDatabase
 from rookdb.errors import BadRequestError
@@ -14,6 +14,7 @@ from rookdb.errors import BadRequestError
 __all__ = [
     "catalog_of",
     "database_of",
+    "if_match",
     "query_bool",
     "query_int",
     "query_required",
@@ -72,12 +73,18 @@ def query_bool(request: Request, name: str, default: bool = False) -> bool:
     return value.lower() in ("true", "1", "yes")
 
 
-def catalog_of(request: Request) -> AsyncCatalog:
+def catalog_of(request: HTTPConnection) -> AsyncCatalog:
     """The server's databases (the awaitable facade over the catalog)."""
     catalog: AsyncCatalog = request.app.state.catalog
     return catalog
 
 
-async def database_of(request: Request) -> AsyncDatabase:
+async def database_of(request: HTTPConnection) -> AsyncDatabase:
     """The database named in the path (``/databases/{database}/...``)."""
     return await catalog_of(request).database(request.path_params["database"])
+
+
+def if_match(request: Request) -> str | None:
+    """The change vector an ``If-Match`` header expects (the clients quote it)."""
+    value = request.headers.get("If-Match")
+    return value.strip('"') if value is not None else None

@@ -1,16 +1,16 @@
 """The storage contract every backend implements (SQLite files, or one shared PostgreSQL database).
 
 A ``DocumentStorage`` stores one database: documents with their metadata, tombstones, a monotonic
-change feed (etag), attachments deduplicated by content hash, HiLo ranges, the database record and
-small state values that background workers persist with their progress. A ``StorageBackend`` is
-where a server's databases live: it lists, creates, opens and drops them. The layers above never
-see SQL.
+change feed (etag), attachments deduplicated by content hash, identities, compare-exchange values,
+the database record and small state values that background workers persist with their progress. A
+``StorageBackend`` is where a server's databases live: it lists, creates, opens and drops them. The
+layers above never see SQL.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +18,12 @@ from typing import Any
 __all__ = [
     "Attachment",
     "Change",
+    "CommitListener",
+    "CommittedChange",
+    "CompareExchangeValue",
     "DocumentStorage",
     "StorageBackend",
+    "StorageStatistics",
     "StoredDocument",
     "WriteTransaction",
 ]
@@ -52,6 +56,21 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class CommittedChange:
+    """A document write of a committed transaction, as commit listeners hear of it."""
+
+    etag: int
+    id: str
+    collection: str
+    change_vector: str
+    deleted: bool
+
+
+CommitListener = Callable[[Sequence[CommittedChange]], None]
+"""Called after each commit with its document writes, in commit order, before the next write begins."""
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """Attachment metadata; the content lives once per ``hash`` however many documents share it."""
 
@@ -60,6 +79,33 @@ class Attachment:
     hash: str
     content_type: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompareExchangeValue:
+    """A compare-exchange entry: ``value`` is its JSON (``{"Object": ..., "@metadata": {...}}``).
+
+    ``index`` changes on every write; it comes from one counter per database, so it only grows.
+    Keys are case-insensitive; ``key`` keeps the casing of the first write.
+    """
+
+    key: str
+    index: int
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStatistics:
+    """Counts and sizes behind ``GetStatisticsOperation`` and ``GetDetailedStatisticsOperation``."""
+
+    documents: int
+    tombstones: int
+    attachments: int
+    unique_attachments: int
+    identities: int
+    compare_exchange: int
+    compare_exchange_tombstones: int
+    size_on_disk: int
 
 
 class WriteTransaction(abc.ABC):
@@ -101,12 +147,34 @@ class WriteTransaction(abc.ABC):
         """Remove one attachment; content no document references any more is dropped."""
 
     @abc.abstractmethod
-    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
-        """Reserve the next id range for ``tag``: returns (low, high), inclusive."""
+    def get_attachment(self, doc_id: str, name: str) -> Attachment | None:
+        """An attachment's metadata inside the transaction (sees its own writes)."""
 
     @abc.abstractmethod
-    def hilo_return(self, tag: str, end: int, last: int) -> None:
-        """Give back the unused tail of a range when it is still the newest one."""
+    def copy_attachment(self, source_id: str, source_name: str, destination_id: str, destination_name: str,
+                        *, touch_document: bool = True) -> Attachment | None:
+        """Attach an existing attachment's content to a document under a name (no content is copied);
+        None when the source does not exist."""
+
+    @abc.abstractmethod
+    def next_identity(self, name: str) -> int:
+        """Increment the identity ``name`` (case-insensitive; created at 0) and return its new value."""
+
+    @abc.abstractmethod
+    def seed_identity(self, name: str, value: int, force: bool) -> int:
+        """Raise the identity to ``value`` (or set it, with ``force``); returns the value it has now."""
+
+    @abc.abstractmethod
+    def get_compare_exchange(self, key: str) -> CompareExchangeValue | None:
+        """A compare-exchange value inside the transaction (sees its own writes)."""
+
+    @abc.abstractmethod
+    def put_compare_exchange(self, key: str, value: Any) -> CompareExchangeValue:
+        """Store ``value`` (JSON-serializable) under ``key`` with the next index; no check here."""
+
+    @abc.abstractmethod
+    def delete_compare_exchange(self, key: str) -> int | None:
+        """Delete ``key``, leaving a tombstone; returns the index of the deletion, None when absent."""
 
     @abc.abstractmethod
     def set_state(self, key: str, value: Any) -> None:
@@ -125,6 +193,10 @@ class DocumentStorage(abc.ABC):
     """One database's storage; safe to use from many threads (one writer at a time)."""
 
     database_id: str
+
+    @abc.abstractmethod
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Hear of every committed document write; ``listener`` must be quick (it holds up the next write)."""
 
     @abc.abstractmethod
     def write(self) -> AbstractContextManager[WriteTransaction]:
@@ -174,6 +246,26 @@ class DocumentStorage(abc.ABC):
     @abc.abstractmethod
     def attachment_content(self, doc_id: str, name: str) -> tuple[Attachment, bytes] | None:
         """An attachment with its content."""
+
+    @abc.abstractmethod
+    def identities(self) -> dict[str, int]:
+        """Every identity with its current value (names lower-cased, e.g. ``users|``)."""
+
+    @abc.abstractmethod
+    def compare_exchange(self, keys: Sequence[str]) -> list[CompareExchangeValue | None]:
+        """Compare-exchange values by key (case-insensitive), aligned with ``keys``."""
+
+    @abc.abstractmethod
+    def compare_exchange_by_prefix(self, prefix: str, start: int, page_size: int) -> list[CompareExchangeValue]:
+        """Compare-exchange values whose key starts with ``prefix`` (case-insensitive), ordered by key."""
+
+    @abc.abstractmethod
+    def statistics(self) -> StorageStatistics:
+        """Counts of what is stored and the size the database takes on disk."""
+
+    @abc.abstractmethod
+    def compact(self) -> tuple[int, int]:
+        """Give free space back to the file system; returns the size on disk (before, after)."""
 
     @abc.abstractmethod
     def get_state(self, key: str) -> Any:

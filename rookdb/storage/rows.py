@@ -2,19 +2,20 @@
 
 A backend says how to read and write one row (in its own SQL); the rules live here: etags and
 server metadata, bulk puts, deletes that leave tombstones, attachments stored once per hash and
-collected when the last reference goes, HiLo ranges.
+collected when the last reference goes, and the list of committed writes that commit listeners hear.
 """
 
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from rookdb.storage.base import Attachment, StoredDocument, WriteTransaction
+from rookdb.storage.base import Attachment, CommitListener, CommittedChange, StoredDocument, WriteTransaction
 from rookdb.storage.metadata import (
     AttachmentRow,
     apply_attachments,
@@ -24,8 +25,10 @@ from rookdb.storage.metadata import (
     stamp,
 )
 
-__all__ = ["DOCUMENT_COLUMNS", "DocumentRow", "RowWriteTransaction", "in_etag_order", "prefix_bounds",
-           "row_to_document"]
+__all__ = ["DOCUMENT_COLUMNS", "DocumentRow", "RowWriteTransaction", "in_etag_order", "notify_listeners",
+           "prefix_bounds", "row_to_document"]
+
+_log = logging.getLogger(__name__)
 
 DocumentRow = tuple[str, str, str, str, int, str, str, bytes]
 """lower id, id, collection, lower collection, etag, change vector, last modified, body."""
@@ -55,14 +58,30 @@ def in_etag_order(read_page: Callable[[int], Sequence[Sequence[Any]]], page_size
         after = rows[-1][2]
 
 
-class RowWriteTransaction(WriteTransaction):
-    """A write transaction over the row operations below; etags continue from ``last_etag``."""
+def notify_listeners(listeners: Sequence[CommitListener], committed: Sequence[CommittedChange] | None) -> None:
+    """Tell every listener of a committed transaction's document writes."""
+    if not committed:
+        return
+    for listener in listeners:
+        try:
+            listener(committed)
+        except Exception:
+            # The write is committed; a failing listener must not make it look failed.
+            _log.exception("A commit listener failed")
 
-    def __init__(self, database_id: str, last_etag: int) -> None:
+
+class RowWriteTransaction(WriteTransaction):
+    """A write transaction over the row operations below; etags continue from ``last_etag``.
+
+    With ``track_commits`` it lists its document writes in ``committed`` for the commit listeners.
+    """
+
+    def __init__(self, database_id: str, last_etag: int, *, track_commits: bool = False) -> None:
         self._database_id = database_id
         self._etag = last_etag
         self._start_etag = last_etag
         self._now = format_timestamp(datetime.now(UTC))
+        self.committed: list[CommittedChange] | None = [] if track_commits else None
 
     # -- row operations, one statement each --------------------------------------------------
 
@@ -89,30 +108,33 @@ class RowWriteTransaction(WriteTransaction):
     def _put_tombstone(self, lower_id: str, doc_id: str, collection: str, etag: int) -> None: ...
 
     @abc.abstractmethod
-    def _attachment_hash(self, lower_id: str, name: str) -> str | None: ...
-
-    @abc.abstractmethod
-    def _store_attachment(self, lower_id: str, name: str, digest: str, content_type: str, content: bytes) -> None:
-        """Add the content under ``digest`` unless there, and point the attachment row at it."""
+    def _store_content(self, digest: str, content: bytes) -> None:
+        """Add the content under ``digest`` unless it is there already."""
 
     @abc.abstractmethod
     def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
         """Delete one attachment row; its hash, None if there was none."""
 
     @abc.abstractmethod
+    def _attachment_row(self, lower_id: str, name: str) -> tuple[str, str, int] | None:
+        """An attachment's hash, content type and size."""
+
+    @abc.abstractmethod
+    def _link_attachment(self, lower_id: str, name: str, digest: str, content_type: str, size: int) -> None:
+        """Point the attachment row at content already stored under ``digest``."""
+
+    @abc.abstractmethod
     def _drop_unreferenced_content(self, digest: str) -> None: ...
-
-    @abc.abstractmethod
-    def _hilo_max(self, tag: str) -> int | None: ...
-
-    @abc.abstractmethod
-    def _set_hilo_max(self, tag: str, high: int) -> None: ...
 
     # -- the rules ---------------------------------------------------------------------------
 
     def next_etag(self) -> int:
         self._etag += 1
         return self._etag
+
+    def _committed(self, etag: int, doc_id: str, collection: str, vector: str, *, deleted: bool = False) -> None:
+        if self.committed is not None:
+            self.committed.append(CommittedChange(etag, doc_id, collection, vector, deleted))
 
     def finish(self) -> None:
         """Record the etags taken; call before commit."""
@@ -132,6 +154,7 @@ class RowWriteTransaction(WriteTransaction):
         encoded = orjson.dumps(body)
         self._store_row((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded),
                         replace=stored_id is not None)
+        self._committed(etag, doc_id, collection, vector)
         return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
 
     def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
@@ -157,6 +180,7 @@ class RowWriteTransaction(WriteTransaction):
             stamp(body, doc_id, vector, self._now)
             rows.append((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now,
                          orjson.dumps(body)))
+            self._committed(etag, doc_id, collection, vector)
         if rows:
             self._insert_rows(rows)
 
@@ -167,7 +191,9 @@ class RowWriteTransaction(WriteTransaction):
         lower_id = doc_id.lower()
         for digest in set(self._delete_row(lower_id)):
             self._drop_unreferenced_content(digest)
-        self._put_tombstone(lower_id, existing.id, existing.collection, self.next_etag())
+        etag = self.next_etag()
+        self._put_tombstone(lower_id, existing.id, existing.collection, etag)
+        self._committed(etag, existing.id, existing.collection, change_vector(etag, self._database_id), deleted=True)
         return existing
 
     def _touch(self, lower_id: str) -> None:
@@ -180,10 +206,11 @@ class RowWriteTransaction(WriteTransaction):
     ) -> Attachment:
         lower_id = doc_id.lower()
         digest = content_hash(content)
-        previous = self._attachment_hash(lower_id, name)
-        self._store_attachment(lower_id, name, digest, content_type, content)
-        if previous is not None and previous != digest:
-            self._drop_unreferenced_content(previous)
+        previous = self._attachment_row(lower_id, name)
+        self._store_content(digest, content)
+        self._link_attachment(lower_id, name, digest, content_type, len(content))
+        if previous is not None and previous[0] != digest:
+            self._drop_unreferenced_content(previous[0])
         if touch_document:
             self._touch(lower_id)
         return Attachment(doc_id, name, digest, content_type, len(content))
@@ -198,8 +225,20 @@ class RowWriteTransaction(WriteTransaction):
             self._touch(lower_id)
         return True
 
-    def hilo_next(self, tag: str, last_max: int, capacity: int) -> tuple[int, int]:
-        current = max(self._hilo_max(tag.lower()) or 0, last_max)
-        high = current + capacity
-        self._set_hilo_max(tag.lower(), high)
-        return current + 1, high
+    def get_attachment(self, doc_id: str, name: str) -> Attachment | None:
+        row = self._attachment_row(doc_id.lower(), name)
+        return Attachment(doc_id, name, *row) if row else None
+
+    def copy_attachment(self, source_id: str, source_name: str, destination_id: str, destination_name: str,
+                        *, touch_document: bool = True) -> Attachment | None:
+        source = self.get_attachment(source_id, source_name)
+        if source is None:
+            return None
+        lower_id = destination_id.lower()
+        previous = self._attachment_row(lower_id, destination_name)
+        self._link_attachment(lower_id, destination_name, source.hash, source.content_type, source.size)
+        if previous is not None and previous[0] != source.hash:
+            self._drop_unreferenced_content(previous[0])
+        if touch_document:
+            self._touch(lower_id)
+        return Attachment(destination_id, destination_name, source.hash, source.content_type, source.size)

@@ -14,13 +14,24 @@ from typing import Any
 import orjson
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, StorageError
-from rookdb.storage.base import Attachment, Change, DocumentStorage, StorageBackend, StoredDocument, WriteTransaction
+from rookdb.storage.base import (
+    Attachment,
+    Change,
+    CommitListener,
+    CompareExchangeValue,
+    DocumentStorage,
+    StorageBackend,
+    StorageStatistics,
+    StoredDocument,
+    WriteTransaction,
+)
 from rookdb.storage.metadata import AttachmentRow, new_database_id
 from rookdb.storage.rows import (
     DOCUMENT_COLUMNS,
     DocumentRow,
     RowWriteTransaction,
     in_etag_order,
+    notify_listeners,
     prefix_bounds,
     row_to_document,
 )
@@ -59,9 +70,22 @@ CREATE TABLE IF NOT EXISTS attachments (
     PRIMARY KEY (lower_doc_id, name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS attachments_by_hash ON attachments (hash);
-CREATE TABLE IF NOT EXISTS hilo (tag TEXT PRIMARY KEY, max INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS identities (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS compare_exchange (
+    lower_key TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS compare_exchange_tombstones (lower_key TEXT PRIMARY KEY, idx INTEGER NOT NULL)
+    WITHOUT ROWID;
 """
+
+# Older files kept HiLo ranges in a table of their own, identities among them as 'identity:<prefix>'.
+_OLD_HILO_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hilo'"
+_HILO_DOCUMENT_PREFIX = "Raven/Hilo/"
+_HILO_COLLECTION = "@hilo"
 
 _PAGE = 1024
 _IN_CHUNK = 500
@@ -77,7 +101,8 @@ def _sqlite_failure(action: str, error: sqlite3.Error) -> StorageError:
 
 class _SqliteWriteTransaction(RowWriteTransaction):
     def __init__(self, storage: SqliteStorage, connection: sqlite3.Connection) -> None:
-        super().__init__(storage.database_id, storage._read_last_etag(connection))
+        super().__init__(storage.database_id, storage._read_last_etag(connection),
+                         track_commits=bool(storage._listeners))
         self._db = connection
 
     def _save_last_etag(self, etag: int) -> None:
@@ -130,21 +155,22 @@ class _SqliteWriteTransaction(RowWriteTransaction):
         self._db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?, ?)",
                          (lower_id, doc_id, collection, collection.lower(), etag))
 
-    def _attachment_hash(self, lower_id: str, name: str) -> str | None:
-        row = self._db.execute(
-            "SELECT hash FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name)).fetchone()
-        return row[0] if row else None
+    def _attachment_row(self, lower_id: str, name: str) -> tuple[str, str, int] | None:
+        row = self._db.execute("SELECT hash, content_type, size FROM attachments WHERE lower_doc_id = ? AND name = ?",
+                               (lower_id, name)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
 
-    def _store_attachment(self, lower_id: str, name: str, digest: str, content_type: str, content: bytes) -> None:
+    def _store_content(self, digest: str, content: bytes) -> None:
         self._db.execute("INSERT OR IGNORE INTO attachment_contents VALUES (?, ?)", (digest, content))
+
+    def _link_attachment(self, lower_id: str, name: str, digest: str, content_type: str, size: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?, ?)",
-                         (lower_id, name, digest, content_type, len(content)))
+                         (lower_id, name, digest, content_type, size))
 
     def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
-        digest = self._attachment_hash(lower_id, name)
-        if digest is not None:
-            self._db.execute("DELETE FROM attachments WHERE lower_doc_id = ? AND name = ?", (lower_id, name))
-        return digest
+        row = self._db.execute(
+            "DELETE FROM attachments WHERE lower_doc_id = ? AND name = ? RETURNING hash", (lower_id, name)).fetchone()
+        return row[0] if row else None
 
     def _drop_unreferenced_content(self, digest: str) -> None:
         self._db.execute(
@@ -153,18 +179,48 @@ class _SqliteWriteTransaction(RowWriteTransaction):
             (digest, digest),
         )
 
-    def _hilo_max(self, tag: str) -> int | None:
-        row = self._db.execute("SELECT max FROM hilo WHERE tag = ?", (tag,)).fetchone()
-        return int(row[0]) if row else None
+    def next_identity(self, name: str) -> int:
+        row = self._db.execute(
+            "INSERT INTO identities VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 "
+            "RETURNING value", (name.lower(),)).fetchone()
+        return int(row[0])
 
-    def _set_hilo_max(self, tag: str, high: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO hilo VALUES (?, ?)", (tag, high))
+    def seed_identity(self, name: str, value: int, force: bool) -> int:
+        update = "excluded.value" if force else "max(value, excluded.value)"
+        row = self._db.execute(
+            f"INSERT INTO identities VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = {update} "
+            "RETURNING value", (name.lower(), value)).fetchone()
+        return int(row[0])
 
-    def hilo_return(self, tag: str, end: int, last: int) -> None:
-        # Only the newest range can be given back; an older one would reissue ids already handed out.
-        self._db.execute(
-            "UPDATE hilo SET max = ? WHERE tag = ? AND max = ?", (last, tag.lower(), end)
-        )
+    def _next_compare_exchange_index(self) -> int:
+        row = self._db.execute(
+            "INSERT INTO meta VALUES ('cmpxchg_index', '1') ON CONFLICT (key) DO UPDATE "
+            "SET value = CAST(value AS INTEGER) + 1 RETURNING value").fetchone()
+        return int(row[0])
+
+    def get_compare_exchange(self, key: str) -> CompareExchangeValue | None:
+        row = self._db.execute(
+            "SELECT key, idx, value FROM compare_exchange WHERE lower_key = ?", (key.lower(),)).fetchone()
+        return CompareExchangeValue(row[0], row[1], bytes(row[2])) if row else None
+
+    def put_compare_exchange(self, key: str, value: Any) -> CompareExchangeValue:
+        index = self._next_compare_exchange_index()
+        encoded = orjson.dumps(value)
+        row = self._db.execute(
+            "INSERT INTO compare_exchange VALUES (?, ?, ?, ?) ON CONFLICT (lower_key) DO UPDATE "
+            "SET idx = excluded.idx, value = excluded.value RETURNING key",
+            (key.lower(), key, index, encoded)).fetchone()
+        self._db.execute("DELETE FROM compare_exchange_tombstones WHERE lower_key = ?", (key.lower(),))
+        return CompareExchangeValue(row[0], index, encoded)
+
+    def delete_compare_exchange(self, key: str) -> int | None:
+        deleted = self._db.execute(
+            "DELETE FROM compare_exchange WHERE lower_key = ? RETURNING 1", (key.lower(),)).fetchone()
+        if deleted is None:
+            return None
+        index = self._next_compare_exchange_index()
+        self._db.execute("INSERT OR REPLACE INTO compare_exchange_tombstones VALUES (?, ?)", (key.lower(), index))
+        return index
 
     def set_state(self, key: str, value: Any) -> None:
         self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, orjson.dumps(value)))
@@ -187,6 +243,7 @@ class SqliteStorage(DocumentStorage):
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.Lock()
+        self._listeners: list[CommitListener] = []
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -205,6 +262,20 @@ class SqliteStorage(DocumentStorage):
         except sqlite3.Error as error:
             raise _sqlite_failure(f"open {path.name}", error) from error
         self.database_id = database_id
+        if self._writer.execute(_OLD_HILO_TABLE).fetchone():
+            self._migrate_hilo_table()
+
+    def _migrate_hilo_table(self) -> None:
+        """Move HiLo ranges to their documents (``Raven/Hilo/<tag>``) and identities to their table."""
+        with self.write() as tx:
+            rows = self._writer.execute("SELECT tag, max FROM hilo").fetchall()
+            for tag, value in rows:
+                if tag.startswith("identity:"):
+                    tx.seed_identity(tag.removeprefix("identity:") + "|", value, force=False)
+                elif tx.get(_HILO_DOCUMENT_PREFIX + tag) is None:
+                    tx.put(_HILO_DOCUMENT_PREFIX + tag, _HILO_COLLECTION,
+                           {"Max": value, "@metadata": {"@collection": _HILO_COLLECTION}})
+            self._writer.execute("DROP TABLE hilo")
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -257,23 +328,30 @@ class SqliteStorage(DocumentStorage):
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
+            notify_listeners(self._listeners, transaction.committed)
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
 
     def get(self, doc_id: str) -> StoredDocument | None:
         rows = self._read(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),))
         return row_to_document(rows[0]) if rows else None
 
-    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
-        found: dict[str, StoredDocument] = {}
-        lowered = [doc_id.lower() for doc_id in doc_ids]
-        unique = list(dict.fromkeys(lowered))
+    def _rows_by_key(self, select: str, key_column: str, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        """Rows of ``select`` (whose first column is ``key_column``) for the lower-cased ``keys``, by key."""
+        found: dict[str, tuple[Any, ...]] = {}
+        unique = list(dict.fromkeys(keys))
         for offset in range(0, len(unique), _IN_CHUNK):
             chunk = unique[offset : offset + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for row in self._read(
-                f"SELECT lower_id, {DOCUMENT_COLUMNS} FROM documents WHERE lower_id IN ({marks})", chunk
-            ):
-                found[row[0]] = row_to_document(row[1:])
-        return [found.get(doc_id) for doc_id in lowered]
+            for row in self._read(f"{select} WHERE {key_column} IN ({marks})", chunk):
+                found[row[0]] = row[1:]
+        return found
+
+    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
+        lowered = [doc_id.lower() for doc_id in doc_ids]
+        found = self._rows_by_key(f"SELECT lower_id, {DOCUMENT_COLUMNS} FROM documents", "lower_id", lowered)
+        return [row_to_document(found[key]) if key in found else None for key in lowered]
 
     def iter_collection(self, collection: str | None) -> Iterator[StoredDocument]:
         def page(after: int) -> list[Any]:
@@ -359,6 +437,44 @@ class SqliteStorage(DocumentStorage):
             return None
         digest, content_type, size, content = rows[0]
         return Attachment(doc_id, name, digest, content_type, size), bytes(content)
+
+    def identities(self) -> dict[str, int]:
+        return {name: value for name, value in self._read("SELECT name, value FROM identities ORDER BY name")}
+
+    def compare_exchange(self, keys: Sequence[str]) -> list[CompareExchangeValue | None]:
+        lowered = [key.lower() for key in keys]
+        found = self._rows_by_key("SELECT lower_key, key, idx, value FROM compare_exchange", "lower_key", lowered)
+        return [CompareExchangeValue(found[key][0], found[key][1], bytes(found[key][2])) if key in found else None
+                for key in lowered]
+
+    def compare_exchange_by_prefix(self, prefix: str, start: int, page_size: int) -> list[CompareExchangeValue]:
+        low, high = prefix_bounds(prefix.lower())
+        rows = self._read(
+            "SELECT key, idx, value FROM compare_exchange WHERE lower_key >= ? AND lower_key < ? "
+            "ORDER BY lower_key LIMIT ? OFFSET ?", (low, high, page_size, start))
+        return [CompareExchangeValue(key, index, bytes(value)) for key, index, value in rows]
+
+    def statistics(self) -> StorageStatistics:
+        counts = self._read(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM tombstones), "
+            "(SELECT count(*) FROM attachments), (SELECT count(*) FROM attachment_contents), "
+            "(SELECT count(*) FROM identities), (SELECT count(*) FROM compare_exchange), "
+            "(SELECT count(*) FROM compare_exchange_tombstones)")[0]
+        documents, tombstones, attachments, unique, identities, values, value_tombstones = counts
+        return StorageStatistics(documents, tombstones, attachments, unique, identities, values, value_tombstones,
+                                 self.size_on_disk())
+
+    def compact(self) -> tuple[int, int]:
+        with self._write_lock:
+            if self._closed:
+                raise StorageError("Storage is closed.")
+            before = self.size_on_disk()
+            try:
+                self._writer.execute("VACUUM")
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as error:
+                raise _sqlite_failure("compact", error) from error
+            return before, self.size_on_disk()
 
     def get_state(self, key: str) -> Any:
         rows = self._read("SELECT value FROM state WHERE key = ?", (key,))

@@ -79,7 +79,8 @@ def test_databases_are_created_listed_read_and_deleted(catalog: AsyncCatalog, tm
         await database.put("products/1-A", product("Chai"), None)
         assert await catalog.describe(["Shop"]) == [
             {"Name": "Shop", "Disabled": False, "DocumentsCount": 1, "Collections": {"Products": 1}}]
-        assert (await catalog.record("shop"))[0] == "Shop"
+        record = await catalog.record("shop")
+        assert (record["DatabaseName"], record["LockMode"]) == ("Shop", "Unlock")
         await catalog.delete(["Shop"])
         assert not (tmp_path / "databases" / "Shop").exists()
         with pytest.raises(NotFoundError, match="Database 'Shop' does not exist"):
@@ -95,8 +96,8 @@ def test_documents_round_trip(catalog: AsyncCatalog) -> None:
 
     async def scenario() -> None:
         written = await database.put("products/1-A", {**product("Chai"), "Supplier": "suppliers/1-A"}, None)
-        await database.batch([{"Type": "PUT", "Id": "suppliers/1-A",
-                               "Document": {"Name": "Exotic", "@metadata": {"@collection": "Suppliers"}}}])
+        supplier = {"Name": "Exotic", "@metadata": {"@collection": "Suppliers"}}
+        await database.batch({"Commands": [{"Type": "PUT", "Id": "suppliers/1-A", "Document": supplier}]})
         assert await database.insert_many([("products/2-A", product("Chang"))]) == 1
         loaded = await database.load(["products/1-A"], ["Supplier"])
         assert list(loaded.includes) == ["suppliers/1-A"]

@@ -23,7 +23,14 @@ from rookdb.ai.task_config import (
     render_task_configuration,
 )
 from rookdb.documents.catalog import DatabaseCatalog, validate_database_name
-from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, ValidationError
+from rookdb.documents.database_record import lock_mode_of
+from rookdb.errors import (
+    BadRequestError,
+    DatabaseAlreadyExistsError,
+    DatabaseDisabledError,
+    DatabaseDoesNotExistError,
+    ValidationError,
+)
 from rookdb.settings import Settings
 from rookdb.testing.embedding_server import EmbeddingServer
 from rookdb.testing.postgres_server import PostgresServer
@@ -191,3 +198,40 @@ def test_a_local_folder_left_by_an_older_database_is_emptied(node: Node, tmp_pat
     leftover.write_bytes(b"indexes of this Shop")
     second.get("Shop")
     assert leftover.exists()
+
+
+def test_lock_modes_guard_deletes(catalog: DatabaseCatalog, tmp_path: Path) -> None:
+    catalog.create("Locked")
+    catalog.create("Other")
+    with pytest.raises(BadRequestError, match="'Missing' does not exist"):
+        catalog.set_lock_mode(["Locked", "Missing"], "PreventDeletesError")
+    assert lock_mode_of(catalog.documents("Locked").record()[0]) == "Unlock"  # nothing changed
+    catalog.set_lock_mode(["Locked", "Other"], "PreventDeletesError")
+    with pytest.raises(BadRequestError, match="cannot be deleted because of the set lock mode"):
+        catalog.delete("Locked")
+    catalog.set_lock_mode(["Locked"], "PreventDeletesIgnore")
+    assert catalog.delete("Locked") is False and catalog.exists("Locked")
+    catalog.set_lock_mode(["Locked"], "Unlock")
+    assert catalog.delete("Locked") is True and not (tmp_path / "databases" / "Locked").exists()
+    with pytest.raises(BadRequestError, match="Lock mode must be one of"):
+        catalog.set_lock_mode(["Other"], "Sometimes")
+
+
+def test_a_disabled_database_refuses_requests_and_stops_its_services(catalog: DatabaseCatalog) -> None:
+    catalog.create("Paused")
+    assert catalog.set_disabled("Paused", True) is True
+    assert catalog.set_disabled("paused", True) is False
+    assert service_threads("Paused") == []
+    with pytest.raises(DatabaseDisabledError, match="'Paused' is disabled"):
+        catalog.get("Paused")
+    assert catalog.documents("Paused").record()[0]["Disabled"] is True
+    assert catalog.set_disabled("Paused", False) is True
+    assert catalog.get("Paused").name == "Paused" and "rookdb-expiration-Paused" in service_threads("Paused")
+
+
+def test_compaction_runs_as_a_server_operation(catalog: DatabaseCatalog) -> None:
+    catalog.create("Compacted").database.put("a/1", {"@metadata": {"@collection": "A"}})
+    operation = catalog.compact("compacted")
+    assert operation.done.wait(30) and operation.status == "Completed"
+    assert operation.result["Messages"] and catalog.operations.get(operation.id) is operation
+    assert catalog.get("Compacted").database.get("a/1") is not None

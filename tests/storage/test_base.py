@@ -83,17 +83,59 @@ def test_attachments_are_stored_once_per_content_and_collected(storage: Document
     assert storage.attachment_content("a/2", "v") is None
 
 
-def test_hilo_ranges_never_overlap(storage: DocumentStorage) -> None:
+def test_identities_count_up_and_seed(storage: DocumentStorage) -> None:
     with storage.write() as tx:
-        first = tx.hilo_next("products", 0, 32)
-        second = tx.hilo_next("products", 0, 32)
-    assert first == (1, 32)
-    assert second == (33, 64)
+        assert [tx.next_identity("Users|") for _ in range(3)] == [1, 2, 3]
+        assert tx.seed_identity("users|", 2, force=False) == 3
+        assert tx.seed_identity("users|", 10, force=False) == 10
+        assert tx.seed_identity("users|", 5, force=True) == 5
+        assert tx.seed_identity("orders|", 7, force=False) == 7
+    assert storage.identities() == {"orders|": 7, "users|": 5}
+    assert storage.statistics().identities == 2
+
+
+def test_compare_exchange_indexes_grow_and_deletes_leave_tombstones(storage: DocumentStorage) -> None:
     with storage.write() as tx:
-        tx.hilo_return("products", 64, 40)
-        assert tx.hilo_next("products", 0, 32) == (41, 72)
-        tx.hilo_return("products", 64, 50)  # not the newest range any more: ignored
-        assert tx.hilo_next("products", 0, 8) == (73, 80)
+        first = tx.put_compare_exchange("Emails/A", {"Object": "a"})
+        second = tx.put_compare_exchange("emails/b", {"Object": "b"})
+        updated = tx.put_compare_exchange("EMAILS/A", {"Object": "a2"})
+        assert tx.get_compare_exchange("emails/a") == updated
+    assert first.index < second.index < updated.index and updated.key == "Emails/A"
+    assert storage.compare_exchange(["emails/a", "missing"]) == [updated, None]
+    assert [v.key for v in storage.compare_exchange_by_prefix("EMAILS/", 0, 10)] == ["Emails/A", "emails/b"]
+    assert [v.key for v in storage.compare_exchange_by_prefix("emails/", 1, 10)] == ["emails/b"]
+    with storage.write() as tx:
+        deleted = tx.delete_compare_exchange("emails/b")
+        assert tx.delete_compare_exchange("emails/b") is None
+    assert deleted is not None and deleted > updated.index
+    stats = storage.statistics()
+    assert (stats.compare_exchange, stats.compare_exchange_tombstones) == (1, 1)
+
+
+def test_attachments_copy_by_hash(storage: DocumentStorage) -> None:
+    with storage.write() as tx:
+        tx.put("a/1", "As", {"@metadata": {"@collection": "As"}})
+        tx.put("a/2", "As", {"@metadata": {"@collection": "As"}})
+        source = tx.put_attachment("a/1", "photo", "image/png", b"png-bytes")
+        copy = tx.copy_attachment("a/1", "photo", "a/2", "copy")
+        assert tx.copy_attachment("a/1", "missing", "a/2", "x") is None
+        assert tx.get_attachment("a/2", "copy") == copy
+    assert copy is not None and copy.hash == source.hash and copy.content_type == "image/png"
+    assert storage.statistics().unique_attachments == 1 and storage.statistics().attachments == 2
+    with storage.write() as tx:
+        tx.delete("a/1")
+    assert storage.attachment_content("a/2", "copy") == (copy, b"png-bytes")
+
+
+def test_compact_keeps_everything(storage: DocumentStorage) -> None:
+    with storage.write() as tx:
+        for number in range(200):
+            tx.put(f"a/{number}", "As", {"Text": "x" * 1000, "@metadata": {"@collection": "As"}})
+    with storage.write() as tx:
+        for number in range(150):
+            tx.delete(f"a/{number}")
+    before, after = storage.compact()
+    assert before > 0 and after > 0 and storage.count() == 50 and storage.integrity_check() == []
 
 
 def test_state_and_record_survive_reopen(backend: StorageBackend, database_name: str) -> None:

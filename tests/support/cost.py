@@ -21,8 +21,9 @@ import uvicorn
 
 BOOTING_FIXTURES = frozenset({"server", "embedding_server", "browser", "postgres_server"})
 # Everything these modules hold boots a server or starts a process (script hosts, child servers).
-BOOTING_MODULES = ("rookdb.ai.scripting", "rookdb.testing.server_process", "rookdb.testing.embedding_server",
-                   "rookdb.testing.postgres_server", "rookdb.in_process", "subprocess", "multiprocessing")
+BOOTING_MODULES = ("rookdb.ai.scripting", "rookdb.documents.patching", "rookdb.testing.server_process",
+                   "rookdb.testing.embedding_server", "rookdb.testing.postgres_server", "rookdb.in_process",
+                   "subprocess", "multiprocessing")
 BOOTING_NAMES = frozenset({"BackgroundServer", "serve_forever"})
 
 

@@ -3,38 +3,57 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import zlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.errors import BadRequestError
-from rookdb.server.requests import database_of, read_json_object
+from rookdb.documents.async_database import AsyncDatabase
+from rookdb.documents.batch import AttachmentStream
+from rookdb.documents.operations import Operation
+from rookdb.errors import BadRequestError, RookError
+from rookdb.server.multipart import boundary_of, parse_multipart
+from rookdb.server.requests import catalog_of, database_of, query_int, read_json_object
 from rookdb.server.responses import json_response, no_content
 
-__all__ = ["bulk_docs", "bulk_insert", "next_operation_id"]
+__all__ = ["bulk_docs", "bulk_insert"]
 
-_operation_ids = itertools.count(1)
 _BULK_BATCH = 2000
 _BULK_QUEUE = 4
+# How often a bulk insert waiting for the client's next bytes looks whether it was killed.
+_KILL_POLL_S = 0.1
+_ATTACHMENT_STREAM = "AttachmentStream"
+
+
+async def _batch_body(request: Request) -> tuple[Any, list[AttachmentStream]]:
+    """The commands, and the attachment contents when the client sent a multipart body (its first part,
+    ``main``, holds the commands; each other part is the content of one ``AttachmentPUT``)."""
+    boundary = boundary_of(request.headers.get("content-type"))
+    if boundary is None:
+        return await read_json_object(request), []
+    parts = parse_multipart(await request.body(), boundary)
+    if not parts or parts[0].name != "main":
+        raise BadRequestError("A multipart batch must start with the part 'main' holding the commands.")
+    try:
+        body = orjson.loads(parts[0].content)
+    except orjson.JSONDecodeError as error:
+        raise BadRequestError(f"The 'main' part of the batch is not valid JSON: {error}") from error
+    streams = []
+    for part in parts[1:]:
+        if part.headers.get("command-type", _ATTACHMENT_STREAM) != _ATTACHMENT_STREAM:
+            raise BadRequestError(f"The batch part '{part.name}' is not an attachment stream.")
+        streams.append(AttachmentStream(part.content, part.content_type))
+    return body, streams
 
 
 async def bulk_docs(request: Request) -> Response:
     database = await database_of(request)
-    body = await read_json_object(request)
-    commands = body.get("Commands")
-    if not isinstance(commands, list):
-        raise BadRequestError("The body must be {\"Commands\": [...]}.")
-    results = await database.batch(commands)
-    return json_response({"Results": results, "TransactionIndex": 0}, 201)
-
-
-async def next_operation_id(request: Request) -> Response:
-    await database_of(request)  # the database must exist
-    return json_response({"Id": next(_operation_ids), "NodeTag": "A"})
+    body, streams = await _batch_body(request)
+    result = await database.batch(body, streams)
+    return json_response(result.to_json(), 201)
 
 
 class _CommandStream:
@@ -105,8 +124,38 @@ def _documents(commands: list[Any], first_index: int) -> list[tuple[str | None, 
     return documents
 
 
+async def _chunks(request: Request, operation: Operation) -> AsyncIterator[bytes]:
+    """The request's body as it arrives, ended by a kill of the operation (``bulk_insert.abort()``)."""
+    stream = request.stream().__aiter__()
+    while True:
+        receive = asyncio.ensure_future(stream.__anext__())
+        while not receive.done():
+            await asyncio.wait({receive}, timeout=_KILL_POLL_S)
+            if operation.cancel.is_set():
+                receive.cancel()
+                raise RookError(f"Bulk insert operation {operation.id} was killed.")
+        try:
+            yield receive.result()
+        except StopAsyncIteration:
+            return
+
+
 async def bulk_insert(request: Request) -> Response:
     database = await database_of(request)
+    catalog = catalog_of(request)
+    operation = catalog.register_operation(database.name, "BulkInsert",
+                                           query_int(request, "id", -1) if request.query_params.get("id") else None)
+    try:
+        total = await _insert(request, database, operation)
+    except BaseException:
+        catalog.complete_operation(operation, status="Canceled" if operation.cancel.is_set() else "Faulted")
+        raise
+    catalog.complete_operation(operation, result={"Total": total, "DocumentsProcessed": total})
+    # The client parses no body here: anything but an empty answer makes it abort the bulk insert.
+    return no_content()
+
+
+async def _insert(request: Request, database: AsyncDatabase, operation: Operation) -> int:
     stream = _CommandStream(request.headers.get("content-encoding", "").lower() == "gzip")
     # Batches are written by one task while the stream keeps being received and parsed; the bounded
     # queue pushes back on the client when storage falls behind.
@@ -129,14 +178,17 @@ async def bulk_insert(request: Request) -> Response:
     received = 0
     pending: list[tuple[str | None, Any]] = []
     try:
-        async for chunk in request.stream():
+        async for chunk in _chunks(request, operation):
             commands = stream.feed(chunk)
             pending += _documents(commands, received)
             received += len(commands)
+            operation.report({"Total": received, "DocumentsProcessed": received})
             if len(pending) >= _BULK_BATCH:
                 await hand_over(pending)
                 pending = []
-        pending += _documents(stream.finish(), received)
+        tail = stream.finish()
+        pending += _documents(tail, received)
+        received += len(tail)
         if pending:
             await hand_over(pending)
         await hand_over(None)
@@ -144,5 +196,4 @@ async def bulk_insert(request: Request) -> Response:
     finally:
         if not writer.done():
             writer.cancel()
-    # The client parses no body here: anything but an empty answer makes it abort the bulk insert.
-    return no_content()
+    return received

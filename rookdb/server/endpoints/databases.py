@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rookdb.documents.database_record import NODE_TAG, database_topology
 from rookdb.documents.sample_data import SAMPLES
-from rookdb.errors import BadRequestError
+from rookdb.errors import BadRequestError, DatabaseDoesNotExistError
 from rookdb.server.access import identity_of
 from rookdb.server.requests import (
     catalog_of,
@@ -19,13 +22,34 @@ from rookdb.server.requests import (
 from rookdb.server.responses import json_response
 
 __all__ = [
+    "collection_statistics",
+    "compact_database",
     "create_database",
     "database_record",
     "database_statistics",
     "delete_databases",
+    "detailed_database_statistics",
     "list_databases",
     "load_sample_data",
+    "promote_database_node",
+    "set_databases_lock",
+    "toggle_databases_state",
 ]
+
+
+def _names(body: Any, request: Request) -> list[str]:
+    """``DatabaseNames`` from a JSON body, or from a form-encoded one (one name arrives as a string);
+    the 5.2 client's ``ToggleDatabasesStateOperation`` spells it ``DatabasesNames``."""
+    names = None
+    if isinstance(body, dict):
+        names = body.get("DatabaseNames", body.get("DatabasesNames"))
+    if isinstance(names, str):
+        names = [names]
+    if not names and request.query_params.get("name"):
+        names = request.query_params.getlist("name")
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise BadRequestError("DatabaseNames must list the databases by name.")
+    return list(names)
 
 
 async def list_databases(request: Request) -> Response:
@@ -51,25 +75,56 @@ async def create_database(request: Request) -> Response:
 
 async def delete_databases(request: Request) -> Response:
     body = await read_json(request, allow_empty=True) or {}
-    names = body.get("DatabaseNames") if isinstance(body, dict) else None
-    if isinstance(names, str):
-        names = [names]
-    if not names and request.query_params.get("name"):
-        names = request.query_params.getlist("name")
-    if not names or not all(isinstance(name, str) for name in names):
-        raise BadRequestError("DatabaseNames must list the databases to delete.")
-    await catalog_of(request).delete(names)
-    return json_response({"RaftCommandIndex": 1, "PendingDeletes": []})
+    deleted = await catalog_of(request).delete(_names(body, request))
+    # RavenDB answers -1 when every database was kept by its PreventDeletesIgnore lock mode.
+    return json_response({"RaftCommandIndex": 1 if deleted else -1, "PendingDeletes": []})
 
 
 async def database_record(request: Request) -> Response:
-    name, record, etag = await catalog_of(request).record(query_required(request, "name"))
-    return json_response({
-        "DatabaseName": name, "Disabled": False, "Encrypted": False, "Etag": etag,
-        "Settings": record.get("Settings", {}),
-        "EmbeddingsGenerations": record.get("EmbeddingsGenerations", []),
-        "Indexes": record.get("Indexes", {}),
-    })
+    return json_response(await catalog_of(request).record(query_required(request, "name")))
+
+
+async def set_databases_lock(request: Request) -> Response:
+    body = await read_json(request)
+    mode = str(body.get("Mode")) if isinstance(body, dict) else ""
+    await catalog_of(request).set_lock_mode(_names(body, request), mode)
+    return json_response({"RaftCommandIndex": 1})
+
+
+async def toggle_databases_state(request: Request) -> Response:
+    body = await read_json(request)
+    disable = request.url.path.rstrip("/").endswith("/disable")
+    catalog = catalog_of(request)
+    statuses = []
+    for name in _names(body, request):
+        try:
+            changed = await catalog.set_disabled(name, disable)
+        except DatabaseDoesNotExistError as error:
+            statuses.append({"Name": name, "Success": False, "Disabled": False, "Reason": error.message})
+            continue
+        state = "disabled" if disable else "enabled"
+        statuses.append({"Name": name, "Success": True, "Disabled": disable,
+                         "Reason": f"Database state={state}" if changed else f"Database was already {state}"})
+    return json_response({"Status": statuses})
+
+
+async def compact_database(request: Request) -> Response:
+    body = await read_json(request)
+    name = body.get("DatabaseName") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name:
+        raise BadRequestError("DatabaseName is required.")
+    operation = await catalog_of(request).compact(name)
+    return json_response({"OperationId": operation.id, "OperationNodeTag": "A"})
+
+
+async def promote_database_node(request: Request) -> Response:
+    """``PromoteDatabaseNodeOperation``: node A is this database's only member already, so this changes nothing."""
+    name, database_id, etag = await catalog_of(request).database_id(query_required(request, "name"))
+    node = query_required(request, "node")
+    if node != NODE_TAG:
+        raise BadRequestError(f"Node '{node}' is not part of the topology of database '{name}'.")
+    return json_response({"RaftCommandIndex": etag, "Name": name, "Topology": database_topology(database_id),
+                          "NodesAddedTo": []})
 
 
 async def load_sample_data(request: Request) -> Response:
@@ -83,3 +138,13 @@ async def load_sample_data(request: Request) -> Response:
 async def database_statistics(request: Request) -> Response:
     database = await database_of(request)
     return json_response(await database.statistics())
+
+
+async def detailed_database_statistics(request: Request) -> Response:
+    database = await database_of(request)
+    return json_response(await database.detailed_statistics())
+
+
+async def collection_statistics(request: Request) -> Response:
+    database = await database_of(request)
+    return json_response(await database.collection_statistics())

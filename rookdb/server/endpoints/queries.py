@@ -12,7 +12,7 @@ from rookdb.errors import BadRequestError
 from rookdb.server.requests import database_of, query_bool, read_json
 from rookdb.server.responses import json_response
 
-__all__ = ["query"]
+__all__ = ["delete_by_query", "patch_by_query", "query"]
 
 
 def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, int | None]:
@@ -46,6 +46,10 @@ async def query(request: Request) -> Response:
     answer = await database.query(text, parameters, start=start, page_size=page_size,
                                   wait_for_non_stale=wait_for_non_stale_seconds(body))
     result = answer.result
+    # Any write may change what the query includes or projects: the HTTP ETag follows the database too.
+    http_etag = f'"{answer.result_etag}.{answer.database_etag}"'
+    if request.headers.get("If-None-Match") == http_etag:
+        return Response(status_code=304, headers={"ETag": http_etag})
     results = result.results
     if query_bool(request, "metadataOnly"):
         results = [{"@metadata": item.get("@metadata", {})} for item in results]
@@ -64,4 +68,16 @@ async def query(request: Request) -> Response:
         "LastQueryTime": answer.query_time,
         "ResultEtag": answer.result_etag,
         "NodeTag": "A",
-    })
+    }, headers={"ETag": http_etag})
+
+
+async def patch_by_query(request: Request) -> Response:
+    database = await database_of(request)
+    operation = await database.patch_by_query(await read_json(request))
+    return json_response({"OperationId": operation.id, "OperationNodeTag": "A"})
+
+
+async def delete_by_query(request: Request) -> Response:
+    database = await database_of(request)
+    operation = await database.delete_by_query(await read_json(request))
+    return json_response({"OperationId": operation.id, "OperationNodeTag": "A"})

@@ -59,7 +59,8 @@ CREATE TABLE {schema}.head (
     database_id text NOT NULL,
     last_etag bigint NOT NULL DEFAULT 0,
     record bytea,
-    record_etag bigint NOT NULL DEFAULT 0
+    record_etag bigint NOT NULL DEFAULT 0,
+    compare_exchange_index bigint NOT NULL DEFAULT 0
 );
 CREATE TABLE {schema}.documents (
     lower_id text COLLATE "C" PRIMARY KEY,
@@ -92,6 +93,13 @@ CREATE TABLE {schema}.attachments (
     PRIMARY KEY (lower_doc_id, name)
 );
 CREATE INDEX ON {schema}.attachments (hash);
-CREATE TABLE {schema}.hilo (tag text COLLATE "C" PRIMARY KEY, max bigint NOT NULL);
+CREATE TABLE {schema}.identities (name text COLLATE "C" PRIMARY KEY, value bigint NOT NULL);
+CREATE TABLE {schema}.compare_exchange (
+    lower_key text COLLATE "C" PRIMARY KEY,
+    key text NOT NULL,
+    idx bigint NOT NULL,
+    value bytea NOT NULL
+);
+CREATE TABLE {schema}.compare_exchange_tombstones (lower_key text COLLATE "C" PRIMARY KEY, idx bigint NOT NULL);
 CREATE TABLE {schema}.state (key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL);
 """

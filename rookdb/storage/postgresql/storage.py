@@ -20,7 +20,16 @@ import orjson
 import psycopg
 
 from rookdb.errors import StorageError
-from rookdb.storage.base import Attachment, Change, DocumentStorage, StoredDocument, WriteTransaction
+from rookdb.storage.base import (
+    Attachment,
+    Change,
+    CommitListener,
+    CompareExchangeValue,
+    DocumentStorage,
+    StorageStatistics,
+    StoredDocument,
+    WriteTransaction,
+)
 from rookdb.storage.metadata import AttachmentRow
 from rookdb.storage.postgresql._connections import Connection, Pool, begin_locked, finish, run
 from rookdb.storage.postgresql._failures import storage_failure
@@ -29,6 +38,7 @@ from rookdb.storage.rows import (
     DocumentRow,
     RowWriteTransaction,
     in_etag_order,
+    notify_listeners,
     prefix_bounds,
     row_to_document,
 )
@@ -40,7 +50,7 @@ _PAGE = 1024
 
 class _PostgresWriteTransaction(RowWriteTransaction):
     def __init__(self, storage: PostgresStorage, connection: Connection, last_etag: int) -> None:
-        super().__init__(storage.database_id, last_etag)
+        super().__init__(storage.database_id, last_etag, track_commits=bool(storage._listeners))
         self._s = storage.schema
         self._db = connection
 
@@ -98,20 +108,22 @@ class _PostgresWriteTransaction(RowWriteTransaction):
             "lower_collection = EXCLUDED.lower_collection, etag = EXCLUDED.etag",
             (lower_id, doc_id, collection, collection.lower(), etag))
 
-    def _attachment_hash(self, lower_id: str, name: str) -> str | None:
+    def _attachment_row(self, lower_id: str, name: str) -> tuple[str, str, int] | None:
         row = self._db.execute(
-            f"SELECT hash FROM {self._s}.attachments WHERE lower_doc_id = %s AND name = %s", (lower_id, name)
-        ).fetchone()
-        return row[0] if row else None
+            f"SELECT hash, content_type, size FROM {self._s}.attachments WHERE lower_doc_id = %s AND name = %s",
+            (lower_id, name)).fetchone()
+        return (row[0], row[1], int(row[2])) if row else None
 
-    def _store_attachment(self, lower_id: str, name: str, digest: str, content_type: str, content: bytes) -> None:
+    def _store_content(self, digest: str, content: bytes) -> None:
         self._db.execute(
             f"INSERT INTO {self._s}.attachment_contents VALUES (%s, %s) ON CONFLICT (hash) DO NOTHING",
             (digest, content))
+
+    def _link_attachment(self, lower_id: str, name: str, digest: str, content_type: str, size: int) -> None:
         self._db.execute(
             f"INSERT INTO {self._s}.attachments VALUES (%s, %s, %s, %s, %s) ON CONFLICT (lower_doc_id, name) "
             "DO UPDATE SET hash = EXCLUDED.hash, content_type = EXCLUDED.content_type, size = EXCLUDED.size",
-            (lower_id, name, digest, content_type, len(content)))
+            (lower_id, name, digest, content_type, size))
 
     def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
         row = self._db.execute(
@@ -124,18 +136,54 @@ class _PostgresWriteTransaction(RowWriteTransaction):
             f"DELETE FROM {self._s}.attachment_contents WHERE hash = %s AND NOT EXISTS "
             f"(SELECT 1 FROM {self._s}.attachments WHERE hash = %s)", (digest, digest))
 
-    def _hilo_max(self, tag: str) -> int | None:
-        row = self._db.execute(f"SELECT max FROM {self._s}.hilo WHERE tag = %s", (tag,)).fetchone()
-        return int(row[0]) if row else None
+    def next_identity(self, name: str) -> int:
+        row = self._db.execute(
+            f"INSERT INTO {self._s}.identities VALUES (%s, 1) ON CONFLICT (name) DO UPDATE "
+            f"SET value = {self._s}.identities.value + 1 RETURNING value", (name.lower(),)).fetchone()
+        assert row is not None
+        return int(row[0])
 
-    def _set_hilo_max(self, tag: str, high: int) -> None:
+    def seed_identity(self, name: str, value: int, force: bool) -> int:
+        update = "EXCLUDED.value" if force else f"greatest({self._s}.identities.value, EXCLUDED.value)"
+        row = self._db.execute(
+            f"INSERT INTO {self._s}.identities VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET value = {update} "
+            "RETURNING value", (name.lower(), value)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _next_compare_exchange_index(self) -> int:
+        row = self._db.execute(
+            f"UPDATE {self._s}.head SET compare_exchange_index = compare_exchange_index + 1 "
+            "RETURNING compare_exchange_index").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def get_compare_exchange(self, key: str) -> CompareExchangeValue | None:
+        row = self._db.execute(
+            f"SELECT key, idx, value FROM {self._s}.compare_exchange WHERE lower_key = %s", (key.lower(),)).fetchone()
+        return CompareExchangeValue(row[0], int(row[1]), bytes(row[2])) if row else None
+
+    def put_compare_exchange(self, key: str, value: Any) -> CompareExchangeValue:
+        index = self._next_compare_exchange_index()
+        encoded = orjson.dumps(value)
+        row = self._db.execute(
+            f"WITH revived AS (DELETE FROM {self._s}.compare_exchange_tombstones WHERE lower_key = %s) "
+            f"INSERT INTO {self._s}.compare_exchange VALUES (%s, %s, %s, %s) ON CONFLICT (lower_key) DO UPDATE "
+            "SET idx = EXCLUDED.idx, value = EXCLUDED.value RETURNING key",
+            (key.lower(), key.lower(), key, index, encoded)).fetchone()
+        assert row is not None
+        return CompareExchangeValue(row[0], index, encoded)
+
+    def delete_compare_exchange(self, key: str) -> int | None:
+        deleted = self._db.execute(
+            f"DELETE FROM {self._s}.compare_exchange WHERE lower_key = %s RETURNING 1", (key.lower(),)).fetchone()
+        if deleted is None:
+            return None
+        index = self._next_compare_exchange_index()
         self._db.execute(
-            f"INSERT INTO {self._s}.hilo VALUES (%s, %s) ON CONFLICT (tag) DO UPDATE SET max = EXCLUDED.max",
-            (tag, high))
-
-    def hilo_return(self, tag: str, end: int, last: int) -> None:
-        # Only the newest range can be given back; an older one would reissue ids already handed out.
-        self._db.execute(f"UPDATE {self._s}.hilo SET max = %s WHERE tag = %s AND max = %s", (last, tag.lower(), end))
+            f"INSERT INTO {self._s}.compare_exchange_tombstones VALUES (%s, %s) ON CONFLICT (lower_key) "
+            "DO UPDATE SET idx = EXCLUDED.idx", (key.lower(), index))
+        return index
 
     def set_state(self, key: str, value: Any) -> None:
         self._db.execute(
@@ -163,6 +211,7 @@ class PostgresStorage(DocumentStorage):
         # One writer per node and database: the others would only queue for the head row holding
         # pool connections that readers need.
         self._write_lock = threading.Lock()
+        self._listeners: list[CommitListener] = []
         self._closed = False
         rows = self._read(f"SELECT database_id FROM {schema}.head")
         if not rows:
@@ -196,6 +245,11 @@ class PostgresStorage(DocumentStorage):
                 raise storage_failure("write", error, self.name) from error
             finally:
                 finish(self._pool, connection, commit=committed)
+            notify_listeners(self._listeners, transaction.committed)
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        # Writes through this node only: another node's writes reach this one through the change feed.
+        self._listeners.append(listener)
 
     def get(self, doc_id: str) -> StoredDocument | None:
         rows = self._read(f"SELECT {DOCUMENT_COLUMNS} FROM {self.schema}.documents WHERE lower_id = %s",
@@ -283,6 +337,57 @@ class PostgresStorage(DocumentStorage):
             return None
         digest, content_type, size, content = rows[0]
         return Attachment(doc_id, name, digest, content_type, size), bytes(content)
+
+    def identities(self) -> dict[str, int]:
+        rows = self._read(f"SELECT name, value FROM {self.schema}.identities ORDER BY name")
+        return {name: int(value) for name, value in rows}
+
+    def compare_exchange(self, keys: Sequence[str]) -> list[CompareExchangeValue | None]:
+        lowered = [key.lower() for key in keys]
+        rows = self._read(f"SELECT lower_key, key, idx, value FROM {self.schema}.compare_exchange "
+                          "WHERE lower_key = ANY(%s)", (list(dict.fromkeys(lowered)),))
+        found = {row[0]: CompareExchangeValue(row[1], int(row[2]), bytes(row[3])) for row in rows}
+        return [found.get(key) for key in lowered]
+
+    def compare_exchange_by_prefix(self, prefix: str, start: int, page_size: int) -> list[CompareExchangeValue]:
+        low, high = prefix_bounds(prefix.lower())
+        rows = self._read(
+            f"SELECT key, idx, value FROM {self.schema}.compare_exchange WHERE lower_key >= %s AND lower_key < %s "
+            "ORDER BY lower_key LIMIT %s OFFSET %s", (low, high, page_size, start))
+        return [CompareExchangeValue(key, int(index), bytes(value)) for key, index, value in rows]
+
+    def statistics(self) -> StorageStatistics:
+        s = self.schema
+        counts = self._read(
+            f"SELECT (SELECT count(*) FROM {s}.documents), (SELECT count(*) FROM {s}.tombstones), "
+            f"(SELECT count(*) FROM {s}.attachments), (SELECT count(*) FROM {s}.attachment_contents), "
+            f"(SELECT count(*) FROM {s}.identities), (SELECT count(*) FROM {s}.compare_exchange), "
+            f"(SELECT count(*) FROM {s}.compare_exchange_tombstones)")[0]
+        documents, tombstones, attachments, unique, identities, values, value_tombstones = (int(c) for c in counts)
+        return StorageStatistics(documents, tombstones, attachments, unique, identities, values, value_tombstones,
+                                 self._size_on_disk())
+
+    def _size_on_disk(self) -> int:
+        rows = self._read(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'", (self.schema,))
+        return int(rows[0][0])
+
+    def compact(self) -> tuple[int, int]:
+        """``VACUUM`` the database's tables: PostgreSQL reuses the space (its own tooling gives it back to
+        the file system, which a database shared by live nodes should not lock for)."""
+        before = self._size_on_disk()
+        tables = [row[0] for row in self._read(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r'", (self.schema,))]
+
+        def vacuum(connection: Connection) -> None:
+            for table in tables:
+                connection.execute(f"VACUUM {self.schema}.{table}")
+
+        self._check_open()
+        run(self._pool, vacuum, "compact", self.name)
+        return before, self._size_on_disk()
 
     def get_state(self, key: str) -> Any:
         rows = self._read(f"SELECT value FROM {self.schema}.state WHERE key = %s", (key,))

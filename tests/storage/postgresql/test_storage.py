@@ -82,26 +82,25 @@ def test_a_follower_never_skips_an_etag_while_nodes_write_concurrently(nodes: No
     assert storages[0].last_etag() == expected
 
 
-def test_hilo_ranges_never_overlap_across_nodes(nodes: Nodes, database_name: str) -> None:
+def test_identities_never_repeat_across_nodes(nodes: Nodes, database_name: str) -> None:
     left, right = nodes(2)
     storages = [left.create(database_name), right.open(database_name)]
-    ranges: list[tuple[int, int]] = []
+    handed_out: list[int] = []
     lock = threading.Lock()
 
     def reserve(storage: DocumentStorage) -> None:
         for _ in range(30):
             with storage.write() as tx:
-                reserved = tx.hilo_next("orders", 0, 8)
+                value = tx.next_identity("orders|")
             with lock:
-                ranges.append(reserved)
+                handed_out.append(value)
 
     threads = [threading.Thread(target=reserve, args=(storage,)) for storage in storages]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    numbers = [number for low, high in ranges for number in range(low, high + 1)]
-    assert sorted(numbers) == list(range(1, 60 * 8 + 1))
+    assert sorted(handed_out) == list(range(1, 61))
 
 
 def test_every_database_has_a_schema_of_its_own(nodes: Nodes, postgres_server: PostgresServer,

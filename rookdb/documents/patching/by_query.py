@@ -1,0 +1,189 @@
+"""Patch and delete by query (``PatchByQueryOperation``, ``DeleteByQueryOperation``): long-running
+operations over the documents a query matches.
+
+A patch query ends with ``update { <script> }``; inside it ``this`` (or the query's alias) is the
+document and ``$name`` the query's parameters. The matching ids are taken once, then the documents
+are patched or deleted in batches, each batch in its own transaction, as RavenDB does: a failure
+stops the operation, the batches before it stay written.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from rookdb.documents.database import Database
+from rookdb.documents.operations import Operation
+from rookdb.documents.patching.patcher import NOT_MODIFIED, Patcher
+from rookdb.documents.patching.request import PatchRequest
+from rookdb.errors import BadRequestError, InvalidQueryError
+from rookdb.query.parser import parse_query
+
+__all__ = ["BATCH_SIZE", "QueryMatches", "delete_by_query", "patch_by_query", "split_update"]
+
+BATCH_SIZE = 1024
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_ALIAS = re.compile(r"^[A-Za-z_$][\w$]*$")
+
+QueryMatches = Callable[[str, dict[str, Any]], list[str]]
+"""Runs the query part of an operation (without ``update``) and returns the ids it matches."""
+
+
+def _closing_brace(text: str, opening: int) -> int:
+    """The index of the ``}`` that closes the ``{`` at ``opening`` (strings and comments skipped)."""
+    depth = 0
+    index = opening
+    while index < len(text):
+        char = text[index]
+        if char in "'\"`":
+            end = index + 1
+            while end < len(text) and text[end] != char:
+                end += 2 if text[end] == "\\" else 1
+            index = end
+        elif text.startswith("//", index):
+            newline = text.find("\n", index)
+            index = len(text) if newline < 0 else newline
+        elif text.startswith("/*", index):
+            end = text.find("*/", index + 2)
+            index = len(text) if end < 0 else end + 1
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    raise InvalidQueryError("The update clause's '{' is never closed.")
+
+
+def split_update(query: str) -> tuple[str, str | None]:
+    """(the query without its ``update { ... }`` clause, the script, or None without one)."""
+    index = 0
+    while index < len(query):
+        char = query[index]
+        if char in "'\"":
+            end = query.find(char, index + 1)
+            index = len(query) if end < 0 else end + 1
+            continue
+        if char == "{":
+            index = _closing_brace(query, index) + 1
+            continue
+        match = _WORD.match(query, index)
+        if match is None:
+            index += 1
+            continue
+        if match.group().lower() == "update" and (index == 0 or not query[index - 1].isalnum()):
+            rest = query[match.end():]
+            opening = match.end() + len(rest) - len(rest.lstrip())
+            if opening < len(query) and query[opening] == "{":
+                closing = _closing_brace(query, opening)
+                if query[closing + 1:].strip():
+                    raise InvalidQueryError("Nothing may follow the update clause of a query.", query)
+                return query[:index].rstrip(), query[opening + 1:closing]
+        index = match.end()
+    return query, None
+
+
+@dataclass
+class _Progress:
+    total: int
+    processed: int = 0
+
+    def result(self, query: str) -> dict[str, Any]:
+        return {"Total": self.processed, "DocumentsProcessed": self.processed, "AttachmentsProcessed": 0,
+                "CountersProcessed": 0, "TimeSeriesProcessed": 0, "Details": [], "Query": query}
+
+    def progress(self) -> dict[str, Any]:
+        return {"Processed": self.processed, "Total": self.total}
+
+
+def _query_body(raw: Any) -> tuple[str, dict[str, Any]]:
+    """The query of ``{"Query": <IndexQuery>}`` (patch) or of an ``IndexQuery`` itself (delete)."""
+    query = raw.get("Query") if isinstance(raw, dict) else None
+    if isinstance(query, str):
+        query = raw
+    if not isinstance(query, dict) or not isinstance(query.get("Query"), str) or not query["Query"].strip():
+        raise BadRequestError('The body must be {"Query": {"Query": "<RQL>", "QueryParameters": {...}}}.')
+    parameters = query.get("QueryParameters") or {}
+    if not isinstance(parameters, dict):
+        raise BadRequestError("QueryParameters must be an object.")
+    return query["Query"], parameters
+
+
+def _batches(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[offset:offset + BATCH_SIZE] for offset in range(0, len(ids), BATCH_SIZE)]
+
+
+def _patch_batch(patcher: Patcher, request: PatchRequest, ids: Sequence[str]) -> int:
+    """Patch one batch in one transaction; returns how many documents it wrote."""
+    database = patcher.database
+    written = 0
+    with database.storage.write() as tx:
+        stored = [found for found in (tx.get(doc_id) for doc_id in ids) if found is not None]
+        originals = [orjson.loads(document.body) for document in stored]
+        outcomes = patcher.run(tx, request, [copy.deepcopy(original) for original in originals])
+        for document, original, outcome in zip(stored, originals, outcomes, strict=True):
+            written += patcher.save(tx, document, original, outcome).status != NOT_MODIFIED
+    database.notify_changed()
+    return written
+
+
+def patch_by_query(patcher: Patcher, body: Any, matches: QueryMatches) -> Callable[[Operation], Any]:
+    """Validate a ``PATCH /queries`` body now and return the operation's work."""
+    text, parameters = _query_body(body)
+    query, script = split_update(text)
+    if script is None or not script.strip():
+        raise BadRequestError("A patch by query needs an update clause: from X where ... update { ... }.")
+    alias = _alias(query)
+    if alias is not None:
+        # Kept on the script's first line so that the line numbers in errors stay the script's own.
+        script = f"var {alias} = this; {script}"
+    request = PatchRequest(script, parameters)
+
+    def work(operation: Operation) -> dict[str, Any]:
+        ids = matches(query, parameters)
+        progress = _Progress(len(ids))
+        for batch in _batches(ids):
+            operation.check()
+            _patch_batch(patcher, request, batch)
+            progress.processed += len(batch)
+            operation.report(progress.progress())
+        return progress.result(text)
+
+    return work
+
+
+def delete_by_query(database: Database, body: Any, matches: QueryMatches) -> Callable[[Operation], Any]:
+    """Validate a ``DELETE /queries`` body now and return the operation's work."""
+    text, parameters = _query_body(body)
+    query, script = split_update(text)
+    if script is not None:
+        raise BadRequestError("A delete by query cannot have an update clause.")
+    parse_query(query)
+
+    def work(operation: Operation) -> dict[str, Any]:
+        ids = matches(query, parameters)
+        progress = _Progress(len(ids))
+        for batch in _batches(ids):
+            operation.check()
+            with database.storage.write() as tx:
+                for doc_id in batch:
+                    database.delete_in(tx, doc_id)
+            database.notify_changed()
+            progress.processed += len(batch)
+            operation.report(progress.progress())
+        return progress.result(text)
+
+    return work
+
+
+def _alias(query: str) -> str | None:
+    alias = parse_query(query).source.alias
+    if alias is not None and not _ALIAS.match(alias):
+        raise InvalidQueryError(f"The alias '{alias}' cannot name the document in an update script.", query)
+    return alias
