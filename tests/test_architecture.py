@@ -14,9 +14,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rookdb"
 
-# What each layer may import besides itself; the shared modules (errors, settings, background) sit below
+# What each layer may import besides itself; the shared modules (errors, settings, background, frames) sit below
 # all layers.
-SHARED = {"errors", "settings", "background"}
+SHARED = {"errors", "settings", "background", "frames"}
 ALLOWED: dict[str, set[str]] = {
     "storage": set(),
     "indexes": {"storage"},
@@ -34,6 +34,7 @@ TOP_LEVEL: dict[str, set[str]] = {
     "__init__": {"in_process"},
     "__main__": {"cli"},
     "errors": set(),
+    "frames": set(),
     "settings": {"errors"},
     "background": {"errors", "settings"},
     "tasks_watch": {"errors"},

@@ -1,7 +1,5 @@
-"""The wire between the server and a script host, used by both ends: length-prefixed JSON frames on a
-pipe, and errors carried across it.
-
-Each frame is a 4-byte big-endian length, then that many bytes of JSON. The conversation:
+"""The conversation between the server and an embeddings script host, over `rookdb.frames`, and the
+errors carried across it.
 
 - server → host, once: ``{"script": ..., "time_limit_ms": ..., "memory_limit_bytes": ...}``;
   the host answers ``{"ok": true}`` or ``{"error": <error>}`` (the script does not compile).
@@ -12,70 +10,16 @@ Each frame is a 4-byte big-endian length, then that many bytes of JSON. The conv
 
 from __future__ import annotations
 
-import os
-import select
-import struct
-import time
 from collections.abc import Mapping
-from typing import IO, Any
-
-import orjson
+from typing import Any
 
 from rookdb.ai.scripting._engine import ENGINE_ERRORS
 from rookdb.errors import RookError, ScriptError
+from rookdb.frames import FrameReader, write_frame
 
 __all__ = ["FrameReader", "error_from_wire", "error_to_wire", "write_frame"]
 
-_HEADER = struct.Struct(">I")
-_READ_SIZE = 1 << 16
 _ENGINE_EXCEPTIONS_BY_NAME = {kind.__name__: kind for kind in ENGINE_ERRORS}
-
-
-def write_frame(stream: IO[bytes], message: Any) -> None:
-    """Write one frame and flush it: what was written before a crash has reached the other end.
-
-    Raises `OSError` (`BrokenPipeError` included) when the other end is gone, `ValueError` once
-    ``stream`` is closed.
-    """
-    payload = orjson.dumps(message)
-    stream.write(_HEADER.pack(len(payload)) + payload)
-    stream.flush()
-
-
-class FrameReader:
-    """Reads frames from a pipe, keeping what arrived past the current frame for the next one.
-
-    Reads go straight to the pipe's descriptor (``select`` needs it), so nothing else may read
-    ``stream``; once it is closed, `read` raises `ValueError`.
-    """
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._buffer = bytearray()
-
-    def read(self, deadline: float | None = None) -> Any:
-        """The next message. Raises `EOFError` when the other end closed the pipe, and `TimeoutError`
-        when the frame is not complete by ``deadline`` (a ``time.monotonic()`` value; None waits)."""
-        self._fill(_HEADER.size, deadline)
-        (length,) = _HEADER.unpack_from(self._buffer)
-        end = _HEADER.size + length
-        self._fill(end, deadline)
-        # Taken only once whole, so that a frame cut short by the deadline can still be read later.
-        payload = bytes(self._buffer[_HEADER.size:end])
-        del self._buffer[:end]
-        return orjson.loads(payload)
-
-    def _fill(self, size: int, deadline: float | None) -> None:
-        while len(self._buffer) < size:
-            descriptor = self._stream.fileno()
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
-                    raise TimeoutError
-            chunk = os.read(descriptor, _READ_SIZE)
-            if not chunk:
-                raise EOFError
-            self._buffer += chunk
 
 
 def error_to_wire(error: RookError) -> dict[str, Any]:

@@ -30,12 +30,12 @@ from rookdb.ai.scripting._frames import FrameReader, error_from_wire, write_fram
 from rookdb.ai.scripting._prelude import decode_answer
 from rookdb.ai.scripting.output import ScriptOutput
 from rookdb.errors import ScriptError
+from rookdb.frames import HOST_STARTUP_ALLOWANCE_S
 
 __all__ = ["EmbeddingsScript"]
 
 _HOST_MODULE = "rookdb.ai.scripting._host"
 # Starting Python and the engine takes ~0.15 s on an idle machine; allow for a loaded one.
-_STARTUP_ALLOWANCE_S = 30.0
 # Beyond the script's own time limit (enforced inside the host), before the watchdog kills the host.
 _WATCHDOG_MARGIN_S = 5.0
 _CRASHED = "Embeddings script crashed the JavaScript engine (out of memory?) on this document"
@@ -205,7 +205,7 @@ class EmbeddingsScript:
                 }
             )
             # Compiling is three engine calls, each under the time limit.
-            reply = host.receive(_STARTUP_ALLOWANCE_S + 3 * self.time_limit_ms / 1000)
+            reply = host.receive(HOST_STARTUP_ALLOWANCE_S + 3 * self.time_limit_ms / 1000)
         except _HostLost as lost:
             host.stop()
             if lost.hung:

@@ -24,7 +24,7 @@ import orjson
 from py_mini_racer import MiniRacer
 from py_mini_racer._exc import JSOOMException, JSTimeoutException, MiniRacerBaseException
 
-from rookdb.documents.patching._frames import FrameReader, write_frame, write_raw_frame
+from rookdb.frames import FrameReader, write_frame, write_raw_frame
 
 __all__ = ["SCRIPT_SOURCE_PREFIX", "WRAPPER_HEAD", "main"]
 

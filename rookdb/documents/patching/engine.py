@@ -29,15 +29,14 @@ from typing import Any
 
 import orjson
 
-from rookdb.documents.patching._frames import FrameReader, write_frame
 from rookdb.documents.patching._host import SCRIPT_SOURCE_PREFIX, WRAPPER_HEAD
 from rookdb.errors import RookError, ScriptError
+from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, FrameReader, write_frame
 
 __all__ = ["PatchEngine", "PatchOutcome", "PatchRun", "Resolver"]
 
 _HOST_MODULE = "rookdb.documents.patching._host"
 # Starting Python and V8 takes ~0.2 s on an idle machine; allow for a loaded one.
-_STARTUP_ALLOWANCE_S = 30.0
 # Beyond the time limit (enforced inside the host), before the server gives up on a silent host.
 _WATCHDOG_MARGIN_S = 5.0
 # How many times a run may come back asking for more documents (load in a loop over ids).
@@ -105,7 +104,7 @@ class _Host:
         self._next_id = 1
         self.alive = True
         self.send({"time_limit_ms": time_limit_ms, "memory_limit_bytes": memory_limit_bytes})
-        self.receive(_STARTUP_ALLOWANCE_S)
+        self.receive(HOST_STARTUP_ALLOWANCE_S)
 
     def send(self, message: Any) -> None:
         try:

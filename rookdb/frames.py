@@ -1,5 +1,5 @@
-"""Length-prefixed frames on the pipes between the server and a patch host: a 4-byte big-endian
-length, then that many bytes of JSON."""
+"""Length-prefixed JSON frames on the pipes between the server and its JavaScript host processes
+(embeddings scripts and patches): a 4-byte big-endian length, then that many bytes of JSON."""
 
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ from typing import IO, Any
 
 import orjson
 
-__all__ = ["FrameReader", "write_frame", "write_raw_frame"]
+__all__ = ["HOST_STARTUP_ALLOWANCE_S", "FrameReader", "write_frame", "write_raw_frame"]
+
+# How long a starting host may take to answer its first frame: only a ceiling for a hung start, and
+# generous because a loaded machine can take many seconds to start a Python process and V8.
+HOST_STARTUP_ALLOWANCE_S = 60.0
 
 _HEADER = struct.Struct(">I")
 _READ_SIZE = 1 << 16
 
 
 def write_raw_frame(stream: IO[bytes], payload: bytes) -> None:
-    """Write one frame of already-encoded JSON and flush it. Raises `OSError` when the other end is gone."""
+    """Write one frame of already-encoded JSON and flush it: what was written before a crash has
+    reached the other end. Raises `OSError` (`BrokenPipeError` included) when the other end is gone,
+    `ValueError` once ``stream`` is closed."""
     stream.write(_HEADER.pack(len(payload)) + payload)
     stream.flush()
 
@@ -28,24 +34,31 @@ def write_frame(stream: IO[bytes], message: Any) -> None:
 
 
 class FrameReader:
-    """Reads frames from a pipe, keeping what arrived past the current frame for the next one."""
+    """Reads frames from a pipe, keeping what arrived past the current frame for the next one.
+
+    Reads go straight to the pipe's descriptor (``select`` needs it), so nothing else may read
+    ``stream``; once it is closed, reads raise `ValueError`.
+    """
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self._buffer = bytearray()
 
     def read_raw(self, deadline: float | None = None) -> bytes:
-        """The next frame's bytes. Raises `EOFError` when the pipe closed, `TimeoutError` past ``deadline``
-        (a ``time.monotonic()`` value; None waits)."""
+        """The next frame's bytes. Raises `EOFError` when the other end closed the pipe, and
+        `TimeoutError` when the frame is not complete by ``deadline`` (a ``time.monotonic()`` value;
+        None waits)."""
         self._fill(_HEADER.size, deadline)
         (length,) = _HEADER.unpack_from(self._buffer)
         end = _HEADER.size + length
         self._fill(end, deadline)
+        # Taken only once whole, so that a frame cut short by the deadline can still be read later.
         payload = bytes(self._buffer[_HEADER.size:end])
         del self._buffer[:end]
         return payload
 
     def read(self, deadline: float | None = None) -> Any:
+        """The next message (see `read_raw`)."""
         return orjson.loads(self.read_raw(deadline))
 
     def _fill(self, size: int, deadline: float | None) -> None:
