@@ -37,6 +37,7 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
         ├── AiResponseShapeError (502, UnsuccessfulAiRequestException)
         ├── AiRateLimitError (429, RateLimitException)
         └── AiUnavailableError (503, UnsuccessfulAiRequestException) — unreachable, loading, 5xx
+            └── AiModelLoadingError (503) — the provider is loading the model and said how long
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "AiConfigurationError",
     "AiEndpointRetiredError",
     "AiError",
+    "AiModelLoadingError",
     "AiModelNotFoundError",
     "AiRateLimitError",
     "AiResponseShapeError",
@@ -366,6 +368,10 @@ class AiUnavailableError(_UnsuccessfulAiRequest):
     ) -> None:
         super().__init__(message, provider_status=provider_status)
         self.retry_after = retry_after
+
+
+class AiModelLoadingError(AiUnavailableError):
+    """The provider is loading the model (Hugging Face's 503 with ``estimated_time``): wait, then retry."""
 
 
 class InvalidVectorError(BadRequestError, ValueError):

@@ -167,6 +167,10 @@ class AiConnectionString:
     """Put before every search term; None: the model's convention (``rookdb.ai.prompts``), "": none."""
     document_prompt: str | None = None
     """Put before every text a task embeds; None: the model's convention, "": none."""
+    requests_per_minute: int | None = None
+    """The provider's request limit, when the user knows it: tasks never send faster."""
+    tokens_per_minute: int | None = None
+    """The provider's input-token limit, when the user knows it: tasks never send more."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ class _ExtensionField:
 
     attr: str
     key: str
-    kind: Literal["prompt"]
+    kind: Literal["prompt", "per minute"]
 
 
 # Clients that do not know these never send them: absent means "keep what is stored" on an edit
@@ -183,6 +187,8 @@ class _ExtensionField:
 EXTENSION_FIELDS: tuple[_ExtensionField, ...] = (
     _ExtensionField("query_prompt", "QueryPrompt", "prompt"),
     _ExtensionField("document_prompt", "DocumentPrompt", "prompt"),
+    _ExtensionField("requests_per_minute", "RequestsPerMinute", "per minute"),
+    _ExtensionField("tokens_per_minute", "TokensPerMinute", "per minute"),
 )
 # At most this many characters per prompt.
 MAX_PROMPT_LENGTH = 1000
@@ -326,17 +332,23 @@ def parse_connection_string(data: Any) -> AiConnectionString:
 
 
 def _parse_extension(extension: _ExtensionField, value: Any) -> Any:
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        return None
+    if extension.kind == "prompt" and not isinstance(value, str):
         raise ValidationError(extension.key, f"must be a string or null, got {value!r}")
+    if extension.kind == "per minute" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError(extension.key, f"must be a whole number or null, got {value!r}")
     return value
 
 
 def _check_extension(extension: _ExtensionField, value: Any) -> None:
     if value is None:
         return
-    if len(value) > MAX_PROMPT_LENGTH:
+    if extension.kind == "prompt" and len(value) > MAX_PROMPT_LENGTH:
         raise ValidationError(extension.key, f"is {len(value)} characters long; a prompt has at most "
                               f"{MAX_PROMPT_LENGTH}")
+    if extension.kind == "per minute" and value < 1:
+        raise ValidationError(extension.key, f"must be at least 1 (or null for no limit), got {value}")
 
 
 def _parse_settings(connector: Connector, block: Any) -> AiSettings:

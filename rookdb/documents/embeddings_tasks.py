@@ -10,7 +10,7 @@ from typing import Any
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.stats import HealthThresholds, TaskCounters
-from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, state_key
+from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, TaskThrottles, state_key
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
@@ -42,6 +42,7 @@ class EmbeddingsTasks:
         self._workers: dict[int, EmbeddingsWorker] = {}
         self._connections: dict[int, AiConnectionString | None] = {}
         self._running = False
+        self._throttles = TaskThrottles(database.settings)
         self._pending_counts: dict[int, tuple[float, int, int, int]] = {}
         """Task id → (when, position, last etag, pending) of the last count."""
 
@@ -108,7 +109,7 @@ class EmbeddingsTasks:
     def _start_worker(self, task: EmbeddingsGenerationConfiguration, connection: AiConnectionString | None) -> None:
         worker = EmbeddingsWorker(self._database.storage, task, self._ai.connection_string,
                                   self._database.settings, loop=self._provider_loop,
-                                  on_committed=self._database.notify_changed)
+                                  on_committed=self._database.notify_changed, throttles=self._throttles)
         self._workers[task.task_id] = worker
         self._connections[task.task_id] = connection
         worker.start()
@@ -174,9 +175,9 @@ class EmbeddingsTasks:
                         "Tokens": counters.tokens, "FailedItems": counters.failed_items,
                         "FailedBatches": counters.failed_batches, "FailureRatio": round(counters.failure_ratio, 4),
                         "ThroughputPerSecond": 0.0, "LastError": last.message if last else None,
-                        "FallbackUntil": None, "History": []}
+                        "FallbackUntil": None, "History": [], "Throttle": None}
             total = storage.count(task.collection)
-            busy = live["State"] == TaskState.RUNNING.value
+            busy = live["State"] in (TaskState.RUNNING.value, TaskState.THROTTLED.value)
             processed = max(0, total - self._pending(task, int(live["Position"]), busy))
             if task.disabled:
                 live["State"] = TaskState.DISABLED.value

@@ -425,6 +425,9 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("query prompt too long", _wire("Ollama") | {"QueryPrompt": "q" * 1001}, "QueryPrompt", "at most 1000"),
     ("document prompt too long", _wire("Ollama") | {"DocumentPrompt": "d" * 1001}, "DocumentPrompt", "at most 1000"),
     ("prompt not a string", _wire("Ollama") | {"QueryPrompt": 3}, "QueryPrompt", "string or null"),
+    ("requests per minute zero", _wire("Ollama") | {"RequestsPerMinute": 0}, "RequestsPerMinute", "at least 1"),
+    ("tokens per minute negative", _wire("Ollama") | {"TokensPerMinute": -5}, "TokensPerMinute", "at least 1"),
+    ("tokens per minute text", _wire("Ollama") | {"TokensPerMinute": "1M"}, "TokensPerMinute", "whole number"),
 ]
 
 
@@ -526,6 +529,13 @@ def test_prompts_are_read_and_rendered_only_when_set() -> None:
     assert "QueryPrompt" not in render_connection_string(parse_connection_string(_wire("HuggingFace")))
     longest = _wire("HuggingFace") | {"QueryPrompt": "q" * 1000}
     assert parse_connection_string(longest).query_prompt == "q" * 1000
+
+
+def test_declared_rate_limits_are_read_and_rendered() -> None:
+    sent = _wire("OpenAi") | {"RequestsPerMinute": 3000, "TokensPerMinute": 1_000_000}
+    parsed = parse_connection_string(sent)
+    assert (parsed.requests_per_minute, parsed.tokens_per_minute) == (3000, 1_000_000)
+    assert render_connection_string(parsed) == sent
 
 
 def test_fields_a_client_did_not_send_keep_their_stored_values() -> None:

@@ -12,10 +12,6 @@ import pytest
 from ravendb import DocumentStore
 from ravendb.documents.operations.ai import (
     AddEmbeddingsGenerationOperation,
-    ChunkingMethod,
-    ChunkingOptions,
-    EmbeddingPathConfiguration,
-    EmbeddingsGenerationConfiguration,
 )
 from ravendb.documents.operations.ai.ai_connection_string import AiConnectionString, AiModelType
 from ravendb.documents.operations.ai.hugging_face_settings import HuggingFaceSettings
@@ -32,7 +28,7 @@ from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.embeddings import EMBEDDING_API_KEY, tei_inputs
 from tests.support.stores import StoreFactory
-from tests.support.tasks import caught_up, http
+from tests.support.tasks import caught_up, http, names_task
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -58,14 +54,6 @@ def e5_connection(srv: EmbeddingServer) -> AiConnectionString:
                               huggingface_settings=HuggingFaceSettings(EMBEDDING_API_KEY, E5, srv.url))
 
 
-def names_task() -> EmbeddingsGenerationConfiguration:
-    return EmbeddingsGenerationConfiguration(
-        name="Names", identifier="names", connection_string_name="E5", collection="Products",
-        embeddings_path_configurations=[EmbeddingPathConfiguration(
-            "Name", ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 256))],
-        chunking_options_for_querying=ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 256))
-
-
 def stored_connection(server: BackgroundServer, store: DocumentStore, name: str = "E5") -> dict[str, Any]:
     with http(server) as client:
         response = client.get(f"/databases/{store.database}/admin/connection-strings",
@@ -87,7 +75,7 @@ def test_an_e5_task_embeds_passages_and_queries_with_their_prefixes(
     with store.bulk_insert() as bulk:
         for number, name in enumerate(NAMES, start=1):
             bulk.store_as(Product(name), f"products/{number}-A")
-    store.maintenance.send(AddEmbeddingsGenerationOperation(names_task()))
+    store.maintenance.send(AddEmbeddingsGenerationOperation(names_task("E5")))
     wait_for(caught_up(server, store), what="the E5 task to embed the products")
     assert sorted(tei_inputs(e5_server)) == sorted(f"passage: {name}" for name in NAMES)
 

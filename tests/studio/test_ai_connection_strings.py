@@ -19,7 +19,7 @@ EMBEDDINGS_CONNECTORS = ["OpenAI", "Azure OpenAI", "Google AI", "Vertex AI", "Mi
 CHAT_CONNECTORS = ["OpenAI", "Azure OpenAI", "Google AI", "Ollama"]
 MASKED = re.compile(r"\bmasked\b")
 # rookdb's own fields, after RavenDB's, for embeddings models.
-EXTRAS = ["Query prompt", "Document prompt"]
+EXTRAS = ["Query prompt", "Document prompt", "Requests per minute", "Tokens per minute"]
 PROVIDER_KEYS = ["OpenAiSettings", "AzureOpenAiSettings", "OllamaSettings", "EmbeddedSettings", "GoogleSettings",
                  "HuggingFaceSettings", "MistralAiSettings", "VertexSettings"]
 
@@ -204,6 +204,27 @@ def test_prompts_are_edited_sent_only_when_set_and_errors_land_next_to_them(
     edit.get_by_label("Document prompt text").dispatch_event("input")
     edit.get_by_role("button", name="Save").click()
     expect(edit.locator('.field[data-field="DocumentPrompt"] .field-error')).to_contain_text("at most 1000")
+
+
+def test_declared_rate_limits_are_checked_and_sent(studio: Studio, new_database: str) -> None:
+    page = studio.page
+    dialog = open_form(studio, new_database)
+    dialog.get_by_label("Name").fill("Limited")
+    dialog.get_by_label("Connector").select_option(label="Ollama")
+    dialog.get_by_label("URI").fill("http://127.0.0.1:11434")
+    dialog.get_by_label("Model", exact=True).fill("all-minilm")
+    dialog.get_by_label("Requests per minute").fill("0")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator('.field[data-field="RequestsPerMinute"] .field-error')).to_have_text(
+        "Enter a whole number of at least 1.")
+    dialog.get_by_label("Requests per minute").fill("3000")
+    dialog.get_by_label("Tokens per minute").fill("1000000")
+    with page.expect_request(lambda r: r.method == "PUT" and r.url.endswith("/admin/connection-strings")) as sent:
+        dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    body = json.loads(sent.value.post_data or "")
+    assert (body["RequestsPerMinute"], body["TokensPerMinute"]) == (3000, 1_000_000)
+    assert "QueryPrompt" not in body  # left at the convention: not sent
 
 
 def test_server_validation_is_shown_next_to_the_field(studio: Studio, new_database: str) -> None:

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.studio import Studio
+from tests.support.tasks import create_notes_task
 
 pytestmark = pytest.mark.browser
 
@@ -21,24 +22,7 @@ ERROR_TIMEOUT_SECONDS = 30.0
 
 def create_failing_task(server: BackgroundServer, db: str, embeddings: EmbeddingServer) -> None:
     with httpx.Client(base_url=f"{server.url}/databases/{db}", timeout=30) as client:
-        for number in range(3):
-            client.put("/docs", params={"id": f"notes/{number}"},
-                       json={"Text": f"note {number}", "@metadata": {"@collection": "Notes"}}).raise_for_status()
-        client.put("/admin/connection-strings", json={
-            "Name": "Refusing provider", "Identifier": "refusing-provider", "OpenAiSettings": None,
-            "AzureOpenAiSettings": None, "OllamaSettings": None, "EmbeddedSettings": None, "GoogleSettings": None,
-            "HuggingFaceSettings": {"ApiKey": "key", "Model": "sentence-transformers/all-MiniLM-L6-v2",
-                                    "Endpoint": embeddings.url, "EmbeddingsMaxConcurrentBatches": None},
-            "MistralAiSettings": None, "VertexSettings": None, "ModelType": "TextEmbeddings", "Type": "Ai",
-        }).raise_for_status()
-        client.put("/admin/etl", params={"changeVector": "LastDocument"}, json={
-            "EtlType": "EmbeddingsGeneration", "Name": TASK, "Identifier": "notes-embeddings",
-            "ConnectionStringName": "Refusing provider", "Collection": "Notes",
-            "EmbeddingsPathConfigurations": [{"Path": "Text", "ChunkingOptions": {
-                "ChunkingMethod": "PlainTextSplit", "MaxTokensPerChunk": 512, "OverlapTokens": 0}}],
-            "ChunkingOptionsForQuerying": {"ChunkingMethod": "PlainTextSplit", "MaxTokensPerChunk": 512,
-                                           "OverlapTokens": 0},
-        }).raise_for_status()
+        create_notes_task(client, TASK, embeddings.url, "key")
         deadline = time.monotonic() + ERROR_TIMEOUT_SECONDS
         while not client.get("/ai/errors").json()["Errors"]:
             assert time.monotonic() < deadline, "the task recorded no error"

@@ -7,6 +7,12 @@ from typing import Any
 
 import httpx
 from ravendb import DocumentStore
+from ravendb.documents.operations.ai import (
+    ChunkingMethod,
+    ChunkingOptions,
+    EmbeddingPathConfiguration,
+    EmbeddingsGenerationConfiguration,
+)
 
 from rookdb.server.runner import BackgroundServer
 
@@ -38,3 +44,39 @@ def caught_up(server: BackgroundServer, store: DocumentStore) -> Callable[[], bo
             e["State"] in ("Idle", "Disabled") and e["DocumentsProcessed"] == e["DocumentsTotal"] for e in entries)
 
     return check
+
+
+def names_task(connection_string_name: str, name: str = "Names", identifier: str = "names",
+               collection: str = "Products") -> EmbeddingsGenerationConfiguration:
+    """A task embedding each document's ``Name`` whole (chunks and search terms up to 256 tokens)."""
+    return EmbeddingsGenerationConfiguration(
+        name=name, identifier=identifier, connection_string_name=connection_string_name, collection=collection,
+        embeddings_path_configurations=[EmbeddingPathConfiguration(
+            "Name", ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 256))],
+        chunking_options_for_querying=ChunkingOptions(ChunkingMethod.PLAIN_TEXT_SPLIT, 256))
+
+
+def create_notes_task(client: httpx.Client, task_name: str, endpoint: str, api_key: str,
+                      **connection_extras: Any) -> None:
+    """Over raw HTTP (``client`` based at ``/databases/{db}``): three notes, a Hugging Face connection
+    string ``Local`` to ``endpoint`` (plus rookdb's fields in ``connection_extras``) and a task
+    ``task_name`` embedding the notes' ``Text``."""
+    for number in range(3):
+        client.put("/docs", params={"id": f"notes/{number}"},
+                   json={"Text": f"note {number}", "@metadata": {"@collection": "Notes"}}).raise_for_status()
+    client.put("/admin/connection-strings", json={
+        "Name": "Local", "Identifier": "local", "OpenAiSettings": None, "AzureOpenAiSettings": None,
+        "OllamaSettings": None, "EmbeddedSettings": None, "GoogleSettings": None,
+        "HuggingFaceSettings": {"ApiKey": api_key, "Model": "sentence-transformers/all-MiniLM-L6-v2",
+                                "Endpoint": endpoint, "EmbeddingsMaxConcurrentBatches": None},
+        "MistralAiSettings": None, "VertexSettings": None, "ModelType": "TextEmbeddings", "Type": "Ai",
+        **connection_extras,
+    }).raise_for_status()
+    client.put("/admin/etl", params={"changeVector": "LastDocument"}, json={
+        "EtlType": "EmbeddingsGeneration", "Name": task_name, "Identifier": "notes-embeddings",
+        "ConnectionStringName": "Local", "Collection": "Notes",
+        "EmbeddingsPathConfigurations": [{"Path": "Text", "ChunkingOptions": {
+            "ChunkingMethod": "PlainTextSplit", "MaxTokensPerChunk": 512, "OverlapTokens": 0}}],
+        "ChunkingOptionsForQuerying": {"ChunkingMethod": "PlainTextSplit", "MaxTokensPerChunk": 512,
+                                       "OverlapTokens": 0},
+    }).raise_for_status()

@@ -1,8 +1,8 @@
 """What an embeddings task does when something fails: which failures suspend it (fallback mode) and
 for how long.
 
-A provider connection failure (unreachable, dropped connection, 5xx/503 loading, 429) suspends the
-task; so does any other failure of a whole batch (a refused API key, a storage error), because
+A provider connection failure (unreachable, dropped connection, 5xx) suspends the task; so does any
+other failure of a whole batch (a refused API key, a storage error), because
 retrying at once would fail the same way. The suspension follows ``DEFAULT_FALLBACK_SCHEDULE``:
 short first waits for a blip, then whole minutes, because hosted providers meter requests per minute
 and retrying inside the same window is refused again. Every wait is capped by
@@ -10,7 +10,8 @@ and retrying inside the same window is refused again. Every wait is capped by
 capped). One successful batch resets the count.
 
 A failure tied to one document (its text refused with 400/422, a script error) is an item error:
-the document is skipped and the batch goes on.
+the document is skipped and the batch goes on. A provider asking to slow down (429, a loading
+model) is no failure at all: the task's throttle waits and sends again (``providers.throttle``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ from rookdb.ai.prompts import prompts_for
 from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.providers.pipeline import RetryPolicy
 from rookdb.ai.providers.registry import create_provider
+from rookdb.ai.providers.throttle import DeclaredLimits, ProviderThrottle
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
 from rookdb.background import CoroutineService, ProviderLoop
 from rookdb.errors import AiConfigurationError, AiError, RookError
@@ -51,6 +53,7 @@ __all__ = [
     "ConnectionStringResolver",
     "EmbeddingsWorker",
     "TaskState",
+    "TaskThrottles",
     "provider_batches",
     "state_key",
 ]
@@ -74,6 +77,8 @@ ConnectionStringResolver = Callable[[str], AiConnectionString | None]
 
 class TaskState(StrEnum):
     RUNNING = "Running"
+    THROTTLED = "Throttled"
+    """Running, and waiting because the provider asked (429, a loading model)."""
     IDLE = "Idle"
     FALLBACK = "Fallback"
     DISABLED = "Disabled"
@@ -83,6 +88,29 @@ class TaskState(StrEnum):
 def state_key(task_id: int, part: str = "") -> str:
     """Storage state key of a task: ``embeddings/<task id>/<part>`` (position, stats, errors)."""
     return f"embeddings/{task_id}/{part}"
+
+
+class TaskThrottles:
+    """The throttles of a database's tasks: one per connection string and limits, shared by every task
+    that uses it (so that together they keep to what the provider accepts)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._throttles: dict[tuple[str, int, int | None, int | None], ProviderThrottle] = {}
+
+    def get(self, connection_string: AiConnectionString) -> ProviderThrottle:
+        key = (connection_string.identifier, max_concurrent_batches(connection_string, self._settings),
+               connection_string.requests_per_minute, connection_string.tokens_per_minute)
+        with self._lock:
+            throttle = self._throttles.get(key)
+            if throttle is None:
+                limits = DeclaredLimits(connection_string.requests_per_minute, connection_string.tokens_per_minute)
+                throttle = ProviderThrottle(key[1], limits,
+                                            max_wait=float(self._settings["Ai.Embeddings.MaxFallbackTimeInSec"]))
+                self._throttles = {k: v for k, v in self._throttles.items() if k[0] != key[0]}
+                self._throttles[key] = throttle
+            return throttle
 
 
 def provider_batches(texts: Sequence[str], concurrency: int, max_size: int) -> list[list[str]]:
@@ -109,8 +137,12 @@ class EmbeddingsWorker:
         on_committed: Callable[[], None] | None = None,
         clock: Clock = utc_now,
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS,
+        throttles: TaskThrottles | None = None,
     ) -> None:
         self.task = task
+        self._throttles = throttles or TaskThrottles(settings)
+        self.throttle: ProviderThrottle | None = None
+        """The connection string's throttle, once the worker has resolved it."""
         self._storage = storage
         self._resolve = resolve_connection_string
         self._settings = settings
@@ -183,8 +215,9 @@ class EmbeddingsWorker:
             if connection_string is None:
                 raise AiConfigurationError(
                     f"AI connection string '{self.task.connection_string_name}' does not exist")
+            self.throttle = self._throttles.get(connection_string)
             provider = create_provider(connection_string.settings,
-                                       options=provider_options(self._settings, DEFAULT_TASK_RETRY))
+                                       options=provider_options(self._settings, DEFAULT_TASK_RETRY, self.throttle))
         except RookError as error:
             await self._record_process_error(Step.CONFIGURATION, 0, error.message)
             self.state = TaskState.FAILED
@@ -401,8 +434,12 @@ class EmbeddingsWorker:
     def snapshot(self) -> dict[str, Any]:
         """Live figures for progress (``State``, ``Health``, counters, throughput, history)."""
         counters = self.stats.counters
+        throttle = self.throttle
+        state = self.state
+        if state is TaskState.RUNNING and throttle is not None and throttle.gate_remaining() > 0:
+            state = TaskState.THROTTLED
         return {
-            "State": self.state.value,
+            "State": state.value,
             "Health": self.stats.health.value,
             "Position": self.position,
             "DocumentsChanged": counters.documents,
@@ -418,4 +455,5 @@ class EmbeddingsWorker:
             "FallbackUntil": (format_expires(datetime.fromtimestamp(self.fallback_until, UTC))
                               if self.fallback_until is not None and self.state is TaskState.FALLBACK else None),
             "History": self.stats.history_snapshot(),
+            "Throttle": throttle.snapshot() if throttle is not None else None,
         }

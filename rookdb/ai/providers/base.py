@@ -23,6 +23,7 @@ from rookdb.errors import (
     AiConfigurationError,
     AiEndpointRetiredError,
     AiError,
+    AiModelLoadingError,
     AiModelNotFoundError,
     AiRateLimitError,
     AiResponseShapeError,
@@ -121,6 +122,16 @@ class Failure:
     @property
     def retryable(self) -> bool:
         return self.error.retryable
+
+    @property
+    def slow_down(self) -> bool:
+        """The provider asked to wait (429, a loading model): a signal to pace requests, not a failure."""
+        return isinstance(self.error, AiRateLimitError | AiModelLoadingError)
+
+    @property
+    def congestion(self) -> bool:
+        """The provider refused for load (429): send less at once."""
+        return isinstance(self.error, AiRateLimitError)
 
 
 Send = Callable[[ProviderRequest], Awaitable[ProviderResponse]]

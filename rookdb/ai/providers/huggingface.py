@@ -36,10 +36,10 @@ from rookdb.errors import (
     AiAuthenticationError,
     AiConfigurationError,
     AiEndpointRetiredError,
+    AiModelLoadingError,
     AiModelNotFoundError,
     AiRateLimitError,
     AiResponseShapeError,
-    AiUnavailableError,
 )
 
 __all__ = [
@@ -214,8 +214,8 @@ class HuggingFaceConnector(HttpConnector):
         error_type = str(body.get("error_type") or "").lower()
         if response.status == 503 and isinstance(body.get("estimated_time"), (int, float)):
             wait = float(body["estimated_time"])
-            return Failure(AiUnavailableError(f"{where}: the model is loading (about {wait:.0f}s)",
-                                              provider_status=503, retry_after=wait), retry_after=wait)
+            return Failure(AiModelLoadingError(f"{where}: the model is loading (about {wait:.0f}s)",
+                                               provider_status=503, retry_after=wait), retry_after=wait)
         if response.status == 410:
             return Failure(AiEndpointRetiredError(
                 f"{where}: the host {RETIRED_HOST} is retired; use "

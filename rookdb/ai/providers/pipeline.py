@@ -19,6 +19,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
+from rookdb.ai.chunking import estimate_tokens
 from rookdb.ai.embedded_model import EmbeddedModelConfig
 from rookdb.ai.providers.base import (
     EmbeddingProvider,
@@ -27,6 +28,7 @@ from rookdb.ai.providers.base import (
     ProviderRequest,
     ProviderResponse,
 )
+from rookdb.ai.providers.throttle import Permit, ProviderThrottle
 from rookdb.errors import (
     AiConfigurationError,
     AiError,
@@ -111,6 +113,9 @@ class ProviderOptions:
     api_base: str | None = None
     """Replaces a vendor's fixed host (Google AI, Vertex AI, the Hugging Face router): for proxies
     and for tests against the local embedding server. Connection strings cannot set it."""
+    throttle: ProviderThrottle | None = None
+    """Paces requests (embeddings tasks): with one, a 429 or a loading model is waited out and the
+    request sent again, however long it takes; without one, it is retried per ``retry``."""
 
     def __post_init__(self) -> None:
         if self.max_inputs_per_request < 1:
@@ -271,22 +276,22 @@ class HttpEmbeddingProvider(EmbeddingProvider):
 
     async def _embed_batch(self, batch: Sequence[str]) -> list[list[float]]:
         policy = self._options.retry
+        throttle = self._options.throttle
         deadline = self._clock() + policy.max_total_time
         attempt = 0
         while True:
-            attempt += 1
+            permit = await throttle.acquire(sum(map(estimate_tokens, batch))) if throttle is not None else None
             try:
-                async with self._prepare_lock:
-                    await self._connector.prepare(self._send)
-                if len(batch) > self._connector.max_batch_size:
-                    raise _BatchTooLarge(None, self._connector.max_batch_size)
-                request = self._connector.build_request(batch)
-                response = await self._send(request)
-                if response.ok:
-                    return self._parse(response, len(batch))
-                failure = self._connector.classify(response)
-            except AiError as error:
-                failure = Failure(error, retry_after=getattr(error, "retry_after", None))
+                vectors, failure = await self._attempt(batch)
+            except BaseException:
+                if throttle is not None and permit is not None:
+                    throttle.failed(permit)
+                raise
+            if throttle is not None and permit is not None and self._settle(throttle, permit, failure):
+                continue  # the provider's wait is not a failed attempt: send again once it is over
+            if failure is None:
+                return vectors
+            attempt += 1
             if failure.batch_too_large:
                 raise _BatchTooLarge(failure.error, failure.batch_limit)
             if not failure.retryable or attempt >= policy.max_attempts:
@@ -297,6 +302,33 @@ class HttpEmbeddingProvider(EmbeddingProvider):
             logger.warning("%s attempt %d failed (%s); retrying in %.2fs",
                            self._connector.vendor, attempt, failure.error.message, wait)
             await self._sleep(wait)
+
+    async def _attempt(self, batch: Sequence[str]) -> tuple[list[list[float]], Failure | None]:
+        """Send ``batch`` once: its vectors, or the classified failure."""
+        try:
+            async with self._prepare_lock:
+                await self._connector.prepare(self._send)
+            if len(batch) > self._connector.max_batch_size:
+                raise _BatchTooLarge(None, self._connector.max_batch_size)
+            response = await self._send(self._connector.build_request(batch))
+            if response.ok:
+                return self._parse(response, len(batch)), None
+            return [], self._connector.classify(response)
+        except AiError as error:
+            return [], Failure(error, retry_after=getattr(error, "retry_after", None))
+
+    def _settle(self, throttle: ProviderThrottle, permit: Permit, failure: Failure | None) -> bool:
+        """Tell the throttle how the request went; True when the provider asked to wait and retry."""
+        if failure is None:
+            throttle.accepted(permit)
+            return False
+        if failure.slow_down:
+            wait = throttle.slowed(permit, failure.retry_after, congestion=failure.congestion)
+            logger.info("%s asked to slow down (%s); waiting %.2fs", self._connector.vendor,
+                        failure.error.message, wait)
+            return True
+        throttle.failed(permit)
+        return False
 
     def _parse(self, response: ProviderResponse, count: int) -> list[list[float]]:
         if response.body is None:

@@ -205,12 +205,13 @@ export async function openConnectionStringDialog({ db, existing = null, embeddin
     }
     const batches = parseOptionalInt(batchesInput.value);
     if (batches.error || (batches.value !== null && batches.value < 1)) fail('EmbeddingsMaxConcurrentBatches', 'Enter a whole number of at least 1.');
+    const extraValues = extras.values(fail);
     if (problems.length) {
       focusFirstError(content);
       return null;
     }
     return { ...connectionStringJson({ name, identifier, modelType, connector, values, batches: batches.value }),
-      ...extras.values() };
+      ...extraValues };
   }
 
   // The server names settings fields "HuggingFaceSettings.Model"; "Settings" means the connector.

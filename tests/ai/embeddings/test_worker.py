@@ -17,7 +17,7 @@ from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
-from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, provider_batches, state_key
+from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, TaskThrottles, provider_batches, state_key
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
 from rookdb.ai.task_config import (
     EmbeddingPathConfiguration,
@@ -77,10 +77,11 @@ def make_worker(storage: SqliteStorage, srv: EmbeddingServer, clock: Clock, prov
     workers: list[EmbeddingsWorker] = []
 
     def make(task: EmbeddingsGenerationConfiguration | None = None,
-             connection: AiConnectionString | None = None, settings: Settings = SETTINGS) -> EmbeddingsWorker:
+             connection: AiConnectionString | None = None, settings: Settings = SETTINGS,
+             throttles: TaskThrottles | None = None) -> EmbeddingsWorker:
         used = connection or tei_connection_string(srv)
         worker = EmbeddingsWorker(storage, task or paths_task(), lambda name: used, settings, loop=provider_loop,
-                                  clock=clock, drain_timeout=5.0)
+                                  clock=clock, drain_timeout=5.0, throttles=throttles)
         workers.append(worker)
         worker.start()
         return worker
@@ -275,7 +276,7 @@ def test_script_crashing_the_engine_is_an_item_error(storage: SqliteStorage, mak
     assert "crashed the JavaScript engine" in error.message
 
 
-@pytest.mark.parametrize("fault", ["server_error", "drop", "rate_limit"])
+@pytest.mark.parametrize("fault", ["server_error", "drop"])  # a 429 is no failure: see the rate-limit test
 def test_connection_failure_enters_fallback_then_resumes(
         storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer, fault: str) -> None:
     srv.add_fault(fault, times=None, routes=["tei-embed"], status=503, retry_after=0)  # type: ignore[arg-type]
@@ -420,3 +421,35 @@ def test_an_empty_document_prompt_sends_bare_text(
     worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY), bare)
     wait_for(idle(worker, storage), what="the task to embed")
     assert tei_inputs(srv) == ["Chai"]
+
+
+def test_rate_limits_slow_the_task_down_and_fail_no_batch(
+        storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer) -> None:
+    for n in range(1, 13):
+        put(storage, f"products/{n}-A", Name=f"Product {n}")
+    srv.add_fault("rate_limit", times=5, routes=["tei-embed"], retry_after=0.1)
+    worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY))
+    wait_for(idle(worker, storage), what="the task to embed through the 429s")
+    assert all(sections(storage, f"products/{n}-A") for n in range(1, 13))
+    assert worker.stats.counters.failed_batches == 0 and worker.errors.entries() == []
+    assert worker.throttle is not None and worker.throttle.snapshot()["RateLimited"] == 5
+    assert worker.snapshot()["Throttle"]["WaitedSeconds"] > 0
+
+
+def test_tasks_sharing_a_connection_string_share_its_declared_limits(
+        storage: SqliteStorage, make_worker: WorkerFactory, srv: EmbeddingServer) -> None:
+    limited = tei_connection_string(srv, requests_per_minute=6000, tokens_per_minute=100_000)
+    put(storage, "products/1-A", Name="Chai", Description="Tea")
+    throttles = TaskThrottles(SETTINGS)
+    names = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY), limited, throttles=throttles)
+    descriptions = make_worker(paths_task(name="Descriptions", identifier="descriptions", task_id=2,
+                                          embeddings_path_configurations=(
+                                              EmbeddingPathConfiguration("Description", ChunkingOptions()),)),
+                               limited, throttles=throttles)
+    wait_for(idle(names, storage), what="the first task")
+    wait_for(idle(descriptions, storage), what="the second task")
+    assert names.throttle is not None and names.throttle is descriptions.throttle
+    other = throttles.get(tei_connection_string(srv, requests_per_minute=60))
+    assert other is not names.throttle  # new limits, new throttle
+    snapshot = names.snapshot()["Throttle"]
+    assert (snapshot["RequestsPerMinute"], snapshot["TokensPerMinute"]) == (6000, 100_000)

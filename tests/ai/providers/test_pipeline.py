@@ -26,6 +26,7 @@ from rookdb.ai.providers.pipeline import (
     map_httpx_error,
     transport_failure_kind,
 )
+from rookdb.ai.providers.throttle import ProviderThrottle
 from rookdb.errors import (
     AiAuthenticationError,
     AiBadRequestError,
@@ -73,6 +74,42 @@ def test_rate_limit_honours_retry_after(srv: EmbeddingServer) -> None:
     sleep = SleepRecorder()
     vectors, _ = run_connector(router(srv), texts(2), opts=options(srv), sleep=sleep)
     assert len(vectors) == 2 and sleep.delays == [4.0]
+
+
+def throttled(server: EmbeddingServer, sleep: SleepRecorder, concurrency: int = 4) -> tuple[
+        ProviderOptions, ProviderThrottle]:
+    made = ProviderThrottle(concurrency, clock=sleep.clock, sleep=sleep)
+    return options(server, throttle=made), made
+
+
+def test_with_a_throttle_429s_are_waited_out_past_the_retry_policy(srv: EmbeddingServer) -> None:
+    srv.add_fault("rate_limit", times=6, retry_after=2)  # more than FAST_RETRY's four attempts
+    sleep = SleepRecorder()
+    opts, made = throttled(srv, sleep)
+    vectors, provider = run_connector(router(srv), texts(2), opts=opts, sleep=sleep)
+    assert len(vectors) == 2 and provider.provider_calls == 7
+    assert sleep.delays == [2.0] * 6  # the throttle's gate, nothing from the retry schedule
+    snapshot = made.snapshot()
+    # Cut to 1 by the 429s, widened to 2 by the answer.
+    assert (snapshot["RateLimited"], snapshot["InFlight"], snapshot["Concurrency"]) == (6, 0, 2.0)
+
+
+def test_with_a_throttle_a_loading_model_is_waited_out_without_cutting_the_window(srv: EmbeddingServer) -> None:
+    srv.add_fault("loading", times=2, estimated_time=3.0)
+    sleep = SleepRecorder()
+    opts, made = throttled(srv, sleep)
+    run_connector(router(srv), texts(1), opts=opts, sleep=sleep)
+    assert sleep.delays == [3.0, 3.0] and made.snapshot()["Concurrency"] == 4.0
+
+
+def test_with_a_throttle_other_failures_keep_the_retry_policy(srv: EmbeddingServer) -> None:
+    srv.add_fault("server_error", times=None, status=502)
+    sleep = SleepRecorder()
+    opts, made = throttled(srv, sleep)
+    with pytest.raises(AiUnavailableError):
+        run_connector(router(srv), texts(1), opts=opts, sleep=sleep)
+    assert srv.stats()["hf-router"].requests == FAST_RETRY.max_attempts
+    assert made.snapshot()["InFlight"] == 0 and made.snapshot()["RateLimited"] == 0
 
 
 def test_server_errors_back_off_on_the_schedule_then_give_up(srv: EmbeddingServer) -> None:

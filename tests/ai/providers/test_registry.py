@@ -62,6 +62,6 @@ def test_unknown_settings_are_refused() -> None:
 def test_package_exports_match_all() -> None:
     public = {name for name in vars(providers) if not name.startswith("_")}
     modules = {"base", "embedded", "pipeline", "registry", "huggingface", "openai", "azure_openai", "mistral",
-               "ollama", "google", "vertex"}
+               "ollama", "google", "vertex", "throttle"}
     assert sorted(providers.__all__) == providers.__all__
     assert set(providers.__all__) == public - modules

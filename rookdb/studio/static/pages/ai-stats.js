@@ -39,6 +39,7 @@ function taskCard(db, entry) {
   const chunks = entry.Chunks ?? 0;
   const cacheHits = entry.CacheHits ?? 0;
   const throughput = typeof entry.ThroughputPerSecond === 'number' ? entry.ThroughputPerSecond.toFixed(1) : '—';
+  const throttle = entry.Throttle;
   return h('section', { class: 'card task-stats', dataset: { task: entry.Name } },
     h('div', { class: 'toolbar' },
       h('h2', { class: 'card-title' }, entry.Name),
@@ -56,9 +57,13 @@ function taskCard(db, entry) {
       stat('Cache hits', formatNumber(cacheHits)),
       stat('Provider calls', formatNumber(entry.ProviderCalls ?? 0)),
       stat('Tokens', formatNumber(entry.Tokens ?? 0)),
-      stat('Docs / second', throughput)),
+      stat('Docs / second', throughput),
+      throttle && stat('Concurrency', `${formatNumber(throttle.Concurrency)} / ${formatNumber(throttle.MaxConcurrency)}`),
+      throttle && stat('Rate limited', formatNumber(throttle.RateLimited ?? 0))),
     entry.FallbackUntil && h('div', { class: 'alert alert-warning' }, icon('alert'),
       h('span', {}, `Paused after provider failures; retrying at ${formatDate(entry.FallbackUntil)}.`)),
+    entry.State === 'Throttled' && h('div', { class: 'alert alert-info' }, icon('clock'),
+      h('span', {}, `The provider asked to slow down; sending again in ${(throttle?.WaitRemainingSeconds ?? 0).toFixed(1)} s.`)),
     entry.LastError && h('div', { class: 'alert alert-error' }, icon('alert'),
       h('div', { class: 'alert-body' }, h('strong', {}, 'Last error'),
         h('span', {}, typeof entry.LastError === 'string' ? entry.LastError : entry.LastError.Message ?? JSON.stringify(entry.LastError)),
