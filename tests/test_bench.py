@@ -18,7 +18,8 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "bulk_insert.py": (["--documents", "200"], [
         "raw SQLite executemany (limit)", "`store.bulk_insert()` over HTTP", "`session.save_changes()` x1000",
         "bulk_insert endpoint, pre-encoded stream", "official client encoding alone (ceiling)"]),
-    "embeddings_task.py": (["--documents", "50"], ["embedded model", "HF protocol server (TEI)"]),
+    "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1"],
+                           ["embedded model", "HF protocol server (TEI)", "429 run 1"]),
     # Its HTTP rows are the run of vector_search_http.py below.
     "vector_search.py": (["--vectors", "500", "--queries", "60", "--skip-http"], [
         "rookdb Single", "rookdb Single exact()", "rookdb Int8", "rookdb Binary", "usearch", "usearch 16/16",

@@ -102,6 +102,15 @@ def test_rate_limit_fault_sets_retry_after(srv: EmbeddingServer) -> None:
     assert response.status_code == 429 and response.headers["retry-after"] == "7"
 
 
+def test_a_fault_with_a_probability_fails_that_share_of_requests_and_is_counted(srv: EmbeddingServer) -> None:
+    srv.add_fault("rate_limit", times=None, probability=0.3, seed=7, routes=["tei-embed"])
+    with client(srv) as http:
+        codes = [http.post("/embed", json={"inputs": ["a"]}, headers=BEARER).status_code for _ in range(60)]
+    stats = srv.stats()["tei-embed"]
+    assert codes.count(429) == stats.faults and stats.requests == 60
+    assert 6 <= codes.count(429) <= 30 and set(codes) == {200, 429}
+
+
 def test_batch_limit_is_tei_shaped(srv: EmbeddingServer) -> None:
     srv.add_fault("batch_limit", times=None, max_batch=2)
     with client(srv) as http:
@@ -151,7 +160,7 @@ def test_control_api(srv: EmbeddingServer) -> None:
         assert http.post("/_control/faults", json={"kind": "server_error", "times": 1, "status": 502}
                          ).status_code == 204
         assert http.post(ROUTER, json={"inputs": ["a"]}, headers=BEARER).status_code == 502
-        assert http.get("/_control/stats").json()["hf-router"] == {"requests": 1, "inputs": 1}
+        assert http.get("/_control/stats").json()["hf-router"] == {"requests": 1, "inputs": 1, "faults": 1}
         http.post("/_control/faults", json={"kind": "unauthorized", "times": None})
         assert http.delete("/_control/faults").status_code == 204
         assert http.post(ROUTER, json={"inputs": ["a"]}, headers=BEARER).status_code == 200

@@ -94,7 +94,8 @@ class EmbeddingServer:
         ``estimated_time`` (loading), ``retry_after`` (rate_limit), ``max_batch`` and
         ``announce_limit`` (batch_limit), ``delay`` (slow), ``status`` (server_error), ``text`` and
         ``value`` (non_finite: the vectors of the texts containing ``text`` are all ``value``, NaN by
-        default)."""
+        default). Any fault takes ``probability`` (and ``seed``): then each matching request draws it
+        with that chance, from a seeded sequence, and ``times`` counts the requests it failed."""
         self._state.add_fault(kind, times, routes, params)
 
     def clear_faults(self) -> None:
@@ -106,7 +107,7 @@ class EmbeddingServer:
 
     def stats(self) -> dict[str, RouteStats]:
         with self._state.lock:
-            return {route: RouteStats(s.requests, s.inputs) for route, s in self._state.stats.items()}
+            return {route: RouteStats(s.requests, s.inputs, s.faults) for route, s in self._state.stats.items()}
 
     def requests(self, route: str | None = None) -> list[RecordedRequest]:
         with self._state.lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ _ACCESS_TOKEN_LIFETIME = 3600
 class RouteStats:
     requests: int = 0
     inputs: int = 0
+    faults: int = 0
+    """Requests that drew an injected fault."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Fault:
     remaining: int | None
     routes: frozenset[str] | None
     params: dict[str, Any]
+    draw: random.Random | None = None
+    """With a ``probability`` parameter: the seeded draw deciding which matching requests fail."""
 
 
 @dataclass
@@ -65,8 +70,9 @@ class State:
         if kind not in get_args(FaultKind):
             raise ValueError(f"unknown fault {kind!r}; expected one of {get_args(FaultKind)}")
         scope = None if routes is None else frozenset(routes)
+        draw = random.Random(params.get("seed", 0)) if "probability" in params else None
         with self.lock:
-            self.faults.append(Fault(kind, times, scope, params))  # type: ignore[arg-type]
+            self.faults.append(Fault(kind, times, scope, params, draw))  # type: ignore[arg-type]
 
     def reset(self, *, faults_only: bool = False) -> None:
         with self.lock:
@@ -79,6 +85,9 @@ class State:
         with self.lock:
             for fault in self.faults:
                 if fault.routes is None or route in fault.routes:
+                    if fault.draw is not None and fault.draw.random() >= float(fault.params["probability"]):
+                        continue
+                    self.stats.setdefault(route, RouteStats()).faults += 1
                     if fault.remaining is not None:
                         fault.remaining -= 1
                         if fault.remaining <= 0:
