@@ -159,7 +159,7 @@ class DatabaseCatalog:
         ai = AiRecord(database, self.secrets)
         vectors = VectorSearchService(database, ai, self._provider_loop, model=self._embedded_model)
         embeddings = EmbeddingsTasks(database, ai, self._provider_loop)
-        indexes = IndexingService(database)
+        indexes = IndexingService(database, vectors.vector_sources())
         services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
         ai.on_tasks_changed(embeddings.reload)
         database.on_change(indexes.wake)

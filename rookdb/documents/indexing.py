@@ -19,6 +19,7 @@ from rookdb.indexes.describe import definition_json, errors_json, stats_json
 from rookdb.indexes.index import Index
 from rookdb.indexes.registry import IndexingConfig, IndexRegistry
 from rookdb.indexes.static.definition import StaticIndexDefinition, normalize_definition
+from rookdb.indexes.static.vectors import VectorSources
 
 __all__ = ["DEFAULT_IDLE_INTERVAL_SECONDS", "INDEXES_FOLDER", "RECORD_INDEXES", "IndexingService"]
 
@@ -35,8 +36,10 @@ logger = logging.getLogger("rookdb.indexing")
 class IndexingService:
     """The database's ``IndexRegistry`` and its indexing thread (a ``BackgroundService``)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, vector_sources: VectorSources | None = None) -> None:
+        """``vector_sources`` (the embedded model, the tasks' embeddings) serve static indexes' vector fields."""
         self._database = database
+        self._vector_sources = vector_sources
         self._config = IndexingConfig(batch_size=int(database.settings["Indexing.MapBatchSize"]))
         self._registry: IndexRegistry | None = None
         self._loop = LoopingService(f"rookdb-indexing-{database.name}", self._step,
@@ -57,7 +60,7 @@ class IndexingService:
         """Open every index file (each resumes from its checkpoint) and start following the change feed."""
         if self._registry is None:
             self._registry = IndexRegistry.open(self._database.directory / INDEXES_FOLDER, self._database.storage,
-                                                self._config)
+                                                self._config, self._vector_sources)
             self._reconcile()
         self._loop.start()
 

@@ -19,6 +19,7 @@ from rookdb.errors import BadRequestError, RookError, ValidationError
 from rookdb.query import ast
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
+from rookdb.query.named_vectors import StaticVectorSearch
 from rookdb.query.parser import parse_query
 
 __all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "matching_ids", "run_query",
@@ -58,7 +59,6 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     parsed = parse_query(query)
     hook: VectorSearchHook | None = None
     stale = False
-    # A static index does not exist here: the executor answers IndexDoesNotExistException for it.
     if (parsed.source.kind != "index" and parsed.where is not None
             and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk())):
         if vectors is None:
@@ -66,6 +66,9 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
                             "need its vector indexes.")
         prepared = vectors.prepare(parsed, parameters, wait_for_non_stale)
         hook, stale = prepared.hook, prepared.stale
+    elif (parsed.source.kind == "index" and parsed.where is not None and vectors is not None and indexes is not None
+          and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk())):
+        hook = StaticVectorSearch(parsed, indexes.registry, vectors)
     return run_dynamic(query, parameters, DatabaseQuerySource(database), None if indexes is None else indexes.registry,
                        start=start,
                        page_size=page_size, wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,

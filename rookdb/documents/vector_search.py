@@ -27,6 +27,7 @@ from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService, Prov
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.errors import BadRequestError, InvalidQueryError, RookError
+from rookdb.indexes.static.vectors import VectorSources
 from rookdb.indexes.vector.auto_indexes import AutoIndexConfig, AutoIndexDefinition, AutoIndexes
 from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings
 from rookdb.indexes.vector.fields import VectorFieldSpec
@@ -176,6 +177,10 @@ class VectorSearchService:
         return self._defaults
 
     # ---------------------------------------------------------------- embeddings
+
+    def vector_sources(self) -> VectorSources:
+        """The embedded model and the tasks' stored embeddings, for static indexes' vector fields."""
+        return VectorSources(self._embed_texts, self._task_vectors)
 
     def _embedded_model(self) -> EmbeddedModel:
         if self._model is None:

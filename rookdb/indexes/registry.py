@@ -32,6 +32,7 @@ from rookdb.errors import IndexNotFoundError, RookError, StorageError
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition
 from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
 from rookdb.indexes.static.definition import StaticIndexDefinition
+from rookdb.indexes.static.vectors import VectorSources
 from rookdb.indexes.store import IndexStore, move_files, remove_files
 from rookdb.storage.base import DocumentStorage
 
@@ -90,11 +91,13 @@ def index_file_name(name: str) -> str:
 class IndexRegistry:
     """The indexes of one database. Thread-safe."""
 
-    def __init__(self, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None) -> None:
-        """Use :meth:`open`."""
+    def __init__(self, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None,
+                 vector_sources: VectorSources | None = None) -> None:
+        """Use :meth:`open`. ``vector_sources`` serve static indexes' vector fields."""
         self.directory = directory
         self._storage = storage
         self.config = config or IndexingConfig()
+        self._vector_sources = vector_sources
         self._indexes: dict[str, Index] = {}
         self._lock = threading.RLock()
         self._retry_at: dict[str, float] = {}
@@ -102,10 +105,11 @@ class IndexRegistry:
         self._all_paused = False
 
     @classmethod
-    def open(cls, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None) -> IndexRegistry:
+    def open(cls, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None,
+             vector_sources: VectorSources | None = None) -> IndexRegistry:
         """Open every index file in ``directory``; each resumes from its checkpoint. Files that cannot
         be read (an interrupted creation, damage) are removed: auto-indexes are recreated on demand."""
-        registry = cls(directory, storage, config)
+        registry = cls(directory, storage, config, vector_sources)
         directory.mkdir(parents=True, exist_ok=True)
         for leftover in directory.glob(f"*{INDEX_FILE_SUFFIX}.deleted"):
             leftover.unlink(missing_ok=True)
@@ -117,7 +121,8 @@ class IndexRegistry:
                 remove_files(path)
                 continue
             name = store.definition.name
-            registry._indexes[(REPLACEMENT_PREFIX + name if store.replacement else name).lower()] = Index(store)
+            registry._indexes[(REPLACEMENT_PREFIX + name if store.replacement else name).lower()] = \
+                registry._index(store)
         for key in [key for key in registry._indexes if key.startswith(REPLACEMENT_PREFIX.lower())]:
             if key[len(REPLACEMENT_PREFIX):] not in registry._indexes:  # a swap was interrupted: finish it
                 registry._promote(registry._indexes[key])
@@ -281,6 +286,10 @@ class IndexRegistry:
             index.retire(delete=True)
         if target is not None:
             if target.definition != definition:
+                previous = target.definition
+                if isinstance(definition, StaticIndexDefinition) and isinstance(previous, StaticIndexDefinition):
+                    definition.vector_sources = self._vector_sources
+                    definition.vectors = previous.vectors  # same entries: the same vectors
                 target.store.redefine(definition)
             return target
         with self._lock:
@@ -288,13 +297,20 @@ class IndexRegistry:
                 return self._add(definition)
             store = IndexStore.create(self.directory / index_file_name(REPLACEMENT_PREFIX + name), definition,
                                       replacement=True)
-            index = Index(store)
+            index = self._index(store)
             self._indexes[replacement_key] = index
             return index
 
+    def _index(self, store: IndexStore) -> Index:
+        """An ``Index`` over ``store``, its static definition given the vector sources."""
+        definition = store.definition
+        if isinstance(definition, StaticIndexDefinition):
+            definition.vector_sources = self._vector_sources
+        return Index(store)
+
     def _add(self, definition: IndexDefinition) -> Index:
         store = IndexStore.create(self.directory / index_file_name(definition.name), definition)
-        index = Index(store)
+        index = self._index(store)
         self._indexes[definition.name.lower()] = index
         return index
 
@@ -336,7 +352,7 @@ class IndexRegistry:
         reopened.promoted()
         target = self.directory / index_file_name(name)
         move_files(path, target)
-        self._indexes[name.lower()] = Index(IndexStore.open(target))
+        self._indexes[name.lower()] = self._index(IndexStore.open(target))
 
     def delete(self, name: str) -> bool:
         """Delete an index (and its side-by-side build) and its file, after the queries reading it finish;

@@ -52,9 +52,11 @@ _ENGINE_LOCATION = re.compile(r"^(?P<source>[^\n]*?):(?P<line>\d+): (?P<message>
 
 
 def translate(
-    error: MiniRacerBaseException, *, time_limit_ms: int, memory_limit_bytes: int, memory_exhausted: bool
+    error: MiniRacerBaseException, *, time_limit_ms: int, memory_limit_bytes: int, memory_exhausted: bool,
+    label: str = "Embeddings script",
 ) -> RookError:
-    """Map a mini-racer exception to the rookdb error to raise (chained by the caller)."""
+    """Map a mini-racer exception to the rookdb error to raise (chained by the caller); ``label`` names
+    the kind of script."""
     if memory_exhausted and isinstance(error, JSEvalException) and not isinstance(error, _LIMIT_ERRORS):
         # Hitting the hard limit surfaces as a bare JSEvalException ("null"), not JSOOMException.
         error_class, problem = ENGINE_ERRORS[JSOOMException]
@@ -71,7 +73,7 @@ def translate(
             detail = match["message"]
         else:
             detail = text.strip().split("\n", 1)[0]
-    return error_class(f"Embeddings script {problem}" + (f": {detail}" if detail else ""))
+    return error_class(f"{label} {problem}" + (f": {detail}" if detail else ""))
 
 
 class Engine:

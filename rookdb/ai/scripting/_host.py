@@ -1,4 +1,5 @@
-"""The script host: the child process that runs one embeddings script for an `EmbeddingsScript`.
+"""The script host: the child process that runs one script for a `HostedScript` (an embeddings
+script, or with ``"engine": "index"`` in the first frame an index's JavaScript).
 
 Started as ``python -I -m rookdb.ai.scripting._host``; speaks the conversation described in
 ``_frames.py`` on its stdin/stdout. It exits after an answer with ``restart`` set, so the server
@@ -31,7 +32,12 @@ def main() -> int:
     if not isinstance(hello, dict):
         return 0
     try:
-        engine = Engine(
+        engine_class = Engine
+        if hello.get("engine") == "index":
+            from rookdb.indexes.static.javascript.engine import IndexEngine
+
+            engine_class = IndexEngine  # type: ignore[assignment]
+        engine = engine_class(
             str(hello["script"]),
             time_limit_ms=int(hello["time_limit_ms"]),
             memory_limit_bytes=int(hello["memory_limit_bytes"]),

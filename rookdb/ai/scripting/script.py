@@ -1,5 +1,9 @@
 """`EmbeddingsScript`: one compiled embeddings script, run in its own script host process.
 
+`HostedScript` is the machinery, shared with every script rookdb runs in V8 (index maps and reduces use
+it with the host's ``index`` engine): it answers each payload with the engine's raw answer; an
+`EmbeddingsScript` reads those answers as `ScriptOutput`.
+
 Each `EmbeddingsScript` runs its script in a child process (``python -m rookdb.ai.scripting._host``)
 holding one V8 context with the prelude and the compiled script, because V8 aborts the whole process
 on a few allocations past its internal size limits (``new Array(3e8).fill(0)``): a bad script must be
@@ -32,15 +36,17 @@ from rookdb.ai.scripting.output import ScriptOutput
 from rookdb.errors import ScriptError
 from rookdb.frames import HOST_STARTUP_ALLOWANCE_S
 
-__all__ = ["EmbeddingsScript"]
+__all__ = ["EmbeddingsScript", "HostedScript"]
 
 _HOST_MODULE = "rookdb.ai.scripting._host"
 # Starting Python and the engine takes ~0.15 s on an idle machine; allow for a loaded one.
 # Beyond the script's own time limit (enforced inside the host), before the watchdog kills the host.
 _WATCHDOG_MARGIN_S = 5.0
-_CRASHED = "Embeddings script crashed the JavaScript engine (out of memory?) on this document"
-_CRASHED_ON_COMPILE = "Embeddings script crashed the JavaScript engine (out of memory?) while compiling"
-_CLOSED = "Embeddings script was not run: the script was closed during the batch"
+_LABEL = "Embeddings script"
+_CRASHED = f"{_LABEL} crashed the JavaScript engine (out of memory?) on this document"
+_CRASHED_ON_COMPILE = f"{_LABEL} crashed the JavaScript engine (out of memory?) while compiling"
+_CLOSED = f"{_LABEL} was not run: the script was closed during the batch"
+_TIMED_OUT = _LABEL + " exceeded its time limit of {time_limit_ms} ms"
 
 _log = logging.getLogger(__name__)
 
@@ -108,26 +114,28 @@ class _Host:
         self._finalizer()
 
 
-class EmbeddingsScript:
-    """One compiled embeddings script, run in its own script host process; safe to share between threads.
+class HostedScript:
+    """One script compiled in its own script host process; safe to share between threads.
 
+    ``engine`` names the host's engine (``embeddings``, ``index``); ``label`` starts every error message.
     Construction starts the host and compiles the script there (raises `ScriptError` on a syntax
-    error). A document fails with `ScriptError` when the script throws, breaks a helper's argument
-    rules, runs past ``time_limit_ms``, grows the engine's heap past ``memory_limit_bytes`` (the
-    whole V8 heap, prelude included, so allow a few MB) or crashes the engine: the host is then
-    replaced and the server lives on. Runs are serialized; give each worker its own script.
+    error). A payload fails with `ScriptError` when the script throws, runs past ``time_limit_ms``,
+    grows the engine's heap past ``memory_limit_bytes`` (the whole V8 heap, prelude included, so allow
+    a few MB) or crashes the engine: the host is then replaced and the server lives on. Runs are
+    serialized; give each worker its own script.
     """
 
-    def __init__(self, script: str, *, time_limit_ms: int, memory_limit_bytes: int) -> None:
+    def __init__(self, script: str, *, time_limit_ms: int, memory_limit_bytes: int, engine: str = "embeddings",
+                 label: str = _LABEL) -> None:
         if time_limit_ms <= 0:
             raise ValueError(f"time_limit_ms must be positive, got {time_limit_ms}")
         if memory_limit_bytes <= 0:
             raise ValueError(f"memory_limit_bytes must be positive, got {memory_limit_bytes}")
-        if not script.strip():
-            raise ScriptError("Embeddings script is empty: it must call embeddings.generate({...})")
         self.script = script
         self.time_limit_ms = time_limit_ms
         self.memory_limit_bytes = memory_limit_bytes
+        self.engine = engine
+        self.label = label
         self._lock = threading.Lock()  # one batch at a time
         self._host_lock = threading.Lock()  # guards _host and _generation, so close() never waits
         self._host: _Host | None = None
@@ -141,31 +149,17 @@ class EmbeddingsScript:
         host = self._host
         return host.pid if host is not None else None
 
-    def run(self, document: Mapping[str, Any]) -> ScriptOutput:
-        """Run the script with ``this`` bound to ``document`` and return what it asked to embed."""
-        (result,) = self.run_many([document])
-        if isinstance(result, ScriptError):
-            raise result
-        return result
-
-    def run_many(self, documents: Sequence[Mapping[str, Any]]) -> list[ScriptOutput | ScriptError]:
-        """Run the script on each document in one round trip: one output or `ScriptError` each.
+    def run_raw(self, payloads: Sequence[str]) -> list[str | ScriptError]:
+        """The engine's answer to each payload (JSON text), or its `ScriptError`, in one round trip.
 
         Raises a plain `RookError` only when the engine itself cannot run (not the script's fault).
         """
-        results: list[ScriptOutput | ScriptError | None] = [None] * len(documents)
-        pending: list[tuple[int, str]] = []
-        for index, document in enumerate(documents):
-            try:
-                pending.append((index, orjson.dumps(document).decode()))
-            except orjson.JSONEncodeError as error:
-                failure = ScriptError(f"Embeddings script cannot run: the document is not JSON ({error})")
-                failure.__cause__ = error
-                results[index] = failure
+        results: list[str | ScriptError | None] = [None] * len(payloads)
+        pending = list(enumerate(payloads))
         with self._lock:
             generation = self._generation
-            # Each pass answers at least one document or ends the loop, so restarts are bounded by
-            # the batch size; a host that cannot compile fails every remaining document at once.
+            # Each pass answers at least one payload or ends the loop, so restarts are bounded by
+            # the batch size; a host that cannot compile fails every remaining payload at once.
             while pending:
                 try:
                     host = self._host_for(generation)
@@ -175,7 +169,11 @@ class EmbeddingsScript:
                     break
                 answered = self._run_on(host, pending, results, generation)
                 pending = pending[answered:]
-        return [r if r is not None else ScriptError(_CLOSED) for r in results]
+        return [r if r is not None else ScriptError(self._message(_CLOSED)) for r in results]
+
+    def _message(self, template: str) -> str:
+        """One of the messages above, about this kind of script."""
+        return template.replace(_LABEL, self.label, 1).format(time_limit_ms=self.time_limit_ms)
 
     def close(self) -> None:
         """Stop the host now (a batch running meanwhile ends early); a later run starts a new one."""
@@ -200,6 +198,7 @@ class EmbeddingsScript:
             host.send(
                 {
                     "script": self.script,
+                    "engine": self.engine,
                     "time_limit_ms": self.time_limit_ms,
                     "memory_limit_bytes": self.memory_limit_bytes,
                 }
@@ -209,8 +208,8 @@ class EmbeddingsScript:
         except _HostLost as lost:
             host.stop()
             if lost.hung:
-                raise ScriptError(f"Embeddings script exceeded its time limit of {self.time_limit_ms} ms") from None
-            raise ScriptError(_CRASHED_ON_COMPILE) from None
+                raise ScriptError(self._message(_TIMED_OUT)) from None
+            raise ScriptError(self._message(_CRASHED_ON_COMPILE)) from None
         if not isinstance(reply, dict) or "error" in reply:
             host.stop()
             raise error_from_wire(reply.get("error", {}) if isinstance(reply, dict) else {})
@@ -219,7 +218,7 @@ class EmbeddingsScript:
     def _host_for(self, generation: int) -> _Host:
         with self._host_lock:
             if self._generation != generation:
-                raise ScriptError(_CLOSED)
+                raise ScriptError(self._message(_CLOSED))
             if self._host is not None:
                 return self._host
         host = self._start()
@@ -228,7 +227,7 @@ class EmbeddingsScript:
                 self._host = host
                 return host
         host.stop()
-        raise ScriptError(_CLOSED)
+        raise ScriptError(self._message(_CLOSED))
 
     def _drop(self, host: _Host) -> None:
         with self._host_lock:
@@ -240,7 +239,7 @@ class EmbeddingsScript:
         self,
         host: _Host,
         pending: list[tuple[int, str]],
-        results: list[ScriptOutput | ScriptError | None],
+        results: list[str | ScriptError | None],
         generation: int,
     ) -> int:
         """Send ``pending`` to ``host`` and store its answers; returns how many documents are done.
@@ -256,7 +255,7 @@ class EmbeddingsScript:
             # fresh one; a fresh one dying on the batch's first document means that document.
             if not host.fresh:
                 return 0
-            results[pending[0][0]] = ScriptError(_CRASHED)
+            results[pending[0][0]] = ScriptError(self._message(_CRASHED))
             return 1
         host.fresh = False
         for done, (index, _) in enumerate(pending):
@@ -266,12 +265,9 @@ class EmbeddingsScript:
                 self._drop(host)
                 if self._generation != generation:
                     return len(pending)  # closed: the rest stay unanswered
-                _log.warning("Embeddings script host %d %s on a document", host.pid,
+                _log.warning("%s host %d %s on a document", self.label, host.pid,
                              "was killed by the watchdog" if lost.hung else f"died ({host.process.returncode})")
-                results[index] = ScriptError(
-                    f"Embeddings script exceeded its time limit of {self.time_limit_ms} ms"
-                    if lost.hung else _CRASHED
-                )
+                results[index] = ScriptError(self._message(_TIMED_OUT if lost.hung else _CRASHED))
                 return done + 1
             if "error" in reply:
                 error = error_from_wire(reply["error"])
@@ -280,9 +276,45 @@ class EmbeddingsScript:
                     raise error
                 results[index] = error
             else:
-                results[index] = decode_answer(str(reply.get("answer", "")))
+                results[index] = str(reply.get("answer", ""))
             if reply.get("restart"):
                 # The host exits after this answer; the next documents go to a fresh one.
                 self._drop(host)
                 return done + 1
         return len(pending)
+
+
+class EmbeddingsScript(HostedScript):
+    """One compiled embeddings script (see `HostedScript`): each document gives a `ScriptOutput`, or the
+    `ScriptError` that says why not."""
+
+    def __init__(self, script: str, *, time_limit_ms: int, memory_limit_bytes: int) -> None:
+        if time_limit_ms > 0 and memory_limit_bytes > 0 and not script.strip():
+            raise ScriptError("Embeddings script is empty: it must call embeddings.generate({...})")
+        super().__init__(script, time_limit_ms=time_limit_ms, memory_limit_bytes=memory_limit_bytes)
+
+    def run(self, document: Mapping[str, Any]) -> ScriptOutput:
+        """Run the script with ``this`` bound to ``document`` and return what it asked to embed."""
+        (result,) = self.run_many([document])
+        if isinstance(result, ScriptError):
+            raise result
+        return result
+
+    def run_many(self, documents: Sequence[Mapping[str, Any]]) -> list[ScriptOutput | ScriptError]:
+        """Run the script on each document in one round trip: one output or `ScriptError` each.
+
+        Raises a plain `RookError` only when the engine itself cannot run (not the script's fault).
+        """
+        results: list[ScriptOutput | ScriptError | None] = [None] * len(documents)
+        pending: list[tuple[int, str]] = []
+        for index, document in enumerate(documents):
+            try:
+                pending.append((index, orjson.dumps(document).decode()))
+            except orjson.JSONEncodeError as error:
+                failure = ScriptError(f"Embeddings script cannot run: the document is not JSON ({error})")
+                failure.__cause__ = error
+                results[index] = failure
+        answers = self.run_raw([text for _, text in pending])
+        for (index, _), answer in zip(pending, answers, strict=True):
+            results[index] = answer if isinstance(answer, ScriptError) else decode_answer(answer)
+        return [r if r is not None else ScriptError(self._message(_CLOSED)) for r in results]

@@ -18,8 +18,9 @@ def compile_maps(wire: Mapping[str, Any]) -> tuple[list[IndexMap], IndexReduce |
     maps: list[str] = list(wire["Maps"])
     reduce_text: str | None = wire.get("Reduce")
     if index_type.startswith("JavaScript"):
-        raise IndexCompilationError("JavaScript indexes are not available on this server yet",
-                                    definition_property="Maps")
+        from rookdb.indexes.static.javascript.compiler import compile_javascript
+
+        return compile_javascript(maps, reduce_text, wire.get("AdditionalSources") or {})
     compiled: list[IndexMap] = [compile_map(text) for text in maps]
     reduce = compile_reduce(reduce_text) if reduce_text else None
     _check_reduce_fields(compiled, reduce)

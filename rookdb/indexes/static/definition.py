@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 
 from rookdb.errors import BadRequestError, IndexCompilationError
 from rookdb.indexes.definitions import IndexBatch, IndexDefinition, IndexEntry, StoredField, register_kind
-from rookdb.indexes.static.fields import ALL_FIELDS, FieldOptions, parse_fields
+from rookdb.indexes.static.fields import ALL_FIELDS, FieldOptions, VectorOptions, parse_fields
 from rookdb.indexes.static.mapping import CreatedField, IndexMap, IndexReduce, MapScope
+from rookdb.indexes.static.vectors import VectorFields, VectorSources
 from rookdb.storage.base import Change
 
 __all__ = [
@@ -32,6 +33,7 @@ STATIC = "Static"
 """The ``Kind`` static definitions persist under."""
 
 _COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+_VECTOR_CALL = re.compile(r"\b(CreateVector|LoadVector|createVector|loadVector)\s*\(")
 _LINQ_START = re.compile(r"^\s*(from|docs)\b", re.IGNORECASE)
 _NAME_LIMIT = 256
 _FORBIDDEN_NAME_PREFIXES = ("auto/", "replacementof/")
@@ -101,6 +103,11 @@ def normalize_definition(data: Any) -> dict[str, Any]:
         raise IndexCompilationError("AdditionalAssemblies cannot be loaded: rookdb evaluates LINQ itself, without "
                                     "a C# compiler", definition_property="AdditionalAssemblies")
     fields = parse_fields(data.get("Fields"))
+    if reduce is not None and (any(_VECTOR_CALL.search(text) for text in maps)
+                               or any(options.vector is not None for options in fields.values())):
+        raise IndexCompilationError("Vector fields are not supported in Map-Reduce indexes (RavenDB's rule): map "
+                                    "the reduce results' collection with a Map index instead",
+                                    definition_property="Fields")
     return {
         "Name": name,
         "Maps": sorted(set(maps), key=maps.index),
@@ -163,6 +170,12 @@ class StaticIndexDefinition(IndexDefinition):
             self._by_collection.setdefault(key, []).append(compiled)
         self.created: dict[str, Mapping[str, Any] | None] = {}
         """Options of the fields maps created while indexing (``CreateField``), by name."""
+        self.vectors = VectorFields(self._vector_options)
+        """The vector fields (``CreateVector``/``LoadVector``)."""
+        self.vector_sources: VectorSources | None = None
+        """The embedded model and the tasks' embeddings, handed in by the registry."""
+        self.has_vectors = (any(_VECTOR_CALL.search(text) for text in self.wire["Maps"])
+                            or any(options.vector is not None for options in self.fields.values()))
 
     @classmethod
     def compile(cls, data: Any) -> StaticIndexDefinition:
@@ -232,6 +245,14 @@ class StaticIndexDefinition(IndexDefinition):
         if found is None:
             found = self.fields.get(ALL_FIELDS, FieldOptions())
         return found
+
+    def _vector_options(self, name: str) -> VectorOptions | None:
+        own = self.fields.get(name)
+        return None if own is None else own.vector
+
+    def declares_vector(self, name: str) -> bool:
+        """True when ``name`` is a vector field by its options, or a field of an index that makes vectors."""
+        return self._vector_options(name) is not None or (self.has_vectors and name in self.output_names())
 
     def output_names(self) -> tuple[str, ...]:
         """The fields the index's entries have, as far as compilation shows them."""

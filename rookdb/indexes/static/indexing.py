@@ -10,11 +10,13 @@ reduction (``rookdb.indexes.static.reduction``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from rookdb.indexes.definitions import IndexBatch, latest_changes
+from rookdb.indexes.static import vectors
 from rookdb.indexes.static.mapping import MapFailure
 from rookdb.storage.base import Change, DocumentStorage
 
@@ -35,7 +37,7 @@ CREATE INDEX IF NOT EXISTS refs_by_target ON refs (target);
 def schema(definition: StaticIndexDefinition) -> str:
     """The tables a static index keeps besides its entries."""
     if definition.reduce is None:
-        return _SCHEMA
+        return _SCHEMA + vectors.SCHEMA
     from rookdb.indexes.static.reduction import SCHEMA
 
     return _SCHEMA + SCHEMA
@@ -80,12 +82,16 @@ def index_changes(definition: StaticIndexDefinition, changes: Sequence[Change], 
     gone, documents = _documents_to_map(definition, changes, batch)
     related = RelatedDocuments(batch.storage)
     outputs = _map(definition, documents, related, batch)
+    mapped_vectors = _split_vectors(definition, documents, outputs, related) if definition.has_vectors else []
     _write_references(batch, [*gone, *(document.doc_id for document in documents)], related.loaded)
     if definition.reduce is not None:
         from rookdb.indexes.static.reduction import reduce_changes
 
         reduce_changes(definition, batch, gone, documents, outputs)
         return
+    if definition.has_vectors:
+        definition.vectors.apply(batch.db, _file_of(batch), gone, mapped_vectors, definition.vector_sources,
+                                 lambda doc_id: _collection_of(batch, doc_id), batch.fail)
     for doc_id in gone:
         batch.remove(doc_id)
     for document in documents:
@@ -177,6 +183,35 @@ class _TrackingScope:
 
     def load(self, doc_id: str, collection: str | None) -> dict[str, Any] | None:
         return self._related.load(doc_id, collection)
+
+
+def _split_vectors(definition: StaticIndexDefinition, documents: list[DocumentToMap],
+                   outputs: dict[str, list[dict[str, Any]]], related: RelatedDocuments,
+                   ) -> list[vectors.DocumentVectors]:
+    """Take the vector values out of each document's outputs; ``LoadVector`` counts as loading the
+    document that holds the task's embeddings (a new embedding maps the document again)."""
+    found: list[vectors.DocumentVectors] = []
+    for document in documents:
+        lower = document.doc_id.lower()
+        produced = outputs.get(lower)
+        if produced is None:  # its map failed: it keeps no vectors either
+            found.append(vectors.DocumentVectors(document.doc_id, document.collection))
+            continue
+        outputs[lower], inputs = definition.vectors.split(produced)
+        for given in (given for values in inputs.values() for given in values):
+            if given.task is not None and given.source_id is not None:
+                related.loaded.setdefault(lower, set()).add(vectors.embeddings_target(given.source_id))
+        found.append(vectors.DocumentVectors(document.doc_id, document.collection, inputs))
+    return found
+
+
+def _file_of(batch: IndexBatch) -> Path:
+    return Path(batch.db.execute("PRAGMA database_list").fetchone()[2])
+
+
+def _collection_of(batch: IndexBatch, doc_id: str) -> str | None:
+    stored = batch.storage.get(doc_id) if batch.storage is not None else None
+    return None if stored is None else stored.collection
 
 
 def _write_references(batch: IndexBatch, sources: list[str], loaded: dict[str, set[str]]) -> None:
