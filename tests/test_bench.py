@@ -30,6 +30,7 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "queries.py": (["--documents", "500", "--repeats", "5", "--scan-repeats", "3"], ["500"] * 12),
     "secured_requests.py": (["--requests", "40"], ["official client, keep-alive", "new connection per request"]),
     "cluster.py": (["--documents", "200", "--operations", "100"], ["SQLite", "PostgreSQL", "PostgreSQL / SQLite"]),
+    "static_indexing.py": (["--documents", "300"], ["auto-index", "LINQ map", "JavaScript map", "LINQ map-reduce"]),
 }
 
 

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from rookdb.ai.scripting.index_engine import LABEL as INDEX_SCRIPT_LABEL
+from rookdb.ai.scripting.script import HostedScript
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService
 from rookdb.documents.database import Database
 from rookdb.errors import AuthorizationError, BadRequestError, IndexNotFoundError, RookError
@@ -19,6 +21,7 @@ from rookdb.indexes.describe import definition_json, errors_json, stats_json
 from rookdb.indexes.index import Index
 from rookdb.indexes.registry import IndexingConfig, IndexRegistry
 from rookdb.indexes.static.definition import StaticIndexDefinition, normalize_definition
+from rookdb.indexes.static.javascript import compiler as javascript
 from rookdb.indexes.static.vectors import VectorSources
 
 __all__ = ["DEFAULT_IDLE_INTERVAL_SECONDS", "INDEXES_FOLDER", "RECORD_INDEXES", "IndexingService"]
@@ -31,6 +34,15 @@ DEFAULT_IDLE_INTERVAL_SECONDS = 5.0
 """With nothing to index, the thread still looks this often (retries after an error's backoff)."""
 
 logger = logging.getLogger("rookdb.indexing")
+
+
+def _index_script_host(script: str) -> HostedScript:
+    """JavaScript indexes run in the task scripts' host, with its index engine and the same limits."""
+    return HostedScript(script, time_limit_ms=javascript.TIME_LIMIT_MS,
+                        memory_limit_bytes=javascript.MEMORY_LIMIT_BYTES, engine="index", label=INDEX_SCRIPT_LABEL)
+
+
+javascript.register_script_hosts(_index_script_host)
 
 
 class IndexingService:

@@ -35,7 +35,8 @@ class Orders_ByCompanyName(AbstractJavaScriptIndexCreationTask):
             const company = load(o.Company, 'Companies');
             return { CompanyName: company ? company.Name : null, Id: id(o),
                      Collection: getMetadata(o)['@collection'],
-                     _: createField('Dyn_' + o.Company.replace('/', '_'), o.Freight, { indexing: 'Exact', storage: true }) };
+                     _: createField('Dyn_' + o.Company.replace('/', '_'), o.Freight,
+                                    { indexing: 'Exact', storage: true }) };
         })"""}
 
 

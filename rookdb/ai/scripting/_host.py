@@ -34,7 +34,7 @@ def main() -> int:
     try:
         engine_class = Engine
         if hello.get("engine") == "index":
-            from rookdb.indexes.static.javascript.engine import IndexEngine
+            from rookdb.ai.scripting.index_engine import IndexEngine
 
             engine_class = IndexEngine  # type: ignore[assignment]
         engine = engine_class(

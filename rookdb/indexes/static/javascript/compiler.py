@@ -1,6 +1,8 @@
 """JavaScript maps and reduces compiled into the map representation (``IndexMap``/``IndexReduce``).
 
-An index's scripts (additional sources, maps, reduce) are compiled together in one script host, as
+An index's scripts (additional sources, maps, reduce) are compiled together in one script host (the
+process that runs task scripts, ``rookdb.ai.scripting``, with its ``index`` engine; the documents layer
+hands it in with ``register_script_hosts``, as indexes do not reach into the AI layer), as
 RavenDB compiles them into one engine; the maps register themselves with ``map('Coll', fn)`` and the
 reduce with ``groupBy(fn).aggregate(fn)``. Every document is one request to the host, under the time
 and memory limits of task scripts; a document whose map throws is an indexing error of that document.
@@ -12,18 +14,19 @@ are pure functions, so running one again gives the same outputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import orjson
 
-from rookdb.ai.scripting.script import HostedScript
 from rookdb.errors import IndexCompilationError, ScriptError
-from rookdb.indexes.static.javascript.engine import LABEL
 from rookdb.indexes.static.mapping import CreatedField, IndexMap, IndexReduce, MapFailure, MapScope, VectorInput
 
-__all__ = ["MEMORY_LIMIT_BYTES", "TIME_LIMIT_MS", "compile_javascript"]
+__all__ = ["LABEL", "MEMORY_LIMIT_BYTES", "TIME_LIMIT_MS", "HostedScript", "ScriptHosts", "compile_javascript",
+           "register_script_hosts"]
 
+LABEL = "Index script"
+"""How error messages name an index's JavaScript."""
 TIME_LIMIT_MS = 1000
 """Per document, as ``Ai.Embeddings.ScriptTimeoutInMs`` for task scripts."""
 MEMORY_LIMIT_BYTES = 64 * 1024 * 1024
@@ -33,13 +36,37 @@ _LOAD_ROUNDS = 16
 _ALL_DOCS = "@all_docs"
 
 
+class HostedScript(Protocol):
+    """An index's scripts compiled in the script host (``rookdb.ai.scripting``'s ``HostedScript``)."""
+
+    def run_raw(self, payloads: Sequence[str]) -> list[str | ScriptError]:
+        """The engine's answer to each request, or the `ScriptError` that stopped it."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+ScriptHosts = Callable[[str], HostedScript]
+"""Compiles an index's scripts (the JSON of maps, reduce, sources) in a script host; raises `ScriptError`."""
+
+_hosts: list[ScriptHosts] = []
+
+
+def register_script_hosts(hosts: ScriptHosts) -> None:
+    """Hand in the script host (the documents layer does, as it hands the embedded model to vector fields)."""
+    _hosts[:] = [hosts]
+
+
 def compile_javascript(maps: Sequence[str], reduce: str | None, sources: Mapping[str, str],
                        ) -> tuple[list[IndexMap], IndexReduce | None]:
     """Compile an index's JavaScript; ``IndexCompilationError`` says what does not compile."""
     text = orjson.dumps({"maps": list(maps), "reduce": reduce, "sources": dict(sources)}).decode()
+    if not _hosts:
+        raise IndexCompilationError("JavaScript indexes need the script host, which this process has not started",
+                                    definition_property="Maps")
     try:
-        script = HostedScript(text, time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES,
-                              engine="index", label=LABEL)
+        script = _hosts[0](text)
         (answer,) = script.run_raw([orjson.dumps({"op": "describe"}).decode()])
     except ScriptError as error:
         raise IndexCompilationError(error.message, definition_property="Maps") from error

@@ -1,5 +1,7 @@
-"""The JavaScript engine of index scripts as the script host runs it: one V8 context with the index
-prelude, the index's additional sources, maps and reduce; every request is one ``__rookdbIndex`` call."""
+"""The JavaScript engine of index scripts as the script host runs it (``"engine": "index"``): one V8
+context with the index prelude (``index_prelude.js``), the index's additional sources, maps and reduce;
+every request is one ``__rookdbIndex`` call. The indexes layer talks to it through a `HostedScript`
+(``rookdb.indexes.static.javascript``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from rookdb.errors import RookError, ScriptError
 __all__ = ["LABEL", "IndexEngine"]
 
 LABEL = "Index script"
-_PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text("utf-8") + \
+"""How error messages name an index's JavaScript (as ``rookdb.indexes.static.javascript.compiler`` does)."""
+_PRELUDE = resources.files(__package__).joinpath("index_prelude.js").read_text("utf-8") + \
     "\n//# sourceURL=rookdb-index-prelude.js\n"
 
 
