@@ -34,6 +34,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("Server.DataDir", str, "./rookdb-data", "Directory holding one folder per database."),
     Setting("Server.Host", str, "127.0.0.1", "Address the HTTP server binds to."),
     Setting("Server.Port", int, 8080, "Port the HTTP server listens on.", minimum=0),
+    Setting("Server.AccessLog", bool, True,
+            "Write one line per request to standard output (client, method, path and query, status, milliseconds), "
+            "in batches at most 0.1 s apart."),
     Setting("Security.UnsecuredAccessAllowed", bool, False,
             "Allow binding to a non-loopback address without TLS (anyone on the network gets full access)."),
     Setting("Security.MasterKeyPath", str, "",

@@ -29,6 +29,9 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     # One size: its table when measured, then the table of all sizes.
     "queries.py": (["--documents", "500", "--repeats", "5", "--scan-repeats", "3"], ["500"] * 12),
     "secured_requests.py": (["--requests", "40"], ["official client, keep-alive", "new connection per request"]),
+    "http_load.py": (["--seconds", "1", "--rounds", "1", "--vectors", "100", "--soak-seconds", "2"], [
+        "GET /docs?id= req/s", "GET /docs?id= p50", "equality query", "vector query", "soak 2 s", "soak: server RSS",
+        "soak: acknowledged writes"]),
     "cluster.py": (["--documents", "200", "--operations", "100"], ["SQLite", "PostgreSQL", "PostgreSQL / SQLite"]),
     "static_indexing.py": (["--documents", "300"], ["auto-index", "LINQ map", "JavaScript map", "LINQ map-reduce"]),
 }

@@ -56,13 +56,19 @@ from rookdb.settings import Settings
 from rookdb.storage.base import Attachment, CompareExchangeValue, StoredDocument
 from rookdb.storage.metadata import format_timestamp
 
-__all__ = ["DEFAULT_REQUEST_THREADS", "AsyncCatalog", "AsyncDatabase", "AttachmentContent", "QueryAnswer"]
+__all__ = ["DEFAULT_REQUEST_THREADS", "INLINE_LOAD_MAX_IDS", "AsyncCatalog", "AsyncDatabase", "AttachmentContent",
+           "QueryAnswer"]
 
 logger = logging.getLogger("rookdb.documents")
 
 # As many blocking calls at once as Starlette's thread pool allowed before (queries may wait long
 # for an index to catch up, so this is more than the cores).
 DEFAULT_REQUEST_THREADS = 40
+
+# A load of at most this many ids from storage with local reads (SQLite) runs on the event loop: the
+# lookups take microseconds, while the hop to a request thread and back costs more than the work
+# itself under load (a thread waits for the GIL the busy event loop holds).
+INLINE_LOAD_MAX_IDS = 32
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -259,6 +265,8 @@ class AsyncDatabase:
 
     async def load(self, ids: Sequence[str], includes: Sequence[str],
                    compare_exchange_paths: Sequence[str] = ()) -> LoadResult:
+        if self._database.storage.local_reads and len(ids) <= INLINE_LOAD_MAX_IDS and not compare_exchange_paths:
+            return load_documents(self._database, ids, includes)
         return await self._run(load_documents, self._database, ids, includes, compare_exchange_paths)
 
     async def list_documents(self, *, start: int, page_size: int, collection: str | None = None,
@@ -275,6 +283,8 @@ class AsyncDatabase:
         return LoadResult(list(found), {})
 
     async def get(self, doc_id: str) -> StoredDocument | None:
+        if self._database.storage.local_reads:
+            return self._database.get(doc_id)
         return await self._run(self._database.get, doc_id)
 
     async def put(self, doc_id: str | None, body: Any, change_vector: str | None) -> PutResult:

@@ -13,6 +13,7 @@ import uvicorn
 
 from rookdb.errors import ValidationError
 from rookdb.security import SecurityConfig, ServerSecurity
+from rookdb.server.access_log import AccessLog
 from rookdb.server.app import create_app
 from rookdb.server.http_protocol import RavenHttpProtocol
 from rookdb.server.transport import secured_connections
@@ -24,6 +25,7 @@ _STARTUP_TIMEOUT_SECONDS = 30.0
 # After SIGINT/SIGTERM, requests still running get this long before their connections are closed;
 # then the lifespan stops the databases' services (``DEFAULT_SHUTDOWN_DRAIN_SECONDS``).
 DEFAULT_GRACEFUL_SHUTDOWN_SECONDS = 2
+_REQUEST_LOG_LEVELS = ("trace", "debug", "info")
 
 
 def check_bind_address(host: str, unsecured_allowed: bool, *, secured: bool = False) -> None:
@@ -53,8 +55,12 @@ def _config(settings: Settings, data_dir: Path | None, log_level: str) -> tuple[
     app = create_app(settings, data_dir=data_dir, security=security)
     # A secured server terminates TLS in its own protocol, which hands the client certificate to the app.
     http = secured_connections(security.tls.context) if security.tls is not None else RavenHttpProtocol
-    config = uvicorn.Config(app, host=settings["Server.Host"], port=settings["Server.Port"], http=http,
-                            log_level=log_level, lifespan="on",
+    # rookdb writes its own access log (cheaper than uvicorn's, with each request's time), when asked to
+    # and when the log level shows requests at all.
+    logged = settings["Server.AccessLog"] and log_level in _REQUEST_LOG_LEVELS
+    config = uvicorn.Config(AccessLog(app) if logged else app, host=settings["Server.Host"],
+                            port=settings["Server.Port"], http=http, log_level=log_level, lifespan="on",
+                            access_log=False,
                             timeout_graceful_shutdown=DEFAULT_GRACEFUL_SHUTDOWN_SECONDS)
     return config, security
 

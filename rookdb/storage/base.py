@@ -193,6 +193,9 @@ class DocumentStorage(abc.ABC):
     """One database's storage; safe to use from many threads (one writer at a time)."""
 
     database_id: str
+    local_reads: bool = False
+    """True when a read by id is a lookup in a local file that answers in microseconds and never waits
+    for a writer, so a caller on the event loop may make it in place instead of handing it to a thread."""
 
     @abc.abstractmethod
     def add_commit_listener(self, listener: CommitListener) -> None:

@@ -239,6 +239,8 @@ class _SqliteWriteTransaction(RowWriteTransaction):
 class SqliteStorage(DocumentStorage):
     """A database in one SQLite file (WAL): writes serialized by a lock, reads on per-thread connections."""
 
+    local_reads = True  # WAL: readers never wait for the writer
+
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from rookdb.server.access_log import AccessLog
+from rookdb.server.runner import _config
+from rookdb.settings import Settings
+
+
+async def _hello(request: Request) -> Response:
+    return PlainTextResponse("hello", status_code=201)
+
+
+async def _broken(request: Request) -> Response:
+    raise RuntimeError("boom")
+
+
+def _app() -> Starlette:
+    return Starlette(routes=[Route("/hello", _hello), Route("/broken", _broken)])
+
+
+async def _requests(log: AccessLog, *paths: str) -> None:
+    transport = httpx.ASGITransport(app=log, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path in paths:
+            await client.get(path)
+
+
+def test_each_request_is_one_line_with_its_status_and_time_written_in_one_batch() -> None:
+    stream = io.StringIO()
+    log = AccessLog(_app(), stream, flush_seconds=0.05)
+
+    async def run() -> None:
+        await _requests(log, "/hello?id=products/1-A", "/missing", "/broken")
+        assert stream.getvalue() == ""  # gathered, not yet written
+        await asyncio.sleep(0.2)
+
+    asyncio.run(run())
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3
+    assert re.fullmatch(r'127\.0\.0\.1:\d+ - "GET /hello\?id=products/1-A HTTP/1\.1" 201 \d+\.\d ms', lines[0])
+    assert '"GET /missing HTTP/1.1" 404 ' in lines[1]
+    assert '"GET /broken HTTP/1.1" 500 ' in lines[2]
+
+
+def test_lines_still_gathered_are_written_when_the_server_shuts_down() -> None:
+    stream = io.StringIO()
+    log = AccessLog(_app(), stream, flush_seconds=3600)
+
+    async def run() -> None:
+        await _requests(log, "/hello")
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        sent: list[str] = []
+
+        async def receive() -> dict[str, str]:
+            return next(messages)
+
+        async def send(message: dict[str, str]) -> None:
+            sent.append(message["type"])
+
+        await log({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+        assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+    asyncio.run(run())
+    assert '"GET /hello HTTP/1.1" 201' in stream.getvalue()
+
+
+@pytest.mark.parametrize(("enabled", "log_level", "logged"), [
+    (True, "info", True), (False, "info", False), (True, "warning", False)])
+def test_the_setting_and_the_log_level_decide_whether_requests_are_logged(
+        tmp_path: Path, enabled: bool, log_level: str, logged: bool) -> None:
+    settings = Settings({"Server.AccessLog": enabled, "Server.DataDir": str(tmp_path)})
+    config, security = _config(settings, tmp_path, log_level)
+    security.close()
+    assert isinstance(config.app, AccessLog) is logged
+    assert config.access_log is False  # uvicorn's own access log stays off either way
