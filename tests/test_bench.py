@@ -17,7 +17,8 @@ HTTP_ROWS = ["rookdb HTTP, ids", "rookdb HTTP, ids, Base64 $v", "rookdb HTTP, id
 TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "bulk_insert.py": (["--documents", "200"], [
         "raw SQLite executemany (limit)", "`store.bulk_insert()` over HTTP", "`session.save_changes()` x1000",
-        "bulk_insert endpoint, pre-encoded stream", "official client encoding alone (ceiling)"]),
+        "bulk_insert endpoint, pre-encoded stream", "Node.js client `store.bulkInsert()`",
+        "official client encoding alone (ceiling)"]),
     "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1"],
                            ["embedded model", "HF protocol server (TEI)", "429 run 1"]),
     # Its HTTP rows are the run of vector_search_http.py below.

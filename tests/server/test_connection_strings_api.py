@@ -108,6 +108,14 @@ def test_a_missing_connection_string_gives_an_empty_result(store: DocumentStore)
     assert result is not None and result.ai_connection_strings in (None, {})
 
 
+@pytest.mark.parametrize("query", [{"connectionStringName": " ", "type": "Ai"}, {"connectionStringName": "x"}])
+def test_a_blank_name_or_a_name_without_a_type_is_a_bad_request(server: BackgroundServer, store: DocumentStore,
+                                                                  query: dict[str, str]) -> None:
+    answer = httpx.get(f"{server.url}/databases/{store.database}/admin/connection-strings", params=query)
+    assert answer.status_code == 400
+    assert answer.json()["Type"].endswith("BadRequestException")
+
+
 def test_secrets_are_encrypted_at_rest(store: DocumentStore, server: BackgroundServer,
                                        embedding_server: EmbeddingServer) -> None:
     for connection_string in all_connectors(embedding_server.url):

@@ -47,6 +47,7 @@ async def _batch_body(request: Request) -> tuple[Any, list[AttachmentStream]]:
             raise BadRequestError(f"The batch part '{part.name}' is not an attachment stream.")
         streams.append(AttachmentStream(part.content, part.content_type))
     return body, streams
+_HEARTBEAT = "HeartBeat"
 
 
 async def bulk_docs(request: Request) -> Response:
@@ -78,7 +79,13 @@ class _CommandStream:
         except zlib.error as error:
             raise BadRequestError(f"The bulk insert stream is not valid gzip: {error}") from error
 
+    closed = False
+    """The array's closing bracket arrived: the Node.js client writes it and then keeps the request body
+    open until the answer comes, as RavenDB answers at the end of the array, not of the body."""
+
     def feed(self, chunk: bytes) -> list[Any]:
+        if self.closed:
+            return []
         self._buffer += self._inflate(chunk)
         if not self._opened:
             stripped = self._buffer.lstrip()
@@ -88,6 +95,15 @@ class _CommandStream:
                 raise BadRequestError("The bulk insert stream must be a JSON array of commands.")
             self._buffer = bytearray(stripped[1:])
             self._opened = True
+        if self._buffer.rstrip().endswith(b"]"):
+            try:
+                rest = orjson.loads(b"[" + self._buffer)
+            except orjson.JSONDecodeError:
+                pass  # a bracket inside a document still arriving
+            else:
+                self._buffer.clear()
+                self.closed = True
+                return rest if isinstance(rest, list) else []
         cut = self._buffer.rfind(self._BOUNDARY)
         if cut < 0:
             return []
@@ -99,6 +115,8 @@ class _CommandStream:
         return commands
 
     def finish(self) -> list[Any]:
+        if self.closed:
+            return []
         if self._inflater is not None:
             self._buffer += self._inflater.flush()
         rest = bytes(self._buffer).strip()
@@ -118,6 +136,8 @@ class _CommandStream:
 def _documents(commands: list[Any], first_index: int) -> list[tuple[str | None, Any]]:
     documents: list[tuple[str | None, Any]] = []
     for offset, command in enumerate(commands):
+        if isinstance(command, dict) and command.get("Type") == _HEARTBEAT:
+            continue  # the clients keep a slow stream alive with these
         if not isinstance(command, dict) or command.get("Type") != "PUT":
             raise BadRequestError(f"Bulk insert command {first_index + offset} is not a PUT command.")
         documents.append((command.get("Id"), command.get("Document")))
@@ -186,6 +206,8 @@ async def _insert(request: Request, database: AsyncDatabase, operation: Operatio
             if len(pending) >= _BULK_BATCH:
                 await hand_over(pending)
                 pending = []
+            if stream.closed:
+                break
         tail = stream.finish()
         pending += _documents(tail, received)
         received += len(tail)

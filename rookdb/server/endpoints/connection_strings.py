@@ -31,9 +31,17 @@ async def put_connection_string(request: Request) -> Response:
 
 
 async def get_connection_strings(request: Request) -> Response:
+    """Every connection string, or the one named (a name that does not exist answers empty collections)."""
     database = await database_of(request)
     _check_type(request)
-    found = await database.connection_strings(request.query_params.get("connectionStringName"))
+    name = request.query_params.get("connectionStringName")
+    if name is not None:
+        # RavenDB's checks when a name is given: it must not be blank and the type must be named.
+        if not name.strip():
+            raise BadRequestError("'connectionStringName' must have a non empty value")
+        if not request.query_params.get("type"):
+            raise BadRequestError("Unknown connection string type: ")
+    found = await database.connection_strings(name)
     return json_response({**{kind: {} for kind in _OTHER_KINDS}, "AiConnectionStrings": found})
 
 
