@@ -26,6 +26,7 @@ _BULK_QUEUE = 4
 # How often a bulk insert waiting for the client's next bytes looks whether it was killed.
 _KILL_POLL_S = 0.1
 _ATTACHMENT_STREAM = "AttachmentStream"
+_HEARTBEAT = "HeartBeat"
 
 
 async def _batch_body(request: Request) -> tuple[Any, list[AttachmentStream]]:
@@ -47,7 +48,6 @@ async def _batch_body(request: Request) -> tuple[Any, list[AttachmentStream]]:
             raise BadRequestError(f"The batch part '{part.name}' is not an attachment stream.")
         streams.append(AttachmentStream(part.content, part.content_type))
     return body, streams
-_HEARTBEAT = "HeartBeat"
 
 
 async def bulk_docs(request: Request) -> Response:
