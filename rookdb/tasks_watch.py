@@ -23,7 +23,8 @@ DEFAULT_WATCH_INTERVAL_SECONDS = 1.0
 _REQUEST_TIMEOUT_SECONDS = 10.0
 # Wide enough for every column when the output is not a terminal (a pipe, a CI log).
 _PIPE_WIDTH = 160
-_SETTLED_STATES = frozenset({"Idle", "Disabled", "Failed"})
+# BudgetExhausted: nothing more is embedded before the next UTC day (or a raised budget).
+_SETTLED_STATES = frozenset({"Idle", "Disabled", "Failed", "BudgetExhausted"})
 
 
 def fetch_progress(client: httpx.Client, database: str) -> list[dict[str, Any]]:
@@ -43,16 +44,48 @@ def fetch_progress(client: httpx.Client, database: str) -> list[dict[str, Any]]:
 
 
 def is_settled(entry: dict[str, Any]) -> bool:
-    """Nothing left to do for now: idle and caught up, disabled, or failed."""
+    """Nothing left to do for now: idle and caught up, disabled, failed, or out of today's budget."""
     state = entry.get("State")
     if state == "Idle":
         return int(entry.get("DocumentsProcessed", 0)) >= int(entry.get("DocumentsTotal", 0))
     return state in _SETTLED_STATES
 
 
+def _tokens(counts: dict[str, Any]) -> str:
+    """Tokens, marked ≈ when some of them are estimated (length / 4) rather than reported or counted."""
+    return f"{'≈' if counts.get('EstimatedTokens') else ''}{int(counts.get('Tokens', 0)):,}"
+
+
+def _today(entry: dict[str, Any]) -> dict[str, Any]:
+    today: dict[str, Any] = (entry.get("Usage") or {}).get("Today") or {}
+    return today
+
+
+def _spent(entry: dict[str, Any]) -> str:
+    """Money spent today and saved by the cache, when the connection string has a price."""
+    today = _today(entry)
+    if "Spent" not in today:
+        return ""
+    return f"{today['Spent']:.4f} spent, {today['Saved']:.4f} saved"
+
+
+def _budget(entry: dict[str, Any]) -> str:
+    limit = entry.get("DailyTokenBudget")
+    if limit is None:
+        return ""
+    text = f"{int(entry.get('BudgetRemainingToday') or 0):,} of {int(limit):,} left"
+    if entry.get("State") == "BudgetExhausted" and entry.get("BudgetResumesAt"):
+        text += f", resumes {entry['BudgetResumesAt']}"
+    return text
+
+
 def _detail(entry: dict[str, Any]) -> str:
     text = (f"{entry.get('State')} · {entry.get('Health')} · {entry.get('CacheHits', 0)} cache hits · "
-            f"{entry.get('ProviderCalls', 0)} calls · {entry.get('ThroughputPerSecond', 0):.1f} docs/s")
+            f"{entry.get('ProviderCalls', 0)} calls · {_tokens(_today(entry))} tokens today · "
+            f"{entry.get('ThroughputPerSecond', 0):.1f} docs/s")
+    for extra in (_spent(entry), _budget(entry)):
+        if extra:
+            text += f" · {extra}"
     if entry.get("LastError") and entry.get("State") in ("Fallback", "Failed"):
         text += f" · {entry['LastError']}"
     return text
@@ -60,14 +93,18 @@ def _detail(entry: dict[str, Any]) -> str:
 
 def progress_table(entries: list[dict[str, Any]]) -> Table:
     table = Table(title="Embeddings tasks")
-    for column in ("Task", "State", "Health", "Processed", "Total", "Chunks", "Cache hits", "Provider calls",
-                   "Tokens", "Docs/s", "Last error"):
+    # The name and state never fold: what is cut is the detail (today's cost, the last error).
+    for column in ("Task", "State"):
+        table.add_column(column, no_wrap=True)
+    for column in ("Health", "Processed", "Total", "Chunks", "Cache hits", "Provider calls", "Tokens", "Today",
+                   "Docs/s", "Last error"):
         table.add_column(column, overflow="fold")
     for entry in entries:
+        today = " · ".join(part for part in (f"{_tokens(_today(entry))} tokens", _spent(entry), _budget(entry)) if part)
         table.add_row(
             str(entry.get("Name")), str(entry.get("State")), str(entry.get("Health")),
             str(entry.get("DocumentsProcessed", 0)), str(entry.get("DocumentsTotal", 0)), str(entry.get("Chunks", 0)),
-            str(entry.get("CacheHits", 0)), str(entry.get("ProviderCalls", 0)), str(entry.get("Tokens", 0)),
+            str(entry.get("CacheHits", 0)), str(entry.get("ProviderCalls", 0)), _tokens(entry), today,
             f"{entry.get('ThroughputPerSecond', 0):.1f}", str(entry.get("LastError") or ""))
     return table
 

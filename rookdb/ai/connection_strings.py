@@ -171,6 +171,8 @@ class AiConnectionString:
     """The provider's request limit, when the user knows it: tasks never send faster."""
     tokens_per_minute: int | None = None
     """The provider's input-token limit, when the user knows it: tasks never send more."""
+    price_per_million_tokens: float | None = None
+    """What the provider charges per million input tokens: turns token counts into money."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ class _ExtensionField:
 
     attr: str
     key: str
-    kind: Literal["prompt", "per minute"]
+    kind: Literal["prompt", "per minute", "price"]
 
 
 # Clients that do not know these never send them: absent means "keep what is stored" on an edit
@@ -189,6 +191,7 @@ EXTENSION_FIELDS: tuple[_ExtensionField, ...] = (
     _ExtensionField("document_prompt", "DocumentPrompt", "prompt"),
     _ExtensionField("requests_per_minute", "RequestsPerMinute", "per minute"),
     _ExtensionField("tokens_per_minute", "TokensPerMinute", "per minute"),
+    _ExtensionField("price_per_million_tokens", "PricePerMillionTokens", "price"),
 )
 # At most this many characters per prompt.
 MAX_PROMPT_LENGTH = 1000
@@ -338,6 +341,10 @@ def _parse_extension(extension: _ExtensionField, value: Any) -> Any:
         raise ValidationError(extension.key, f"must be a string or null, got {value!r}")
     if extension.kind == "per minute" and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValidationError(extension.key, f"must be a whole number or null, got {value!r}")
+    if extension.kind == "price":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(extension.key, f"must be a number or null, got {value!r}")
+        return float(value)
     return value
 
 
@@ -349,6 +356,8 @@ def _check_extension(extension: _ExtensionField, value: Any) -> None:
                               f"{MAX_PROMPT_LENGTH}")
     if extension.kind == "per minute" and value < 1:
         raise ValidationError(extension.key, f"must be at least 1 (or null for no limit), got {value}")
+    if extension.kind == "price" and not (math.isfinite(value) and value >= 0):
+        raise ValidationError(extension.key, f"cannot be negative, got {value!r}")
 
 
 def _parse_settings(connector: Connector, block: Any) -> AiSettings:

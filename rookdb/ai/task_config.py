@@ -23,6 +23,7 @@ from rookdb.ai.timespan import format_timespan, parse_timespan
 from rookdb.errors import ValidationError
 
 __all__ = [
+    "DAILY_TOKEN_BUDGET",
     "DEFAULT_EMBEDDINGS_CACHE_EXPIRATION",
     "DEFAULT_EMBEDDINGS_CACHE_FOR_QUERYING_EXPIRATION",
     "DEFAULT_QUERYING_CHUNKING_OPTIONS",
@@ -35,6 +36,7 @@ __all__ = [
     "EmbeddingPathConfiguration",
     "EmbeddingsGenerationConfiguration",
     "EmbeddingsTransformation",
+    "keep_unsent_budget",
     "parse_task_configuration",
     "render_task_configuration",
     "validate_task_configuration",
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 ETL_TYPE = "EmbeddingsGeneration"
+DAILY_TOKEN_BUDGET = "DailyTokenBudget"
 # The single transformation's name tells which source mode a task uses; ``reset=`` names it.
 PATHS_TRANSFORMATION_NAME = "embeddings-from-paths"
 SCRIPT_TRANSFORMATION_NAME = "embeddings-transform-script"
@@ -91,6 +94,9 @@ class EmbeddingsGenerationConfiguration:
     allow_etl_on_non_encrypted_channel: bool = False
     # The client always sends "None"; the server resolves it from the connection string.
     ai_connector_type: str = NO_CONNECTOR
+    daily_token_budget: int | None = None
+    """rookdb's own: input tokens the task may spend per UTC day; None for no limit. The official
+    client never sends it: an update without it keeps the stored budget (``keep_unsent_budget``)."""
 
     @property
     def transformation_name(self) -> str:
@@ -197,9 +203,24 @@ def parse_task_configuration(data: Any) -> EmbeddingsGenerationConfiguration:
         pin_to_mentor_node=_bool(data, "PinToMentorNode"),
         allow_etl_on_non_encrypted_channel=_bool(data, "AllowEtlOnNonEncryptedChannel"),
         ai_connector_type=_str(data, "AiConnectorType") or NO_CONNECTOR,
+        daily_token_budget=_budget(data.get(DAILY_TOKEN_BUDGET)),
     )
     validate_task_configuration(config)
     return config
+
+
+def _budget(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError(DAILY_TOKEN_BUDGET, f"must be a whole number of tokens or null, got {value!r}")
+    return value
+
+
+def keep_unsent_budget(config: EmbeddingsGenerationConfiguration, stored: EmbeddingsGenerationConfiguration,
+                       sent: dict[str, Any]) -> EmbeddingsGenerationConfiguration:
+    """``config`` with the stored daily token budget when the client did not send the field at all."""
+    if DAILY_TOKEN_BUDGET in sent:
+        return config
+    return dataclasses.replace(config, daily_token_budget=stored.daily_token_budget)
 
 
 def _parse_paths(value: Any) -> tuple[EmbeddingPathConfiguration, ...]:
@@ -278,6 +299,8 @@ def validate_task_configuration(config: EmbeddingsGenerationConfiguration) -> No
             raise ValidationError(field, f"must be positive, got {format_timespan(expiration)}")
     if config.task_id < 0:
         raise ValidationError("TaskId", f"cannot be negative, got {config.task_id}")
+    if config.daily_token_budget is not None and config.daily_token_budget < 0:
+        raise ValidationError(DAILY_TOKEN_BUDGET, f"cannot be negative, got {config.daily_token_budget}")
     if config.ai_connector_type != NO_CONNECTOR and config.ai_connector_type not in CONNECTORS:
         allowed = ", ".join([NO_CONNECTOR, *CONNECTORS])
         raise ValidationError("AiConnectorType", f"must be one of {allowed}, got {config.ai_connector_type!r}")
@@ -323,4 +346,5 @@ def render_task_configuration(config: EmbeddingsGenerationConfiguration) -> dict
         "EmbeddingsCacheExpiration": format_timespan(config.embeddings_cache_expiration),
         "EmbeddingsCacheForQueryingExpiration": format_timespan(config.embeddings_cache_for_querying_expiration),
         "StoreChunkText": config.store_chunk_text,
+        **({DAILY_TOKEN_BUDGET: config.daily_token_budget} if config.daily_token_budget is not None else {}),
     }

@@ -26,6 +26,7 @@ from rookdb.ai.identifiers import validate_identifier
 from rookdb.ai.prompts import document_prompt_changes
 from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
+    keep_unsent_budget,
     parse_task_configuration,
     render_task_configuration,
     with_connector,
@@ -232,7 +233,8 @@ class AiRecord:
             tasks = record.get(_TASKS, [])
             for index, stored in enumerate(tasks):
                 if stored.get("TaskId") == task_id:
-                    checked = dataclasses.replace(self._check_task(record, config, task_id), task_id=task_id)
+                    kept = keep_unsent_budget(config, parse_task_configuration(stored), data)
+                    checked = dataclasses.replace(self._check_task(record, kept, task_id), task_id=task_id)
                     tasks[index] = render_task_configuration(checked)
                     return checked
             raise NotFoundError(f"Embeddings generation task {task_id} does not exist.")

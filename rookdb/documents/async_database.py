@@ -516,6 +516,9 @@ class AsyncDatabase:
     async def tasks_progress(self) -> list[dict[str, Any]]:
         return await self._run(self._services.embeddings.progress)
 
+    async def connection_string_usage(self) -> list[dict[str, Any]]:
+        return await self._run(self._services.embeddings.connection_string_usage)
+
     async def task_errors(self, name: str | None) -> list[dict[str, Any]]:
         return await self._run(self._services.embeddings.errors, name)
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rookdb.ai.connection_strings import AiConnectionString
+from rookdb.ai.embeddings.cache import utc_now
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.stats import HealthThresholds, TaskCounters
-from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, TaskThrottles, state_key
+from rookdb.ai.embeddings.throttles import TaskThrottles
+from rookdb.ai.embeddings.usage import UsageRecord, day_of, query_owner, read_usage, summarize, task_owner
+from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, state_key
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
@@ -128,6 +132,11 @@ class EmbeddingsTasks:
             return {"ConnectionStatus": "Reconnect", "Error": worker.last_error}
         if worker.state is TaskState.FAILED:
             return {"ConnectionStatus": "NotActive", "Error": worker.last_error}
+        if worker.state is TaskState.BUDGET_EXHAUSTED:
+            resumes = worker.budget_resumes_at.isoformat() if worker.budget_resumes_at else "tomorrow"
+            return {"ConnectionStatus": "NotActive",
+                    "Error": f"BudgetExhausted: the daily token budget of {worker.budget.limit} tokens is spent; the "
+                             f"task resumes at {resumes} (UTC) or when the budget is raised"}
         return {"ConnectionStatus": "Active", "Error": None}
 
     def _pending(self, task: EmbeddingsGenerationConfiguration, position: int, busy: bool) -> int:
@@ -154,8 +163,12 @@ class EmbeddingsTasks:
         return pending
 
     def progress(self) -> list[dict[str, Any]]:
-        """Per task: documents processed of the collection's total, counters, state, health, history."""
+        """Per task: documents processed of the collection's total, counters, state, health, history,
+        and what it cost (``Usage``: today, in total and per day)."""
         storage = self._database.storage
+        records = read_usage(storage)
+        prices = self._prices()
+        today = day_of(utc_now())
         thresholds = HealthThresholds(float(self._database.settings["ETL.ProcessHealthStatusImpairedThreshold"]),
                                       float(self._database.settings["ETL.ProcessHealthStatusFailedThreshold"]))
         entries: list[dict[str, Any]] = []
@@ -175,18 +188,48 @@ class EmbeddingsTasks:
                         "Tokens": counters.tokens, "FailedItems": counters.failed_items,
                         "FailedBatches": counters.failed_batches, "FailureRatio": round(counters.failure_ratio, 4),
                         "ThroughputPerSecond": 0.0, "LastError": last.message if last else None,
-                        "FallbackUntil": None, "History": [], "Throttle": None}
+                        "FallbackUntil": None, "History": [], "Throttle": None,
+                        "EstimatedTokens": counters.estimated_tokens, "TokensSaved": counters.tokens_saved,
+                        "DailyTokenBudget": task.daily_token_budget, "BudgetRemainingToday": None,
+                        "BudgetResumesAt": None}
             total = storage.count(task.collection)
             busy = live["State"] in (TaskState.RUNNING.value, TaskState.THROTTLED.value)
             processed = max(0, total - self._pending(task, int(live["Position"]), busy))
             if task.disabled:
                 live["State"] = TaskState.DISABLED.value
+            owner = task_owner(task.task_id)
+            usage = summarize([record for record in records if record.owner == owner], prices=prices, today=today)
+            if task.daily_token_budget is not None and live["BudgetRemainingToday"] is None:
+                live["BudgetRemainingToday"] = max(0, task.daily_token_budget - usage["Today"]["Tokens"])
             entries.append({
                 "TaskId": task.task_id, "Name": task.name, "Identifier": task.identifier,
                 "ConnectionStringName": task.connection_string_name, "Collection": task.collection,
-                "DocumentsProcessed": processed, "DocumentsTotal": total, **live,
+                "DocumentsProcessed": processed, "DocumentsTotal": total, **live, "Usage": usage,
             })
         return entries
+
+    def _prices(self) -> dict[str, float | None]:
+        return {connection.identifier: connection.price_per_million_tokens
+                for connection in self._ai.connection_strings().values()}
+
+    def connection_string_usage(self) -> list[dict[str, Any]]:
+        """Per AI connection string: what every task and search term spent through it (``Usage``),
+        with ``Tasks`` and ``Queries`` apart, and money where it has a price."""
+        records = read_usage(self._database.storage)
+        prices = self._prices()
+        today = day_of(utc_now())
+
+        queries = query_owner()
+
+        def of(identifier: str, keep: Callable[[UsageRecord], bool] = lambda record: True) -> dict[str, Any]:
+            return summarize([record for record in records if record.connection_string == identifier and keep(record)],
+                             prices=prices, today=today)
+
+        return [{"Name": name, "Identifier": connection.identifier,
+                 "PricePerMillionTokens": connection.price_per_million_tokens, "Usage": of(connection.identifier),
+                 "Tasks": of(connection.identifier, lambda record: record.owner != queries)["Total"],
+                 "Queries": of(connection.identifier, lambda record: record.owner == queries)["Total"]}
+                for name, connection in sorted(self._ai.connection_strings().items(), key=lambda item: item[0].lower())]
 
     def _matching(self, name: str | None) -> list[EmbeddingsGenerationConfiguration]:
         return [task for task in self._ai.tasks() if name is None or task.name.lower() == name.lower()]

@@ -15,11 +15,12 @@ from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
     render_task_configuration,
 )
+from rookdb.ai.tokens import count_tokens
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.services import DatabaseServices
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.embeddings import EMBEDDING_API_KEY as API_KEY
-from tests.support.embeddings import sections
+from tests.support.embeddings import HF_MODEL, sections
 from tests.support.waiting import wait_for
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -64,7 +65,9 @@ def test_a_new_task_embeds_the_collection_and_reports_progress(db: DatabaseServi
     [entry] = db.embeddings.progress()
     assert entry["DocumentsTotal"] == 12 and entry["Chunks"] == 12 and entry["ProviderCalls"] >= 1
     assert entry["Health"] == "Healthy" and entry["LastError"] is None and entry["History"]
-    assert entry["Tokens"] == sum(len(f"Product {n}") // 4 for n in range(1, 13))
+    # The local server reports no usage; the bundled tokenizer counts exactly for all-MiniLM.
+    assert entry["Tokens"] == count_tokens(HF_MODEL, [f"Product {n}" for n in range(1, 13)]).tokens
+    assert entry["EstimatedTokens"] == 0
     assert all(sections(db.database.storage, f"products/{n}-A") for n in range(1, 13))  # type: ignore[arg-type]
     assert db.embeddings.status(task) == {"ConnectionStatus": "Active", "Error": None}
 

@@ -218,6 +218,20 @@ def test_invalid_tasks_are_refused(store: DocumentStore, change: dict[str, Any],
         store.maintenance.send(AddEmbeddingsGenerationOperation(task_config(**change)))
 
 
+def test_moving_a_task_to_a_connection_string_that_does_not_exist_is_refused_and_changes_nothing(
+        server: BackgroundServer, store: DocumentStore) -> None:
+    added = store.maintenance.send(AddEmbeddingsGenerationOperation(task_config()))
+    moved = task_config(connection_string_name="Nowhere").to_json() | {"TaskId": added.task_id}
+    with http(server) as client:
+        response = client.put(f"/databases/{store.database}/admin/etl", params={"id": str(added.task_id)}, json=moved)
+        assert response.status_code == 400
+        error = response.json()
+        assert error["Type"] == "Raven.Client.Exceptions.BadRequestException"
+        assert error["Field"] == "ConnectionStringName" and "'Nowhere' does not exist" in error["Message"]
+        [task] = client.get(f"/databases/{store.database}/tasks").json()["OngoingTasks"]
+    assert task["ConnectionStringName"] == "Local HF"
+
+
 def test_a_connection_string_in_use_is_locked(store: DocumentStore, srv: EmbeddingServer) -> None:
     store.maintenance.send(AddEmbeddingsGenerationOperation(task_config()))
     with pytest.raises(RavenException, match="cannot be deleted"):

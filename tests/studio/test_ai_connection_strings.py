@@ -19,7 +19,7 @@ EMBEDDINGS_CONNECTORS = ["OpenAI", "Azure OpenAI", "Google AI", "Vertex AI", "Mi
 CHAT_CONNECTORS = ["OpenAI", "Azure OpenAI", "Google AI", "Ollama"]
 MASKED = re.compile(r"\bmasked\b")
 # rookdb's own fields, after RavenDB's, for embeddings models.
-EXTRAS = ["Query prompt", "Document prompt", "Requests per minute", "Tokens per minute"]
+EXTRAS = ["Query prompt", "Document prompt", "Requests per minute", "Tokens per minute", "Price per million tokens"]
 PROVIDER_KEYS = ["OpenAiSettings", "AzureOpenAiSettings", "OllamaSettings", "EmbeddedSettings", "GoogleSettings",
                  "HuggingFaceSettings", "MistralAiSettings", "VertexSettings"]
 

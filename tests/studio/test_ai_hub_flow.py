@@ -137,7 +137,7 @@ def test_ai_hub_flow(studio: Studio, server: BackgroundServer, new_database: str
         stats = page.locator(".task-stats").filter(has_text=TASK)
         expect(stats.locator("[data-stat=Complete] .stat-value")).to_have_text("100%")
         expect(stats.locator("[data-stat=Documents] .stat-value")).to_have_text("77 / 77")
-        expect(stats.locator("figure.chart")).to_have_count(2)
+        expect(stats.locator("figure.chart")).to_have_count(3)
         studio.shot("stats")
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Errors").click()
         expect(page.get_by_text("The AI tasks of this database have no recorded errors.")).to_be_visible()

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from rookdb.ai.providers import HttpEmbeddingProvider, ProviderOptions, RetryPolicy, Timeouts
-from rookdb.ai.providers.base import EmbeddingProvider, HttpConnector
+from rookdb.ai.providers.base import Embedded, EmbeddingProvider, HttpConnector
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.embeddings import EMBEDDING_API_KEY
 
@@ -59,6 +59,16 @@ def run_connector(
             return await provider.embed(texts), provider
         finally:
             await provider.aclose()
+
+    return asyncio.run(go())
+
+
+def usage_of(connector: HttpConnector, texts: list[str], opts: ProviderOptions) -> Embedded:
+    """Embed ``texts`` through ``connector`` in the real pipeline, with what it cost."""
+
+    async def go() -> Embedded:
+        async with HttpEmbeddingProvider(connector, options=opts, sleep=SleepRecorder()) as provider:
+            return await provider.embed_with_usage(texts)
 
     return asyncio.run(go())
 

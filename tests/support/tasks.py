@@ -57,10 +57,10 @@ def names_task(connection_string_name: str, name: str = "Names", identifier: str
 
 
 def create_notes_task(client: httpx.Client, task_name: str, endpoint: str, api_key: str,
-                      **connection_extras: Any) -> None:
+                      task_extras: dict[str, Any] | None = None, **connection_extras: Any) -> None:
     """Over raw HTTP (``client`` based at ``/databases/{db}``): three notes, a Hugging Face connection
     string ``Local`` to ``endpoint`` (plus rookdb's fields in ``connection_extras``) and a task
-    ``task_name`` embedding the notes' ``Text``."""
+    ``task_name`` embedding the notes' ``Text`` (plus ``task_extras``)."""
     for number in range(3):
         client.put("/docs", params={"id": f"notes/{number}"},
                    json={"Text": f"note {number}", "@metadata": {"@collection": "Notes"}}).raise_for_status()
@@ -79,4 +79,5 @@ def create_notes_task(client: httpx.Client, task_name: str, endpoint: str, api_k
             "ChunkingMethod": "PlainTextSplit", "MaxTokensPerChunk": 512, "OverlapTokens": 0}}],
         "ChunkingOptionsForQuerying": {"ChunkingMethod": "PlainTextSplit", "MaxTokensPerChunk": 512,
                                        "OverlapTokens": 0},
+        **(task_extras or {}),
     }).raise_for_status()

@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 
-from rookdb.ai.chunking import estimate_tokens
 from rookdb.ai.embeddings.cache import CachedVector, EmbeddingsCache
 from rookdb.ai.embeddings.extraction import Extractor
 from rookdb.ai.embeddings.failure_policy import Step
@@ -40,6 +39,8 @@ class DocumentPlan:
     """What to do for one changed source document."""
 
     source_id: str
+    etag: int = 0
+    """The change's position in the feed."""
     deleted: bool = False
     fields: dict[str, list[str]] = field(default_factory=dict)
     """Field → chunk text hashes, in chunk order."""
@@ -62,6 +63,9 @@ class BatchPlan:
     vectors: dict[str, bytes] = field(default_factory=dict)
     """Chunk hash → stored vector bytes (from the cache, an earlier batch or the provider)."""
     provider_calls: int = 0
+    tokens: int = 0
+    """Input tokens of the provider calls, as reported or counted (``estimated_tokens`` of them estimated)."""
+    estimated_tokens: int = 0
 
     @property
     def misses(self) -> list[str]:
@@ -97,10 +101,21 @@ class BatchPlan:
             self.fail_chunk(digest, Step.MODEL_INFERENCE,
                             f"The provider returned an unusable vector for the text of this document ({error.message})")
 
-    @property
-    def tokens(self) -> int:
-        """Estimated tokens sent to the provider (RavenDB's ``len / 4``)."""
-        return sum(estimate_tokens(self.texts[digest]) for digest in self.to_embed)
+    def served_texts(self) -> list[str]:
+        """The text of every chunk the cache (or an earlier batch) served, once per use."""
+        return [self.texts[digest] for plan in self.documents for hashes in plan.fields.values()
+                for digest in hashes if digest in self.hits or digest in self.reused]
+
+    def prefix(self, count: int) -> BatchPlan:
+        """The plan of its first ``count`` documents only (a daily token budget cuts a batch short)."""
+        documents = self.documents[:count]
+        used = {digest for plan in documents for hashes in plan.fields.values() for digest in hashes}
+        return BatchPlan(
+            documents[-1].etag if documents else 0, documents,
+            {digest: text for digest, text in self.texts.items() if digest in used},
+            {digest: hit for digest, hit in self.hits.items() if digest in used},
+            self.reused & used,
+            {digest: data for digest, data in self.vectors.items() if digest in used})
 
     @property
     def chunk_count(self) -> int:
@@ -123,9 +138,9 @@ def plan_batch(changes: Sequence[Change], extractor: Extractor, prompt: str = ""
     readable: list[tuple[DocumentPlan, Any]] = []
     for change in changes:
         if change.document is None:
-            documents.append(DocumentPlan(change.id, deleted=True))
+            documents.append(DocumentPlan(change.id, change.etag, deleted=True))
             continue
-        plan = DocumentPlan(change.document.id)
+        plan = DocumentPlan(change.document.id, change.etag)
         documents.append(plan)
         try:
             readable.append((plan, orjson.loads(change.document.body)))

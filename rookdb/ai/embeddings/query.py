@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -18,16 +19,18 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
 from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, needs_extension
 from rookdb.ai.embeddings.layout import decode_vector
+from rookdb.ai.embeddings.usage import DailyUsage, UsageCounts, query_owner
 from rookdb.ai.prompts import prompts_for
-from rookdb.ai.providers.base import EmbeddingProvider
+from rookdb.ai.providers.base import Embedded, EmbeddingProvider, Usage
 from rookdb.ai.providers.pipeline import DEFAULT_RETRY_POLICY
 from rookdb.ai.providers.registry import create_provider
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.ai.tokens import count_tokens
 from rookdb.background import DEFAULT_FORCED_EXIT_SECONDS, ProviderLoop
 from rookdb.errors import AiUnavailableError
 from rookdb.settings import Settings
-from rookdb.storage.base import DocumentStorage
+from rookdb.storage.base import DocumentStorage, WriteTransaction
 
 __all__ = ["QueryEmbedder"]
 
@@ -35,6 +38,8 @@ _T = TypeVar("_T")
 # Query vectors are cached unquantized: the search compares the float query with stored vectors
 # (quantizing it too would only lose precision), so one cache entry serves Single, Int8 and Binary.
 _QUERY_KIND = VectorEmbeddingType.SINGLE
+# Search terms served from the cache cost no write; their usage is stored at most this much later.
+DEFAULT_USAGE_FLUSH_SECONDS = 10.0
 
 
 @dataclasses.dataclass
@@ -60,6 +65,8 @@ class QueryEmbedder:
                                                                        max_total_time=self._timeout))
         self._lock = threading.Lock()
         self._providers: dict[AiConnectionString, _Provider] = {}
+        self._usage = DailyUsage(storage, query_owner(), lambda: self._cache.clock())
+        self._usage_written_at = time.monotonic()
 
     @property
     def clock(self) -> Clock:
@@ -93,22 +100,44 @@ class QueryEmbedder:
         cached = self._cache.lookup(identifier, hashes, _QUERY_KIND)
         misses = {digest: piece for digest, piece in zip(hashes, chunks, strict=True) if digest not in cached}
         stored = {digest: entry.data for digest, entry in cached.items()}
+        served = [piece for digest, piece in zip(hashes, chunks, strict=True) if digest in cached]
+        saved = count_tokens(getattr(connection_string.settings, "model", None), served)
+        usage = UsageCounts(cache_hits=len(served), tokens_saved=saved.tokens,
+                            estimated_tokens_saved=saved.tokens if saved.estimated else 0)
         if misses:
-            vectors = self._embed_misses(connection_string, list(misses.values()))
-            stored.update({digest: encode(vector, _QUERY_KIND) for digest, vector in zip(misses, vectors, strict=True)})
+            embedded = self._embed_misses(connection_string, list(misses.values()))
+            stored.update({digest: encode(vector, _QUERY_KIND)
+                           for digest, vector in zip(misses, embedded.vectors, strict=True)})
+            spent = embedded.usage
+            usage += UsageCounts(provider_calls=spent.requests, tokens=spent.tokens,
+                                 estimated_tokens=spent.estimated_tokens)
+        self._usage.add(identifier, usage)
         period = task.embeddings_cache_for_querying_expiration
         now = self._cache.clock()
         stale = [digest for digest, entry in cached.items() if needs_extension(entry.expires, period, now)]
-        if misses or stale:
+        if misses or stale or self._usage_due():
             with self._storage.write() as tx:
                 for digest in misses:
                     stored[digest] = self._cache.put_in(tx, identifier, digest, _QUERY_KIND, stored[digest], period)
                 for digest in stale:
                     self._cache.extend_in(tx, identifier, digest, _QUERY_KIND, cached[digest], period)
+                self._write_usage(tx)
         return [decode_vector(stored[digest], _QUERY_KIND) for digest in hashes]
 
+    def _usage_due(self) -> bool:
+        return self._usage.unwritten() and time.monotonic() - self._usage_written_at >= DEFAULT_USAGE_FLUSH_SECONDS
+
+    def _write_usage(self, tx: WriteTransaction) -> None:
+        # Taken inside the write transaction: writers are serialized, so a later one never stores less.
+        for key, value in self._usage.changed_states().items():
+            tx.set_state(key, value)
+        self._usage_written_at = time.monotonic()
+
     def close(self) -> None:
-        """Close the providers; a later ``embed`` creates them again."""
+        """Store the usage not written yet and close the providers; a later ``embed`` creates them again."""
+        if self._usage.unwritten():
+            with self._storage.write() as tx:
+                self._write_usage(tx)
         with self._lock:
             providers, self._providers = list(self._providers.values()), {}
         for entry in providers:
@@ -135,17 +164,18 @@ class QueryEmbedder:
                 self._providers[connection_string] = entry
             return entry
 
-    def _embed_misses(self, connection_string: AiConnectionString, texts: list[str]) -> list[list[float]]:
+    def _embed_misses(self, connection_string: AiConnectionString, texts: list[str]) -> Embedded:
         entry = self._provider(connection_string)
         size = self._options.max_inputs_per_request
 
-        async def one(batch: Sequence[str]) -> list[list[float]]:
+        async def one(batch: Sequence[str]) -> Embedded:
             async with entry.limit:
-                return await entry.provider.embed(list(batch))
+                return await entry.provider.embed_with_usage(list(batch))
 
-        async def every() -> list[list[float]]:
+        async def every() -> Embedded:
             batches = [texts[start : start + size] for start in range(0, len(texts), size)]
             results = await asyncio.gather(*(one(batch) for batch in batches))
-            return [vector for result in results for vector in result]
+            return Embedded([vector for result in results for vector in result.vectors],
+                            sum((result.usage for result in results), Usage()))
 
         return self._run(every(), self._timeout)

@@ -65,7 +65,11 @@ class BatchCounts:
     cache_hits: int = 0
     provider_calls: int = 0
     tokens: int = 0
+    """Input tokens, as providers reported them or as counted (``estimated_tokens`` of them estimated)."""
     failed_items: int = 0
+    estimated_tokens: int = 0
+    tokens_saved: int = 0
+    """Tokens the cache hits would have cost."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ class TaskStats:
                 "CacheHits": counters.cache_hits,
                 "Chunks": counters.chunks,
                 "Tokens": counters.tokens,
+                "TokensSaved": counters.tokens_saved,
                 "ThroughputPerSecond": round(throughput, 2),
             })
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -29,18 +28,22 @@ from typing import Any
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
 from rookdb.ai.embeddings.batch import BatchPlan, plan_batch, write_batch
+from rookdb.ai.embeddings.budget import DailyBudget
 from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, utc_now
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.extraction import Extractor, create_extractor
 from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
 from rookdb.ai.embeddings.layout import format_expires
 from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, TaskCounters, TaskStats
+from rookdb.ai.embeddings.throttles import TaskThrottles
+from rookdb.ai.embeddings.usage import DailyUsage, UsageCounts, next_day_start, task_owner
 from rookdb.ai.prompts import prompts_for
 from rookdb.ai.providers.base import EmbeddingProvider
 from rookdb.ai.providers.pipeline import RetryPolicy
 from rookdb.ai.providers.registry import create_provider
-from rookdb.ai.providers.throttle import DeclaredLimits, ProviderThrottle
+from rookdb.ai.providers.throttle import ProviderThrottle
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
+from rookdb.ai.tokens import count_tokens
 from rookdb.background import CoroutineService, ProviderLoop
 from rookdb.errors import AiConfigurationError, AiError, RookError
 from rookdb.settings import Settings
@@ -53,7 +56,6 @@ __all__ = [
     "ConnectionStringResolver",
     "EmbeddingsWorker",
     "TaskState",
-    "TaskThrottles",
     "provider_batches",
     "state_key",
 ]
@@ -80,6 +82,8 @@ class TaskState(StrEnum):
     THROTTLED = "Throttled"
     """Running, and waiting because the provider asked (429, a loading model)."""
     IDLE = "Idle"
+    BUDGET_EXHAUSTED = "BudgetExhausted"
+    """The task's daily token budget is spent: it resumes the next UTC day or when it is raised."""
     FALLBACK = "Fallback"
     DISABLED = "Disabled"
     FAILED = "Failed"
@@ -90,27 +94,19 @@ def state_key(task_id: int, part: str = "") -> str:
     return f"embeddings/{task_id}/{part}"
 
 
-class TaskThrottles:
-    """The throttles of a database's tasks: one per connection string and limits, shared by every task
-    that uses it (so that together they keep to what the provider accepts)."""
+def _mark_reused(plan: BatchPlan, uncommitted: deque[dict[str, bytes]]) -> None:
+    """Serve the cache misses that a batch still being written embedded already."""
+    for digest in plan.misses:
+        for recent in uncommitted:
+            if digest in recent:
+                plan.vectors[digest] = recent[digest]
+                plan.reused.add(digest)
+                break
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._lock = threading.Lock()
-        self._throttles: dict[tuple[str, int, int | None, int | None], ProviderThrottle] = {}
 
-    def get(self, connection_string: AiConnectionString) -> ProviderThrottle:
-        key = (connection_string.identifier, max_concurrent_batches(connection_string, self._settings),
-               connection_string.requests_per_minute, connection_string.tokens_per_minute)
-        with self._lock:
-            throttle = self._throttles.get(key)
-            if throttle is None:
-                limits = DeclaredLimits(connection_string.requests_per_minute, connection_string.tokens_per_minute)
-                throttle = ProviderThrottle(key[1], limits,
-                                            max_wait=float(self._settings["Ai.Embeddings.MaxFallbackTimeInSec"]))
-                self._throttles = {k: v for k, v in self._throttles.items() if k[0] != key[0]}
-                self._throttles[key] = throttle
-            return throttle
+def _model_of(connection_string: AiConnectionString) -> str | None:
+    model: str | None = getattr(connection_string.settings, "model", None)
+    return model
 
 
 def provider_batches(texts: Sequence[str], concurrency: int, max_size: int) -> list[list[str]]:
@@ -159,6 +155,10 @@ class EmbeddingsWorker:
                                thresholds, wall_clock=clock)
         stored_position = storage.get_state(state_key(task.task_id, "position"))
         self.position = int(stored_position) if isinstance(stored_position, int) else 0
+        self.usage = DailyUsage(storage, task_owner(task.task_id), clock)
+        self.budget = DailyBudget(task.daily_token_budget, self.usage)
+        self.budget_resumes_at: datetime | None = None
+        """When a spent daily budget starts again, while the task waits for it."""
         self.state = TaskState.IDLE
         self.last_error: str | None = None
         self.fallback_until: float | None = None
@@ -269,6 +269,16 @@ class EmbeddingsWorker:
                     continue
                 self.state = TaskState.RUNNING
                 self.stats.started_batch()
+                _mark_reused(plan, uncommitted)
+                plan = await self._within_budget(plan, connection_string)
+                if plan is None:  # not one more document fits in today's budget
+                    if writing is not None:
+                        finished, writing = writing, None
+                        await finished
+                    uncommitted.clear()
+                    read_position = self.position
+                    await self._wait_for_budget()
+                    continue
                 read_position = plan.last_etag
                 upcoming = asyncio.create_task(self._prepare(read_position, extractor, connection_string))
                 await self._fill_vectors(plan, provider, limit, concurrency, uncommitted)
@@ -287,6 +297,7 @@ class EmbeddingsWorker:
                         await asyncio.gather(pending, return_exceptions=True)
                 upcoming = writing = None
                 uncommitted.clear()
+                self.budget.in_flight = 0
                 read_position = self.position
                 await self._on_batch_failure(error, len(plan.documents) if plan is not None else 0)
         if upcoming is not None:
@@ -310,18 +321,50 @@ class EmbeddingsWorker:
         plan.vectors = {digest: cached.data for digest, cached in plan.hits.items()}
         return plan
 
+    async def _within_budget(self, plan: BatchPlan, connection_string: AiConnectionString) -> BatchPlan | None:
+        """``plan`` cut to the documents today's token budget still pays for; None when none fits."""
+        if self.budget.limit is None:
+            return plan
+        model = _model_of(connection_string)
+        fitting = await asyncio.to_thread(self.budget.fit, plan, lambda texts: count_tokens(model, texts).tokens)
+        if fitting == len(plan.documents):
+            return plan
+        return plan.prefix(fitting) if fitting else None
+
+    async def _wait_for_budget(self) -> None:
+        now = self._clock()
+        self.budget_resumes_at = next_day_start(now)
+        self.state = TaskState.BUDGET_EXHAUSTED
+        logger.info("Embeddings task %s spent its daily budget of %s tokens; resuming at %s", self.task.name,
+                    self.budget.limit, self.budget_resumes_at.isoformat())
+        while not self._service.stopping:
+            remaining = (self.budget_resumes_at - self._clock()).total_seconds()
+            if remaining <= 0:
+                break
+            # Re-read the clock now and then (and on any wake-up), not once: days are the clock's.
+            await self._service.sleep(min(remaining, DEFAULT_IDLE_POLL_SECONDS))
+        self.budget_resumes_at = None
+
     async def _commit(self, plan: BatchPlan, connection_string: AiConnectionString) -> None:
+        saved = await asyncio.to_thread(count_tokens, _model_of(connection_string), plan.served_texts())
         counts = BatchCounts(
             documents=len(plan.documents), chunks=plan.chunk_count, cache_hits=plan.cache_hit_count,
-            provider_calls=plan.provider_calls, tokens=plan.tokens,
+            provider_calls=plan.provider_calls, tokens=plan.tokens, estimated_tokens=plan.estimated_tokens,
+            tokens_saved=saved.tokens,
             failed_items=sum(1 for document in plan.documents if document.error is not None))
+        usage = UsageCounts(provider_calls=plan.provider_calls, tokens=plan.tokens,
+                            estimated_tokens=plan.estimated_tokens, cache_hits=counts.cache_hits,
+                            tokens_saved=saved.tokens, estimated_tokens_saved=saved.tokens if saved.estimated else 0)
         counters = self.stats.counters.after_batch(counts)
         at = format_expires(self._clock())
         for document in plan.documents:
             if document.error is not None:
                 step, message = document.error
                 self.errors.add_item(step, document.source_id, message, at)
-        await asyncio.to_thread(self._write, plan, connection_string, counters)
+        await asyncio.to_thread(self._write, plan, connection_string, counters,
+                                self.usage.pending(connection_string.identifier, usage))
+        self.usage.add(connection_string.identifier, usage)
+        self.budget.in_flight = max(0, self.budget.in_flight - plan.tokens)
         self.position = plan.last_etag
         self.stats.committed(counters, counts.documents)
         self._policy.on_success()
@@ -329,8 +372,11 @@ class EmbeddingsWorker:
         if self._on_committed is not None:
             self._on_committed()
 
-    def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counters: TaskCounters) -> None:
+    def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counters: TaskCounters,
+               usage_states: dict[str, Any]) -> None:
         with self._storage.write() as tx:
+            for key, value in usage_states.items():
+                tx.set_state(key, value)
             write_batch(tx, self._cache, plan, task_identifier=self.task.identifier,
                         source_collection=self.task.collection,
                         connection_string_identifier=connection_string.identifier,
@@ -346,12 +392,6 @@ class EmbeddingsWorker:
 
     async def _fill_vectors(self, plan: BatchPlan, provider: EmbeddingProvider, limit: asyncio.Semaphore,
                             concurrency: int, uncommitted: deque[dict[str, bytes]]) -> None:
-        for digest in plan.misses:
-            for recent in uncommitted:
-                if digest in recent:
-                    plan.vectors[digest] = recent[digest]
-                    plan.reused.add(digest)
-                    break
         wanted = plan.to_embed
         if not wanted:
             return
@@ -371,6 +411,10 @@ class EmbeddingsWorker:
         calls_after = getattr(provider, "provider_calls", None)
         if isinstance(calls_before, int) and isinstance(calls_after, int):
             plan.provider_calls = calls_after - calls_before  # HTTP requests, retries included
+        self.budget.in_flight += plan.tokens
+        if self.budget.limit is not None and plan.tokens and not plan.estimated_tokens:
+            counted = await asyncio.to_thread(count_tokens, provider.model, [plan.texts[digest] for digest in wanted])
+            self.budget.calibrate(counted.tokens, plan.tokens)
         uncommitted.append({digest: plan.vectors[digest] for digest in wanted if digest in plan.vectors})
 
     async def _embed(self, plan: BatchPlan, provider: EmbeddingProvider, digests: list[str],
@@ -379,11 +423,14 @@ class EmbeddingsWorker:
         async with limit:
             plan.provider_calls += 1
             try:
-                return await provider.embed([plan.texts[digest] for digest in digests])
+                embedded = await provider.embed_with_usage([plan.texts[digest] for digest in digests])
             except AiError as error:
                 if classify(error) is FailureKind.ITEM:
                     return None
                 raise
+            plan.tokens += embedded.usage.tokens
+            plan.estimated_tokens += embedded.usage.estimated_tokens
+            return embedded.vectors
 
     async def _isolate_refused(self, plan: BatchPlan, provider: EmbeddingProvider, digest: str,
                                limit: asyncio.Semaphore) -> None:
@@ -447,6 +494,8 @@ class EmbeddingsWorker:
             "CacheHits": counters.cache_hits,
             "ProviderCalls": counters.provider_calls,
             "Tokens": counters.tokens,
+            "EstimatedTokens": counters.estimated_tokens,
+            "TokensSaved": counters.tokens_saved,
             "FailedItems": counters.failed_items,
             "FailedBatches": counters.failed_batches,
             "FailureRatio": round(counters.failure_ratio, 4),
@@ -456,4 +505,9 @@ class EmbeddingsWorker:
                               if self.fallback_until is not None and self.state is TaskState.FALLBACK else None),
             "History": self.stats.history_snapshot(),
             "Throttle": throttle.snapshot() if throttle is not None else None,
+            "DailyTokenBudget": self.budget.limit,
+            "BudgetRemainingToday": self.budget.remaining(),
+            "BudgetResumesAt": (format_expires(self.budget_resumes_at)
+                                if self.budget_resumes_at is not None and state is TaskState.BUDGET_EXHAUSTED
+                                else None),
         }

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
+from rookdb.ai.tokens import count_tokens
 from rookdb.errors import (
     AiAuthenticationError,
     AiBadRequestError,
@@ -31,12 +32,14 @@ from rookdb.errors import (
 )
 
 __all__ = [
+    "Embedded",
     "EmbeddingProvider",
     "Failure",
     "HttpConnector",
     "ProviderRequest",
     "ProviderResponse",
     "Send",
+    "Usage",
     "as_vectors",
     "classify_status",
     "describe",
@@ -45,6 +48,35 @@ __all__ = [
     "require_http_url",
     "retry_after_seconds",
 ]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What embedding some texts cost: the requests sent (retries included; model runs for the
+    embedded model) and the input tokens, as the provider reported them or as counted
+    (``estimated_tokens`` of them estimated as length / 4, see ``rookdb.ai.tokens``)."""
+
+    requests: int = 0
+    tokens: int = 0
+    estimated_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.requests + other.requests, self.tokens + other.tokens,
+                     self.estimated_tokens + other.estimated_tokens)
+
+    @classmethod
+    def counted(cls, model: str | None, texts: Sequence[str], requests: int) -> Usage:
+        """``requests`` whose tokens rookdb counts itself (the provider did not report them)."""
+        count = count_tokens(model, texts)
+        return cls(requests, count.tokens, count.tokens if count.estimated else 0)
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Vectors, one per text in input order, and what they cost."""
+
+    vectors: list[list[float]]
+    usage: Usage
 
 
 class EmbeddingProvider(ABC):
@@ -67,6 +99,11 @@ class EmbeddingProvider(ABC):
     @abstractmethod
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in input order. Raises an ``AiError`` subclass on failure."""
+
+    async def embed_with_usage(self, texts: list[str]) -> Embedded:
+        """``embed`` and what it cost; this default counts one request and the texts' tokens."""
+        vectors = await self.embed(texts)
+        return Embedded(vectors, Usage.counted(self.model, texts, 1 if texts else 0))
 
     def resolved_url(self) -> str | None:
         """The URL the provider posts to (never containing a secret), or None for local models."""
@@ -176,6 +213,10 @@ class HttpConnector(ABC):
     def classify(self, response: ProviderResponse) -> Failure:
         """Map a non-2xx answer to a ``Failure``; override to read vendor-specific hints."""
         return classify_status(self.vendor, response, error_text(response))
+
+    def usage(self, response: ProviderResponse) -> int | None:
+        """The input tokens a 2xx answer says the request used; None when the vendor does not say."""
+        return None
 
 
 def classify_status(vendor: str, response: ProviderResponse, detail: str) -> Failure:

@@ -12,7 +12,7 @@ from rookdb.ai.embedded_model import (
     RunCancellation,
     get_embedded_model,
 )
-from rookdb.ai.providers.base import EmbeddingProvider
+from rookdb.ai.providers.base import Embedded, EmbeddingProvider, Usage
 
 __all__ = ["EmbeddedProvider"]
 
@@ -52,3 +52,8 @@ class EmbeddedProvider(EmbeddingProvider):
             await asyncio.gather(running, return_exceptions=True)
             raise
         return vectors.tolist()  # type: ignore[no-any-return]
+
+    async def embed_with_usage(self, texts: list[str]) -> Embedded:
+        """One model run; its tokens counted exactly with the model's own tokenizer."""
+        vectors = await self.embed(texts)
+        return Embedded(vectors, await asyncio.to_thread(Usage.counted, None, texts, 1 if texts else 0))

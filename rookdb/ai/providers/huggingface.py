@@ -207,6 +207,11 @@ class HuggingFaceConnector(HttpConnector):
             f"Hugging Face answered {describe(value)} for {count} inputs; expected one vector per "
             "input (2-D), token vectors per input (3-D) or {\"embeddings\": …}")
 
+    def usage(self, response: ProviderResponse) -> int | None:
+        """TEI's ``x-compute-tokens`` header; the router reports nothing."""
+        tokens = response.headers.get("x-compute-tokens")
+        return int(tokens) if tokens is not None and tokens.isdigit() else None
+
     def classify(self, response: ProviderResponse) -> Failure:
         body = response.body if isinstance(response.body, dict) else {}
         detail = error_text(response)

@@ -56,6 +56,11 @@ class OllamaConnector(HttpConnector):
                 f"Ollama answered {describe(body)}; expected {{\"embeddings\": [...]}}")
         return as_vectors(body["embeddings"], count, "Ollama embeddings")
 
+    def usage(self, response: ProviderResponse) -> int | None:
+        """``prompt_eval_count``: the tokens Ollama evaluated."""
+        tokens = response.body.get("prompt_eval_count") if isinstance(response.body, dict) else None
+        return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
+
     def classify(self, response: ProviderResponse) -> Failure:
         detail = error_text(response)
         if response.status == 404:

@@ -13,6 +13,7 @@ from rookdb.ai.connection_strings import OpenAiSettings
 from rookdb.ai.providers.base import (
     HttpConnector,
     ProviderRequest,
+    ProviderResponse,
     as_vectors,
     describe,
     join_url,
@@ -77,6 +78,12 @@ class OpenAiCompatibleConnector(HttpConnector):
             if [item["index"] for item in data] != list(range(len(data))):
                 raise AiResponseShapeError(f"{self.vendor} data indexes are not 0..{len(data) - 1}")
         return as_vectors([item["embedding"] for item in data], count, f"{self.vendor} data[].embedding")
+
+    def usage(self, response: ProviderResponse) -> int | None:
+        """``usage.prompt_tokens`` (OpenAI, Azure, Mistral and compatible servers)."""
+        usage = response.body.get("usage") if isinstance(response.body, dict) else None
+        tokens = usage.get("prompt_tokens", usage.get("total_tokens")) if isinstance(usage, dict) else None
+        return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
 
 
 class OpenAiConnector(OpenAiCompatibleConnector):

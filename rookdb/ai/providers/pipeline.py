@@ -22,11 +22,13 @@ import orjson
 from rookdb.ai.chunking import estimate_tokens
 from rookdb.ai.embedded_model import EmbeddedModelConfig
 from rookdb.ai.providers.base import (
+    Embedded,
     EmbeddingProvider,
     Failure,
     HttpConnector,
     ProviderRequest,
     ProviderResponse,
+    Usage,
 )
 from rookdb.ai.providers.throttle import Permit, ProviderThrottle
 from rookdb.errors import (
@@ -198,10 +200,11 @@ class _BatchTooLarge(Exception):
     """The batch must be resent smaller: the provider refused it, or ``prepare`` learned a lower
     limit (TEI's ``/info``) after the batch was cut."""
 
-    def __init__(self, error: AiError | None, limit: int | None) -> None:
+    def __init__(self, error: AiError | None, limit: int | None, requests: int = 0) -> None:
         super().__init__()
         self.error = error
         self.limit = limit
+        self.requests = requests
 
 
 class HttpEmbeddingProvider(EmbeddingProvider):
@@ -254,15 +257,19 @@ class HttpEmbeddingProvider(EmbeddingProvider):
             await self._client.aclose()
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
+        return (await self.embed_with_usage(texts)).vectors
+
+    async def embed_with_usage(self, texts: list[str]) -> Embedded:
+        """Vectors with their cost: the embedding requests sent (retries and 429s included) and the
+        tokens each answer reported, or that rookdb counted when it reported none."""
         vectors: list[list[float]] = []
+        usage = Usage()
         start = 0
         while start < len(texts):
             size = min(self._batch_size, self._connector.max_batch_size, len(texts) - start)
             batch = texts[start : start + size]
             try:
-                vectors.extend(await self._embed_batch(batch))
+                batch_vectors, requests, tokens = await self._embed_batch(batch)
             except _BatchTooLarge as refused:
                 if size <= 1 and refused.error is not None:
                     raise refused.error from None
@@ -270,30 +277,35 @@ class HttpEmbeddingProvider(EmbeddingProvider):
                 self._batch_size = limit if limit is not None and 0 < limit < size else max(1, size // 2)
                 logger.info("%s refused %d inputs per request; using %d",
                             self._connector.vendor, size, self._batch_size)
+                usage += Usage(refused.requests)
                 continue
+            vectors.extend(batch_vectors)
+            usage += Usage(requests, tokens) if tokens is not None else Usage.counted(self.model, batch, requests)
             start += size
-        return vectors
+        return Embedded(vectors, usage)
 
-    async def _embed_batch(self, batch: Sequence[str]) -> list[list[float]]:
+    async def _embed_batch(self, batch: Sequence[str]) -> tuple[list[list[float]], int, int | None]:
+        """The batch's vectors, the requests sent for it and the tokens the provider reported."""
         policy = self._options.retry
         throttle = self._options.throttle
         deadline = self._clock() + policy.max_total_time
-        attempt = 0
+        attempt = requests = 0
         while True:
             permit = await throttle.acquire(sum(map(estimate_tokens, batch))) if throttle is not None else None
+            requests += 1
             try:
-                vectors, failure = await self._attempt(batch)
+                vectors, tokens, failure = await self._attempt(batch)
             except BaseException:
                 if throttle is not None and permit is not None:
                     throttle.failed(permit)
                 raise
-            if throttle is not None and permit is not None and self._settle(throttle, permit, failure):
+            if throttle is not None and permit is not None and self._settle(throttle, permit, failure, tokens):
                 continue  # the provider's wait is not a failed attempt: send again once it is over
             if failure is None:
-                return vectors
+                return vectors, requests, tokens
             attempt += 1
             if failure.batch_too_large:
-                raise _BatchTooLarge(failure.error, failure.batch_limit)
+                raise _BatchTooLarge(failure.error, failure.batch_limit, requests)
             if not failure.retryable or attempt >= policy.max_attempts:
                 raise failure.error
             wait = policy.delay(attempt, failure.retry_after)
@@ -303,8 +315,8 @@ class HttpEmbeddingProvider(EmbeddingProvider):
                            self._connector.vendor, attempt, failure.error.message, wait)
             await self._sleep(wait)
 
-    async def _attempt(self, batch: Sequence[str]) -> tuple[list[list[float]], Failure | None]:
-        """Send ``batch`` once: its vectors, or the classified failure."""
+    async def _attempt(self, batch: Sequence[str]) -> tuple[list[list[float]], int | None, Failure | None]:
+        """Send ``batch`` once: its vectors and reported tokens, or the classified failure."""
         try:
             async with self._prepare_lock:
                 await self._connector.prepare(self._send)
@@ -312,15 +324,16 @@ class HttpEmbeddingProvider(EmbeddingProvider):
                 raise _BatchTooLarge(None, self._connector.max_batch_size)
             response = await self._send(self._connector.build_request(batch))
             if response.ok:
-                return self._parse(response, len(batch)), None
-            return [], self._connector.classify(response)
+                return self._parse(response, len(batch)), self._connector.usage(response), None
+            return [], None, self._connector.classify(response)
         except AiError as error:
-            return [], Failure(error, retry_after=getattr(error, "retry_after", None))
+            return [], None, Failure(error, retry_after=getattr(error, "retry_after", None))
 
-    def _settle(self, throttle: ProviderThrottle, permit: Permit, failure: Failure | None) -> bool:
+    def _settle(self, throttle: ProviderThrottle, permit: Permit, failure: Failure | None,
+                tokens: int | None) -> bool:
         """Tell the throttle how the request went; True when the provider asked to wait and retry."""
         if failure is None:
-            throttle.accepted(permit)
+            throttle.accepted(permit, tokens)
             return False
         if failure.slow_down:
             wait = throttle.slowed(permit, failure.retry_after, congestion=failure.congestion)

@@ -215,6 +215,15 @@ class VertexConnector(HttpConnector):
             values.append(embeddings["values"])
         return as_vectors(values, count, "Vertex AI predictions[].embeddings.values")
 
+    def usage(self, response: ProviderResponse) -> int | None:
+        """The sum of ``predictions[].embeddings.statistics.token_count``."""
+        predictions = response.body.get("predictions") if isinstance(response.body, dict) else None
+        counts = [item.get("embeddings", {}).get("statistics", {}).get("token_count")
+                  for item in predictions or [] if isinstance(item, dict)]
+        if not counts or not all(isinstance(count, int) for count in counts):
+            return None
+        return int(sum(counts))
+
     def classify(self, response: ProviderResponse) -> Failure:
         if response.status == 401 and self._token_used:
             # A token that worked before was revoked or expired early: fetch a new one and retry.

@@ -13,7 +13,8 @@ __all__ = ["clear_errors", "get_errors", "tasks_progress"]
 
 async def tasks_progress(request: Request) -> Response:
     database = await database_of(request)
-    return json_response({"Results": await database.tasks_progress()})
+    return json_response({"Results": await database.tasks_progress(),
+                          "ConnectionStrings": await database.connection_string_usage()})
 
 
 async def get_errors(request: Request) -> Response:

@@ -52,3 +52,36 @@ export function lineChart({ title, points, format = (v) => String(v), variant = 
   svg('circle', { class: ['series-dot', variant], cx: x(last.t), cy: y(last.v), r: 3.5 })));
   return wrapper;
 }
+
+// bars: [{label, values: [number, ...]}], oldest first; each value drawn as its own bar in the
+// group, in the order of `series` ([{name, variant}]).
+export function barChart({ title, bars, series, format = (v) => String(v) }) {
+  const wrapper = h('figure', { class: 'chart', dataset: { chart: title } },
+    h('figcaption', { class: 'chart-title' }, title,
+      h('span', { class: 'chart-legend' }, series.map((item) => h('span', { class: ['legend-item', item.variant] }, item.name)))));
+  if (bars.length === 0) {
+    wrapper.append(h('div', { class: 'chart-empty' }, 'Nothing counted yet'));
+    return wrapper;
+  }
+  const top = niceMax(Math.max(...bars.flatMap((bar) => bar.values)));
+  const innerWidth = WIDTH - PAD.left - PAD.right;
+  const innerHeight = HEIGHT - PAD.top - PAD.bottom;
+  const slot = innerWidth / bars.length;
+  const width = Math.max(2, (slot * 0.8) / series.length);
+  const y = (v) => PAD.top + innerHeight - (v / top) * innerHeight;
+  const grid = [0, 0.5, 1].map((fraction) => [
+    svg('line', { class: 'grid-line', x1: PAD.left, x2: WIDTH - PAD.right, y1: y(top * fraction), y2: y(top * fraction) }),
+    svg('text', { class: 'axis-label', x: PAD.left - 6, y: y(top * fraction) + 4, 'text-anchor': 'end' }, format(top * fraction)),
+  ]);
+  const rects = bars.flatMap((bar, index) => bar.values.map((value, which) => svg('rect', {
+    class: ['series-bar', series[which].variant], x: PAD.left + index * slot + slot * 0.1 + which * width, y: y(value),
+    width, height: Math.max(0, y(0) - y(value)), dataset: { label: bar.label, series: series[which].name, value } })));
+  const first = bars[0].label;
+  const last = bars[bars.length - 1].label;
+  wrapper.append(svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img',
+    'aria-label': `${title}: ${bars.length} days, ${first} to ${last}` },
+  grid, rects,
+  svg('text', { class: 'axis-label', x: PAD.left, y: HEIGHT - 6 }, first),
+  bars.length > 1 && svg('text', { class: 'axis-label', x: WIDTH - PAD.right, y: HEIGHT - 6, 'text-anchor': 'end' }, last)));
+  return wrapper;
+}

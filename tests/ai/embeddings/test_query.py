@@ -14,6 +14,7 @@ from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
 from rookdb.ai.embeddings.query import QueryEmbedder
+from rookdb.ai.embeddings.usage import UsageCounts, usage_key
 from rookdb.ai.quantization import VectorEmbeddingType, text_hash
 from rookdb.ai.task_config import EmbeddingPathConfiguration, EmbeddingsGenerationConfiguration
 from rookdb.background import ProviderLoop
@@ -135,3 +136,17 @@ def test_queries_are_embedded_after_the_query_prompt_and_cached_under_it(
     assert tei_inputs(srv) == ["query: italian food", "Find: italian food"]
     embedder.embed(e5, _task(), "italian food")
     assert tei_requests(srv) == 2
+
+
+def test_search_terms_count_their_usage_under_the_connection_string(
+        embedder: QueryEmbedder, storage: SqliteStorage, srv: EmbeddingServer) -> None:
+    connection = tei_connection_string(srv)
+    embedder.embed(connection, _task(), "italian food")  # a miss: written with its cache entry
+    model = get_embedded_model()
+    key = usage_key("local-tei", "2026-01-01", "queries")
+    assert UsageCounts.from_state(storage.get_state(key)) == UsageCounts(
+        provider_calls=1, tokens=model.count_tokens("italian food"))
+    embedder.embed(connection, _task(), "italian food")  # a hit: no write now...
+    embedder.close()  # ...but stored when the embedder closes
+    stored = UsageCounts.from_state(storage.get_state(key))
+    assert (stored.cache_hits, stored.tokens_saved) == (1, model.count_tokens("italian food"))

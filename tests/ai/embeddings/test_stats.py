@@ -77,4 +77,4 @@ def test_history_is_a_ring_at_most_one_snapshot_per_interval() -> None:
     assert len(history) == 3
     assert [entry["DocumentsProcessed"] for entry in history] == [5, 7, 9]
     assert set(history[0]) == {"At", "DocumentsProcessed", "ProviderCalls", "CacheHits", "Chunks", "Tokens",
-                               "ThroughputPerSecond"}
+                               "TokensSaved", "ThroughputPerSecond"}

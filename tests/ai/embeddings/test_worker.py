@@ -17,7 +17,9 @@ from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
-from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, TaskThrottles, provider_batches, state_key
+from rookdb.ai.embeddings.throttles import TaskThrottles
+from rookdb.ai.embeddings.usage import UsageCounts, usage_key
+from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, provider_batches, state_key
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
 from rookdb.ai.task_config import (
     EmbeddingPathConfiguration,
@@ -453,3 +455,38 @@ def test_tasks_sharing_a_connection_string_share_its_declared_limits(
     assert other is not names.throttle  # new limits, new throttle
     snapshot = names.snapshot()["Throttle"]
     assert (snapshot["RequestsPerMinute"], snapshot["TokensPerMinute"]) == (6000, 100_000)
+
+
+def test_usage_is_counted_per_day_with_the_tokens_the_cache_saved(
+        storage: SqliteStorage, make_worker: WorkerFactory, clock: Clock) -> None:
+    put(storage, "products/1-A", Name="Chai")
+    put(storage, "products/2-A", Name="Chang")
+    worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY))
+    wait_for(idle(worker, storage), what="the task")
+    put(storage, "products/3-A", Name="Chai")  # served by the cache
+    wait_for(idle(worker, storage), what="the task")
+    model = get_embedded_model()
+    sent = model.count_tokens("Chai") + model.count_tokens("Chang")
+    counters = worker.stats.counters
+    assert (counters.tokens, counters.estimated_tokens, counters.tokens_saved) == (sent, 0, model.count_tokens("Chai"))
+    stored = storage.get_state(usage_key("local-tei", "2026-01-01", "task-1"))
+    assert UsageCounts.from_state(stored) == worker.usage.today()
+    assert worker.usage.today().tokens == sent and worker.usage.today().cache_hits == 1
+
+
+def test_a_daily_token_budget_cuts_batches_then_pauses_until_the_next_day(
+        storage: SqliteStorage, make_worker: WorkerFactory, clock: Clock, srv: EmbeddingServer) -> None:
+    for n in range(1, 7):
+        put(storage, f"products/{n}-A", Name=f"Product {n}")
+    per_document = get_embedded_model().count_tokens("Product 1")
+    worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY, daily_token_budget=2 * per_document + 1))
+    wait_for(lambda: worker.snapshot()["State"] == "BudgetExhausted", what="the budget to run out")
+    assert [bool(sections(storage, f"products/{n}-A")) for n in range(1, 7)] == [True, True] + [False] * 4
+    snapshot = worker.snapshot()
+    assert snapshot["BudgetRemainingToday"] == 1 and snapshot["BudgetResumesAt"] == "2026-01-02T00:00:00.0000000Z"
+    assert worker.usage.today().tokens == 2 * per_document
+    clock.now = START + timedelta(days=1)
+    worker.wake()
+    wait_for(lambda: worker.snapshot()["State"] == "BudgetExhausted" and sections(storage, "products/4-A"),
+             what="the next day's budget to be spent")
+    assert not sections(storage, "products/5-A")

@@ -20,7 +20,7 @@ from rookdb.errors import (
     AiUnavailableError,
 )
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.support.providers import API_KEY, options, run_connector
+from tests.support.providers import API_KEY, options, run_connector, usage_of
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 ROUTER_URL = f"https://router.huggingface.co/hf-inference/models/{MODEL}/pipeline/feature-extraction"
@@ -234,3 +234,14 @@ def test_loading_503_carries_estimated_time() -> None:
 def test_old_invalid_token_400_is_an_authentication_failure() -> None:
     failure = classify(400, {"error": "Authorization header is correct, but the token seems invalid"})
     assert isinstance(failure.error, AiAuthenticationError)
+
+
+def test_usage_is_counted_by_the_tokenizer_or_estimated(srv: EmbeddingServer) -> None:
+    texts = ["first", "second text"]
+    router = HuggingFaceConnector(HuggingFaceSettings(api_key=API_KEY, model=MODEL), api_base=srv.url)
+    counted = usage_of(router, texts, options(srv)).usage
+    assert (counted.tokens, counted.estimated_tokens) == (
+        sum(get_embedded_model().count_tokens(text) for text in texts), 0)  # the router reports none
+    e5 = HuggingFaceConnector(HuggingFaceSettings(api_key=API_KEY, model="intfloat/e5-small-v2", endpoint=srv.url))
+    estimated = usage_of(e5, texts, options(srv)).usage  # TEI; rookdb has no tokenizer for e5
+    assert estimated.tokens == estimated.estimated_tokens == sum(len(text) // 4 for text in texts)

@@ -12,7 +12,7 @@ from rookdb.ai.providers.mistral import MistralConnector
 from rookdb.ai.providers.openai import OpenAiConnector
 from rookdb.errors import AiAuthenticationError, AiConfigurationError, AiModelNotFoundError, AiResponseShapeError
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.support.providers import API_KEY, options, run_connector
+from tests.support.providers import API_KEY, options, run_connector, usage_of
 
 
 def openai(server: EmbeddingServer, **changes: object) -> OpenAiConnector:
@@ -45,6 +45,15 @@ def test_openai_organization_project_and_dimensions(srv: EmbeddingServer) -> Non
     assert request.headers["openai-organization"] == "org-1"
     assert request.headers["openai-project"] == "proj-2"
     assert request.body["dimensions"] == 128
+
+
+def test_usage_is_what_the_answer_reports(srv: EmbeddingServer) -> None:
+    srv.add_fault("rate_limit", retry_after=0)
+    texts = ["first text", "a second, longer text"]
+    embedded = usage_of(openai(srv), texts, options(srv))
+    reported = sum(get_embedded_model().count_tokens(text) for text in texts)  # the server's usage.prompt_tokens
+    assert (embedded.usage.requests, embedded.usage.tokens, embedded.usage.estimated_tokens) == (2, reported, 0)
+    assert len(embedded.vectors) == 2
 
 
 def test_openai_wrong_key(srv: EmbeddingServer) -> None:

@@ -11,11 +11,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from rookdb.ai.connection_strings import VertexSettings
+from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.providers.pipeline import HttpEmbeddingProvider
 from rookdb.ai.providers.vertex import TOKEN_REFRESH_MARGIN, ServiceAccount, VertexConnector, sign_jwt
 from rookdb.errors import AiAuthenticationError, AiConfigurationError, AiModelNotFoundError
 from rookdb.testing.embedding_server import EmbeddingServer
-from tests.support.providers import options, run_connector
+from tests.support.providers import options, run_connector, usage_of
 
 
 @pytest.fixture
@@ -43,6 +44,13 @@ def test_token_then_predict(srv: EmbeddingServer, credentials: str) -> None:
     assert predict.headers["authorization"].startswith("Bearer ya29.test-")
     assert predict.body == {"instances": [{"content": "a"}, {"content": "b"}]}
     assert (provider.connector, provider.detected_protocol) == ("Vertex", "vertex-ai")
+
+
+def test_usage_is_the_sum_of_the_predictions_token_counts(srv: EmbeddingServer, credentials: str) -> None:
+    texts = ["first", "second text"]
+    embedded = usage_of(vertex(srv, credentials), texts, options(srv))
+    assert embedded.usage.tokens == sum(get_embedded_model().count_tokens(text) for text in texts)
+    assert (embedded.usage.requests, embedded.usage.estimated_tokens) == (1, 0)
 
 
 def test_v1_path_and_public_host() -> None:

@@ -1,7 +1,7 @@
 // AI Hub → Stats: per-task progress, throughput over time, cache hit rate, provider calls and
 // tokens, refreshed every few seconds while the page is open.
 import { isAbort } from '../api.js';
-import { lineChart } from '../charts.js';
+import { barChart, lineChart } from '../charts.js';
 import { formatDate, formatNumber, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { pageHeader } from '../page.js';
@@ -29,6 +29,37 @@ function throughputPoints(history) {
     points.push({ t: history[index].t, v: Math.max(0, (history[index].processed - history[index - 1].processed) / seconds) });
   }
   return points;
+}
+
+function money(value) {
+  return typeof value === 'number' ? value.toLocaleString('en-US', { maximumFractionDigits: 4, minimumFractionDigits: 2 }) : null;
+}
+
+// Tokens, ≈ when some of them are estimated (length / 4) rather than reported or counted.
+function tokens(count, estimated) {
+  return `${estimated ? '≈ ' : ''}${formatNumber(count ?? 0)}`;
+}
+
+// What the task spent: today, in total, against its daily budget, and a chart by day.
+function costSection(entry) {
+  const usage = entry.Usage;
+  if (!usage) return null;
+  const today = usage.Today ?? {};
+  const total = usage.Total ?? {};
+  const budget = entry.DailyTokenBudget;
+  return h('div', { class: 'stack-sm cost' },
+    h('div', { class: 'stat-grid' },
+      stat('Tokens today', tokens(today.Tokens, today.EstimatedTokens)),
+      money(today.Spent) && stat('Spent today', money(today.Spent)),
+      stat('Tokens saved today', tokens(today.TokensSaved, today.EstimatedTokensSaved)),
+      money(today.Saved) && stat('Saved today', money(today.Saved)),
+      budget !== null && budget !== undefined && stat('Budget left today',
+        `${formatNumber(entry.BudgetRemainingToday ?? 0)} / ${formatNumber(budget)}`),
+      stat('Tokens in total', tokens(total.Tokens, total.EstimatedTokens)),
+      money(total.Spent) && stat('Spent in total', money(total.Spent))),
+    barChart({ title: 'Tokens by day', format: (value) => formatNumber(Math.round(value)),
+      series: [{ name: 'sent', variant: '' }, { name: 'saved by the cache', variant: 'alt' }],
+      bars: (usage.Days ?? []).map((day) => ({ label: day.Day, values: [day.Tokens ?? 0, day.TokensSaved ?? 0] })) }));
 }
 
 function taskCard(db, entry) {
@@ -62,12 +93,16 @@ function taskCard(db, entry) {
       throttle && stat('Rate limited', formatNumber(throttle.RateLimited ?? 0))),
     entry.FallbackUntil && h('div', { class: 'alert alert-warning' }, icon('alert'),
       h('span', {}, `Paused after provider failures; retrying at ${formatDate(entry.FallbackUntil)}.`)),
+    entry.State === 'BudgetExhausted' && h('div', { class: 'alert alert-warning' }, icon('clock'),
+      h('span', {}, `The daily token budget of ${formatNumber(entry.DailyTokenBudget ?? 0)} is spent; the task resumes at `
+        + `${entry.BudgetResumesAt ? formatDate(entry.BudgetResumesAt) : 'the start of the next day (UTC)'} or when the budget is raised.`)),
     entry.State === 'Throttled' && h('div', { class: 'alert alert-info' }, icon('clock'),
       h('span', {}, `The provider asked to slow down; sending again in ${(throttle?.WaitRemainingSeconds ?? 0).toFixed(1)} s.`)),
     entry.LastError && h('div', { class: 'alert alert-error' }, icon('alert'),
       h('div', { class: 'alert-body' }, h('strong', {}, 'Last error'),
         h('span', {}, typeof entry.LastError === 'string' ? entry.LastError : entry.LastError.Message ?? JSON.stringify(entry.LastError)),
         h('a', { href: href('ai/errors', db) }, 'See all errors'))),
+    costSection(entry),
     h('div', { class: 'chart-grid' },
       lineChart({ title: 'Documents processed', points: history.map((sample) => ({ t: sample.t, v: sample.processed })),
         format: (value) => formatNumber(Math.round(value)) }),

@@ -3,7 +3,9 @@
 import { api, dbPath, isAbort } from '../api.js';
 import { openConnectionStringDialog } from '../connection-string-form.js';
 import { h, replace, uniqueId } from '../dom.js';
-import { clearFieldErrors, field, focusFirstError, select, setFieldError, showFieldError, textInput } from '../forms.js';
+import {
+  clearFieldErrors, field, focusFirstError, parseOptionalInt, select, setFieldError, showFieldError, textInput,
+} from '../forms.js';
 import { TASK_FALLBACK, generateIdentifier, identifierMessage } from '../identifier.js';
 import { icon } from '../icons.js';
 import { card, pageHeader } from '../page.js';
@@ -228,6 +230,10 @@ export async function render({ root, db, params, signal, setTitle }) {
   const queryCacheDays = textInput({ inputmode: 'decimal',
     value: String(timeSpanToDays(config?.EmbeddingsCacheForQueryingExpiration) ?? DEFAULT_QUERY_CACHE_DAYS) });
 
+  // ---- Cost (rookdb's own) ---------------------------------------------------------------
+  const budgetInput = textInput({ name: 'DailyTokenBudget', inputmode: 'numeric', placeholder: 'No limit',
+    value: intText(config?.DailyTokenBudget) });
+
   const saveButton = h('button', { class: 'btn btn-primary', type: 'submit' }, icon('check'), 'Save');
   form.append(
     card('General',
@@ -260,6 +266,11 @@ export async function render({ root, db, params, signal, setTitle }) {
       h('p', { class: 'card-subtitle' }, 'How search terms in vector queries are chunked, and how long their embeddings are cached.'),
       h('div', { class: 'form-grid form-grid-auto' }, queryChunking.fields,
         field({ label: 'Query cache expiration (days)', input: queryCacheDays, name: 'EmbeddingsCacheForQueryingExpiration' }))),
+    card('Cost',
+      h('div', { class: 'form-grid' },
+        field({ label: 'Daily token budget', input: budgetInput, name: 'DailyTokenBudget', optional: true,
+          hint: 'The task pauses once it has sent this many input tokens in a day (UTC), and resumes the next day '
+            + 'or when the budget is raised. Search terms are never held back.' }))),
     h('div', { class: 'form-footer' },
       h('a', { class: 'btn', href: href('ai/tasks', db) }, 'Cancel'), saveButton));
 
@@ -309,6 +320,8 @@ export async function render({ root, db, params, signal, setTitle }) {
     const chunkingForQuerying = queryChunking.read(fail);
     const cacheExpiration = readDays(cacheDays, 'EmbeddingsCacheExpiration', fail);
     const queryCacheExpiration = readDays(queryCacheDays, 'EmbeddingsCacheForQueryingExpiration', fail);
+    const budget = parseOptionalInt(budgetInput.value);
+    if (budget.error || (budget.value !== null && budget.value < 0)) fail('DailyTokenBudget', 'Enter a whole number of 0 or more.');
     if (problems.length) {
       focusFirstError(form);
       return null;
@@ -337,6 +350,8 @@ export async function render({ root, db, params, signal, setTitle }) {
         EmbeddingsCacheExpiration: cacheExpiration,
         EmbeddingsCacheForQueryingExpiration: queryCacheExpiration,
         StoreChunkText: config?.StoreChunkText ?? false,
+        // Sent when set, or to clear one that was: absent keeps the stored budget.
+        ...(budget.value !== null || (config?.DailyTokenBudget ?? null) !== null ? { DailyTokenBudget: budget.value } : {}),
       },
     };
   }
