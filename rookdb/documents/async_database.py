@@ -42,7 +42,14 @@ from rookdb.documents.database_record import (
     render_record,
 )
 from rookdb.documents.hilo import HiloRange, next_range, return_range
-from rookdb.documents.loading import LoadResult, load_documents, load_starting_with
+from rookdb.documents.loading import (
+    LoadResult,
+    combined_etag,
+    compare_exchange_includes,
+    include_compare_exchange,
+    load_documents,
+    load_starting_with,
+)
 from rookdb.documents.operations import Operation, OperationWork
 from rookdb.documents.patching.by_query import delete_by_query, patch_by_query
 from rookdb.documents.patching.patcher import Patcher, PatchResult
@@ -85,6 +92,8 @@ class QueryAnswer:
     query_time: str
     database_etag: int
     """The database's last etag when the query ran (with ``result_etag``, what the HTTP ETag follows)."""
+    compare_exchange: dict[str, Any] | None = None
+    """``CompareExchangeValueIncludes`` (None: the query included none)."""
 
 
 @dataclass(frozen=True)
@@ -413,7 +422,13 @@ class AsyncDatabase:
             now = format_timestamp(datetime.now(UTC))
             last_etag = self._database.storage.last_etag()
             etag = result.result_etag if result.result_etag is not None else last_etag
-            return QueryAnswer(result, etag, result.index_timestamp or now, now, last_etag)
+            included = None
+            if result.compare_exchange_keys is not None:
+                values = include_compare_exchange(self._database, result.compare_exchange_keys)
+                # as RavenDB does, the included values' indexes are part of the result's etag
+                etag = combined_etag(etag, [value.index for value in values.values() if value is not None])
+                included = compare_exchange_includes(values)
+            return QueryAnswer(result, etag, result.index_timestamp or now, now, last_etag, included)
 
         return await self._run(answer)
 

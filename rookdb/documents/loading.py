@@ -13,7 +13,8 @@ import orjson
 from rookdb.documents.database import Database
 from rookdb.storage.base import CompareExchangeValue, StoredDocument
 
-__all__ = ["LoadResult", "include_ids", "load_documents", "load_starting_with", "resolve_includes", "wildcards"]
+__all__ = ["LoadResult", "combined_etag", "compare_exchange_includes", "include_compare_exchange", "include_ids",
+           "load_documents", "load_starting_with", "resolve_includes", "wildcards"]
 
 
 @dataclass
@@ -47,16 +48,32 @@ class LoadResult:
         return digest.hexdigest()
 
     def compare_exchange_includes(self) -> dict[str, Any] | None:
-        """``CompareExchangeValueIncludes``: ``{key: {"Key", "Index", "Value"}}`` (``Index`` -1 when missing)."""
-        if self.compare_exchange is None:
-            return None
-        return {key: {"Key": key, "Index": -1, "Value": None} if value is None
-                else {"Key": value.key, "Index": value.index, "Value": orjson.loads(value.value)}
-                for key, value in self.compare_exchange.items()}
+        """``CompareExchangeValueIncludes`` (see ``compare_exchange_includes``)."""
+        return None if self.compare_exchange is None else compare_exchange_includes(self.compare_exchange)
 
     def encoded_includes(self) -> Iterator[bytes]:
         for document in self.includes.values():
             yield orjson.dumps(document.id) + b":" + document.body
+
+
+def compare_exchange_includes(values: dict[str, CompareExchangeValue | None]) -> dict[str, Any]:
+    """``CompareExchangeValueIncludes``: ``{key: {"Key", "Index", "Value"}}`` (``Index`` -1 when missing)."""
+    return {key: {"Key": key, "Index": -1, "Value": None} if value is None
+            else {"Key": value.key, "Index": value.index, "Value": orjson.loads(value.value)}
+            for key, value in values.items()}
+
+
+def include_compare_exchange(database: Database, keys: Sequence[str]) -> dict[str, CompareExchangeValue | None]:
+    """The compare-exchange values ``keys`` name, by key as asked (None where there is none)."""
+    return dict(zip(keys, database.storage.compare_exchange(keys), strict=True)) if keys else {}
+
+
+def combined_etag(etag: int, parts: Sequence[int]) -> int:
+    """``etag`` mixed with ``parts`` into a positive 63-bit number that changes when any of them does."""
+    if not parts:
+        return etag
+    digest = hashlib.blake2b(",".join(map(str, [etag, *parts])).encode(), digest_size=8).digest()
+    return int.from_bytes(digest) >> 1
 
 
 def include_ids(value: Any, path: str) -> list[str]:
@@ -111,7 +128,7 @@ def load_documents(database: Database, ids: Sequence[str], includes: Sequence[st
     if compare_exchange_paths:
         keys = list(dict.fromkeys(key for body in bodies for path in compare_exchange_paths
                                   for key in include_ids(body, path)))
-        values = dict(zip(keys, database.storage.compare_exchange(keys), strict=True))
+        values = include_compare_exchange(database, keys)
     return LoadResult(documents, included, values)
 
 

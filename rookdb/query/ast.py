@@ -561,6 +561,9 @@ class Query(Node):
     order_by: tuple[OrderBy, ...] = ()
     select: Select | None = None
     include: tuple[FieldPath, ...] = ()
+    include_compare_exchange: tuple[FieldPath, ...] = ()
+    """``include cmpxchg(path)``: the compare-exchange values whose keys the path holds."""
+    include_timings: bool = False
     limit: Value | None = None
     offset: Value | None = None
 
@@ -572,8 +575,11 @@ class Query(Node):
             parts.append("order by " + ", ".join(o.to_rql() for o in self.order_by))
         if self.select is not None:
             parts.append(self.select.to_rql())
-        if self.include:
-            parts.append("include " + ", ".join(p.to_rql() for p in self.include))
+        includes = [p.to_rql() for p in self.include]
+        includes += [f"cmpxchg({p.to_rql()})" for p in self.include_compare_exchange]
+        includes += ["timings()"] if self.include_timings else []
+        if includes:
+            parts.append("include " + ", ".join(includes))
         if self.limit is not None and self.offset is not None:
             parts.append(f"limit {self.offset.to_rql()}, {self.limit.to_rql()}")
         elif self.limit is not None:

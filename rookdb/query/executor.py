@@ -13,6 +13,7 @@ only of vector clauses, only the documents they score are read, not the collecti
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import time
@@ -36,7 +37,7 @@ from rookdb.query.ordering import (
 )
 from rookdb.query.parser import parse_query
 from rookdb.query.planner import is_scoring
-from rookdb.query.results import Row, distinct_rows, gather_includes, render
+from rookdb.query.results import Row, distinct_rows, gather_includes, referenced_keys, render
 from rookdb.query.scoring import fusion_of
 from rookdb.query.vector_clauses import WholeCollection, load_scored, projects_ids_only
 
@@ -102,6 +103,10 @@ class QueryResult:
     is_stale: bool = False  # the index had changes left to apply (a scan is never stale)
     index_timestamp: str | None = None  # when the index last applied changes (None: no index)
     result_etag: int | None = None  # the etag the index had reached (None: no index)
+    compare_exchange_keys: list[str] | None = None
+    """Keys named by ``include cmpxchg(...)`` in the page's documents (None: the query includes none)."""
+    timings: dict[str, Any] | None = None
+    """``include timings()``: RavenDB's ``Timings`` tree (None: not asked for)."""
 
 
 def execute(
@@ -143,7 +148,11 @@ def execute(
     else:
         page, total = _scan(parsed, bindings, source, start=start, page_size=page_size, vector_search=vector_search,
                             order_by_score=order_by_score, vector_only=vector_only)
-    includes = gather_includes([doc for doc, _ in page], parsed.include, bindings, source) if parsed.include else {}
+    documents = [doc for doc, _ in page]
+    includes = gather_includes(documents, parsed.include, bindings, source) if parsed.include else {}
+    matched = time.perf_counter()
+    keys = referenced_keys(documents, parsed.include_compare_exchange, bindings) if parsed.include_compare_exchange \
+        else None
     return QueryResult(
         results=[result for _, result in page],
         includes=includes,
@@ -152,7 +161,20 @@ def execute(
         index_name=index_name or query_index_name(parsed, parameters),
         duration_ms=round((time.perf_counter() - began) * 1000),
         included_paths=[path.dotted for path in parsed.include],
+        compare_exchange_keys=keys,
+        timings=_timings(began, matched) if parsed.include_timings else None,
     )
+
+
+def _timings(began: float, matched: float) -> dict[str, Any]:
+    """RavenDB's timings tree: the whole query and its one stage; milliseconds rounded up, as any
+    query that ran took some time."""
+    now = time.perf_counter()
+
+    def span(seconds: float, children: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"DurationInMs": math.ceil(seconds * 1000), "Timings": children}
+
+    return span(now - began, {"Query": span(matched - began), "Includes": span(now - matched)})
 
 
 def _scan(parsed: ast.Query, bindings: Bindings, source: QuerySource, *, start: int, page_size: int | None,

@@ -140,6 +140,7 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
         for tag, *payload in children[1:]:
             parts[tag] = payload[0] if len(payload) == 1 else tuple(payload)
         limit, offset = parts.pop("paging", (None, None))
+        parts.update(parts.pop("includes", {}))
         return ast.Query(source=source, limit=limit, offset=offset, **parts)
 
     def from_clause(self, children: list[Any]) -> ast.Source:
@@ -147,9 +148,13 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
         alias = children[1] if len(children) > 1 else None
         return ast.Source(kind, name, alias)
 
-    def collection_source(self, children: list[Token]) -> tuple[str, str]:
+    def collection_source(self, children: list[Token]) -> tuple[str, str | None]:
         token = children[0]
-        return "collection", _unquote(token) if token.type == "STRING" else str(token)
+        name = _unquote(token) if token.type == "STRING" else str(token)
+        # a quoted '@all_docs' is still every document: RavenDB compares the name, not the token
+        if name.lower() == "@all_docs":
+            return "all_docs", None
+        return "collection", name
 
     def all_docs_source(self, children: list[Token]) -> tuple[str, None]:
         return "all_docs", None
@@ -172,8 +177,18 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
         projections = tuple(children[1:] if distinct else children)
         return "select", ast.Select(projections, distinct)
 
-    def include_clause(self, children: list[ast.FieldPath]) -> tuple[str, tuple[ast.FieldPath, ...]]:
-        return "include", tuple(_include_path(path) for path in children)
+    def include_clause(self, children: list[Any]) -> tuple[str, dict[str, Any]]:
+        return "includes", {
+            "include": tuple(_include_path(item) for item in children if isinstance(item, ast.FieldPath)),
+            "include_compare_exchange": tuple(item[1] for item in children if isinstance(item, tuple)),
+            "include_timings": "timings" in children,
+        }
+
+    def include_compare_exchange(self, children: list[Any]) -> tuple[str, ast.FieldPath]:
+        return "cmpxchg", _include_path(children[1])
+
+    def include_timings(self, children: list[Token]) -> str:
+        return "timings"
 
     def limit_first(self, children: list[Any]) -> tuple[str, ast.Value | None, ast.Value | None]:
         offset: ast.Value | None = None
@@ -404,6 +419,8 @@ _TERMINAL_NAMES = {
     "EMBEDDING": "'embedding.<type>('",
     "FOR_DOC": "'embedding.forDoc('",
     "AI_TASK": "'ai.task('",
+    "CMPXCHG": "'cmpxchg('",
+    "TIMINGS": "'timings('",
 }
 
 

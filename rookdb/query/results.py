@@ -10,7 +10,7 @@ from rookdb.query import ast
 from rookdb.query.bindings import Bindings, doc_id
 from rookdb.query.paths import project
 
-__all__ = ["DocumentGetter", "Row", "distinct_rows", "gather_includes", "render"]
+__all__ = ["DocumentGetter", "Row", "distinct_rows", "gather_includes", "referenced_keys", "render"]
 
 Document: TypeAlias = dict[str, Any]
 Row: TypeAlias = tuple[Document, dict[str, Any]]
@@ -60,10 +60,8 @@ def distinct_rows(rows: Iterable[Row]) -> list[Row]:
     return unique
 
 
-def gather_includes(documents: Sequence[Document], paths: Sequence[ast.FieldPath], bindings: Bindings,
-                    source: DocumentGetter) -> dict[str, dict[str, Any]]:
-    """The documents the ``include`` paths of ``documents`` name, by id."""
-    includes: dict[str, dict[str, Any]] = {}
+def referenced_keys(documents: Sequence[Document], paths: Sequence[ast.FieldPath], bindings: Bindings) -> list[str]:
+    """The non-empty strings at ``paths`` in ``documents``, once each, in order: ids or compare-exchange keys."""
     getters = [bindings.getter(path) for path in paths]
     wanted: dict[str, None] = {}
     for doc in documents:
@@ -71,7 +69,14 @@ def gather_includes(documents: Sequence[Document], paths: Sequence[ast.FieldPath
             for value in get(doc):
                 if isinstance(value, str) and value:
                     wanted.setdefault(value)
-    for wanted_id in wanted:
+    return list(wanted)
+
+
+def gather_includes(documents: Sequence[Document], paths: Sequence[ast.FieldPath], bindings: Bindings,
+                    source: DocumentGetter) -> dict[str, dict[str, Any]]:
+    """The documents the ``include`` paths of ``documents`` name, by id."""
+    includes: dict[str, dict[str, Any]] = {}
+    for wanted_id in referenced_keys(documents, paths, bindings):
         included = source.get_document(wanted_id)
         if included is not None:
             includes[(included.get("@metadata") or {}).get("@id") or wanted_id] = included

@@ -127,6 +127,6 @@ def test_comments_and_whitespace_are_ignored() -> None:
     assert parse_query(text).to_rql() == "from Products where PricePerUnit < 10"
 
 
-@pytest.mark.parametrize("collection", ["@all_docs", "@ALL_DOCS", "@All_Docs"])
+@pytest.mark.parametrize("collection", ["@all_docs", "@ALL_DOCS", "@All_Docs", "'@all_docs'", '"@All_Docs"'])
 def test_all_docs_is_case_insensitive(collection: str) -> None:
     assert parse_query(f"from {collection}").source == ast.Source("all_docs", None)

@@ -3,6 +3,8 @@ cluster-wide transactions, atomic with the documents of the same batch."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from ravendb import DocumentStore
 from ravendb.documents.operations.compare_exchange.operations import (
@@ -69,3 +71,34 @@ def test_cluster_wide_sessions(store: DocumentStore) -> None:
         session.advanced.cluster_transaction.delete_compare_exchange_value(value)
         session.save_changes()
     assert store.operations.send(GetCompareExchangeValueOperation("usernames/ann", dict)) is None
+
+
+class Company:
+    def __init__(self, name: str | None = None, external_id: str | None = None) -> None:
+        self.name = name
+        self.external_id = external_id
+
+
+def test_a_query_includes_compare_exchange_values(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Company("CF", "companies/cf"), "companies/1")
+        session.store(Company("HR", "companies/none"), "companies/2")
+        session.save_changes()
+    store.operations.send(PutCompareExchangeValueOperation("companies/cf", User("Torun"), 0))
+    with store.open_session(session_options=cluster_wide()) as session:
+        stats: list[Any] = []  # the client fills each query's statistics as it answers
+        query = session.query(object_type=Company).include(lambda b: b.include_compare_exchange_value("external_id"))
+        companies = list(query.statistics(stats.append))
+        requests = session.number_of_requests
+        value = session.advanced.cluster_transaction.get_compare_exchange_value("companies/cf", User)
+        missing = session.advanced.cluster_transaction.get_compare_exchange_value("companies/none", User)
+        assert len(companies) == 2 and value is not None and value.value.name == "Torun" and missing is None
+        assert session.number_of_requests == requests  # both came with the query
+    current = store.operations.send(GetCompareExchangeValueOperation("companies/cf", dict))
+    store.operations.send(PutCompareExchangeValueOperation("companies/cf", User("Bydgoszcz"), current.index))
+    with store.open_session(session_options=cluster_wide()) as session:
+        query = session.query(object_type=Company).include(lambda b: b.include_compare_exchange_value("external_id"))
+        list(query.statistics(stats.append))
+        value = session.advanced.cluster_transaction.get_compare_exchange_value("companies/cf", User)
+        assert value is not None and value.value.name == "Bydgoszcz"
+    assert stats[0].result_etag != stats[1].result_etag  # a changed value is a changed result

@@ -28,6 +28,16 @@ def test_collection_count(northwind: DocumentStore, documents: list[dict[str, An
         assert len(list(session.advanced.raw_query("from @all_docs", dict))) == len(documents)
 
 
+def test_untyped_session_query_reads_every_collection(northwind: DocumentStore,
+                                                      documents: list[dict[str, Any]]) -> None:
+    # session.query() without a type sends from '@all_docs', quoted
+    expected = {doc["@metadata"]["@id"] for doc in documents if doc.get("Name") in ("Chai", "Chang")}
+    with northwind.open_session() as session:
+        results = list(session.query().where_in("Name", ["Chai", "Chang"]))
+        ids = {session.advanced.get_document_id(result) for result in results}
+    assert ids == expected and len(expected) == 2
+
+
 def test_filter_and_order_by_price(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
     expected = sorted(
         (doc for doc in collection(documents, "Products") if doc["PricePerUnit"] > 20),
@@ -114,3 +124,10 @@ def test_bad_rql_raises_a_readable_error(northwind: DocumentStore) -> None:
 def test_unknown_parameter_is_named(northwind: DocumentStore) -> None:
     with northwind.open_session() as session, pytest.raises(RavenException, match="missing"):
         list(session.advanced.raw_query("from Products where Name = $missing"))
+
+
+def test_include_timings(northwind: DocumentStore) -> None:
+    seen: list[Any] = []
+    with northwind.open_session() as session:
+        results = list(session.query_collection("Products").timings(seen.append).where_not_equals("Name", "Chai"))
+    assert results and seen[0].duration_in_ms > 0 and set(seen[0].timings) == {"Query", "Includes"}

@@ -56,6 +56,8 @@ async def query(request: Request) -> Response:
     return json_response({
         "Results": results,
         "Includes": result.includes,
+        **({"CompareExchangeValueIncludes": answer.compare_exchange} if answer.compare_exchange is not None else {}),
+        **({"Timings": result.timings} if result.timings is not None else {}),
         "IndexName": result.index_name,
         "IsStale": result.is_stale,
         "TotalResults": result.total_results,
