@@ -124,10 +124,15 @@ class IndexingService:
         names = [definition.name.lower() for definition in compiled]
         if len(set(names)) != len(names):
             raise BadRequestError("The same index is defined twice in one request")
+        changed = []
         for definition in compiled:
             existing = self.registry.get(definition.name)
-            if existing is not None and not isinstance(existing.definition, StaticIndexDefinition):
+            if existing is None:
+                changed.append(definition.name)
+            elif not isinstance(existing.definition, StaticIndexDefinition):
                 raise BadRequestError(f"Index '{definition.name}' is an auto-index and cannot be redefined")
+            elif existing.definition.differs_from(definition.wire):
+                changed.append(definition.name)
 
         def change(record: dict[str, Any]) -> None:
             indexes = record.setdefault(RECORD_INDEXES, {})
@@ -140,6 +145,8 @@ class IndexingService:
         for definition in compiled:
             self.registry.put(definition)
             self.registry.set_state(definition.name, _state(definition))
+        for name in changed:
+            self._notify(name, "IndexAdded")
         self.wake()
         return [{"Index": definition.name, "RaftCommandIndex": etag} for definition in compiled]
 
@@ -155,15 +162,19 @@ class IndexingService:
         """``Normal`` (enable) or ``Disabled`` (disable), kept in the record for static indexes."""
         self._update_static(name, "State", state)
         self.registry.set_state(name, state)
+        if state == "Disabled":
+            self._notify(name, "IndexDemotedToDisabled")
         self.wake()
 
     def set_lock_mode(self, names: Sequence[str], mode: str) -> None:
         for name in names:
             self._update_static(name, "LockMode", mode)
+            self._notify(name, "LockModeChanged")
 
     def set_priority(self, names: Sequence[str], priority: str) -> None:
         for name in names:
             self._update_static(name, "Priority", priority)
+            self._notify(name, "PriorityChanged")
 
     def _update_static(self, name: str, key: str, value: str) -> None:
         index = self._named(name)
@@ -183,9 +194,10 @@ class IndexingService:
 
     def pause(self, name: str | None) -> None:
         """``StopIndexingOperation`` (every index) or ``StopIndexOperation`` (one); not kept across restarts."""
-        if name is not None:
-            self._named(name)
+        paused = [self._named(name).name] if name is not None else [known for known, _ in self.registry.named_indexes()]
         self.registry.pause(name)
+        for known in paused:
+            self._notify(known, "IndexPaused")
 
     def resume(self, name: str | None) -> None:
         if name is not None:
@@ -248,16 +260,22 @@ class IndexingService:
                 del indexes[key]
             return bool(doomed)
 
-        if self.registry.get(name) is not None and isinstance(self._named(name).definition, StaticIndexDefinition):
+        existing = self.registry.get(name)
+        if existing is not None and isinstance(existing.definition, StaticIndexDefinition):
             self._database.update_record(change)
         if not self.registry.delete(name):
             raise IndexNotFoundError(f"Index '{name}' does not exist.")
+        self._notify(existing.name if existing is not None else name, "IndexRemoved")
 
     def reset(self, name: str) -> None:
         """Rebuild an index from the start of the change feed."""
         if self.registry.reset(name) is None:
             raise IndexNotFoundError(f"Index '{name}' does not exist.")
         self.wake()
+
+    def _notify(self, name: str, kind: str) -> None:
+        """Tell the changes API's index watchers (RavenDB's ``IndexChangeTypes``)."""
+        self._database.changes.index_changed(name, kind)
 
     def _named(self, name: str) -> Index:
         """The index called ``name`` (``IndexNotFoundError`` when there is none)."""

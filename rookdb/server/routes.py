@@ -48,6 +48,7 @@ _TABLE: list[tuple[str, str, Endpoint, Access]] = [
     ("POST", "/admin/databases/disable", databases.toggle_databases_state, OPERATOR),
     ("POST", "/admin/databases/enable", databases.toggle_databases_state, OPERATOR),
     ("POST", "/admin/databases/promote", databases.promote_database_node, OPERATOR),
+    ("POST", "/admin/databases/reorder", databases.reorder_database_members, OPERATOR),
     ("POST", "/admin/compact", databases.compact_database, OPERATOR),
     ("GET", "/admin/logs/configuration", logs.get_logs_configuration, OPERATOR),
     ("POST", "/admin/logs/configuration", logs.set_logs_configuration, OPERATOR),

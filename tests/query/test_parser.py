@@ -198,6 +198,8 @@ def _query(**parts: Any) -> dict[str, Any]:
         "order_by": [],
         "select": None,
         "include": [],
+        "include_compare_exchange": [],
+        "include_timings": False,
         "limit": None,
         "offset": None,
     }
@@ -261,6 +263,10 @@ AST_JSON = [
             ]},
             include=[_field("Supplier")],
         ),
+    ),
+    (
+        "from Products include Supplier, cmpxchg('Owner.Key'), timings()",
+        _query(include=[_field("Supplier")], include_compare_exchange=[_field("Owner", "Key")], include_timings=True),
     ),
     (
         "from Products where boost(exact(vector.search(embedding.text_i8(Name, ai.task('t')), $p0, 0.75, 20)), 2)",

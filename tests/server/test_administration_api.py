@@ -36,6 +36,7 @@ from ravendb.serverwide.operations.common import (
     CreateDatabaseOperation,
     DeleteDatabaseOperation,
     PromoteDatabaseNodeOperation,
+    ReorderDatabaseMembersOperation,
 )
 from ravendb.serverwide.operations.ongoing_tasks import SetDatabasesLockOperation
 
@@ -163,6 +164,13 @@ def test_promoting_the_only_member_changes_nothing(store: DocumentStore) -> None
     assert result.name == store.database and result.topology.members == ["A"]
     with pytest.raises(RuntimeError, match="not part of the topology"):
         store.maintenance.server.send(PromoteDatabaseNodeOperation(store.database, "B"))
+
+
+@pytest.mark.parametrize("order", [["B"], ["A", "B"], ["A", "A"]])
+def test_reordering_must_name_exactly_the_members(store: DocumentStore, order: list[str]) -> None:
+    store.maintenance.server.send(ReorderDatabaseMembersOperation(store.database, ["A"]))
+    with pytest.raises(RuntimeError, match="existing members"):
+        store.maintenance.server.send(ReorderDatabaseMembersOperation(store.database, order))
 
 
 def test_logs_configuration(server: BackgroundServer) -> None:

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import websocket
 from ravendb import DocumentStore
-from ravendb.changes.types import DocumentChange
+from ravendb.documents.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
+from ravendb.documents.operations.indexes import (
+    DeleteIndexOperation,
+    PutIndexesOperation,
+    SetIndexesLockOperation,
+    SetIndexesPriorityOperation,
+)
 
 from rookdb.server.runner import BackgroundServer
 from rookdb.testing.server_process import ServerProcess
@@ -23,8 +29,8 @@ class User:
         self.name = name
 
 
-def watch(subscribe: Callable[..., Any]) -> tuple[list[DocumentChange], Callable[[], None]]:
-    heard: list[DocumentChange] = []
+def watch(subscribe: Callable[..., Any]) -> tuple[list[Any], Callable[[], None]]:
+    heard: list[Any] = []
     observable = subscribe()
     close = observable.subscribe(heard.append)
     observable.ensure_subscribe_now()
@@ -53,6 +59,26 @@ def test_documents_collections_prefixes_and_one_document(store: DocumentStore) -
     assert all(change.collection_name == "Users" and change.change_vector for change in single)
     for close in (close_all, close_users, close_prefixed, close_single):
         close()
+
+
+def test_index_changes(store: DocumentStore) -> None:
+    changes = store.changes()
+    every_index, close_all = watch(changes.for_all_indexes)
+    dogs, close_dogs = watch(lambda: changes.for_index("Dogs"))
+    definitions = [IndexDefinition(name=name, maps={f"from doc in docs.{name} select new {{ doc.Name }}"})
+                   for name in ("Dogs", "Cats")]
+    store.maintenance.send(PutIndexesOperation(*definitions))
+    store.maintenance.send(PutIndexesOperation(definitions[0]))  # identical: nothing changes
+    store.maintenance.send(SetIndexesPriorityOperation(IndexPriority.LOW, "Dogs"))
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.LOCKED_IGNORE, "Cats"))
+    store.maintenance.send(DeleteIndexOperation("Dogs"))
+    expected = [("Dogs", "IndexAdded"), ("Cats", "IndexAdded"), ("Dogs", "PriorityChanged"),
+                ("Cats", "LockModeChanged"), ("Dogs", "IndexRemoved")]
+    wait_for(lambda: len(every_index) == len(expected), what="every index change to be notified")
+    assert [(change.name, str(change.type_of_change.value)) for change in every_index] == expected
+    assert [str(change.type_of_change.value) for change in dogs] == ["IndexAdded", "PriorityChanged", "IndexRemoved"]
+    close_all()
+    close_dogs()
 
 
 def raw_socket(server: BackgroundServer, database: str) -> websocket.WebSocket:

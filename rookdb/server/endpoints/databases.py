@@ -127,6 +127,20 @@ async def promote_database_node(request: Request) -> Response:
                           "NodesAddedTo": []})
 
 
+async def reorder_database_members(request: Request) -> Response:
+    """``ReorderDatabaseMembersOperation``: the new order must list exactly the database's members; with
+    node A its only member, the one valid order changes nothing."""
+    name, _, etag = await catalog_of(request).database_id(query_required(request, "name"))
+    body = await read_json(request)
+    order = body.get("MembersOrder") if isinstance(body, dict) else None
+    if not isinstance(order, list) or not all(isinstance(node, str) for node in order):
+        raise BadRequestError("'MembersOrder' must be a list of node tags.")
+    if sorted(order) != [NODE_TAG]:
+        raise BadRequestError(f"The reordered list doesn't correspond to the existing members of the database "
+                              f"group of '{name}': {', '.join(order) or 'none'} (members: {NODE_TAG}).")
+    return json_response({"RaftCommandIndex": etag})
+
+
 async def load_sample_data(request: Request) -> Response:
     database = await database_of(request)
     sample = request.query_params.get("name", "northwind").lower()
