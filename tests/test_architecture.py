@@ -14,9 +14,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rookdb"
 
-# What each layer may import besides itself; the shared modules (errors, settings, background, frames) sit below
+# What each layer may import besides itself; the shared modules (errors, settings, background, frames, wire) sit below
 # all layers.
-SHARED = {"errors", "settings", "background", "frames"}
+SHARED = {"errors", "settings", "background", "frames", "wire"}
 ALLOWED: dict[str, set[str]] = {
     "storage": set(),
     "indexes": {"storage"},
@@ -35,6 +35,7 @@ TOP_LEVEL: dict[str, set[str]] = {
     "__main__": {"cli"},
     "errors": set(),
     "frames": set(),
+    "wire": {"errors"},
     "settings": {"errors"},
     "background": {"errors", "settings"},
     "tasks_watch": {"errors"},

@@ -19,8 +19,8 @@ from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions, validate_chunkin
 from rookdb.ai.connection_strings import CONNECTORS, AiConnectionString, connector_name
 from rookdb.ai.identifiers import TASK_FALLBACK_IDENTIFIER, generate_identifier, validate_identifier
 from rookdb.ai.quantization import VectorEmbeddingType
-from rookdb.ai.timespan import format_timespan, parse_timespan
 from rookdb.errors import ValidationError
+from rookdb.wire import EMBEDDINGS_GENERATION, format_timespan, parse_timespan
 
 __all__ = [
     "DAILY_TOKEN_BUDGET",
@@ -28,7 +28,6 @@ __all__ = [
     "DEFAULT_EMBEDDINGS_CACHE_FOR_QUERYING_EXPIRATION",
     "DEFAULT_QUERYING_CHUNKING_OPTIONS",
     "DEFAULT_SCRIPT_CHUNKING_OPTIONS",
-    "ETL_TYPE",
     "GENERATE_FUNCTION",
     "NO_CONNECTOR",
     "PATHS_TRANSFORMATION_NAME",
@@ -43,7 +42,6 @@ __all__ = [
     "with_connector",
 ]
 
-ETL_TYPE = "EmbeddingsGeneration"
 DAILY_TOKEN_BUDGET = "DailyTokenBudget"
 # The single transformation's name tells which source mode a task uses; ``reset=`` names it.
 PATHS_TRANSFORMATION_NAME = "embeddings-from-paths"
@@ -168,8 +166,8 @@ def parse_task_configuration(data: Any) -> EmbeddingsGenerationConfiguration:
     Raises ``ValidationError`` naming the field and rule. ``Transforms`` is ignored: it is derived.
     """
     data = _object(data, "EmbeddingsGenerationConfiguration")
-    if data.get("EtlType") not in (None, ETL_TYPE):
-        raise ValidationError("EtlType", f"must be '{ETL_TYPE}', got {data['EtlType']!r}")
+    if data.get("EtlType") not in (None, EMBEDDINGS_GENERATION):
+        raise ValidationError("EtlType", f"must be '{EMBEDDINGS_GENERATION}', got {data['EtlType']!r}")
     name = _required_str(data, "Name")
     identifier = _str(data, "Identifier")
     if identifier is None or not identifier.strip():
@@ -310,7 +308,7 @@ def render_task_configuration(config: EmbeddingsGenerationConfiguration) -> dict
     """The wire JSON, shaped like the client's ``to_json()``, with the real ``TaskId``."""
     script = config.embeddings_transformation
     return {
-        "EtlType": ETL_TYPE,
+        "EtlType": EMBEDDINGS_GENERATION,
         "Name": config.name,
         "TaskId": config.task_id,
         "ConnectionStringName": config.connection_string_name,

@@ -33,6 +33,7 @@ from rookdb.ai.task_config import (
 )
 from rookdb.documents.secrets import SecretBox
 from rookdb.errors import InUseError, NotFoundError, ValidationError
+from rookdb.wire import EMBEDDINGS_GENERATION
 
 __all__ = ["AiRecord", "RecordStore", "TaskUsage", "TaskWrite"]
 
@@ -41,7 +42,6 @@ _T = TypeVar("_T")
 _CONNECTION_STRINGS = "AiConnectionStrings"
 _TASKS = "EmbeddingsGenerations"
 _NEXT_TASK_ID = "NextTaskId"
-EMBEDDINGS_GENERATION = "EmbeddingsGeneration"
 
 
 class RecordStore(Protocol):

@@ -61,7 +61,7 @@ from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFou
 from rookdb.query.executor import QueryResult
 from rookdb.settings import Settings
 from rookdb.storage.base import Attachment, CompareExchangeValue, StoredDocument
-from rookdb.storage.metadata import format_timestamp
+from rookdb.wire import format_timestamp
 
 __all__ = ["DEFAULT_REQUEST_THREADS", "INLINE_LOAD_MAX_IDS", "AsyncCatalog", "AsyncDatabase", "AttachmentContent",
            "QueryAnswer"]

@@ -15,6 +15,7 @@ from rookdb.documents.metadata import prepare_body, resolve_new_id
 from rookdb.errors import BadRequestError, ConcurrencyError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage, StoredDocument, WriteTransaction
+from rookdb.wire import CHANGE_VECTOR, LAST_MODIFIED
 
 __all__ = ["Database", "PutResult"]
 
@@ -30,8 +31,8 @@ class PutResult:
         return {
             "@id": self.document.id,
             "@collection": self.document.collection,
-            "@change-vector": self.document.change_vector,
-            "@last-modified": self.document.last_modified,
+            CHANGE_VECTOR: self.document.change_vector,
+            LAST_MODIFIED: self.document.last_modified,
         }
 
 

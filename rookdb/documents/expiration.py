@@ -19,11 +19,11 @@ from typing import Any
 
 import orjson
 
-from rookdb.ai.embeddings.layout import EXPIRES, format_expires, parse_expires
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService
 from rookdb.documents.database import Database
 from rookdb.errors import RookError
 from rookdb.storage.base import WriteTransaction
+from rookdb.wire import EXPIRES, format_timestamp, parse_timestamp
 
 __all__ = ["DocumentExpirer"]
 
@@ -96,7 +96,7 @@ class DocumentExpirer:
             due: dict[str, Entry] = {}
             for bucket in self._database.storage.states(_BUCKET_PREFIX).values():
                 for key, value in (bucket.items() if isinstance(bucket, dict) else ()):
-                    moment = parse_expires(value[1]) if isinstance(value, list) and len(value) == 2 else None
+                    moment = parse_timestamp(value[1]) if isinstance(value, list) and len(value) == 2 else None
                     if moment is not None:
                         due[key] = (str(value[0]), moment)
             self._due = due
@@ -117,7 +117,7 @@ class DocumentExpirer:
         for key, (doc_id, moment) in due.items():
             bucket = buckets.get(_bucket_of(key))
             if bucket is not None:
-                bucket[key] = [doc_id, format_expires(moment)]
+                bucket[key] = [doc_id, format_timestamp(moment)]
         for name, bucket in buckets.items():
             tx.set_state(name, bucket)
 
@@ -133,7 +133,7 @@ class DocumentExpirer:
                 moment = None
                 if change.document is not None and _EXPIRES_MARKER in change.document.body:
                     metadata = orjson.loads(change.document.body).get("@metadata")
-                    moment = parse_expires(metadata.get(EXPIRES)) if isinstance(metadata, dict) else None
+                    moment = parse_timestamp(metadata.get(EXPIRES)) if isinstance(metadata, dict) else None
                 key = change.id.lower()
                 if moment is not None:
                     updates[key] = (change.id, moment)
@@ -180,5 +180,5 @@ class DocumentExpirer:
     def _still_expired(body: bytes, now: datetime) -> bool:
         # The document may have been given a later @expires since it was indexed.
         parsed: Any = orjson.loads(body).get("@metadata")
-        moment = parse_expires(parsed.get(EXPIRES)) if isinstance(parsed, dict) else None
+        moment = parse_timestamp(parsed.get(EXPIRES)) if isinstance(parsed, dict) else None
         return moment is not None and moment <= now

@@ -16,6 +16,7 @@ import orjson
 
 from rookdb.documents.database import Database
 from rookdb.storage.base import WriteTransaction
+from rookdb.wire import format_timestamp, parse_timestamp
 
 __all__ = ["HILO_COLLECTION", "HILO_PREFIX", "HiloRange", "capacity_for", "next_range", "return_range"]
 
@@ -47,9 +48,8 @@ def capacity_for(last_size: int, last_range_at: str | None, now: datetime) -> in
     """The size of the next range, from the previous one's size and when it was handed out."""
     if last_size <= 0:
         return _MIN_CAPACITY
-    try:
-        previous = datetime.fromisoformat((last_range_at or "").rstrip("Z")[:26]).replace(tzinfo=UTC)
-    except ValueError:
+    previous = parse_timestamp(last_range_at)
+    if previous is None:
         return max(_MIN_CAPACITY, last_size)
     elapsed = (now - previous).total_seconds()
     if elapsed < _GROW_WITHIN_S:
@@ -86,7 +86,7 @@ def next_range(database: Database, tag: str, last_batch_size: int, last_range_at
         _store_max(database, tx, document_id, body, current + capacity)
     database.notify_changed()
     return HiloRange(f"{tag}{separator}", current + 1, current + capacity, capacity,
-                     now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z")
+                     format_timestamp(now))
 
 
 def return_range(database: Database, tag: str, end: int, last: int) -> None:

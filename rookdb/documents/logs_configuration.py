@@ -12,9 +12,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from rookdb.ai.timespan import format_timespan, parse_timespan
 from rookdb.errors import BadRequestError, ValidationError
 from rookdb.settings import Settings
+from rookdb.wire import format_timespan, parse_timespan
 
 __all__ = ["LOG_MODES", "LogsConfiguration"]
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from rookdb.errors import BadRequestError
+from rookdb.wire import ATTACHMENTS, CHANGE_VECTOR, FLAGS, LAST_MODIFIED
 
 __all__ = [
     "EMPTY_COLLECTION",
@@ -19,7 +20,7 @@ EMPTY_COLLECTION = "@empty"
 
 # Clients send back the whole stored metadata on update; these keys are recomputed by the server.
 SERVER_OWNED_KEYS = frozenset({
-    "@id", "@change-vector", "@last-modified", "@flags", "@attachments", "@counters",
+    "@id", CHANGE_VECTOR, LAST_MODIFIED, FLAGS, ATTACHMENTS, "@counters",
     "@timeseries", "@index-score", "@projection", "@nested-object-types",
 })
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
-from rookdb.documents.ai_record import EMBEDDINGS_GENERATION, TaskWrite
+from rookdb.documents.ai_record import TaskWrite
 from rookdb.documents.services import DatabaseServices
 from rookdb.errors import NotFoundError
+from rookdb.wire import EMBEDDINGS_GENERATION
 
 __all__ = ["describe_task", "find_task", "save_task", "set_task_disabled"]
 

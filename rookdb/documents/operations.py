@@ -16,10 +16,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from rookdb.errors import BadRequestError, RookError
+from rookdb.wire import format_timestamp
 
 __all__ = ["Operation", "OperationCanceled", "OperationRegistry", "OperationWork"]
 
@@ -34,10 +34,6 @@ class OperationCanceled(Exception):
     """Raised inside an operation's work by ``Operation.check`` once the operation was killed."""
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-
-
 @dataclass
 class Operation:
     """One operation: its description, its progress while it runs, its result once done."""
@@ -46,7 +42,7 @@ class Operation:
     database: str | None
     kind: str
     description: dict[str, Any]
-    started_at: str = field(default_factory=_now)
+    started_at: str = field(default_factory=format_timestamp)
     status: str = "InProgress"
     result: Any = None
     progress: dict[str, Any] | None = None

@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 
-from rookdb.ai.timespan import parse_timespan
 from rookdb.documents.database import Database
 from rookdb.documents.indexing import IndexingService
 from rookdb.documents.vector_search import VectorSearchService
@@ -21,6 +20,7 @@ from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.named_vectors import StaticVectorSearch
 from rookdb.query.parser import parse_query
+from rookdb.wire import parse_timespan
 
 __all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "matching_ids", "run_query",
            "wait_for_non_stale_seconds"]

@@ -18,8 +18,9 @@ from rookdb.errors import StorageError
 from rookdb.indexes import plan
 from rookdb.indexes.definitions import IndexDefinition
 from rookdb.indexes.reader import IndexReader
-from rookdb.indexes.store import IndexStore, utc_timestamp
+from rookdb.indexes.store import IndexStore
 from rookdb.storage.base import Change, DocumentStorage
+from rookdb.wire import format_timestamp
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Index", "IndexRetiredError"]
 
@@ -101,7 +102,7 @@ class Index:
     @contextmanager
     def reader(self) -> Iterator[IndexReader]:
         """A snapshot of the index for one query (hold ``in_use`` around it)."""
-        self.last_query_time = utc_timestamp()
+        self.last_query_time = format_timestamp()
         with self.store.reader() as reader:
             yield reader
 

@@ -31,7 +31,6 @@ import os
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from rookdb.indexes.matching import StoreField
 from rookdb.indexes.reader import IndexReader
 from rookdb.indexes.values import leaves, number_of, string_number
 from rookdb.storage.base import Change, DocumentStorage
+from rookdb.wire import format_timestamp
 
 __all__ = [
     "DEFAULT_MAX_ERRORS",
@@ -103,12 +103,6 @@ class ApplyResult:
     failed: int
 
 
-def utc_timestamp() -> str:
-    """Now in RavenDB's timestamp format."""
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 10_000_000):07d}Z"
-
-
 class IndexStore:
     """An index file: apply batches of changes (one writer at a time), read snapshots from any thread.
 
@@ -131,7 +125,7 @@ class IndexStore:
         for key, value in writer.execute("SELECT key, value FROM meta"):
             if key in self.counters:
                 self.counters[key] = int(value)
-        self.created = str(_meta(writer, "created") or utc_timestamp())
+        self.created = str(_meta(writer, "created") or format_timestamp())
         self.last_indexed = str(_meta(writer, "last_indexed") or self.created)
         self.state = str(_meta(writer, "state") or "Normal")
         self.replacement = bool(_meta(writer, "replacement"))
@@ -155,7 +149,7 @@ class IndexStore:
             for number, field in enumerate(definition.stored_fields(), start=1):
                 _create_field(writer, number, field)
             writer.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("definition", orjson.dumps(definition.to_json()).decode()), ("created", utc_timestamp()),
+                ("definition", orjson.dumps(definition.to_json()).decode()), ("created", format_timestamp()),
                 ("replacement", int(replacement)), *((key, 0) for key in _COUNTERS)])
             writer.execute("COMMIT")
         except sqlite3.Error as error:
@@ -234,7 +228,7 @@ class IndexStore:
         db.executemany("INSERT INTO stored VALUES (?, ?)", rows.stored)
         for field_id, texts in rows.texts.items():
             db.executemany(f"INSERT INTO fts_{field_id} (rowid, body) VALUES (?, ?)", texts)
-        now = utc_timestamp()
+        now = format_timestamp()
         if rows.errors:
             db.executemany("INSERT INTO errors (document, error, timestamp, action) VALUES (?, ?, ?, ?)",
                            [(doc_id, message, now, action) for doc_id, message, action in rows.errors])

@@ -10,21 +10,16 @@ from typing import Any
 from rookdb.errors import ValidationError
 from rookdb.security.certificates import Certificate
 from rookdb.security.clearance import DatabaseAccess, SecurityClearance
+from rookdb.wire import format_timestamp, parse_timestamp
 
-__all__ = ["CertificateDefinition", "CertificateRequest", "parse_wire_time", "wire_time"]
-
-
-def wire_time(moment: datetime) -> str:
-    """A UTC time as .NET writes a ``DateTime`` (seven fraction digits, ``Z``)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+__all__ = ["CertificateDefinition", "CertificateRequest"]
 
 
-def parse_wire_time(text: str, field_name: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.rstrip("Z")[:26])
-    except ValueError as error:
-        raise ValidationError(field_name, f"is not a date and time: {text!r}") from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _parse_time(text: str, field_name: str) -> datetime:
+    moment = parse_timestamp(text)
+    if moment is None:
+        raise ValidationError(field_name, f"is not a date and time: {text!r}")
+    return moment
 
 
 @dataclass(frozen=True)
@@ -71,8 +66,8 @@ class CertificateDefinition:
             "Thumbprint": self.thumbprint,
             "SecurityClearance": str(self.clearance),
             "Permissions": {database: str(access) for database, access in self.permissions.items()},
-            "NotAfter": wire_time(self.not_after),
-            "NotBefore": wire_time(self.not_before),
+            "NotAfter": format_timestamp(self.not_after),
+            "NotBefore": format_timestamp(self.not_before),
             "CollectionSecondaryKeys": [],
             "CollectionPrimaryKey": "",
             "PublicKeyPinningHash": self.pinning_hash,
@@ -91,8 +86,8 @@ class CertificateDefinition:
         """Read a definition back from the store's file."""
         return cls(name=body["Name"], thumbprint=body["Thumbprint"],
                    clearance=SecurityClearance(body["SecurityClearance"]), certificate=body["Certificate"],
-                   not_after=parse_wire_time(body["NotAfter"], "NotAfter"),
-                   not_before=parse_wire_time(body["NotBefore"], "NotBefore"),
+                   not_after=_parse_time(body["NotAfter"], "NotAfter"),
+                   not_before=_parse_time(body["NotBefore"], "NotBefore"),
                    pinning_hash=body["PublicKeyPinningHash"],
                    permissions={name: DatabaseAccess(access) for name, access in body["Permissions"].items()},
                    disabled=bool(body.get("Disabled", False)))
@@ -124,7 +119,7 @@ class CertificateRequest:
             password=_optional_text(body, "Password"),
             certificate=_optional_text(body, "Certificate"),
             thumbprint=_optional_text(body, "Thumbprint"),
-            not_after=parse_wire_time(not_after, "NotAfter") if isinstance(not_after, str) and not_after else None,
+            not_after=_parse_time(not_after, "NotAfter") if isinstance(not_after, str) and not_after else None,
             disabled=body.get("Disabled") in (True, "true", "True"),
         )
         if request.not_after is not None and request.not_after.date() <= datetime.now(UTC).date():

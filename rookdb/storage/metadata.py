@@ -9,25 +9,20 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
+
+from rookdb.wire import ATTACHMENTS, CHANGE_VECTOR, FLAGS, LAST_MODIFIED
 
 __all__ = [
     "AttachmentRow",
     "apply_attachments",
     "change_vector",
     "content_hash",
-    "format_timestamp",
     "new_database_id",
     "stamp",
 ]
 
 AttachmentRow = tuple[str, str, str, int]  # name, hash, content type, size
-
-
-def format_timestamp(moment: datetime) -> str:
-    """RavenDB's timestamp format: seven fractional digits, UTC, ``Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 def content_hash(content: bytes) -> str:
@@ -50,8 +45,8 @@ def stamp(body: dict[str, Any], doc_id: str, vector: str, last_modified: str) ->
     if not isinstance(metadata, dict):
         metadata = body["@metadata"] = {}
     metadata["@id"] = doc_id
-    metadata["@change-vector"] = vector
-    metadata["@last-modified"] = last_modified
+    metadata[CHANGE_VECTOR] = vector
+    metadata[LAST_MODIFIED] = last_modified
     return metadata
 
 
@@ -61,13 +56,13 @@ def apply_attachments(metadata: dict[str, Any], rows: Iterable[AttachmentRow]) -
         {"Name": name, "Hash": digest, "ContentType": content_type, "Size": size}
         for name, digest, content_type, size in rows
     ]
-    flags = [f for f in str(metadata.get("@flags") or "").split(", ") if f and f != "HasAttachments"]
+    flags = [f for f in str(metadata.get(FLAGS) or "").split(", ") if f and f != "HasAttachments"]
     if listed:
-        metadata["@attachments"] = listed
+        metadata[ATTACHMENTS] = listed
         flags.append("HasAttachments")
     else:
-        metadata.pop("@attachments", None)
+        metadata.pop(ATTACHMENTS, None)
     if flags:
-        metadata["@flags"] = ", ".join(flags)
+        metadata[FLAGS] = ", ".join(flags)
     else:
-        metadata.pop("@flags", None)
+        metadata.pop(FLAGS, None)

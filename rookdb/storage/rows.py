@@ -21,9 +21,9 @@ from rookdb.storage.metadata import (
     apply_attachments,
     change_vector,
     content_hash,
-    format_timestamp,
     stamp,
 )
+from rookdb.wire import format_timestamp
 
 __all__ = ["DOCUMENT_COLUMNS", "DocumentRow", "RowWriteTransaction", "in_etag_order", "notify_listeners",
            "prefix_bounds", "row_to_document"]

@@ -14,7 +14,6 @@ from ravendb.documents.operations.ai.embeddings_generation_configuration import 
 from ravendb.documents.operations.ai.embeddings_transformation import EmbeddingsTransformation as ClientTransformation
 from ravendb.documents.operations.ongoing_tasks import OngoingTaskEmbeddingsGeneration
 from ravendb.serverwide.database_record import DatabaseRecordWithEtag
-from ravendb.tools.utils import Utils
 
 from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
 from rookdb.ai.connection_strings import AiConnectionString, EmbeddedSettings
@@ -32,7 +31,6 @@ from rookdb.ai.task_config import (
     validate_task_configuration,
     with_connector,
 )
-from rookdb.ai.timespan import format_timespan, parse_timespan
 from rookdb.errors import ValidationError
 
 SCRIPT = (
@@ -353,70 +351,3 @@ def test_every_quantization_but_text_is_accepted() -> None:
 def test_client_validation_agrees_on_the_samples() -> None:
     assert _paths_sample().validate() == []
     assert _script_sample().validate() == []
-
-
-# TimeSpan strings.
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("90.00:00:00", timedelta(days=90)),
-        ("14.00:00:00", timedelta(days=14)),
-        ("00:00:00", timedelta(0)),
-        ("01:02:03", timedelta(hours=1, minutes=2, seconds=3)),
-        ("1:02:03", timedelta(hours=1, minutes=2, seconds=3)),
-        ("1.23:59:59", timedelta(days=1, hours=23, minutes=59, seconds=59)),
-        ("00:00:01.5", timedelta(seconds=1, microseconds=500000)),
-        ("00:00:01.500000", timedelta(seconds=1, microseconds=500000)),
-        ("00:00:00.0000010", timedelta(microseconds=1)),
-        ("00:00:00.1234567", timedelta(microseconds=123456)),
-        ("-1.02:00:00", -timedelta(days=1, hours=2)),
-        (" 3.00:00:00 ", timedelta(days=3)),
-    ],
-)
-def test_parse_timespan(text: str, value: timedelta) -> None:
-    assert parse_timespan(text) == value
-
-
-@pytest.mark.parametrize(
-    "text", ["", "90", "90 days", "24:00:00", "00:60:00", "00:00:60", "1.2.03:00:00", "00:00:00.12345678"]
-)
-def test_parse_timespan_rejects(text: str) -> None:
-    with pytest.raises(ValidationError) as raised:
-        parse_timespan(text, "EmbeddingsCacheExpiration")
-    assert raised.value.field == "EmbeddingsCacheExpiration"
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (timedelta(days=90), "90.00:00:00"),
-        (timedelta(days=14), "14.00:00:00"),
-        (timedelta(hours=5, minutes=4, seconds=3), "05:04:03"),
-        (timedelta(0), "00:00:00"),
-        (timedelta(days=2, seconds=1, microseconds=250000), "2.00:00:01.250000"),
-        (timedelta(microseconds=7), "00:00:00.000007"),
-        (-timedelta(days=1, hours=2), "-1.02:00:00"),
-    ],
-)
-def test_format_timespan(value: timedelta, text: str) -> None:
-    assert format_timespan(value) == text
-    assert parse_timespan(text) == value
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        timedelta(days=90),
-        timedelta(days=14),
-        timedelta(hours=3, seconds=9),
-        timedelta(days=1, microseconds=1),
-        timedelta(seconds=59, microseconds=999999),
-    ],
-)
-def test_timespans_agree_with_the_client(value: timedelta) -> None:
-    text = format_timespan(value)
-    assert text == Utils.timedelta_to_str(value)
-    assert Utils.string_to_timedelta(text) == value
-    assert parse_timespan(Utils.timedelta_to_str(value)) == value

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from rookdb.ai.embeddings.layout import format_expires
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.database import Database
 from rookdb.documents.expiration import DocumentExpirer
 from rookdb.settings import Settings
+from rookdb.wire import format_timestamp
 from tests.support.waiting import wait_for
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ class Clock:
 def doc(expires: datetime | str | None, collection: str = "Sessions") -> dict[str, object]:
     metadata: dict[str, object] = {"@collection": collection}
     if expires is not None:
-        metadata["@expires"] = expires if isinstance(expires, str) else format_expires(expires)
+        metadata["@expires"] = expires if isinstance(expires, str) else format_timestamp(expires)
     return {"User": "ann", "@metadata": metadata}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rookdb.ai.identifiers import TASK_FALLBACK_IDENTIFIER, generate_identifier, identifier_problems
-from rookdb.ai.timespan import format_timespan, parse_timespan
+from rookdb.wire import format_timespan, parse_timespan
 from tests.support.studio import Studio
 
 pytestmark = pytest.mark.browser

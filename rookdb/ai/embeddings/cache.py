@@ -16,14 +16,13 @@ import orjson
 
 from rookdb.ai.embeddings.layout import (
     CACHE_COLLECTION,
-    EXPIRES,
     VECTOR_CONTENT_TYPE,
     cache_document_body,
     cache_document_id,
-    parse_expires,
 )
 from rookdb.ai.quantization import VectorEmbeddingType
 from rookdb.storage.base import DocumentStorage, WriteTransaction
+from rookdb.wire import EXPIRES, parse_timestamp
 
 __all__ = ["CachedVector", "Clock", "EmbeddingsCache", "needs_extension", "utc_now"]
 
@@ -68,7 +67,7 @@ class EmbeddingsCache:
             if attachment is None:
                 continue
             metadata = orjson.loads(document.body).get("@metadata") or {}
-            found[digest] = CachedVector(attachment[1], parse_expires(metadata.get(EXPIRES)))
+            found[digest] = CachedVector(attachment[1], parse_timestamp(metadata.get(EXPIRES)))
         return found
 
     def put_in(

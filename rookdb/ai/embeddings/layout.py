@@ -17,7 +17,7 @@ attachment named by the text hash and the document carries ``@metadata.@expires`
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -26,13 +26,13 @@ import orjson
 
 from rookdb.ai.quantization import INT8_SCALE_BYTES, VectorEmbeddingType
 from rookdb.storage.base import DocumentStorage
+from rookdb.wire import EXPIRES, format_timestamp
 
 __all__ = [
     "CACHE_COLLECTION",
     "CACHE_ID_PREFIX",
     "EMBEDDINGS_COLLECTION_PREFIX",
     "EMBEDDINGS_ID_PREFIX",
-    "EXPIRES",
     "QUANTIZATION_KEY",
     "VECTOR_CONTENT_TYPE",
     "cache_document_body",
@@ -40,8 +40,6 @@ __all__ = [
     "decode_vector",
     "embeddings_collection",
     "embeddings_document_id",
-    "format_expires",
-    "parse_expires",
     "section_fields",
     "section_hashes",
     "sections_of",
@@ -53,7 +51,6 @@ EMBEDDINGS_ID_PREFIX = "embeddings/"
 CACHE_COLLECTION = "@embeddings-cache"
 CACHE_ID_PREFIX = "embeddings-cache/"
 QUANTIZATION_KEY = "@quantization"
-EXPIRES = "@expires"
 VECTOR_CONTENT_TYPE = "application/octet-stream"
 _INT8_RANGE = 127.0
 
@@ -81,35 +78,8 @@ def cache_document_body(
     return {
         "ConnectionStringIdentifier": connection_string_identifier,
         "Quantization": quantization.value,
-        "@metadata": {"@collection": CACHE_COLLECTION, EXPIRES: format_expires(expires)},
+        "@metadata": {"@collection": CACHE_COLLECTION, EXPIRES: format_timestamp(expires)},
     }
-
-
-def format_expires(moment: datetime) -> str:
-    """RavenDB's timestamp format (UTC, seven fractional digits, ``Z``), as ``@expires`` holds it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-
-
-def parse_expires(value: Any) -> datetime | None:
-    """A UTC datetime from an ``@expires`` value (ISO 8601, any fraction length); None if unreadable.
-
-    A value without a zone is UTC, as RavenDB reads it.
-    """
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    head, dot, rest = text.partition(".")
-    if dot:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        # Python reads at most six fraction digits; RavenDB writes seven.
-        text = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}" if digits else head + rest
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def sections_of(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

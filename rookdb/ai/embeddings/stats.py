@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from rookdb.ai.embeddings.cache import Clock, utc_now
-from rookdb.ai.embeddings.layout import format_expires
+from rookdb.wire import format_timestamp
 
 __all__ = [
     "DEFAULT_HEALTH_SMOOTHING",
@@ -160,7 +160,7 @@ class TaskStats:
                 return
             self._last_snapshot = now
             self.history.append({
-                "At": format_expires(self._wall_clock()),
+                "At": format_timestamp(self._wall_clock()),
                 "DocumentsProcessed": counters.documents,
                 "ProviderCalls": counters.provider_calls,
                 "CacheHits": counters.cache_hits,

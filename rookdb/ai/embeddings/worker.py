@@ -33,7 +33,6 @@ from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, utc_now
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.extraction import Extractor, create_extractor
 from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
-from rookdb.ai.embeddings.layout import format_expires
 from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, TaskCounters, TaskStats
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import DailyUsage, UsageCounts, next_day_start, task_owner
@@ -48,6 +47,7 @@ from rookdb.background import CoroutineService, ProviderLoop
 from rookdb.errors import AiConfigurationError, AiError, RookError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage
+from rookdb.wire import format_timestamp
 
 __all__ = [
     "DEFAULT_DRAIN_TIMEOUT_SECONDS",
@@ -356,7 +356,7 @@ class EmbeddingsWorker:
                             estimated_tokens=plan.estimated_tokens, cache_hits=counts.cache_hits,
                             tokens_saved=saved.tokens, estimated_tokens_saved=saved.tokens if saved.estimated else 0)
         counters = self.stats.counters.after_batch(counts)
-        at = format_expires(self._clock())
+        at = format_timestamp(self._clock())
         for document in plan.documents:
             if document.error is not None:
                 step, message = document.error
@@ -463,7 +463,7 @@ class EmbeddingsWorker:
 
     async def _record_process_error(self, step: Step, documents: int, message: str) -> None:
         self.last_error = message
-        self.errors.add_process(step, documents, message, format_expires(self._clock()))
+        self.errors.add_process(step, documents, message, format_timestamp(self._clock()))
         try:
             await asyncio.to_thread(self._store_errors)
         except RookError as error:
@@ -501,13 +501,13 @@ class EmbeddingsWorker:
             "FailureRatio": round(counters.failure_ratio, 4),
             "ThroughputPerSecond": round(self.stats.throughput(), 2),
             "LastError": self.last_error,
-            "FallbackUntil": (format_expires(datetime.fromtimestamp(self.fallback_until, UTC))
+            "FallbackUntil": (format_timestamp(datetime.fromtimestamp(self.fallback_until, UTC))
                               if self.fallback_until is not None and self.state is TaskState.FALLBACK else None),
             "History": self.stats.history_snapshot(),
             "Throttle": throttle.snapshot() if throttle is not None else None,
             "DailyTokenBudget": self.budget.limit,
             "BudgetRemainingToday": self.budget.remaining(),
-            "BudgetResumesAt": (format_expires(self.budget_resumes_at)
+            "BudgetResumesAt": (format_timestamp(self.budget_resumes_at)
                                 if self.budget_resumes_at is not None and state is TaskState.BUDGET_EXHAUSTED
                                 else None),
         }

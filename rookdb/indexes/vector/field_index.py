@@ -17,7 +17,6 @@ import hashlib
 import logging
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from rookdb.indexes.vector.fields import VectorFieldSpec
 from rookdb.indexes.vector.index import VectorIndex
 from rookdb.indexes.vector.kinds import DEFAULT_TUNING, GraphTuning
 from rookdb.storage.base import Change, DocumentStorage
+from rookdb.wire import format_timestamp
 
 __all__ = [
     "DEFAULT_MAX_ERRORS",
@@ -259,7 +259,7 @@ class FieldIndex:
 
     def _record(self, doc_id: str, message: str) -> None:
         self.error_count += 1
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime())
+        stamp = format_timestamp()
         self._errors.append(IndexingError(doc_id, message, stamp))
 
     def record_failure(self, message: str) -> None:

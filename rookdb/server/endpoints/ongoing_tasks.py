@@ -5,11 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.documents.ai_record import EMBEDDINGS_GENERATION
 from rookdb.errors import BadRequestError
 from rookdb.server.endpoints.topology import node_url
 from rookdb.server.requests import database_of, query_bool, query_int, read_json
 from rookdb.server.responses import json_response
+from rookdb.wire import EMBEDDINGS_GENERATION
 
 __all__ = ["delete_task", "get_task", "list_tasks", "put_etl", "toggle_task_state"]
 
@@ -26,7 +26,7 @@ async def put_etl(request: Request) -> Response:
     database = await database_of(request)
     body = await read_json(request)
     if isinstance(body, dict) and body.get("EtlType") not in (None, EMBEDDINGS_GENERATION):
-        raise BadRequestError(f"Only EmbeddingsGeneration tasks are supported, not '{body.get('EtlType')}'.")
+        raise BadRequestError(f"Only {EMBEDDINGS_GENERATION} tasks are supported, not '{body.get('EtlType')}'.")
     starting_point = request.query_params.get("changeVector", "LastDocument")
     if starting_point not in _VALID_STARTING_POINTS:
         raise BadRequestError(

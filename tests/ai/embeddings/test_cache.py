@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from rookdb.ai.embeddings.cache import EmbeddingsCache, needs_extension
-from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
+from rookdb.ai.embeddings.layout import cache_document_id
 from rookdb.ai.quantization import VectorEmbeddingType
 from rookdb.storage.sqlite import SqliteStorage
+from rookdb.wire import parse_timestamp
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PERIOD = timedelta(days=90)
@@ -35,7 +36,7 @@ def test_put_lookup_and_extend(storage: SqliteStorage) -> None:
         assert later.extend_in(tx, "cs", "h1", SINGLE, found["h1"], PERIOD)
     document = storage.get(cache_document_id("cs", "h1", SINGLE))
     assert document is not None
-    assert parse_expires(orjson.loads(document.body)["@metadata"]["@expires"]) == NOW + timedelta(days=150)
+    assert parse_timestamp(orjson.loads(document.body)["@metadata"]["@expires"]) == NOW + timedelta(days=150)
     assert storage.attachments(document.id)[0].name == "h1"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -15,8 +15,6 @@ from rookdb.ai.embeddings.layout import (
     decode_vector,
     embeddings_collection,
     embeddings_document_id,
-    format_expires,
-    parse_expires,
     section_fields,
     section_hashes,
     sections_of,
@@ -45,24 +43,6 @@ def test_cache_body_carries_collection_and_expires() -> None:
     body = cache_document_body("hf", VectorEmbeddingType.INT8, moment)
     assert body["@metadata"] == {"@collection": "@embeddings-cache", "@expires": "2026-03-01T12:30:15.1234560Z"}
     assert body["Quantization"] == "Int8"
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-03-01T12:30:15.1234567Z", datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)),
-    ("2026-03-01T12:30:15Z", datetime(2026, 3, 1, 12, 30, 15, tzinfo=UTC)),
-    ("2026-03-01T12:30:15", datetime(2026, 3, 1, 12, 30, 15, tzinfo=UTC)),
-    ("2026-03-01T14:30:15.5+02:00", datetime(2026, 3, 1, 12, 30, 15, 500000, tzinfo=UTC)),
-    ("not a date", None),
-    (42, None),
-    (None, None),
-])
-def test_parse_expires_reads_what_clients_write(text: object, expected: datetime | None) -> None:
-    assert parse_expires(text) == expected
-
-
-def test_format_then_parse_round_trips() -> None:
-    moment = datetime.now(UTC)
-    assert parse_expires(format_expires(moment)) == moment
 
 
 def test_sections_skip_metadata_and_fields_skip_quantization() -> None:
@@ -135,9 +115,3 @@ def test_task_vectors_is_empty_when_nothing_matches(storage: SqliteStorage, coll
                                                     doc: str) -> None:
     _store(storage, VectorEmbeddingType.SINGLE, {"Name": [[1.0, 0.0]]})
     assert task_vectors(storage, collection, task, doc) == []
-
-
-def test_expires_sorted_as_text_sorts_by_time() -> None:
-    earlier = format_expires(datetime(2026, 1, 1, tzinfo=UTC))
-    later = format_expires(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(microseconds=1))
-    assert earlier < later

@@ -12,7 +12,7 @@ import pytest
 
 from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
 from rookdb.ai.embedded_model import get_embedded_model
-from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
+from rookdb.ai.embeddings.layout import cache_document_id
 from rookdb.ai.embeddings.query import QueryEmbedder
 from rookdb.ai.embeddings.usage import UsageCounts, usage_key
 from rookdb.ai.quantization import VectorEmbeddingType, text_hash
@@ -21,6 +21,7 @@ from rookdb.background import ProviderLoop
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
+from rookdb.wire import parse_timestamp
 from tests.support.embeddings import tei_connection_string, tei_inputs, tei_requests
 from tests.support.providers import CountingProvider
 
@@ -73,7 +74,7 @@ def test_query_is_embedded_once_then_served_from_the_cache(
     assert np.array_equal(again[0], first[0])
     cached = storage.get(cache_document_id("local-tei", text_hash("italian food"), VectorEmbeddingType.SINGLE))
     assert cached is not None and cached.collection == "@embeddings-cache"
-    assert parse_expires(orjson.loads(cached.body)["@metadata"]["@expires"]) == START + timedelta(days=14)
+    assert parse_timestamp(orjson.loads(cached.body)["@metadata"]["@expires"]) == START + timedelta(days=14)
 
 
 def test_query_chunks_with_the_querying_options(embedder: QueryEmbedder, srv: EmbeddingServer) -> None:
@@ -97,7 +98,7 @@ def test_query_hit_extends_only_past_half_the_period(
     embedder.embed(connection, task, "cheese")
     document = storage.get(doc_id)
     assert document is not None and document.etag > etag
-    assert parse_expires(orjson.loads(document.body)["@metadata"]["@expires"]) == clock.now + timedelta(days=14)
+    assert parse_timestamp(orjson.loads(document.body)["@metadata"]["@expires"]) == clock.now + timedelta(days=14)
     assert tei_requests(srv) == 1
 
 

@@ -16,7 +16,7 @@ from ravendb.documents.queries.vector import VectorQuantizer
 from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import get_embedded_model
-from rookdb.ai.embeddings.layout import cache_document_id, parse_expires
+from rookdb.ai.embeddings.layout import cache_document_id
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import UsageCounts, usage_key
 from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, provider_batches, state_key
@@ -30,6 +30,7 @@ from rookdb.background import ProviderLoop
 from rookdb.settings import Settings
 from rookdb.storage.sqlite import SqliteStorage
 from rookdb.testing.embedding_server import EmbeddingServer
+from rookdb.wire import parse_timestamp
 from tests.support.embeddings import sections, tei_connection_string, tei_inputs, tei_requests
 from tests.support.providers import CountingProvider
 from tests.support.storage import delete, put
@@ -140,7 +141,7 @@ def test_paths_task_stores_sections_attachments_and_cache(
     assert sections(storage, "products/3-A") == {}
     cache = storage.get(cache_document_id("local-tei", text_hash("Chai"), VectorEmbeddingType.SINGLE))
     assert cache is not None and cache.collection == "@embeddings-cache"
-    assert parse_expires(orjson.loads(cache.body)["@metadata"]["@expires"]) == START + timedelta(days=90)
+    assert parse_timestamp(orjson.loads(cache.body)["@metadata"]["@expires"]) == START + timedelta(days=90)
     assert storage.integrity_check() == []
     assert worker.snapshot()["DocumentsChanged"] == 3 and worker.snapshot()["Health"] == "Healthy"
 
@@ -161,7 +162,7 @@ def test_unchanged_text_is_a_cache_hit_and_slides_the_expiration(
     assert sections(storage, "products/1-A") == before
     cache = storage.get(cache_id)
     assert cache is not None
-    assert parse_expires(orjson.loads(cache.body)["@metadata"]["@expires"]) == clock.now + timedelta(days=90)
+    assert parse_timestamp(orjson.loads(cache.body)["@metadata"]["@expires"]) == clock.now + timedelta(days=90)
     assert worker.snapshot()["CacheHits"] >= 1
 
 
