@@ -367,7 +367,7 @@ class Boost(Node):
         return f"boost({self.expr.to_rql()}, {self.factor.to_rql()})"
 
 
-# ---- vector search (ravendb-ai-integration §3.2) -----------------------------------------------
+# ---- vector search: every field form RavenDB's RQL accepts -------------------------------------
 
 VectorKind: TypeAlias = FieldForm
 

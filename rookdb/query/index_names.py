@@ -3,8 +3,8 @@
 A query that only filters on ``id()`` and has no ``order by`` reads the collection itself
 (``collection/Products``, or ``AllDocs``). Any other is answered by an auto-index over the fields it
 uses: each field once per use (``Name``, ``Search(Name)``, ``Exact(Name)``), and vector fields by
-their full expression, ``Vector.search(embedding.text(Name|ai.task('id')))``
-(ravendb-ai-integration §3.2, "Auto-index naming"); names are sorted and joined with ``And``.
+their full expression, ``Vector.search(embedding.text(Name|ai.task('id')))``, as RavenDB names
+vector auto-indexes; names are sorted and joined with ``And``.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ EDGE_VECTORS = [
 
 
 def test_doc_sample_int8() -> None:
-    # ravendb-ai-integration.md §3.4: ToInt8([0.1, 0.2]) yields 2 values plus 4 scale bytes.
+    # RavenDB's documented sample: ToInt8([0.1, 0.2]) yields 2 values plus 4 scale bytes.
     assert to_int8([0.1, 0.2]) == [63, 127, -51, -52, 76, 62]
     assert VectorQuantizer.to_int8([0.1, 0.2]) == [63, 127, -51, -52, 76, 62]
 

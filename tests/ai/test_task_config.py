@@ -40,7 +40,7 @@ SCRIPT = (
 
 
 def _paths_sample() -> ClientConfiguration:
-    # The documented Python sample (ravendb-ai-integration.md §6).
+    # The Python sample of RavenDB's embeddings generation documentation.
     return ClientConfiguration(
         name="GetEmbeddingsFromOpenAI",
         identifier="id-for-task-open-ai",

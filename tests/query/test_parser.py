@@ -102,7 +102,7 @@ CANONICAL = [
         "from Orders as o where o.Freight > 10 order by o.Freight as double desc "
         "select o.Company as C, id() include o.Company limit 0, 5",
     ),
-    # vector search: every form of ravendb-ai-integration §3.2
+    # vector search: every form RavenDB's RQL accepts
     ("from P where vector.search(Tags, $p0)", "from P where vector.search(Tags, $p0)"),
     ("from P where vector.search(Tags, 'text')", "from P where vector.search(Tags, 'text')"),
     (
@@ -406,14 +406,14 @@ def test_parsed_queries_are_cached_by_text() -> None:
 # ---- every query the official client writes must parse ------------------------------------------
 
 WIRE_REFERENCE_QUERIES = [
-    # ravendb-wire-protocol.md §3
+    # queries as the official client writes them
     "from 'Products' where Name = $p0 limit $p1, $p2",
     "from 'Products' where PricePerUnit > $p0",
     "from Products where PricePerUnit > $min",
     "from 'Products' limit $p0, $p1",
     "from 'Products' select Name",
     "from index 'Name'",
-    # §3.1
+    # vector search as the official client writes it
     "from 'Products' where vector.search(embedding.text(Name), $p0, 0.82, 20)",
     "from 'Products' where exact(vector.search(embedding.text(Name), $p0))",
     "from 'Products' where vector.search(embedding.text(Name, ai.task('id-for-task-open-ai')), $p0, 0.75, null)",

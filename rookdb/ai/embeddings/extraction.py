@@ -111,7 +111,7 @@ class ScriptExtractor:
             return []
         if source.chunking is None:
             if source.context_prefix is not None:
-                # A raw value given a prefix is embedded whole, prefixed (reference §2.5).
+                # A value that is not chunked is embedded whole with its prefix (RavenDB does not shorten it to fit).
                 return apply_context_prefix(texts, source.context_prefix)
             return chunk(texts, self._defaults)
         request = source.chunking

@@ -1,4 +1,4 @@
-"""Where embeddings live, laid out as RavenDB lays them out (reference §2.6).
+"""Where embeddings live, laid out as RavenDB lays them out.
 
 Embeddings documents: one per source document, in the collection ``@embeddings/<Collection>``, id
 ``embeddings/<source id>``. Each task that embedded the document owns one section named by its

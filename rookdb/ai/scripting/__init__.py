@@ -1,7 +1,7 @@
 """Running an embeddings task's JavaScript against a document, within a time and a memory limit.
 
-The script sees the document (with ``@metadata``) as ``this`` and RavenDB's script API (reference
-§2.4-2.5): ``text.split``/``splitLines``/``splitParagraphs``, ``markdown.splitLines``/
+The script sees the document (with ``@metadata``) as ``this`` and RavenDB's embeddings script API
+(chunking and context prefixes): ``text.split``/``splitLines``/``splitParagraphs``, ``markdown.splitLines``/
 ``splitParagraphs``, ``html.strip``, ``.withContextPrefix(prefix)`` on their results, on strings, on
 arrays and on ``embeddings.generate({...})``. The helpers only *describe* chunking (``maxTokens``
 defaults to 512, ``overlapTokens`` to 0); the texts come back as `FieldSource` values and are chunked

@@ -1,6 +1,6 @@
 """Vectors out of JSON: document field values and ``vector.search`` query values.
 
-Accepted forms (ravendb-ai-integration §3.8), for both sides:
+Accepted forms (RavenDB's data types for vector search), for both sides:
 
 * an array of numbers, or ``{"@vector": [...]}`` (``RavenVector``), or an array of those;
 * a Base64 string of the raw bytes, or an array of them;
