@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,15 @@ def test_bad_values_name_the_key(overrides: dict[str, object], key: str) -> None
     with pytest.raises(ValidationError) as raised:
         Settings(overrides, environ={})
     assert raised.value.field == key
+
+
+def test_the_typed_view_declares_every_setting_with_its_type() -> None:
+    typed = {}
+    for overload in typing.get_overloads(Settings.__getitem__):
+        hints = typing.get_type_hints(overload)
+        (key,) = typing.get_args(hints["key"])
+        typed[key] = hints["return"]
+    assert typed == {setting.key: setting.type for setting in SETTINGS}
 
 
 def test_every_setting_is_documented() -> None:
