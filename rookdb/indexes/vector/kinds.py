@@ -21,6 +21,8 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from rookdb.settings import Settings
+
 __all__ = [
     "DEFAULT_MINIMUM_SIMILARITY",
     "DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING",
@@ -37,12 +39,15 @@ __all__ = [
     "sign_bits",
 ]
 
-# Defaults of the `Indexing.Corax.VectorSearch.*` configuration keys.
-DEFAULT_NUMBER_OF_EDGES = 12
-DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING = 16
-DEFAULT_NUMBER_OF_CANDIDATES_FOR_QUERYING = 16
-DEFAULT_MINIMUM_SIMILARITY = 0.0
-DEFAULT_SCANNING_THRESHOLD = 1024
+# Defaults of the `Indexing.Corax.VectorSearch.*` settings, as declared there (for callers without settings).
+_DEFAULTS = Settings(environ={})
+DEFAULT_NUMBER_OF_EDGES = _DEFAULTS["Indexing.Corax.VectorSearch.DefaultNumberOfEdges"]
+DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING = (
+    _DEFAULTS["Indexing.Corax.VectorSearch.DefaultNumberOfCandidatesForIndexing"])
+DEFAULT_NUMBER_OF_CANDIDATES_FOR_QUERYING = (
+    _DEFAULTS["Indexing.Corax.VectorSearch.DefaultNumberOfCandidatesForQuerying"])
+DEFAULT_MINIMUM_SIMILARITY = _DEFAULTS["Indexing.Corax.VectorSearch.DefaultMinimumSimilarity"]
+DEFAULT_SCANNING_THRESHOLD = _DEFAULTS["Indexing.Corax.VectorSearch.VectorSearchScanningThreshold"]
 
 # Float rounding (f32 dot products, i8 rescoring) must not drop a vector sitting exactly on the
 # threshold, e.g. a minimum similarity of 1.0 against an identical vector.
