@@ -17,9 +17,12 @@ from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage, StoredDocument, WriteTransaction
 from rookdb.wire import CHANGE_VECTOR, LAST_MODIFIED
 
-__all__ = ["Database", "PutResult"]
+__all__ = ["BULK_INSERT_BATCH_SIZE", "Database", "PutResult"]
 
 _T = TypeVar("_T")
+
+# Documents a bulk insert writes per transaction (the server's bulk insert and the sample import alike).
+BULK_INSERT_BATCH_SIZE = 2000
 
 
 
@@ -129,7 +132,8 @@ class Database:
             _check_change_vector(doc_id, expected_change_vector, existing, "DELETE")
         return tx.delete(doc_id) is not None
 
-    def insert_many(self, documents: Iterable[tuple[str | None, Any]], batch_size: int = 5000) -> int:
+    def insert_many(self, documents: Iterable[tuple[str | None, Any]],
+                    batch_size: int = BULK_INSERT_BATCH_SIZE) -> int:
         """Bulk insert: store (id, body) pairs in large transactions, replacing existing ids; returns the count."""
         count = 0
         pending: list[tuple[str | None, Any]] = []

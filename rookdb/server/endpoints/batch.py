@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from rookdb.documents.async_database import AsyncDatabase
 from rookdb.documents.batch import AttachmentStream
+from rookdb.documents.database import BULK_INSERT_BATCH_SIZE
 from rookdb.documents.operations import Operation
 from rookdb.errors import BadRequestError, RookError
 from rookdb.server.multipart import boundary_of, parse_multipart
@@ -21,7 +22,6 @@ from rookdb.server.responses import json_response, no_content
 
 __all__ = ["bulk_docs", "bulk_insert"]
 
-_BULK_BATCH = 2000
 _BULK_QUEUE = 4
 # How often a bulk insert waiting for the client's next bytes looks whether it was killed.
 _KILL_POLL_S = 0.1
@@ -203,7 +203,7 @@ async def _insert(request: Request, database: AsyncDatabase, operation: Operatio
             pending += _documents(commands, received)
             received += len(commands)
             operation.report({"Total": received, "DocumentsProcessed": received})
-            if len(pending) >= _BULK_BATCH:
+            if len(pending) >= BULK_INSERT_BATCH_SIZE:
                 await hand_over(pending)
                 pending = []
             if stream.closed:
