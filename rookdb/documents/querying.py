@@ -16,6 +16,7 @@ from rookdb.documents.indexing import IndexingService
 from rookdb.documents.vector_search import VectorSearchService
 from rookdb.errors import BadRequestError, RookError, ValidationError
 from rookdb.query import ast
+from rookdb.query.deadline import Deadline
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.named_vectors import StaticVectorSearch
@@ -72,7 +73,8 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     return run_dynamic(query, parameters, DatabaseQuerySource(database), None if indexes is None else indexes.registry,
                        start=start,
                        page_size=page_size, wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,
-                       order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]))
+                       order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]),
+                       deadline=Deadline(database.settings["Query.TimeoutInSec"]))
 
 
 def wait_for_non_stale_seconds(body: Any) -> float | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from rookdb.errors import RookError
 from rookdb.indexes.registry import IndexRegistry
+from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
 from rookdb.query.index_names import auto_index_fields, reads_collection
 from rookdb.query.named import answer_from, run_on_index
@@ -26,24 +27,25 @@ __all__ = ["run_dynamic"]
 def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, indexes: IndexRegistry | None,
                 *, start: int = 0, page_size: int | None = None, wait_for_non_stale: float | None = None,
                 vector_search: VectorSearchHook | None = None, order_by_score: bool = True,
-                stale: bool = False) -> QueryResult:
+                stale: bool = False, deadline: Deadline = NO_DEADLINE) -> QueryResult:
     """Run a query, from its auto-index when it needs one.
 
     ``wait_for_non_stale`` is how long the client lets the query wait for its index (seconds);
     ``stale`` reports that something else the query used (vector fields) lags behind. Without
-    ``indexes`` only queries that read a collection in order, or only search vectors, can run.
+    ``indexes`` only queries that read a collection in order, or only search vectors, can run. The query
+    stops with ``RequestTimeoutError`` once it runs past ``deadline`` (time spent waiting for the index counts).
     """
     parsed = parse_query(query)
     if parsed.source.kind == "index":
         return run_on_index(query, parsed, parameters, source, indexes, start=start, page_size=page_size,
                             wait_for_non_stale=wait_for_non_stale, vector_search=vector_search,
-                            order_by_score=order_by_score, stale=stale)
+                            order_by_score=order_by_score, stale=stale, deadline=deadline)
     # Vector clauses alone read just the documents they score: without indexes they still run.
     scored_by_id = (indexes is None and parsed.where is not None and vector_only(parsed.where)
                     and fusion_of(parameters, query) is None)
     if reads_collection(parsed) or scored_by_id:
         result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
-                         order_by_score=order_by_score)
+                         order_by_score=order_by_score, deadline=deadline)
         result.is_stale = stale
         return result
     if indexes is None:
@@ -52,4 +54,4 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
     collection = parsed.source.name if parsed.source.kind == "collection" else None
     with indexes.for_query(collection, fields, vectors, wait=wait_for_non_stale) as chosen:
         return answer_from(chosen, query, parsed, parameters, source, start=start, page_size=page_size,
-                           vector_search=vector_search, order_by_score=order_by_score, stale=stale)
+                           vector_search=vector_search, order_by_score=order_by_score, stale=stale, deadline=deadline)

@@ -25,6 +25,7 @@ from rookdb.errors import IndexNotFoundError, InvalidQueryError
 from rookdb.indexes.reader import IndexReader
 from rookdb.query import ast, indexed, vector_clauses
 from rookdb.query.bindings import Bindings, check_parameters, doc_id
+from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.index_names import index_name as query_index_name
 from rookdb.query.index_names import reads_collection
 from rookdb.query.ordering import (
@@ -121,13 +122,15 @@ def execute(
     index: IndexReader | None = None,
     index_name: str | None = None,
     shape: indexed.IndexShape | None = None,
+    deadline: Deadline = NO_DEADLINE,
 ) -> QueryResult:
     """Run ``query``; ``start``/``page_size`` come from the request and yield to RQL ``limit``/``offset``.
 
     ``order_by_score`` False keeps scored matches in document order unless ``order by`` says otherwise
     (``Indexing.Corax.VectorSearch.OrderByScoreAutomatically``). ``index`` answers the query when it
     needs an index (``index_name`` is then the name reported); a query on a named index (``from index``)
-    is always answered from ``index``, whose ``shape`` says what it stores.
+    is always answered from ``index``, whose ``shape`` says what it stores. Past ``deadline`` the query
+    stops with ``RequestTimeoutError``.
     """
     began = time.perf_counter()
     parsed = parse_query(query) if isinstance(query, str) else query
@@ -144,10 +147,10 @@ def execute(
         skip, take = bindings.window(parsed, start, page_size)
         page, total = indexed.answer(parsed, bindings, index, source, skip=skip, take=take,
                                      vector_search=vector_search, order_by_score=order_by_score, fusion=fusion,
-                                     shape=shape or indexed.IndexShape())
+                                     shape=shape or indexed.IndexShape(), deadline=deadline)
     else:
         page, total = _scan(parsed, bindings, source, start=start, page_size=page_size, vector_search=vector_search,
-                            order_by_score=order_by_score, vector_only=vector_only)
+                            order_by_score=order_by_score, vector_only=vector_only, deadline=deadline)
     documents = [doc for doc, _ in page]
     includes = gather_includes(documents, parsed.include, bindings, source) if parsed.include else {}
     matched = time.perf_counter()
@@ -178,13 +181,14 @@ def _timings(began: float, matched: float) -> dict[str, Any]:
 
 
 def _scan(parsed: ast.Query, bindings: Bindings, source: QuerySource, *, start: int, page_size: int | None,
-          vector_search: VectorSearchHook | None, order_by_score: bool, vector_only: bool) -> tuple[list[Row], int]:
+          vector_search: VectorSearchHook | None, order_by_score: bool, vector_only: bool,
+          deadline: Deadline) -> tuple[list[Row], int]:
     """Match, order and page what the source yields; the page's rows and the total."""
     compiler = _Compiler(bindings)
     distinct = parsed.select is not None and parsed.select.distinct
     # Vector clauses match by id alone: without sorting on fields, only the page needs its documents.
     by_id = vector_only and not parsed.order_by and not distinct
-    documents = [] if vector_only else list(source.iter_collection(parsed.source.name))
+    documents = [] if vector_only else list(deadline.paced(source.iter_collection(parsed.source.name)))
     scored = False
     matches: list[_Match]
     if parsed.where is None:
@@ -204,7 +208,7 @@ def _scan(parsed: ast.Query, bindings: Bindings, source: QuerySource, *, start: 
         scored = scored or any(isinstance(node, ast.Search) for node in parsed.where.walk())
         matcher = compiler.compile(parsed.where)
         matches = []
-        for doc in documents:
+        for doc in deadline.paced(documents):
             score = matcher(doc)
             if score is not None:
                 matches.append((doc, score))
@@ -213,12 +217,14 @@ def _scan(parsed: ast.Query, bindings: Bindings, source: QuerySource, *, start: 
         _sort(matches, parsed.order_by, compiler)
     elif scored and order_by_score:
         matches.sort(key=lambda match: match[1], reverse=True)
+    deadline.check()
     scored = scored or any(isinstance(o.target, ast.ScoreOrder) for o in parsed.order_by)
     skip, take = bindings.window(parsed, start, page_size)
     end = None if take is None else skip + take
 
     def rendered(selected: list[_Match]) -> list[Row]:
-        return [render(doc, score if scored else None, parsed.select, bindings) for doc, score in selected]
+        return [render(doc, score if scored else None, parsed.select, bindings)
+                for doc, score in deadline.paced(selected)]
 
     if distinct:
         rows = distinct_rows(rendered(matches))  # duplicates are only known once everything is projected

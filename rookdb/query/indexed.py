@@ -23,6 +23,7 @@ from rookdb.indexes import plan
 from rookdb.indexes.reader import IndexReader
 from rookdb.query import ast
 from rookdb.query.bindings import Bindings
+from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.ordering import sort_in_place, sort_key
 from rookdb.query.planner import Planner
 from rookdb.query.results import Row, distinct_rows, render
@@ -64,8 +65,9 @@ class BatchSource(DocumentSource, Protocol):
 
 def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: DocumentSource, *, skip: int,
            take: int | None, vector_search: VectorScorer | None, order_by_score: bool,
-           fusion: str | None, shape: IndexShape = _PLAIN) -> tuple[list[Row], int]:
-    """The page of results and the total number of matches."""
+           fusion: str | None, shape: IndexShape = _PLAIN, deadline: Deadline = NO_DEADLINE
+           ) -> tuple[list[Row], int]:
+    """The page of results and the total number of matches; ``RequestTimeoutError`` past ``deadline``."""
     planner = Planner(bindings, shape.is_exact)
     where = query.where
     scored = where is not None and any(isinstance(node, ast.Search | ast.VectorSearch) for node in where.walk())
@@ -96,8 +98,10 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
             # A page that ends before its size shows the total; only a full (or skipped-past) one needs a count.
             complete = (take is None or len(window) < take) and (window or skip == 0)
             total = skip + len(window) if complete else reader.count(condition)
+    deadline.check()
+    loaded = _load(reader, source, window, query.select, shape, bindings)
     rows = [render(doc, scores[number] if scores is not None and needs_scores else None, query.select, bindings)
-            for number, doc in _load(reader, source, window, query.select, shape, bindings)]
+            for number, doc in deadline.paced(loaded)]
     if distinct:
         rows = distinct_rows(rows)
         return rows[skip:end], len(rows)

@@ -15,6 +15,7 @@ from rookdb.indexes.registry import IndexRegistry, QueryIndex
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.query import ast
 from rookdb.query.bindings import Bindings
+from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
 from rookdb.query.indexed import IndexShape, walked_order
 
@@ -32,7 +33,7 @@ def shape_of(definition: object) -> IndexShape:
 def run_on_index(query: str, parsed: ast.Query, parameters: Mapping[str, Any], source: QuerySource,
                  indexes: IndexRegistry | None, *, start: int = 0, page_size: int | None = None,
                  wait_for_non_stale: float | None = None, vector_search: VectorSearchHook | None = None,
-                 order_by_score: bool = True, stale: bool = False) -> QueryResult:
+                 order_by_score: bool = True, stale: bool = False, deadline: Deadline = NO_DEADLINE) -> QueryResult:
     """Run ``query`` (``parsed`` is its tree) on the index it names."""
     name = parsed.source.name or ""
     if indexes is None:
@@ -40,12 +41,13 @@ def run_on_index(query: str, parsed: ast.Query, parameters: Mapping[str, Any], s
     with indexes.named(name, wait=wait_for_non_stale) as chosen:
         return answer_from(chosen, query, parsed, parameters, source, start=start, page_size=page_size,
                            vector_search=vector_search, order_by_score=order_by_score, stale=stale,
-                           shape=shape_of(chosen.index.definition))
+                           shape=shape_of(chosen.index.definition), deadline=deadline)
 
 
 def answer_from(chosen: QueryIndex, query: str, parsed: ast.Query, parameters: Mapping[str, Any],
                 source: QuerySource, *, start: int, page_size: int | None, vector_search: VectorSearchHook | None,
-                order_by_score: bool, stale: bool, shape: IndexShape | None = None) -> QueryResult:
+                order_by_score: bool, stale: bool, shape: IndexShape | None = None,
+                deadline: Deadline = NO_DEADLINE) -> QueryResult:
     """Run a query on the index chosen for it (held open by the caller), from one snapshot of it;
     ``stale`` reports that something else the query used lags behind."""
     index = chosen.index
@@ -55,7 +57,8 @@ def answer_from(chosen: QueryIndex, query: str, parsed: ast.Query, parameters: M
     etag, timestamp = index.checkpoint, index.store.last_indexed
     with index.reader() as reader:
         result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
-                         order_by_score=order_by_score, index=reader, index_name=index.name, shape=shape)
+                         order_by_score=order_by_score, index=reader, index_name=index.name, shape=shape,
+                         deadline=deadline)
     result.is_stale = chosen.stale or stale
     result.index_timestamp = timestamp
     result.result_etag = etag
