@@ -71,6 +71,7 @@ __all__ = [
     "InvalidQueryError",
     "InvalidVectorError",
     "NotFoundError",
+    "NotResponsibleError",
     "RequestTimeoutError",
     "RookError",
     "RouteNotFoundError",
@@ -233,6 +234,11 @@ class ConcurrencyError(RookError):
 
     status_code = 409
     wire_type = "Raven.Client.Exceptions.ConcurrencyException"
+
+
+class NotResponsibleError(ConcurrencyError):
+    """This node no longer holds a task's lease (another node took the task over): its work is not
+    committed."""
 
 
 class DatabaseAlreadyExistsError(ConcurrencyError):

@@ -51,6 +51,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("Security.AuditLog.FolderPath", str, "",
             "Folder of the audit log (audit.log: who, which certificate, which database, allowed or refused) "
             "in secured mode; default: <data dir>/logs."),
+    Setting("Server.PublicUrl", str, "",
+            "The URL other nodes give clients for this node (RavenDB's PublicServerUrl); default: "
+            "http(s)://Server.Host:Server.Port."),
+    Setting("Cluster.NodeTag", str, "",
+            "This node's tag among the nodes sharing one Storage.Url (A, B…); default: the tag it got when it "
+            "first joined (kept in Server.DataDir), else the first free one."),
+    Setting("Cluster.HeartbeatIntervalInSec", float, 1.0,
+            "How often a node says it is alive and reads which other nodes are.", unit="seconds", minimum=0.05),
+    Setting("Cluster.NodeTimeoutInSec", float, 5.0,
+            "A node silent this long leaves the topology and its embeddings tasks move to another node.",
+            unit="seconds", minimum=0.2),
     Setting("Storage.Url", str, "",
             "Where documents live: empty for one SQLite file per database under Server.DataDir; "
             "postgresql://user:password@host:port/dbname for one PostgreSQL database that every node shares "

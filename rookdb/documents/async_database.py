@@ -50,6 +50,7 @@ from rookdb.documents.loading import (
     load_documents,
     load_starting_with,
 )
+from rookdb.documents.membership import NodeMembership
 from rookdb.documents.operations import Operation, OperationWork
 from rookdb.documents.patching.by_query import delete_by_query, patch_by_query
 from rookdb.documents.patching.patcher import Patcher, PatchResult
@@ -121,6 +122,7 @@ class AsyncCatalog:
         """Check the embedded model (a broken install shows at startup) and open every database, so
         that their services resume."""
         await self.run(_check_embedded_model, self._catalog.settings)
+        await self.run(self._catalog.join)
         await self.run(self._catalog.open_all)
 
     def close(self, *, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
@@ -129,6 +131,11 @@ class AsyncCatalog:
         stopped = self._catalog.close(timeout=timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
         return stopped
+
+    @property
+    def membership(self) -> NodeMembership | None:
+        """This node among the nodes serving the storage (None for a catalog that is not a server's)."""
+        return self._catalog.membership
 
     async def database(self, name: str) -> AsyncDatabase:
         """The database ``name`` (opened, with its services, on first use); DatabaseDoesNotExistError."""

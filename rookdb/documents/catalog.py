@@ -32,11 +32,13 @@ from rookdb.documents.database_record import (
 from rookdb.documents.embeddings_tasks import EmbeddingsTasks
 from rookdb.documents.expiration import DocumentExpirer
 from rookdb.documents.indexing import IndexingService
+from rookdb.documents.membership import NodeMembership
 from rookdb.documents.operations import Operation, OperationRegistry
 from rookdb.documents.patching.engine import PatchEngine
 from rookdb.documents.secrets import SecretBox, load_or_create_master_key
 from rookdb.documents.server_record import SERVER_RECORD_FILE, ServerRecord
 from rookdb.documents.services import DatabaseServices
+from rookdb.documents.task_leases import TaskLeases
 from rookdb.documents.vector_search import VectorSearchService
 from rookdb.errors import (
     BadRequestError,
@@ -69,10 +71,12 @@ class DatabaseCatalog:
     ``get`` and ``create`` give a database with its services running; ``documents`` gives one without
     services (a sample import, maintenance), and ``get`` adds them later if asked. ``embedded_model``
     replaces the process-wide embedded model in the vector services (tests gate or count its calls).
-    The catalog owns the one ``ProviderLoop`` where every database's provider I/O runs.
+    The catalog owns the one ``ProviderLoop`` where every database's provider I/O runs. With
+    ``node_url`` (a server) it owns the node's ``membership`` too, joined by ``join``.
     """
 
-    def __init__(self, data_dir: Path, settings: Settings, *, embedded_model: EmbeddedModel | None = None) -> None:
+    def __init__(self, data_dir: Path, settings: Settings, *, embedded_model: EmbeddedModel | None = None,
+                 node_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.settings = settings
         self._root = data_dir / "databases"
@@ -92,6 +96,13 @@ class DatabaseCatalog:
             time_limit_ms=settings["Patching.ScriptTimeoutInMs"],
             memory_limit_bytes=settings["Patching.ScriptMemoryLimitInMb"] * 1024 * 1024,
             hosts=settings["Patching.Hosts"], cached_scripts=settings["Patching.MaxNumberOfCachedScripts"])
+        self.membership = None if node_url is None else NodeMembership(lambda: self.backend, data_dir, settings,
+                                                                       node_url)
+
+    def join(self) -> None:
+        """Register this node among those serving the storage (raises when the storage is unreachable)."""
+        if self.membership is not None:
+            self.membership.start()
 
     @property
     def backend(self) -> StorageBackend:
@@ -158,13 +169,21 @@ class DatabaseCatalog:
     def _compose(self, database: Database) -> DatabaseServices:
         ai = AiRecord(database, self.secrets)
         vectors = VectorSearchService(database, ai, self._provider_loop, model=self._embedded_model)
-        embeddings = EmbeddingsTasks(database, ai, self._provider_loop)
+        leases = None if self.membership is None else TaskLeases(database.storage, self.membership)
+        embeddings = EmbeddingsTasks(database, ai, self._provider_loop, leases)
         indexes = IndexingService(database, vectors.vector_sources())
         services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
         ai.on_tasks_changed(embeddings.reload)
         database.on_change(indexes.wake)
         database.on_change(vectors.wake)
         database.on_change(embeddings.wake)
+        # Another node's writes wake the services as this node's do; its record changes (indexes,
+        # tasks, connection strings) are applied here too; a node leaving hands its tasks over.
+        database.storage.add_commit_listener(lambda committed: database.notify_changed())
+        database.storage.add_record_listener(indexes.reconcile)
+        database.storage.add_record_listener(embeddings.reload)
+        if self.membership is not None:
+            self.membership.on_change(embeddings.reload)
         # Indexes resume from their checkpoints, each task from its stored position.
         services.start()
         self._services[database.name.lower()] = services
@@ -260,6 +279,8 @@ class DatabaseCatalog:
         then close the storages and the provider loop; True when every service stopped in time."""
         self.operations.close(timeout=timeout)
         self.patch_engine.close()
+        if self.membership is not None:
+            self.membership.stop(timeout=timeout)
         with self._lock:
             services, self._services = list(self._services.values()), {}
             stopped = stop_all([service for opened in services for service in opened.background],

@@ -19,6 +19,7 @@ from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
+from rookdb.documents.task_leases import TaskLeases
 
 __all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks"]
 
@@ -35,11 +36,14 @@ def _same_work(left: EmbeddingsGenerationConfiguration, right: EmbeddingsGenerat
 class EmbeddingsTasks:
     """A database service (a ``BackgroundService``): ``start`` runs a worker per enabled task,
     ``reload`` follows task and connection-string changes (restarting only what changed), ``stop``
-    drains every worker. The catalog calls ``reload`` when the AI record changes and ``wake`` after
-    every committed write."""
+    drains every worker. The catalog calls ``reload`` when the AI record or the set of nodes changes
+    and ``wake`` after every committed write. With ``leases`` a task runs only on the node holding its
+    lease (several nodes over one storage), and a batch commits only while that node still does."""
 
-    def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop) -> None:
+    def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop,
+                 leases: TaskLeases | None = None) -> None:
         self._database = database
+        self.leases = leases
         self._ai = ai
         self._provider_loop = provider_loop
         self._lock = threading.RLock()
@@ -82,9 +86,10 @@ class EmbeddingsTasks:
             tasks = {task.task_id: task for task in self._ai.tasks()}
             connections = {task.task_id: self._ai.connection_string(task.connection_string_name)
                            for task in tasks.values()}
+            held = self._held([task_id for task_id, task in tasks.items() if not task.disabled])
             outdated = [
                 task_id for task_id, worker in self._workers.items()
-                if task_id not in tasks or tasks[task_id].disabled or not _same_work(worker.task, tasks[task_id])
+                if task_id not in held or not _same_work(worker.task, tasks[task_id])
                 or connections[task_id] != self._connections.get(task_id)
             ]
             _stop_all([self._workers.pop(task_id) for task_id in outdated])
@@ -94,8 +99,12 @@ class EmbeddingsTasks:
                     for task_id in deleted:
                         tx.delete_state(state_key(task_id))
             for task_id, task in tasks.items():
-                if not task.disabled and task_id not in self._workers:
+                if task_id in held and task_id not in self._workers:
                     self._start_worker(task, connections[task_id])
+
+    def _held(self, task_ids: list[int]) -> set[int]:
+        """The tasks this node runs: all of them, or those whose lease it holds (taking free ones)."""
+        return set(task_ids) if self.leases is None else self.leases.claim(task_ids)
 
     def reset(self, task_id: int) -> None:
         """Regenerate every document of a task: forget its position and counters, then restart it."""
@@ -107,16 +116,21 @@ class EmbeddingsTasks:
                 tx.delete_state(state_key(task_id, "position"))
                 tx.delete_state(state_key(task_id, "stats"))
             task = self._ai.task(task_id=task_id)
-            if self._running and task is not None and not task.disabled:
+            if self._running and task is not None and not task.disabled and self._held([task_id]):
                 self._start_worker(task, self._ai.connection_string(task.connection_string_name))
 
     def _start_worker(self, task: EmbeddingsGenerationConfiguration, connection: AiConnectionString | None) -> None:
         worker = EmbeddingsWorker(self._database.storage, task, self._ai.connection_string,
                                   self._database.settings, loop=self._provider_loop,
-                                  on_committed=self._database.notify_changed, throttles=self._throttles)
+                                  on_committed=self._database.notify_changed, throttles=self._throttles,
+                                  guard=None if self.leases is None else lambda: self._check_lease(task.task_id))
         self._workers[task.task_id] = worker
         self._connections[task.task_id] = connection
         worker.start()
+
+    def _check_lease(self, task_id: int) -> None:
+        assert self.leases is not None
+        self.leases.check(task_id)
 
     # -- reading -------------------------------------------------------------------------------
 

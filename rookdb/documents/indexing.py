@@ -73,11 +73,14 @@ class IndexingService:
         if self._registry is None:
             self._registry = IndexRegistry.open(self._database.directory / INDEXES_FOLDER, self._database.storage,
                                                 self._config, self._vector_sources)
-            self._reconcile()
+            self.reconcile()
         self._loop.start()
 
-    def _reconcile(self) -> None:
-        """Bring the index files in line with the record's static definitions."""
+    def reconcile(self) -> None:
+        """Bring the index files in line with the record's static definitions (at start, and when
+        another node changed them)."""
+        if self._registry is None:
+            return
         record, _ = self._database.record()
         wanted = record.get(RECORD_INDEXES) or {}
         for name, wire in wanted.items():

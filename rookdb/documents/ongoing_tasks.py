@@ -41,12 +41,23 @@ def set_task_disabled(services: DatabaseServices, task_id: int | None, name: str
 
 def describe_task(services: DatabaseServices, task: EmbeddingsGenerationConfiguration, node_url: str
                   ) -> dict[str, Any]:
-    """RavenDB's ``OngoingTaskEmbeddingsGeneration`` shape; ``node_url`` is where the client reached us."""
+    """RavenDB's ``OngoingTaskEmbeddingsGeneration`` shape; ``node_url`` is where the client reached us.
+
+    The responsible node is the one holding the task's lease (none while no node does), and a task
+    another node runs is ``NotOnThisNode`` here, as RavenDB says."""
     status = services.embeddings.status(task)
+    responsible: dict[str, Any] = {"NodeTag": "A", "NodeUrl": node_url, "ResponsibleNode": "A"}
+    leases = services.embeddings.leases
+    if leases is not None and not task.disabled:
+        holder = leases.holder(task.task_id)
+        responsible = {"NodeTag": holder.tag if holder else None, "NodeUrl": holder.url if holder else None,
+                       "ResponsibleNode": holder.tag if holder else None}
+        if services.embeddings.worker(task.task_id) is None and holder is not None:
+            status = {"ConnectionStatus": "NotOnThisNode", "Error": None}
     return {
         "TaskId": task.task_id,
         "TaskType": EMBEDDINGS_GENERATION,
-        "ResponsibleNode": {"NodeTag": "A", "NodeUrl": node_url, "ResponsibleNode": "A"},
+        "ResponsibleNode": responsible,
         "TaskState": "Disabled" if task.disabled else "Enabled",
         "TaskConnectionStatus": status["ConnectionStatus"],
         "TaskName": task.name,

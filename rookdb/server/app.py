@@ -18,7 +18,7 @@ from rookdb.documents.logs_configuration import LogsConfiguration
 from rookdb.errors import BadRequestError, NotFoundError, RookError, RouteNotFoundError
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.access import IdentityMiddleware
-from rookdb.server.headers import ServerVersionHeader
+from rookdb.server.headers import ServerVersionHeader, TopologyChangedHeader
 from rookdb.server.responses import error_response
 from rookdb.server.routes import routes
 from rookdb.settings import Settings
@@ -53,8 +53,11 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
 
     ``security`` is the server's TLS and certificate state (default: from the settings).
     """
-    catalog = AsyncCatalog(DatabaseCatalog(Path(data_dir or settings["Server.DataDir"]), settings))
     security = security or ServerSecurity(SecurityConfig.from_settings(settings, data_dir))
+    node_url = settings["Server.PublicUrl"].strip().rstrip("/") or (
+        f"{'https' if security.secured else 'http'}://{settings['Server.Host']}:{settings['Server.Port']}")
+    catalog = AsyncCatalog(DatabaseCatalog(Path(data_dir or settings["Server.DataDir"]), settings,
+                                           node_url=node_url))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -69,7 +72,8 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
         routes=routes(),
         exception_handlers={RookError: _rook_error, HTTPException: _http_error, Exception: _rook_error},
         lifespan=lifespan,
-        middleware=[Middleware(ServerVersionHeader), Middleware(IdentityMiddleware, security=security)],
+        middleware=[Middleware(ServerVersionHeader), Middleware(TopologyChangedHeader, catalog=catalog),
+                    Middleware(IdentityMiddleware, security=security)],
     )
     app.state.catalog = catalog
     app.state.logs = LogsConfiguration(settings)

@@ -1,14 +1,17 @@
-"""Headers every response carries: ``Raven-Server-Version``, the RavenDB version rookdb speaks.
+"""Headers the responses carry: ``Raven-Server-Version``, the RavenDB version rookdb speaks, on every
+one; ``Refresh-Topology`` when the client's topology is older than the node set.
 
-The clients read it to decide what a server supports: the Python client refuses to follow a cluster
-transaction on a server it believes older than 4.1.
+The clients read the version to decide what a server supports: the Python client refuses to follow a
+cluster transaction on a server it believes older than 4.1.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RAVENDB_PROTOCOL_VERSION", "ServerVersionHeader"]
+from rookdb.documents.async_database import AsyncCatalog
+
+__all__ = ["RAVENDB_PROTOCOL_VERSION", "ServerVersionHeader", "TopologyChangedHeader"]
 
 RAVENDB_PROTOCOL_VERSION = "7.2.0"
 _HEADER = (b"raven-server-version", RAVENDB_PROTOCOL_VERSION.encode("ascii"))
@@ -31,3 +34,32 @@ class ServerVersionHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_version)
+
+
+_TOPOLOGY_ETAG = b"topology-etag"
+_REFRESH_TOPOLOGY = (b"refresh-topology", b"true")
+
+
+class TopologyChangedHeader:
+    """ASGI middleware: a request whose ``Topology-Etag`` is older than this node's topology gets
+    ``Refresh-Topology: true``, and the client re-reads ``/topology`` (nodes joined or left)."""
+
+    def __init__(self, app: ASGIApp, catalog: AsyncCatalog) -> None:
+        self.app = app
+        self.catalog = catalog
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        membership = self.catalog.membership
+        sent = next((value for name, value in scope.get("headers", ()) if name == _TOPOLOGY_ETAG), None)
+        if scope["type"] != "http" or membership is None or sent is None:
+            await self.app(scope, receive, send)
+            return
+        digits = sent.strip(b'" ')
+        stale = digits.lstrip(b"-").isdigit() and int(digits) < membership.etag
+
+        async def send_with_refresh(message: Message) -> None:
+            if stale and message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), _REFRESH_TOPOLOGY]
+            await send(message)
+
+        await self.app(scope, receive, send_with_refresh)

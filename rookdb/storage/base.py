@@ -18,10 +18,13 @@ from typing import Any
 __all__ = [
     "Attachment",
     "Change",
+    "ClusterNode",
     "CommitListener",
     "CommittedChange",
     "CompareExchangeValue",
     "DocumentStorage",
+    "Membership",
+    "RecordListener",
     "StorageBackend",
     "StorageStatistics",
     "StoredDocument",
@@ -68,6 +71,29 @@ class CommittedChange:
 
 CommitListener = Callable[[Sequence[CommittedChange]], None]
 """Called after each commit with its document writes, in commit order, before the next write begins."""
+
+RecordListener = Callable[[], None]
+"""Called when another node changed the database record."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterNode:
+    """A node serving the databases of a backend: its tag (``A``, ``B``…), the URL clients use and
+    the incarnation (one per process) that registered it."""
+
+    tag: str
+    url: str
+    incarnation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """What a heartbeat learns: this node's tag, the live nodes (by tag) and the topology's etag,
+    which grows whenever a node joins or is dropped."""
+
+    tag: str
+    nodes: tuple[ClusterNode, ...]
+    etag: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +225,16 @@ class DocumentStorage(abc.ABC):
 
     @abc.abstractmethod
     def add_commit_listener(self, listener: CommitListener) -> None:
-        """Hear of every committed document write; ``listener`` must be quick (it holds up the next write)."""
+        """Hear of every committed document write; ``listener`` must be quick (it holds up the next write).
+
+        Writes through this storage object are heard when they commit; writes by other nodes of a
+        shared backend soon after, as the change feed shows them (the latest write of each document).
+        """
+
+    @abc.abstractmethod
+    def add_record_listener(self, listener: RecordListener) -> None:
+        """Hear when another node changes the database record (never called for a backend no other
+        node shares)."""
 
     @abc.abstractmethod
     def write(self) -> AbstractContextManager[WriteTransaction]:
@@ -313,6 +348,16 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     def drop(self, name: str) -> None:
         """Delete a database and everything in it; its storage must be closed first."""
+
+    @abc.abstractmethod
+    def heartbeat(self, tag: str | None, url: str, incarnation: str, timeout: float) -> Membership:
+        """Say this node is alive (registering it under ``tag``, or a free tag when None) and drop the
+        nodes silent for more than ``timeout`` seconds. ``incarnation`` tells a restarted node from the
+        process it replaces."""
+
+    @abc.abstractmethod
+    def leave(self, tag: str, incarnation: str) -> None:
+        """Unregister this node (a clean shutdown) unless a newer incarnation took its tag."""
 
     @abc.abstractmethod
     def close(self) -> None:

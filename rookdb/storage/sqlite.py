@@ -17,9 +17,12 @@ from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError,
 from rookdb.storage.base import (
     Attachment,
     Change,
+    ClusterNode,
     CommitListener,
     CompareExchangeValue,
     DocumentStorage,
+    Membership,
+    RecordListener,
     StorageBackend,
     StorageStatistics,
     StoredDocument,
@@ -36,9 +39,10 @@ from rookdb.storage.rows import (
     row_to_document,
 )
 
-__all__ = ["DATABASE_FILE", "SqliteBackend", "SqliteStorage"]
+__all__ = ["DATABASE_FILE", "SOLO_NODE_TAG", "SqliteBackend", "SqliteStorage"]
 
 DATABASE_FILE = "rookdb.sqlite3"
+SOLO_NODE_TAG = "A"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -335,6 +339,9 @@ class SqliteStorage(DocumentStorage):
     def add_commit_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 
+    def add_record_listener(self, listener: RecordListener) -> None:
+        """A SQLite file has one server: nobody else changes its record."""
+
     def get(self, doc_id: str) -> StoredDocument | None:
         rows = self._read(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),))
         return row_to_document(rows[0]) if rows else None
@@ -563,6 +570,14 @@ class SqliteBackend(StorageBackend):
         if stored is None:
             raise DatabaseDoesNotExistError(name)
         shutil.rmtree(self.root / stored)
+
+    def heartbeat(self, tag: str | None, url: str, incarnation: str, timeout: float) -> Membership:
+        """SQLite files are one node's own: it is the whole cluster."""
+        tag = tag or SOLO_NODE_TAG
+        return Membership(tag, (ClusterNode(tag, url, incarnation),), 1)
+
+    def leave(self, tag: str, incarnation: str) -> None:
+        """No other node lists this one."""
 
     def close(self) -> None:
         """Nothing is shared between the databases' files."""

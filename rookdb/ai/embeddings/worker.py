@@ -44,7 +44,7 @@ from rookdb.ai.providers.throttle import ProviderThrottle
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
 from rookdb.ai.tokens import count_tokens
 from rookdb.background import CoroutineService, ProviderLoop
-from rookdb.errors import AiConfigurationError, AiError, RookError
+from rookdb.errors import AiConfigurationError, AiError, NotResponsibleError, RookError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage
 from rookdb.wire import format_timestamp
@@ -131,6 +131,7 @@ class EmbeddingsWorker:
         *,
         loop: ProviderLoop,
         on_committed: Callable[[], None] | None = None,
+        guard: Callable[[], None] | None = None,
         clock: Clock = utc_now,
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS,
         throttles: TaskThrottles | None = None,
@@ -143,6 +144,9 @@ class EmbeddingsWorker:
         self._resolve = resolve_connection_string
         self._settings = settings
         self._on_committed = on_committed
+        self._guard = guard
+        """Called inside each batch's write transaction; raises NotResponsibleError when another node
+        runs the task now (the batch is then not committed)."""
         self._cache = EmbeddingsCache(storage, clock)
         self._clock = clock
         self._drain_timeout = drain_timeout
@@ -191,6 +195,10 @@ class EmbeddingsWorker:
     async def _serve(self) -> None:
         try:
             await self._work()
+        except NotResponsibleError as error:
+            logger.info("Embeddings task %s: %s", self.task.name, error.message)
+            self.state = TaskState.IDLE
+            await self._idle_until_stopped()
         except Exception:  # the loop catches per batch; this is a bug, not a provider failure
             logger.exception("Embeddings task %s stopped unexpectedly", self.task.name)
             self.state = TaskState.FAILED
@@ -288,6 +296,12 @@ class EmbeddingsWorker:
                 writing = asyncio.create_task(self._commit(plan, connection_string))
             except asyncio.CancelledError:
                 raise
+            except NotResponsibleError:
+                for pending in (upcoming, writing):
+                    if pending is not None:
+                        pending.cancel()
+                        await asyncio.gather(pending, return_exceptions=True)
+                raise
             except Exception as error:
                 for pending in (upcoming, writing):
                     if pending is not None:
@@ -375,6 +389,8 @@ class EmbeddingsWorker:
     def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counters: TaskCounters,
                usage_states: dict[str, Any]) -> None:
         with self._storage.write() as tx:
+            if self._guard is not None:
+                self._guard()
             for key, value in usage_states.items():
                 tx.set_state(key, value)
             write_batch(tx, self._cache, plan, task_identifier=self.task.identifier,

@@ -13,10 +13,12 @@ import re
 
 __all__ = [
     "CATALOG_LOCK",
+    "CLUSTER_LOCK",
     "DEFAULT_CATALOG",
     "LAYOUT_VERSION",
     "catalog_tables",
     "database_tables",
+    "feed_channel",
     "is_catalog_name",
     "schema_name",
 ]
@@ -25,6 +27,8 @@ DEFAULT_CATALOG = "rookdb"
 LAYOUT_VERSION = 1
 # Any constant works: it only serializes nodes creating a catalog at the same moment.
 CATALOG_LOCK = 0x726F6F6B_6462
+# Serializes heartbeats, so that two nodes joining at once never pick the same free tag.
+CLUSTER_LOCK = 0x726F6F6B_6E64
 # Lower-case so it needs no quoting; short enough that "<catalog>_db_<id>" fits PostgreSQL's 63 bytes.
 _CATALOG_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 
@@ -43,7 +47,23 @@ CREATE TABLE IF NOT EXISTS {catalog}.databases (
     layout_version integer NOT NULL,
     created timestamptz NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS {catalog}.nodes (
+    tag text COLLATE "C" PRIMARY KEY,
+    url text NOT NULL,
+    incarnation text NOT NULL,
+    heartbeat timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {catalog}.topology (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    etag bigint NOT NULL DEFAULT 1
+);
+INSERT INTO {catalog}.topology DEFAULT VALUES ON CONFLICT DO NOTHING;
 """
+
+
+def feed_channel(catalog: str) -> str:
+    """The LISTEN/NOTIFY channel where a write names the schema whose change feed (or record) moved."""
+    return f"{catalog}_feed"
 
 
 def schema_name(catalog: str, database_number: int) -> str:

@@ -9,16 +9,19 @@ import psycopg
 from psycopg import conninfo
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
-from rookdb.storage.base import DocumentStorage, StorageBackend
+from rookdb.storage.base import DocumentStorage, Membership, StorageBackend
 from rookdb.storage.metadata import new_database_id
+from rookdb.storage.postgresql import _nodes
 from rookdb.storage.postgresql._connections import Connection, Pool, run
 from rookdb.storage.postgresql._failures import storage_failure
+from rookdb.storage.postgresql._feed import FeedListener
 from rookdb.storage.postgresql._schema import (
     CATALOG_LOCK,
     DEFAULT_CATALOG,
     LAYOUT_VERSION,
     catalog_tables,
     database_tables,
+    feed_channel,
     is_catalog_name,
     schema_name,
 )
@@ -46,6 +49,8 @@ class PostgresBackend(StorageBackend):
             raise storage_failure("parse the PostgreSQL URL", error) from error
         self._where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
         self._pool = Pool(url, max_connections=max_connections, connect_timeout=connect_timeout)
+        self._channel = feed_channel(catalog)
+        self._feed = FeedListener(url, self._channel, connect_timeout=connect_timeout)
         try:
             self._transaction(self._create_catalog, f"create the rookdb catalog in {self._where}")
         except BaseException:
@@ -86,7 +91,8 @@ class PostgresBackend(StorageBackend):
             connection.execute(f"INSERT INTO {schema}.head (database_id) VALUES (%s)", (new_database_id(),))
             return schema
 
-        return PostgresStorage(self._pool, self._transaction(create, f"create database '{name}'"), name)
+        return PostgresStorage(self._pool, self._transaction(create, f"create database '{name}'"), name,
+                               self._feed, self._channel)
 
     def open(self, name: str) -> DocumentStorage:
         rows = self._catalog(f"SELECT id, name FROM {self.catalog}.databases WHERE lower_name = %s",
@@ -94,7 +100,7 @@ class PostgresBackend(StorageBackend):
         if not rows:
             raise DatabaseDoesNotExistError(name)
         number, stored = rows[0]
-        return PostgresStorage(self._pool, schema_name(self.catalog, number), stored)
+        return PostgresStorage(self._pool, schema_name(self.catalog, number), stored, self._feed, self._channel)
 
     def drop(self, name: str) -> None:
         def drop(connection: Connection) -> None:
@@ -107,5 +113,15 @@ class PostgresBackend(StorageBackend):
 
         self._transaction(drop, f"drop database '{name}'")
 
+    def heartbeat(self, tag: str | None, url: str, incarnation: str, timeout: float) -> Membership:
+        return self._transaction(
+            lambda connection: _nodes.heartbeat(connection, self.catalog, tag, url, incarnation, timeout),
+            "register this node")
+
+    def leave(self, tag: str, incarnation: str) -> None:
+        self._transaction(lambda connection: _nodes.leave(connection, self.catalog, tag, incarnation),
+                          "unregister this node")
+
     def close(self) -> None:
+        self._feed.close()
         self._pool.close()

@@ -24,8 +24,10 @@ from rookdb.storage.base import (
     Attachment,
     Change,
     CommitListener,
+    CommittedChange,
     CompareExchangeValue,
     DocumentStorage,
+    RecordListener,
     StorageStatistics,
     StoredDocument,
     WriteTransaction,
@@ -33,6 +35,7 @@ from rookdb.storage.base import (
 from rookdb.storage.metadata import AttachmentRow
 from rookdb.storage.postgresql._connections import Connection, Pool, begin_locked, finish, run
 from rookdb.storage.postgresql._failures import storage_failure
+from rookdb.storage.postgresql._feed import FeedListener
 from rookdb.storage.rows import (
     DOCUMENT_COLUMNS,
     DocumentRow,
@@ -52,10 +55,16 @@ class _PostgresWriteTransaction(RowWriteTransaction):
     def __init__(self, storage: PostgresStorage, connection: Connection, last_etag: int) -> None:
         super().__init__(storage.database_id, last_etag, track_commits=bool(storage._listeners))
         self._s = storage.schema
+        self._notify = f"NOTIFY {storage.channel}, '{storage.schema}'"
         self._db = connection
+        self.first_etag = last_etag + 1
+        self.last_etag = last_etag
+        self.record_etag: int | None = None
 
     def _save_last_etag(self, etag: int) -> None:
-        self._db.execute(f"UPDATE {self._s}.head SET last_etag = %s", (etag,))
+        # Both statements in one round trip (no parameters: the simple protocol takes several).
+        self._db.execute(f"UPDATE {self._s}.head SET last_etag = {int(etag)}; {self._notify}")
+        self.last_etag = etag
 
     def get(self, doc_id: str) -> StoredDocument | None:
         row = self._db.execute(
@@ -198,25 +207,43 @@ class _PostgresWriteTransaction(RowWriteTransaction):
             f"UPDATE {self._s}.head SET record = %s, record_etag = record_etag + 1 RETURNING record_etag",
             (orjson.dumps(record),)).fetchone()
         assert row is not None
-        return int(row[0])
+        self._db.execute(self._notify)
+        self.record_etag = int(row[0])
+        return self.record_etag
 
 
 class PostgresStorage(DocumentStorage):
-    """A database in schema ``schema`` of a shared PostgreSQL database, over the backend's pool."""
+    """A database in schema ``schema`` of a shared PostgreSQL database, over the backend's pool.
 
-    def __init__(self, pool: Pool, schema: str, name: str) -> None:
+    Other nodes' writes are heard through ``feed``: it calls ``follow``, which reads the change feed
+    after the last etag this storage has told its listeners about, leaving out this node's own
+    writes (told at commit).
+    """
+
+    def __init__(self, pool: Pool, schema: str, name: str, feed: FeedListener | None = None,
+                 channel: str = "") -> None:
         self.schema = schema
         self.name = name
+        self.channel = channel
         self._pool = pool
+        self._feed = feed
         # One writer per node and database: the others would only queue for the head row holding
-        # pool connections that readers need.
+        # pool connections that readers need. ``follow`` takes it too, so a commit and the telling
+        # of it are never split by a follow.
         self._write_lock = threading.Lock()
         self._listeners: list[CommitListener] = []
+        self._record_listeners: list[RecordListener] = []
         self._closed = False
-        rows = self._read(f"SELECT database_id FROM {schema}.head")
+        rows = self._read(f"SELECT database_id, last_etag, record_etag FROM {schema}.head")
         if not rows:
             raise StorageError(f"Database '{name}' has no head row in schema {schema}.")
         self.database_id: str = rows[0][0]
+        self._told_etag = int(rows[0][1])
+        """Listeners know of every write up to this etag, except this node's later writes in ``_own``."""
+        self._own: list[tuple[int, int]] = []
+        self._record_etag = int(rows[0][2])
+        if feed is not None:
+            feed.register(schema, self.follow)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -245,11 +272,51 @@ class PostgresStorage(DocumentStorage):
                 raise storage_failure("write", error, self.name) from error
             finally:
                 finish(self._pool, connection, commit=committed)
+            self._committed(transaction)
             notify_listeners(self._listeners, transaction.committed)
 
+    def _committed(self, transaction: _PostgresWriteTransaction) -> None:
+        if transaction.record_etag is not None:
+            self._record_etag = transaction.record_etag
+        if transaction.last_etag < transaction.first_etag:
+            return
+        if self._told_etag == transaction.first_etag - 1:
+            self._told_etag = transaction.last_etag  # nothing from other nodes in between
+        else:
+            self._own.append((transaction.first_etag, transaction.last_etag))
+
     def add_commit_listener(self, listener: CommitListener) -> None:
-        # Writes through this node only: another node's writes reach this one through the change feed.
         self._listeners.append(listener)
+
+    def add_record_listener(self, listener: RecordListener) -> None:
+        self._record_listeners.append(listener)
+
+    def follow(self) -> None:
+        """Tell the listeners of the writes other nodes committed since the last time (the feed's latest
+        write of each document), and the record listeners of a record another node changed."""
+        with self._write_lock:
+            if self._closed:
+                return
+            last_etag, record_etag = self._read(f"SELECT last_etag, record_etag FROM {self.schema}.head")[0]
+            record_changed = int(record_etag) != self._record_etag
+            self._record_etag = int(record_etag)
+            while self._told_etag < int(last_etag):
+                changes = self.changes_since(self._told_etag, _PAGE)
+                if not changes:
+                    break
+                foreign = [CommittedChange(change.etag, change.id, change.collection,
+                                           change.document.change_vector if change.document else "", change.deleted)
+                           for change in changes if not self._is_own(change.etag)]
+                self._told_etag = changes[-1].etag
+                notify_listeners(self._listeners, foreign)
+            self._told_etag = max(self._told_etag, int(last_etag))
+            self._own = [(low, high) for low, high in self._own if high > self._told_etag]
+        if record_changed:
+            for listener in list(self._record_listeners):
+                listener()
+
+    def _is_own(self, etag: int) -> bool:
+        return any(low <= etag <= high for low, high in self._own)
 
     def get(self, doc_id: str) -> StoredDocument | None:
         rows = self._read(f"SELECT {DOCUMENT_COLUMNS} FROM {self.schema}.documents WHERE lower_id = %s",
@@ -427,3 +494,5 @@ class PostgresStorage(DocumentStorage):
         """The pool belongs to the backend; a closed storage only refuses further use."""
         with self._write_lock:
             self._closed = True
+        if self._feed is not None:
+            self._feed.unregister(self.schema)
