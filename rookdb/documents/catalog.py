@@ -103,6 +103,9 @@ class DatabaseCatalog:
         """Register this node among those serving the storage (raises when the storage is unreachable)."""
         if self.membership is not None:
             self.membership.start()
+            # A database another node created has its services started here when the node set
+            # changes, so that its tasks find a node when theirs goes.
+            self.membership.on_change(self.open_all)
 
     @property
     def backend(self) -> StorageBackend:

@@ -159,3 +159,45 @@ def test_integrity_check_finds_orphans_and_a_head_behind(nodes: Nodes, postgres_
         connection.execute(f"UPDATE {storage.schema}.head SET last_etag = 0")
     assert storage.integrity_check() == [
         "attachment content orphan is referenced by no document", "etag 1 is past the change feed's head"]
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_listeners_hear_every_node_s_writes_once(nodes: Nodes, database_name: str) -> None:
+    node_a, node_b = nodes(2)
+    on_a, on_b = node_a.create(database_name), node_b.open(database_name)
+    heard: list[tuple[int, str, bool]] = []
+    on_b.add_commit_listener(
+        lambda committed: heard.extend((change.etag, change.id, change.deleted) for change in committed))
+    put(on_a, "items/1")
+    put(on_b, "items/2")  # told at commit, never again by the feed
+    put(on_a, "items/3")
+    with on_a.write() as tx:
+        tx.delete("items/1")
+    put(on_a, "items/5")
+    _wait_until(lambda: any(doc_id == "items/5" for _, doc_id, _ in heard))
+    time.sleep(0.5)  # a second telling would come with the next notification or sweep
+    put(on_a, "items/6")
+    _wait_until(lambda: any(doc_id == "items/6" for _, doc_id, _ in heard))
+    etags = [etag for etag, _, _ in heard]
+    assert len(etags) == len(set(etags))
+    assert [doc_id for _, doc_id, _ in heard].count("items/2") == 1
+    assert {(doc_id, deleted) for _, doc_id, deleted in heard} >= {
+        ("items/2", False), ("items/3", False), ("items/1", True), ("items/5", False), ("items/6", False)}
+
+
+def test_record_listeners_hear_other_nodes_record_changes_only(nodes: Nodes, database_name: str) -> None:
+    node_a, node_b = nodes(2)
+    on_a, on_b = node_a.create(database_name), node_b.open(database_name)
+    calls: list[int] = []
+    on_b.add_record_listener(lambda: calls.append(on_b.get_record()[1]))
+    with on_b.write() as tx:
+        tx.set_record({"Mine": True})
+    with on_a.write() as tx:
+        etag = tx.set_record({"Theirs": True})
+    _wait_until(lambda: calls == [etag])
