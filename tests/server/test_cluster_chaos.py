@@ -40,7 +40,7 @@ from tests.server.test_crash_safety import CONNECTION, TASK, Product, check_embe
 pytestmark = pytest.mark.slow
 
 DATABASE = "CrashTest"
-DOCUMENTS = 400
+DOCUMENTS = 200
 _catalogs = itertools.count(1)
 
 
@@ -52,7 +52,7 @@ class Node(ServerProcess):
             env_name("Storage.Url"): postgres.url, env_name("Storage.PostgreSql.Catalog"): catalog,
             env_name("Storage.PostgreSql.ConnectTimeoutInSec"): "1",
             env_name("Cluster.HeartbeatIntervalInSec"): "0.2", env_name("Cluster.NodeTimeoutInSec"): "2",
-            env_name("Ai.Embeddings.MaxBatchSize"): "16", env_name("Ai.Embeddings.LocalModelThreads"): "1"})
+            env_name("Ai.Embeddings.MaxBatchSize"): "8", env_name("Ai.Embeddings.LocalModelThreads"): "1"})
 
     def get(self, path: str, **params: Any) -> Any:
         response = httpx.get(f"{self.url}{path}", params=params, timeout=10)
