@@ -200,7 +200,8 @@ def test_nodes_answer_503_while_postgresql_is_down_and_recover_without_a_restart
                 response = httpx.get(f"{node.url}/databases/{DATABASE}/docs", params={"id": "products/1"}, timeout=30)
                 assert response.status_code == 503, response.text
                 envelope = response.json()
-                assert {"Type", "Message", "Error"} <= set(envelope) and "PostgreSQL is unavailable" in envelope["Message"]
+                assert {"Type", "Message", "Error"} <= set(envelope)
+                assert "PostgreSQL is unavailable" in envelope["Message"]
             postgres.start()
             with store.open_session() as session:
                 session.store(Product("after", "", ""), "products/2")
