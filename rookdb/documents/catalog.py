@@ -47,7 +47,7 @@ from rookdb.errors import (
     ValidationError,
 )
 from rookdb.settings import Settings
-from rookdb.storage.backends import open_backend
+from rookdb.storage.backends import is_shared, open_backend
 from rookdb.storage.base import DocumentStorage, StorageBackend
 
 __all__ = ["DatabaseCatalog", "validate_database_name"]
@@ -72,7 +72,8 @@ class DatabaseCatalog:
     services (a sample import, maintenance), and ``get`` adds them later if asked. ``embedded_model``
     replaces the process-wide embedded model in the vector services (tests gate or count its calls).
     The catalog owns the one ``ProviderLoop`` where every database's provider I/O runs. With
-    ``node_url`` (a server) it owns the node's ``membership`` too, joined by ``join``.
+    ``node_url`` (a server) over a storage other nodes may share, it owns the node's ``membership``
+    too, joined by ``join``; a node on SQLite files is alone and has none.
     """
 
     def __init__(self, data_dir: Path, settings: Settings, *, embedded_model: EmbeddedModel | None = None,
@@ -96,8 +97,9 @@ class DatabaseCatalog:
             time_limit_ms=settings["Patching.ScriptTimeoutInMs"],
             memory_limit_bytes=settings["Patching.ScriptMemoryLimitInMb"] * 1024 * 1024,
             hosts=settings["Patching.Hosts"], cached_scripts=settings["Patching.MaxNumberOfCachedScripts"])
-        self.membership = None if node_url is None else NodeMembership(lambda: self.backend, data_dir, settings,
-                                                                       node_url)
+        self.membership: NodeMembership | None = None
+        if node_url is not None and is_shared(settings):
+            self.membership = NodeMembership(lambda: self.backend, data_dir, settings, node_url)
 
     def join(self) -> None:
         """Register this node among those serving the storage (raises when the storage is unreachable)."""

@@ -76,7 +76,7 @@ class NodeMembership:
         self._listeners.append(listener)
 
     def start(self) -> None:
-        self._heartbeat()
+        self.refresh()
         self._loop.start()
 
     def wake(self) -> None:
@@ -93,12 +93,13 @@ class NodeMembership:
 
     def _beat(self) -> bool:
         try:
-            self._heartbeat()
+            self.refresh()
         except RookError as error:  # the storage is unreachable: the last topology stays
             logger.warning("Heartbeat failed: %s", error.message)
         return False
 
-    def _heartbeat(self) -> None:
+    def refresh(self) -> None:
+        """Say this node is alive now and read the topology (the thread does it every interval)."""
         with self._lock:
             membership = self._backend().heartbeat(self._wanted_tag, self.url, self.incarnation, self._timeout)
             changed = membership.etag != self._membership.etag

@@ -10,7 +10,7 @@ from rookdb.settings import Settings
 from rookdb.storage.base import StorageBackend
 from rookdb.storage.sqlite import SqliteBackend
 
-__all__ = ["POSTGRESQL_SCHEMES", "describe_storage", "open_backend"]
+__all__ = ["POSTGRESQL_SCHEMES", "describe_storage", "is_shared", "open_backend"]
 
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
 
@@ -23,6 +23,11 @@ def _postgresql_url(settings: Settings) -> str | None:
         raise ValidationError("Storage.Url", "expected nothing (SQLite files in the data directory) or a "
                               "postgresql://user:password@host:port/dbname URL")
     return url
+
+
+def is_shared(settings: Settings) -> bool:
+    """Whether other nodes may serve the same databases (PostgreSQL), or this node alone (SQLite files)."""
+    return _postgresql_url(settings) is not None
 
 
 def describe_storage(settings: Settings, data_dir: Path) -> str:
