@@ -42,7 +42,7 @@ def node_settings(postgres: PostgresServer, catalog: str) -> Settings:
 @pytest.fixture
 def nodes(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[list[BackgroundServer]]:
     """Two nodes (A, B) over one catalog, with the database created through A."""
-    settings = node_settings(postgres_server, f"nodes_{next(_catalogs)}")
+    settings = node_settings(postgres_server, f"several_{next(_catalogs)}")
     with ExitStack() as stack:
         started = [stack.enter_context(BackgroundServer(tmp_path / name, settings=settings)) for name in "AB"]
         with DocumentStore(urls=[started[0].url], database=DATABASE) as store:
@@ -148,3 +148,28 @@ def test_an_index_defined_through_one_node_serves_queries_on_the_other(nodes: li
             found = list(session.query_index("Items/ByPrice", Item).wait_for_non_stale_results()
                          .where_greater_than("Price", 2))
             assert sorted(item.Price for item in found) == [3, 4]
+
+
+def test_a_node_that_joins_late_or_restarts_catches_up_on_the_feed(nodes: list[BackgroundServer],
+                                                                   postgres_server: PostgresServer,
+                                                                   tmp_path: Path) -> None:
+    settings = nodes[0].settings
+    with client(nodes[0]) as on_a:
+        with on_a.open_session() as session:
+            for n in range(20):
+                session.store(Item(f"item {n}", n % 4), f"items/{n}")
+            session.save_changes()
+        on_a.maintenance.send(PutIndexesOperation(
+            IndexDefinition(name="Items/ByPrice", maps={"from item in docs.Items select new { item.Price }"})))
+        nodes[1].stop()
+        with on_a.open_session() as session:  # written while B is down
+            session.store(Item("late", 3), "items/late")
+            session.save_changes()
+    with BackgroundServer(tmp_path / "C", settings=settings) as late, \
+            BackgroundServer(tmp_path / "B", settings=settings) as restarted:
+        for node in (late, restarted):
+            with client(node) as store, store.open_session() as session:
+                found = list(session.query_index("Items/ByPrice", Item).wait_for_non_stale_results()
+                             .where_equals("Price", 3))
+                assert sorted(item.Name for item in found) == ["item 11", "item 15", "item 19", "item 3", "item 7", "late"]
+        assert [entry["ClusterTag"] for entry in topology(late)["Nodes"]] == ["A", "B", "C"]  # type: ignore[index]

@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS {catalog}.nodes (
     tag text COLLATE "C" PRIMARY KEY,
     url text NOT NULL,
     incarnation text NOT NULL,
-    heartbeat timestamptz NOT NULL
+    heartbeat timestamptz NOT NULL,
+    live boolean NOT NULL
 );
 CREATE TABLE IF NOT EXISTS {catalog}.topology (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),

@@ -18,7 +18,7 @@ _catalogs = itertools.count(1)
 
 @pytest.fixture
 def backend(postgres_server: PostgresServer) -> Iterator[PostgresBackend]:
-    opened = PostgresBackend(postgres_server.url, catalog=f"nodes_{next(_catalogs)}")
+    opened = PostgresBackend(postgres_server.url, catalog=f"registry_{next(_catalogs)}")
     yield opened
     opened.close()
 
@@ -40,15 +40,18 @@ def test_a_restarted_node_takes_its_tag_back(backend: PostgresBackend) -> None:
     assert [(node.tag, node.incarnation) for node in restarted.nodes] == [("C", "new process")]
     backend.leave("C", "old process")  # the old process may not unregister the new one
     assert [node.tag for node in backend.heartbeat(None, "http://d", "d", 60).nodes] == ["A", "C"]
+    assert backend.heartbeat("C", "http://c", "new process", 60).tag == "C"
 
 
-def test_a_silent_node_is_dropped_and_its_tag_is_free_again(backend: PostgresBackend) -> None:
+def test_a_silent_node_is_dropped_but_keeps_its_tag(backend: PostgresBackend) -> None:
     backend.heartbeat(None, "http://a", "a", 60)
     backend.heartbeat(None, "http://b", "b", 60)
     time.sleep(0.6)
     alive = backend.heartbeat("A", "http://a", "a", 0.5)
     assert [node.tag for node in alive.nodes] == ["A"]
-    assert backend.heartbeat(None, "http://c", "c", 60).tag == "B"
+    assert backend.heartbeat(None, "http://c", "c", 60).tag == "C"
+    back = backend.heartbeat("B", "http://b", "b again", 60)
+    assert [node.tag for node in back.nodes] == ["A", "B", "C"] and back.etag > alive.etag
 
 
 def test_a_node_that_leaves_is_gone_at_once(backend: PostgresBackend) -> None:
@@ -61,7 +64,7 @@ def test_a_node_that_leaves_is_gone_at_once(backend: PostgresBackend) -> None:
 
 def test_catalogs_have_nodes_of_their_own(backend: PostgresBackend, postgres_server: PostgresServer) -> None:
     backend.heartbeat(None, "http://a", "a", 60)
-    other = PostgresBackend(postgres_server.url, catalog=f"nodes_{next(_catalogs)}")
+    other = PostgresBackend(postgres_server.url, catalog=f"registry_{next(_catalogs)}")
     try:
         assert other.heartbeat(None, "http://x", "x", 60).tag == "A"
     finally:
