@@ -171,5 +171,6 @@ def test_a_node_that_joins_late_or_restarts_catches_up_on_the_feed(nodes: list[B
             with client(node) as store, store.open_session() as session:
                 found = list(session.query_index("Items/ByPrice", Item).wait_for_non_stale_results()
                              .where_equals("Price", 3))
-                assert sorted(item.Name for item in found) == ["item 11", "item 15", "item 19", "item 3", "item 7", "late"]
+                assert sorted(item.Name for item in found) == [
+                    "item 11", "item 15", "item 19", "item 3", "item 7", "late"]
         assert [entry["ClusterTag"] for entry in topology(late)["Nodes"]] == ["A", "B", "C"]  # type: ignore[index]
