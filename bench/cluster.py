@@ -152,7 +152,7 @@ def embeddings_run(directory: Path, postgres: PostgresServer, tei_url: str, node
         items = embeddings.products(documents)
         with store.bulk_insert() as bulk:
             for n, item in enumerate(items):
-                bulk.store(shelf(n % TASKS + 1)(**vars(item)), f"items/{n}")
+                bulk.store_as(shelf(n % TASKS + 1)(**vars(item)), f"items/{n}")
         store.maintenance.send(PutConnectionStringOperation(AiConnectionString(
             "Bench", "bench-tei", model_type=AiModelType.TEXT_EMBEDDINGS,
             huggingface_settings=HuggingFaceSettings(embeddings.API_KEY, embeddings.MODEL, tei_url))))
