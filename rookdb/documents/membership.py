@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, DaemonThreadPool, LoopingService
 from rookdb.errors import RookError
 from rookdb.settings import Settings
 from rookdb.storage.base import ClusterNode, Membership, StorageBackend
@@ -44,6 +44,8 @@ class NodeMembership:
         self._membership = Membership(self._wanted_tag or "A", (ClusterNode(self._wanted_tag or "A", url,
                                                                             self.incarnation),), 0)
         self._listeners: list[Callable[[], None]] = []
+        # Listeners (opening databases, moving tasks) may take seconds; heartbeats must not wait for them.
+        self._notifier = DaemonThreadPool(1, "rookdb-topology")
         self._lock = threading.Lock()
         self._loop = LoopingService("rookdb-heartbeat", self._beat, start_idle=True,
                                     idle_interval=float(settings["Cluster.HeartbeatIntervalInSec"]), log=logger)
@@ -72,7 +74,7 @@ class NodeMembership:
         return any(node.tag == tag and node.incarnation == incarnation for node in self.nodes)
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (on the heartbeat thread) whenever the node set changed."""
+        """Call ``listener`` (on a thread of its own, one call at a time) whenever the node set changed."""
         self._listeners.append(listener)
 
     def start(self) -> None:
@@ -85,6 +87,7 @@ class NodeMembership:
     def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
         """Stop the heartbeats and leave the topology (the others see it at once, not after the timeout)."""
         stopped = self._loop.stop(drain=drain, timeout=timeout)
+        self._notifier.shutdown(wait=False, cancel_futures=True)
         try:
             self._backend().leave(self.tag, self.incarnation)
         except RookError as error:
@@ -110,8 +113,13 @@ class NodeMembership:
                 self._tag_file.write_text(membership.tag + "\n")
         if changed:
             logger.info("Topology %d: %s", membership.etag, ", ".join(f"{n.tag} {n.url}" for n in membership.nodes))
-            for listener in list(self._listeners):
-                try:
-                    listener()
-                except Exception:
-                    logger.exception("A topology listener failed")
+            self._notifier.submit(self._tell_listeners)
+
+    def _tell_listeners(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except RookError as error:  # the storage is unreachable: the next change tries again
+                logger.warning("A topology listener failed: %s", error.message)
+            except Exception:
+                logger.exception("A topology listener failed")

@@ -51,7 +51,7 @@ class Node(ServerProcess):
         super().__init__(data_dir, log=data_dir.with_suffix(".log"), env={
             env_name("Storage.Url"): postgres.url, env_name("Storage.PostgreSql.Catalog"): catalog,
             env_name("Storage.PostgreSql.ConnectTimeoutInSec"): "1",
-            env_name("Cluster.HeartbeatIntervalInSec"): "0.2", env_name("Cluster.NodeTimeoutInSec"): "2",
+            env_name("Cluster.HeartbeatIntervalInSec"): "0.2", env_name("Cluster.NodeTimeoutInSec"): "3",
             env_name("Ai.Embeddings.MaxBatchSize"): "8", env_name("Ai.Embeddings.LocalModelThreads"): "1"})
 
     def get(self, path: str, **params: Any) -> Any:

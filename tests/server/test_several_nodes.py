@@ -36,7 +36,7 @@ class Item:
 
 def node_settings(postgres: PostgresServer, catalog: str) -> Settings:
     return Settings({"Storage.Url": postgres.url, "Storage.PostgreSql.Catalog": catalog,
-                     "Cluster.HeartbeatIntervalInSec": 0.2, "Cluster.NodeTimeoutInSec": 2.0}, environ={})
+                     "Cluster.HeartbeatIntervalInSec": 0.2, "Cluster.NodeTimeoutInSec": 5.0}, environ={})
 
 
 @pytest.fixture
