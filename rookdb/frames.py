@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import select
 import struct
+import subprocess
 import time
 from typing import IO, Any
 
 import orjson
 
-__all__ = ["HOST_STARTUP_ALLOWANCE_S", "FrameReader", "write_frame", "write_raw_frame"]
+__all__ = ["HOST_STARTUP_ALLOWANCE_S", "FrameReader", "host_stderr", "write_frame", "write_raw_frame"]
 
 # How long a starting host may take to answer its first frame: only a ceiling for a hung start, and
 # generous because a loaded machine can take many seconds to start a Python process and V8.
@@ -19,6 +20,16 @@ HOST_STARTUP_ALLOWANCE_S = 60.0
 
 _HEADER = struct.Struct(">I")
 _READ_SIZE = 1 << 16
+
+
+def host_stderr() -> int | None:
+    """Where a host's stderr goes: the server's own, or nowhere when the server has none open (a
+    Python started without descriptor 2 cannot set up its stderr and exits before its first frame)."""
+    try:
+        os.fstat(2)
+    except OSError:
+        return subprocess.DEVNULL
+    return None
 
 
 def write_raw_frame(stream: IO[bytes], payload: bytes) -> None:

@@ -34,7 +34,7 @@ from rookdb.ai.scripting._frames import FrameReader, error_from_wire, write_fram
 from rookdb.ai.scripting._prelude import decode_answer
 from rookdb.ai.scripting.output import ScriptOutput
 from rookdb.errors import ScriptError
-from rookdb.frames import HOST_STARTUP_ALLOWANCE_S
+from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, host_stderr
 
 __all__ = ["EmbeddingsScript", "HostedScript"]
 
@@ -79,6 +79,7 @@ class _Host:
             [sys.executable, "-I", "-m", _HOST_MODULE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=host_stderr(),
             env={},
             cwd="/",
             close_fds=True,

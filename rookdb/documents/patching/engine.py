@@ -31,7 +31,7 @@ import orjson
 
 from rookdb.documents.patching._host import SCRIPT_SOURCE_PREFIX, WRAPPER_HEAD
 from rookdb.errors import RookError, ScriptError
-from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, FrameReader, write_frame
+from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, FrameReader, host_stderr, write_frame
 
 __all__ = ["PatchEngine", "PatchOutcome", "PatchRun", "Resolver"]
 
@@ -93,7 +93,7 @@ class _Host:
         # Only the interpreter's own path travels: no environment (secrets), no inherited files.
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-m", _HOST_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env={}, cwd="/", close_fds=True)
+            stderr=host_stderr(), env={}, cwd="/", close_fds=True)
         self._finalizer = weakref.finalize(self, _reap, self.process)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._requests = self.process.stdin
