@@ -178,3 +178,10 @@ def test_only_the_postgresql_backend_touches_psycopg() -> None:
         tree = ast.parse(path.read_text(), filename=str(path))
         imported = {module.split(".")[0] for module, _, _ in _imports(tree, lazy=True)}
         assert "psycopg" not in imported, path
+
+
+def test_tests_share_helpers_through_support_never_a_conftest() -> None:
+    tests = Path(__file__).resolve().parent
+    for path in tests.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        assert not [line for module, _, line in _imports(tree, lazy=True) if module.endswith(".conftest")], path

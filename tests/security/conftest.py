@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from rookdb.security.clearance import DatabaseAccess, SecurityClearance
-from rookdb.security.definitions import CertificateDefinition
 from rookdb.security.issuing import (
     KeyedCertificate,
     create_authority,
@@ -49,10 +47,3 @@ def foreign_client() -> KeyedCertificate:
 @pytest.fixture
 def store(tmp_path: Path) -> CertificateStore:
     return CertificateStore(tmp_path / "certs" / "registered.json")
-
-
-def register(store: CertificateStore, keyed: KeyedCertificate, clearance: SecurityClearance,
-             permissions: dict[str, DatabaseAccess] | None = None, name: str = "app") -> CertificateDefinition:
-    definition = CertificateDefinition.for_certificate(keyed.certificate, name, clearance, permissions or {})
-    store.put(definition)
-    return definition

@@ -16,7 +16,7 @@ from rookdb.security.clearance import DatabaseAccess, SecurityClearance
 from rookdb.security.definitions import CertificateRequest
 from rookdb.security.issuing import KeyedCertificate
 from rookdb.security.store import CertificateStore
-from tests.security.conftest import register
+from tests.support.certificates import register
 
 
 def _administration(store: CertificateStore, authority: KeyedCertificate | None,

@@ -9,7 +9,7 @@ from rookdb.security.authentication import AuthenticationStatus, Authenticator, 
 from rookdb.security.clearance import SecurityClearance
 from rookdb.security.issuing import KeyedCertificate
 from rookdb.security.store import CertificateStore
-from tests.security.conftest import register
+from tests.support.certificates import register
 
 
 def test_lines(tmp_path: Path, store: CertificateStore, client: KeyedCertificate) -> None:

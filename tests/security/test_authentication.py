@@ -11,7 +11,7 @@ from rookdb.security.authentication import AuthenticationStatus, Authenticator, 
 from rookdb.security.clearance import DatabaseAccess, SecurityClearance
 from rookdb.security.issuing import KeyedCertificate
 from rookdb.security.store import CertificateStore
-from tests.security.conftest import register
+from tests.support.certificates import register
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from rookdb.security.clearance import (
 )
 from rookdb.security.issuing import KeyedCertificate
 from rookdb.security.store import CertificateStore
-from tests.security.conftest import register
+from tests.support.certificates import register
 
 PERMISSIONS = {"Reading": DatabaseAccess.READ, "Writing": DatabaseAccess.READ_WRITE, "Owning": DatabaseAccess.ADMIN}
 

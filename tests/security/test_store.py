@@ -12,7 +12,7 @@ from rookdb.security.clearance import DatabaseAccess, SecurityClearance
 from rookdb.security.definitions import CertificateDefinition
 from rookdb.security.issuing import KeyedCertificate
 from rookdb.security.store import CertificateStore
-from tests.security.conftest import register
+from tests.support.certificates import register
 
 
 def test_put_get_delete_survive_a_new_store(store: CertificateStore, client: KeyedCertificate) -> None:
