@@ -130,8 +130,12 @@ _TABLE: list[tuple[str, str, Endpoint, Access]] = [
 
 
 def routes() -> list[BaseRoute]:
-    """The table as starlette routes, each endpoint behind its guard; then the Studio's open assets."""
+    """The table as starlette routes, each endpoint behind its guard; then the Studio's open assets.
+
+    HEAD routes come first: starlette answers HEAD on every GET route too, and the first match wins.
+    """
+    ordered = sorted(_TABLE, key=lambda row: row[0] != "HEAD")
     table: list[BaseRoute] = [Route(path, guarded(access, endpoint), methods=[method])
-                              for method, path, endpoint, access in _TABLE]
+                              for method, path, endpoint, access in ordered]
     # The changes websocket checks the same READ access itself (the guard serves HTTP requests).
     return [*table, WebSocketRoute(f"{_DB}/changes", changes.changes), *studio_routes()]

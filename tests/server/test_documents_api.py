@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from ravendb import DocumentStore
+from ravendb.documents.commands.crud import HeadDocumentCommand
 from ravendb.exceptions.raven_exceptions import ConcurrencyException
 
 from rookdb.server.runner import BackgroundServer
@@ -157,6 +158,26 @@ def test_load_starting_with(store: DocumentStore) -> None:
     with store.open_session() as session:
         loaded = session.advanced.load_starting_with("products/", Product, start=1, page_size=2)
         assert [product.Id for product in loaded] == ["products/2", "products/3"]
+
+
+def test_head_answers_with_the_change_vector_and_no_body(store: DocumentStore, server: BackgroundServer) -> None:
+    with store.open_session() as session:
+        session.store(Product("Chai"), "products/1")
+        session.save_changes()
+        change_vector = session.advanced.get_change_vector_for(session.load("products/1", Product))
+    with store.open_session() as session:
+        assert session.advanced.exists("products/1") and not session.advanced.exists("products/2")
+    head = HeadDocumentCommand("products/1", None)
+    store.get_request_executor().execute_command(head)
+    assert head.result == change_vector
+    url = f"{server.url}/databases/{store.database}/docs"
+    answered = httpx.head(url, params={"id": "products/1"})
+    assert (answered.status_code, answered.headers["ETag"], answered.content) == (200, f'"{change_vector}"', b"")
+    assert "Content-Type" not in answered.headers  # the handler's own answer, not a GET without its body
+    for if_none_match in (change_vector, f'"{change_vector}"'):  # bare as the official client sends it, or quoted
+        assert httpx.head(url, params={"id": "products/1"},
+                          headers={"If-None-Match": if_none_match}).status_code == 304
+    assert httpx.head(url, params={"id": "products/1"}, headers={"If-None-Match": '"A:1-other"'}).status_code == 200
 
 
 def test_head_and_raw_http(store: DocumentStore, server: BackgroundServer) -> None:

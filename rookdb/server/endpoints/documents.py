@@ -96,7 +96,8 @@ async def head_document(request: Request) -> Response:
     document = await database.get(query_required(request, "id"))
     if document is None:
         return Response(status_code=404)
-    if request.headers.get("If-None-Match") == f'"{document.change_vector}"':
+    # Quoted as an ETag or bare as the official client sends it; RavenDB takes both.
+    if request.headers.get("If-None-Match", "").strip('"') == document.change_vector:
         return Response(status_code=304)
     return Response(status_code=200, headers={"ETag": f'"{document.change_vector}"'})
 
