@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.waiting import wait_for
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 MODULES = {"table.py"}  # imported by the scripts, not run on its own
@@ -53,18 +58,58 @@ def table_rows(output: str) -> list[list[str]]:
             if not separator[n] and not (n + 1 < len(rows) and separator[n + 1])]
 
 
+def run_in_own_group(command: list[str], timeout: float) -> tuple[int, str, str]:
+    """Run ``command`` in a process group of its own: (exit status, stdout, stderr). Past ``timeout``,
+    or when the test itself is interrupted, the whole group is killed: the servers and peers a bench
+    script starts must not outlive it."""
+    process = subprocess.Popen(command, cwd=BENCH.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"{command[1]} did not finish within {timeout:g}s\n{stdout[-2000:]}{stderr[-4000:]}")
+    finally:
+        if process.returncode is None:  # interrupted (the suite's own timeout): take the group down too
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, stdout, stderr
+
+
 # A tiny run takes well under a minute on a quiet machine; the margin is for cores shared with other work.
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("script", scripts())
 def test_script_runs_at_a_tiny_size_and_prints_its_table(script: str) -> None:
     assert script in TINY_RUNS, f"bench/{script} has no tiny run here: add its arguments and rows to TINY_RUNS"
     arguments, expected = TINY_RUNS[script]
-    finished = subprocess.run([sys.executable, str(BENCH / script), *arguments], cwd=BENCH.parent,
-                              capture_output=True, text=True, timeout=840, check=False)
-    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-4000:]
-    rows = table_rows(finished.stdout)
-    assert len(rows) == len(expected), finished.stdout
+    returncode, stdout, stderr = run_in_own_group([sys.executable, str(BENCH / script), *arguments], timeout=840)
+    assert returncode == 0, stdout[-2000:] + stderr[-4000:]
+    rows = table_rows(stdout)
+    assert len(rows) == len(expected), stdout
     for row, label in zip(rows, expected, strict=True):
         assert row[0].startswith(label), (row, label)
         measured = row[1:-1] if script.startswith("vector_search") else row[1:]
         assert any(char.isdigit() for cell in measured for char in cell) or row[-1].startswith("skipped"), row
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_run_past_its_timeout_takes_the_processes_it_started_down(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    starts_a_grandchild = ("import pathlib, subprocess, sys, time; "
+                           "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+                           f"pathlib.Path({str(pid_file)!r}).write_text(str(child.pid)); time.sleep(600)")
+    timeout = 1.0
+    while not pid_file.exists():  # a loaded machine may need longer to get the grandchild going
+        timeout *= 2
+        with pytest.raises(pytest.fail.Exception, match="did not finish within"):
+            run_in_own_group([sys.executable, "-c", starts_a_grandchild], timeout=timeout)
+    wait_for(lambda: not running(int(pid_file.read_text())), what="the grandchild to be killed")
