@@ -10,10 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from rookdb.background import BackgroundService, CoroutineService, LoopingService, ProviderLoop, stop_all
-from tests.support.waiting import wait_for
-
-WAIT = 5.0  # the longest any test waits for a thread to react
+from rookdb.background import (
+    DEFAULT_STOP_TIMEOUT_SECONDS,
+    BackgroundService,
+    CoroutineService,
+    LoopingService,
+    ProviderLoop,
+    stop_all,
+)
+from tests.support.waiting import WAIT_SECONDS as WAIT
+from tests.support.waiting import bound, wait_for
 
 
 @pytest.fixture
@@ -95,8 +101,9 @@ def test_a_step_that_never_returns_is_abandoned_after_the_timeout(caplog: pytest
     assert started.wait(WAIT)
     begun = time.monotonic()
     with caplog.at_level(logging.ERROR, logger="rookdb.background"):
-        assert service.stop(timeout=0.05) is False
-    assert time.monotonic() - begun < 1.0
+        assert service.stop(timeout=0.05) is False  # False: it returned while the step still ran
+    # The bound is the feature; measured loosely, as a loaded machine stretches any short wait.
+    assert time.monotonic() - begun < bound(0.05)
     assert "stuck did not stop within 0.1s" in caplog.text
     release.set()
 
@@ -138,24 +145,33 @@ def test_stop_before_start_and_restart_after_stop() -> None:
     assert service.stop()
 
 
+class Stopping:
+    """A service whose stop returns only once every other service's stop is under way too."""
+
+    def __init__(self, name: str, everyone: threading.Barrier, in_time: bool) -> None:
+        self.name = name
+        self.everyone = everyone
+        self.in_time = in_time
+        self.timeouts: list[float] = []
+
+    def start(self) -> None:
+        pass
+
+    def wake(self) -> None:
+        pass
+
+    def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
+        self.timeouts.append(timeout)
+        self.everyone.wait(WAIT)  # BrokenBarrierError if the stops ran one after another
+        return self.in_time
+
+
 def test_stop_all_stops_in_parallel_within_one_timeout() -> None:
-    releases = [threading.Event() for _ in range(3)]
-
-    def waiting(release: threading.Event) -> LoopingService:
-        def step() -> bool:
-            release.wait(WAIT)
-            return False
-        return LoopingService("waiting", step, idle_interval=60.0)
-
-    services: list[BackgroundService] = [waiting(release) for release in releases]
-    for service in services:
-        service.start()
-    time.sleep(0.02)
-    begun = time.monotonic()
-    assert stop_all(services, timeout=0.2) is False
-    assert time.monotonic() - begun < 0.6  # three timeouts of 0.2 s ran at once
-    for release in releases:
-        release.set()
+    everyone = threading.Barrier(3)
+    stopping = [Stopping(name, everyone, in_time=name != "late") for name in ("a", "late", "c")]
+    services: list[BackgroundService] = list(stopping)
+    assert stop_all(services, timeout=0.2) is False  # one did not stop in time
+    assert [service.timeouts for service in stopping] == [[0.2]] * 3  # each got the one timeout
 
 
 def test_provider_loop_runs_coroutines_from_any_thread(provider_loop: ProviderLoop) -> None:
@@ -247,16 +263,17 @@ def test_coroutine_service_works_when_woken_and_drains_on_stop(provider_loop: Pr
     assert not batches.service.running
 
 
-def test_coroutine_service_cancels_without_draining(provider_loop: ProviderLoop) -> None:
-    batches = Batches(provider_loop, duration=WAIT)
+def test_coroutine_service_cancels_without_draining(
+        provider_loop: ProviderLoop, caplog: pytest.LogCaptureFixture) -> None:
+    batches = Batches(provider_loop, duration=3600)
     batches.service.start()
     batches.pending = 1
     batches.service.wake()
     wait_for(lambda: batches.started == 1, timeout=WAIT, what="the batch to start")
-    begun = time.monotonic()
-    assert batches.service.stop(drain=False)
-    assert time.monotonic() - begun < 1.0
+    with caplog.at_level(logging.WARNING, logger="rookdb.background"):
+        assert batches.service.stop(drain=False)
     assert batches.cancelled.is_set() and batches.finished == 0
+    assert "did not drain" not in caplog.text  # cancelled at once, not after waiting out a drain
 
 
 def test_coroutine_service_forced_exit_after_the_drain_timeout(
@@ -275,12 +292,14 @@ def test_coroutine_service_forced_exit_after_the_drain_timeout(
 def test_coroutine_service_sleep_ignores_wake_ups_when_asked(provider_loop: ProviderLoop) -> None:
     service: CoroutineService
     slept: list[float] = []
+    returned = threading.Event()
 
     async def main() -> None:
         begun = time.monotonic()
         await service.sleep(0.3, wakeable=False)
         slept.append(time.monotonic() - begun)
-        await service.sleep(60.0)
+        await service.sleep(3600)
+        returned.set()
 
     service = CoroutineService("sleeper", provider_loop, main)
     service.start()
@@ -289,9 +308,8 @@ def test_coroutine_service_sleep_ignores_wake_ups_when_asked(provider_loop: Prov
         time.sleep(0.02)
     wait_for(lambda: bool(slept), timeout=WAIT, what="the sleep to end")
     assert slept[0] >= 0.29
-    begun = time.monotonic()
-    assert service.stop()  # a stop ends any sleep
-    assert time.monotonic() - begun < 1.0
+    assert service.stop()
+    assert returned.is_set()  # the stop ended the hour-long sleep: main returned, it was not cancelled
 
 
 def test_coroutine_service_logs_a_crash(provider_loop: ProviderLoop, caplog: pytest.LogCaptureFixture) -> None:

@@ -72,11 +72,13 @@ def test_a_new_task_embeds_the_collection_and_reports_progress(db: DatabaseServi
     assert db.embeddings.status(task) == {"ConnectionStatus": "Active", "Error": None}
 
 
-def test_new_documents_wake_the_worker(db: DatabaseServices) -> None:
+def test_new_documents_wake_the_worker(db: DatabaseServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An idle worker that would look again only in an hour: the write itself must wake it.
+    monkeypatch.setattr("rookdb.ai.embeddings.worker.DEFAULT_IDLE_POLL_SECONDS", 3600.0)
     task = db.ai.add_task(task_json()).task
     wait_for(lambda: caught_up(db, task.task_id))
     db.database.put("products/99-A", {"Name": "Fresh", "@metadata": {"@collection": "Products"}})
-    wait_for(lambda: sections(db.database.storage, "products/99-A"), timeout=3, what="the new document")  # type: ignore[arg-type]
+    wait_for(lambda: sections(db.database.storage, "products/99-A"), what="the new document")  # type: ignore[arg-type]
 
 
 def test_disabling_stops_and_enabling_resumes(db: DatabaseServices, srv: EmbeddingServer) -> None:

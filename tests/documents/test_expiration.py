@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,18 +93,17 @@ def test_the_background_expirer_runs_at_the_configured_frequency(tmp_path: Path,
     try:
         database = catalog.create("Fast").database
         database.put("sessions/1", doc(datetime.now(UTC) - timedelta(seconds=1)))
-        wait_for(lambda: database.get("sessions/1") is None, timeout=5, what="the expirer to delete it")
+        # Well within the default frequency (a minute): the configured one is in use.
+        wait_for(lambda: database.get("sessions/1") is None, what="the expirer to delete it")
     finally:
         catalog.close()
 
 
-def test_indexing_many_expiring_documents_stays_cheap(database: Database) -> None:
+def test_indexing_many_expiring_documents_keeps_few_state_rows(database: Database) -> None:
     # Regression: the index was one state row per document, each rewrite scanning the whole table.
     clock = Clock()
     database.insert_many((f"cache/{n}", doc(NOW + timedelta(days=1))) for n in range(5000))
-    started = time.monotonic()
     DocumentExpirer(database, clock=clock).tick()
-    assert time.monotonic() - started < 5
     assert 0 < len(database.storage.states("expiration/due/")) <= 256
     clock.now = NOW + timedelta(days=2)
     assert DocumentExpirer(database, clock=clock).tick() == 5000

@@ -51,7 +51,8 @@ DOCUMENTS = 2000
 KILLS = 5
 EXTRA_DOCUMENTS = 600
 SEED = int(os.environ.get("ROOKDB_CRASH_SEED", "20261124"))
-CATCH_UP_TIMEOUT = 90.0
+# A loaded machine slows the task down; only a task that stops making progress fails the test.
+STALL_TIMEOUT = 120.0
 DESCRIPTION_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 24)
 NAME_OPTIONS = chunking.ChunkingOptions()
 WORDS = ("tea", "spicy", "black", "leaves", "lager", "northern", "hills", "oak", "barrels", "winters",
@@ -84,7 +85,7 @@ class Server(ServerProcess):
                                                  env_name("Ai.Embeddings.LocalModelThreads"): "1"})
 
     def progress(self) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/databases/{DATABASE}/ai/tasks/progress", timeout=10)
+        response = httpx.get(f"{self.url}/databases/{DATABASE}/ai/tasks/progress", timeout=STALL_TIMEOUT)
         response.raise_for_status()
         [entry] = response.json()["Results"]
         return entry  # type: ignore[no-any-return]
@@ -104,15 +105,20 @@ def store_for(server: Server) -> DocumentStore:
 
 
 def wait_caught_up(server: Server) -> dict[str, Any]:
-    deadline = time.monotonic() + CATCH_UP_TIMEOUT
-    while time.monotonic() < deadline:
+    processed, progressed = -1, time.monotonic()
+    while True:
         entry = server.progress()
         if entry["State"] == "Idle" and entry["DocumentsProcessed"] == entry["DocumentsTotal"]:
             return entry
+        if entry["DocumentsProcessed"] != processed:
+            processed, progressed = entry["DocumentsProcessed"], time.monotonic()
+        elif time.monotonic() - progressed > STALL_TIMEOUT:
+            raise AssertionError(f"task made no progress in {STALL_TIMEOUT}s: {entry}")
         time.sleep(0.25)
-    raise AssertionError(f"task did not catch up in {CATCH_UP_TIMEOUT}s: {server.progress()}")
 
 
+# Under load the catch-up alone (thousands of documents on one embedding thread) takes minutes.
+@pytest.mark.timeout(900)
 def test_sigkill_during_embedding_loses_and_duplicates_nothing(server: Server) -> None:
     rng = random.Random(SEED)
     server.start()

@@ -299,7 +299,7 @@ def test_cache_entries_expire_while_embeddings_stay(server: BackgroundServer, st
             counts: dict[str, int] = client.get(f"/databases/{store.database}/stats").json()["Collections"]
             return counts
 
-    wait_for(lambda: "@embeddings-cache" not in collections(), timeout=15, what="the cache to expire")
+    wait_for(lambda: "@embeddings-cache" not in collections(), what="the cache to expire")
     assert collections()["@embeddings/Products"] == 20
 
 

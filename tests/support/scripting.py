@@ -11,6 +11,12 @@ from rookdb.errors import ScriptError
 
 TIME_LIMIT_MS = 1000
 MEMORY_LIMIT_BYTES = 64 * 1024 * 1024
+# JavaScript that aborts V8's whole process ("invalid size error"): splitting a 2**28-character string
+# asks for an array past V8's largest at once. The string is one allocation, so the abort comes within
+# a second or two even on a loaded machine (filling a huge array instead took from 6 s to over 30 s).
+ENGINE_CRASH = "'a'.repeat(2 ** 28).split('')"
+# A time limit no test reaches: the script must end on the crash or the memory limit, not the clock.
+UNREACHED_TIME_LIMIT_MS = 60_000
 
 PRODUCT: dict[str, Any] = {
     "Name": "Chai",

@@ -7,6 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 WAIT_SECONDS = 30.0
+# What a loaded 2-core machine may add to a short stated bound (threads waiting for a core).
+LOAD_ALLOWANCE_SECONDS = 5.0
+
+
+def bound(seconds: float) -> float:
+    """A generous ceiling for an operation stated to end within ``seconds``: far above what a loaded
+    machine adds, still far below the work the operation must not wait for (a test's minute-long step)."""
+    return 3 * seconds + LOAD_ALLOWANCE_SECONDS
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = WAIT_SECONDS, what: str = "condition") -> Any:

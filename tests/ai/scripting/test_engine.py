@@ -1,6 +1,5 @@
 """Failures inside the engine (syntax, time, memory) and the mapping of every engine exception."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,16 @@ from py_mini_racer import _dll, _exc
 
 from rookdb.ai.scripting import EmbeddingsScript, FieldSource, _engine
 from rookdb.errors import RookError, ScriptError
-from tests.support.scripting import DOCS_EXAMPLE, MEMORY_LIMIT_BYTES, PRODUCT, TIME_LIMIT_MS, error_of, only, run
+from tests.support.scripting import (
+    DOCS_EXAMPLE,
+    MEMORY_LIMIT_BYTES,
+    PRODUCT,
+    TIME_LIMIT_MS,
+    UNREACHED_TIME_LIMIT_MS,
+    error_of,
+    only,
+    run,
+)
 
 # --- failures ---
 
@@ -51,25 +59,23 @@ def test_empty_script_is_an_error() -> None:
 
 
 def test_infinite_loop_hits_the_time_limit() -> None:
-    started = time.monotonic()
     with pytest.raises(ScriptError) as caught:
         run("while (true) {}", time_limit_ms=200)
-    assert time.monotonic() - started < 1.0
     assert caught.value.message == "Embeddings script exceeded its time limit of 200 ms"
+    # The engine's own limit fired (the host's watchdog, seconds later, would leave no cause).
     assert isinstance(caught.value.__cause__, _exc.JSTimeoutException)
 
 
 def test_time_limit_also_guards_compilation() -> None:
     # Code outside the function body runs at install time; the limit applies there too.
-    started = time.monotonic()
-    with pytest.raises(ScriptError, match="time limit"):
+    with pytest.raises(ScriptError, match="time limit of 200 ms") as caught:
         run("}); while (true) {} (function () {", time_limit_ms=200)
-    assert time.monotonic() - started < 1.0
+    assert isinstance(caught.value.__cause__, _exc.JSTimeoutException)
 
 
 def test_memory_blow_up_hits_the_memory_limit() -> None:
     script = "const a = []; for (;;) a.push('chunk of text ' + a.length);"
-    message = error_of(script, memory_limit_bytes=32 * 1024 * 1024)
+    message = error_of(script, memory_limit_bytes=32 * 1024 * 1024, time_limit_ms=UNREACHED_TIME_LIMIT_MS)
     assert message == f"Embeddings script exceeded its memory limit of {32 * 1024 * 1024} bytes"
 
 
