@@ -26,6 +26,7 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
         "official client encoding alone (ceiling)"]),
     "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1"],
                            ["embedded model", "HF protocol server (TEI)", "429 run 1"]),
+    "expiration.py": (["--documents", "300"], ["index", "delete"]),
     # Its HTTP rows are the run of vector_search_http.py below.
     "vector_search.py": (["--vectors", "500", "--queries", "60", "--skip-http"], [
         "rookdb Single", "rookdb Single exact()", "rookdb Int8", "rookdb Binary", "usearch", "usearch 16/16",
