@@ -60,16 +60,16 @@ def test_empty_script_is_an_error() -> None:
 
 def test_infinite_loop_hits_the_time_limit() -> None:
     with pytest.raises(ScriptError) as caught:
-        run("while (true) {}", time_limit_ms=200)
-    assert caught.value.message == "Embeddings script exceeded its time limit of 200 ms"
+        run("while (true) {}")
+    assert caught.value.message == f"Embeddings script exceeded its time limit of {TIME_LIMIT_MS} ms"
     # The engine's own limit fired (the host's watchdog, seconds later, would leave no cause).
     assert isinstance(caught.value.__cause__, _exc.JSTimeoutException)
 
 
 def test_time_limit_also_guards_compilation() -> None:
     # Code outside the function body runs at install time; the limit applies there too.
-    with pytest.raises(ScriptError, match="time limit of 200 ms") as caught:
-        run("}); while (true) {} (function () {", time_limit_ms=200)
+    with pytest.raises(ScriptError, match=f"time limit of {TIME_LIMIT_MS} ms") as caught:
+        run("}); while (true) {} (function () {")
     assert isinstance(caught.value.__cause__, _exc.JSTimeoutException)
 
 
@@ -109,7 +109,7 @@ def test_small_memory_limit_setting_still_runs() -> None:
 )
 def test_engine_is_usable_after_a_failure(failing: str) -> None:
     good = "if (this.Fail) { " + failing + " } embeddings.generate({ A: this.Name });"
-    compiled = EmbeddingsScript(good, time_limit_ms=200, memory_limit_bytes=32 * 1024 * 1024)
+    compiled = EmbeddingsScript(good, time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=32 * 1024 * 1024)
     with compiled:
         with pytest.raises(ScriptError):
             compiled.run({**PRODUCT, "Fail": True})

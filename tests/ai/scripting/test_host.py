@@ -63,11 +63,11 @@ def test_crash_while_compiling_is_a_script_error() -> None:
 
 def test_host_that_cannot_restart_fails_the_rest_of_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     script = "if (this.Spin) while (true) {} embeddings.generate({ Name: this.Name });"
-    with EmbeddingsScript(script, time_limit_ms=200, memory_limit_bytes=MEMORY_LIMIT_BYTES) as compiled:
+    with EmbeddingsScript(script, time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES) as compiled:
         # The first document's time-out ends the host; its replacement cannot start.
         monkeypatch.setattr(script_module, "_HOST_MODULE", "rookdb.no_such_module")
         results = compiled.run_many([{"Spin": True}, {"Name": "b"}, {"Name": "c"}])
-    assert names(results) == ["Embeddings script exceeded its time limit of 200 ms"] + [
+    assert names(results) == [f"Embeddings script exceeded its time limit of {TIME_LIMIT_MS} ms"] + [
         script_module._CRASHED_ON_COMPILE
     ] * 2
 
@@ -78,15 +78,15 @@ def test_infinite_loop_times_out_and_the_batch_goes_on(
     # The engine's own limit ends the loop: the watchdog, given a minute, never has to.
     monkeypatch.setattr(script_module, "_WATCHDOG_MARGIN_S", 60.0)
     with caplog.at_level(logging.WARNING, logger=script_module.__name__), \
-            EmbeddingsScript(script, time_limit_ms=200, memory_limit_bytes=MEMORY_LIMIT_BYTES) as compiled:
+            EmbeddingsScript(script, time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES) as compiled:
         results = compiled.run_many([{"Name": "a"}, {"Spin": True}, {"Name": "c"}])
-    assert names(results) == ["a", "Embeddings script exceeded its time limit of 200 ms", "c"]
+    assert names(results) == ["a", f"Embeddings script exceeded its time limit of {TIME_LIMIT_MS} ms", "c"]
     assert WATCHDOG not in caplog.text
 
 
 def test_watchdog_kills_a_silent_host(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     compiled = EmbeddingsScript(
-        "embeddings.generate({ Name: this.Name });", time_limit_ms=100, memory_limit_bytes=MEMORY_LIMIT_BYTES
+        "embeddings.generate({ Name: this.Name });", time_limit_ms=TIME_LIMIT_MS, memory_limit_bytes=MEMORY_LIMIT_BYTES
     )
     with compiled:
         pid = compiled.host_pid
@@ -96,7 +96,7 @@ def test_watchdog_kills_a_silent_host(monkeypatch: pytest.MonkeyPatch, caplog: p
         monkeypatch.setattr(script_module, "_WATCHDOG_MARGIN_S", 0.3)
         with caplog.at_level(logging.WARNING, logger=script_module.__name__):
             [result] = compiled.run_many([{"Name": "a"}])  # without the watchdog, this waits forever
-        assert isinstance(result, ScriptError) and "time limit of 100 ms" in result.message
+        assert isinstance(result, ScriptError) and f"time limit of {TIME_LIMIT_MS} ms" in result.message
         assert f"host {pid} {WATCHDOG}" in caplog.text
         assert gone(pid)
         assert compiled.run({"Name": "b"}).generated

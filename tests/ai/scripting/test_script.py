@@ -44,7 +44,7 @@ def test_works_when_called_from_an_event_loop() -> None:
     async def inside_loop() -> ScriptOutput:
         with EmbeddingsScript(
             "while (this.Spin) {} embeddings.generate({ A: this.Name });",
-            time_limit_ms=200,
+            time_limit_ms=TIME_LIMIT_MS,
             memory_limit_bytes=MEMORY_LIMIT_BYTES,
         ) as compiled:
             with pytest.raises(ScriptError, match="time limit"):
