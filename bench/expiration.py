@@ -23,11 +23,11 @@ from pathlib import Path
 import orjson
 from table import Table
 
-from rookdb.ai.embeddings.layout import format_expires
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.database import Database
 from rookdb.documents.expiration import DocumentExpirer
 from rookdb.settings import Settings
+from rookdb.wire import format_timestamp
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 FEED_PAGE = 1024
@@ -41,7 +41,7 @@ def _seconds(action: Callable[[], object]) -> float:
 
 
 def _fill(database: Database, count: int) -> list[str]:
-    expires = format_expires(NOW + timedelta(days=1))
+    expires = format_timestamp(NOW + timedelta(days=1))
     ids = [f"cache/{n}" for n in range(count)]
     database.insert_many((doc_id, {"Text": f"entry {doc_id}", "@metadata": {"@collection": "Cache",
                                                                            "@expires": expires}})
