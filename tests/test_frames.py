@@ -1,10 +1,14 @@
-"""Hosts start whatever the server's own descriptors are."""
+"""Host processes: they start whatever the server's own descriptors are, and say how they ended."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, HostLost, HostProcess
 
 # A server process that has lost descriptor 2 (a daemon, a test runner's capture) still starts
 # both kinds of JavaScript host and gets their answers.
@@ -30,3 +34,19 @@ def test_hosts_start_when_the_server_has_no_stderr() -> None:
     finished = subprocess.run([sys.executable, "-c", _WITHOUT_STDERR], cwd=Path(__file__).parents[1],
                               capture_output=True, text=True, timeout=240)
     assert finished.returncode == 0 and finished.stdout.strip() == "started", finished
+
+
+def test_a_host_that_dies_says_how() -> None:
+    host = HostProcess("rookdb.no_such_module")
+    with pytest.raises(HostLost) as lost:
+        host.receive(HOST_STARTUP_ALLOWANCE_S)
+    assert not lost.value.hung and not host.alive
+    report = lost.value.report
+    assert report.startswith("exit status 1: ") and "No module named rookdb.no_such_module" in report
+
+
+def test_a_silent_host_is_killed_at_the_deadline() -> None:
+    host = HostProcess("rookdb.ai.scripting._host")  # waits for its first frame, which never comes
+    with pytest.raises(HostLost) as lost:
+        host.receive(0.2)
+    assert lost.value.hung and not host.alive and host.process.returncode is not None

@@ -24,7 +24,7 @@ BOOTING_FIXTURES = frozenset({"server", "embedding_server", "browser", "postgres
 BOOTING_MODULES = ("rookdb.ai.scripting", "rookdb.documents.patching", "rookdb.testing.server_process",
                    "rookdb.testing.embedding_server", "rookdb.testing.postgres_server", "rookdb.in_process",
                    "subprocess", "multiprocessing")
-BOOTING_NAMES = frozenset({"BackgroundServer", "serve_forever"})
+BOOTING_NAMES = frozenset({"BackgroundServer", "HostProcess", "serve_forever"})
 
 
 def _names(code: CodeType) -> set[str]:

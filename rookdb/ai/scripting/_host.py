@@ -13,18 +13,16 @@ import os
 import sys
 
 from rookdb.ai.scripting._engine import Engine
-from rookdb.ai.scripting._frames import FrameReader, error_to_wire, write_frame
+from rookdb.ai.scripting._frames import error_to_wire, write_frame
 from rookdb.errors import RookError
+from rookdb.frames import host_pipes
 
 __all__ = ["main"]
 
 
 def main() -> int:
     """Serve one script until the server closes stdin; returns the exit status."""
-    requests = FrameReader(sys.stdin.buffer)
-    # Anything printed to stdout by accident would corrupt the frames: keep the pipe private.
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    requests, answers = host_pipes()
     try:
         hello = requests.read()
     except EOFError:

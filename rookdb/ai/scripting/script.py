@@ -17,24 +17,19 @@ exits and the next document gets a fresh one. Hosts run on POSIX (``select`` on 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import subprocess
-import sys
 import threading
-import time
-import weakref
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 import orjson
 
-from rookdb.ai.scripting._frames import FrameReader, error_from_wire, write_frame
+from rookdb.ai.scripting._frames import error_from_wire
 from rookdb.ai.scripting._prelude import decode_answer
 from rookdb.ai.scripting.output import ScriptOutput
 from rookdb.errors import ScriptError
-from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, host_stderr
+from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, HostLost, HostProcess
 
 __all__ = ["EmbeddingsScript", "HostedScript"]
 
@@ -51,68 +46,12 @@ _TIMED_OUT = _LABEL + " exceeded its time limit of {time_limit_ms} ms"
 _log = logging.getLogger(__name__)
 
 
-class _HostLost(Exception):
-    """The host died (exit, signal, closed pipe) or, with ``hung``, was killed by the watchdog."""
-
-    def __init__(self, *, hung: bool) -> None:
-        super().__init__("hung" if hung else "died")
-        self.hung = hung
-
-
-def _reap(process: subprocess.Popen[bytes]) -> None:
-    for pipe in (process.stdin, process.stdout):
-        if pipe is not None:
-            with contextlib.suppress(OSError):
-                pipe.close()
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-
-
-class _Host:
-    """One script host process and the framed pipe to it; killed and reaped by ``stop`` or on GC."""
+class _Host(HostProcess):
+    """A script host; ``fresh`` until it took its first batch."""
 
     def __init__(self) -> None:
-        # Only the interpreter's own path travels: no environment (secrets), no inherited files,
-        # and -I keeps the server's working directory and PYTHON* variables out of the import path.
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", _HOST_MODULE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=host_stderr(),
-            env={},
-            cwd="/",
-            close_fds=True,
-        )
+        super().__init__(_HOST_MODULE)
         self.fresh = True
-        self._finalizer = weakref.finalize(self, _reap, self.process)
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self._requests = self.process.stdin
-        self._answers = FrameReader(self.process.stdout)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def send(self, message: Any) -> None:
-        try:
-            write_frame(self._requests, message)
-        except (OSError, ValueError) as error:
-            raise _HostLost(hung=False) from error
-
-    def receive(self, timeout_s: float) -> Any:
-        """The next message; the host is killed if it does not come within ``timeout_s``."""
-        try:
-            return self._answers.read(time.monotonic() + timeout_s)
-        except TimeoutError:
-            self.stop()
-            raise _HostLost(hung=True) from None
-        except (EOFError, OSError, ValueError):
-            self.stop()
-            raise _HostLost(hung=False) from None
-
-    def stop(self) -> None:
-        self._finalizer()
 
 
 class HostedScript:
@@ -206,11 +145,11 @@ class HostedScript:
             )
             # Compiling is three engine calls, each under the time limit.
             reply = host.receive(HOST_STARTUP_ALLOWANCE_S + 3 * self.time_limit_ms / 1000)
-        except _HostLost as lost:
-            host.stop()
+        except HostLost as lost:
             if lost.hung:
                 raise ScriptError(self._message(_TIMED_OUT)) from None
-            raise ScriptError(self._message(_CRASHED_ON_COMPILE)) from None
+            _log.warning("%s host %d died while compiling (%s)", self.label, host.pid, lost.report)
+            raise ScriptError(self._message(_CRASHED_ON_COMPILE) + f" ({lost.report})") from None
         if not isinstance(reply, dict) or "error" in reply:
             host.stop()
             raise error_from_wire(reply.get("error", {}) if isinstance(reply, dict) else {})
@@ -250,7 +189,7 @@ class HostedScript:
         """
         try:
             host.send({"documents": [text for _, text in pending]})
-        except _HostLost:
+        except HostLost:
             self._drop(host)
             # A host that died idle (killed from outside) is no document's fault: retry once on a
             # fresh one; a fresh one dying on the batch's first document means that document.
@@ -262,12 +201,12 @@ class HostedScript:
         for done, (index, _) in enumerate(pending):
             try:
                 reply = host.receive(self.time_limit_ms / 1000 + _WATCHDOG_MARGIN_S)
-            except _HostLost as lost:
+            except HostLost as lost:
                 self._drop(host)
                 if self._generation != generation:
                     return len(pending)  # closed: the rest stay unanswered
                 _log.warning("%s host %d %s on a document", self.label, host.pid,
-                             "was killed by the watchdog" if lost.hung else f"died ({host.process.returncode})")
+                             "was killed by the watchdog" if lost.hung else f"died ({lost.report})")
                 results[index] = ScriptError(self._message(_TIMED_OUT if lost.hung else _CRASHED))
                 return done + 1
             if "error" in reply:

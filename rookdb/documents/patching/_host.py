@@ -24,7 +24,7 @@ import orjson
 from py_mini_racer import MiniRacer
 from py_mini_racer._exc import JSOOMException, JSTimeoutException, MiniRacerBaseException
 
-from rookdb.frames import FrameReader, write_frame, write_raw_frame
+from rookdb.frames import FrameReader, host_pipes, write_frame, write_raw_frame
 
 __all__ = ["SCRIPT_SOURCE_PREFIX", "WRAPPER_HEAD", "main"]
 
@@ -90,10 +90,7 @@ def _serve(racer: MiniRacer, timeout_s: float, requests: FrameReader, answers: I
 
 def main() -> int:
     """Serve patch scripts until the server closes stdin; returns the exit status."""
-    requests = FrameReader(sys.stdin.buffer)
-    # Anything printed to stdout by accident would corrupt the frames: keep the pipe private.
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    requests, answers = host_pipes()
     try:
         hello = requests.read()
     except EOFError:

@@ -14,14 +14,10 @@ through the caller's ``resolve`` and the run is repeated with them (at most ``_M
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import queue
 import re
-import subprocess
-import sys
 import threading
-import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +27,7 @@ import orjson
 
 from rookdb.documents.patching._host import SCRIPT_SOURCE_PREFIX, WRAPPER_HEAD
 from rookdb.errors import RookError, ScriptError
-from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, FrameReader, host_stderr, write_frame
+from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, HostLost, HostProcess
 
 __all__ = ["PatchEngine", "PatchOutcome", "PatchRun", "Resolver"]
 
@@ -42,6 +38,8 @@ _WATCHDOG_MARGIN_S = 5.0
 # How many times a run may come back asking for more documents (load in a loop over ids).
 _MAX_ROUNDS = 64
 _STACK_LOCATION = re.compile(re.escape(SCRIPT_SOURCE_PREFIX) + r"\d+\.js:(\d+):(\d+)")
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,63 +63,30 @@ class PatchOutcome:
     output: list[str] = field(default_factory=list)
 
 
-Resolver = Callable[[Sequence[str], Sequence[str]], tuple[dict[str, Any], dict[str, Any]]]
-"""Fetches what scripts asked for: (document ids, compare-exchange keys) → (lower-cased id → document
-or None, lower-cased key → value or None)."""
+class _BatchFailed(Exception):
+    """The host stopped a batch that broke a limit (``kind``: timeout, memory, crash) and exits."""
 
-
-class _HostLost(Exception):
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
         self.kind = kind
 
 
-def _reap(process: subprocess.Popen[bytes]) -> None:
-    for pipe in (process.stdin, process.stdout):
-        if pipe is not None:
-            with contextlib.suppress(OSError):
-                pipe.close()
-    if process.poll() is None:
-        process.kill()
-    process.wait()
+Resolver = Callable[[Sequence[str], Sequence[str]], tuple[dict[str, Any], dict[str, Any]]]
+"""Fetches what scripts asked for: (document ids, compare-exchange keys) → (lower-cased id → document
+or None, lower-cased key → value or None)."""
 
 
-class _Host:
+class _Host(HostProcess):
     """One patch host process with the scripts compiled in it (script text → id, least recent first)."""
 
     def __init__(self, time_limit_ms: int, memory_limit_bytes: int, cached_scripts: int) -> None:
-        # Only the interpreter's own path travels: no environment (secrets), no inherited files.
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", _HOST_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=host_stderr(), env={}, cwd="/", close_fds=True)
-        self._finalizer = weakref.finalize(self, _reap, self.process)
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self._requests = self.process.stdin
-        self._answers = FrameReader(self.process.stdout)
+        super().__init__(_HOST_MODULE)
         self._time_limit_s = time_limit_ms / 1000
         self._cached_scripts = cached_scripts
         self._scripts: OrderedDict[str, int] = OrderedDict()
         self._next_id = 1
-        self.alive = True
         self.send({"time_limit_ms": time_limit_ms, "memory_limit_bytes": memory_limit_bytes})
         self.receive(HOST_STARTUP_ALLOWANCE_S)
-
-    def send(self, message: Any) -> None:
-        try:
-            write_frame(self._requests, message)
-        except (OSError, ValueError) as error:
-            self.stop()
-            raise _HostLost("crash") from error
-
-    def receive(self, timeout_s: float) -> Any:
-        try:
-            return orjson.loads(self._answers.read_raw(time.monotonic() + timeout_s))
-        except TimeoutError:
-            self.stop()
-            raise _HostLost("timeout") from None
-        except (EOFError, OSError, ValueError):
-            self.stop()
-            raise _HostLost("crash") from None
 
     def compiled(self, script: str) -> int:
         """The id of ``script`` in this host, compiling it first if needed (raises its syntax error)."""
@@ -148,13 +113,9 @@ class _Host:
         reply = self.receive(self._time_limit_s + _WATCHDOG_MARGIN_S)
         if isinstance(reply, dict):
             self.stop()
-            raise _HostLost(str(reply.get("error", {}).get("kind", "crash")))
+            raise _BatchFailed(str(reply.get("error", {}).get("kind", "crash")))
         answers: list[dict[str, Any]] = reply
         return answers
-
-    def stop(self) -> None:
-        self.alive = False
-        self._finalizer()
 
 
 def _script_error(raw: dict[str, Any], time_limit_s: float) -> ScriptError:
@@ -241,8 +202,12 @@ class PatchEngine:
             answers = host.patch(script_id, args_json, payloads)
         except ScriptError as error:
             return [PatchOutcome(error=error) for _ in payloads]
-        except _HostLost as lost:
-            failed = lost
+        except _BatchFailed as failure:
+            failed = failure.kind
+        except HostLost as lost:
+            failed = "timeout" if lost.hung else "crash"
+            if not lost.hung:
+                _log.warning("Patch host %d died on a batch (%s)", host.pid, lost.report)
         else:
             return [self._decode(answer) for answer in answers]
         finally:
@@ -250,7 +215,7 @@ class PatchEngine:
         if len(payloads) > 1:
             # Only the documents that break a limit alone should fail: run them one by one.
             return [self._run_batch(script, args_json, [payload])[0] for payload in payloads]
-        return [PatchOutcome(error=_script_error({"kind": failed.kind}, self.time_limit_ms / 1000))]
+        return [PatchOutcome(error=_script_error({"kind": failed}, self.time_limit_ms / 1000))]
 
     def _decode(self, answer: dict[str, Any]) -> PatchOutcome | dict[str, list[str]]:
         if "need" in answer:
@@ -267,9 +232,10 @@ class PatchEngine:
             return host
         try:
             started = _Host(self.time_limit_ms, self.memory_limit_bytes, self._cached_scripts)
-        except _HostLost as lost:
+        except HostLost as lost:
             self._idle.put(None)
-            raise RookError("The patch engine could not start its JavaScript host.") from lost
+            _log.warning("Patch host failed to start (%s)", lost.report)
+            raise RookError(f"The patch engine could not start its JavaScript host ({lost.report}).") from lost
         except BaseException:
             self._idle.put(None)
             raise
