@@ -83,7 +83,10 @@ class FrameReader:
             descriptor = self._stream.fileno()
             if deadline is not None:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
+                # poll, not select: a long-lived server holds descriptors past select's limit of 1024.
+                readable = select.poll()
+                readable.register(descriptor, select.POLLIN)
+                if remaining <= 0 or not readable.poll(remaining * 1000):
                     raise TimeoutError
             chunk = os.read(descriptor, _READ_SIZE)
             if not chunk:

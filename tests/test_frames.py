@@ -10,11 +10,10 @@ import pytest
 
 from rookdb.frames import HOST_STARTUP_ALLOWANCE_S, HostLost, HostProcess
 
-# A server process that has lost descriptor 2 (a daemon, a test runner's capture) still starts
-# both kinds of JavaScript host and gets their answers.
-_WITHOUT_STDERR = """
+# Both kinds of JavaScript host start and answer, after the server process set itself up as {setup}.
+_STARTS_BOTH_HOSTS = """
 import os
-os.close(2)
+{setup}
 from rookdb.ai.scripting import EmbeddingsScript
 from rookdb.documents.patching.engine import PatchEngine, PatchRun
 with EmbeddingsScript("embeddings.generate({ Name: this.Name });", time_limit_ms=5000,
@@ -30,9 +29,15 @@ print("started", flush=True)
 """
 
 
-def test_hosts_start_when_the_server_has_no_stderr() -> None:
-    finished = subprocess.run([sys.executable, "-c", _WITHOUT_STDERR], cwd=Path(__file__).parents[1],
-                              capture_output=True, text=True, timeout=240)
+@pytest.mark.parametrize("setup", [
+    # A daemon or a test runner's capture: no descriptor 2.
+    "os.close(2)",
+    # A long-lived server: its pipes to new hosts get descriptors past select()'s limit of 1024.
+    "held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]",
+], ids=["no-stderr", "descriptors-past-1024"])
+def test_hosts_start_and_answer(setup: str) -> None:
+    finished = subprocess.run([sys.executable, "-c", _STARTS_BOTH_HOSTS.replace("{setup}", setup)],
+                              cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=240)
     assert finished.returncode == 0 and finished.stdout.strip() == "started", finished
 
 

@@ -12,7 +12,7 @@ environment), compiles once, then takes batches of documents and answers documen
 the frames of ``_frames.py``. When the host dies, the document it was on gets a `ScriptError` and the
 others go to a fresh host; the time limit is enforced in the host, and a watchdog here kills a host
 that stays silent past it. After a time-out, a memory blow-up or any other engine failure the host
-exits and the next document gets a fresh one. Hosts run on POSIX (``select`` on pipes).
+exits and the next document gets a fresh one. Hosts run on POSIX (``poll`` on pipes).
 """
 
 from __future__ import annotations
