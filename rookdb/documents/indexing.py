@@ -9,6 +9,7 @@ without its file gets one, a file without its definition is deleted.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +55,9 @@ class IndexingService:
         self._vector_sources = vector_sources
         self._config = IndexingConfig(batch_size=int(database.settings["Indexing.MapBatchSize"]))
         self._registry: IndexRegistry | None = None
+        # A record change and its application to the registry happen as one, and a reconcile reads the
+        # record inside it: an older read (another node's change arriving twice) never undoes a newer one.
+        self._definitions = threading.RLock()
         self._loop = LoopingService(f"rookdb-indexing-{database.name}", self._step,
                                     idle_interval=DEFAULT_IDLE_INTERVAL_SECONDS, log=logger)
 
@@ -81,21 +85,22 @@ class IndexingService:
         another node changed them)."""
         if self._registry is None:
             return
-        record, _ = self._database.record()
-        wanted = record.get(RECORD_INDEXES) or {}
-        for name, wire in wanted.items():
-            try:
-                definition = StaticIndexDefinition.compile(wire)
-            except RookError as error:  # e.g. written by a version that understood more
-                logger.error("Index %s cannot be compiled and is not served: %s", name, error.message)
-                continue
-            self.registry.put(definition)
-            self.registry.set_state(definition.name, _state(definition))
-        known = {name.lower() for name in wanted}
-        for name in self.registry.static_definitions():
-            if name.lower() not in known:
-                logger.info("Deleting index %s: the database record no longer defines it", name)
-                self.registry.delete(name)
+        with self._definitions:
+            record, _ = self._database.record()
+            wanted = record.get(RECORD_INDEXES) or {}
+            for name, wire in wanted.items():
+                try:
+                    definition = StaticIndexDefinition.compile(wire)
+                except RookError as error:  # e.g. written by a version that understood more
+                    logger.error("Index %s cannot be compiled and is not served: %s", name, error.message)
+                    continue
+                self.registry.put(definition)
+                self.registry.set_state(definition.name, _state(definition))
+            known = {name.lower() for name in wanted}
+            for name in self.registry.static_definitions():
+                if name.lower() not in known:
+                    logger.info("Deleting index %s: the database record no longer defines it", name)
+                    self.registry.delete(name)
 
     def wake(self) -> None:
         self._loop.wake()
@@ -144,10 +149,11 @@ class IndexingService:
                     del indexes[key]
                 indexes[definition.name] = definition.wire
 
-        _, etag = self._database.update_record(change)
-        for definition in compiled:
-            self.registry.put(definition)
-            self.registry.set_state(definition.name, _state(definition))
+        with self._definitions:
+            _, etag = self._database.update_record(change)
+            for definition in compiled:
+                self.registry.put(definition)
+                self.registry.set_state(definition.name, _state(definition))
         for name in changed:
             self._notify(name, "IndexAdded")
         self.wake()
@@ -192,8 +198,9 @@ class IndexingService:
                 del indexes[known]
             indexes[definition.name] = wire
 
-        self._database.update_record(change)
-        self.registry.put(StaticIndexDefinition(wire, definition.maps, definition.reduce))
+        with self._definitions:
+            self._database.update_record(change)
+            self.registry.put(StaticIndexDefinition(wire, definition.maps, definition.reduce))
 
     def pause(self, name: str | None) -> None:
         """``StopIndexingOperation`` (every index) or ``StopIndexOperation`` (one); not kept across restarts."""
@@ -263,11 +270,12 @@ class IndexingService:
                 del indexes[key]
             return bool(doomed)
 
-        existing = self.registry.get(name)
-        if existing is not None and isinstance(existing.definition, StaticIndexDefinition):
-            self._database.update_record(change)
-        if not self.registry.delete(name):
-            raise IndexNotFoundError(f"Index '{name}' does not exist.")
+        with self._definitions:
+            existing = self.registry.get(name)
+            if existing is not None and isinstance(existing.definition, StaticIndexDefinition):
+                self._database.update_record(change)
+            if not self.registry.delete(name):
+                raise IndexNotFoundError(f"Index '{name}' does not exist.")
         self._notify(existing.name if existing is not None else name, "IndexRemoved")
 
     def reset(self, name: str) -> None:

@@ -335,7 +335,11 @@ class IndexRegistry:
             if index.is_stale(self._storage):
                 continue
             with self._lock:
-                old = self._indexes.pop(index.name.lower(), None)
+                # Queries go to the caught-up build at once (never a moment without the index); the old
+                # one finishes the queries already reading it.
+                old = self._indexes.get(index.name.lower())
+                self._indexes.pop((REPLACEMENT_PREFIX + index.name).lower(), None)
+                self._indexes[index.name.lower()] = index
             if old is not None:
                 logger.info("Index %s: the new definition has caught up and replaces the old one", index.name)
                 old.retire(delete=True)

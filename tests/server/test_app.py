@@ -18,6 +18,7 @@ from starlette.routing import Route
 from rookdb.server.app import create_app
 from rookdb.server.runner import free_port
 from rookdb.settings import Settings
+from tests.support.waiting import wait_for
 
 
 class _Unexpected(Exception):
@@ -59,10 +60,18 @@ def failing_server(tmp_path: Path) -> Iterator[str]:
 def test_unhandled_error_is_a_500_envelope_logged_once(failing_server: str) -> None:
     records = _Records()
     watched = [logging.getLogger(name) for name in ("rookdb", "uvicorn")]
+
+    def logged() -> list[logging.LogRecord]:
+        return [r for r in records.records if r.exc_info and isinstance(r.exc_info[1], _Unexpected)]
+
     for logger in watched:
         logger.addHandler(records)
     try:
         response = httpx.get(f"{failing_server}/test/fail?x=1", timeout=30)
+        # The server logs after the answer has gone: wait for the record, then let a later request
+        # through the same event loop show that no second one follows.
+        wait_for(logged, what="the error to be logged")
+        assert httpx.get(f"{failing_server}/build/version", timeout=30).status_code == 200
     finally:
         for logger in watched:
             logger.removeHandler(records)
@@ -70,8 +79,8 @@ def test_unhandled_error_is_a_500_envelope_logged_once(failing_server: str) -> N
     body = response.json()
     assert body["Type"] == "Raven.Client.Exceptions.RavenException" and "_Unexpected" in body["Message"]
     assert body["Url"] == "/test/fail?x=1" and "boom" not in response.text  # no traceback on the wire
-    logged = [r for r in records.records if r.exc_info and isinstance(r.exc_info[1], _Unexpected)]
-    assert len(logged) == 1, [f"{r.name}: {r.getMessage()}" for r in logged]
-    [error] = logged
+    errors = logged()
+    assert len(errors) == 1, [f"{r.name}: {r.getMessage()}" for r in errors]
+    [error] = errors
     assert error.exc_info is not None
     assert "While answering GET /test/fail" in logging.Formatter().formatException(error.exc_info)
