@@ -3,6 +3,11 @@
 Both live in the record (``AiConnectionStrings`` keyed by name, ``EmbeddingsGenerations`` as a list),
 so they survive restarts and are read by ``GetDatabaseRecordOperation``. Secrets are sealed with the
 server master key before they reach the record and opened only when read back.
+
+rookdb's own entries sit beside them: each task's generations (``EmbeddingsTaskGenerations``: which
+generation of its embeddings serves queries, and the migration to another connection string in
+progress) and the sections left to remove (``EmbeddingsSectionCleanups``), so that a migration and its
+clean-up survive a crash.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rookdb.ai.connection_strings import (
     restore_masked,
     secret_fields,
 )
+from rookdb.ai.embeddings.generations import Generation, SectionCleanup, TaskGenerations
 from rookdb.ai.identifiers import validate_identifier
 from rookdb.ai.prompts import document_prompt_changes
 from rookdb.ai.task_config import (
@@ -33,7 +39,7 @@ from rookdb.ai.task_config import (
 )
 from rookdb.documents.secrets import SecretBox
 from rookdb.errors import InUseError, NotFoundError, ValidationError
-from rookdb.wire import EMBEDDINGS_GENERATION
+from rookdb.wire import EMBEDDINGS_GENERATION, format_timestamp
 
 __all__ = ["AiRecord", "RecordStore", "TaskUsage", "TaskWrite"]
 
@@ -42,6 +48,47 @@ _T = TypeVar("_T")
 _CONNECTION_STRINGS = "AiConnectionStrings"
 _TASKS = "EmbeddingsGenerations"
 _NEXT_TASK_ID = "NextTaskId"
+_GENERATIONS = "EmbeddingsTaskGenerations"
+_CLEANUPS = "EmbeddingsSectionCleanups"
+
+
+def _generations_in(record: dict[str, Any], task_id: int) -> TaskGenerations:
+    return TaskGenerations.from_json(record.get(_GENERATIONS, {}).get(str(task_id)))
+
+
+def _set_generations(record: dict[str, Any], task_id: int, generations: TaskGenerations) -> None:
+    stored: dict[str, Any] = record.setdefault(_GENERATIONS, {})
+    if generations == TaskGenerations():
+        stored.pop(str(task_id), None)
+    else:
+        stored[str(task_id)] = generations.to_json()
+
+
+def _add_cleanup(record: dict[str, Any], cleanup: SectionCleanup) -> None:
+    record.setdefault(_CLEANUPS, []).append(cleanup.to_json())
+
+
+def _migrated(record: dict[str, Any], stored: EmbeddingsGenerationConfiguration,
+              updated: EmbeddingsGenerationConfiguration) -> None:
+    """Start, redirect or cancel the migration of a task whose connection string changes."""
+    if updated.connection_string_name == stored.connection_string_name:
+        return
+    generations = _generations_in(record, stored.task_id)
+    serving = generations.serving
+    if serving is not None and serving.connection_string_name == updated.connection_string_name:
+        # Back to the connection string still serving: the migration is cancelled.
+        _add_cleanup(record, SectionCleanup(stored.collection, stored.identifier, frozenset({serving.number}),
+                                            serving.number))
+        _set_generations(record, stored.task_id,
+                         TaskGenerations(serving.number, last=max(generations.current, generations.last)))
+        return
+    number = generations.next_number()
+    if serving is None:
+        serving = Generation(generations.current, stored.connection_string_name)
+    else:  # a third connection string: the half-built generation is dropped
+        _add_cleanup(record, SectionCleanup(stored.collection, stored.identifier,
+                                            frozenset({serving.number, number}), None))
+    _set_generations(record, stored.task_id, TaskGenerations(number, serving, format_timestamp(), number))
 
 
 class RecordStore(Protocol):
@@ -141,8 +188,7 @@ class AiRecord:
                     raise ValidationError(
                         "Identifier", f"'{connection_string.identifier}' is already used by connection string "
                         f"'{name}'; identifiers must be unique in a database")
-            users = [task for task in self._tasks_in(record)
-                     if task.connection_string_name == connection_string.name]
+            users = self._users_in(record, connection_string.name)
             if previous is not None and users:
                 locked = locked_changes(previous, connection_string) + document_prompt_changes(
                     previous, connection_string)
@@ -162,7 +208,7 @@ class AiRecord:
             strings: dict[str, Any] = record.setdefault(_CONNECTION_STRINGS, {})
             if name not in strings:
                 raise NotFoundError(f"AI connection string '{name}' does not exist.")
-            users = [task.name for task in self._tasks_in(record) if task.connection_string_name == name]
+            users = [task.name for task in self._users_in(record, name)]
             if users:
                 raise InUseError(
                     f"Connection string '{name}' cannot be deleted: it is used by embeddings task(s) "
@@ -174,6 +220,12 @@ class AiRecord:
         return etag
 
     # -- embeddings generation tasks ---------------------------------------------------------------
+
+    @classmethod
+    def _users_in(cls, record: dict[str, Any], name: str) -> list[EmbeddingsGenerationConfiguration]:
+        """Tasks using connection string ``name``: as theirs, or as the one still serving a migration."""
+        return [task for task in cls._tasks_in(record) if task.connection_string_name == name
+                or _generations_in(record, task.task_id).serving_generation().connection_string_name == name]
 
     @staticmethod
     def _tasks_in(record: dict[str, Any]) -> list[EmbeddingsGenerationConfiguration]:
@@ -233,8 +285,10 @@ class AiRecord:
             tasks = record.get(_TASKS, [])
             for index, stored in enumerate(tasks):
                 if stored.get("TaskId") == task_id:
-                    kept = keep_unsent_budget(config, parse_task_configuration(stored), data)
+                    previous = parse_task_configuration(stored)
+                    kept = keep_unsent_budget(config, previous, data)
                     checked = dataclasses.replace(self._check_task(record, kept, task_id), task_id=task_id)
+                    _migrated(record, previous, checked)
                     tasks[index] = render_task_configuration(checked)
                     return checked
             raise NotFoundError(f"Embeddings generation task {task_id} does not exist.")
@@ -262,10 +316,59 @@ class AiRecord:
             if len(remaining) == len(tasks):
                 raise NotFoundError(f"Embeddings generation task {task_id} does not exist.")
             record[_TASKS] = remaining
+            generations = _generations_in(record, task_id)
+            if generations.serving is not None:  # the half-built generation goes with the task
+                deleted = next(parse_task_configuration(stored) for stored in tasks if stored.get("TaskId") == task_id)
+                kept = generations.serving.number
+                _add_cleanup(record, SectionCleanup(deleted.collection, deleted.identifier, frozenset({kept}), kept))
+            _set_generations(record, task_id, TaskGenerations())
 
         _, etag = self._store.update_record(change)
         self._changed()
         return etag
+
+    # -- generations -------------------------------------------------------------------------------
+
+    def generations(self, task_id: int) -> TaskGenerations:
+        record, _ = self._store.record()
+        return _generations_in(record, task_id)
+
+    def all_generations(self) -> dict[int, TaskGenerations]:
+        record, _ = self._store.record()
+        return {int(task_id): TaskGenerations.from_json(value)
+                for task_id, value in record.get(_GENERATIONS, {}).items()}
+
+    def finish_migration(self, task_id: int, generation: int, ready: Callable[[], bool]) -> bool:
+        """Swap: generation ``generation`` of the task serves from now on, if ``ready()`` says (inside
+        the record's write transaction, so no write comes between) that it covers every document. The
+        old generation's sections are queued for removal. True when swapped. Listeners are not called:
+        the caller reloads the workers (it may be one of them)."""
+
+        def change(record: dict[str, Any]) -> bool:
+            generations = _generations_in(record, task_id)
+            task = next((task for task in self._tasks_in(record) if task.task_id == task_id), None)
+            if task is None or generations.serving is None or generations.current != generation or not ready():
+                return False
+            _set_generations(record, task_id, TaskGenerations(generation, last=generations.last))
+            _add_cleanup(record, SectionCleanup(task.collection, task.identifier, frozenset({generation}), generation))
+            return True
+
+        swapped, _ = self._store.update_record(change)
+        return swapped
+
+    def cleanups(self) -> list[SectionCleanup]:
+        record, _ = self._store.record()
+        return [SectionCleanup.from_json(item) for item in record.get(_CLEANUPS, [])]
+
+    def cleanup_done(self, cleanup: SectionCleanup) -> None:
+        """Forget a finished clean-up (no listener: nothing runs differently)."""
+
+        def change(record: dict[str, Any]) -> None:
+            items = record.get(_CLEANUPS, [])
+            if cleanup.to_json() in items:
+                items.remove(cleanup.to_json())
+
+        self._store.update_record(change)
 
     def rendered_tasks(self) -> list[dict[str, Any]]:
         record, _ = self._store.record()

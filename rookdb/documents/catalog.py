@@ -175,7 +175,7 @@ class DatabaseCatalog:
         ai = AiRecord(database, self.secrets)
         vectors = VectorSearchService(database, ai, self._provider_loop, model=self._embedded_model)
         leases = None if self.membership is None else TaskLeases(database.storage, self.membership)
-        embeddings = EmbeddingsTasks(database, ai, self._provider_loop, leases)
+        embeddings = EmbeddingsTasks(database, ai, self._provider_loop, leases, vectors.generation_current)
         indexes = IndexingService(database, vectors.vector_sources())
         services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
         ai.on_tasks_changed(embeddings.reload)

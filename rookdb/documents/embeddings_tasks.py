@@ -1,5 +1,11 @@
 """The embeddings generation tasks of one database: one worker per enabled task, kept in step with the
-database record, plus their progress and errors for the HTTP API."""
+database record, plus their progress and errors for the HTTP API.
+
+A task migrating to another connection string has two workers: the one keeping the serving generation
+(with the old connection string) and the one building the next generation side by side. When the
+builder covers every document, and every vector index of the task has indexed its generation, the
+service swaps them in one record transaction and queues the old sections for removal
+(``embeddings_cleanup``)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from typing import Any
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings.cache import utc_now
 from rookdb.ai.embeddings.errors_log import ErrorsLog
+from rookdb.ai.embeddings.generations import Generation, TaskGenerations
 from rookdb.ai.embeddings.stats import HealthThresholds, TaskCounters
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import UsageRecord, day_of, query_owner, read_usage, summarize, task_owner
@@ -19,9 +26,14 @@ from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
+from rookdb.documents.embeddings_cleanup import SectionCleaner, dead_states
 from rookdb.documents.task_leases import TaskLeases
+from rookdb.errors import NotResponsibleError
 
-__all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks"]
+__all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks", "VectorsReady"]
+
+VectorsReady = Callable[[str, int], bool]
+"""(task identifier, generation) → True when every vector index of the task has indexed that generation."""
 
 # Pending documents are counted by reading the change feed in pages of this many changes, at most
 # once per refresh interval while a task is busy (progress is polled by the Studio and the CLI).
@@ -41,8 +53,13 @@ class EmbeddingsTasks:
     lease (several nodes over one storage), and a batch commits only while that node still does."""
 
     def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop,
-                 leases: TaskLeases | None = None) -> None:
+                 leases: TaskLeases | None = None, vectors_ready: VectorsReady = lambda identifier, generation: True
+                 ) -> None:
         self._database = database
+        self._vectors_ready = vectors_ready
+        self._builders: dict[int, EmbeddingsWorker] = {}
+        """Task id → the worker building the next generation, while the task migrates."""
+        self._cleaner = SectionCleaner(database.storage, ai)
         self.leases = leases
         self._ai = ai
         self._provider_loop = provider_loop
@@ -51,8 +68,8 @@ class EmbeddingsTasks:
         self._connections: dict[int, AiConnectionString | None] = {}
         self._running = False
         self._throttles = TaskThrottles(database.settings)
-        self._pending_counts: dict[int, tuple[float, int, int, int]] = {}
-        """Task id → (when, position, last etag, pending) of the last count."""
+        self._pending_counts: dict[tuple[int, int], tuple[float, int, int, int]] = {}
+        """(Task id, generation) → (when, position, last etag, pending) of the last count."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -70,37 +87,59 @@ class EmbeddingsTasks:
         with self._lock:
             self._running = False
             workers, self._workers = list(self._workers.values()), {}
+            workers += list(self._builders.values())
+            self._builders = {}
             self._connections.clear()
-        return _stop_all(workers, drain=drain, timeout=timeout)
+        stopped = _stop_all(workers, drain=drain, timeout=timeout)
+        self._cleaner.stop()
+        return stopped
 
     def wake(self) -> None:
-        for worker in list(self._workers.values()):
+        for worker in [*self._workers.values(), *self._builders.values()]:
             worker.wake()
 
     def reload(self) -> None:
         """Bring workers in line with the record: start new or enabled tasks, restart changed ones,
-        stop disabled or deleted ones (deleted tasks also lose their stored position and errors)."""
+        stop disabled or deleted ones (deleted tasks also lose their stored position and errors), and
+        run a builder beside each migrating task."""
         with self._lock:
             if not self._running:
                 return
             tasks = {task.task_id: task for task in self._ai.tasks()}
-            connections = {task.task_id: self._ai.connection_string(task.connection_string_name)
-                           for task in tasks.values()}
+            generations = self._ai.all_generations()
+            serving = {task_id: generations.get(task_id, TaskGenerations()).serving_generation()
+                       for task_id in tasks}
+            connections = {task_id: self._ai.connection_string(serving[task_id].connection_string_name
+                                                               or task.connection_string_name)
+                           for task_id, task in tasks.items()}
             held = self._held([task_id for task_id, task in tasks.items() if not task.disabled])
             outdated = [
                 task_id for task_id, worker in self._workers.items()
                 if task_id not in held or not _same_work(worker.task, tasks[task_id])
                 or connections[task_id] != self._connections.get(task_id)
+                or worker.generation != serving[task_id]
             ]
-            _stop_all([self._workers.pop(task_id) for task_id in outdated])
-            deleted = [task_id for task_id in outdated if task_id not in tasks]
-            if deleted:
-                with self._database.storage.write() as tx:
-                    for task_id in deleted:
-                        tx.delete_state(state_key(task_id))
+            building = {task_id: generations.get(task_id, TaskGenerations()).building() for task_id in tasks}
+            retired = [task_id for task_id, builder in self._builders.items()
+                       if task_id not in held or not _same_work(builder.task, tasks[task_id])
+                       or builder.generation != building[task_id]]
+            _stop_all([self._workers.pop(task_id) for task_id in outdated]
+                      + [self._builders.pop(task_id) for task_id in retired])
+            with self._database.storage.write() as tx:
+                for task_id in set(outdated + retired) - tasks.keys():
+                    tx.delete_state(state_key(task_id))
+                for task_id in tasks:
+                    live = generations.get(task_id, TaskGenerations()).live()
+                    for key in dead_states(self._database.storage, task_id, live):
+                        tx.delete_state(key)
             for task_id, task in tasks.items():
                 if task_id in held and task_id not in self._workers:
-                    self._start_worker(task, connections[task_id])
+                    self._start_worker(task, connections[task_id], serving[task_id])
+                generation = building[task_id]
+                if task_id in held and generation is not None and task_id not in self._builders:
+                    self._start_builder(task, generation)
+        if self._ai.cleanups():
+            self._cleaner.run()
 
     def _held(self, task_ids: list[int]) -> set[int]:
         """The tasks this node runs: all of them, or those whose lease it holds (taking free ones)."""
@@ -112,25 +151,59 @@ class EmbeddingsTasks:
             worker = self._workers.pop(task_id, None)
             if worker is not None:
                 _stop_all([worker])
+            generation = self._ai.generations(task_id).serving_generation()
             with self._database.storage.write() as tx:
-                tx.delete_state(state_key(task_id, "position"))
-                tx.delete_state(state_key(task_id, "stats"))
+                tx.delete_state(state_key(task_id, generation.state_part("position")))
+                tx.delete_state(state_key(task_id, generation.state_part("stats")))
             task = self._ai.task(task_id=task_id)
             if self._running and task is not None and not task.disabled and self._held([task_id]):
-                self._start_worker(task, self._ai.connection_string(task.connection_string_name))
+                name = generation.connection_string_name or task.connection_string_name
+                self._start_worker(task, self._ai.connection_string(name), generation)
 
-    def _start_worker(self, task: EmbeddingsGenerationConfiguration, connection: AiConnectionString | None) -> None:
-        worker = EmbeddingsWorker(self._database.storage, task, self._ai.connection_string,
-                                  self._database.settings, loop=self._provider_loop,
-                                  on_committed=self._database.notify_changed, throttles=self._throttles,
-                                  guard=None if self.leases is None else lambda: self._check_lease(task.task_id))
+    def _start_worker(self, task: EmbeddingsGenerationConfiguration, connection: AiConnectionString | None,
+                      generation: Generation = Generation()) -> None:
+        worker = self._worker(task, generation)
         self._workers[task.task_id] = worker
         self._connections[task.task_id] = connection
         worker.start()
 
-    def _check_lease(self, task_id: int) -> None:
-        assert self.leases is not None
-        self.leases.check(task_id)
+    def _start_builder(self, task: EmbeddingsGenerationConfiguration, generation: Generation) -> None:
+        builder = self._worker(task, generation, on_caught_up=lambda: self._swap(task, generation.number))
+        self._builders[task.task_id] = builder
+        builder.start()
+
+    def _worker(self, task: EmbeddingsGenerationConfiguration, generation: Generation,
+                on_caught_up: Callable[[], bool] | None = None) -> EmbeddingsWorker:
+        return EmbeddingsWorker(self._database.storage, task, self._ai.connection_string,
+                                self._database.settings, loop=self._provider_loop,
+                                on_committed=self._database.notify_changed, throttles=self._throttles,
+                                guard=lambda: self._check(task.task_id, generation), generation=generation,
+                                on_caught_up=on_caught_up)
+
+    def _check(self, task_id: int, generation: Generation) -> None:
+        """Inside a batch's write transaction: this node still runs the task, and the generation still
+        lives in the same role (a batch of a swapped-out or cancelled generation is not committed)."""
+        if self.leases is not None:
+            self.leases.check(task_id)
+        generations = self._ai.generations(task_id)
+        if generation not in (generations.serving_generation(), generations.building()):
+            raise NotResponsibleError(f"generation {generation.number} of task {task_id} was swapped out")
+
+    def _swap(self, task: EmbeddingsGenerationConfiguration, generation: int) -> bool:
+        """The builder of ``generation`` embedded every document: swap it in if the vector indexes have
+        indexed it too. Called on the builder's thread; the workers are reloaded on another."""
+        storage = self._database.storage
+
+        def covered() -> bool:
+            position = storage.get_state(state_key(task.task_id, Generation(generation).state_part("position")))
+            if storage.changes_since(position if isinstance(position, int) else 0, 1, task.collection):
+                return False
+            return self._vectors_ready(task.identifier, generation)
+
+        if not self._ai.finish_migration(task.task_id, generation, covered):
+            return False
+        threading.Thread(target=self.reload, name="rookdb-embeddings-swap", daemon=True).start()
+        return True
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -153,13 +226,13 @@ class EmbeddingsTasks:
                              f"task resumes at {resumes} (UTC) or when the budget is raised"}
         return {"ConnectionStatus": "Active", "Error": None}
 
-    def _pending(self, task: EmbeddingsGenerationConfiguration, position: int, busy: bool) -> int:
+    def _pending(self, task: EmbeddingsGenerationConfiguration, position: int, busy: bool, generation: int = 0) -> int:
         """Documents of the task's collection changed after ``position`` (not processed yet); while
         the task is ``busy`` a count younger than the refresh interval is reused."""
         storage = self._database.storage
         last_etag = storage.last_etag()
         now = time.monotonic()
-        cached = self._pending_counts.get(task.task_id)
+        cached = self._pending_counts.get((task.task_id, generation))
         if cached is not None:
             when, cached_position, cached_etag, pending = cached
             unchanged = (cached_position, cached_etag) == (position, last_etag)
@@ -173,7 +246,7 @@ class EmbeddingsTasks:
             if len(changes) < _PENDING_PAGE:
                 break
             after = changes[-1].etag
-        self._pending_counts[task.task_id] = (now, position, last_etag, pending)
+        self._pending_counts[(task.task_id, generation)] = (now, position, last_etag, pending)
         return pending
 
     def progress(self) -> list[dict[str, Any]]:
@@ -188,12 +261,15 @@ class EmbeddingsTasks:
         entries: list[dict[str, Any]] = []
         for task in self._ai.tasks():
             worker = self._workers.get(task.task_id)
+            generations = self._ai.generations(task.task_id)
+            serving = generations.serving_generation()
             if worker is not None:
                 live = worker.snapshot()
             else:
-                counters = TaskCounters.from_state(storage.get_state(state_key(task.task_id, "stats")))
-                stored = storage.get_state(state_key(task.task_id, "position"))
-                errors = ErrorsLog(storage.get_state(state_key(task.task_id, "errors")))
+                stats = storage.get_state(state_key(task.task_id, serving.state_part("stats")))
+                counters = TaskCounters.from_state(stats)
+                stored = storage.get_state(state_key(task.task_id, serving.state_part("position")))
+                errors = ErrorsLog(storage.get_state(state_key(task.task_id, serving.state_part("errors"))))
                 last = errors.last()
                 live = {"State": TaskState.IDLE.value, "Health": thresholds.health(counters.failure_ratio).value,
                         "Position": stored if isinstance(stored, int) else 0,
@@ -219,8 +295,38 @@ class EmbeddingsTasks:
                 "TaskId": task.task_id, "Name": task.name, "Identifier": task.identifier,
                 "ConnectionStringName": task.connection_string_name, "Collection": task.collection,
                 "DocumentsProcessed": processed, "DocumentsTotal": total, **live, "Usage": usage,
+                "Generation": serving.number,
+                "ServingConnectionStringName": serving.connection_string_name or task.connection_string_name,
+                "Migration": self._migration_progress(task, generations, total),
             })
         return entries
+
+    def _migration_progress(self, task: EmbeddingsGenerationConfiguration, generations: TaskGenerations,
+                            total: int) -> dict[str, Any] | None:
+        """The generation being built, beside the serving one: how far it is and what it spent."""
+        building = generations.building()
+        if building is None:
+            return None
+        builder = self._builders.get(task.task_id)
+        storage = self._database.storage
+        if builder is not None:
+            live = builder.snapshot()
+            position, state = int(live["Position"]), live["State"]
+        else:
+            stored = storage.get_state(state_key(task.task_id, building.state_part("position")))
+            counters = TaskCounters.from_state(storage.get_state(state_key(task.task_id, building.state_part("stats"))))
+            position, state = (stored if isinstance(stored, int) else 0), TaskState.IDLE.value
+            live = {"Chunks": counters.chunks, "CacheHits": counters.cache_hits,
+                    "ProviderCalls": counters.provider_calls, "Tokens": counters.tokens, "LastError": None}
+        busy = state in (TaskState.RUNNING.value, TaskState.THROTTLED.value)
+        processed = max(0, total - self._pending(task, position, busy, building.number))
+        return {"Generation": building.number, "ConnectionStringName": task.connection_string_name,
+                "FromGeneration": generations.serving_generation().number,
+                "FromConnectionStringName": generations.serving_generation().connection_string_name,
+                "StartedAt": generations.started_at, "State": "Disabled" if task.disabled else state,
+                "DocumentsProcessed": processed, "DocumentsTotal": total,
+                "Chunks": live["Chunks"], "CacheHits": live["CacheHits"], "ProviderCalls": live["ProviderCalls"],
+                "Tokens": live["Tokens"], "LastError": live["LastError"]}
 
     def _prices(self) -> dict[str, float | None]:
         return {connection.identifier: connection.price_per_million_tokens

@@ -48,6 +48,8 @@ DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
 # Repeated search terms skip the embedded model.
 DEFAULT_QUERY_TEXT_CACHE_SIZE = 256
 _INDEXES_FOLDER = "indexes"
+# Finding a task field's index again after its generation was swapped out under the query.
+_SWAP_RETRIES = 3
 
 logger = logging.getLogger("rookdb.indexing")
 
@@ -111,9 +113,10 @@ class VectorSearchService:
 
     def start(self) -> None:
         """Open the auto-indexes (each resumes from its saved checkpoint) and start indexing."""
-        vectorizer = DocumentVectorizer(self._embed_texts, self._task_vectors)
+        vectorizer = DocumentVectorizer(self._embed_texts, self._generation_vectors)
         self._indexes = AutoIndexes.open(self._database.directory / _INDEXES_FOLDER, self._database.storage,
-                                         vectorizer, self._config, wake=self._indexing.wake)
+                                         vectorizer, self._config, wake=self._indexing.wake,
+                                         generations=self._live_generations)
         self._indexing.start()
 
     def wake(self) -> None:
@@ -205,15 +208,43 @@ class VectorSearchService:
                 self._texts.popitem(last=False)
         return vector
 
-    def embed_with_task(self, identifier: str, collection: str | None, text: str) -> list[Vector]:
-        """A search term embedded by a task's model, through the embeddings cache."""
-        task, connection_string = self.task(identifier, collection)
+    def embed_with_task(self, identifier: str, collection: str | None, text: str,
+                        serving: _Serving | None = None) -> list[Vector]:
+        """A search term embedded by the model of a task's serving generation, through the embeddings
+        cache (``serving``: as resolved already for the clause)."""
+        resolved = serving if serving is not None else self.serving(identifier, collection)
+        task, connection_string = resolved.task, resolved.connection_string
         with self._lock:
             if self._query_embedder is None:
                 self._query_embedder = QueryEmbedder(self._database.storage, self._database.settings,
                                                      self._provider_loop)
             embedder = self._query_embedder
         return list(embedder.embed(connection_string, task, text))
+
+    def generation_current(self, identifier: str, generation: int) -> bool:
+        """True when every vector auto-index of task ``identifier`` has indexed ``generation``."""
+        return self._indexes is None or self._indexes.generation_current(identifier, generation)
+
+    def _live_generations(self, identifier: str) -> tuple[int, ...]:
+        found = next((task for task in self._ai.tasks() if task.identifier == identifier), None)
+        return (0,) if found is None else self._ai.generations(found.task_id).live()
+
+    def serving(self, identifier: str, collection: str | None) -> _Serving:
+        """The enabled task ``identifier``, the connection string of its serving generation and that
+        generation, read together (a swap between two reads would pair a model with the other
+        generation's vectors); ``InvalidQueryError`` when the task cannot be searched."""
+        task, _ = self.task(identifier, collection)
+        generation = self._ai.generations(task.task_id).serving_generation()
+        if generation.connection_string_name is None:
+            _, connection_string = self.task(identifier, collection)
+        else:
+            found = self._ai.connection_string(generation.connection_string_name)
+            if found is None:
+                raise InvalidQueryError(
+                    f"ai.task('{identifier}'): the connection string '{generation.connection_string_name}' "
+                    f"serving task '{task.name}' while it migrates does not exist.")
+            connection_string = found
+        return _Serving(task, connection_string, generation.number)
 
     def task(self, identifier: str, collection: str | None
              ) -> tuple[EmbeddingsGenerationConfiguration, AiConnectionString]:
@@ -242,8 +273,22 @@ class VectorSearchService:
         return found, connection_string
 
     def _task_vectors(self, collection: str, identifier: str, source_id: str, field: str) -> list[Vector]:
-        pairs = task_vectors(self._database.storage, collection, identifier, source_id, field)
+        return self._generation_vectors(collection, identifier, self._live_generations(identifier)[0], source_id,
+                                        field)
+
+    def _generation_vectors(self, collection: str, identifier: str, generation: int, source_id: str, field: str
+                            ) -> list[Vector]:
+        pairs = task_vectors(self._database.storage, collection, identifier, source_id, field, generation)
         return [vector for _, vector in pairs]
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """What a clause on a task's field reads: the task, its serving connection string and generation."""
+
+    task: EmbeddingsGenerationConfiguration
+    connection_string: AiConnectionString
+    generation: int
 
 
 class _ClauseSearch:
@@ -258,8 +303,8 @@ class _ClauseSearch:
                  candidate_ids: Sequence[str]) -> dict[str, float]:
         source = self._query.source
         spec = vector_field_spec(clause.field, source.name or "", source.alias, parameters)
-        field = self._service.indexes.field(spec)
-        vectors = self._query_vectors(clause, spec, field, parameters)
+        serving, field = self._field(spec)
+        vectors = self._query_vectors(clause, spec, field, parameters, serving)
         if not vectors:
             return {}
         defaults = self._service.defaults
@@ -277,8 +322,23 @@ class _ClauseSearch:
         except BadRequestError as error:  # dimension mismatch, packed bits against floats, ...
             raise InvalidQueryError(f"{clause.to_rql()}: {error.message}", query=self._text) from error
 
+    def _field(self, spec: VectorFieldSpec) -> tuple[_Serving | None, FieldIndex]:
+        """The index to search and, for a task's field, the generation it holds (a swap between reading
+        the generation and finding its index is noticed: the index is gone, so read again)."""
+        indexes = self._service.indexes
+        if spec.task is None:
+            return None, indexes.field(spec)
+        for _ in range(_SWAP_RETRIES):
+            serving = self._service.serving(spec.task, spec.collection)
+            try:
+                return serving, indexes.field(spec, serving.generation)
+            except InvalidQueryError:
+                continue
+        serving = self._service.serving(spec.task, spec.collection)
+        return serving, indexes.field(spec, serving.generation)
+
     def _query_vectors(self, clause: ast.VectorSearch, spec: VectorFieldSpec, field: FieldIndex,
-                       parameters: Mapping[str, Any]) -> list[Vector]:
+                       parameters: Mapping[str, Any], serving: _Serving | None) -> list[Vector]:
         query = clause.query
         if isinstance(query, ast.ForDoc):
             doc_id = _resolve(query.doc_id, parameters)
@@ -303,7 +363,7 @@ class _ClauseSearch:
         vectors = list(wanted.vectors)
         for text in wanted.texts:
             if spec.task is not None:
-                vectors.extend(self._service.embed_with_task(spec.task, spec.collection, text))
+                vectors.extend(self._service.embed_with_task(spec.task, spec.collection, text, serving))
             else:
                 vectors.append(self._service.embed_query_text(text))
         return vectors

@@ -19,14 +19,8 @@ import orjson
 from rookdb.ai.embeddings.cache import CachedVector, EmbeddingsCache
 from rookdb.ai.embeddings.extraction import Extractor
 from rookdb.ai.embeddings.failure_policy import Step
-from rookdb.ai.embeddings.layout import (
-    QUANTIZATION_KEY,
-    VECTOR_CONTENT_TYPE,
-    embeddings_collection,
-    embeddings_document_id,
-    section_hashes,
-    sections_of,
-)
+from rookdb.ai.embeddings.generations import Generation, store_sections
+from rookdb.ai.embeddings.layout import QUANTIZATION_KEY, embeddings_document_id, generation_of, task_sections
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
 from rookdb.errors import InvalidVectorError, RookError
 from rookdb.storage.base import Change, WriteTransaction
@@ -171,6 +165,11 @@ class _Target:
     connection_string_identifier: str
     quantization: VectorEmbeddingType
     cache_period: timedelta
+    generation: Generation
+
+    @property
+    def section(self) -> str:
+        return self.generation.section(self.task_identifier)
 
 
 def write_batch(
@@ -183,9 +182,12 @@ def write_batch(
     connection_string_identifier: str,
     quantization: VectorEmbeddingType,
     cache_period: timedelta,
+    generation: Generation = Generation(),
 ) -> None:
-    """Store the batch's cache entries and sections inside ``tx`` (the caller adds position and stats)."""
-    target = _Target(task_identifier, source_collection, connection_string_identifier, quantization, cache_period)
+    """Store the batch's cache entries and sections inside ``tx`` (the caller adds position and stats);
+    the sections are those of ``generation`` of the task."""
+    target = _Target(task_identifier, source_collection, connection_string_identifier, quantization, cache_period,
+                     generation)
     stored = dict(plan.vectors)
     for digest in plan.misses:
         if digest in stored:
@@ -210,31 +212,15 @@ def _write_section(tx: WriteTransaction, target: _Target, source_id: str, fields
                    attachments: dict[str, bytes]) -> None:
     doc_id = embeddings_document_id(source_id)
     existing = tx.get(doc_id)
-    body: dict[str, Any] = orjson.loads(existing.body) if existing is not None else {}
-    sections = sections_of(body)
-    old = sections.get(target.task_identifier)
-    new: dict[str, Any] | None = {QUANTIZATION_KEY: target.quantization.value, **fields} if fields else None
-    if old == new:
-        return
-    others: set[str] = set()
-    for identifier, section in sections.items():
-        if identifier != target.task_identifier:
-            others |= section_hashes(section)
-    old_hashes = section_hashes(old) if old is not None else set()
-    new_hashes = section_hashes(new) if new is not None else set()
-    if new is None:
-        body.pop(target.task_identifier, None)
+    before: dict[str, Any] = orjson.loads(existing.body) if existing is not None else {}
+    body = dict(before)
+    generation = target.generation
+    for key, section in task_sections(before, target.task_identifier).items():
+        # A copy of this generation under its other name (staged before a swap) gives way.
+        if key != target.section and generation_of(section) == generation.number:
+            body.pop(key)
+    if fields:
+        body[target.section] = {QUANTIZATION_KEY: target.quantization.value, **generation.marker(), **fields}
     else:
-        body[target.task_identifier] = new
-    if not sections_of(body):
-        if existing is not None:
-            tx.delete(doc_id)  # takes its attachments with it
-        return
-    for digest in sorted(new_hashes - old_hashes - others):
-        tx.put_attachment(doc_id, digest, VECTOR_CONTENT_TYPE, attachments[digest], touch_document=False)
-    for digest in sorted(old_hashes - new_hashes - others):
-        tx.delete_attachment(doc_id, digest, touch_document=False)
-    collection = embeddings_collection(target.source_collection)
-    metadata = body.get("@metadata")
-    body["@metadata"] = {**(metadata if isinstance(metadata, dict) else {}), "@collection": collection}
-    tx.put(doc_id, collection, body)
+        body.pop(target.section, None)
+    store_sections(tx, doc_id, target.source_collection, existing, before, body, attachments)

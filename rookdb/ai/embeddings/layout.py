@@ -33,16 +33,21 @@ __all__ = [
     "CACHE_ID_PREFIX",
     "EMBEDDINGS_COLLECTION_PREFIX",
     "EMBEDDINGS_ID_PREFIX",
+    "GENERATION_KEY",
     "QUANTIZATION_KEY",
+    "STAGED_SEPARATOR",
     "VECTOR_CONTENT_TYPE",
     "cache_document_body",
     "cache_document_id",
     "decode_vector",
     "embeddings_collection",
     "embeddings_document_id",
+    "find_section",
+    "generation_of",
     "section_fields",
     "section_hashes",
     "sections_of",
+    "task_sections",
     "task_vectors",
 ]
 
@@ -51,6 +56,9 @@ EMBEDDINGS_ID_PREFIX = "embeddings/"
 CACHE_COLLECTION = "@embeddings-cache"
 CACHE_ID_PREFIX = "embeddings-cache/"
 QUANTIZATION_KEY = "@quantization"
+GENERATION_KEY = "@generation"
+"""Sections of generation 1 or later carry their number (see ``generations``)."""
+STAGED_SEPARATOR = "@"
 VECTOR_CONTENT_TYPE = "application/octet-stream"
 _INT8_RANGE = 127.0
 
@@ -101,6 +109,26 @@ def section_hashes(section: Mapping[str, Any]) -> set[str]:
     return {digest for hashes in section_fields(section).values() for digest in hashes}
 
 
+def generation_of(section: Mapping[str, Any]) -> int:
+    value = section.get(GENERATION_KEY)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def task_sections(body: Mapping[str, Any], identifier: str) -> dict[str, dict[str, Any]]:
+    """Section name → section of every generation of task ``identifier`` in an embeddings document."""
+    staged = identifier + STAGED_SEPARATOR
+    return {key: section for key, section in sections_of(body).items()
+            if key == identifier or key.startswith(staged)}
+
+
+def find_section(body: Mapping[str, Any], identifier: str, generation: int) -> dict[str, Any] | None:
+    """The section of generation ``generation`` of task ``identifier``, whatever its name."""
+    for section in task_sections(body, identifier).values():
+        if generation_of(section) == generation:
+            return section
+    return None
+
+
 def decode_vector(data: bytes, kind: VectorEmbeddingType) -> npt.NDArray[np.float32]:
     """Stored vector bytes → float32. Int8 is dequantized with its stored scale (``q * max / 127``);
     Binary becomes ±1.0 per bit (1 → +1, 0 → -1), eight per byte, padding bits included."""
@@ -131,6 +159,7 @@ def task_vectors(
     task_identifier: str,
     source_id: str,
     field: str | None = None,
+    generation: int = 0,
 ) -> list[tuple[str, npt.NDArray[np.float32]]]:
     """The vectors task ``task_identifier`` stored for ``source_id``, as (field, float32 vector) pairs.
 
@@ -139,12 +168,13 @@ def task_vectors(
     embeddings from that task (not processed yet, no text, or another collection). Vectors are
     float32: Single as stored, Int8 dequantized with its stored scale, Binary as ±1.0 per bit
     (``8 * bytes`` components, so padding bits appear when the dimension is not a multiple of 8).
+    ``generation`` picks the generation of the task's embeddings (see ``generations``).
     Reads committed data only; safe from any thread.
     """
     document = storage.get(embeddings_document_id(source_id))
     if document is None or document.collection.lower() != embeddings_collection(source_collection).lower():
         return []
-    section = sections_of(orjson.loads(document.body)).get(task_identifier)
+    section = find_section(orjson.loads(document.body), task_identifier, generation)
     if section is None:
         return []
     kind = VectorEmbeddingType(section.get(QUANTIZATION_KEY) or VectorEmbeddingType.SINGLE)

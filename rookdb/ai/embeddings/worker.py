@@ -33,6 +33,7 @@ from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, utc_now
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.extraction import Extractor, create_extractor
 from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
+from rookdb.ai.embeddings.generations import Generation
 from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, TaskCounters, TaskStats
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import DailyUsage, UsageCounts, next_day_start, task_owner
@@ -52,6 +53,7 @@ from rookdb.wire import format_timestamp
 __all__ = [
     "DEFAULT_DRAIN_TIMEOUT_SECONDS",
     "DEFAULT_IDLE_POLL_SECONDS",
+    "DEFAULT_SWAP_POLL_SECONDS",
     "DEFAULT_TASK_RETRY",
     "ConnectionStringResolver",
     "EmbeddingsWorker",
@@ -71,6 +73,8 @@ DEFAULT_IDLE_POLL_SECONDS = 5.0
 DEFAULT_DRAIN_TIMEOUT_SECONDS = 10.0
 # Provider batches are split so that each in-flight call carries at least this many texts.
 _MIN_TEXTS_PER_PROVIDER_CALL = 16
+# A generation that covers every document checks this often whether it can swap in.
+DEFAULT_SWAP_POLL_SECONDS = 0.2
 # Batches whose vectors may still be uncommitted when a later batch is looked up in the cache.
 _PIPELINE_DEPTH = 3
 
@@ -135,8 +139,15 @@ class EmbeddingsWorker:
         clock: Clock = utc_now,
         drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS,
         throttles: TaskThrottles | None = None,
+        generation: Generation = Generation(),
+        on_caught_up: Callable[[], bool] | None = None,
     ) -> None:
         self.task = task
+        self.generation = generation
+        """Which generation of the task's embeddings this worker keeps (or builds, while migrating)."""
+        self._on_caught_up = on_caught_up
+        """Called (on a thread) when a generation being built has embedded every document: True when it
+        swapped in, and this worker's work is done."""
         self._throttles = throttles or TaskThrottles(settings)
         self.throttle: ProviderThrottle | None = None
         """The connection string's throttle, once the worker has resolved it."""
@@ -154,10 +165,10 @@ class EmbeddingsWorker:
         self._policy = FallbackPolicy(float(settings["Ai.Embeddings.MaxFallbackTimeInSec"]))
         thresholds = HealthThresholds(float(settings["ETL.ProcessHealthStatusImpairedThreshold"]),
                                       float(settings["ETL.ProcessHealthStatusFailedThreshold"]))
-        self.errors = ErrorsLog(storage.get_state(state_key(task.task_id, "errors")))
-        self.stats = TaskStats(TaskCounters.from_state(storage.get_state(state_key(task.task_id, "stats"))),
+        self.errors = ErrorsLog(storage.get_state(self._state_key("errors")))
+        self.stats = TaskStats(TaskCounters.from_state(storage.get_state(self._state_key("stats"))),
                                thresholds, wall_clock=clock)
-        stored_position = storage.get_state(state_key(task.task_id, "position"))
+        stored_position = storage.get_state(self._state_key("position"))
         self.position = int(stored_position) if isinstance(stored_position, int) else 0
         self.usage = DailyUsage(storage, task_owner(task.task_id), clock)
         self.budget = DailyBudget(task.daily_token_budget, self.usage)
@@ -169,6 +180,14 @@ class EmbeddingsWorker:
         """Wall-clock time (``time.time()``) the fallback ends, while in fallback."""
         self._errors_version_stored = self.errors.version
         self._service = CoroutineService(f"Embeddings task {task.name}", loop, self._serve, log=logger)
+
+    def _state_key(self, part: str) -> str:
+        return state_key(self.task.task_id, self.generation.state_part(part))
+
+    @property
+    def connection_string_name(self) -> str:
+        """The connection string of the generation it keeps."""
+        return self.generation.connection_string_name or self.task.connection_string_name
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -219,10 +238,10 @@ class EmbeddingsWorker:
         """Resolve the connection string, create the provider and compile the script; on failure the
         task is Failed until its configuration changes (the service then starts a new worker)."""
         try:
-            connection_string = await asyncio.to_thread(self._resolve, self.task.connection_string_name)
+            connection_string = await asyncio.to_thread(self._resolve, self.connection_string_name)
             if connection_string is None:
                 raise AiConfigurationError(
-                    f"AI connection string '{self.task.connection_string_name}' does not exist")
+                    f"AI connection string '{self.connection_string_name}' does not exist")
             self.throttle = self._throttles.get(connection_string)
             provider = create_provider(connection_string.settings,
                                        options=provider_options(self._settings, DEFAULT_TASK_RETRY, self.throttle))
@@ -273,6 +292,13 @@ class EmbeddingsWorker:
                         continue
                     uncommitted.clear()
                     self.state = TaskState.IDLE
+                    if self._on_caught_up is not None:
+                        if await asyncio.to_thread(self._on_caught_up):
+                            await self._idle_until_stopped()  # swapped in: the service starts its successor
+                            return
+                        # Not yet (a vector index still catching up): look again soon.
+                        await self._service.sleep(DEFAULT_SWAP_POLL_SECONDS)
+                        continue
                     await self._service.sleep(DEFAULT_IDLE_POLL_SECONDS)
                     continue
                 self.state = TaskState.RUNNING
@@ -396,12 +422,13 @@ class EmbeddingsWorker:
             write_batch(tx, self._cache, plan, task_identifier=self.task.identifier,
                         source_collection=self.task.collection,
                         connection_string_identifier=connection_string.identifier,
-                        quantization=self.task.quantization, cache_period=self.task.embeddings_cache_expiration)
-            tx.set_state(state_key(self.task.task_id, "position"), plan.last_etag)
-            tx.set_state(state_key(self.task.task_id, "stats"), counters.to_state())
+                        quantization=self.task.quantization, cache_period=self.task.embeddings_cache_expiration,
+                        generation=self.generation)
+            tx.set_state(self._state_key("position"), plan.last_etag)
+            tx.set_state(self._state_key("stats"), counters.to_state())
             version = self.errors.version
             if version != self._errors_version_stored:
-                tx.set_state(state_key(self.task.task_id, "errors"), self.errors.to_state())
+                tx.set_state(self._state_key("errors"), self.errors.to_state())
         self._errors_version_stored = version
 
     # -- embedding -----------------------------------------------------------------------------
@@ -488,8 +515,8 @@ class EmbeddingsWorker:
     def _store_errors(self) -> None:
         with self._storage.write() as tx:
             version = self.errors.version
-            tx.set_state(state_key(self.task.task_id, "errors"), self.errors.to_state())
-            tx.set_state(state_key(self.task.task_id, "stats"), self.stats.counters.to_state())
+            tx.set_state(self._state_key("errors"), self.errors.to_state())
+            tx.set_state(self._state_key("stats"), self.stats.counters.to_state())
         self._errors_version_stored = version
 
     # -- reading -------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ by the executor's scan; they are recorded for the index listing.
 
 Definitions are kept in ``auto-indexes.json`` and field indexes in files beside it; an indexing
 thread (owned by the database) calls :meth:`AutoIndexes.index_step` and :meth:`AutoIndexes.save`.
+
+A task's field has one index per live generation of the task's embeddings (``generations`` says which:
+the serving one first, then the one a migration builds). Queries search the serving one; the other
+is built side by side, and an index whose generation is no longer live is dropped with its files.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from rookdb.errors import InvalidQueryError, RookError, StorageError
 from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings, Vectorizer
 from rookdb.indexes.vector.fields import SourceType, VectorFieldSpec
 from rookdb.storage.base import DocumentStorage
+
+TaskGenerations = Callable[[str], tuple[int, ...]]
+"""Task identifier → the live generations of its embeddings, the serving one first."""
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -87,9 +94,10 @@ class AutoIndexes:
     """One database's vector auto-indexes. Thread-safe; one thread indexes, any thread queries."""
 
     def __init__(self, directory: Path, storage: DocumentStorage, vectorizer: Vectorizer, config: AutoIndexConfig,
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None, generations: TaskGenerations = lambda task: (0,)) -> None:
         """Use :meth:`open`. ``wake`` nudges the indexing thread (new index, waiting query)."""
         self._directory = directory
+        self._generations = generations
         self._storage = storage
         self._vectorizer = vectorizer
         self._config = config
@@ -104,9 +112,10 @@ class AutoIndexes:
 
     @classmethod
     def open(cls, directory: Path, storage: DocumentStorage, vectorizer: Vectorizer, config: AutoIndexConfig,
-             wake: Callable[[], None] = lambda: None) -> AutoIndexes:
+             wake: Callable[[], None] = lambda: None, generations: TaskGenerations = lambda task: (0,)
+             ) -> AutoIndexes:
         """Load the saved definitions and their field indexes (each resumes from its checkpoint)."""
-        indexes = cls(directory, storage, vectorizer, config, wake)
+        indexes = cls(directory, storage, vectorizer, config, wake, generations)
         path = directory / DEFINITIONS_FILE
         if path.exists():
             try:
@@ -137,9 +146,46 @@ class AutoIndexes:
     def _add(self, definition: AutoIndexDefinition) -> None:
         self._definitions[definition.name.lower()] = definition
         for spec in definition.vector_fields:
-            if spec.key not in self._fields:
-                self._fields[spec.key] = FieldIndex.open(spec, self._directory, self._config.graph)
-                self._opened_at[spec.key] = time.monotonic()
+            for generation in self._live(spec):
+                self._open_field(spec, generation)
+
+    def _live(self, spec: VectorFieldSpec) -> tuple[int, ...]:
+        return (0,) if spec.task is None else self._generations(spec.task)
+
+    def _open_field(self, spec: VectorFieldSpec, generation: int) -> None:
+        key = FieldIndex.key_of(spec, generation)
+        if key not in self._fields:
+            self._fields[key] = FieldIndex.open(spec, self._directory, self._config.graph, generation)
+            self._opened_at[key] = time.monotonic()
+
+    def _follow_generations(self) -> None:
+        """Open the index of each task field's new generations; drop (and delete) the swapped-out ones."""
+        with self._lock:
+            specs = {spec.key: spec for definition in self._definitions.values() for spec in definition.vector_fields
+                     if spec.task is not None}
+            live = {key: self._live(spec) for key, spec in specs.items()}
+            dropped = [key for key, field in self._fields.items()
+                       if field.spec.task is not None and field.generation not in live.get(field.spec.key, (0,))]
+            for key, spec in specs.items():
+                for generation in live[key]:
+                    self._open_field(spec, generation)
+            removed = [self._fields.pop(key) for key in dropped]
+        for field in removed:
+            # A query still holding it answers from memory; its files go now.
+            field.delete()
+            for times in (self._saved_at, self._opened_at, self._retry_at):
+                times.pop(field.key, None)
+
+    def generation_current(self, task: str, generation: int) -> bool:
+        """True when every field of task ``task`` has indexed ``generation`` up to the end of the feed."""
+        self._follow_generations()
+        with self._lock:
+            specs = [spec for definition in self._definitions.values() for spec in definition.vector_fields
+                     if spec.task == task]
+            fields = [self._fields.get(FieldIndex.key_of(spec, generation)) for spec in specs]
+        if any(field is None for field in fields):
+            return False
+        return not any(field.is_stale(self._storage) for field in fields if field is not None)
 
     def _persist(self) -> None:
         path = self._directory / DEFINITIONS_FILE
@@ -158,10 +204,13 @@ class AutoIndexes:
         with self._lock:
             return list(self._definitions.values())
 
-    def field(self, spec: VectorFieldSpec) -> FieldIndex:
-        """The index of a field some auto-index declares (``ensure`` it first)."""
+    def field(self, spec: VectorFieldSpec, generation: int | None = None) -> FieldIndex:
+        """The index of a field some auto-index declares (``ensure`` it first); for a task's field, the
+        index of ``generation`` (default: the serving one)."""
+        if generation is None:
+            generation = self._live(spec)[0]
         with self._lock:
-            found = self._fields.get(spec.key)
+            found = self._fields.get(FieldIndex.key_of(spec, generation))
         if found is None:
             raise InvalidQueryError(f"There is no vector index for {spec.name} in {spec.collection}")
         return found
@@ -189,12 +238,13 @@ class AutoIndexes:
 
     def index_step(self) -> bool:
         """Apply one batch of changes to every field; True while some field has more waiting."""
+        self._follow_generations()
         with self._lock:
             fields = list(self._fields.values())
         busy = False
         now = time.monotonic()
         for field in fields:
-            if self._retry_at.get(field.spec.key, 0.0) > now:
+            if self._retry_at.get(field.key, 0.0) > now:
                 busy = True
                 continue
             limit = self._config.text_batch_size if field.spec.source is SourceType.TEXT else self._config.batch_size
@@ -202,9 +252,9 @@ class AutoIndexes:
                 busy = field.catch_up(self._storage, self._vectorizer, limit) or busy
             except RookError as error:
                 # e.g. the embedding model failed: keep the position, retry the batch later.
-                logger.warning("Indexing %s failed: %s", field.spec.key, error.message)
+                logger.warning("Indexing %s failed: %s", field.key, error.message)
                 field.record_failure(error.message)
-                self._retry_at[field.spec.key] = now + self._config.error_backoff
+                self._retry_at[field.key] = now + self._config.error_backoff
                 busy = True
         with self._progress:
             self._progress.notify_all()
@@ -217,7 +267,7 @@ class AutoIndexes:
             fields = list(self._fields.values())
         now = time.monotonic()
         for field in fields:
-            key = field.spec.key
+            key = field.key
             saved_at = self._saved_at.get(key)
             since = saved_at if saved_at is not None else self._opened_at.get(key, 0.0)
             due = (saved_at is None and idle) or now - since >= self._config.save_interval

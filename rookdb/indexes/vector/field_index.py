@@ -68,8 +68,9 @@ class Vectorizer(Protocol):
         """The vectors of each document's field, aligned with ``documents``."""
         ...
 
-    def from_task(self, spec: VectorFieldSpec, source_ids: Sequence[str]) -> list[Vectors]:
-        """The vectors task ``spec.task`` stored for each source document, aligned with ``source_ids``."""
+    def from_task(self, spec: VectorFieldSpec, source_ids: Sequence[str], generation: int = 0) -> list[Vectors]:
+        """The vectors of generation ``generation`` of task ``spec.task`` for each source document,
+        aligned with ``source_ids``."""
         ...
 
 
@@ -98,9 +99,11 @@ class FieldIndex:
     """One field's vectors. A single indexing thread calls ``catch_up``/``save``; searches run alongside."""
 
     def __init__(self, spec: VectorFieldSpec, directory: Path, graph: GraphSettings, index: VectorIndex,
-                 ids: dict[int, str]) -> None:
+                 ids: dict[int, str], generation: int = 0) -> None:
         """Use :meth:`open`."""
         self.spec = spec
+        self.generation = generation
+        """For a task's field: the generation of the task's embeddings it indexes."""
         self._directory = directory
         self._graph = graph
         self._index = index
@@ -111,10 +114,24 @@ class FieldIndex:
         self.error_count = 0
         self._lock = threading.Lock()  # guards _ids against concurrent readers copying it
 
+    @staticmethod
+    def file_name(spec: VectorFieldSpec, generation: int = 0) -> str:
+        return spec.file_name if generation == 0 else f"{spec.file_name}-g{generation}"
+
+    @staticmethod
+    def key_of(spec: VectorFieldSpec, generation: int = 0) -> str:
+        """A field index's identity: the field's, with the task generation it indexes after the first."""
+        return spec.key if generation == 0 else f"{spec.key}#g{generation}"
+
+    @property
+    def key(self) -> str:
+        return self.key_of(self.spec, self.generation)
+
     @classmethod
-    def open(cls, spec: VectorFieldSpec, directory: Path, graph: GraphSettings) -> FieldIndex:
-        """Load the saved index of ``spec``, or start an empty one; unusable files are rebuilt."""
-        name = spec.file_name
+    def open(cls, spec: VectorFieldSpec, directory: Path, graph: GraphSettings, generation: int = 0) -> FieldIndex:
+        """Load the saved index of ``spec`` (of the task's ``generation``), or start an empty one;
+        unusable files are rebuilt."""
+        name = cls.file_name(spec, generation)
         try:
             index = VectorIndex.open(directory, name, kind=spec.destination, m=graph.m,
                                      ef_construction=graph.ef_construction, tuning=graph.tuning)
@@ -126,7 +143,13 @@ class FieldIndex:
             index = VectorIndex.open(directory, name, kind=spec.destination, m=graph.m,
                                      ef_construction=graph.ef_construction, tuning=graph.tuning)
             ids = {}
-        return cls(spec, directory, graph, index, ids)
+        return cls(spec, directory, graph, index, ids, generation)
+
+    def delete(self) -> None:
+        """Remove its files (a task generation that was swapped out or dropped)."""
+        name = self.file_name(self.spec, self.generation)
+        VectorIndex.delete(self._directory, name)
+        (self._directory / f"{name}.ids.json").unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- state
 
@@ -205,7 +228,7 @@ class FieldIndex:
             existing = storage.get_many(wanted)
             alive = [doc_id for doc_id, doc in zip(wanted, existing, strict=True) if doc is not None
                      and doc.collection.lower() == self.spec.collection.lower()]
-            results = vectorizer.from_task(self.spec, alive) if alive else []
+            results = vectorizer.from_task(self.spec, alive, self.generation) if alive else []
             found = {doc_id.lower(): (doc_id, vectors) for doc_id, vectors in zip(alive, results, strict=True)}
         self._write(latest, found)
 
@@ -271,7 +294,7 @@ class FieldIndex:
         position = self._position
         with self._lock:
             ids = dict(self._ids)
-        _write_ids(self._directory / f"{self.spec.file_name}.ids.json", ids)
+        _write_ids(self._directory / f"{self.file_name(self.spec, self.generation)}.ids.json", ids)
         self._index.save(checkpoint=position)
         self._saved_position = position
 

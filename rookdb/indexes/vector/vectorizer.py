@@ -18,19 +18,23 @@ from rookdb.indexes.vector.field_index import Vectors
 from rookdb.indexes.vector.fields import SourceType, VectorFieldSpec
 from rookdb.indexes.vector.values import document_texts, document_vectors
 
-__all__ = ["DocumentVectorizer", "TaskVectorReader", "TextEmbedder"]
+__all__ = ["DocumentVectorizer", "GenerationVectorReader", "TaskVectorReader", "TextEmbedder"]
 
 TextEmbedder = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 """Embeds texts into float32 rows, one per text (the embedded model)."""
 
 TaskVectorReader = Callable[[str, str, str, str], list[npt.NDArray[np.float32]]]
-"""(source collection, task identifier, source document id, field) → the task's vectors of that field."""
+"""(source collection, task identifier, source document id, field) → the task's vectors of that field
+(of the generation serving queries)."""
+
+GenerationVectorReader = Callable[[str, str, int, str, str], list[npt.NDArray[np.float32]]]
+"""(source collection, task identifier, generation, source document id, field) → that generation's vectors."""
 
 
 class DocumentVectorizer:
     """The ``Vectorizer`` of auto-indexes: text is embedded in one model call per batch of documents."""
 
-    def __init__(self, embed_texts: TextEmbedder, task_vectors: TaskVectorReader) -> None:
+    def __init__(self, embed_texts: TextEmbedder, task_vectors: GenerationVectorReader) -> None:
         self._embed_texts = embed_texts
         self._task_vectors = task_vectors
 
@@ -48,10 +52,11 @@ class DocumentVectorizer:
             start += len(group)
         return results
 
-    def from_task(self, spec: VectorFieldSpec, source_ids: Sequence[str]) -> list[Vectors]:
+    def from_task(self, spec: VectorFieldSpec, source_ids: Sequence[str], generation: int = 0) -> list[Vectors]:
         assert spec.task is not None
         field = ".".join(spec.path)
-        return [list(self._task_vectors(spec.collection, spec.task, source_id, field)) for source_id in source_ids]
+        return [list(self._task_vectors(spec.collection, spec.task, generation, source_id, field))
+                for source_id in source_ids]
 
 
 def _decoded(document: dict[str, Any], spec: VectorFieldSpec) -> list[npt.NDArray[Any]] | RookError:

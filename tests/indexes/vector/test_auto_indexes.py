@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +51,17 @@ class WordEmbedder:
 
 
 class TaskVectors:
-    """What an embeddings task stored, by (collection, task, source id, field)."""
+    """What an embeddings task stored, by (collection, task, source id, field), and of other generations
+    by (collection, task, generation, source id, field)."""
 
     def __init__(self) -> None:
         self.stored: dict[tuple[str, str, str, str], list[npt.NDArray[np.float32]]] = {}
+        self.generations: dict[tuple[str, str, int, str, str], list[npt.NDArray[np.float32]]] = {}
 
-    def __call__(self, collection: str, task: str, source_id: str, field: str) -> list[npt.NDArray[np.float32]]:
+    def __call__(self, collection: str, task: str, generation: int, source_id: str, field: str
+                 ) -> list[npt.NDArray[np.float32]]:
+        if generation:
+            return self.generations.get((collection, task, generation, source_id, field), [])
         return self.stored.get((collection, task, source_id, field), [])
 
 
@@ -68,10 +73,11 @@ def storage(tmp_path: Path) -> Iterator[SqliteStorage]:
 
 
 def open_indexes(tmp_path: Path, storage: SqliteStorage, embedder: WordEmbedder | None = None,
-                 tasks: TaskVectors | None = None, **config: Any) -> AutoIndexes:
+                 tasks: TaskVectors | None = None, generations: Callable[[str], tuple[int, ...]] = lambda task: (0,),
+                 **config: Any) -> AutoIndexes:
     vectorizer = DocumentVectorizer(embedder or WordEmbedder(), tasks or TaskVectors())
     settings = AutoIndexConfig(graph=config.pop("graph", GRAPH), **config)
-    return AutoIndexes.open(tmp_path / "indexes", storage, vectorizer, settings)
+    return AutoIndexes.open(tmp_path / "indexes", storage, vectorizer, settings, generations=generations)
 
 
 def wanted(rql: str, parameters: dict[str, Any] | None = None) -> AutoIndexDefinition:
@@ -317,6 +323,36 @@ def test_task_fields_follow_the_embeddings_collection(tmp_path: Path, storage: S
     delete(storage, "products/1")
     catch_up(indexes)
     assert field.document_count == 0
+
+
+def test_a_task_field_builds_the_next_generation_beside_the_serving_one(tmp_path: Path, storage: SqliteStorage
+                                                                         ) -> None:
+    tasks, live = TaskVectors(), [(0,)]
+    indexes = open_indexes(tmp_path, storage, tasks=tasks, generations=lambda task: live[0])
+    rql = "from Products where vector.search(embedding.text(Name, ai.task('t')), $q)"
+    ensure(indexes, rql)
+    spec = vector_field_specs(parse_query(rql), {})[0]
+    put(storage, "products/1", Name="Chai")
+    tasks.stored[("Products", "t", "products/1", "Name")] = [np.asarray([1, 0], dtype=np.float32)]
+    tasks.generations[("Products", "t", 1, "products/1", "Name")] = [np.asarray([0, 0, 1], dtype=np.float32)]
+    catch_up(indexes)
+    assert not indexes.generation_current("t", 1)  # no index of generation 1 yet
+    live[0] = (0, 1)
+    assert not indexes.generation_current("t", 1)  # opened, not indexed
+    put(storage, "embeddings/products/1", "@embeddings/Products", t={"Name": ["hash"]})
+    catch_up(indexes)
+    assert indexes.generation_current("t", 1)
+    assert indexes.field(spec).dimensions == 2 and indexes.field(spec, 1).dimensions == 3  # serving: generation 0
+    assert list(search(indexes.field(spec, 1), [0, 0, 1])) == ["products/1"]
+    indexes.save(force=True)
+    before = set((tmp_path / "indexes").iterdir())
+    live[0] = (1,)
+    catch_up(indexes)
+    assert indexes.field(spec).generation == 1 and indexes.field(spec).dimensions == 3
+    with pytest.raises(InvalidQueryError):
+        indexes.field(spec, 0)
+    gone = before - set((tmp_path / "indexes").iterdir())
+    assert gone and all("-g1" not in path.name for path in gone)
 
 
 # ---- searching, waiting, listing -----------------------------------------------------------------

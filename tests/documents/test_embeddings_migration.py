@@ -1,0 +1,145 @@
+"""Moving a task to another connection string: side-by-side generations, the swap, cancel and delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rookdb.ai.chunking import ChunkingOptions
+from rookdb.ai.connection_strings import AiConnectionString, EmbeddedSettings, OpenAiSettings, render_connection_string
+from rookdb.ai.embeddings.generations import TaskGenerations
+from rookdb.ai.task_config import (
+    EmbeddingPathConfiguration,
+    EmbeddingsGenerationConfiguration,
+    render_task_configuration,
+)
+from rookdb.documents.catalog import DatabaseCatalog
+from rookdb.documents.querying import run_query
+from rookdb.documents.services import DatabaseServices
+from rookdb.errors import InUseError, ValidationError
+from rookdb.settings import Settings
+from rookdb.testing.embedding_server import EmbeddingServer
+from tests.support.embeddings import EMBEDDING_API_KEY
+from tests.support.waiting import wait_for
+
+NAMES = ["Chai", "Chang", "Aniseed Syrup", "Mozzarella di Giovanni", "Ravioli Angelo", "Outback Lager",
+         "Gnocchi di nonna Alice", "Tofu", "Ikura", "Konbu", "Pavlova", "Geitost"]
+SEARCH = "from Products where vector.search(embedding.text(Name, ai.task('names')), $t)"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path, storage_settings: dict[str, str]) -> Iterator[DatabaseCatalog]:
+    opened = DatabaseCatalog(tmp_path, Settings({"Ai.Embeddings.MaxBatchSize": 4, **storage_settings}, environ={}))
+    yield opened
+    opened.close()
+
+
+def task_json(connection_string: str) -> dict[str, Any]:
+    return render_task_configuration(EmbeddingsGenerationConfiguration(
+        name="Names", identifier="names", connection_string_name=connection_string, collection="Products",
+        embeddings_path_configurations=(EmbeddingPathConfiguration("Name", ChunkingOptions()),)))
+
+
+@pytest.fixture
+def db(catalog: DatabaseCatalog, embedding_server: EmbeddingServer) -> DatabaseServices:
+    created = catalog.create("Shop")
+    created.ai.put_connection_string(render_connection_string(
+        AiConnectionString("Embedded", "embedded", "TextEmbeddings", EmbeddedSettings())))
+    small = OpenAiSettings(api_key=EMBEDDING_API_KEY, endpoint=embedding_server.url + "/v1",
+                           model="text-embedding-3-small", dimensions=256)
+    created.ai.put_connection_string(render_connection_string(
+        AiConnectionString("Small", "small", "TextEmbeddings", small)))
+    created.database.insert_many((f"products/{n}-A", {"Name": name, "@metadata": {"@collection": "Products"}})
+                                 for n, name in enumerate(NAMES, start=1))
+    return created
+
+
+def search(db: DatabaseServices, text: str = "italian cheese") -> list[str]:
+    result = run_query(db.database, SEARCH, {"t": text}, wait_for_non_stale=30.0, indexes=db.indexes,
+                       vectors=db.vectors)
+    return [item["@metadata"]["@id"] for item in result.results]
+
+
+def sections(db: DatabaseServices, source_id: str) -> dict[str, Any]:
+    document = db.database.storage.get(f"embeddings/{source_id}")
+    return {} if document is None else {key: value for key, value in orjson.loads(document.body).items()
+                                        if not key.startswith("@")}
+
+
+def covered(db: DatabaseServices) -> bool:
+    [entry] = db.embeddings.progress()
+    return bool(entry["DocumentsProcessed"] == entry["DocumentsTotal"] and entry["State"] == "Idle")
+
+
+def swapped(db: DatabaseServices, task_id: int, generation: int) -> bool:
+    generations = db.ai.generations(task_id)
+    return generations.current == generation and not generations.migrating
+
+
+def index_files(db: DatabaseServices) -> list[str]:
+    return sorted(path.name for path in (db.database.directory / "indexes").glob("*-g*"))
+
+
+def test_a_new_connection_string_is_built_side_by_side_then_swapped_in(db: DatabaseServices) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    assert search(db)  # the auto-index of the task field exists before the migration
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
+    wait_for(lambda: not db.ai.cleanups(), what="the old sections to go")
+    for n in range(1, len(NAMES) + 1):
+        [(name, section)] = sections(db, f"products/{n}-A").items()
+        assert name == "names" and section["@generation"] == 1
+    vectors = db.vectors.indexes.field(db.vectors.indexes.definitions()[0].vector_fields[0])
+    assert vectors.dimensions == 256 and vectors.generation == 1
+    assert search(db)[0] == "products/4-A"
+    [entry] = db.embeddings.progress()
+    assert entry["Generation"] == 1 and entry["Migration"] is None and entry["ServingConnectionStringName"] == "Small"
+    wait_for(lambda: not [name for name in index_files(db) if "-g1" not in name], what="old index files to go")
+
+
+def test_a_migration_in_progress_serves_the_old_generation(db: DatabaseServices) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    before = search(db)
+    db.ai.set_task_disabled(task, True)
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    db.ai.set_task_disabled(db.ai.task(task.task_id), False)  # type: ignore[arg-type]
+    [entry] = db.embeddings.progress()
+    assert entry["ServingConnectionStringName"] == "Embedded" and entry["Migration"]["ConnectionStringName"] == "Small"
+    assert entry["Migration"]["FromGeneration"] == 0 and entry["Migration"]["Generation"] == 1
+    with pytest.raises(InUseError, match="Names"):
+        db.ai.remove_connection_string("Embedded")  # still serving
+    wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
+    assert before and search(db)
+
+
+def test_going_back_cancels_and_deleting_leaves_nothing(db: DatabaseServices) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    search(db)
+    db.ai.set_task_disabled(task, True)  # hold the migration where it is
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    db.ai.update_task(task.task_id, task_json("Embedded"), reset=False)
+    assert db.ai.generations(task.task_id) == TaskGenerations(0, last=1)
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    assert db.ai.generations(task.task_id).current == 2  # never 1 again: its clean-up may be running
+    db.ai.set_task_disabled(db.ai.task(task.task_id), False)  # type: ignore[arg-type]
+    wait_for(lambda: db.embeddings.progress()[0]["Migration"]["DocumentsProcessed"] > 0, what="the builder")
+    db.ai.delete_task(task.task_id)
+    wait_for(lambda: not db.ai.cleanups(), what="the staged sections to go")
+    assert all(set(sections(db, f"products/{n}-A")) <= {"names"} for n in range(1, len(NAMES) + 1))
+    assert not db.database.storage.states(f"embeddings/{task.task_id}/")
+    wait_for(lambda: not index_files(db), what="the staged index files to go")
+
+
+def test_a_missing_connection_string_is_refused_and_changes_nothing(db: DatabaseServices) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    record, _ = db.database.record()
+    with pytest.raises(ValidationError, match="ConnectionStringName"):
+        db.ai.update_task(task.task_id, task_json("Nope"), reset=False)
+    assert db.database.record()[0] == record
