@@ -38,9 +38,10 @@ def catalog(tmp_path: Path, storage_settings: dict[str, str]) -> Iterator[Databa
     opened.close()
 
 
-def task_json(connection_string: str) -> dict[str, Any]:
+def task_json(connection_string: str, disabled: bool = False) -> dict[str, Any]:
     return render_task_configuration(EmbeddingsGenerationConfiguration(
         name="Names", identifier="names", connection_string_name=connection_string, collection="Products",
+        disabled=disabled,
         embeddings_path_configurations=(EmbeddingPathConfiguration("Name", ChunkingOptions()),)))
 
 
@@ -102,34 +103,37 @@ def test_a_new_connection_string_is_built_side_by_side_then_swapped_in(db: Datab
     wait_for(lambda: not [name for name in index_files(db) if "-g1" not in name], what="old index files to go")
 
 
-def test_a_migration_in_progress_serves_the_old_generation(db: DatabaseServices) -> None:
+def test_a_migration_in_progress_serves_the_old_generation(db: DatabaseServices, srv: EmbeddingServer) -> None:
     task = db.ai.add_task(task_json("Embedded")).task
     wait_for(lambda: covered(db))
     before = search(db)
-    db.ai.set_task_disabled(task, True)
+    srv.add_fault("slow", times=None, routes=["openai"], delay=0.5)  # the migration takes a while
     db.ai.update_task(task.task_id, task_json("Small"), reset=False)
-    db.ai.set_task_disabled(db.ai.task(task.task_id), False)  # type: ignore[arg-type]
     [entry] = db.embeddings.progress()
     assert entry["ServingConnectionStringName"] == "Embedded" and entry["Migration"]["ConnectionStringName"] == "Small"
     assert entry["Migration"]["FromGeneration"] == 0 and entry["Migration"]["Generation"] == 1
+    assert search(db) == before  # the old generation answers
     with pytest.raises(InUseError, match="Names"):
         db.ai.remove_connection_string("Embedded")  # still serving
+    srv.clear_faults()
     wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
     assert before and search(db)
 
 
-def test_going_back_cancels_and_deleting_leaves_nothing(db: DatabaseServices) -> None:
+def test_going_back_cancels_and_deleting_leaves_nothing(db: DatabaseServices, srv: EmbeddingServer) -> None:
     task = db.ai.add_task(task_json("Embedded")).task
     wait_for(lambda: covered(db))
     search(db)
     db.ai.set_task_disabled(task, True)  # hold the migration where it is
-    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
-    db.ai.update_task(task.task_id, task_json("Embedded"), reset=False)
+    db.ai.update_task(task.task_id, task_json("Small", disabled=True), reset=False)
+    db.ai.update_task(task.task_id, task_json("Embedded", disabled=True), reset=False)
     assert db.ai.generations(task.task_id) == TaskGenerations(0, last=1)
-    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    db.ai.update_task(task.task_id, task_json("Small", disabled=True), reset=False)
     assert db.ai.generations(task.task_id).current == 2  # never 1 again: its clean-up may be running
+    srv.add_fault("slow", times=None, routes=["openai"], delay=0.5)  # still migrating when deleted
     db.ai.set_task_disabled(db.ai.task(task.task_id), False)  # type: ignore[arg-type]
     wait_for(lambda: db.embeddings.progress()[0]["Migration"]["DocumentsProcessed"] > 0, what="the builder")
+    assert any("names@2" in sections(db, f"products/{n}-A") for n in range(1, len(NAMES) + 1))
     db.ai.delete_task(task.task_id)
     wait_for(lambda: not db.ai.cleanups(), what="the staged sections to go")
     assert all(set(sections(db, f"products/{n}-A")) <= {"names"} for n in range(1, len(NAMES) + 1))
