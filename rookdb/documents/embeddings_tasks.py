@@ -9,6 +9,7 @@ service swaps them in one record transaction and queues the old sections for rem
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -18,10 +19,11 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings.cache import utc_now
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.generations import Generation, TaskGenerations
+from rookdb.ai.embeddings.progress import TaskProgress, TaskState
 from rookdb.ai.embeddings.stats import HealthThresholds, TaskCounters
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import UsageRecord, day_of, query_owner, read_usage, summarize, task_owner
-from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, state_key
+from rookdb.ai.embeddings.worker import EmbeddingsWorker, state_key
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
@@ -263,70 +265,57 @@ class EmbeddingsTasks:
             worker = self._workers.get(task.task_id)
             generations = self._ai.generations(task.task_id)
             serving = generations.serving_generation()
-            if worker is not None:
-                live = worker.snapshot()
-            else:
-                stats = storage.get_state(state_key(task.task_id, serving.state_part("stats")))
-                counters = TaskCounters.from_state(stats)
-                stored = storage.get_state(state_key(task.task_id, serving.state_part("position")))
-                errors = ErrorsLog(storage.get_state(state_key(task.task_id, serving.state_part("errors"))))
-                last = errors.last()
-                live = {"State": TaskState.IDLE.value, "Health": thresholds.health(counters.failure_ratio).value,
-                        "Position": stored if isinstance(stored, int) else 0,
-                        "DocumentsChanged": counters.documents, "Chunks": counters.chunks,
-                        "CacheHits": counters.cache_hits, "ProviderCalls": counters.provider_calls,
-                        "Tokens": counters.tokens, "FailedItems": counters.failed_items,
-                        "FailedBatches": counters.failed_batches, "FailureRatio": round(counters.failure_ratio, 4),
-                        "ThroughputPerSecond": 0.0, "LastError": last.message if last else None,
-                        "FallbackUntil": None, "History": [], "Throttle": None,
-                        "EstimatedTokens": counters.estimated_tokens, "TokensSaved": counters.tokens_saved,
-                        "DailyTokenBudget": task.daily_token_budget, "BudgetRemainingToday": None,
-                        "BudgetResumesAt": None}
+            progress = (worker.snapshot() if worker is not None
+                        else self._stored_progress(task, serving, thresholds))
             total = storage.count(task.collection)
-            busy = live["State"] in (TaskState.RUNNING.value, TaskState.THROTTLED.value)
-            processed = max(0, total - self._pending(task, int(live["Position"]), busy))
+            processed = max(0, total - self._pending(task, progress.position, progress.state.busy))
             if task.disabled:
-                live["State"] = TaskState.DISABLED.value
+                progress = dataclasses.replace(progress, state=TaskState.DISABLED)
             owner = task_owner(task.task_id)
             usage = summarize([record for record in records if record.owner == owner], prices=prices, today=today)
-            if task.daily_token_budget is not None and live["BudgetRemainingToday"] is None:
-                live["BudgetRemainingToday"] = max(0, task.daily_token_budget - usage["Today"]["Tokens"])
+            if task.daily_token_budget is not None and progress.budget_remaining_today is None:
+                progress = dataclasses.replace(
+                    progress, budget_remaining_today=max(0, task.daily_token_budget - usage["Today"]["Tokens"]))
             entries.append({
                 "TaskId": task.task_id, "Name": task.name, "Identifier": task.identifier,
                 "ConnectionStringName": task.connection_string_name, "Collection": task.collection,
-                "DocumentsProcessed": processed, "DocumentsTotal": total, **live, "Usage": usage,
+                "DocumentsProcessed": processed, "DocumentsTotal": total, **progress.to_wire(), "Usage": usage,
                 "Generation": serving.number,
                 "ServingConnectionStringName": serving.connection_string_name or task.connection_string_name,
-                "Migration": self._migration_progress(task, generations, total),
+                "Migration": self._migration_progress(task, generations, total, thresholds),
             })
         return entries
 
     def _migration_progress(self, task: EmbeddingsGenerationConfiguration, generations: TaskGenerations,
-                            total: int) -> dict[str, Any] | None:
+                            total: int, thresholds: HealthThresholds) -> dict[str, Any] | None:
         """The generation being built, beside the serving one: how far it is and what it spent."""
         building = generations.building()
         if building is None:
             return None
         builder = self._builders.get(task.task_id)
-        storage = self._database.storage
-        if builder is not None:
-            live = builder.snapshot()
-            position, state = int(live["Position"]), live["State"]
-        else:
-            stored = storage.get_state(state_key(task.task_id, building.state_part("position")))
-            counters = TaskCounters.from_state(storage.get_state(state_key(task.task_id, building.state_part("stats"))))
-            position, state = (stored if isinstance(stored, int) else 0), TaskState.IDLE.value
-            live = {"Chunks": counters.chunks, "CacheHits": counters.cache_hits,
-                    "ProviderCalls": counters.provider_calls, "Tokens": counters.tokens, "LastError": None}
-        busy = state in (TaskState.RUNNING.value, TaskState.THROTTLED.value)
-        processed = max(0, total - self._pending(task, position, busy, building.number))
+        progress = (builder.snapshot() if builder is not None
+                    else self._stored_progress(task, building, thresholds))
+        processed = max(0, total - self._pending(task, progress.position, progress.state.busy, building.number))
+        counters = progress.counters
         return {"Generation": building.number, "ConnectionStringName": task.connection_string_name,
                 "FromGeneration": generations.serving_generation().number,
                 "FromConnectionStringName": generations.serving_generation().connection_string_name,
-                "StartedAt": generations.started_at, "State": "Disabled" if task.disabled else state,
+                "StartedAt": generations.started_at,
+                "State": TaskState.DISABLED.value if task.disabled else progress.state.value,
                 "DocumentsProcessed": processed, "DocumentsTotal": total,
-                "Chunks": live["Chunks"], "CacheHits": live["CacheHits"], "ProviderCalls": live["ProviderCalls"],
-                "Tokens": live["Tokens"], "LastError": live["LastError"]}
+                "Chunks": counters.chunks, "CacheHits": counters.cache_hits, "ProviderCalls": counters.provider_calls,
+                "Tokens": counters.tokens, "LastError": progress.last_error}
+
+    def _stored_progress(self, task: EmbeddingsGenerationConfiguration, generation: Generation,
+                         thresholds: HealthThresholds) -> TaskProgress:
+        """The progress of a generation no worker runs, from what it stored with its last batch."""
+        storage = self._database.storage
+        counters = TaskCounters.from_state(storage.get_state(state_key(task.task_id, generation.state_part("stats"))))
+        stored = storage.get_state(state_key(task.task_id, generation.state_part("position")))
+        last = ErrorsLog(storage.get_state(state_key(task.task_id, generation.state_part("errors")))).last()
+        return TaskProgress(state=TaskState.IDLE, health=thresholds.health(counters.failure_ratio),
+                            position=stored if isinstance(stored, int) else 0, counters=counters,
+                            last_error=last.message if last else None, daily_token_budget=task.daily_token_budget)
 
     def _prices(self) -> dict[str, float | None]:
         return {connection.identifier: connection.price_per_million_tokens

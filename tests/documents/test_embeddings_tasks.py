@@ -8,7 +8,8 @@ import pytest
 
 from rookdb.ai.chunking import ChunkingOptions
 from rookdb.ai.connection_strings import AiConnectionString, HuggingFaceSettings, render_connection_string
-from rookdb.ai.embeddings.worker import TaskState, state_key
+from rookdb.ai.embeddings.progress import TaskState
+from rookdb.ai.embeddings.worker import state_key
 from rookdb.ai.quantization import VectorEmbeddingType
 from rookdb.ai.task_config import (
     EmbeddingPathConfiguration,

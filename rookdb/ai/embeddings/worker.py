@@ -22,7 +22,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from rookdb.ai.connection_strings import AiConnectionString
@@ -34,6 +33,7 @@ from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.extraction import Extractor, create_extractor
 from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
 from rookdb.ai.embeddings.generations import Generation
+from rookdb.ai.embeddings.progress import TaskProgress, TaskState
 from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, TaskCounters, TaskStats
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import DailyUsage, UsageCounts, next_day_start, task_owner
@@ -57,7 +57,6 @@ __all__ = [
     "DEFAULT_TASK_RETRY",
     "ConnectionStringResolver",
     "EmbeddingsWorker",
-    "TaskState",
     "provider_batches",
     "state_key",
 ]
@@ -79,18 +78,6 @@ DEFAULT_SWAP_POLL_SECONDS = 0.2
 _PIPELINE_DEPTH = 3
 
 ConnectionStringResolver = Callable[[str], AiConnectionString | None]
-
-
-class TaskState(StrEnum):
-    RUNNING = "Running"
-    THROTTLED = "Throttled"
-    """Running, and waiting because the provider asked (429, a loading model)."""
-    IDLE = "Idle"
-    BUDGET_EXHAUSTED = "BudgetExhausted"
-    """The task's daily token budget is spent: it resumes the next UTC day or when it is raised."""
-    FALLBACK = "Fallback"
-    DISABLED = "Disabled"
-    FAILED = "Failed"
 
 
 def state_key(task_id: int, part: str = "") -> str:
@@ -521,36 +508,26 @@ class EmbeddingsWorker:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """Live figures for progress (``State``, ``Health``, counters, throughput, history)."""
-        counters = self.stats.counters
+    def snapshot(self) -> TaskProgress:
+        """Live figures for progress (state, health, counters, throughput, history)."""
         throttle = self.throttle
         state = self.state
         if state is TaskState.RUNNING and throttle is not None and throttle.gate_remaining() > 0:
             state = TaskState.THROTTLED
-        return {
-            "State": state.value,
-            "Health": self.stats.health.value,
-            "Position": self.position,
-            "DocumentsChanged": counters.documents,
-            "Chunks": counters.chunks,
-            "CacheHits": counters.cache_hits,
-            "ProviderCalls": counters.provider_calls,
-            "Tokens": counters.tokens,
-            "EstimatedTokens": counters.estimated_tokens,
-            "TokensSaved": counters.tokens_saved,
-            "FailedItems": counters.failed_items,
-            "FailedBatches": counters.failed_batches,
-            "FailureRatio": round(counters.failure_ratio, 4),
-            "ThroughputPerSecond": round(self.stats.throughput(), 2),
-            "LastError": self.last_error,
-            "FallbackUntil": (format_timestamp(datetime.fromtimestamp(self.fallback_until, UTC))
-                              if self.fallback_until is not None and self.state is TaskState.FALLBACK else None),
-            "History": self.stats.history_snapshot(),
-            "Throttle": throttle.snapshot() if throttle is not None else None,
-            "DailyTokenBudget": self.budget.limit,
-            "BudgetRemainingToday": self.budget.remaining(),
-            "BudgetResumesAt": (format_timestamp(self.budget_resumes_at)
-                                if self.budget_resumes_at is not None and state is TaskState.BUDGET_EXHAUSTED
-                                else None),
-        }
+        return TaskProgress(
+            state=state,
+            health=self.stats.health,
+            position=self.position,
+            counters=self.stats.counters,
+            throughput_per_second=self.stats.throughput(),
+            last_error=self.last_error,
+            fallback_until=(format_timestamp(datetime.fromtimestamp(self.fallback_until, UTC))
+                            if self.fallback_until is not None and self.state is TaskState.FALLBACK else None),
+            history=self.stats.history_snapshot(),
+            throttle=throttle.snapshot() if throttle is not None else None,
+            daily_token_budget=self.budget.limit,
+            budget_remaining_today=self.budget.remaining(),
+            budget_resumes_at=(format_timestamp(self.budget_resumes_at)
+                               if self.budget_resumes_at is not None and state is TaskState.BUDGET_EXHAUSTED
+                               else None),
+        )

@@ -17,9 +17,10 @@ from rookdb.ai.chunking import ChunkingMethod, ChunkingOptions
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import get_embedded_model
 from rookdb.ai.embeddings.layout import cache_document_id
+from rookdb.ai.embeddings.progress import TaskState
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import UsageCounts, usage_key
-from rookdb.ai.embeddings.worker import EmbeddingsWorker, TaskState, provider_batches, state_key
+from rookdb.ai.embeddings.worker import EmbeddingsWorker, provider_batches, state_key
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
 from rookdb.ai.task_config import (
     EmbeddingPathConfiguration,
@@ -144,7 +145,7 @@ def test_paths_task_stores_sections_attachments_and_cache(
     assert cache is not None and cache.collection == "@embeddings-cache"
     assert parse_timestamp(orjson.loads(cache.body)["@metadata"]["@expires"]) == START + timedelta(days=90)
     assert storage.integrity_check() == []
-    assert worker.snapshot()["DocumentsChanged"] == 3 and worker.snapshot()["Health"] == "Healthy"
+    assert worker.snapshot().to_wire()["DocumentsChanged"] == 3 and worker.snapshot().to_wire()["Health"] == "Healthy"
 
 
 def test_unchanged_text_is_a_cache_hit_and_slides_the_expiration(
@@ -164,7 +165,7 @@ def test_unchanged_text_is_a_cache_hit_and_slides_the_expiration(
     cache = storage.get(cache_id)
     assert cache is not None
     assert parse_timestamp(orjson.loads(cache.body)["@metadata"]["@expires"]) == clock.now + timedelta(days=90)
-    assert worker.snapshot()["CacheHits"] >= 1
+    assert worker.snapshot().to_wire()["CacheHits"] >= 1
 
 
 def test_deleting_a_source_removes_its_section_and_attachments(
@@ -286,7 +287,7 @@ def test_connection_failure_enters_fallback_then_resumes(
     put(storage, "products/1-A", Name="Chai")
     worker = make_worker()
     wait_for(lambda: worker.state is TaskState.FALLBACK, what="fallback mode")
-    assert worker.snapshot()["FallbackUntil"] is not None
+    assert worker.snapshot().to_wire()["FallbackUntil"] is not None
     wait_for(lambda: worker._policy.failures >= 2, what="a second attempt after the backoff")
     srv.clear_faults()
     wait_for(idle(worker, storage), what="the task to resume by itself")
@@ -326,7 +327,7 @@ def test_non_finite_vector_is_an_item_error_and_the_batch_commits(
     [error] = worker.errors.entries()
     assert (error.kind, error.step, error.document_id) == ("Item", "Model Inference", "products/2-A")
     assert "NaN or infinity" in error.message
-    snapshot = worker.snapshot()
+    snapshot = worker.snapshot().to_wire()
     assert (snapshot["FailedItems"], snapshot["FailedBatches"], snapshot["DocumentsChanged"]) == (1, 0, 3)
     assert worker._policy.failures == 0 and worker.state is TaskState.IDLE
     cached_vector(storage, "Chai", kind)
@@ -353,7 +354,7 @@ def test_stop_drains_and_restart_resumes_without_repeating(
     assert again.position == worker.position
     wait_for(idle(again, storage))
     assert tei_requests(srv) == calls + 1
-    assert again.snapshot()["DocumentsChanged"] == 10
+    assert again.snapshot().to_wire()["DocumentsChanged"] == 10
 
 
 @pytest.mark.parametrize("limit", [1, 3])
@@ -376,7 +377,7 @@ def test_provider_calls_in_flight_never_exceed_the_connection_strings_limit(
         assert worker.stop()
     assert provider.most == limit
     expected_calls = len(provider_batches([str(n) for n in range(200)], limit, 200))
-    assert worker.snapshot()["ProviderCalls"] == provider.calls == expected_calls
+    assert worker.snapshot().to_wire()["ProviderCalls"] == provider.calls == expected_calls
 
 
 class StuckProvider(CountingProvider):
@@ -436,7 +437,7 @@ def test_rate_limits_slow_the_task_down_and_fail_no_batch(
     assert all(sections(storage, f"products/{n}-A") for n in range(1, 13))
     assert worker.stats.counters.failed_batches == 0 and worker.errors.entries() == []
     assert worker.throttle is not None and worker.throttle.snapshot()["RateLimited"] == 5
-    assert worker.snapshot()["Throttle"]["WaitedSeconds"] > 0
+    assert worker.snapshot().to_wire()["Throttle"]["WaitedSeconds"] > 0
 
 
 def test_tasks_sharing_a_connection_string_share_its_declared_limits(
@@ -454,7 +455,7 @@ def test_tasks_sharing_a_connection_string_share_its_declared_limits(
     assert names.throttle is not None and names.throttle is descriptions.throttle
     other = throttles.get(tei_connection_string(srv, requests_per_minute=60))
     assert other is not names.throttle  # new limits, new throttle
-    snapshot = names.snapshot()["Throttle"]
+    snapshot = names.snapshot().to_wire()["Throttle"]
     assert (snapshot["RequestsPerMinute"], snapshot["TokensPerMinute"]) == (6000, 100_000)
 
 
@@ -481,13 +482,13 @@ def test_a_daily_token_budget_cuts_batches_then_pauses_until_the_next_day(
         put(storage, f"products/{n}-A", Name=f"Product {n}")
     per_document = get_embedded_model().count_tokens("Product 1")
     worker = make_worker(paths_task(embeddings_path_configurations=NAME_ONLY, daily_token_budget=2 * per_document + 1))
-    wait_for(lambda: worker.snapshot()["State"] == "BudgetExhausted", what="the budget to run out")
+    wait_for(lambda: worker.snapshot().to_wire()["State"] == "BudgetExhausted", what="the budget to run out")
     assert [bool(sections(storage, f"products/{n}-A")) for n in range(1, 7)] == [True, True] + [False] * 4
-    snapshot = worker.snapshot()
+    snapshot = worker.snapshot().to_wire()
     assert snapshot["BudgetRemainingToday"] == 1 and snapshot["BudgetResumesAt"] == "2026-01-02T00:00:00.0000000Z"
     assert worker.usage.today().tokens == 2 * per_document
     clock.now = START + timedelta(days=1)
     worker.wake()
-    wait_for(lambda: worker.snapshot()["State"] == "BudgetExhausted" and sections(storage, "products/4-A"),
+    wait_for(lambda: worker.snapshot().to_wire()["State"] == "BudgetExhausted" and sections(storage, "products/4-A"),
              what="the next day's budget to be spent")
     assert not sections(storage, "products/5-A")
