@@ -39,6 +39,13 @@ class PutResult:
         }
 
 
+def _check_same_collection(existing: StoredDocument, collection: str) -> None:
+    if existing.collection.lower() != collection.lower():
+        raise BadRequestError(
+            f"Changing '{existing.id}' from '{existing.collection}' to '{collection}' via update is not "
+            "supported. Delete it and recreate the document.")
+
+
 def _check_change_vector(doc_id: str, expected: str | None, existing: StoredDocument | None, action: str
                          ) -> None:
     if expected is None:
@@ -113,11 +120,15 @@ class Database:
             doc_id = resolve_new_id(doc_id, tx.next_etag(), identity)
         existing = tx.get(doc_id)
         _check_change_vector(doc_id, expected_change_vector, existing, "PUT")
-        if existing is not None and existing.collection.lower() != collection.lower():
-            raise BadRequestError(
-                f"Changing '{doc_id}' from '{existing.collection}' to '{collection}' via update is not "
-                "supported. Delete it and recreate the document.")
+        if existing is not None:
+            _check_same_collection(existing, collection)
         return PutResult(tx.put(doc_id, collection, body))
+
+    def replace_in(self, tx: WriteTransaction, existing: StoredDocument, body: Any) -> PutResult:
+        """Store a new version of ``existing``, as just read in this transaction (no second lookup)."""
+        body, collection = prepare_body(body)
+        _check_same_collection(existing, collection)
+        return PutResult(tx.put(existing.id, collection, body))
 
     def delete(self, doc_id: str, expected_change_vector: str | None = None) -> bool:
         with self.storage.write() as tx:

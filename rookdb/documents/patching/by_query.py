@@ -9,7 +9,6 @@ stops the operation, the batches before it stay written.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -126,7 +125,8 @@ def _patch_batch(patcher: Patcher, request: PatchRequest, ids: Sequence[str]) ->
     with database.storage.write() as tx:
         stored = [found for found in (tx.get(doc_id) for doc_id in ids) if found is not None]
         originals = [orjson.loads(document.body) for document in stored]
-        outcomes = patcher.run(tx, request, [copy.deepcopy(original) for original in originals])
+        # Parsing the stored JSON again is several times faster than a deep copy of the parsed one.
+        outcomes = patcher.run(tx, request, [orjson.loads(document.body) for document in stored])
         for document, original, outcome in zip(stored, originals, outcomes, strict=True):
             written += patcher.save(tx, document, original, outcome).status != NOT_MODIFIED
     database.notify_changed()

@@ -136,8 +136,13 @@ class Patcher:
         if not isinstance(patched, dict):
             raise ScriptError(f"The patch script left document '{existing.id}' as something else than an object.")
         if patched == original:
-            return PatchResult(existing.id, NOT_MODIFIED, tx.get(existing.id) or existing, original, outcome.output)
-        stored = self.database.put_in(tx, existing.id, patched).document
+            # Only the script's own writes (put/del of other ids, or of this one) can have changed it.
+            current = (tx.get(existing.id) or existing) if outcome.writes else existing
+            return PatchResult(existing.id, NOT_MODIFIED, current, original, outcome.output)
+        if outcome.writes:
+            stored = self.database.put_in(tx, existing.id, patched).document
+        else:
+            stored = self.database.replace_in(tx, existing, patched).document
         return PatchResult(stored.id, PATCHED, stored, original, outcome.output)
 
     def patch(self, doc_id: str, patch: PatchRequest, *, patch_if_missing: PatchRequest | None = None,
