@@ -35,7 +35,7 @@ from rookdb.settings import env_name
 from rookdb.storage.postgresql import PostgresBackend
 from rookdb.testing.postgres_server import PostgresServer
 from rookdb.testing.server_process import ServerProcess
-from tests.server.test_crash_safety import CONNECTION, TASK, Product, check_embeddings, product
+from tests.support.crash_workload import CONNECTION, TASK, Product, check_embeddings, product
 
 pytestmark = pytest.mark.slow
 

@@ -1,9 +1,6 @@
 """Crash safety: ``rookdb serve`` is SIGKILLed again and again while an embeddings task runs; in the
-end every document has exactly the embeddings it should, nothing orphaned, nothing duplicated.
-
-The expected embeddings are recomputed here from the documents: chunks from the task's chunking
-options, their cache entries by text hash, and each stored vector hash from the cached vector bytes.
-A sample of cached vectors is compared with the embedded model run in this process.
+end every document has exactly the embeddings it should, nothing orphaned, nothing duplicated
+(checked by ``tests/support/crash_workload.py``, which recomputes them from the documents).
 """
 
 from __future__ import annotations
@@ -16,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
-import orjson
 import pytest
 from ravendb import DocumentStore
 from ravendb.documents.operations.ai import (
@@ -35,46 +30,18 @@ from ravendb.documents.operations.connection_string.put_connection_string_operat
 from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
 
-from rookdb.ai import chunking
-from rookdb.ai.embedded_model import get_embedded_model
-from rookdb.ai.embeddings.layout import cache_document_id, sections_of
-from rookdb.ai.quantization import VectorEmbeddingType, text_hash, vector_hash
 from rookdb.settings import Settings, env_name
 from rookdb.storage.backends import open_backend
-from rookdb.storage.base import DocumentStorage
 from rookdb.testing.server_process import ServerProcess
+from tests.support.crash_workload import CONNECTION, TASK, Product, check_embeddings, product
 
 DATABASE = "CrashTest"
-TASK = "crash-task"
-CONNECTION = "crash-embedded"
 DOCUMENTS = 2000
 KILLS = 5
 EXTRA_DOCUMENTS = 600
 SEED = int(os.environ.get("ROOKDB_CRASH_SEED", "20261124"))
 # A loaded machine slows the task down; only a task that stops making progress fails the test.
 STALL_TIMEOUT = 120.0
-DESCRIPTION_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 24)
-NAME_OPTIONS = chunking.ChunkingOptions()
-WORDS = ("tea", "spicy", "black", "leaves", "lager", "northern", "hills", "oak", "barrels", "winters",
-         "family", "business", "cheese", "bread", "glass", "bottles", "flavour", "finish", "chilled",
-         "summer", "afternoon", "sweet", "bitter", "smooth", "roasted", "malt", "citrus", "honey", "vanilla",
-         "pepper", "smoky", "fresh", "aged", "dry", "crisp", "golden", "amber", "dark", "rich", "light",
-         "bold")
-
-
-class Product:
-    def __init__(self, Name: str, Description: str, Category: str) -> None:
-        self.Name = Name
-        self.Description = Description
-        self.Category = Category
-
-
-def product(n: int, rng: random.Random) -> Product:
-    # Mostly unique text (real provider work), with a shared closing line (cache hits).
-    paragraphs = [" ".join(rng.choices(WORDS, k=rng.randint(5, 9))) + "." for _ in range(rng.randint(1, 2))]
-    paragraphs.append("Shipped in recyclable glass bottles.")
-    return Product(f"Product {n} {rng.choice(['Tea', 'Beer', 'Wine', 'Cheese'])}", "\n\n".join(paragraphs),
-                   f"categories/{n % 8 + 1}-A")
 
 
 class Server(ServerProcess):
@@ -181,46 +148,3 @@ def test_sigkill_during_embedding_loses_and_duplicates_nothing(server: Server) -
     finally:
         storage.close()
         backend.close()
-
-
-def expected_chunks(body: dict[str, Any]) -> dict[str, list[str]]:
-    fields = {}
-    for field, options in (("Name", NAME_OPTIONS), ("Description", DESCRIPTION_OPTIONS)):
-        value = body.get(field)
-        if isinstance(value, str) and value.strip():
-            fields[field] = chunking.chunk(value, options)
-    return fields
-
-
-def check_embeddings(storage: DocumentStorage) -> None:
-    sources = {document.id: orjson.loads(document.body) for document in storage.iter_collection("Products")}
-    embeddings = {document.id: document for document in storage.iter_collection("@embeddings/Products")}
-    assert set(embeddings) == {f"embeddings/{source_id}" for source_id in sources}, "missing or orphan documents"
-    sampled: list[tuple[str, bytes]] = []
-    for source_id, body in sources.items():
-        document = embeddings[f"embeddings/{source_id}"]
-        sections = sections_of(orjson.loads(document.body))
-        assert list(sections) == [TASK], f"{document.id} has sections {list(sections)}"
-        section = sections[TASK]
-        expected = expected_chunks(body)
-        assert {key for key in section if key != "@quantization"} == set(expected), document.id
-        referenced: set[str] = set()
-        for field, chunks in expected.items():
-            hashes = []
-            for piece in chunks:
-                digest = text_hash(piece)
-                cached = storage.attachment_content(cache_document_id(CONNECTION, digest, VectorEmbeddingType.SINGLE),
-                                                    digest)
-                assert cached is not None, f"no cache entry for a chunk of {source_id}"
-                hashes.append(vector_hash(cached[1]))
-                if len(sampled) < 24 and piece not in (text for text, _ in sampled):
-                    sampled.append((piece, cached[1]))
-            assert section[field] == hashes, f"{source_id}.{field}"
-            referenced |= set(hashes)
-        attachments = {attachment.name: attachment for attachment in storage.attachments(document.id)}
-        assert set(attachments) == referenced, f"{document.id}: orphan or missing attachments"
-    model = get_embedded_model()
-    texts = [text for text, _ in sampled]
-    for (_, data), vector in zip(sampled, model.embed(texts), strict=True):
-        stored = np.frombuffer(data, dtype="<f4")
-        assert float(np.dot(stored, vector)) > 0.999
