@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from rookdb.ai.embeddings.cache import Clock, utc_now
 from rookdb.wire import format_timestamp
@@ -23,6 +23,7 @@ __all__ = [
     "BatchCounts",
     "Health",
     "HealthThresholds",
+    "StoredCounts",
     "TaskCounters",
     "TaskStats",
 ]
@@ -57,6 +58,23 @@ class HealthThresholds:
 
 
 @dataclass(frozen=True)
+class StoredCounts:
+    """Counters kept in a storage state value: their fields as a JSON object, unknown keys ignored
+    (a value written by a later version keeps loading)."""
+
+    def to_state(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_state(cls, value: Any) -> Self:
+        if not isinstance(value, dict):
+            return cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: item for key, item in value.items()
+                      if key in known and isinstance(item, int | float) and not isinstance(item, bool)})
+
+
+@dataclass(frozen=True)
 class BatchCounts:
     """What one batch did."""
 
@@ -73,7 +91,7 @@ class BatchCounts:
 
 
 @dataclass(frozen=True)
-class TaskCounters(BatchCounts):
+class TaskCounters(BatchCounts, StoredCounts):
     """Cumulative since the task was created or reset; stored in the task's state with each batch."""
 
     batches: int = 0
@@ -100,15 +118,6 @@ class TaskCounters(BatchCounts):
             failure_ratio=smoothing + (1.0 - smoothing) * self.failure_ratio,
         )
 
-    def to_state(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_state(cls, value: Any) -> TaskCounters:
-        if not isinstance(value, dict):
-            return cls()
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{key: item for key, item in value.items() if key in known})
 
 
 class TaskStats:

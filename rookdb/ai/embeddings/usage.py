@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rookdb.ai.embeddings.cache import Clock, utc_now
+from rookdb.ai.embeddings.stats import StoredCounts
 from rookdb.storage.base import DocumentStorage
 
 __all__ = [
@@ -70,7 +71,7 @@ def usage_key(connection_string_identifier: str, day: str, owner: str) -> str:
 
 
 @dataclass(frozen=True)
-class UsageCounts:
+class UsageCounts(StoredCounts):
     """Provider calls (HTTP requests, retries included), input tokens (``estimated_tokens`` of them
     estimated as length / 4), cache hits and the tokens those hits would have cost (likewise)."""
 
@@ -84,16 +85,6 @@ class UsageCounts:
     def __add__(self, other: UsageCounts) -> UsageCounts:
         return UsageCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name)
                               for f in dataclasses.fields(self)})
-
-    def to_state(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_state(cls, value: Any) -> UsageCounts:
-        if not isinstance(value, dict):
-            return cls()
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{key: int(item) for key, item in value.items() if key in known and isinstance(item, int)})
 
     def to_json(self) -> dict[str, Any]:
         return {"ProviderCalls": self.provider_calls, "Tokens": self.tokens, "EstimatedTokens": self.estimated_tokens,
