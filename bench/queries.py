@@ -1,6 +1,7 @@
 """Dynamic queries answered from auto-indexes: rookdb vs. its limit and vs. its previous full scan.
 
 Run: .venv/bin/python bench/queries.py                  # 10k, 100k and 1M documents (1M is slow)
+     .venv/bin/python bench/queries.py --documents 10000 100000
      .venv/bin/python bench/queries.py --documents 100000 --http
 
 Each size gets a fresh database of small products (``Name``, ``Price``, ``Cat``, ``Desc`` and a
@@ -294,12 +295,12 @@ def goals(reports: list[dict[str, Any]]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, help="run one size (default: 10k, 100k and 1M)")
+    parser.add_argument("--documents", type=int, nargs="+", help="the sizes to run (default: 10k, 100k and 1M)")
     parser.add_argument("--repeats", type=int, default=200, help="timed queries per shape and engine")
     parser.add_argument("--scan-repeats", type=int, help="timed full scans per shape (default: by size)")
     parser.add_argument("--http", action="store_true", help="also time the shapes through the official client")
     args = parser.parse_args()
-    sizes = (args.documents,) if args.documents else SIZES
+    sizes = tuple(args.documents) if args.documents else SIZES
     reports = []
     for count in sizes:
         scans = args.scan_repeats if args.scan_repeats is not None else max(3, min(50, 2_000_000 // count))

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from rookdb.indexes import fulltext, plan
-from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_condition, full_text_expression
+from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_condition
 from rookdb.indexes.values import number_of
 
 __all__ = ["IndexReader"]
@@ -111,16 +111,27 @@ class IndexReader:
         return {doc: (text, num) for doc, text, num in rows}
 
     def scores(self, condition: plan.FullText) -> dict[int, float]:
-        """Documents matching a full-text condition with their BM25 relevance (higher is better)."""
+        """Documents matching a full-text condition with their relevance (BM25 with Lucene's term
+        weight, see ``fulltext``; higher is better)."""
         known = self._fields.get(condition.field)
         if known is None or not known.search:
             return {}
-        expression = full_text_expression(condition, self._vocabulary(known.id))
-        if expression is None:
+        terms = fulltext.term_queries(condition.terms, self._vocabulary(known.id))
+        if condition.require_all and (not terms or None in terms):
             return {}
         table = f"fts_{known.id}"
-        rows = self._db.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?", (expression,))
-        return {doc: -score for doc, score in rows}
+        averages = self._db.execute(f"SELECT block FROM {table}_data WHERE id = 1").fetchone()
+        total = fulltext.row_count(averages[0] if averages else None)
+        phrases: dict[str, dict[int, float]] = {}
+        for term in terms:
+            for phrase in term.phrases if term is not None else ():
+                if phrase not in phrases:
+                    rows = self._db.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?",
+                                            (phrase,)).fetchall()
+                    phrases[phrase] = fulltext.lucene_scores(rows, total)
+        matched = [_combined([phrases[phrase] for phrase in term.phrases], term.require_all)
+                   for term in terms if term is not None]
+        return _combined(matched, condition.require_all)
 
     # ---------------------------------------------------------------- documents
 
@@ -148,3 +159,17 @@ class IndexReader:
     def _field_number(self, field: str) -> int:
         known = self._fields.get(field)
         return -1 if known is None else known.id  # an unknown field has no rows: every value is missing
+
+
+def _combined(parts: list[dict[int, float]], require_all: bool) -> dict[int, float]:
+    """Documents in every part (``require_all``) or in any, scored by the sum of the parts they are in."""
+    if not parts:
+        return {}
+    if require_all:
+        smallest = min(parts, key=len)
+        return {doc: sum(part[doc] for part in parts) for doc in smallest if all(doc in part for part in parts)}
+    result: dict[int, float] = {}
+    for part in parts:
+        for doc, score in part.items():
+            result[doc] = result.get(doc, 0.0) + score
+    return result

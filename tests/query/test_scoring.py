@@ -12,6 +12,7 @@ from rookdb.indexes.registry import IndexRegistry
 from rookdb.query import ast
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.scoring import FUSION_PARAMETER, RRF_K, _fused, _ranks, fusion_of
+from rookdb.storage.sqlite import SqliteStorage
 from tests.support.indexing import StorageSource, indexed_northwind
 
 
@@ -93,3 +94,32 @@ def test_reciprocal_rank_fusion_needs_no_tuning(northwind: tuple[StorageSource, 
                            "search(Name, 'chef anton')", parameters, source, registry,
                            vector_search=Similarities(VECTORS))
     assert scores(weighted)["products/77-A"] == pytest.approx(3 / (RRF_K + 2))
+
+
+SONGS = [("songs/1", "Come With Me"), ("songs/2", "Me Too"), ("songs/3", "Spanish Grease")]
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StorageSource, IndexRegistry]]:
+    folder = tmp_path_factory.mktemp("songs")
+    storage = SqliteStorage(folder / "db.sqlite3")
+    with storage.write() as tx:
+        tx.put_many([(doc_id, "Songs", {"Title": title, "@metadata": {"@collection": "Songs"}})
+                     for doc_id, title in SONGS], {})
+    registry = IndexRegistry.open(folder / "indexes", storage)
+    try:
+        yield StorageSource(storage), registry
+    finally:
+        registry.close()
+        storage.close()
+
+
+@pytest.mark.parametrize(("common", "rare", "first"), [(10, 2, {"songs/1", "songs/2"}), (2, 10, {"songs/3"})])
+def test_a_term_in_most_documents_keeps_its_weight(songs: tuple[StorageSource, IndexRegistry], common: int,
+                                                    rare: int, first: set[str]) -> None:
+    source, registry = songs
+    text = f"from Songs where boost(search(Title, 'me'), {common}) or boost(search(Title, 'spanish'), {rare})"
+    found = scores(run_dynamic(text, {}, source, registry))
+    assert set(found) == {doc_id for doc_id, _ in SONGS}
+    assert set(list(found)[:len(first)]) == first
+    assert all(score > 0.1 for score in found.values())
