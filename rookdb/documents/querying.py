@@ -16,11 +16,13 @@ from rookdb.documents.indexing import IndexingService
 from rookdb.documents.vector_search import VectorSearchService
 from rookdb.errors import BadRequestError, RookError, ValidationError
 from rookdb.query import ast
+from rookdb.query.bindings import COMPARE_EXCHANGE_PARAMETER, compare_exchange_keys
 from rookdb.query.deadline import Deadline
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.named_vectors import StaticVectorSearch
 from rookdb.query.parser import parse_query
+from rookdb.storage.base import CompareExchangeValue
 from rookdb.wire import parse_timespan
 
 __all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "matching_ids", "run_query",
@@ -58,6 +60,11 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     answers queries that read a collection in order.
     """
     parsed = parse_query(query)
+    keys = compare_exchange_keys(parsed, parameters)
+    if keys:  # cmpxchg(key) values are read before the query runs, as parameters no RQL can name
+        found = database.storage.compare_exchange(keys)
+        parameters = {**parameters, **{COMPARE_EXCHANGE_PARAMETER + key.lower(): _object(value)
+                                       for key, value in zip(keys, found, strict=True) if value is not None}}
     hook: VectorSearchHook | None = None
     stale = False
     if (parsed.source.kind != "index" and parsed.where is not None
@@ -75,6 +82,11 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
                        page_size=page_size, wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,
                        order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]),
                        deadline=Deadline(database.settings["Query.TimeoutInSec"]))
+
+
+def _object(value: CompareExchangeValue) -> Any:
+    stored = orjson.loads(value.value)
+    return stored.get("Object") if isinstance(stored, dict) else None
 
 
 def wait_for_non_stale_seconds(body: Any) -> float | None:

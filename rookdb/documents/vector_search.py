@@ -369,7 +369,7 @@ class _ClauseSearch:
         return vectors
 
 
-def _resolve(value: ast.Value, parameters: Mapping[str, Any]) -> Any:
+def _resolve(value: ast.Literal | ast.Parameter, parameters: Mapping[str, Any]) -> Any:
     return parameters.get(value.name) if isinstance(value, ast.Parameter) else value.value
 
 

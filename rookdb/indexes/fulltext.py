@@ -29,7 +29,7 @@ from rookdb.indexes.plan import SearchTerm
 from rookdb.indexes.values import leaves, text_of
 
 __all__ = ["TOKENIZER", "TermQuery", "analyze", "field_text", "lucene_scores", "match_expression", "row_count",
-           "search_terms", "term_queries"]
+           "search_terms", "similar", "term_queries"]
 
 TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '_'"
 """FTS5 tokenizer settings under which the stored words come back unchanged."""
@@ -117,6 +117,28 @@ def row_count(averages: bytes | None) -> int:
         if byte < 0x80:
             return value
     return value
+
+
+def similar(text: str, term: str, similarity: float) -> bool:
+    """Lucene's fuzzy test: ``text`` matches ``term`` when ``1 - distance / min(lengths)`` exceeds
+    ``similarity``, ``distance`` being the Levenshtein distance (both compared as given)."""
+    shorter = min(len(text), len(term))
+    if shorter == 0:
+        return False
+    # Past this distance the similarity cannot exceed the threshold: stop early.
+    most = int((1.0 - similarity) * shorter)
+    if abs(len(text) - len(term)) > most:
+        return False
+    previous = list(range(len(term) + 1))
+    for row, char in enumerate(text, start=1):
+        current = [row]
+        for column, other in enumerate(term, start=1):
+            current.append(min(previous[column] + 1, current[column - 1] + 1,
+                               previous[column - 1] + (char != other)))
+        if min(current) > most:
+            return False
+        previous = current
+    return 1.0 - previous[-1] / shorter > similarity
 
 
 def _term_query(term: SearchTerm, vocabulary: Vocabulary) -> TermQuery | None:

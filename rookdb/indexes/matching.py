@@ -126,6 +126,9 @@ class _Compiler:
             return Compiled(rows + f"rk_ends({_TEXT}, ?)", (field, condition.text.lower()))
         if isinstance(condition, plan.Pattern):
             return Compiled(rows + f"v >= '' AND v < x'' AND rk_regex({_EXACT_STRING}, ?)", (field, condition.pattern))
+        if isinstance(condition, plan.Similar):
+            return Compiled(rows + "v >= '' AND v < x'' AND rk_similar(v, ?, ?)",
+                            (field, condition.text.lower(), condition.similarity))
         if isinstance(condition, plan.Present):
             return Compiled("SELECT doc FROM slots WHERE field = ? AND n IS NOT NULL", (field,))
         raise TypeError(f"not a value condition: {condition!r}")
@@ -196,6 +199,9 @@ class _Compiler:
             return Compiled("SELECT doc FROM docs WHERE rk_ends(lower_id, ?)", (condition.text.lower(),))
         if isinstance(condition, plan.Pattern):
             return Compiled("SELECT doc FROM docs WHERE rk_regex(id, ?)", (condition.pattern,))
+        if isinstance(condition, plan.Similar):
+            return Compiled("SELECT doc FROM docs WHERE rk_similar(lower_id, ?, ?)",
+                            (condition.text.lower(), condition.similarity))
         if isinstance(condition, plan.Present):
             return EVERYTHING
         raise TypeError(f"not an id condition: {condition!r}")

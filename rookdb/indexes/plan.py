@@ -98,6 +98,15 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class Similar:
+    """A string value within Lucene's fuzzy ``similarity`` of ``text`` (``fuzzy()``; case-insensitive)."""
+
+    field: str
+    text: str
+    similarity: float
+
+
+@dataclass(frozen=True)
 class Present:
     """The document has the field, even when it is null or an empty array (``exists``)."""
 
@@ -148,7 +157,8 @@ class Nothing:
 
 
 Condition: TypeAlias = (
-    Equals | AllOf | Range | Prefix | Suffix | Pattern | Present | FullText | And | Or | Not | Everything | Nothing
+    Equals | AllOf | Range | Prefix | Suffix | Pattern | Similar | Present | FullText | And | Or | Not | Everything
+    | Nothing
 )
 
 

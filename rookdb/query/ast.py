@@ -20,6 +20,7 @@ __all__ = [
     "And",
     "Between",
     "Boost",
+    "CompareExchangeValue",
     "Comparison",
     "EndsWith",
     "Exact",
@@ -28,9 +29,11 @@ __all__ = [
     "Field",
     "FieldPath",
     "ForDoc",
+    "Fuzzy",
     "IdField",
     "In",
     "Literal",
+    "Lucene",
     "Node",
     "Not",
     "Or",
@@ -160,7 +163,17 @@ class Parameter(Node):
         return "$" + self.name
 
 
-Value: TypeAlias = Literal | Parameter
+@dataclass(frozen=True, slots=True)
+class CompareExchangeValue(Node):
+    """``cmpxchg(key)`` as a value: the compare-exchange value stored under ``key`` (null when none)."""
+
+    key: Literal | Parameter
+
+    def to_rql(self) -> str:
+        return f"cmpxchg({self.key.to_rql()})"
+
+
+Value: TypeAlias = Literal | Parameter | CompareExchangeValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +380,32 @@ class Boost(Node):
         return f"boost({self.expr.to_rql()}, {self.factor.to_rql()})"
 
 
+@dataclass(frozen=True, slots=True)
+class Fuzzy(Node):
+    """``fuzzy(field = value, similarity)``: values within Lucene's edit-distance similarity of ``value``."""
+
+    comparison: Comparison
+    similarity: float
+
+    @property
+    def field(self) -> Field:
+        return self.comparison.field
+
+    def to_rql(self) -> str:
+        return f"fuzzy({self.comparison.to_rql()}, {format_number(self.similarity)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Lucene(Node):
+    """``lucene(field, 'query')``: a Lucene query string over ``field`` (``rookdb.query.lucene``)."""
+
+    field: Field
+    value: Value
+
+    def to_rql(self) -> str:
+        return f"lucene({self.field.to_rql()}, {self.value.to_rql()})"
+
+
 # ---- vector search: every field form RavenDB's RQL accepts -------------------------------------
 
 VectorKind: TypeAlias = FieldForm
@@ -378,7 +417,7 @@ class VectorField(Node):
 
     kind: VectorKind
     path: FieldPath
-    task: Value | None = None
+    task: Literal | Parameter | None = None
 
     def to_rql(self) -> str:
         if self.kind == "field":
@@ -401,7 +440,7 @@ class VectorField(Node):
 class ForDoc(Node):
     """``embedding.forDoc(id)``: use that document's indexed embedding as the query vector."""
 
-    doc_id: Value
+    doc_id: Literal | Parameter
 
     def to_rql(self) -> str:
         return f"embedding.forDoc({self.doc_id.to_rql()})"
@@ -411,8 +450,8 @@ class ForDoc(Node):
 class TextWithTask(Node):
     """``embedding.text(text, ai.task(task))``: embed the text with that task's model."""
 
-    text: Value
-    task: Value
+    text: Literal | Parameter
+    task: Literal | Parameter
     kind: TypingLiteral["text", "text_i8", "text_i1"] = "text"
 
     def to_rql(self) -> str:
@@ -453,7 +492,7 @@ def _optional_number(number: int | float | None) -> str:
 
 Expr: TypeAlias = (
     Comparison | Between | In | StartsWith | EndsWith | Exists | Search | Regex | TrueExpr
-    | And | Or | Not | Exact | Boost | VectorSearch
+    | And | Or | Not | Exact | Boost | VectorSearch | Fuzzy | Lucene
 )
 
 
@@ -564,6 +603,8 @@ class Query(Node):
     include_compare_exchange: tuple[FieldPath, ...] = ()
     """``include cmpxchg(path)``: the compare-exchange values whose keys the path holds."""
     include_timings: bool = False
+    include_explanations: Parameter | bool = False
+    """``include explanations([$options])``: why each result matched (the options name a group key)."""
     limit: Value | None = None
     offset: Value | None = None
 
@@ -578,6 +619,9 @@ class Query(Node):
         includes = [p.to_rql() for p in self.include]
         includes += [f"cmpxchg({p.to_rql()})" for p in self.include_compare_exchange]
         includes += ["timings()"] if self.include_timings else []
+        if self.include_explanations is not False:
+            options = self.include_explanations
+            includes.append(f"explanations({options.to_rql() if isinstance(options, Parameter) else ''})")
         if includes:
             parts.append("include " + ", ".join(includes))
         if self.limit is not None and self.offset is not None:

@@ -9,7 +9,11 @@ from rookdb.errors import InvalidQueryError
 from rookdb.indexes.values import values_at
 from rookdb.query import ast
 
-__all__ = ["Bindings", "Getter", "check_parameters", "doc_id"]
+__all__ = ["COMPARE_EXCHANGE_PARAMETER", "Bindings", "Getter", "check_parameters", "compare_exchange_keys", "doc_id"]
+
+COMPARE_EXCHANGE_PARAMETER = "rookdb.cmpxchg/"
+"""Prefix of the parameters holding the values ``cmpxchg(key)`` reads (``rookdb.cmpxchg/<key>``): the
+database looks them up before the query runs (``compare_exchange_keys``); no RQL ``$param`` can name one."""
 
 Getter: TypeAlias = Callable[[dict[str, Any]], list[Any]]
 
@@ -32,6 +36,17 @@ def check_parameters(query: ast.Query, parameters: Mapping[str, Any], text: str)
             )
 
 
+def compare_exchange_keys(query: ast.Query, parameters: Mapping[str, Any]) -> list[str]:
+    """The keys the query's ``cmpxchg(key)`` values read (those given as text)."""
+    keys: list[str] = []
+    for node in query.walk():
+        if isinstance(node, ast.CompareExchangeValue):
+            key = parameters.get(node.key.name) if isinstance(node.key, ast.Parameter) else node.key.value
+            if isinstance(key, str):
+                keys.append(key)
+    return keys
+
+
 class Bindings:
     """Resolves a query's values against its parameters (once per query)."""
 
@@ -43,6 +58,8 @@ class Bindings:
     def value(self, value: ast.Value) -> Any:
         if isinstance(value, ast.Parameter):
             return self.parameters[value.name]
+        if isinstance(value, ast.CompareExchangeValue):
+            return self.parameters.get(COMPARE_EXCHANGE_PARAMETER + str(self.value(value.key)).lower())
         return value.value
 
     def values(self, values: Iterable[ast.Value]) -> list[Any]:

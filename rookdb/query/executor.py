@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
 from rookdb.errors import IndexNotFoundError, InvalidQueryError
+from rookdb.indexes.fulltext import similar
 from rookdb.indexes.reader import IndexReader
 from rookdb.query import ast, indexed, vector_clauses
 from rookdb.query.bindings import Bindings, check_parameters, doc_id
 from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.index_names import index_name as query_index_name
 from rookdb.query.index_names import reads_collection
+from rookdb.query.lucene import lucene_clause
 from rookdb.query.ordering import (
     equality_keys,
     query_keys,
@@ -108,6 +110,8 @@ class QueryResult:
     """Keys named by ``include cmpxchg(...)`` in the page's documents (None: the query includes none)."""
     timings: dict[str, Any] | None = None
     """``include timings()``: RavenDB's ``Timings`` tree (None: not asked for)."""
+    explanations: dict[str, list[str]] | None = None
+    """``include explanations()``: why each result matched, by id or group key (None: not asked for)."""
 
 
 def execute(
@@ -166,7 +170,27 @@ def execute(
         included_paths=[path.dotted for path in parsed.include],
         compare_exchange_keys=keys,
         timings=_timings(began, matched) if parsed.include_timings else None,
+        explanations=None if parsed.include_explanations is False else _explanations(parsed, bindings, page),
     )
+
+
+def _explanations(parsed: ast.Query, bindings: Bindings, page: list[Row]) -> dict[str, list[str]]:
+    """One line per result: its score and the clause it matched, keyed by document id or, when the
+    options name one (``{"groupKey": field}``), by that field's value (a map-reduce result's key)."""
+    options = parsed.include_explanations
+    group_key = None
+    if isinstance(options, ast.Parameter):
+        given = bindings.value(options)
+        group_key = given.get("groupKey") if isinstance(given, dict) else None
+    clause = parsed.where.to_rql() if parsed.where is not None else "every document (no where clause)"
+    found: dict[str, list[str]] = {}
+    for document, result in page:
+        found_metadata = result.get("@metadata")
+        metadata: dict[str, Any] = found_metadata if isinstance(found_metadata, dict) else {}
+        key = result.get(group_key) if isinstance(group_key, str) else doc_id(document) or metadata.get("@id")
+        score = metadata.get("@index-score", _MATCH)
+        found.setdefault(str(key), []).append(f"{score} = matched {clause}")
+    return found
 
 
 def _timings(began: float, matched: float) -> dict[str, Any]:
@@ -281,6 +305,8 @@ class _Compiler:
             return lambda doc: _MATCH if present(doc) else None
         if isinstance(expr, ast.Search):
             return self._search(expr)
+        if isinstance(expr, ast.Lucene):
+            return self.compile(lucene_clause(expr, self.value(expr.value), self.text), exact)
         return _predicate(self._test(expr, exact), self.getter(expr.field))
 
     def _test(self, expr: ast.Expr, exact: bool) -> Callable[[list[Any]], bool]:
@@ -310,6 +336,12 @@ class _Compiler:
         if isinstance(expr, ast.Regex):
             pattern = self._regex(self.value(expr.value))
             return lambda values: any(isinstance(v, str) and pattern.search(v) is not None for v in values)
+        if isinstance(expr, ast.Fuzzy):
+            term = text_of(self.value(expr.comparison.value))
+            if term is None:
+                return lambda values: False
+            term, minimum = term.lower(), expr.similarity
+            return lambda values: any(isinstance(v, str) and similar(v.lower(), term, minimum) for v in values)
         raise InvalidQueryError(f"Unsupported expression: {expr.to_rql()}", query=self.text)
 
     def _regex(self, pattern: Any) -> re.Pattern[str]:

@@ -16,6 +16,7 @@ from rookdb.errors import InvalidQueryError
 from rookdb.indexes.definitions import AutoIndexField, FieldIndexing, auto_index_name
 from rookdb.indexes.vector.fields import VectorFieldSpec
 from rookdb.query import ast
+from rookdb.query.lucene import lucene_clause
 
 __all__ = ["auto_index_fields", "index_field", "index_fields", "index_name", "reads_collection",
            "vector_field_name", "vector_field_spec", "vector_field_specs"]
@@ -97,6 +98,11 @@ def _collect_fields(
         vectors.setdefault("Vector.search(" + vector_field_name(expr.field, alias, parameters) + ")")
     elif isinstance(expr, ast.TrueExpr):
         return
+    elif isinstance(expr, ast.Lucene):
+        value = expr.value
+        text = parameters.get(value.name) if isinstance(value, ast.Parameter) else (
+            value.value if isinstance(value, ast.Literal) else None)
+        _collect_fields(lucene_clause(expr, text, expr.to_rql()), alias, parameters, fields, vectors, exact)
     elif isinstance(expr.field, ast.FieldPath):
         if isinstance(expr, ast.Search):
             use = FieldIndexing.SEARCH

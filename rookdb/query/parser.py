@@ -97,7 +97,7 @@ def _number(token: Token) -> int | float:
     return int(text)
 
 
-def _value(token: Token) -> ast.Value:
+def _value(token: Token) -> ast.Literal | ast.Parameter:
     if token.type == "PARAM":
         return ast.Parameter(str(token)[1:], position=token.start_pos)
     if token.type == "STRING":
@@ -182,6 +182,8 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
             "include": tuple(_include_path(item) for item in children if isinstance(item, ast.FieldPath)),
             "include_compare_exchange": tuple(item[1] for item in children if isinstance(item, tuple)),
             "include_timings": "timings" in children,
+            "include_explanations": next((item.options for item in children if isinstance(item, _Explanations)),
+                                         False),
         }
 
     def include_compare_exchange(self, children: list[Any]) -> tuple[str, ast.FieldPath]:
@@ -189,6 +191,10 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
 
     def include_timings(self, children: list[Token]) -> str:
         return "timings"
+
+    def include_explanations(self, children: list[Token]) -> _Explanations:
+        options = _value(children[1]) if len(children) > 1 else None
+        return _Explanations(options if isinstance(options, ast.Parameter) else True)
 
     def limit_first(self, children: list[Any]) -> tuple[str, ast.Value | None, ast.Value | None]:
         offset: ast.Value | None = None
@@ -274,6 +280,23 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
             assert isinstance(factor.value, int | float)
             return dataclasses.replace(inner, boost=float(factor.value))
         return ast.Boost(inner, factor)
+
+    def intersect(self, children: list[Any]) -> ast.And:
+        # One entry per document in rookdb's indexes: every clause matching the document is what
+        # RavenDB's intersect() asks of the entries a document produced.
+        return ast.And(_flatten(ast.And, children[1:]))
+
+    def fuzzy(self, children: list[Any]) -> ast.Fuzzy:
+        field, op, value, similarity = children[1:]
+        if str(op) not in ("=", "=="):
+            raise _BuildError(op, f"fuzzy() needs an equality ('field = value'), got '{op}'")
+        number = _number(similarity)
+        if not 0.0 <= number <= 1.0:
+            raise _BuildError(similarity, f"The fuzzy similarity must be between 0.0 and 1.0, got {similarity}")
+        return ast.Fuzzy(ast.Comparison(field, "=", value), float(number))
+
+    def lucene(self, children: list[Any]) -> ast.Lucene:
+        return ast.Lucene(children[1], children[2])
 
     def boost_factor(self, children: list[Token]) -> ast.Value:
         return _value(children[0])
@@ -378,6 +401,16 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
     def null_value(self, children: list[Token]) -> ast.Literal:
         return ast.Literal(None)
 
+    def compare_exchange_value(self, children: list[Token]) -> ast.CompareExchangeValue:
+        key = _value(children[1])
+        assert isinstance(key, ast.Literal | ast.Parameter)
+        return ast.CompareExchangeValue(key)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Explanations:
+    options: ast.Parameter | bool
+
 
 def _include_path(path: ast.FieldPath) -> ast.FieldPath:
     """A quoted include (``include 'Lines[].Product'``, as the clients write nested paths) is a path."""
@@ -421,6 +454,10 @@ _TERMINAL_NAMES = {
     "AI_TASK": "'ai.task('",
     "CMPXCHG": "'cmpxchg('",
     "TIMINGS": "'timings('",
+    "EXPLANATIONS": "'explanations('",
+    "INTERSECT": "'intersect('",
+    "FUZZY": "'fuzzy('",
+    "LUCENE": "'lucene('",
 }
 
 

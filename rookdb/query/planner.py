@@ -20,6 +20,7 @@ from rookdb.indexes.values import Key, text_of
 from rookdb.query import ast
 from rookdb.query.bindings import Bindings
 from rookdb.query.index_names import index_field
+from rookdb.query.lucene import lucene_clause
 from rookdb.query.ordering import query_keys, range_operand
 
 __all__ = ["Planner", "is_scoring"]
@@ -62,6 +63,8 @@ class Planner:
             return self.condition(expr.expr, exact)
         if isinstance(expr, ast.VectorSearch):
             raise AssertionError("vector clauses are scored, not planned")
+        if isinstance(expr, ast.Lucene):
+            return self.condition(lucene_clause(expr, self._bindings.value(expr.value), self._bindings.text), exact)
         field = self.field(expr.field)
         exact = exact or (self._is_exact is not None and self._is_exact(field))
         if isinstance(expr, ast.Exists):
@@ -88,6 +91,9 @@ class Planner:
             return kind(field, affix, exact)
         if isinstance(expr, ast.Regex):
             return plan.Pattern(field, self._pattern(expr.value))
+        if isinstance(expr, ast.Fuzzy):
+            term = text_of(self._bindings.value(expr.comparison.value))
+            return plan.Nothing() if term is None else plan.Similar(field, term, expr.similarity)
         raise InvalidQueryError(f"Unsupported expression: {expr.to_rql()}", query=self._bindings.text,
                                 position=expr.field.position)
 

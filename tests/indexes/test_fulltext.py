@@ -7,7 +7,15 @@ import sqlite3
 
 import pytest
 
-from rookdb.indexes.fulltext import analyze, field_text, lucene_scores, match_expression, row_count, search_terms
+from rookdb.indexes.fulltext import (
+    analyze,
+    field_text,
+    lucene_scores,
+    match_expression,
+    row_count,
+    search_terms,
+    similar,
+)
 from rookdb.indexes.plan import SearchTerm
 
 WORDS = ["sauce", "applesauce", "saucer", "chef", "anton", "s"]
@@ -81,3 +89,16 @@ def test_lucene_scores_are_bm25_with_lucenes_term_weight() -> None:
                 for doc, tf, length in [(1, 2, 3), (2, 1, 3), (3, 1, 1)]}
     assert found == pytest.approx(expected, rel=1e-9)
     assert found[3] > found[1] > found[2] > 0.1
+
+
+@pytest.mark.parametrize(("text", "term", "similarity", "matches"), [
+    ("codeforge", "coedforhe", 0.5, True),  # 3 edits in 9: 0.67
+    ("codeforge", "coedforhe", 0.67, False),
+    ("hibernating rhinos", "hiberanting rinhos", 0.5, True),
+    ("chai", "chal", 0.75, False),  # exactly 0.75 is not above it
+    ("chai", "chai", 0.99, True),
+    ("chai", "", 0.0, False),
+    ("chang", "codeforge", 0.1, False),
+])
+def test_similar_is_lucenes_fuzzy_test(text: str, term: str, similarity: float, matches: bool) -> None:
+    assert similar(text, term, similarity) is matches

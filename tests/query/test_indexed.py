@@ -113,6 +113,16 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("from Products where NoSuchField = 'x'", {}),
     ("from Products where NoSuchField = null limit 3", {}),
     ("from Products where not exists(Name)", {}),
+    ("from Products where fuzzy(Name = 'Chal', 0.5)", {}),
+    ("from Products where fuzzy(Name = $n, 0.3) and PricePerUnit > 10", {"n": "Chang"}),
+    ("from Products where fuzzy(id() = 'products/1-b', 0.8)", {}),
+    ("from Products where fuzzy(PricePerUnit = 18, 0.5)", {}),
+    ("from Products where lucene(Name, 'chai OR Chang')", {}),
+    ("from Products where lucene(Name, 'Ch* -chai')", {}),
+    ("from Products where lucene(Name, 'PricePerUnit:[10 TO 20} AND Discontinued:true')", {}),
+    ("from Products where lucene(Name, $q) order by Name", {"q": "*sauce c?a* \"Chef Anton's Gumbo Mix\""}),
+    ("from Products where lucene(Name, 'Chal~') or lucene(Category, 'categories/1-A^2')", {}),
+    ("from Products where intersect(Name = 'Chai', PricePerUnit > 5)", {}),
 ]
 
 
@@ -143,6 +153,19 @@ def test_search_matches_the_same_documents(database: tuple[StorageSource, IndexR
         sorted(item["@metadata"]["@id"] for item in scanned.results)
     scores = [item["@metadata"]["@index-score"] for item in indexed.results]
     assert scores == sorted(scores, reverse=True) and all(score > 0 for score in scores)
+
+
+@pytest.mark.parametrize(("where", "names"), [
+    ("fuzzy(Name = 'Chal', 0.5)", {"Chai"}),
+    ("fuzzy(Name = 'chai', 0.74)", {"Chai"}),
+    ("fuzzy(Name = 'chal', 0.75)", set()),
+    ("lucene(Name, 'chai OR CHANG')", {"Chai", "Chang"}),
+    ("lucene(Name, '+Ch* -chai -chang') and PricePerUnit < 20", {"Chartreuse verte", "Chocolade"}),
+])
+def test_fuzzy_and_lucene_match_what_lucene_would(database: tuple[StorageSource, IndexRegistry], where: str,
+                                                  names: set[str]) -> None:
+    _, indexed = both(database, f"from Products where {where}")
+    assert {item["Name"] for item in indexed.results} == names
 
 
 def test_search_ranks_by_bm25(database: tuple[StorageSource, IndexRegistry]) -> None:

@@ -170,6 +170,16 @@ CANONICAL = [
         "from P where vector.search(embedding.text(Name), $p0) and PricePerUnit > $p1",
         "from P where vector.search(embedding.text(Name), $p0) and PricePerUnit > $p1",
     ),
+    ("from 'Users' where name = cmpxchg($p0) and last_name = CmpXchg('Tom')",
+     "from Users where name = cmpxchg($p0) and last_name = cmpxchg('Tom')"),
+    ("from P where intersect(Name = $p0, search(Desc, $p1), (A = 1 or B = 2))",
+     "from P where Name = $p0 and search(Desc, $p1) and (A = 1 or B = 2)"),
+    ("from P where Fuzzy(Name == $p0, 0.5) or fuzzy(Name = 'x', 1)",
+     "from P where fuzzy(Name = $p0, 0.5) or fuzzy(Name = 'x', 1.0)"),
+    ("from P where Lucene(Name, $p0) and not lucene(A.B, 'x*')",
+     "from P where lucene(Name, $p0) and not lucene(A.B, 'x*')"),
+    ("from P where Name = 1 include Explanations() limit 2", "from P where Name = 1 include explanations() limit 2"),
+    ("from P include timings(), explanations($opts)", "from P include timings(), explanations($opts)"),
 ]
 
 
@@ -200,6 +210,7 @@ def _query(**parts: Any) -> dict[str, Any]:
         "include": [],
         "include_compare_exchange": [],
         "include_timings": False,
+        "include_explanations": False,
         "limit": None,
         "offset": None,
     }
@@ -334,7 +345,10 @@ ERRORS = [
     ("from Products where (Name = 'x'", 31, ["end of query", "')'"]),
     ("from Products where Name = 'x' order Name", 37, ["unexpected 'Name'", "'by'"]),
     ("from Products limit 1, 2 offset 3", 25, ["Cannot use 'offset' after 'limit $skip, $take'"]),
-    ("from Products where fuzzy(Name = 'x', 0.5)", 25, ["unexpected '('"]),
+    ("from Products where proximity(search(Name, 'x'), 2)", 29, ["unexpected '('"]),
+    ("from Products where fuzzy(Name > 'x', 0.5)", 31, ["fuzzy() needs an equality"]),
+    ("from Products where fuzzy(Name = 'x', 1.5)", 38, ["similarity must be between 0.0 and 1.0"]),
+    ("from Products where intersect(Name = 'x')", 40, ["unexpected ')'", "','"]),
     ("from Products where vector.search(Name)", 38, ["unexpected ')'", "','"]),
     ("from Products where vector.search(Name, $p, 1.5)", 44, ["Minimum similarity must be between 0.0 and 1.0"]),
     ("from Products where vector.search(Name, $p, 0.5, 2.5)", 49, ["Number of candidates must be a positive"]),

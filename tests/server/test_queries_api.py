@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from ravendb import DocumentStore
+from ravendb import DocumentStore, Explanations, PutCompareExchangeValueOperation, RavenDocumentQuery
 from ravendb.exceptions.raven_exceptions import RavenException
 
 from tests.support.northwind import NORTHWIND_JSON
@@ -131,3 +131,37 @@ def test_include_timings(northwind: DocumentStore) -> None:
     with northwind.open_session() as session:
         results = list(session.query_collection("Products").timings(seen.append).where_not_equals("Name", "Chai"))
     assert results and seen[0].duration_in_ms > 0 and set(seen[0].timings) == {"Query", "Includes"}
+
+
+def test_compare_exchange_values_as_where_values(northwind: DocumentStore) -> None:
+    northwind.operations.send(PutCompareExchangeValueOperation("rql/favourite-drink", "Chang", 0))
+    with northwind.open_session() as session:
+        found = list(session.query_collection("Products", dict)
+                     .where_equals("Name", RavenDocumentQuery.cmp_xchg("rql/favourite-drink")))
+        missing = list(session.advanced.raw_query("from Products where Name = cmpxchg('rql/no-such-key')", dict))
+    assert [product["Name"] for product in found] == ["Chang"]
+    assert missing == []
+
+
+def test_lucene_fuzzy_and_intersect(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    products = collection(documents, "Products")
+    with northwind.open_session() as session:
+        lucene = list(session.query_collection("Products", dict).where_lucene("Name", "chai OR chang"))
+        fuzzy = list(session.query_collection("Products", dict)
+                     .where_equals("Name", "Chal").fuzzy(0.5))
+        both = list(session.query_collection("Products", dict)
+                    .where_greater_than("PricePerUnit", 20).intersect().search("Name", "chef"))
+    assert sorted(product["Name"] for product in lucene) == ["Chai", "Chang"]
+    assert [product["Name"] for product in fuzzy] == ["Chai"]
+    assert {product["Name"] for product in both} == {
+        doc["Name"] for doc in products if doc["PricePerUnit"] > 20 and "chef" in doc["Name"].lower().split()}
+
+
+def test_include_explanations(northwind: DocumentStore) -> None:
+    seen: list[Explanations] = []
+    with northwind.open_session() as session:
+        results = list(session.query_collection("Products", dict)
+                       .include_explanations(explanations_callback=seen.append).search("Name", "chef"))
+        ids = [session.advanced.get_document_id(result) for result in results]
+    assert len(ids) == 2 and set(seen[0].explanations) == set(ids)
+    assert all("search(Name, $p0)" in lines[0] for lines in seen[0].explanations.values())
