@@ -12,8 +12,8 @@ from rookdb.indexes.registry import IndexRegistry
 from rookdb.query import ast
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.scoring import FUSION_PARAMETER, RRF_K, _fused, _ranks, fusion_of
-from rookdb.storage.sqlite import SqliteStorage
-from tests.support.indexing import StorageSource, indexed_northwind
+from rookdb.storage.base import DocumentStorage
+from tests.support.indexing import StorageSource, indexed_documents, indexed_northwind
 
 
 @pytest.mark.parametrize(("value", "fusion"), [(None, None), ("sum", None), ("rrf", "rrf")])
@@ -101,17 +101,13 @@ SONGS = [("songs/1", "Come With Me"), ("songs/2", "Me Too"), ("songs/3", "Spanis
 
 @pytest.fixture(scope="module")
 def songs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StorageSource, IndexRegistry]]:
-    folder = tmp_path_factory.mktemp("songs")
-    storage = SqliteStorage(folder / "db.sqlite3")
-    with storage.write() as tx:
-        tx.put_many([(doc_id, "Songs", {"Title": title, "@metadata": {"@collection": "Songs"}})
-                     for doc_id, title in SONGS], {})
-    registry = IndexRegistry.open(folder / "indexes", storage)
-    try:
-        yield StorageSource(storage), registry
-    finally:
-        registry.close()
-        storage.close()
+    def write(storage: DocumentStorage) -> None:
+        with storage.write() as tx:
+            tx.put_many([(doc_id, "Songs", {"Title": title, "@metadata": {"@collection": "Songs"}})
+                         for doc_id, title in SONGS], {})
+
+    with indexed_documents(tmp_path_factory.mktemp("songs"), write) as opened:
+        yield opened
 
 
 @pytest.mark.parametrize(("common", "rare", "first"), [(10, 2, {"songs/1", "songs/2"}), (2, 10, {"songs/3"})])

@@ -4,7 +4,7 @@ Northwind written into storage."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,8 +49,16 @@ def write_northwind(storage: DocumentStorage) -> None:
 @contextmanager
 def indexed_northwind(folder: Path) -> Iterator[tuple[StorageSource, IndexRegistry]]:
     """Northwind in a database under ``folder``, with its (empty) index registry."""
+    with indexed_documents(folder, write_northwind) as opened:
+        yield opened
+
+
+@contextmanager
+def indexed_documents(folder: Path, write: Callable[[DocumentStorage], None]
+                      ) -> Iterator[tuple[StorageSource, IndexRegistry]]:
+    """A database under ``folder`` that ``write`` fills, with its (empty) index registry."""
     storage = SqliteStorage(folder / "db.sqlite3")
-    write_northwind(storage)
+    write(storage)
     registry = IndexRegistry.open(folder / "indexes", storage)
     try:
         yield StorageSource(storage), registry
