@@ -30,6 +30,7 @@ __all__ = [
     "FieldPath",
     "ForDoc",
     "Fuzzy",
+    "Highlight",
     "IdField",
     "In",
     "Literal",
@@ -592,6 +593,20 @@ class Select(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Highlight(Node):
+    """``include highlight(field, fragment_length, fragment_count[, $options])``."""
+
+    field: FieldPath
+    fragment_length: int
+    fragment_count: int
+    options: Parameter | None = None
+
+    def to_rql(self) -> str:
+        options = f", {self.options.to_rql()}" if self.options is not None else ""
+        return f"highlight({self.field.to_rql()}, {self.fragment_length}, {self.fragment_count}{options})"
+
+
+@dataclass(frozen=True, slots=True)
 class Query(Node):
     """A whole RQL query."""
 
@@ -605,6 +620,7 @@ class Query(Node):
     include_timings: bool = False
     include_explanations: Parameter | bool = False
     """``include explanations([$options])``: why each result matched (the options name a group key)."""
+    highlights: tuple[Highlight, ...] = ()
     limit: Value | None = None
     offset: Value | None = None
 
@@ -622,6 +638,7 @@ class Query(Node):
         if self.include_explanations is not False:
             options = self.include_explanations
             includes.append(f"explanations({options.to_rql() if isinstance(options, Parameter) else ''})")
+        includes += [highlight.to_rql() for highlight in self.highlights]
         if includes:
             parts.append("include " + ", ".join(includes))
         if self.limit is not None and self.offset is not None:

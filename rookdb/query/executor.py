@@ -27,6 +27,7 @@ from rookdb.indexes.reader import IndexReader
 from rookdb.query import ast, indexed, vector_clauses
 from rookdb.query.bindings import Bindings, check_parameters, doc_id
 from rookdb.query.deadline import NO_DEADLINE, Deadline
+from rookdb.query.highlighting import highlightings
 from rookdb.query.index_names import index_name as query_index_name
 from rookdb.query.index_names import reads_collection
 from rookdb.query.lucene import lucene_clause
@@ -112,6 +113,8 @@ class QueryResult:
     """``include timings()``: RavenDB's ``Timings`` tree (None: not asked for)."""
     explanations: dict[str, list[str]] | None = None
     """``include explanations()``: why each result matched, by id or group key (None: not asked for)."""
+    highlightings: dict[str, dict[str, list[str]]] | None = None
+    """``include highlight(...)``: field → key → fragments (None: not asked for)."""
 
 
 def execute(
@@ -171,6 +174,7 @@ def execute(
         compare_exchange_keys=keys,
         timings=_timings(began, matched) if parsed.include_timings else None,
         explanations=None if parsed.include_explanations is False else _explanations(parsed, bindings, page),
+        highlightings=highlightings(parsed, bindings, page) if parsed.highlights else None,
     )
 
 

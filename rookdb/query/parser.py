@@ -184,6 +184,7 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
             "include_timings": "timings" in children,
             "include_explanations": next((item.options for item in children if isinstance(item, _Explanations)),
                                          False),
+            "highlights": tuple(item for item in children if isinstance(item, ast.Highlight)),
         }
 
     def include_compare_exchange(self, children: list[Any]) -> tuple[str, ast.FieldPath]:
@@ -191,6 +192,17 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
 
     def include_timings(self, children: list[Token]) -> str:
         return "timings"
+
+    def include_highlight(self, children: list[Any]) -> ast.Highlight:
+        numbers = []
+        for token in children[2:4]:
+            number = _number(token)
+            if not isinstance(number, int) or number < 0:
+                raise _BuildError(token, f"highlight() needs whole numbers of characters and fragments, got {token}")
+            numbers.append(number)
+        options = _value(children[4]) if len(children) > 4 else None
+        assert options is None or isinstance(options, ast.Parameter)
+        return ast.Highlight(_include_path(children[1]), numbers[0], numbers[1], options)
 
     def include_explanations(self, children: list[Token]) -> _Explanations:
         options = _value(children[1]) if len(children) > 1 else None
@@ -455,6 +467,7 @@ _TERMINAL_NAMES = {
     "CMPXCHG": "'cmpxchg('",
     "TIMINGS": "'timings('",
     "EXPLANATIONS": "'explanations('",
+    "HIGHLIGHT": "'highlight('",
     "INTERSECT": "'intersect('",
     "FUZZY": "'fuzzy('",
     "LUCENE": "'lucene('",

@@ -180,6 +180,8 @@ CANONICAL = [
      "from P where lucene(Name, $p0) and not lucene(A.B, 'x*')"),
     ("from P where Name = 1 include Explanations() limit 2", "from P where Name = 1 include explanations() limit 2"),
     ("from P include timings(), explanations($opts)", "from P include timings(), explanations($opts)"),
+    ("from index 'I' where search(title, $p1) include highlight(title,128,2,$p0),Highlight(content, 64, 1)",
+     "from index 'I' where search(title, $p1) include highlight(title, 128, 2, $p0), highlight(content, 64, 1)"),
 ]
 
 
@@ -211,6 +213,7 @@ def _query(**parts: Any) -> dict[str, Any]:
         "include_compare_exchange": [],
         "include_timings": False,
         "include_explanations": False,
+        "highlights": [],
         "limit": None,
         "offset": None,
     }
@@ -349,6 +352,7 @@ ERRORS = [
     ("from Products where fuzzy(Name > 'x', 0.5)", 31, ["fuzzy() needs an equality"]),
     ("from Products where fuzzy(Name = 'x', 1.5)", 38, ["similarity must be between 0.0 and 1.0"]),
     ("from Products where intersect(Name = 'x')", 40, ["unexpected ')'", "','"]),
+    ("from Products include highlight(Name, 1.5, 2)", 38, ["highlight() needs whole numbers"]),
     ("from Products where vector.search(Name)", 38, ["unexpected ')'", "','"]),
     ("from Products where vector.search(Name, $p, 1.5)", 44, ["Minimum similarity must be between 0.0 and 1.0"]),
     ("from Products where vector.search(Name, $p, 0.5, 2.5)", 49, ["Number of candidates must be a positive"]),

@@ -6,7 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from ravendb import DocumentStore, Explanations, PutCompareExchangeValueOperation, RavenDocumentQuery
+from ravendb import (
+    DocumentStore,
+    Explanations,
+    HighlightingOptions,
+    PutCompareExchangeValueOperation,
+    RavenDocumentQuery,
+)
+from ravendb.documents.queries.highlighting import Highlightings
 from ravendb.exceptions.raven_exceptions import RavenException
 
 from tests.support.northwind import NORTHWIND_JSON
@@ -165,3 +172,19 @@ def test_include_explanations(northwind: DocumentStore) -> None:
         ids = [session.advanced.get_document_id(result) for result in results]
     assert len(ids) == 2 and set(seen[0].explanations) == set(ids)
     assert all("search(Name, $p0)" in lines[0] for lines in seen[0].explanations.values())
+
+
+def test_highlight(northwind: DocumentStore) -> None:
+    tagged: list[Highlightings] = []
+    plain: list[Highlightings] = []
+    options = HighlightingOptions(pre_tags=["**"], post_tags=["**"])
+    with northwind.open_session() as session:
+        results = list(session.query_collection("Products", dict)
+                       .highlight("Name", 64, 1, tagged.append, options)
+                       .search("Name", "chef gumbo"))
+        ids = [session.advanced.get_document_id(result) for result in results]
+        list(session.query_collection("Products", dict).highlight("Name", 64, 1, plain.append).search("Name", "chef"))
+    assert set(tagged[0].result_indents) == set(ids) and len(ids) == 2
+    assert tagged[0].get_fragments("products/5-A") == ["**Chef** Anton's **Gumbo** Mix"]
+    assert plain[0].get_fragments("products/5-A") == [
+        "<b style=\"background:yellow\">Chef</b> Anton's Gumbo Mix"]

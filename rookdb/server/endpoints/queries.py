@@ -59,6 +59,7 @@ async def query(request: Request) -> Response:
         **({"CompareExchangeValueIncludes": answer.compare_exchange} if answer.compare_exchange is not None else {}),
         **({"Timings": result.timings} if result.timings is not None else {}),
         **({"Explanations": result.explanations} if result.explanations is not None else {}),
+        **({"Highlightings": result.highlightings} if result.highlightings is not None else {}),
         "IndexName": result.index_name,
         "IsStale": result.is_stale,
         "TotalResults": result.total_results,
