@@ -53,6 +53,7 @@ from rookdb.documents.loading import (
 from rookdb.documents.membership import NodeMembership
 from rookdb.documents.operations import Operation, OperationWork
 from rookdb.documents.patching.by_query import delete_by_query, patch_by_query
+from rookdb.documents.patching.engine import PatchEngine
 from rookdb.documents.patching.patcher import Patcher, PatchResult
 from rookdb.documents.patching.request import PatchRequest
 from rookdb.documents.querying import matching_ids, run_query
@@ -214,6 +215,11 @@ class AsyncCatalog:
     def patcher(self, database: Database) -> Patcher:
         """Patches for ``database``, run by the server's patch engine."""
         return Patcher(database, self._catalog.patch_engine)
+
+    @property
+    def patch_engine(self) -> PatchEngine:
+        """The server's JavaScript hosts (patches, JavaScript projections)."""
+        return self._catalog.patch_engine
 
     def start_operation(self, database: str, kind: str, work: OperationWork) -> Operation:
         return self._catalog.operations.start(database, kind, {"Database": database}, work)
@@ -425,7 +431,7 @@ class AsyncDatabase:
         def answer() -> QueryAnswer:
             result = run_query(self._database, text, parameters, start=start, page_size=page_size,
                                wait_for_non_stale=wait_for_non_stale, indexes=self._services.indexes,
-                               vectors=self._services.vectors)
+                               vectors=self._services.vectors, scripts=self._catalog.patch_engine)
             now = format_timestamp(datetime.now(UTC))
             last_etag = self._database.storage.last_etag()
             etag = result.result_etag if result.result_etag is not None else last_etag

@@ -13,6 +13,8 @@ import orjson
 
 from rookdb.documents.database import Database
 from rookdb.documents.indexing import IndexingService
+from rookdb.documents.patching.engine import PatchEngine
+from rookdb.documents.projections import project
 from rookdb.documents.vector_search import VectorSearchService
 from rookdb.errors import BadRequestError, RookError, ValidationError
 from rookdb.query import ast
@@ -53,11 +55,12 @@ class DatabaseQuerySource:
 
 def run_query(database: Database, query: str, parameters: dict[str, Any], *, start: int = 0,
               page_size: int | None = None, wait_for_non_stale: float | None = None,
-              indexes: IndexingService | None = None, vectors: VectorSearchService | None = None) -> QueryResult:
+              indexes: IndexingService | None = None, vectors: VectorSearchService | None = None,
+              scripts: PatchEngine | None = None) -> QueryResult:
     """Run RQL; ``wait_for_non_stale`` is how long a query may wait for its index to catch up (seconds).
 
     ``indexes`` and ``vectors`` are the database's services; a database opened without them only
-    answers queries that read a collection in order.
+    answers queries that read a collection in order. ``scripts`` runs JavaScript projections.
     """
     parsed = parse_query(query)
     keys = compare_exchange_keys(parsed, parameters)
@@ -77,11 +80,17 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     elif (parsed.source.kind == "index" and parsed.where is not None and vectors is not None and indexes is not None
           and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk())):
         hook = StaticVectorSearch(parsed, indexes.registry, vectors)
-    return run_dynamic(query, parameters, DatabaseQuerySource(database), None if indexes is None else indexes.registry,
-                       start=start,
-                       page_size=page_size, wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,
-                       order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]),
-                       deadline=Deadline(database.settings["Query.TimeoutInSec"]))
+    if parsed.javascript is not None and scripts is None:
+        raise RookError(f"Database '{database.name}' was opened without a JavaScript engine: JavaScript "
+                        "projections cannot run.")
+    result = run_dynamic(query, parameters, DatabaseQuerySource(database),
+                         None if indexes is None else indexes.registry, start=start, page_size=page_size,
+                         wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,
+                         order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]),
+                         deadline=Deadline(database.settings["Query.TimeoutInSec"]))
+    if parsed.javascript is not None and scripts is not None:
+        project(scripts, database, parsed, parameters, result)
+    return result
 
 
 def _object(value: CompareExchangeValue) -> Any:

@@ -621,17 +621,23 @@ class Query(Node):
     include_explanations: Parameter | bool = False
     """``include explanations([$options])``: why each result matched (the options name a group key)."""
     highlights: tuple[Highlight, ...] = ()
+    javascript: str | None = None
+    """A JavaScript projection (``select { Name: o.Name }``, ``select f(o)``), run by the database."""
+    declarations: tuple[str, ...] = ()
+    """``declare function name(...) { ... }`` sources, as written before ``from``."""
     limit: Value | None = None
     offset: Value | None = None
 
     def to_rql(self) -> str:
-        parts = [self.source.to_rql()]
+        parts = [*self.declarations, self.source.to_rql()]
         if self.where is not None:
             parts.append("where " + self.where.to_rql())
         if self.order_by:
             parts.append("order by " + ", ".join(o.to_rql() for o in self.order_by))
         if self.select is not None:
             parts.append(self.select.to_rql())
+        if self.javascript is not None:
+            parts.append("select " + self.javascript)
         includes = [p.to_rql() for p in self.include]
         includes += [f"cmpxchg({p.to_rql()})" for p in self.include_compare_exchange]
         includes += ["timings()"] if self.include_timings else []

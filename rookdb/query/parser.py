@@ -46,14 +46,42 @@ def parse_query(text: str) -> ast.Query:
 
 @functools.lru_cache(maxsize=DEFAULT_PARSE_CACHE_SIZE)
 def _parse_cached(text: str) -> ast.Query:
+    declarations, rest = _declarations(text)
     try:
-        query = _parser().parse(text)
+        query = _parser().parse(rest)
     except _BuildError as error:
         raise _at_position(error.message, text, error.token.start_pos or 0) from None
     except LarkError as error:
         raise _translate_lark_error(error, text) from error
     assert isinstance(query, ast.Query)
-    return query
+    return dataclasses.replace(query, declarations=declarations) if declarations else query
+
+
+_DECLARE = re.compile(r"\s*(?://[^\n]*\n\s*)*declare\s+function\s+[\w$]+\s*\([^)]*\)\s*\{", re.IGNORECASE)
+_JS_SKIP = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`\\]|\\.)*`|//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def _declarations(text: str) -> tuple[tuple[str, ...], str]:
+    """The leading ``declare function`` blocks (their braces matched past strings and comments), and
+    the text with them blanked out, so that positions in errors stay those of the query as sent."""
+    found: list[str] = []
+    at = 0
+    while (head := _DECLARE.match(text, at)) is not None:
+        depth, position = 1, head.end()
+        while depth and position < len(text):
+            skipped = _JS_SKIP.match(text, position)
+            if skipped is not None:
+                position = skipped.end()
+                continue
+            depth += {"{": 1, "}": -1}.get(text[position], 0)
+            position += 1
+        if depth:
+            raise _at_position("unterminated 'declare function'", text, head.end() - 1)
+        found.append(text[head.start():position].strip())
+        at = position
+    if not found:
+        return (), text
+    return tuple(found), re.sub(r"[^\n]", " ", text[:at]) + text[at:]
 
 
 @functools.cache
@@ -171,6 +199,13 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
 
     def order_clause(self, children: list[ast.OrderBy]) -> tuple[str, tuple[ast.OrderBy, ...]]:
         return "order_by", tuple(children)
+
+    def javascript_object_select(self, children: list[Token]) -> tuple[str, str]:
+        return "javascript", str(children[0])
+
+    def javascript_call_select(self, children: list[Any]) -> tuple[str, str]:
+        arguments = ", ".join(item.to_rql() if isinstance(item, ast.Node) else str(item) for item in children[1:])
+        return "javascript", f"{children[0]}({arguments})"
 
     def select_clause(self, children: list[Any]) -> tuple[str, ast.Select]:
         distinct = isinstance(children[0], Token)
@@ -468,6 +503,7 @@ _TERMINAL_NAMES = {
     "TIMINGS": "'timings('",
     "EXPLANATIONS": "'explanations('",
     "HIGHLIGHT": "'highlight('",
+    "JS_OBJECT": "a JavaScript object",
     "INTERSECT": "'intersect('",
     "FUZZY": "'fuzzy('",
     "LUCENE": "'lucene('",

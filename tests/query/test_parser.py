@@ -180,6 +180,12 @@ CANONICAL = [
      "from P where lucene(Name, $p0) and not lucene(A.B, 'x*')"),
     ("from P where Name = 1 include Explanations() limit 2", "from P where Name = 1 include explanations() limit 2"),
     ("from P include timings(), explanations($opts)", "from P include timings(), explanations($opts)"),
+    ("from 'Companies' as o select { Id : id(o), cv : getMetadata(o)['@change-vector'], x: { y: '}' } }",
+     "from Companies as o select { Id : id(o), cv : getMetadata(o)['@change-vector'], x: { y: '}' } }"),
+    ("declare function incl(c) {\n  // a } in a comment\n  return { s: \"}\", c: c };\n}\n"
+     "declare function two(a, b) { return a } from Companies as c select incl(c.Name, $p0, 3) limit 1",
+     "declare function incl(c) {\n  // a } in a comment\n  return { s: \"}\", c: c };\n} "
+     "declare function two(a, b) { return a } from Companies as c select incl(c.Name, $p0, 3) limit 1"),
     ("from index 'I' where search(title, $p1) include highlight(title,128,2,$p0),Highlight(content, 64, 1)",
      "from index 'I' where search(title, $p1) include highlight(title, 128, 2, $p0), highlight(content, 64, 1)"),
 ]
@@ -214,6 +220,8 @@ def _query(**parts: Any) -> dict[str, Any]:
         "include_timings": False,
         "include_explanations": False,
         "highlights": [],
+        "javascript": None,
+        "declarations": [],
         "limit": None,
         "offset": None,
     }
@@ -353,6 +361,8 @@ ERRORS = [
     ("from Products where fuzzy(Name = 'x', 1.5)", 38, ["similarity must be between 0.0 and 1.0"]),
     ("from Products where intersect(Name = 'x')", 40, ["unexpected ')'", "','"]),
     ("from Products include highlight(Name, 1.5, 2)", 38, ["highlight() needs whole numbers"]),
+    ("declare function f(x) { return '}' ", 22, ["unterminated 'declare function'"]),
+    ("from Products select { Name: p.Name", 21, ["unexpected character '{'"]),
     ("from Products where vector.search(Name)", 38, ["unexpected ')'", "','"]),
     ("from Products where vector.search(Name, $p, 1.5)", 44, ["Minimum similarity must be between 0.0 and 1.0"]),
     ("from Products where vector.search(Name, $p, 0.5, 2.5)", 49, ["Number of candidates must be a positive"]),

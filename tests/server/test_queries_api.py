@@ -12,6 +12,8 @@ from ravendb import (
     HighlightingOptions,
     PutCompareExchangeValueOperation,
     RavenDocumentQuery,
+    SessionOptions,
+    TransactionMode,
 )
 from ravendb.documents.queries.highlighting import Highlightings
 from ravendb.exceptions.raven_exceptions import RavenException
@@ -188,3 +190,34 @@ def test_highlight(northwind: DocumentStore) -> None:
     assert tagged[0].get_fragments("products/5-A") == ["**Chef** Anton's **Gumbo** Mix"]
     assert plain[0].get_fragments("products/5-A") == [
         "<b style=\"background:yellow\">Chef</b> Anton's Gumbo Mix"]
+
+
+def test_javascript_projections(northwind: DocumentStore) -> None:
+    with northwind.open_session() as session:
+        rows = list(session.advanced.raw_query(
+            "from Products as p where p.PricePerUnit > $min order by p.PricePerUnit as double desc "
+            "select { Name: p.Name.toUpperCase(), Id: id(p), Doubled: p.PricePerUnit * 2, "
+            "Cv: getMetadata(p)['@change-vector'] != null, Supplier: load(p.Supplier).Name } limit 2", dict,
+        ).add_parameter("min", 100))
+    assert [row["Name"] for row in rows] == ["CÔTE DE BLAYE", "THÜRINGER ROSTBRATWURST"]
+    assert rows[0]["Id"] == "products/38-A" and rows[0]["Doubled"] == 527.0 and rows[0]["Cv"] is True
+    assert rows[0]["Supplier"] == "Aux joyeux ecclésiastiques"
+
+
+def test_declared_functions_and_compare_exchange_includes(northwind: DocumentStore) -> None:
+    northwind.operations.send(PutCompareExchangeValueOperation("rql/chai-note", "steep 3 minutes", 0))
+    query = ("declare function note(p, key) {\n  includes.cmpxchg(key);\n  return { Name: p.Name, Key: key };\n}\n"
+             "from Products as p where p.Name = 'Chai' select note(p, $key)")
+    cluster_wide = SessionOptions(transaction_mode=TransactionMode.CLUSTER_WIDE)
+    with northwind.open_session(session_options=cluster_wide) as session:
+        rows = list(session.advanced.raw_query(query, dict).add_parameter("key", "rql/chai-note"))
+        requests = session.advanced.number_of_requests
+        value = session.advanced.cluster_transaction.get_compare_exchange_value("rql/chai-note")
+        assert session.advanced.number_of_requests == requests  # served from the query's includes
+    assert [{key: row[key] for key in ("Name", "Key")} for row in rows] == [{"Name": "Chai", "Key": "rql/chai-note"}]
+    assert value is not None and value.value == "steep 3 minutes"
+
+
+def test_a_failing_projection_is_a_javascript_exception(northwind: DocumentStore) -> None:
+    with northwind.open_session() as session, pytest.raises(RavenException, match="JavaScriptException"):
+        list(session.advanced.raw_query("from Products as p select { X: p.Nope.Deeper }", dict))
