@@ -37,6 +37,7 @@ from rookdb.errors import BadRequestError, StorageError, VectorDimensionMismatch
 from rookdb.indexes.rwlock import ReadWriteLock
 from rookdb.indexes.vector import _files
 from rookdb.indexes.vector._arrays import GrowableArray
+from rookdb.indexes.vector._rows import as_matrix, dimensions_of, same_dimensions
 from rookdb.indexes.vector.exact import top_cosine, top_hamming
 from rookdb.indexes.vector.kinds import (
     DEFAULT_MINIMUM_SIMILARITY,
@@ -241,7 +242,7 @@ class VectorIndex:
 
     def add(self, key: int, vectors: npt.ArrayLike) -> None:
         """Index the vectors of one document, replacing any it had (one row per vector)."""
-        rows = _as_matrix(vectors)
+        rows = as_matrix(vectors)
         self.add_many(np.full(len(rows), key, dtype=np.int64), rows)
 
     def add_many(self, keys: Iterable[int], vectors: npt.ArrayLike, *, threads: int | None = None) -> None:
@@ -252,13 +253,13 @@ class VectorIndex:
         """
         listed = keys if isinstance(keys, np.ndarray | list | tuple) else list(keys)
         key_array = np.asarray(listed, dtype=np.int64).reshape(-1)
-        rows = _as_matrix(vectors)
+        rows = as_matrix(vectors)
         if len(key_array) != len(rows):
             raise ValueError(f"{len(key_array)} keys for {len(rows)} vectors")
         packed = self._is_packed_input(rows)
         with self._lock.writing():
             if len(rows):
-                dimensions = _dimensions_of(rows, packed)
+                dimensions = dimensions_of(rows, packed)
                 rows = self._stored_form(rows, packed)  # rejects NaN before the layout is fixed
                 self._fix_layout(packed, dimensions)
             order = np.argsort(key_array, kind="stable")  # a document's rows must be contiguous
@@ -430,7 +431,7 @@ class VectorIndex:
         if self._packed is not None and packed != self._packed:
             held = "pre-quantized bits" if self._packed else "float vectors"
             raise BadRequestError(f"Vector index '{self._name}' holds {held}; it cannot mix in others")
-        if self._dimensions is not None and not _same_dimensions(self._dimensions, dimensions, packed):
+        if self._dimensions is not None and not same_dimensions(self._dimensions, dimensions, packed):
             raise VectorDimensionMismatchError(self._dimensions, dimensions, field=self._name)
         if self._dimensions is None:
             self._dimensions = dimensions
@@ -485,13 +486,13 @@ class VectorIndex:
 
     def _prepare_query(self, query: npt.ArrayLike) -> tuple[npt.NDArray[np.float32] | None, npt.NDArray[Any]]:
         """The query as a unit f32 vector (None for bits-only indexes) and in the graph's form."""
-        vector = _as_matrix(query)
+        vector = as_matrix(query)
         if len(vector) != 1:
             raise BadRequestError(f"A vector query takes one vector, got {len(vector)}")
         packed = self._is_packed_input(vector)
         assert self._dimensions is not None
-        dimensions = _dimensions_of(vector, packed)
-        if not _same_dimensions(self._dimensions, dimensions, packed):
+        dimensions = dimensions_of(vector, packed)
+        if not same_dimensions(self._dimensions, dimensions, packed):
             raise VectorDimensionMismatchError(self._dimensions, dimensions, field=self._name)
         if packed:
             if not self._packed:
@@ -587,28 +588,6 @@ class VectorIndex:
                     if vector is not None:
                         matrix[first + offset] = vector
         return matrix
-
-
-def _as_matrix(vectors: npt.ArrayLike) -> npt.NDArray[Any]:
-    matrix = np.asarray(vectors)
-    if matrix.ndim == 1 and matrix.size == 0:
-        return np.empty((0, 0), dtype=np.float32)  # a document without vectors
-    if matrix.ndim == 1:
-        matrix = matrix.reshape(1, -1)
-    if matrix.ndim != 2 or (matrix.shape[0] and not matrix.shape[1]):
-        raise BadRequestError(f"Expected a vector or a list of vectors, got an array of shape {matrix.shape}")
-    if not (np.issubdtype(matrix.dtype, np.number) and not np.issubdtype(matrix.dtype, np.complexfloating)):
-        raise BadRequestError(f"Vector components must be numbers, got {matrix.dtype}")
-    return matrix
-
-
-def _dimensions_of(rows: npt.NDArray[Any], packed: bool) -> int:
-    return int(rows.shape[1]) * (8 if packed else 1)
-
-
-def _same_dimensions(expected: int, actual: int, packed: bool) -> bool:
-    # Packed bits come in whole bytes: 380 declared dimensions arrive as 48 bytes = 384 bits.
-    return actual == expected or (packed and expected <= actual < expected + 8)
 
 
 def _usearch_index() -> type[Index]:
