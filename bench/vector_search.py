@@ -68,6 +68,8 @@ class Result:
     qps_2: float
     recall: float
     note: str = ""
+    server_ms: float | None = None
+    """Over HTTP: the server process's CPU time per query (every thread), the client's cost left out."""
 
 
 @dataclass(frozen=True)
@@ -396,6 +398,10 @@ def print_ratios(results: list[Result], paired: float | None) -> None:
             print(f"over HTTP, {label} / chroma: p50 {over_http.p50_ms / chroma_http.p50_ms:.2f}x, "
                   f"p99 {over_http.p99_ms / chroma_http.p99_ms:.2f}x, "
                   f"QPS with 2 threads {over_http.qps_2 / chroma_http.qps_2:.2f}x")
+            if over_http.server_ms and chroma_http.server_ms:
+                print(f"over HTTP, {label} / chroma: server CPU per query "
+                      f"{over_http.server_ms / chroma_http.server_ms:.2f}x "
+                      f"({over_http.server_ms:.2f} vs {chroma_http.server_ms:.2f} ms)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,8 @@ plain dicts with the fields of its ``Result``. Run alone, it is ``bench/vector_s
 
 Both servers are up at the same time and the systems take turns block by block (``BLOCK`` queries
 each), so load from other work on the shared cores hits them alike. QPS is measured per system with
-1 and 2 client threads.
+1 and 2 client threads. Each server's own CPU time over the timed blocks (every thread of its process,
+from ``/proc``) gives its server-side time per query, which leaves the client's cost out.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ def throughput(search: Search, queries: Vectors, threads: int) -> float:
     for worker in workers:
         worker.join()
     return len(queries) / (time.perf_counter() - start)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time every thread of process ``pid`` has run so far (nanosecond counters of ``/proc``)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):  # a thread that ended meanwhile
+            continue
+    return total / 1e9
 
 
 def timed(search: Search, queries: Vectors) -> tuple[list[float], list[list[int]]]:
@@ -255,8 +267,10 @@ def chroma_worker(dataset_path: Path, work: Path) -> None:
                 print(json.dumps({}), flush=True)
                 return
             if command["command"] == "timed":
+                before = cpu_seconds(server.pid)
                 latencies, found = timed(search, queries[command["start"] : command["end"]])
-                print(json.dumps({"latencies": latencies, "found": found}), flush=True)
+                print(json.dumps({"latencies": latencies, "found": found,
+                                  "server_s": cpu_seconds(server.pid) - before}), flush=True)
             elif command["command"] == "qps":
                 print(json.dumps({"qps": throughput(search, queries, command["threads"])}), flush=True)
     finally:
@@ -289,17 +303,21 @@ def http_rows(dataset_path: Path, vectors: Vectors, queries: Vectors, truth: npt
         names = [*local, *(["chroma HTTP"] if peer else [])]
         latencies: dict[str, list[float]] = {name: [] for name in names}
         found: dict[str, list[list[int]]] = {name: [] for name in names}
+        server_s: dict[str, float] = dict.fromkeys(names, 0.0)
         print(f"  alternating blocks of {BLOCK} queries ...", file=sys.stderr)
         for start in range(0, len(queries), BLOCK):
             end = min(start + BLOCK, len(queries))
             for name, search in local.items():
+                before = cpu_seconds(rookdb.process.pid)
                 block_latencies, block_found = timed(search, queries[start:end])
+                server_s[name] += cpu_seconds(rookdb.process.pid) - before
                 latencies[name] += block_latencies
                 found[name] += block_found
             if peer is not None:
                 answer = peer.ask(command="timed", start=start, end=end)
                 latencies["chroma HTTP"] += answer["latencies"]
                 found["chroma HTTP"] += answer["found"]
+                server_s["chroma HTTP"] += answer["server_s"]
         qps = {name: (throughput(search, queries, 1), throughput(search, queries, 2))
                for name, search in local.items()}
         if peer is not None:
@@ -309,6 +327,7 @@ def http_rows(dataset_path: Path, vectors: Vectors, queries: Vectors, truth: npt
             ordered = sorted(latencies[name])
             hits = [len(set(keys[:K]) & set(truth[i].tolist())) for i, keys in enumerate(found[name])]
             is_rookdb = name.startswith("rookdb")
+            server_ms = server_s[name] / len(queries) * 1e3
             rows.append({
                 "system": name if is_rookdb else f"chroma {peer.ready['version'] if peer else ''} HTTP",
                 "build_s": built if is_rookdb else peer.ready["build_s"] if peer else None,
@@ -318,7 +337,9 @@ def http_rows(dataset_path: Path, vectors: Vectors, queries: Vectors, truth: npt
                 "qps_1": qps[name][0],
                 "qps_2": qps[name][1],
                 "recall": float(np.mean(hits)) / K,
-                "note": f"bulk insert {inserted:.0f}s; build = first query" if is_rookdb else "client add = build",
+                "note": f"server CPU {server_ms:.2f} ms/query; "
+                        + (f"bulk insert {inserted:.0f}s; build = first query" if is_rookdb else "client add = build"),
+                "server_ms": server_ms,
             })
         return rows
     finally:
