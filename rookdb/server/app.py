@@ -21,6 +21,7 @@ from rookdb.server.access import IdentityMiddleware
 from rookdb.server.headers import ServerVersionHeader, TopologyChangedHeader
 from rookdb.server.responses import error_response
 from rookdb.server.routes import routes
+from rookdb.server.routing import IndexedRouter
 from rookdb.settings import Settings
 
 __all__ = ["DEFAULT_SHUTDOWN_DRAIN_SECONDS", "create_app"]
@@ -69,12 +70,12 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
             security.close()
 
     app = Starlette(
-        routes=routes(),
         exception_handlers={RookError: _rook_error, HTTPException: _http_error, Exception: _rook_error},
-        lifespan=lifespan,
         middleware=[Middleware(ServerVersionHeader), Middleware(TopologyChangedHeader, catalog=catalog),
                     Middleware(IdentityMiddleware, security=security)],
     )
+    # Starlette builds a plain router (no argument takes another); this one finds a route by its path.
+    app.router = IndexedRouter(routes(), lifespan=lifespan)
     app.state.catalog = catalog
     app.state.logs = LogsConfiguration(settings)
     app.state.security = security

@@ -27,11 +27,12 @@ from rookdb.server.endpoints import (
     queries,
     topology,
 )
+from rookdb.server.routing import DATABASE_PREFIX
 from rookdb.studio import STUDIO_PAGES, studio_page, studio_routes
 
 __all__ = ["routes"]
 
-_DB = "/databases/{database}"
+_DB = DATABASE_PREFIX
 
 # (methods, path, endpoint, access): the access is RavenDB's AuthorizationStatus and EndpointType for
 # the same route; a Read permission passes READ routes only, database Admin passes DATABASE_ADMIN.
