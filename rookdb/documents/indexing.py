@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from rookdb.ai.scripting.index_engine import LABEL as INDEX_SCRIPT_LABEL
 from rookdb.ai.scripting.script import HostedScript
@@ -19,7 +19,7 @@ from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService
 from rookdb.documents.database import Database
 from rookdb.errors import AuthorizationError, BadRequestError, IndexNotFoundError, RookError
 from rookdb.indexes.describe import definition_json, errors_json, stats_json
-from rookdb.indexes.index import Index
+from rookdb.indexes.index import Index, IndexRetiredError
 from rookdb.indexes.registry import IndexingConfig, IndexRegistry
 from rookdb.indexes.static.definition import StaticIndexDefinition, normalize_definition
 from rookdb.indexes.static.javascript import compiler as javascript
@@ -33,6 +33,8 @@ RECORD_INDEXES = "Indexes"
 """The database record's static index definitions, by name."""
 DEFAULT_IDLE_INTERVAL_SECONDS = 5.0
 """With nothing to index, the thread still looks this often (retries after an error's backoff)."""
+
+_Read = TypeVar("_Read")
 
 logger = logging.getLogger("rookdb.indexing")
 
@@ -228,8 +230,9 @@ class IndexingService:
         an auto-index with vector fields takes their options, staleness and errors from it."""
         vectors = {entry["Name"].lower(): entry for entry in vector_fields}
         listed = []
-        for name, index in self.registry.named_indexes():
-            described = definition_json(index, self._database.storage, name)
+        storage = self._database.storage
+        for index, described in self._read_each(self.registry.named_indexes(),
+                                                lambda index, name: definition_json(index, storage, name)):
             extra = vectors.get(index.name.lower())
             if extra is not None:
                 described["Fields"].update({name: options for name, options in extra["Fields"].items()
@@ -243,17 +246,35 @@ class IndexingService:
     def statistics(self, name: str | None) -> list[dict[str, Any]]:
         """``IndexStats`` of one index, or of every index."""
         named = [(name, self._named(name))] if name is not None else self.registry.named_indexes()
-        return [stats_json(index, self._database.storage, listed) for listed, index in named]
+        storage = self._database.storage
+        return [stats for _, stats in self._read_each(named, lambda index, listed: stats_json(index, storage, listed))]
 
     def errors(self, names: Sequence[str], vector_fields: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
         """``IndexErrors`` of the named indexes (every index when ``names`` is empty)."""
         named = [(name, self._named(name)) for name in names] if names else self.registry.named_indexes()
         vectors = {entry["Name"].lower(): entry for entry in vector_fields}
         found = []
-        for name, index in named:
-            listed = errors_json(index, name)
+        for index, listed in self._read_each(named, errors_json):
             listed["Errors"] += vectors.get(index.name.lower(), {}).get("Errors", [])
             found.append(listed)
+        return found
+
+    def _read_each(self, named: Sequence[tuple[str, Index]], read: Callable[[Index, str], _Read]
+                   ) -> list[tuple[Index, _Read]]:
+        """``read(index, listed name)`` of each index while it is held open. An index retired meanwhile
+        (a caught-up side-by-side build took its place, or it was deleted) is read again as the registry
+        has it under that name now, or left out once it is gone."""
+        found: list[tuple[Index, _Read]] = []
+        for listed, first in named:
+            index: Index | None = first
+            while index is not None:
+                try:
+                    with index.in_use():
+                        found.append((index, read(index, listed)))
+                    break
+                except IndexRetiredError:
+                    current = self.registry.get(listed)
+                    index = current if current is not index else None
         return found
 
     def clear_errors(self, names: Sequence[str]) -> None:
