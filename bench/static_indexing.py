@@ -13,8 +13,8 @@ each index in turn, in the same process and run, through the same path the index
 - the same map in JavaScript (V8 in the script host process);
 - a LINQ map-reduce (orders and freight per company) over the same documents.
 
-Reported: documents per second and the time relative to the auto-index; the goal is a LINQ map within
-1.5x of the auto-index.
+Reported: documents per second and the time relative to the auto-index; the goal is a LINQ map (and the
+JavaScript map, whose documents reach V8 a batch per engine call) within 1.5x of the auto-index.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def main() -> None:
             reference = reference if reference is not None else elapsed
             ratio = elapsed / reference
             goal = ""
-            if label == "LINQ map":
+            if label in ("LINQ map", "JavaScript map"):
                 goal = f"<= {GOAL}x: {'met' if ratio <= GOAL else 'NOT met'}"
             table.row(label, f"{count / elapsed:,.0f}", f"{elapsed:.2f}", f"{ratio:.2f}", goal)
         registry.close()

@@ -1,7 +1,8 @@
 // The script API of JavaScript indexes (RavenDB's map, groupBy(...).aggregate(...), load, id,
 // getMetadata, createField, createVector, loadVector), evaluated once per V8 context by the script
 // host. The index's maps and reduce are then evaluated as plain scripts that register themselves;
-// __rookdbIndex answers one request (JSON in, JSON out) so one engine round trip carries a document.
+// __rookdbIndex answers one request (JSON in, JSON out) for a list of items (documents to map, outputs
+// to key, groups to reduce), each answered on its own, so one engine call carries a whole batch.
 //
 // load() cannot reach the database from here: a map that loads a document it was not given stops
 // with a marker, the answer lists what it needs, and the server runs it again with those documents.
@@ -115,6 +116,37 @@
 
   define('__rookdbMapText', function (index) { currentMapText = index; });
 
+  function mapOne(registered, doc, given) {
+    loaded = given || {};
+    needed = [];
+    currentDocument = doc;
+    try {
+      return { outputs: outputsOf(registered.fn(doc)) };
+    } catch (error) {
+      if (error === NEED || needed.length) return { needs: needed };
+      return failure(error);
+    } finally {
+      currentDocument = null;
+      loaded = null;
+    }
+  }
+
+  function keyAnswer(output) {
+    try {
+      return { key: keyOf(output) };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  function reduceAnswer(values) {
+    try {
+      return { results: outputsOf(reduce.aggregate({ key: keyOf(values[0]), values: values })) };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
   define('__rookdbIndex', function (requestJson) {
     const request = parseJson(requestJson);
     try {
@@ -124,30 +156,18 @@
           reduce: reduce !== null,
         });
       }
+      let answer;
       if (request.op === 'map') {
         const registered = maps[request.map];
-        loaded = request.loaded || {};
-        needed = [];
-        currentDocument = request.doc;
-        try {
-          return stringifyJson({ outputs: outputsOf(registered.fn(request.doc)) });
-        } catch (error) {
-          if (error === NEED || needed.length) return stringifyJson({ needs: needed });
-          return stringifyJson(failure(error));
-        } finally {
-          currentDocument = null;
-          loaded = null;
-        }
+        answer = function (item) { return mapOne(registered, item.doc, item.loaded); };
+      } else if (request.op === 'keys') {
+        answer = keyAnswer;
+      } else if (request.op === 'reduce') {
+        answer = reduceAnswer;
+      } else {
+        return stringifyJson({ error: { name: 'Error', message: 'unknown request ' + request.op, stack: '' } });
       }
-      if (request.op === 'keys') {
-        return stringifyJson({ keys: request.outputs.map(keyOf) });
-      }
-      if (request.op === 'reduce') {
-        const values = request.group;
-        const group = { key: keyOf(values[0]), values: values };
-        return stringifyJson({ results: outputsOf(reduce.aggregate(group)) });
-      }
-      return stringifyJson({ error: { name: 'Error', message: 'unknown request ' + request.op, stack: '' } });
+      return stringifyJson({ answers: request.items.map(function (item) { return answer(item); }) });
     } catch (error) {
       return stringifyJson(failure(error));
     }

@@ -4,8 +4,9 @@ An index's scripts (additional sources, maps, reduce) are compiled together in o
 process that runs task scripts, ``rookdb.ai.scripting``, with its ``index`` engine; the documents layer
 hands it in with ``register_script_hosts``, as indexes do not reach into the AI layer), as
 RavenDB compiles them into one engine; the maps register themselves with ``map('Coll', fn)`` and the
-reduce with ``groupBy(fn).aggregate(fn)``. Every document is one request to the host, under the time
-and memory limits of task scripts; a document whose map throws is an indexing error of that document.
+reduce with ``groupBy(fn).aggregate(fn)``. Documents go to the host in batches (``batching``), under the
+time and memory limits of task scripts per document; a document whose map throws is an indexing error of
+that document.
 
 ``load(id, 'Coll')`` is answered in rounds: a map that loads a document it was not given stops, and runs
 again with the documents it asked for (read through the ``MapScope``, so the index follows them); maps
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 import orjson
 
 from rookdb.errors import IndexCompilationError, ScriptError
+from rookdb.indexes.static.javascript.batching import EngineBatches, ItemAnswer
 from rookdb.indexes.static.mapping import CreatedField, IndexMap, IndexReduce, MapFailure, MapScope, VectorInput
 
 __all__ = ["LABEL", "MEMORY_LIMIT_BYTES", "TIME_LIMIT_MS", "HostedScript", "ScriptHosts", "compile_javascript",
@@ -97,6 +99,7 @@ class JavaScriptMap(IndexMap):
 
     def __init__(self, script: HostedScript, position: int, collection: str | None) -> None:
         self._script = script
+        self._batches = EngineBatches(script, time_limit_ms=TIME_LIMIT_MS, label=LABEL)
         self._position = position
         self.collection = collection
         self.field_names = ()
@@ -108,23 +111,19 @@ class JavaScriptMap(IndexMap):
         for _ in range(_LOAD_ROUNDS):
             if not pending:
                 break
-            answers = self._script.run_raw([orjson.dumps({"op": "map", "map": self._position, "doc": documents[i],
-                                                          "loaded": loaded[i]}).decode() for i in pending])
+            answers = self._batches.run({"op": "map", "map": self._position},
+                                        [{"doc": documents[i], "loaded": loaded[i]} for i in pending])
             again: list[int] = []
-            for position, answer in zip(pending, answers, strict=True):
-                if isinstance(answer, ScriptError):
-                    results[position] = MapFailure(answer.message)
-                    continue
-                reply = orjson.loads(answer)
-                if "needs" in reply:
+            for position, reply in zip(pending, answers, strict=True):
+                if isinstance(reply, dict) and "needs" in reply:
                     scope.start(position)
                     for doc_id in reply["needs"]:
                         loaded[position][doc_id.lower()] = scope.load(doc_id, None)
                     again.append(position)
-                elif "error" in reply:
-                    results[position] = MapFailure(_failure(reply["error"]))
                 else:
-                    results[position] = [_output(output) for output in reply["outputs"]]
+                    outputs = _answer(reply, "outputs")
+                    results[position] = outputs if isinstance(outputs, MapFailure) else [
+                        _output(output) for output in outputs]
             pending = again
         for position in pending:
             results[position] = MapFailure(f"{LABEL} loads documents more than {_LOAD_ROUNDS} levels deep")
@@ -141,33 +140,25 @@ class JavaScriptReduce(IndexReduce):
 
     def __init__(self, script: HostedScript) -> None:
         self._script = script
+        self._batches = EngineBatches(script, time_limit_ms=TIME_LIMIT_MS, label=LABEL)
 
     def keys(self, outputs: Sequence[dict[str, Any]]) -> list[Any | MapFailure]:
-        if not outputs:
-            return []
-        (answer,) = self._script.run_raw([orjson.dumps({"op": "keys", "outputs": list(outputs)}).decode()])
-        if isinstance(answer, ScriptError):
-            return [MapFailure(answer.message)] * len(outputs)
-        reply = orjson.loads(answer)
-        if "error" in reply:
-            return [MapFailure(_failure(reply["error"]))] * len(outputs)
-        keys: list[Any | MapFailure] = reply["keys"]
-        return keys
+        return [_answer(reply, "key") for reply in self._batches.run({"op": "keys"}, outputs)]
 
     def reduce(self, groups: Sequence[Sequence[dict[str, Any]]]) -> list[list[dict[str, Any]] | MapFailure]:
-        answers = self._script.run_raw([orjson.dumps({"op": "reduce", "group": list(group)}).decode()
-                                        for group in groups])
-        results: list[list[dict[str, Any]] | MapFailure] = []
-        for answer in answers:
-            if isinstance(answer, ScriptError):
-                results.append(MapFailure(answer.message))
-                continue
-            reply = orjson.loads(answer)
-            results.append(MapFailure(_failure(reply["error"])) if "error" in reply else list(reply["results"]))
-        return results
+        return [_answer(reply, "results") for reply in self._batches.run({"op": "reduce"}, groups)]
 
     def close(self) -> None:
         self._script.close()
+
+
+def _answer(reply: ItemAnswer, name: str) -> Any:
+    """The ``name`` part of an item's answer, or the `MapFailure` that says why there is none."""
+    if isinstance(reply, ScriptError):
+        return MapFailure(reply.message)
+    if "error" in reply:
+        return MapFailure(_failure(reply["error"]))
+    return reply[name]
 
 
 def _failure(error: Mapping[str, Any]) -> str:
