@@ -9,6 +9,7 @@ const LAST_DATABASE_KEY = 'rookdb.studio.database';
 const DATABASE_ENTRIES = [
   { section: 'documents', label: 'Documents', iconName: 'documents' },
   { section: 'query', label: 'Query', iconName: 'query' },
+  { section: 'indexes', label: 'Indexes', iconName: 'index' },
 ];
 const AI_HUB_ENTRIES = [
   { section: 'ai-connection-strings', label: 'AI Connection Strings', iconName: 'plug' },

@@ -6,6 +6,9 @@ const ROUTES = [
   { path: 'db/:db/documents', section: 'documents', load: () => import('./pages/documents.js') },
   { path: 'db/:db/document', section: 'documents', load: () => import('./pages/document.js') },
   { path: 'db/:db/query', section: 'query', load: () => import('./pages/query.js') },
+  { path: 'db/:db/indexes', section: 'indexes', load: () => import('./pages/indexes.js') },
+  { path: 'db/:db/indexes/new', section: 'indexes', load: () => import('./pages/index.js') },
+  { path: 'db/:db/indexes/edit', section: 'indexes', load: () => import('./pages/index.js') },
   { path: 'db/:db/ai/connection-strings', section: 'ai-connection-strings',
     load: () => import('./pages/connection-strings.js') },
   { path: 'db/:db/ai/tasks', section: 'ai-tasks', load: () => import('./pages/ai-tasks.js') },
@@ -19,6 +22,7 @@ const ROUTES = [
 export const SECTION_PATHS = {
   documents: 'documents',
   query: 'query',
+  indexes: 'indexes',
   'ai-connection-strings': 'ai/connection-strings',
   'ai-tasks': 'ai/tasks',
   'ai-stats': 'ai/stats',

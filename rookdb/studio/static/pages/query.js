@@ -65,9 +65,11 @@ function resultsTable(db, results) {
     }))));
 }
 
-export async function render({ root, db, signal, setTitle }) {
+export async function render({ root, db, params, signal, setTitle }) {
   setTitle('Query');
-  const saved = savedQuery(db);
+  // A link from another page (an index's "Query") brings its query along.
+  const linked = params.get('query');
+  const saved = linked ? { query: linked, parameters: '' } : savedQuery(db);
   const editor = h('textarea', { class: 'code-editor query-editor', id: 'rql', spellcheck: false, rows: 6,
     placeholder: 'from Products where PricePerUnit > 20', value: saved?.query ?? '' });
   const parameters = h('textarea', { class: 'code-editor params-editor', id: 'query-parameters', spellcheck: false,
@@ -169,4 +171,5 @@ export async function render({ root, db, signal, setTitle }) {
 
   replace(root, pageHeader({ title: 'Query', crumbs: [[db, href('documents', db)]] }), form, output);
   editor.focus({ preventScroll: true });
+  if (linked) run();
 }
