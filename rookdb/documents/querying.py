@@ -106,6 +106,8 @@ def wait_for_non_stale_seconds(body: Any) -> float | None:
     timeout = body.get("WaitForNonStaleResultsTimeout")
     if timeout is None:
         return DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        return max(timeout / 1000, 0.0)  # the Node.js client sends milliseconds, the others a TimeSpan
     try:
         return max(parse_timespan(timeout, "WaitForNonStaleResultsTimeout").total_seconds(), 0.0)
     except ValidationError as error:

@@ -1,11 +1,14 @@
-"""Queries on a database: hybrid search over Northwind with the embedded model."""
+"""Queries on a database: hybrid search over Northwind with the embedded model, and how long a query waits
+for its index."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from rookdb.documents.catalog import DatabaseCatalog
-from rookdb.documents.querying import run_query
+from rookdb.documents.querying import run_query, wait_for_non_stale_seconds
 from rookdb.documents.sample_data import import_sample
 from rookdb.documents.services import DatabaseServices
 from rookdb.query.scoring import FUSION_PARAMETER
@@ -34,3 +37,13 @@ def test_hybrid_search_finds_what_neither_side_ranks_first(catalog: DatabaseCata
     # Reciprocal rank fusion needs no tuning: the product high on both lists comes first.
     fused = names(northwind, f"{VECTOR} or {TEXT}", **{FUSION_PARAMETER: "rrf"})
     assert fused[0] == "Gnocchi di nonna Alice" and set(fused[1:3]) == {"Alice Mutton", "Mozzarella di Giovanni"}
+
+
+@pytest.mark.parametrize(("body", "seconds"), [
+    ({"Query": "from Orders"}, None),
+    ({"WaitForNonStaleResults": True}, 15.0),
+    ({"WaitForNonStaleResults": True, "WaitForNonStaleResultsTimeout": "00:00:05"}, 5.0),
+    ({"WaitForNonStaleResults": True, "WaitForNonStaleResultsTimeout": 2500}, 2.5),  # the Node.js client's ms
+])
+def test_how_long_a_query_waits_for_its_index(body: dict[str, Any], seconds: float | None) -> None:
+    assert wait_for_non_stale_seconds(body) == seconds
