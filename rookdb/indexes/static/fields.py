@@ -55,6 +55,8 @@ class VectorOptions:
                             EMBEDDING_TYPES[1:])
         if source == "Text" and destination == "Text":
             destination = "Single"
+        if source == "Text" and data.get("Dimensions") is not None:
+            raise _error(name, "Dimensions are set internally by the embedder: a Text source takes the model's")
         if source in ("Int8", "Binary") and destination != source:
             raise _error(name, f"{source} vectors are indexed as they are: DestinationEmbeddingType must be {source} "
                                "(quantized data cannot be quantized again)")

@@ -33,6 +33,7 @@ def test_how_a_field_is_kept(options: dict[str, Any] | None, stored_field: Store
     ({"Vector": {"Dimensions": 0}}, "Dimensions must be a positive integer"),
     ({"Vector": {"SourceEmbeddingType": "Int8", "DestinationEmbeddingType": "Single"}}, "must be Int8"),
     ({"Vector": {"SourceEmbeddingType": "Words"}}, "SourceEmbeddingType must be one of"),
+    ({"Vector": {"SourceEmbeddingType": "Text", "Dimensions": 384}}, "Dimensions are set internally by the embedder"),
 ])
 def test_refused_options_name_the_field(options: dict[str, Any], message: str) -> None:
     with pytest.raises(IndexCompilationError, match=f"Field 'F': .*{message}"):
