@@ -77,7 +77,7 @@ class EngineBatches:
         """A single item's request that failed as a whole: the engine's error, or the prelude's."""
         if isinstance(reply, ScriptError):
             return reply
-        decoded = orjson.loads(reply)
+        decoded = _decoded(reply)
         if isinstance(decoded, dict) and isinstance(decoded.get("error"), dict):
             return decoded
         return ScriptError(f"{self._label} gave an answer that cannot be read")
@@ -107,10 +107,18 @@ def _answers(reply: str | ScriptError, count: int) -> list[dict[str, Any]] | Non
     """The item answers of a request's reply, or None when the request as a whole failed."""
     if isinstance(reply, ScriptError):
         return None
-    decoded = orjson.loads(reply)
+    decoded = _decoded(reply)
     answers = decoded.get("answers") if isinstance(decoded, dict) else None
     if not isinstance(answers, list) or len(answers) != count:
         return None
     return answers
 
 
+
+
+def _decoded(reply: str) -> Any:
+    """The engine's JSON answer, or None when it is not JSON (an engine that answered nothing)."""
+    try:
+        return orjson.loads(reply)
+    except orjson.JSONDecodeError:
+        return None
