@@ -358,12 +358,17 @@ def test_provider_loop_blocking_calls_run_on_daemon_threads_it_waits_for_when_st
     assert finished.is_set()
 
     release = threading.Event()
+    started = threading.Event()
+
+    def stuck() -> None:
+        started.set()
+        release.wait(WAIT)
 
     async def stuck_call() -> None:
-        await asyncio.to_thread(release.wait, WAIT)
+        await asyncio.to_thread(stuck)
 
     loop.submit(stuck_call())
-    wait_for(lambda: any(thread.name.startswith("blocking-") for thread in threading.enumerate()),
-             timeout=WAIT, what="the stuck call's thread")
+    # The first call's thread may still be listed: wait for this call itself to be running.
+    wait_for(started.is_set, timeout=WAIT, what="the stuck call to start")
     assert loop.stop(timeout=0.1) is False  # the call outlives the stop; its thread will not hold up the exit
     release.set()
