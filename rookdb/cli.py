@@ -98,6 +98,23 @@ def _watch_tasks(args: argparse.Namespace) -> int:
                  ca=Path(args.ca) if args.ca else None)
 
 
+def _plan_task(args: argparse.Namespace) -> int:
+    from rookdb.tasks_plan import plan
+
+    return plan(args.url, args.database, args.task, connection_string=args.connection_string,
+                certificate=Path(args.certificate) if args.certificate else None,
+                ca=Path(args.ca) if args.ca else None)
+
+
+def _server_arguments(command: argparse.ArgumentParser) -> None:
+    """How a ``tasks`` command reaches a running server."""
+    command.add_argument("--url", default="http://127.0.0.1:8080", help="server URL")
+    command.add_argument("--database", default="Northwind")
+    command.add_argument("--certificate", default=None, metavar="PEM",
+                         help="client certificate with its key, for a secured server")
+    command.add_argument("--ca", default=None, metavar="PEM", help="the CA that signed a secured server's certificate")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rookdb", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,14 +158,17 @@ def _parser() -> argparse.ArgumentParser:
     tasks = commands.add_parser("tasks", help="embeddings generation tasks of a running server")
     task_commands = tasks.add_subparsers(dest="tasks_command", required=True)
     watch = task_commands.add_parser("watch", help="progress bars until every task is idle")
-    watch.add_argument("--url", default="http://127.0.0.1:8080", help="server URL")
-    watch.add_argument("--database", default="Northwind")
+    _server_arguments(watch)
     watch.add_argument("--once", action="store_true", help="print one snapshot and exit")
     watch.add_argument("--interval", type=float, default=None, help="seconds between polls (default 1)")
-    watch.add_argument("--certificate", default=None, metavar="PEM",
-                       help="client certificate with its key, for a secured server")
-    watch.add_argument("--ca", default=None, metavar="PEM", help="the CA that signed a secured server's certificate")
     watch.set_defaults(run=_watch_tasks)
+    planned = task_commands.add_parser(
+        "plan", help="what a change to a task would embed (texts, tokens, cache hits), before it is made")
+    planned.add_argument("task", help="the task's name")
+    planned.add_argument("--connection-string", default=None, metavar="NAME",
+                         help="the connection string to move the task to (a migration); default: as it is")
+    _server_arguments(planned)
+    planned.set_defaults(run=_plan_task)
     return parser
 
 

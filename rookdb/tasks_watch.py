@@ -17,12 +17,22 @@ from rich.table import Table
 
 from rookdb.errors import RookError
 
-__all__ = ["DEFAULT_WATCH_INTERVAL_SECONDS", "fetch_progress", "is_settled", "progress_table", "watch"]
+__all__ = [
+    "DEFAULT_WATCH_INTERVAL_SECONDS",
+    "PIPE_WIDTH",
+    "REQUEST_TIMEOUT_SECONDS",
+    "fetch_progress",
+    "is_settled",
+    "progress_table",
+    "server_answer",
+    "tls_verify",
+    "watch",
+]
 
 DEFAULT_WATCH_INTERVAL_SECONDS = 1.0
-_REQUEST_TIMEOUT_SECONDS = 10.0
+REQUEST_TIMEOUT_SECONDS = 10.0
 # Wide enough for every column when the output is not a terminal (a pipe, a CI log).
-_PIPE_WIDTH = 160
+PIPE_WIDTH = 160
 # BudgetExhausted: nothing more is embedded before the next UTC day (or a raised budget).
 _SETTLED_STATES = frozenset({"Idle", "Disabled", "Failed", "BudgetExhausted"})
 
@@ -33,14 +43,19 @@ def fetch_progress(client: httpx.Client, database: str) -> list[dict[str, Any]]:
         response = client.get(f"/databases/{database}/ai/tasks/progress")
     except httpx.HTTPError as error:
         raise RookError(f"cannot reach {client.base_url}: {error}") from error
+    results: list[dict[str, Any]] = server_answer(response).get("Results", [])
+    return results
+
+
+def server_answer(response: httpx.Response) -> Any:
+    """The JSON of a 200 answer; a ``RookError`` with the server's message otherwise."""
     if response.status_code != 200:
         try:
             message = response.json().get("Message")
         except ValueError:
             message = None
         raise RookError(message or f"{response.request.url} answered {response.status_code}")
-    results: list[dict[str, Any]] = response.json().get("Results", [])
-    return results
+    return response.json()
 
 
 def is_settled(entry: dict[str, Any]) -> bool:
@@ -88,7 +103,20 @@ def _detail(entry: dict[str, Any]) -> str:
             text += f" · {extra}"
     if entry.get("LastError") and entry.get("State") in ("Fallback", "Failed"):
         text += f" · {entry['LastError']}"
+    migration = _migration(entry)
+    if migration:
+        text += f" · {migration}"
     return text
+
+
+def _migration(entry: dict[str, Any]) -> str:
+    """The generation being built beside the serving one, while the task migrates."""
+    migration = entry.get("Migration")
+    if not migration:
+        return ""
+    return (f"migrating {entry.get('ServingConnectionStringName')} (generation {entry.get('Generation', 0)}) → "
+            f"{migration.get('ConnectionStringName')} (generation {migration.get('Generation')}): "
+            f"{int(migration.get('DocumentsProcessed', 0)):,}/{int(migration.get('DocumentsTotal', 0)):,}")
 
 
 def progress_table(entries: list[dict[str, Any]]) -> Table:
@@ -97,7 +125,7 @@ def progress_table(entries: list[dict[str, Any]]) -> Table:
     for column in ("Task", "State"):
         table.add_column(column, no_wrap=True)
     for column in ("Health", "Processed", "Total", "Chunks", "Cache hits", "Provider calls", "Tokens", "Today",
-                   "Docs/s", "Last error"):
+                   "Docs/s", "Migration", "Last error"):
         table.add_column(column, overflow="fold")
     for entry in entries:
         today = " · ".join(part for part in (f"{_tokens(_today(entry))} tokens", _spent(entry), _budget(entry)) if part)
@@ -105,11 +133,11 @@ def progress_table(entries: list[dict[str, Any]]) -> Table:
             str(entry.get("Name")), str(entry.get("State")), str(entry.get("Health")),
             str(entry.get("DocumentsProcessed", 0)), str(entry.get("DocumentsTotal", 0)), str(entry.get("Chunks", 0)),
             str(entry.get("CacheHits", 0)), str(entry.get("ProviderCalls", 0)), _tokens(entry), today,
-            f"{entry.get('ThroughputPerSecond', 0):.1f}", str(entry.get("LastError") or ""))
+            f"{entry.get('ThroughputPerSecond', 0):.1f}", _migration(entry), str(entry.get("LastError") or ""))
     return table
 
 
-def _verify(certificate: Path | None, ca: Path | None) -> ssl.SSLContext | bool:
+def tls_verify(certificate: Path | None, ca: Path | None) -> ssl.SSLContext | bool:
     """TLS settings for a secured server: its CA, and the client certificate (PEM with its key) to present."""
     if certificate is None and ca is None:
         return True
@@ -125,9 +153,9 @@ def watch(url: str, database: str, *, once: bool = False, interval: float = DEFA
 
     On a secured server ``certificate`` (PEM with its key) authenticates and ``ca`` verifies the server.
     """
-    console = console or Console(width=None if Console().is_terminal else _PIPE_WIDTH)
-    with httpx.Client(base_url=url.rstrip("/"), timeout=_REQUEST_TIMEOUT_SECONDS,
-                      verify=_verify(certificate, ca)) as client:
+    console = console or Console(width=None if Console().is_terminal else PIPE_WIDTH)
+    with httpx.Client(base_url=url.rstrip("/"), timeout=REQUEST_TIMEOUT_SECONDS,
+                      verify=tls_verify(certificate, ca)) as client:
         entries = fetch_progress(client, database)
         if once or not entries:
             if entries:

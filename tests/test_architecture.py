@@ -39,8 +39,9 @@ TOP_LEVEL: dict[str, set[str]] = {
     "settings": {"errors"},
     "background": {"errors", "settings"},
     "tasks_watch": {"errors"},
+    "tasks_plan": {"errors", "tasks_watch"},
     "in_process": {"server", "settings"},
-    "cli": {"documents", "storage", "server", "security", "tasks_watch", "errors", "settings"},
+    "cli": {"documents", "storage", "server", "security", "tasks_watch", "tasks_plan", "errors", "settings"},
 }
 
 

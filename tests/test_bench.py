@@ -24,8 +24,9 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
         "raw SQLite executemany (limit)", "`store.bulk_insert()` over HTTP", "`session.save_changes()` x1000",
         "bulk_insert endpoint, pre-encoded stream", "Node.js client `store.bulkInsert()`",
         "official client encoding alone (ceiling)"]),
-    "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1"],
-                           ["embedded model", "HF protocol server (TEI)", "429 run 1"]),
+    "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1",
+                            "--migration-documents", "60", "--migration-queries", "30"],
+                           ["embedded model", "HF protocol server (TEI)", "429 run 1", "60"]),
     "expiration.py": (["--documents", "300"], ["index", "delete"]),
     # Its HTTP rows are the run of vector_search_http.py below.
     "vector_search.py": (["--vectors", "500", "--queries", "60", "--skip-http"], [

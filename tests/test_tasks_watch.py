@@ -54,3 +54,10 @@ def test_estimated_tokens_are_marked() -> None:
                            Usage={"Today": {"Tokens": 400, "EstimatedTokens": 400}, "Total": {}, "Days": []})])
     assert "≈400" in text
     assert "≈" not in rendered([entry()])
+
+
+def test_a_migration_shows_both_generations() -> None:
+    migrating = entry(Generation=0, ServingConnectionStringName="Embedded", Migration={
+        "Generation": 1, "ConnectionStringName": "Small", "DocumentsProcessed": 30, "DocumentsTotal": 77})
+    text = rendered([migrating])
+    assert "migrating Embedded (generation 0) → Small (generation 1): 30/77" in text

@@ -264,6 +264,15 @@ class AiRecord:
                 "an embeddings task needs a TextEmbeddings one")
         return with_connector(config, connection_string)
 
+    def preview_task(self, data: Any, task_id: int | None) -> tuple[EmbeddingsGenerationConfiguration,
+                                                                     AiConnectionString]:
+        """Validate ``data`` as adding (``task_id`` None) or updating that task would, without saving
+        anything: the task and the connection string it names."""
+        config = parse_task_configuration(data)
+        record, _ = self._store.record()
+        checked = self._check_task(record, config, task_id)
+        return checked, self._open(record[_CONNECTION_STRINGS][checked.connection_string_name])
+
     def add_task(self, data: Any) -> TaskWrite:
         config = parse_task_configuration(data)
 

@@ -520,6 +520,9 @@ class AsyncDatabase:
     async def save_task(self, data: Any, task_id: int | None, reset: bool) -> TaskWrite:
         return await self._run(ongoing_tasks.save_task, self._services, data, task_id, reset)
 
+    async def plan_task(self, data: dict[str, Any], task_id: int | None, name: str | None) -> dict[str, Any]:
+        return await self._run(ongoing_tasks.plan_task, self._services, data, task_id, name)
+
     async def ongoing_task(self, task_id: int | None, name: str | None, node_url: str) -> dict[str, Any] | None:
         def describe() -> dict[str, Any] | None:
             task = ongoing_tasks.find_task(self._services, task_id, name)

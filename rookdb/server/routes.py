@@ -118,6 +118,7 @@ _TABLE: list[tuple[str, str, Endpoint, Access]] = [
     ("POST", f"{_DB}/admin/tasks/state", ongoing_tasks.toggle_task_state, DATABASE_ADMIN),
     ("DELETE", f"{_DB}/admin/tasks", ongoing_tasks.delete_task, DATABASE_ADMIN),
     ("GET", f"{_DB}/ai/tasks/progress", ai_tasks.tasks_progress, READ),
+    ("POST", f"{_DB}/ai/tasks/plan", ai_tasks.plan_task, DATABASE_ADMIN),
     ("GET", f"{_DB}/ai/errors", ai_tasks.get_errors, READ),
     ("DELETE", f"{_DB}/ai/errors", ai_tasks.clear_errors, DATABASE_ADMIN),
     ("HEAD", f"{_DB}/attachments", documents.head_attachment, READ),

@@ -32,6 +32,7 @@ from ravendb.serverwide.database_record import DatabaseRecord
 from ravendb.serverwide.operations.common import CreateDatabaseOperation
 
 from rookdb.ai.embeddings.layout import task_vectors
+from rookdb.cli import main
 from rookdb.settings import Settings, env_name
 from rookdb.storage.backends import open_backend
 from rookdb.testing.embedding_server import EmbeddingServer
@@ -63,6 +64,13 @@ def progress(server: ServerProcess) -> dict[str, Any]:
     response.raise_for_status()
     [entry] = response.json()["Results"]
     return entry  # type: ignore[no-any-return]
+
+
+def plan(server: ServerProcess, changes: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{server.url}/databases/{DATABASE}/ai/tasks/plan", params={"name": "Names"},
+                          json=changes, timeout=60)
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
 
 
 def store_for(server: ServerProcess) -> DocumentStore:
@@ -115,8 +123,8 @@ class QueryLoop:
 
 
 @pytest.mark.timeout(600)
-def test_northwind_moves_to_a_256_dimension_model_without_downtime(server: ServerProcess,
-                                                                    srv: EmbeddingServer) -> None:
+def test_northwind_moves_to_a_256_dimension_model_without_downtime(
+        server: ServerProcess, srv: EmbeddingServer, capsys: pytest.CaptureFixture[str]) -> None:
     server.start()
     store = store_for(server)
     store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(DATABASE)))
@@ -131,6 +139,12 @@ def test_northwind_moves_to_a_256_dimension_model_without_downtime(server: Serve
              what="the first generation")
     with store.open_session() as session:
         assert list(session.advanced.raw_query(SEARCH, dict).add_parameter("q", "cheese"))  # the auto-index
+
+    # Before the update: what it would embed, and that the new model's cache holds nothing yet.
+    planned = plan(server, {"ConnectionStringName": "Small"})
+    assert planned["Migration"] and planned["CurrentConnectionStringName"] == "Embedded"
+    assert (planned["Documents"], planned["Texts"], planned["CachedTexts"]) == (77, 77, 0)
+    assert planned["TextsToEmbed"] == planned["UniqueTexts"] > 70 and planned["TokensToEmbed"] > 0
 
     # The new provider is slow, so the migration is still running when the server is killed.
     srv.add_fault("slow", times=None, routes=["openai"], delay=0.3)
@@ -167,6 +181,12 @@ def test_northwind_moves_to_a_256_dimension_model_without_downtime(server: Serve
                      session.advanced.raw_query(EXACT, dict).add_parameter("q", term)]
         assert found == expected, term
     store.close()
+    back = plan(server, {"ConnectionStringName": "Embedded"})  # going back would cost nothing: all cached
+    assert back["Migration"] and back["CachedTexts"] == back["UniqueTexts"] and back["TextsToEmbed"] == 0
+    assert main(["tasks", "plan", "Names", "--connection-string", "Embedded", "--url", server.url,
+                 "--database", DATABASE]) == 0
+    printed = capsys.readouterr().out
+    assert "Small → Embedded (migration)" in printed and "To embed" in printed
     wait_for(lambda: not [path for path in (server.data_dir / DATABASE / "indexes").glob("*.manifest.json")
                           if "-g1" not in path.name], what="the old generation's index files to go")
     server.stop()
@@ -201,4 +221,7 @@ def test_a_migration_to_a_missing_connection_string_is_a_400_naming_the_field(
     assert "'Nope' does not exist" in body["Error"]
     assert httpx.get(f"{server.url}/admin/databases", params={"name": DATABASE}, timeout=30).json() == record
     assert progress(server)["Migration"] is None and progress(server)["ConnectionStringName"] == "Embedded"
+    planned = httpx.post(f"{server.url}/databases/{DATABASE}/ai/tasks/plan", params={"name": "Names"},
+                         json={"ConnectionStringName": "Nope"}, timeout=30)
+    assert planned.status_code == 400 and "ConnectionStringName" in planned.json()["Message"]
     store.close()

@@ -37,12 +37,27 @@ export function healthBadge(entry) {
   return h('span', { class: ['badge', kind] }, health);
 }
 
+// A migration to another connection string: the generation being built beside the serving one.
+export function migrationView(entry) {
+  const migration = entry?.Migration;
+  if (!migration) return null;
+  const fraction = fractionDone(migration);
+  const percent = Math.round(fraction * 100);
+  return h('div', { class: 'task-progress task-migration', dataset: { percent, generation: migration.Generation } },
+    progressBar(fraction, `Migration to ${migration.ConnectionStringName}`),
+    h('span', { class: 'task-progress-label' },
+      `Migrating to ${migration.ConnectionStringName}: ${percent}% · ${formatNumber(migration.DocumentsProcessed ?? 0)}/`
+      + `${formatNumber(migration.DocumentsTotal ?? 0)} · queries use ${entry.ServingConnectionStringName}`));
+}
+
 export function progressView(entry, taskName) {
   if (!entry) return h('div', { class: 'task-progress' }, h('span', { class: 'faint' }, 'No progress yet'));
   const fraction = fractionDone(entry);
   const percent = Math.round(fraction * 100);
-  return h('div', { class: 'task-progress', dataset: { percent } },
+  const current = h('div', { class: 'task-progress', dataset: { percent } },
     progressBar(fraction, `${taskName} progress`),
     h('span', { class: 'task-progress-label' },
       `${percent}% · ${formatNumber(entry.DocumentsProcessed ?? 0)}/${formatNumber(entry.DocumentsTotal ?? 0)}`));
+  const migration = migrationView(entry);
+  return migration ? h('div', { class: 'stack-sm' }, current, migration) : current;
 }

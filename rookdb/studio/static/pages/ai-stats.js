@@ -62,6 +62,25 @@ function costSection(entry) {
       bars: (usage.Days ?? []).map((day) => ({ label: day.Day, values: [day.Tokens ?? 0, day.TokensSaved ?? 0] })) }));
 }
 
+// Both generations while the task moves to another connection string.
+function generationsSection(entry) {
+  const migration = entry.Migration;
+  if (!migration) return null;
+  return h('div', { class: 'stack-sm generations', dataset: { generation: migration.Generation } },
+    h('h3', { class: 'card-subtitle' }, 'Generations'),
+    h('div', { class: 'stat-grid' },
+      stat('Serving', `generation ${entry.Generation ?? 0} · ${entry.ServingConnectionStringName ?? ''}`),
+      stat('Building', `generation ${migration.Generation} · ${migration.ConnectionStringName}`),
+      stat('Built', `${formatNumber(migration.DocumentsProcessed ?? 0)} / ${formatNumber(migration.DocumentsTotal ?? 0)}`),
+      stat('Building state', migration.State ?? '—'),
+      stat('Chunks (new)', formatNumber(migration.Chunks ?? 0)),
+      stat('Cache hits (new)', formatNumber(migration.CacheHits ?? 0)),
+      stat('Provider calls (new)', formatNumber(migration.ProviderCalls ?? 0)),
+      stat('Tokens (new)', formatNumber(migration.Tokens ?? 0))),
+    h('p', { class: 'hint' }, `Queries use generation ${entry.Generation ?? 0} until generation ${migration.Generation} `
+      + 'covers every document; then they swap at once and the old embeddings are removed.'));
+}
+
 function taskCard(db, entry) {
   const history = (entry.History ?? [])
     .map((sample) => ({ t: Date.parse(sample.At), processed: sample.DocumentsProcessed ?? 0 }))
@@ -102,6 +121,7 @@ function taskCard(db, entry) {
       h('div', { class: 'alert-body' }, h('strong', {}, 'Last error'),
         h('span', {}, typeof entry.LastError === 'string' ? entry.LastError : entry.LastError.Message ?? JSON.stringify(entry.LastError)),
         h('a', { href: href('ai/errors', db) }, 'See all errors'))),
+    generationsSection(entry),
     costSection(entry),
     h('div', { class: 'chart-grid' },
       lineChart({ title: 'Documents processed', points: history.map((sample) => ({ t: sample.t, v: sample.processed })),

@@ -2,7 +2,7 @@
 // official client's EmbeddingsGenerationConfiguration JSON to PUT /admin/etl.
 import { api, dbPath, isAbort } from '../api.js';
 import { openConnectionStringDialog } from '../connection-string-form.js';
-import { h, replace, uniqueId } from '../dom.js';
+import { formatNumber, h, replace, uniqueId } from '../dom.js';
 import {
   clearFieldErrors, field, focusFirstError, parseOptionalInt, select, setFieldError, showFieldError, textInput,
 } from '../forms.js';
@@ -235,6 +235,8 @@ export async function render({ root, db, params, signal, setTitle }) {
     value: intText(config?.DailyTokenBudget) });
 
   const saveButton = h('button', { class: 'btn btn-primary', type: 'submit' }, icon('check'), 'Save');
+  const previewButton = h('button', { class: 'btn', type: 'button', dataset: { action: 'preview' } }, 'Preview');
+  const previewBox = h('div', { class: 'plan-preview', hidden: true });
   form.append(
     card('General',
       h('div', { class: 'form-grid' },
@@ -271,8 +273,44 @@ export async function render({ root, db, params, signal, setTitle }) {
         field({ label: 'Daily token budget', input: budgetInput, name: 'DailyTokenBudget', optional: true,
           hint: 'The task pauses once it has sent this many input tokens in a day (UTC), and resumes the next day '
             + 'or when the budget is raised. Search terms are never held back.' }))),
+    previewBox,
     h('div', { class: 'form-footer' },
-      h('a', { class: 'btn', href: href('ai/tasks', db) }, 'Cancel'), saveButton));
+      h('a', { class: 'btn', href: href('ai/tasks', db) }, 'Cancel'), previewButton, saveButton));
+
+  // What saving would embed (texts, tokens, what the cache holds), asked of the server before saving.
+  function renderPlan(plan) {
+    const approx = plan.TokensEstimated ? '≈ ' : '';
+    const migrating = plan.Migration
+      ? h('p', { class: 'hint' }, `Saving migrates the task from ${plan.CurrentConnectionStringName} to ${plan.ConnectionStringName}: `
+        + 'queries keep the current embeddings until the new ones cover every document.')
+      : null;
+    return h('section', { class: 'card' },
+      h('h2', { class: 'card-title' }, 'Before saving'),
+      migrating,
+      h('div', { class: 'stat-grid' },
+        ...[['Documents', formatNumber(plan.Documents ?? 0)], ['Texts', formatNumber(plan.Texts ?? 0)],
+          ['Already cached', formatNumber(plan.CachedTexts ?? 0)], ['Texts to embed', formatNumber(plan.TextsToEmbed ?? 0)],
+          ['Tokens to embed', `${approx}${formatNumber(plan.TokensToEmbed ?? 0)}`],
+          ['Tokens cached', `${approx}${formatNumber(plan.CachedTokens ?? 0)}`],
+          ...(typeof plan.Cost === 'number' ? [['Cost', plan.Cost.toFixed(4)]] : [])]
+          .map(([label, value]) => h('div', { class: 'stat', dataset: { stat: label } },
+            h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value' }, value)))));
+  }
+
+  previewButton.addEventListener('click', async () => {
+    const collected = collect();
+    if (!collected) return;
+    previewButton.disabled = true;
+    try {
+      const plan = await api.post(dbPath(db, '/ai/tasks/plan'), { query: editing ? { id: taskId } : {}, body: collected.body });
+      replace(previewBox, renderPlan(plan));
+      previewBox.hidden = false;
+    } catch (error) {
+      if (!showFieldError(form, error)) toastError(`No preview: ${error.message}`);
+    } finally {
+      previewButton.disabled = false;
+    }
+  });
 
   function readDays(input, name, fail) {
     const days = Number(input.value.trim());
