@@ -202,7 +202,9 @@ class EmbeddingsTasks:
                 return False
             return self._vectors_ready(task.identifier, generation)
 
-        if not self._ai.finish_migration(task.task_id, generation, covered):
+        # Checked first without the record's write transaction: while a vector index catches up the
+        # builder asks again every few hundred ms, and only the swap itself should write the record.
+        if not covered() or not self._ai.finish_migration(task.task_id, generation, covered):
             return False
         threading.Thread(target=self.reload, name="rookdb-embeddings-swap", daemon=True).start()
         return True
