@@ -1,8 +1,8 @@
-"""RQL text → ``Query``: the lark LALR parser, the tree builder, and the error boundary.
+"""RQL text → ``Query``: the lark LALR parser and the tree builder.
 
 The parser is compiled once, on first use, and parsed queries are cached by their text. Every
-lark exception is translated here into ``InvalidQueryError`` with line, column, the offending
-token, what was expected, and ``position`` (the character offset); lark types never escape.
+lark exception is translated by ``parse_errors.py`` into ``InvalidQueryError`` with line, column,
+the offending token, what was expected, and ``position``; lark types never escape.
 """
 
 from __future__ import annotations
@@ -10,28 +10,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 import lark
 from lark import Token
 from lark.exceptions import (
-    ConfigurationError,
-    GrammarError,
     LarkError,
-    LexError,
-    MissingVariableError,
-    ParseError,
-    UnexpectedCharacters,
-    UnexpectedEOF,
-    UnexpectedInput,
-    UnexpectedToken,
-    VisitError,
 )
 
-from rookdb.errors import InvalidQueryError, RookError
+from rookdb.errors import RookError
 from rookdb.query import ast
+from rookdb.query.parse_errors import at_position, translate_lark_error
 
 __all__ = ["DEFAULT_PARSE_CACHE_SIZE", "parse_query"]
 
@@ -50,7 +40,7 @@ def _parse_cached(text: str) -> ast.Query:
     try:
         query = _parser().parse(rest)
     except _BuildError as error:
-        raise _at_position(error.message, text, error.token.start_pos or 0) from None
+        raise at_position(error.message, text, error.token.start_pos or 0) from None
     except LarkError as error:
         raise _translate_lark_error(error, text) from error
     assert isinstance(query, ast.Query)
@@ -76,7 +66,7 @@ def _declarations(text: str) -> tuple[tuple[str, ...], str]:
             depth += {"{": 1, "}": -1}.get(text[position], 0)
             position += 1
         if depth:
-            raise _at_position("unterminated 'declare function'", text, head.end() - 1)
+            raise at_position("unterminated 'declare function'", text, head.end() - 1)
         found.append(text[head.start():position].strip())
         at = position
     if not found:
@@ -473,139 +463,14 @@ def _embedding_kind(token: Token) -> str:
     return str(token).split(".", 1)[1].lower()
 
 
-# ---- the error boundary ----------------------------------------------------------------------
 
-# Regex terminals, described for people; string terminals are shown as their quoted text.
-_TERMINAL_NAMES = {
-    "$END": "end of query",
-    "NAME": "a name",
-    "STRING": "a string",
-    "NUMBER": "a number",
-    "PARAM": "a $parameter",
-    "OP": "a comparison operator",
-    "ASC": "'asc'",
-    "DESC": "'desc'",
-    "STARTS_WITH": "'startsWith('",
-    "ENDS_WITH": "'endsWith('",
-    "EXISTS": "'exists('",
-    "SEARCH": "'search('",
-    "REGEX": "'regex('",
-    "EXACT": "'exact('",
-    "BOOST": "'boost('",
-    "ID": "'id('",
-    "SCORE": "'score('",
-    "RANDOM": "'random('",
-    "VECTOR_SEARCH": "'vector.search('",
-    "EMBEDDING": "'embedding.<type>('",
-    "FOR_DOC": "'embedding.forDoc('",
-    "AI_TASK": "'ai.task('",
-    "CMPXCHG": "'cmpxchg('",
-    "TIMINGS": "'timings('",
-    "EXPLANATIONS": "'explanations('",
-    "HIGHLIGHT": "'highlight('",
-    "JS_OBJECT": "a JavaScript object",
-    "INTERSECT": "'intersect('",
-    "FUZZY": "'fuzzy('",
-    "LUCENE": "'lucene('",
-}
-
-
-def _describe_terminal(name: str) -> str:
-    if name in _TERMINAL_NAMES:
-        return _TERMINAL_NAMES[name]
+def _literal_of(name: str) -> str | None:
     try:
         pattern = _parser().get_terminal(name).pattern
     except KeyError:
-        return name.lower()
-    if pattern.type == "str":
-        return f"'{pattern.value}'"
-    return name.lower().lstrip("_")
-
-
-def _expected(names: set[str] | frozenset[str] | None) -> str:
-    if not names:
-        return ""
-    described = sorted({_describe_terminal(name) for name in names})
-    return "; expected " + (described[0] if len(described) == 1 else "one of: " + ", ".join(described))
-
-
-def _pointer(text: str, line: int, column: int) -> str:
-    lines = text.splitlines() or [""]
-    source_line = lines[min(max(line, 1), len(lines)) - 1]
-    return f"\n  {source_line}\n  {' ' * max(column - 1, 0)}^"
-
-
-def _line_column(text: str, position: int) -> tuple[int, int]:
-    line = text.count("\n", 0, position) + 1
-    return line, position - (text.rfind("\n", 0, position) + 1) + 1
-
-
-def _at_position(message: str, text: str, position: int, expected: str = "") -> InvalidQueryError:
-    line, column = _line_column(text, position)
-    full = f"Invalid query at line {line}, column {column}: {message}{expected}"
-    return InvalidQueryError(full + _pointer(text, line, column), query=text, position=position)
-
-
-def _unexpected_token(error: LarkError, text: str) -> RookError:
-    assert isinstance(error, UnexpectedToken)
-    token = error.token
-    if token.type == "$END":
-        return _at_position("unexpected end of query", text, len(text), _expected(error.expected))
-    position = token.start_pos if token.start_pos is not None else len(text)
-    return _at_position(f"unexpected '{token}'", text, position, _expected(error.expected))
-
-
-def _unexpected_characters(error: LarkError, text: str) -> RookError:
-    assert isinstance(error, UnexpectedCharacters)
-    char = error.char
-    message = "unterminated string" if char in "'\"" else f"unexpected character '{char}'"
-    position: Any = error.pos_in_stream  # typed None in lark's stubs, always set for this error
-    return _at_position(message, text, int(position), _expected(error.allowed))
-
-
-def _unexpected_eof(error: LarkError, text: str) -> RookError:
-    assert isinstance(error, UnexpectedEOF)
-    return _at_position("unexpected end of query", text, len(text), _expected(set(error.expected)))
-
-
-def _unexpected_input(error: LarkError, text: str) -> RookError:
-    assert isinstance(error, UnexpectedInput)
-    position = error.pos_in_stream if error.pos_in_stream is not None else len(text)
-    return _at_position("unexpected input", text, position)
-
-
-def _invalid(error: LarkError, text: str) -> RookError:
-    return InvalidQueryError(f"Invalid query: {error}", query=text)
-
-
-def _visit_error(error: LarkError, text: str) -> RookError:
-    assert isinstance(error, VisitError)
-    if isinstance(error.orig_exc, InvalidQueryError):
-        return error.orig_exc
-    return InvalidQueryError(f"Invalid query: {error.orig_exc}", query=text)
-
-
-def _internal(error: LarkError, text: str) -> RookError:
-    # The grammar is ours: these mean a rookdb bug, not a bad query.
-    return RookError(f"The RQL parser is misconfigured: {error}")
-
-
-_LARK_ERRORS: dict[type[LarkError], Callable[[LarkError, str], RookError]] = {
-    UnexpectedToken: _unexpected_token,
-    UnexpectedCharacters: _unexpected_characters,
-    UnexpectedEOF: _unexpected_eof,
-    UnexpectedInput: _unexpected_input,
-    ParseError: _invalid,
-    LexError: _invalid,
-    VisitError: _visit_error,
-    GrammarError: _internal,
-    ConfigurationError: _internal,
-    MissingVariableError: _internal,
-    LarkError: _internal,
-}
+        return None
+    return str(pattern.value) if pattern.type == "str" else None
 
 
 def _translate_lark_error(error: LarkError, text: str) -> RookError:
-    """Map a lark exception to the rookdb error for it (the most specific class wins)."""
-    handler = next(_LARK_ERRORS[cls] for cls in type(error).__mro__ if cls in _LARK_ERRORS)
-    return handler(error, text)
+    return translate_lark_error(error, text, _literal_of)

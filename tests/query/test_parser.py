@@ -11,7 +11,8 @@ import pytest
 
 from rookdb.errors import InvalidQueryError, RookError
 from rookdb.query import ast
-from rookdb.query.parser import _LARK_ERRORS, _translate_lark_error, parse_query
+from rookdb.query.parse_errors import LARK_ERRORS
+from rookdb.query.parser import _translate_lark_error, parse_query
 
 CANONICAL = [
     # from
@@ -404,7 +405,7 @@ def _lark_error_classes() -> list[type[lark.exceptions.LarkError]]:
 
 @pytest.mark.parametrize("cls", _lark_error_classes(), ids=lambda cls: cls.__name__)
 def test_every_lark_exception_type_is_mapped(cls: type[lark.exceptions.LarkError]) -> None:
-    assert cls in _LARK_ERRORS
+    assert cls in LARK_ERRORS
 
 
 def test_lark_errors_never_leak() -> None:
