@@ -127,12 +127,12 @@ class EmbeddingsTasks:
                        or builder.generation != building[task_id]]
             _stop_all([self._workers.pop(task_id) for task_id in outdated]
                       + [self._builders.pop(task_id) for task_id in retired])
-            with self._database.storage.write() as tx:
-                for task_id in set(outdated + retired) - tasks.keys():
-                    tx.delete_state(state_key(task_id))
-                for task_id in tasks:
-                    live = generations.get(task_id, TaskGenerations()).live()
-                    for key in dead_states(self._database.storage, task_id, live):
+            forgotten = [state_key(task_id) for task_id in set(outdated + retired) - tasks.keys()]
+            forgotten += [key for task_id in tasks for key in dead_states(
+                self._database.storage, task_id, generations.get(task_id, TaskGenerations()).live())]
+            if forgotten:  # most reloads forget nothing: no write transaction for them
+                with self._database.storage.write() as tx:
+                    for key in forgotten:
                         tx.delete_state(key)
             for task_id, task in tasks.items():
                 if task_id in held and task_id not in self._workers:

@@ -141,6 +141,34 @@ def test_going_back_cancels_and_deleting_leaves_nothing(db: DatabaseServices, sr
     wait_for(lambda: not index_files(db), what="the staged index files to go")
 
 
+def test_a_third_connection_string_mid_migration_drops_the_half_built_generation(
+        db: DatabaseServices, srv: EmbeddingServer) -> None:
+    tiny = OpenAiSettings(api_key=EMBEDDING_API_KEY, endpoint=srv.url + "/v1",
+                          model="text-embedding-3-small", dimensions=128)
+    db.ai.put_connection_string(render_connection_string(AiConnectionString("Tiny", "tiny", "TextEmbeddings", tiny)))
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    before = search(db)
+    srv.add_fault("slow", times=None, routes=["openai"], delay=0.5)  # "Small" is still building when replaced
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    wait_for(lambda: db.embeddings.progress()[0]["Migration"]["DocumentsProcessed"] > 0, what="the first builder")
+    db.ai.update_task(task.task_id, task_json("Tiny"), reset=False)
+    [entry] = db.embeddings.progress()
+    assert entry["ServingConnectionStringName"] == "Embedded"  # the serving generation never changed
+    assert entry["Migration"]["ConnectionStringName"] == "Tiny" and entry["Migration"]["Generation"] == 2
+    assert search(db) == before
+    srv.clear_faults()
+    wait_for(lambda: swapped(db, task.task_id, 2), what="the swap to the third connection string")
+    wait_for(lambda: not db.ai.cleanups(), what="the dropped and the old sections to go")
+    for n in range(1, len(NAMES) + 1):
+        [(name, section)] = sections(db, f"products/{n}-A").items()
+        assert name == "names" and section["@generation"] == 2
+    vectors = db.vectors.indexes.field(db.vectors.indexes.definitions()[0].vector_fields[0])
+    assert vectors.dimensions == 128 and vectors.generation == 2
+    assert search(db)
+    wait_for(lambda: not [name for name in index_files(db) if "-g2" not in name], what="other index files to go")
+
+
 def test_a_missing_connection_string_is_refused_and_changes_nothing(db: DatabaseServices) -> None:
     task = db.ai.add_task(task_json("Embedded")).task
     record, _ = db.database.record()
