@@ -167,6 +167,15 @@ class IndexDefinition(abc.ABC):
     def to_json(self) -> dict[str, Any]:
         """The persisted form, with ``Kind`` set to ``kind`` (read back by ``definition_from_json``)."""
 
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and isinstance(other, IndexDefinition) and other.to_json() == self.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
 
 _LOADERS: dict[str, Callable[[Mapping[str, Any]], IndexDefinition]] = {}
 
@@ -293,15 +302,6 @@ class AutoMapDefinition(IndexDefinition):
         return cls(None if collection is None else str(collection),
                    [AutoIndexField.from_json(field) for field in data["Fields"]],
                    [str(name) for name in data.get("ExtraNames", ())])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AutoMapDefinition) and other.to_json() == self.to_json()
-
-    def __hash__(self) -> int:
-        return hash(self._name)
-
-    def __repr__(self) -> str:
-        return f"AutoMapDefinition({self._name!r})"
 
 
 register_kind(AUTO_MAP, AutoMapDefinition.from_json)

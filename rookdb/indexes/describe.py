@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rookdb.indexes.auto_map_reduce import AutoMapReduceDefinition
 from rookdb.indexes.definitions import AutoMapDefinition, FieldIndexing, IndexDefinition
 from rookdb.indexes.index import Index
 from rookdb.indexes.static.definition import StaticIndexDefinition
@@ -30,6 +31,8 @@ def fields_json(definition: IndexDefinition) -> dict[str, dict[str, Any]]:
                     fields[name] = _field(use.value)
     elif isinstance(definition, StaticIndexDefinition):
         return {name: options.to_json() for name, options in definition.fields.items()}
+    elif isinstance(definition, AutoMapReduceDefinition):
+        return {field.name: _field("Default") for field in definition.group_by}
     else:
         for stored in definition.stored_fields():
             fields[stored.name] = _field("Search" if stored.search else "Default")
@@ -67,6 +70,8 @@ def definition_json(index: Index, storage: DocumentStorage, name: str | None = N
         "PatternForOutputReduceToCollectionReferences": None,
         "PatternReferencesCollectionName": None,
     }
+    if isinstance(definition, AutoMapReduceDefinition):
+        described["Maps"], described["Reduce"] = definition.wire_maps()
     if isinstance(definition, StaticIndexDefinition):
         described.update(definition.wire)
         described["Name"] = name or definition.name
@@ -88,7 +93,7 @@ def stats_json(index: Index, storage: DocumentStorage, name: str | None = None) 
     stale = index.is_stale(storage)
     lag = max(storage.last_etag() - index.checkpoint, 0) if stale else 0
     definition = index.definition
-    reduces = isinstance(definition, StaticIndexDefinition) and definition.is_map_reduce
+    reduces = isinstance(definition, StaticIndexDefinition | AutoMapReduceDefinition) and definition.is_map_reduce
     wire = definition.wire if isinstance(definition, StaticIndexDefinition) else {}
     state = "Disabled" if index.store.state == "Disabled" else str(wire.get("State") or "Normal")
     return {

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rookdb.errors import IndexNotFoundError, RookError, StorageError
+from rookdb.indexes.auto_map_reduce import Aggregation, AutoMapReduceDefinition, GroupByField
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition
 from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
 from rookdb.indexes.static.definition import StaticIndexDefinition
@@ -215,12 +216,47 @@ class IndexRegistry:
                 index, created = (self._exact(collection, required, extras) if extras
                                   else self._match_or_merge(collection, required))
                 stack.enter_context(index.in_use())
-            if wait is not None or created:
-                timeout = wait if wait is not None else self.config.new_index_wait
-                current = index.wait_until_current(self._storage, timeout)
-            else:
-                current = index.catch_up_small_lag(self._storage, self.config.inline_catch_up)
-            yield QueryIndex(index, created, stale=not current)
+            yield self._caught_up(index, created, wait)
+
+    @contextmanager
+    def for_group_query(self, collection: str | None, group_by: Iterable[GroupByField],
+                        aggregations: Iterable[Aggregation], *, wait: float | None = None) -> Iterator[QueryIndex]:
+        """The auto map-reduce index answering a dynamic ``group by`` query, held open for the query: one
+        grouping by exactly these fields and computing every aggregation, or a new one extended with the
+        aggregations of the others grouping so (those are deleted once it has caught up). ``wait`` as in
+        :meth:`for_query`."""
+        keys, wanted = list(group_by), list(aggregations)
+        with ExitStack() as stack:
+            with self._lock:
+                family = self._grouping(collection, keys)
+                complete = [index for index in family if _reducing(index).covers(wanted)]
+                if complete:
+                    index = max(complete, key=lambda each: (each.checkpoint, len(_reducing(each).aggregations)))
+                    created = False
+                else:
+                    known = [item for each in family for item in _reducing(each).aggregations]
+                    merged = AutoMapReduceDefinition(collection, keys, [*wanted, *known])
+                    found = self._indexes.get(merged.name.lower())
+                    index, created = (found, False) if found is not None else (self._add(merged), True)
+                stack.enter_context(index.in_use())
+            yield self._caught_up(index, created, wait)
+
+    def _caught_up(self, index: Index, created: bool, wait: float | None) -> QueryIndex:
+        """The index for a query once brought as current as the query may wait for."""
+        if wait is not None or created:
+            timeout = wait if wait is not None else self.config.new_index_wait
+            current = index.wait_until_current(self._storage, timeout)
+        else:
+            current = index.catch_up_small_lag(self._storage, self.config.inline_catch_up)
+        return QueryIndex(index, created, stale=not current)
+
+    def _grouping(self, collection: str | None, group_by: list[GroupByField]) -> list[Index]:
+        """The auto map-reduce indexes of ``collection`` grouping by exactly ``group_by``."""
+        wanted = None if collection is None else collection.lower()
+        return [index for index in self._indexes.values()
+                if isinstance(index.definition, AutoMapReduceDefinition)
+                and (None if index.definition.collection is None else index.definition.collection.lower()) == wanted
+                and index.definition.same_group_by(group_by)]
 
     def _exact(self, collection: str | None, fields: list[AutoIndexField], extras: list[str]) -> tuple[Index, bool]:
         definition = AutoMapDefinition(collection, fields, extras)
@@ -412,6 +448,14 @@ class IndexRegistry:
         with self._lock:
             for index in list(self._indexes.values()):
                 definition = index.definition
+                if isinstance(definition, AutoMapReduceDefinition):
+                    for other in self._grouping(definition.collection, list(definition.group_by)):
+                        if other is not index and _reducing(other).covers(definition.aggregations) \
+                                and not other.is_stale(self._storage):
+                            surpassed.append(index)
+                            del self._indexes[index.name.lower()]
+                            break
+                    continue
                 if not isinstance(definition, AutoMapDefinition) or definition.extra_names:
                     continue
                 for other in self._mergeable(definition.collection):
@@ -438,3 +482,9 @@ def _auto(index: Index) -> AutoMapDefinition:
     assert isinstance(definition, AutoMapDefinition)
     return definition
 
+
+
+def _reducing(index: Index) -> AutoMapReduceDefinition:
+    definition = index.definition
+    assert isinstance(definition, AutoMapReduceDefinition)
+    return definition

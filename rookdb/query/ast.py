@@ -13,6 +13,7 @@ from typing import Literal as TypingLiteral
 from typing import TypeAlias
 
 from rookdb.indexes.vector.fields import FORMS, FieldForm
+from rookdb.query.group_nodes import CountAggregate, GroupByItem, GroupKey, SumAggregate, outside_group_by
 from rookdb.query.nodes import (
     CompareExchangeValue,
     Field,
@@ -34,6 +35,7 @@ __all__ = [
     "Boost",
     "CompareExchangeValue",
     "Comparison",
+    "CountAggregate",
     "EndsWith",
     "Exact",
     "Exists",
@@ -42,6 +44,8 @@ __all__ = [
     "FieldPath",
     "ForDoc",
     "Fuzzy",
+    "GroupByItem",
+    "GroupKey",
     "Highlight",
     "IdField",
     "In",
@@ -62,12 +66,14 @@ __all__ = [
     "Select",
     "Source",
     "StartsWith",
+    "SumAggregate",
     "TextWithTask",
     "TrueExpr",
     "Value",
     "VectorField",
     "VectorSearch",
     "format_number",
+    "outside_group_by",
     "quote_string",
 ]
 
@@ -399,7 +405,7 @@ class RandomOrder(Node):
 class OrderBy(Node):
     """One ``order by`` key; ``ordering`` None means the default (string) ordering."""
 
-    target: FieldPath | IdField | ScoreOrder | RandomOrder
+    target: FieldPath | IdField | ScoreOrder | RandomOrder | CountAggregate | SumAggregate
     ordering: TypingLiteral["string", "long", "double", "alphaNumeric"] | None = None
     descending: bool = False
     nulls: TypingLiteral["first", "last"] | None = None
@@ -417,9 +423,10 @@ class OrderBy(Node):
 
 @dataclass(frozen=True, slots=True)
 class Projection(Node):
-    """One ``select`` item, ``field [as alias]``."""
+    """One ``select`` item, ``field [as alias]`` (in a ``group by`` query also ``key()``, ``count()``,
+    ``sum(field)``)."""
 
-    field: Field
+    field: Field | GroupKey | CountAggregate | SumAggregate
     alias: str | None = None
 
     def to_rql(self) -> str:
@@ -458,6 +465,7 @@ class Query(Node):
 
     source: Source
     where: Expr | None = None
+    group_by: tuple[GroupByItem, ...] = ()
     order_by: tuple[OrderBy, ...] = ()
     select: Select | None = None
     include: tuple[FieldPath, ...] = ()
@@ -476,6 +484,8 @@ class Query(Node):
 
     def to_rql(self) -> str:
         parts = [*self.declarations, self.source.to_rql()]
+        if self.group_by:
+            parts.append("group by " + ", ".join(item.to_rql() for item in self.group_by))
         if self.where is not None:
             parts.append("where " + self.where.to_rql())
         if self.order_by:

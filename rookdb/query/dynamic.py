@@ -15,6 +15,7 @@ from rookdb.errors import RookError
 from rookdb.indexes.registry import IndexRegistry
 from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
+from rookdb.query.group_by import refuse_aggregates, run_group_by
 from rookdb.query.index_names import auto_index_fields, reads_collection
 from rookdb.query.named import answer_from, run_on_index
 from rookdb.query.parser import parse_query
@@ -36,6 +37,10 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
     stops with ``RequestTimeoutError`` once it runs past ``deadline`` (time spent waiting for the index counts).
     """
     parsed = parse_query(query)
+    if parsed.group_by:
+        return run_group_by(query, parsed, parameters, source, indexes, start=start, page_size=page_size,
+                            wait_for_non_stale=wait_for_non_stale, stale=stale, deadline=deadline)
+    refuse_aggregates(parsed, query)
     if parsed.source.kind == "index":
         return run_on_index(query, parsed, parameters, source, indexes, start=start, page_size=page_size,
                             wait_for_non_stale=wait_for_non_stale, vector_search=vector_search,

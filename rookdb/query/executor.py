@@ -525,6 +525,8 @@ def _sort(matches: list[_Match], order_by: Sequence[ast.OrderBy], compiler: _Com
             seed = compiler.value(target.seed) if target.seed is not None else None
             keys.append((_random_key(matches, seed), order.descending))
             continue
+        if isinstance(target, ast.CountAggregate | ast.SumAggregate):
+            raise ast.outside_group_by(target, compiler.bindings.text)
         get = compiler.getter(target)
         missing_rank = 0 if order.nulls is None or (order.nulls == "first") != order.descending else 2
 

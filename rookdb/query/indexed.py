@@ -210,6 +210,8 @@ def _sort(documents: list[int], order_by: Sequence[ast.OrderBy], reader: IndexRe
             draws = random.Random(seed)
             shuffled = {doc: draws.random() for doc in documents}
             keys.append((shuffled.__getitem__, order.descending))
+        elif isinstance(target, ast.CountAggregate | ast.SumAggregate):
+            raise ast.outside_group_by(target, bindings.text)
         else:
             field = plan.ID_FIELD if isinstance(target, ast.IdField) else Planner(bindings).field(target)
             values = reader.sort_values(documents, field)

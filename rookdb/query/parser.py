@@ -184,6 +184,24 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
     def alias(self, children: list[Token]) -> str:
         return str(children[0])
 
+    def group_clause(self, children: list[ast.GroupByItem]) -> tuple[str, tuple[ast.GroupByItem, ...]]:
+        return "group_by", tuple(children)
+
+    def group_by_path(self, children: list[ast.FieldPath]) -> ast.GroupByItem:
+        return ast.GroupByItem(children[0])
+
+    def group_by_content(self, children: list[Any]) -> ast.GroupByItem:
+        return ast.GroupByItem(children[1], by_content=True)
+
+    def group_key(self, children: list[Token]) -> ast.GroupKey:
+        return ast.GroupKey()
+
+    def count_aggregate(self, children: list[Token]) -> ast.CountAggregate:
+        return ast.CountAggregate()
+
+    def sum_aggregate(self, children: list[Any]) -> ast.SumAggregate:
+        return ast.SumAggregate(children[1])
+
     def where_clause(self, children: list[Any]) -> tuple[str, ast.Expr]:
         return "where", children[0]
 

@@ -33,6 +33,8 @@ def render(doc: Document, score: float | None, select: ast.Select | None, bindin
         target = projection.field
         if isinstance(target, ast.IdField):
             result[projection.alias or "Id"] = doc_id(doc)
+        elif not isinstance(target, ast.FieldPath):
+            raise ast.outside_group_by(target, bindings.text)
         else:
             # Unaliased paths keep their dotted name, without the "from ... as x" alias.
             names = bindings.names(target)

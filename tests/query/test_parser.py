@@ -189,6 +189,12 @@ CANONICAL = [
      "declare function two(a, b) { return a } from Companies as c select incl(c.Name, $p0, 3) limit 1"),
     ("from index 'I' where search(title, $p1) include highlight(title,128,2,$p0),Highlight(content, 64, 1)",
      "from index 'I' where search(title, $p1) include highlight(title, 128, 2, $p0), highlight(content, 64, 1)"),
+    ("from Orders GROUP BY Company, Array(Lines[].Product) where Count > 1 order by COUNT() desc, sum(Freight) "
+     "select key() as k, Count(), SUM(Freight) as f",
+     "from Orders group by Company, array(Lines[].Product) where Count > 1 order by count() desc, sum(Freight) "
+     "select key() as k, count(), sum(Freight) as f"),
+    ("from Orders as o group by o.Company select o.Company, count", "from Orders as o group by o.Company "
+     "select o.Company, count"),
 ]
 
 
@@ -214,6 +220,7 @@ def _query(**parts: Any) -> dict[str, Any]:
         "type": "Query",
         "source": {"type": "Source", "kind": "collection", "name": "Products", "alias": None},
         "where": None,
+        "group_by": [],
         "order_by": [],
         "select": None,
         "include": [],
@@ -460,6 +467,13 @@ WIRE_REFERENCE_QUERIES = [
     "from index 'Products/ByVector' where vector.search(VectorFromText, $p0, 0.8, null)",
     "from index 'Products/ByVector' where vector.search(VectorFromText, embedding.forDoc($p0))",
     "from 'Categories' where vector.search(embedding.text(Name, ai.task('id-for-task-open-ai')), $searchTerm, 0.75)",
+    # dynamic group by, as RavenDB's docs write it
+    "from Orders group by Company select count() as Count, key() as Company",
+    "from Orders group by Company order by Count as long desc select key() as Company, count() as Count, "
+    "sum(Freight) as Freight",
+    "from Orders group by lines[].product, ship_to.country order by count() select lines[].product as product_name, "
+    "ship_to.country as country, count() as count",
+    "from Orders group by array(lines[].product) order by count() select key() as products, count() as count",
 ]
 
 
@@ -479,7 +493,9 @@ class _Product:
 
 def _client_queries(session: Any) -> list[Any]:
     from ravendb.documents.indexes.vector.embedding import VectorEmbeddingType
+    from ravendb.documents.queries.group_by import GroupBy
     from ravendb.documents.session.misc import OrderingType
+    from ravendb.documents.session.query_group_by import GroupByField
 
     def q() -> Any:
         return session.query(object_type=_Product)
@@ -528,6 +544,9 @@ def _client_queries(session: Any) -> list[Any]:
             "VectorFromText", "italian food", 0.8),
         session.query_index("Products/ByVector", _Product).vector_search_with_field_for_document(
             "VectorFromText", "products/7-A"),
+        q().group_by("Name").select_key().select_count().order_by_descending("count"),
+        q().group_by(GroupBy.array("Tags"), GroupBy.field("Name")).select_key("Name", "N")
+        .select_sum(GroupByField("PricePerUnit")).where_greater_than("count", 1),
     ]
 
 

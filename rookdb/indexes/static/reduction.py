@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from rookdb.indexes.definitions import IndexBatch
-from rookdb.indexes.static.mapping import MapFailure
+from rookdb.indexes.definitions import IndexBatch, IndexEntry
+from rookdb.indexes.static.mapping import IndexReduce, MapFailure
 
 if TYPE_CHECKING:
-    from rookdb.indexes.static.definition import StaticIndexDefinition
     from rookdb.indexes.static.indexing import DocumentToMap
 
-__all__ = ["BUCKET_BITS", "DIRECT_REDUCE_LIMIT", "SCHEMA", "reduce_changes", "result_id"]
+__all__ = ["BUCKET_BITS", "DIRECT_REDUCE_LIMIT", "SCHEMA", "ReducingDefinition", "reduce_changes", "result_id"]
 
 BUCKET_BITS = 10
 """Outputs of documents whose etags share their high bits above this share a bucket (1,024 etags)."""
@@ -48,6 +47,15 @@ CREATE TABLE IF NOT EXISTS reduce_buckets (key TEXT NOT NULL, bucket INTEGER NOT
                                            PRIMARY KEY (key, bucket)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reduce_results (key TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+
+class ReducingDefinition(Protocol):
+    """What the reduction needs of a map-reduce definition (static, or an auto map-reduce index)."""
+
+    @property
+    def reduce(self) -> IndexReduce | None: ...
+
+    def entries(self, outputs: Sequence[dict[str, Any]]) -> tuple[list[IndexEntry], dict[str, Any]]: ...
 
 
 def result_id(key: str, position: int) -> str:
@@ -71,7 +79,7 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def reduce_changes(definition: StaticIndexDefinition, batch: IndexBatch, gone: Sequence[str],
+def reduce_changes(definition: ReducingDefinition, batch: IndexBatch, gone: Sequence[str],
                    documents: Sequence[DocumentToMap], outputs: dict[str, list[dict[str, Any]]]) -> None:
     """Replace the outputs of ``gone`` and ``documents``, then reduce every key they touched again."""
     reduce = definition.reduce
@@ -101,7 +109,7 @@ def reduce_changes(definition: StaticIndexDefinition, batch: IndexBatch, gone: S
         _reduce_keys(definition, batch, affected)
 
 
-def _reduce_keys(definition: StaticIndexDefinition, batch: IndexBatch, affected: dict[str, set[int]]) -> None:
+def _reduce_keys(definition: ReducingDefinition, batch: IndexBatch, affected: dict[str, set[int]]) -> None:
     reduce = definition.reduce
     assert reduce is not None
     db = batch.db
@@ -142,7 +150,7 @@ def _reduce_keys(definition: StaticIndexDefinition, batch: IndexBatch, affected:
         batch.reduced()
 
 
-def _reduce_buckets(definition: StaticIndexDefinition, batch: IndexBatch, large: list[str],
+def _reduce_buckets(definition: ReducingDefinition, batch: IndexBatch, large: list[str],
                     affected: dict[str, set[int]]) -> dict[str, list[dict[str, Any]]]:
     """Bring the bucket results of large keys up to date; each key's bucket results, concatenated."""
     reduce = definition.reduce
