@@ -41,7 +41,8 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
         "GET /docs?id= req/s", "GET /docs?id= p50", "equality query", "vector query", "soak 2 s", "soak: server RSS",
         "soak: acknowledged writes"]),
     "cluster.py": (["--documents", "200", "--operations", "100"], ["SQLite", "PostgreSQL", "PostgreSQL / SQLite"]),
-    "static_indexing.py": (["--documents", "300"], ["auto-index", "LINQ map", "JavaScript map", "LINQ map-reduce"]),
+    "static_indexing.py": (["--documents", "300"], ["auto-index", "LINQ map", "JavaScript map", "LINQ map-reduce",
+                                                     "group by (auto map-reduce)"]),
     "patch.py": (["--documents", "300", "--writes", "200"], [
         "raw SQLite json_set", "`PatchByQueryOperation` over HTTP", "`for_all_documents` notification"]),
 }

@@ -228,6 +228,8 @@ class AutoMapReduceDefinition(IndexDefinition):
 class _SumReduce(IndexReduce):
     """Groups outputs by their group-by values and adds up their aggregations (it takes its own results)."""
 
+    reapplies = True
+
     def __init__(self, definition: AutoMapReduceDefinition) -> None:
         self._group = [field.name for field in definition.group_by]
         self._summed = [item.name for item in definition.aggregations]

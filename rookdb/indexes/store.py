@@ -170,6 +170,8 @@ class IndexStore:
             if raw is None:
                 raise StorageError(f"Index file {path.name} has no definition (its creation did not finish)")
             definition = definition_from_json(orjson.loads(str(raw)))
+            if definition.schema():  # tables a later version of the kind keeps (all IF NOT EXISTS)
+                writer.executescript(definition.schema())
             return cls(path, definition, writer)
         except (sqlite3.Error, ValueError, StorageError) as error:
             writer.close()

@@ -102,6 +102,9 @@ class IndexReduce(abc.ABC):
     """
 
     field_names: tuple[str, ...]
+    reapplies: bool | None = None
+    """Whether the reduce gives the same results from its own results as from all the outputs; None: not
+    known, so rookdb checks it on the first keys it reduces both ways."""
 
     @abc.abstractmethod
     def keys(self, outputs: Sequence[dict[str, Any]]) -> list[Any | MapFailure]:

@@ -1,15 +1,18 @@
 """Map-reduce: map outputs kept by reduce key, and each affected key reduced again after every batch.
 
 The map outputs of every source document are kept (``map_results``) with their reduce key and a
-*bucket*, the etag range (``BUCKET_BITS``) of the document version that produced them. After a batch,
-every key whose outputs changed is reduced again:
+*bucket*, the etag range (``BUCKET_BITS``) of the document version that produced them. Each key's latest
+results are kept too (``reduce_values``). After a batch:
 
-* a key with at most ``DIRECT_REDUCE_LIMIT`` outputs is reduced from all of them at once, so a reduce
-  that cannot take its own results (``g.Count()``) is still exact on small groups, as in RavenDB;
-* a larger key keeps one reduce result per bucket (``reduce_buckets``): only the buckets the batch
-  touched are reduced again, then the key's result is the reduce of its buckets' results. This is
-  RavenDB's rule that a reduce must accept its own output, and it keeps a batch's work proportional
-  to what changed rather than to the size of the groups.
+* a key that only gained outputs is reduced from its previous results and its new outputs, so a batch's
+  work follows what it added, not the size of the groups (RavenDB's rule that a reduce must accept its
+  own output). Whether a reduce does is checked on the first keys, reduced both ways: one that does not
+  (``g.Count()``) is reduced as below for the life of the process;
+* a key that lost outputs (a source document changed or went) with at most ``DIRECT_REDUCE_LIMIT``
+  outputs is reduced from all of them at once, so a reduce that cannot take its own results is still
+  exact on small groups, as in RavenDB;
+* a larger one keeps one reduce result per bucket (``reduce_buckets``): only the buckets that changed
+  are reduced again, then the key's result is the reduce of its buckets' results.
 
 A key's results replace its previous ones in the index (``reduce_results`` counts them); when a key's
 last source document goes, its results go too. The results are stored whole: a query over a map-reduce
@@ -19,6 +22,8 @@ index returns them without loading any document.
 from __future__ import annotations
 
 import hashlib
+import math
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +31,7 @@ import orjson
 
 from rookdb.indexes.definitions import IndexBatch, IndexEntry
 from rookdb.indexes.static.mapping import IndexReduce, MapFailure
+from rookdb.indexes.values import is_number
 
 if TYPE_CHECKING:
     from rookdb.indexes.static.indexing import DocumentToMap
@@ -37,6 +43,9 @@ BUCKET_BITS = 10
 DIRECT_REDUCE_LIMIT = 1024
 """A key with at most this many outputs is reduced from all of them at once."""
 _IN_CHUNK = 500
+_CHECKED_KEYS = 8
+"""Keys reduced both ways before a reduce is trusted to accept its own output (for this process)."""
+_REAPPLIES: weakref.WeakKeyDictionary[IndexReduce, bool] = weakref.WeakKeyDictionary()
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS map_results (source TEXT NOT NULL, key TEXT NOT NULL, bucket INTEGER NOT NULL,
@@ -46,6 +55,7 @@ CREATE INDEX IF NOT EXISTS map_results_by_key ON map_results (key, bucket);
 CREATE TABLE IF NOT EXISTS reduce_buckets (key TEXT NOT NULL, bucket INTEGER NOT NULL, body BLOB NOT NULL,
                                            PRIMARY KEY (key, bucket)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reduce_results (key TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reduce_values (key TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -86,16 +96,19 @@ def reduce_changes(definition: ReducingDefinition, batch: IndexBatch, gone: Sequ
     assert reduce is not None
     db = batch.db
     affected: dict[str, set[int]] = {}
+    removed: set[str] = set()
     sources = [doc_id.lower() for doc_id in gone] + [document.doc_id.lower() for document in documents]
     for chunk in _chunks(sources):
         marks = ",".join("?" * len(chunk))
         for key, bucket in db.execute(f"SELECT key, bucket FROM map_results WHERE source IN ({marks})", chunk):
             affected.setdefault(key, set()).add(bucket)
+            removed.add(key)
         db.execute(f"DELETE FROM map_results WHERE source IN ({marks})", chunk)
     produced = [(document, output) for document in documents
                 for output in outputs.get(document.doc_id.lower(), ())]
     keys = reduce.keys([output for _, output in produced])
     rows: list[tuple[str, str, int, bytes]] = []
+    added: dict[str, list[dict[str, Any]]] = {}
     for (document, output), key in zip(produced, keys, strict=True):
         if isinstance(key, MapFailure):
             batch.fail(document.doc_id, f"Cannot compute the reduce key: {key}")
@@ -104,49 +117,110 @@ def reduce_changes(definition: ReducingDefinition, batch: IndexBatch, gone: Sequ
         bucket = document.number >> BUCKET_BITS
         rows.append((document.doc_id.lower(), text, bucket, orjson.dumps(output, option=orjson.OPT_NON_STR_KEYS)))
         affected.setdefault(text, set()).add(bucket)
+        added.setdefault(text, []).append(output)
     db.executemany("INSERT INTO map_results VALUES (?, ?, ?, ?)", rows)
     if affected:
-        _reduce_keys(definition, batch, affected)
+        outcomes = _incremental(reduce, db, [key for key in affected if key not in removed], affected, added)
+        outcomes.update(_recomputed(definition, batch, [key for key in affected if key not in outcomes], affected))
+        _write_results(definition, batch, affected, outcomes)
 
 
-def _reduce_keys(definition: ReducingDefinition, batch: IndexBatch, affected: dict[str, set[int]]) -> None:
+_Outcome = list[dict[str, Any]] | MapFailure
+
+
+def _incremental(reduce: IndexReduce, db: Any, candidates: list[str], affected: dict[str, set[int]],
+                 added: dict[str, list[dict[str, Any]]]) -> dict[str, _Outcome]:
+    """The new results of keys that only gained outputs, reduced from their previous results and the new
+    outputs (a reduce must accept its own output); keys without a previous result are left out."""
+    if not candidates or _REAPPLIES.get(reduce, reduce.reapplies) is False:
+        return {}
+    previous = dict(_rows_in(db, "SELECT key, body FROM reduce_values WHERE key IN ({})", candidates))
+    keys = [key for key in candidates if key in previous]
+    if not keys:
+        return {}
+    groups = [[*orjson.loads(previous[key]), *added[key]] for key in keys]
+    outcomes = dict(zip(keys, reduce.reduce(groups), strict=True))
+    if _REAPPLIES.get(reduce, reduce.reapplies) is None and not _reapplies(reduce, db, outcomes):
+        return {}
+    # The buckets that gained outputs no longer hold their outputs' reduce: rebuilt when next needed.
+    db.executemany("DELETE FROM reduce_buckets WHERE key = ? AND bucket = ?",
+                   [(key, bucket) for key in keys for bucket in affected[key]])
+    return outcomes
+
+
+def _reapplies(reduce: IndexReduce, db: Any, outcomes: dict[str, _Outcome]) -> bool:
+    """Whether ``reduce`` gives the same results from its own results as from all the outputs (a reduce
+    counting its inputs, ``g.Count()``, does not), judged on the first keys reduced both ways."""
+    checked = [key for key, outcome in outcomes.items() if not isinstance(outcome, MapFailure)][:_CHECKED_KEYS]
+    groups = [[orjson.loads(body) for (body,) in db.execute("SELECT body FROM map_results WHERE key = ?", (key,))]
+              for key in checked]
+    for key, whole in zip(checked, reduce.reduce(groups) if groups else [], strict=True):
+        if not _same(whole, outcomes[key]):
+            _REAPPLIES[reduce] = False
+            return False
+    if len(checked) == _CHECKED_KEYS:
+        _REAPPLIES[reduce] = True
+    return True
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal JSON, numbers within rounding (sums added in another order)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[key], right[key]) for key in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right, strict=True))
+    if is_number(left) and is_number(right):
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(left == right)
+
+
+def _recomputed(definition: ReducingDefinition, batch: IndexBatch, keys: list[str],
+                affected: dict[str, set[int]]) -> dict[str, _Outcome]:
+    """The results of ``keys`` reduced from their outputs: whole for small keys, by bucket for large ones."""
     reduce = definition.reduce
     assert reduce is not None
     db = batch.db
-    counts = dict(_rows_in(db, "SELECT key, count(*) FROM map_results WHERE key IN ({}) GROUP BY key",
-                           list(affected)))
-    large = [key for key in affected if counts.get(key, 0) > DIRECT_REDUCE_LIMIT]
+    if not keys:
+        return {}
+    counts = dict(_rows_in(db, "SELECT key, count(*) FROM map_results WHERE key IN ({}) GROUP BY key", keys))
+    large = [key for key in keys if counts.get(key, 0) > DIRECT_REDUCE_LIMIT]
     bucket_results = _reduce_buckets(definition, batch, large, affected)
-    for key in affected:
-        if key not in bucket_results:
-            db.execute("DELETE FROM reduce_buckets WHERE key = ?", (key,))
-    keys = [key for key in affected if counts.get(key, 0)]
+    db.executemany("DELETE FROM reduce_buckets WHERE key = ?", [(key,) for key in keys if key not in bucket_results])
+    present = [key for key in keys if counts.get(key, 0)]
     groups: list[list[dict[str, Any]]] = []
-    for key in keys:
+    for key in present:
         if key in bucket_results:
             groups.append(bucket_results[key])
         else:
             groups.append([orjson.loads(body) for (body,) in
                            db.execute("SELECT body FROM map_results WHERE key = ?", (key,))])
-    reduced = reduce.reduce(groups) if groups else []
+    return dict(zip(present, reduce.reduce(groups) if groups else [], strict=True))
+
+
+def _write_results(definition: ReducingDefinition, batch: IndexBatch, affected: dict[str, set[int]],
+                   outcomes: dict[str, _Outcome]) -> None:
+    """Replace each affected key's results in the index (a key without outcome has no outputs left)."""
+    db = batch.db
     previous = dict(_rows_in(db, "SELECT key, count FROM reduce_results WHERE key IN ({})", list(affected)))
     number = int(db.execute("SELECT coalesce(max(doc), 0) FROM docs").fetchone()[0])
     for key in affected:
         for position in range(previous.get(key, 0)):
             batch.remove(result_id(key, position))
-    results = dict(zip(keys, reduced, strict=True))
     for key in affected:
-        outcome = results.get(key)
+        outcome = outcomes.get(key)
         if outcome is None or isinstance(outcome, MapFailure):
             if isinstance(outcome, MapFailure):
                 batch.fail(f"Reduce key: {key}", str(outcome), "Reduce")
             db.execute("DELETE FROM reduce_results WHERE key = ?", (key,))
+            db.execute("DELETE FROM reduce_values WHERE key = ?", (key,))
             continue
         for position, result in enumerate(outcome):
             number += 1
             entries, _ = definition.entries([result])
             batch.add(number, result_id(key, position), entries, result)
         db.execute("INSERT OR REPLACE INTO reduce_results VALUES (?, ?)", (key, len(outcome)))
+        db.execute("INSERT OR REPLACE INTO reduce_values VALUES (?, ?)",
+                   (key, orjson.dumps(outcome, option=orjson.OPT_NON_STR_KEYS)))
         batch.reduced()
 
 
