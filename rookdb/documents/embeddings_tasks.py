@@ -51,8 +51,9 @@ class EmbeddingsTasks:
     """A database service (a ``BackgroundService``): ``start`` runs a worker per enabled task,
     ``reload`` follows task and connection-string changes (restarting only what changed), ``stop``
     drains every worker. The catalog calls ``reload`` when the AI record or the set of nodes changes
-    and ``wake`` after every committed write. With ``leases`` a task runs only on the node holding its
-    lease (several nodes over one storage), and a batch commits only while that node still does."""
+    and ``wake`` after every committed write. With ``leases`` (several nodes over one storage) every
+    node embeds claimed batches of each task, and a migrating task's next generation is built only on
+    the node holding the task's lease, committing only while that node still does."""
 
     def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop,
                  leases: TaskLeases | None = None, vectors_ready: VectorsReady = lambda identifier, generation: True
@@ -114,10 +115,11 @@ class EmbeddingsTasks:
             connections = {task_id: self._ai.connection_string(serving[task_id].connection_string_name
                                                                or task.connection_string_name)
                            for task_id, task in tasks.items()}
-            held = self._held([task_id for task_id, task in tasks.items() if not task.disabled])
+            enabled = {task_id for task_id, task in tasks.items() if not task.disabled}
+            held = self._held(sorted(enabled))
             outdated = [
                 task_id for task_id, worker in self._workers.items()
-                if task_id not in held or not _same_work(worker.task, tasks[task_id])
+                if task_id not in enabled or not _same_work(worker.task, tasks[task_id])
                 or connections[task_id] != self._connections.get(task_id)
                 or worker.generation != serving[task_id]
             ]
@@ -135,7 +137,7 @@ class EmbeddingsTasks:
                     for key in forgotten:
                         tx.delete_state(key)
             for task_id, task in tasks.items():
-                if task_id in held and task_id not in self._workers:
+                if task_id in enabled and task_id not in self._workers:
                     self._start_worker(task, connections[task_id], serving[task_id])
                 generation = building[task_id]
                 if task_id in held and generation is not None and task_id not in self._builders:
@@ -144,7 +146,8 @@ class EmbeddingsTasks:
             self._cleaner.run()
 
     def _held(self, task_ids: list[int]) -> set[int]:
-        """The tasks this node runs: all of them, or those whose lease it holds (taking free ones)."""
+        """The tasks this node is responsible for (builds the next generation of): all of them, or
+        those whose lease it holds (taking free ones)."""
         return set(task_ids) if self.leases is None else self.leases.claim(task_ids)
 
     def reset(self, task_id: int) -> None:
@@ -157,8 +160,9 @@ class EmbeddingsTasks:
             with self._database.storage.write() as tx:
                 tx.delete_state(state_key(task_id, generation.state_part("position")))
                 tx.delete_state(state_key(task_id, generation.state_part("stats")))
+                tx.delete_state(state_key(task_id, generation.state_part("claims")))
             task = self._ai.task(task_id=task_id)
-            if self._running and task is not None and not task.disabled and self._held([task_id]):
+            if self._running and task is not None and not task.disabled:
                 name = generation.connection_string_name or task.connection_string_name
                 self._start_worker(task, self._ai.connection_string(name), generation)
 
@@ -176,16 +180,21 @@ class EmbeddingsTasks:
 
     def _worker(self, task: EmbeddingsGenerationConfiguration, generation: Generation,
                 on_caught_up: Callable[[], bool] | None = None) -> EmbeddingsWorker:
+        # Over several nodes each node's worker of the serving generation embeds claimed batches; the
+        # next generation is built by the responsible node alone.
+        claims = (self.leases.feed_claims(lambda part: state_key(task.task_id, generation.state_part(part)))
+                  if self.leases is not None and on_caught_up is None else None)
         return EmbeddingsWorker(self._database.storage, task, self._ai.connection_string,
                                 self._database.settings, loop=self._provider_loop,
                                 on_committed=self._database.notify_changed, throttles=self._throttles,
-                                guard=lambda: self._check(task.task_id, generation), generation=generation,
-                                on_caught_up=on_caught_up)
+                                guard=lambda: self._check(task.task_id, generation, responsible=claims is None),
+                                generation=generation, on_caught_up=on_caught_up, claims=claims)
 
-    def _check(self, task_id: int, generation: Generation) -> None:
-        """Inside a batch's write transaction: this node still runs the task, and the generation still
-        lives in the same role (a batch of a swapped-out or cancelled generation is not committed)."""
-        if self.leases is not None:
+    def _check(self, task_id: int, generation: Generation, *, responsible: bool) -> None:
+        """Inside a batch's write transaction: the generation still lives in the same role (a batch of a
+        swapped-out or cancelled generation is not committed), and when only the ``responsible`` node
+        may commit, this node still is."""
+        if self.leases is not None and responsible:
             self.leases.check(task_id)
         generations = self._ai.generations(task_id)
         if generation not in (generations.serving_generation(), generations.building()):

@@ -47,8 +47,8 @@ def describe_task(services: DatabaseServices, task: EmbeddingsGenerationConfigur
                   ) -> dict[str, Any]:
     """RavenDB's ``OngoingTaskEmbeddingsGeneration`` shape; ``node_url`` is where the client reached us.
 
-    The responsible node is the one holding the task's lease (none while no node does), and a task
-    another node runs is ``NotOnThisNode`` here, as RavenDB says."""
+    The responsible node is the one holding the task's lease (none while no node does); every node
+    embeds the task's batches, and one without a worker for it says ``NotOnThisNode``, as RavenDB does."""
     status = services.embeddings.status(task)
     responsible: dict[str, Any] = {"NodeTag": "A", "NodeUrl": node_url, "ResponsibleNode": "A"}
     leases = services.embeddings.leases

@@ -1,4 +1,7 @@
-"""Which node runs each embeddings task: one lease per task, held by a live node.
+"""Which node is responsible for each embeddings task: one lease per task, held by a live node.
+
+Every live node embeds batches of every task (``FeedClaims``); the lease holder is the task's
+``ResponsibleNode`` and the one that builds a migrating task's next generation.
 
 A lease (state ``embeddings/<task id>/lease``) names the node and the process (incarnation) that holds
 it. A task whose lease is free, or held by a node that left the topology, goes to its preferred node:
@@ -14,9 +17,10 @@ presumed dead and wakes up finds the lease gone and commits nothing, so no batch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from rookdb.ai.embeddings.claims import FeedClaims
 from rookdb.documents.membership import NodeMembership
 from rookdb.errors import NotResponsibleError
 from rookdb.storage.base import ClusterNode, DocumentStorage
@@ -71,6 +75,11 @@ class TaskLeases:
         that commits the task's work."""
         if not self._held_by_me(self._storage.get_state(lease_key(task_id))):
             raise NotResponsibleError(f"Node {self._membership.tag} no longer runs embeddings task {task_id}.")
+
+    def feed_claims(self, state_key: Callable[[str], str]) -> FeedClaims:
+        """Claims on a task's feed for a new worker of this node (``state_key``: the generation's keys)."""
+        membership = self._membership
+        return FeedClaims(self._storage, state_key, membership.tag, membership.incarnation, membership.is_alive)
 
     def holder(self, task_id: int) -> ClusterNode | None:
         """The live node running the task, None while nobody does."""

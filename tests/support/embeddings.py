@@ -9,7 +9,7 @@ import orjson
 
 from rookdb.ai.connection_strings import AiConnectionString, HuggingFaceSettings
 from rookdb.ai.embeddings.layout import sections_of
-from rookdb.storage.sqlite import SqliteStorage
+from rookdb.storage.base import DocumentStorage
 from rookdb.testing.embedding_server import EmbeddingServer
 
 EMBEDDING_API_KEY = "hf_rookdb_tests"
@@ -37,6 +37,6 @@ def tei_requests(server: EmbeddingServer) -> int:
     return stats.requests if stats else 0
 
 
-def sections(storage: SqliteStorage, source_id: str) -> dict[str, dict[str, Any]]:
+def sections(storage: DocumentStorage, source_id: str) -> dict[str, dict[str, Any]]:
     document = storage.get(f"embeddings/{source_id}")
     return {} if document is None else sections_of(orjson.loads(document.body))

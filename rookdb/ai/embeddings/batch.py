@@ -10,13 +10,14 @@ redone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import orjson
 
 from rookdb.ai.embeddings.cache import CachedVector, EmbeddingsCache
+from rookdb.ai.embeddings.claims import Claim
 from rookdb.ai.embeddings.extraction import Extractor
 from rookdb.ai.embeddings.failure_policy import Step
 from rookdb.ai.embeddings.generations import Generation, store_sections
@@ -60,6 +61,8 @@ class BatchPlan:
     tokens: int = 0
     """Input tokens of the provider calls, as reported or counted (``estimated_tokens`` of them estimated)."""
     estimated_tokens: int = 0
+    claim: Claim | None = None
+    """The claim on the feed the batch was read under, when several nodes share the task."""
 
     @property
     def misses(self) -> list[str]:
@@ -109,7 +112,14 @@ class BatchPlan:
             {digest: text for digest, text in self.texts.items() if digest in used},
             {digest: hit for digest, hit in self.hits.items() if digest in used},
             self.reused & used,
-            {digest: data for digest, data in self.vectors.items() if digest in used})
+            {digest: data for digest, data in self.vectors.items() if digest in used}, claim=self.claim)
+
+    def without(self, source_ids: set[str]) -> BatchPlan:
+        """The plan without the documents ``source_ids`` (changed again since: a later batch has them)."""
+        if not source_ids:
+            return self
+        return replace(self, documents=[document for document in self.documents
+                                                    if document.source_id not in source_ids])
 
     @property
     def chunk_count(self) -> int:

@@ -45,6 +45,8 @@ class TaskProgress:
     daily_token_budget: int | None = None
     budget_remaining_today: int | None = None
     budget_resumes_at: str | None = None
+    this_node: dict[str, Any] | None = None
+    """What this node's worker did (``NodeBatches``), when a worker runs the task here."""
 
     def to_wire(self) -> dict[str, Any]:
         counters = self.counters
@@ -70,4 +72,5 @@ class TaskProgress:
             "DailyTokenBudget": self.daily_token_budget,
             "BudgetRemainingToday": self.budget_remaining_today,
             "BudgetResumesAt": self.budget_resumes_at,
+            "ThisNode": self.this_node,
         }

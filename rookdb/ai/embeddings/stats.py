@@ -23,6 +23,7 @@ __all__ = [
     "BatchCounts",
     "Health",
     "HealthThresholds",
+    "NodeBatches",
     "StoredCounts",
     "TaskCounters",
     "TaskStats",
@@ -196,3 +197,22 @@ class TaskStats:
     def _trim(self, now: float) -> None:
         while self._recent and now - self._recent[0][0] > self._window:
             self._recent.popleft()
+
+
+@dataclass
+class NodeBatches:
+    """The batches this node's worker committed and where their time went (seconds, summed): reading
+    and claiming the feed, embedding, and the commit — of which ``coordination`` is the part the
+    claims add (completing the claim, skipping superseded documents, reading the shared counters)."""
+
+    batches: int = 0
+    documents: int = 0
+    claim: float = 0.0
+    embed: float = 0.0
+    commit: float = 0.0
+    coordination: float = 0.0
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"Batches": self.batches, "Documents": self.documents, "ClaimSeconds": round(self.claim, 4),
+                "EmbedSeconds": round(self.embed, 4), "CommitSeconds": round(self.commit, 4),
+                "CoordinationSeconds": round(self.coordination, 4)}

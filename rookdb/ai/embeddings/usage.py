@@ -143,6 +143,12 @@ class DailyUsage:
             self._counts[connection_string_identifier] = current + counts
             self._changed.add(connection_string_identifier)
 
+    def reload(self) -> None:
+        """Read today's counts again (other nodes add to the same owner's usage)."""
+        with self._lock:
+            self._roll()
+            self._counts = self._load(self._day)
+
     def today(self) -> UsageCounts:
         """Today's usage over every connection string."""
         with self._lock:

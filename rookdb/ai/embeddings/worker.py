@@ -12,6 +12,10 @@ connection string's ``EmbeddingsMaxConcurrentBatches`` provider calls in flight,
 sections, attachments, cache entries, new position and counters in one write transaction. While
 one batch is being written the next one is already planned and embedded, so the provider is never
 idle waiting for the database.
+
+Over several nodes (``claims``) every node runs a worker for the task: each batch is a claimed range
+of the feed (``claims.py``), its commit completes the claim and adds to the stored counters, usage
+and errors, and the position moves over the lowest finished ranges only.
 """
 
 from __future__ import annotations
@@ -22,19 +26,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
 from rookdb.ai.embeddings.batch import BatchPlan, plan_batch, write_batch
 from rookdb.ai.embeddings.budget import DailyBudget
 from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, utc_now
+from rookdb.ai.embeddings.claims import ClaimLostError, FeedClaims, superseded
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.extraction import Extractor, create_extractor
 from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
 from rookdb.ai.embeddings.generations import Generation
 from rookdb.ai.embeddings.progress import TaskProgress, TaskState
-from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, TaskCounters, TaskStats
+from rookdb.ai.embeddings.stats import BatchCounts, HealthThresholds, NodeBatches, TaskCounters, TaskStats
 from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import DailyUsage, UsageCounts, next_day_start, task_owner
 from rookdb.ai.prompts import prompts_for
@@ -47,7 +51,7 @@ from rookdb.ai.tokens import count_tokens
 from rookdb.background import CoroutineService, ProviderLoop
 from rookdb.errors import AiConfigurationError, AiError, NotResponsibleError, RookError
 from rookdb.settings import Settings
-from rookdb.storage.base import DocumentStorage
+from rookdb.storage.base import DocumentStorage, WriteTransaction
 from rookdb.wire import format_timestamp
 
 __all__ = [
@@ -128,6 +132,7 @@ class EmbeddingsWorker:
         throttles: TaskThrottles | None = None,
         generation: Generation = Generation(),
         on_caught_up: Callable[[], bool] | None = None,
+        claims: FeedClaims | None = None,
     ) -> None:
         self.task = task
         self.generation = generation
@@ -135,6 +140,9 @@ class EmbeddingsWorker:
         self._on_caught_up = on_caught_up
         """Called (on a thread) when a generation being built has embedded every document: True when it
         swapped in, and this worker's work is done."""
+        self._claims = claims
+        """With several nodes: the batches this worker embeds are claimed ranges of the feed, and
+        counters, usage and errors are added to the stored ones (other nodes commit batches too)."""
         self._throttles = throttles or TaskThrottles(settings)
         self.throttle: ProviderThrottle | None = None
         """The connection string's throttle, once the worker has resolved it."""
@@ -166,6 +174,7 @@ class EmbeddingsWorker:
         self.fallback_until: float | None = None
         """Wall-clock time (``time.time()``) the fallback ends, while in fallback."""
         self._errors_version_stored = self.errors.version
+        self.this_node = NodeBatches()
         self._service = CoroutineService(f"Embeddings task {task.name}", loop, self._serve, log=logger)
 
     def _state_key(self, part: str) -> str:
@@ -293,22 +302,28 @@ class EmbeddingsWorker:
                 _mark_reused(plan, uncommitted)
                 plan = await self._within_budget(plan, connection_string)
                 if plan is None:  # not one more document fits in today's budget
-                    if writing is not None:
-                        finished, writing = writing, None
-                        await finished
+                    await self._drop_pipeline(None, writing)
+                    writing = None
                     uncommitted.clear()
                     read_position = self.position
                     await self._wait_for_budget()
                     continue
                 read_position = plan.last_etag
                 upcoming = asyncio.create_task(self._prepare(read_position, extractor, connection_string))
+                embedding = time.perf_counter()
                 await self._fill_vectors(plan, provider, limit, concurrency, uncommitted)
+                self.this_node.embed += time.perf_counter() - embedding
                 if writing is not None:
                     finished, writing = writing, None
                     await finished  # batches commit in feed order
                 writing = asyncio.create_task(self._commit(plan, connection_string))
             except asyncio.CancelledError:
                 raise
+            except ClaimLostError as lost:
+                logger.info("Embeddings task %s: %s", self.task.name, lost.message)
+                await self._drop_pipeline(upcoming, writing)
+                upcoming = writing = None
+                uncommitted.clear()
             except NotResponsibleError:
                 for pending in (upcoming, writing):
                     if pending is not None:
@@ -316,22 +331,29 @@ class EmbeddingsWorker:
                         await asyncio.gather(pending, return_exceptions=True)
                 raise
             except Exception as error:
-                for pending in (upcoming, writing):
-                    if pending is not None:
-                        # The batch being written is embedded already: keep it if it can be stored.
-                        if pending is upcoming:
-                            pending.cancel()
-                        await asyncio.gather(pending, return_exceptions=True)
+                await self._drop_pipeline(upcoming, writing)
                 upcoming = writing = None
                 uncommitted.clear()
                 self.budget.in_flight = 0
                 read_position = self.position
                 await self._on_batch_failure(error, len(plan.documents) if plan is not None else 0)
+        await self._drop_pipeline(upcoming, writing)
+
+    async def _drop_pipeline(self, upcoming: asyncio.Task[BatchPlan | None] | None,
+                             writing: asyncio.Task[None] | None) -> None:
+        """Let the batch being written finish (it is embedded already: keep it if it can be stored) and
+        drop the next one; its claim, and any other this worker still holds, is given up."""
         if upcoming is not None:
-            upcoming.cancel()
+            if self._claims is None:
+                upcoming.cancel()  # a claim being taken is let finish, then released
             await asyncio.gather(upcoming, return_exceptions=True)
         if writing is not None:
             await asyncio.gather(writing, return_exceptions=True)
+        if self._claims is not None:
+            try:
+                await asyncio.to_thread(self._claims.release)
+            except RookError as error:  # the storage is away: the claims free up when this node goes
+                logger.warning("Embeddings task %s could not release its claims: %s", self.task.name, error.message)
 
     async def _prepare(self, position: int, extractor: Extractor, connection_string: AiConnectionString,
                        ) -> BatchPlan | None:
@@ -340,10 +362,21 @@ class EmbeddingsWorker:
 
     def _prepare_now(self, position: int, extractor: Extractor, connection_string: AiConnectionString
                      ) -> BatchPlan | None:
-        changes = self._storage.changes_since(position, self._batch_size, self.task.collection)
-        if not changes:
-            return None
-        plan = plan_batch(changes, extractor, prompts_for(connection_string).document)
+        if self._claims is not None:
+            claiming = time.perf_counter()
+            claimed = self._claims.take(self.task.collection, self._batch_size)
+            self.this_node.claim += time.perf_counter() - claiming
+            if claimed is None:  # caught up: show where the task is, whichever node moved it
+                self.position = self._claims.position()
+                self.stats.counters = TaskCounters.from_state(self._storage.get_state(self._state_key("stats")))
+                return None
+            plan = plan_batch(claimed.changes, extractor, prompts_for(connection_string).document)
+            plan.last_etag, plan.claim = claimed.end, claimed.claim
+        else:
+            changes = self._storage.changes_since(position, self._batch_size, self.task.collection)
+            if not changes:
+                return None
+            plan = plan_batch(changes, extractor, prompts_for(connection_string).document)
         plan.hits = self._cache.lookup(connection_string.identifier, plan.texts, self.task.quantization)
         plan.vectors = {digest: cached.data for digest, cached in plan.hits.items()}
         return plan
@@ -382,41 +415,67 @@ class EmbeddingsWorker:
         usage = UsageCounts(provider_calls=plan.provider_calls, tokens=plan.tokens,
                             estimated_tokens=plan.estimated_tokens, cache_hits=counts.cache_hits,
                             tokens_saved=saved.tokens, estimated_tokens_saved=saved.tokens if saved.estimated else 0)
-        counters = self.stats.counters.after_batch(counts)
         at = format_timestamp(self._clock())
-        for document in plan.documents:
-            if document.error is not None:
-                step, message = document.error
-                self.errors.add_item(step, document.source_id, message, at)
-        await asyncio.to_thread(self._write, plan, connection_string, counters,
-                                self.usage.pending(connection_string.identifier, usage))
+        failed = [(document.error, document.source_id) for document in plan.documents if document.error is not None]
+
+        def log_items(log: ErrorsLog) -> None:
+            for (step, message), source_id in failed:
+                log.add_item(step, source_id, message, at)
+
+        counters, position = await asyncio.to_thread(self._write, plan, connection_string, counts, usage, log_items)
         self.usage.add(connection_string.identifier, usage)
         self.budget.in_flight = max(0, self.budget.in_flight - plan.tokens)
-        self.position = plan.last_etag
+        self.position = position
         self.stats.committed(counters, counts.documents)
         self._policy.on_success()
         self.fallback_until = None
         if self._on_committed is not None:
             self._on_committed()
 
-    def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counters: TaskCounters,
-               usage_states: dict[str, Any]) -> None:
+    def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counts: BatchCounts,
+               usage: UsageCounts, log_items: Callable[[ErrorsLog], None]) -> tuple[TaskCounters, int]:
+        """Commit the batch; returns the task's counters and position after it."""
+        started = time.perf_counter()
         with self._storage.write() as tx:
             if self._guard is not None:
                 self._guard()
-            for key, value in usage_states.items():
+            position, counters = plan.last_etag, self.stats.counters
+            if self._claims is not None and plan.claim is not None:
+                coordinating = time.perf_counter()
+                position = self._claims.complete(tx, plan.claim, plan.last_etag)
+                plan = plan.without(superseded(tx, [(document.source_id, document.etag, document.deleted)
+                                                    for document in plan.documents]))
+                # Other nodes commit batches of this task too: add to what is stored, under the write lock.
+                counters = TaskCounters.from_state(self._storage.get_state(self._state_key("stats")))
+                self.usage.reload()
+                self.this_node.coordination += time.perf_counter() - coordinating
+            counters = counters.after_batch(counts)
+            for key, value in self.usage.pending(connection_string.identifier, usage).items():
                 tx.set_state(key, value)
             write_batch(tx, self._cache, plan, task_identifier=self.task.identifier,
                         source_collection=self.task.collection,
                         connection_string_identifier=connection_string.identifier,
                         quantization=self.task.quantization, cache_period=self.task.embeddings_cache_expiration,
                         generation=self.generation)
-            tx.set_state(self._state_key("position"), plan.last_etag)
+            tx.set_state(self._state_key("position"), position)
             tx.set_state(self._state_key("stats"), counters.to_state())
-            version = self.errors.version
-            if version != self._errors_version_stored:
-                tx.set_state(self._state_key("errors"), self.errors.to_state())
-        self._errors_version_stored = version
+            self._log_errors(tx, log_items)
+        self.this_node.commit += time.perf_counter() - started
+        self.this_node.batches += 1
+        self.this_node.documents += len(plan.documents)
+        return counters, position
+
+    def _log_errors(self, tx: WriteTransaction, add: Callable[[ErrorsLog], None]) -> None:
+        """Add errors to the task's log and store it in ``tx`` if it changed; with claims the stored
+        log is the one added to (other nodes add theirs)."""
+        log = self.errors
+        if self._claims is not None:
+            log = ErrorsLog(self._storage.get_state(self._state_key("errors")))
+            self._errors_version_stored = log.version
+        add(log)
+        if log.version != self._errors_version_stored:
+            tx.set_state(self._state_key("errors"), log.to_state())
+        self.errors, self._errors_version_stored = log, log.version
 
     # -- embedding -----------------------------------------------------------------------------
 
@@ -480,7 +539,7 @@ class EmbeddingsWorker:
         if not isinstance(error, RookError):
             logger.exception("Embeddings task %s failed a batch", self.task.name, exc_info=error)
         self.stats.counters = self.stats.counters.after_failed_batch()
-        await self._record_process_error(step_of(error), documents, message)
+        await self._record_process_error(step_of(error), documents, message, failed_batch=True)
         if kind is FailureKind.CONFIGURATION:
             self.state = TaskState.FAILED
             await self._idle_until_stopped()
@@ -491,20 +550,29 @@ class EmbeddingsWorker:
         logger.warning("Embeddings task %s suspended for %.1fs after: %s", self.task.name, delay, message)
         await self._service.sleep(delay, wakeable=False)
 
-    async def _record_process_error(self, step: Step, documents: int, message: str) -> None:
+    async def _record_process_error(self, step: Step, documents: int, message: str, *, failed_batch: bool = False
+                                    ) -> None:
         self.last_error = message
-        self.errors.add_process(step, documents, message, format_timestamp(self._clock()))
+        at = format_timestamp(self._clock())
+
+        def add(log: ErrorsLog) -> None:
+            log.add_process(step, documents, message, at)
+
+        if self._claims is None:  # kept even if it cannot be stored now (stored with the next batch)
+            add(self.errors)
         try:
-            await asyncio.to_thread(self._store_errors)
+            await asyncio.to_thread(self._store_errors, add if self._claims is not None else None, failed_batch)
         except RookError as error:
             logger.warning("Could not store the errors of embeddings task %s: %s", self.task.name, error.message)
 
-    def _store_errors(self) -> None:
+    def _store_errors(self, add: Callable[[ErrorsLog], None] | None, failed_batch: bool) -> None:
         with self._storage.write() as tx:
-            version = self.errors.version
-            tx.set_state(self._state_key("errors"), self.errors.to_state())
-            tx.set_state(self._state_key("stats"), self.stats.counters.to_state())
-        self._errors_version_stored = version
+            self._log_errors(tx, add or (lambda log: None))
+            counters = self.stats.counters
+            if self._claims is not None:
+                counters = TaskCounters.from_state(self._storage.get_state(self._state_key("stats")))
+                self.stats.counters = counters = counters.after_failed_batch() if failed_batch else counters
+            tx.set_state(self._state_key("stats"), counters.to_state())
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -530,4 +598,5 @@ class EmbeddingsWorker:
             budget_resumes_at=(format_timestamp(self.budget_resumes_at)
                                if self.budget_resumes_at is not None and state is TaskState.BUDGET_EXHAUSTED
                                else None),
+            this_node=self.this_node.to_wire(),
         )

@@ -16,7 +16,7 @@ def test_progress_on_the_wire() -> None:
         "CacheHits": 2, "ProviderCalls": 3, "Tokens": 120, "EstimatedTokens": 20, "TokensSaved": 30,
         "FailedItems": 1, "FailedBatches": 1, "FailureRatio": 0.1235, "ThroughputPerSecond": 12.35,
         "LastError": None, "FallbackUntil": None, "History": [], "Throttle": None, "DailyTokenBudget": 1000,
-        "BudgetRemainingToday": 880, "BudgetResumesAt": None,
+        "BudgetRemainingToday": 880, "BudgetResumesAt": None, "ThisNode": None,
     }
 
 
