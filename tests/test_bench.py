@@ -40,7 +40,8 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "http_load.py": (["--seconds", "1", "--rounds", "1", "--vectors", "100", "--soak-seconds", "2"], [
         "GET /docs?id= req/s", "GET /docs?id= p50", "equality query", "vector query", "soak 2 s", "soak: server RSS",
         "soak: acknowledged writes"]),
-    "cluster.py": (["--documents", "200", "--operations", "100"], ["SQLite", "PostgreSQL", "PostgreSQL / SQLite"]),
+    "cluster.py": (["--documents", "200", "--operations", "100", "--embeddings", "150", "--provider-latency", "0.05"],
+                   ["SQLite", "PostgreSQL", "PostgreSQL / SQLite", "1 node", "2 nodes", "3 nodes"]),
     "static_indexing.py": (["--documents", "300"], ["auto-index", "LINQ map", "JavaScript map", "LINQ map-reduce",
                                                      "group by (auto map-reduce)"]),
     "patch.py": (["--documents", "300", "--writes", "200"], [
