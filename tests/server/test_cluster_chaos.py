@@ -1,7 +1,8 @@
 """Several ``rookdb serve`` processes over one PostgreSQL, killed with SIGKILL or cut off from it:
-the official client fails over, acknowledged writes are all there, an embeddings task moves to a live
-node and finishes with exactly the embeddings it should (no batch committed twice, nothing orphaned),
-and a node that lost PostgreSQL answers 503 and recovers without a restart."""
+the official client fails over, acknowledged writes are all there, an embeddings task that both nodes
+embed goes on on the survivor and finishes with exactly the embeddings it should (no range committed
+twice, nothing orphaned), a restarted node resumes its indexes from their checkpoints, and a node that
+lost PostgreSQL answers 503 and recovers without a restart."""
 
 from __future__ import annotations
 
@@ -221,3 +222,114 @@ def test_nodes_answer_503_while_postgresql_is_down_and_recover_without_a_restart
                              .where_equals("Name", "through A"))
                 assert len(found) == 1
         wait_for(lambda: len(nodes[0].get("/topology", name=DATABASE)["Nodes"]) == 2)
+
+
+def only(node: Node) -> DocumentStore:
+    """A store that talks to ``node`` alone (no failover to the others)."""
+    store = DocumentStore(urls=[node.url], database=DATABASE)
+    store.conventions.disable_topology_updates = True
+    store.initialize()
+    return store
+
+
+def test_a_node_killed_during_writes_while_both_embed_loses_no_write_and_the_task_ends_exact(
+        cluster: Cluster, postgres_server: PostgresServer, catalog: str) -> None:
+    nodes = cluster(2)
+    rng = random.Random(41)
+    with client(nodes[:1]) as store:
+        store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(DATABASE)))
+        with store.bulk_insert() as bulk:
+            for n in range(1, DOCUMENTS + 1):
+                bulk.store_as(product(n, rng), f"products/{n}-A")
+        add_task(store)
+        # Both nodes embed batches of the one task.
+        wait_for(lambda: all(progress(node)["ThisNode"]["Batches"] > 0 for node in nodes), timeout=180)
+        acknowledged: list[str] = []
+        failures: list[BaseException] = []
+        writes = random.Random(42)
+
+        def write() -> None:
+            try:
+                for batch in range(40):
+                    with store.open_session() as session:
+                        ids = [f"products/w{batch}-{n}" for n in range(5)]
+                        for number, doc_id in enumerate(ids):
+                            session.store(product(1000 + 5 * batch + number, writes), doc_id)
+                        session.save_changes()
+                    acknowledged.extend(ids)
+                    time.sleep(0.05)
+            except BaseException as error:  # reported below
+                failures.append(error)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        wait_for(lambda: len(acknowledged) >= 50)
+        survivor_batches = progress(nodes[1])["ThisNode"]["Batches"]
+        nodes[0].kill()  # the client's preferred node, in the middle of writes and of batches
+        writer.join(timeout=240)
+        assert not failures and len(acknowledged) == 200
+    total = DOCUMENTS + 200
+    wait_for(lambda: progress(nodes[1])["State"] == "Idle" and progress(nodes[1])["DocumentsProcessed"] == total,
+             timeout=300)
+    final = progress(nodes[1])
+    # Counters are added by each committed batch: a range committed twice would count its documents twice.
+    assert final["DocumentsChanged"] == total and final["FailedItems"] == 0
+    assert final["ThisNode"]["Batches"] > survivor_batches  # the survivor did the rest, the dead node's ranges too
+    with only(nodes[1]) as reader, reader.open_session() as session:
+        loaded = session.load(acknowledged, Product)
+        assert all(loaded[doc_id] is not None for doc_id in acknowledged)
+    backend = PostgresBackend(postgres_server.url, catalog=catalog)
+    try:
+        storage = backend.open(DATABASE)
+        assert storage.integrity_check() == []
+        check_embeddings(storage)  # every document's embeddings exact, no orphan, no missing one
+        storage.close()
+    finally:
+        backend.close()
+
+
+def index_statistics(node: Node, name: str) -> dict[str, Any]:
+    found = [entry for entry in node.get(f"/databases/{DATABASE}/indexes/stats")["Results"] if entry["Name"] == name]
+    assert len(found) == 1, found
+    return found[0]  # type: ignore[no-any-return]
+
+
+def by_category(store: DocumentStore, category: str) -> list[Product]:
+    with store.open_session() as session:
+        return list(session.query(object_type=Product).wait_for_non_stale_results()
+                    .where_equals("Category", category))
+
+
+def test_a_node_killed_and_restarted_resumes_its_indexes_from_their_checkpoints(cluster: Cluster) -> None:
+    nodes = cluster(2)
+    rng = random.Random(43)
+    with client(nodes[:1]) as store:
+        store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(DATABASE)))
+        with store.bulk_insert() as bulk:
+            for n in range(1, 101):
+                bulk.store_as(product(n, rng), f"products/{n}-A")
+        with only(nodes[1]) as on_b:
+            assert len(by_category(on_b, "categories/1-A")) == 12
+            with store.open_session() as session:  # 10 documents changed: mapped twice
+                for n in range(1, 11):
+                    session.store(product(n, rng), f"products/{n}-A")
+                session.save_changes()
+            assert len(by_category(on_b, "categories/1-A")) == 12
+        [index] = [entry["Name"] for entry in nodes[1].get(f"/databases/{DATABASE}/indexes/stats")["Results"]]
+        before = index_statistics(nodes[1], index)
+        assert (before["MapAttempts"], before["EntriesCount"]) == (110, 100)
+        nodes[1].kill()
+        with store.open_session() as session:  # written while B is down
+            for n in range(101, 131):
+                session.store(product(n, rng), f"products/{n}-A")
+            session.save_changes()
+    nodes[1].start()
+    with only(nodes[1]) as on_b:
+        assert len(by_category(on_b, "categories/1-A")) == 16
+    after = index_statistics(nodes[1], index)
+    # Resumed, not rebuilt: the index was created once and mapped only the 30 documents written since
+    # (a rebuild would have mapped 130 documents from scratch: 130 attempts, or 240 on kept counters).
+    assert after["CreatedTimestamp"] == before["CreatedTimestamp"]
+    assert (after["MapAttempts"], after["EntriesCount"]) == (140, 130)
+    assert after["Collections"]["Products"]["LastProcessedDocumentEtag"] > \
+        before["Collections"]["Products"]["LastProcessedDocumentEtag"]
