@@ -187,12 +187,13 @@ class FeedClaims:
         return self._position()
 
 
-def superseded(tx: WriteTransaction, changes: Sequence[tuple[str, int, bool]]) -> set[str]:
+def superseded(storage: DocumentStorage, changes: Sequence[tuple[str, int, bool]]) -> set[str]:
     """The source ids, among ``(id, etag, deleted)`` planned changes, that changed again since (their
-    newer version belongs to a later claim); read inside the batch's write transaction."""
+    newer version belongs to a later claim). Call inside the batch's write transaction before it writes
+    documents: holding the write lock, the committed documents are the latest."""
     stale: set[str] = set()
-    for source_id, etag, deleted in changes:
-        current = tx.get(source_id)
+    found = storage.get_many([source_id for source_id, _, _ in changes])
+    for (source_id, etag, deleted), current in zip(changes, found, strict=True):
         if (current is not None) if deleted else (current is None or current.etag != etag):
             stale.add(source_id)
     return stale

@@ -443,7 +443,7 @@ class EmbeddingsWorker:
             if self._claims is not None and plan.claim is not None:
                 coordinating = time.perf_counter()
                 position = self._claims.complete(tx, plan.claim, plan.last_etag)
-                plan = plan.without(superseded(tx, [(document.source_id, document.etag, document.deleted)
+                plan = plan.without(superseded(self._storage, [(document.source_id, document.etag, document.deleted)
                                                     for document in plan.documents]))
                 # Other nodes commit batches of this task too: add to what is stored, under the write lock.
                 counters = TaskCounters.from_state(self._storage.get_state(self._state_key("stats")))

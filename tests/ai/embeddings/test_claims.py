@@ -143,12 +143,12 @@ def test_documents_changed_after_their_range_was_claimed_are_superseded(
     planned = [(change.id, change.etag, change.deleted) for change in batch.changes]
     put(storage, "products/1", Name="renamed")
     delete(storage, "products/2")
-    with storage.write() as tx:
-        assert superseded(tx, planned) == {"products/1", "products/2"}
+    with storage.write():
+        assert superseded(storage, planned) == {"products/1", "products/2"}
     put(storage, "products/2", Name="back")
     delete(storage, "products/3")
-    with storage.write() as tx:
-        assert superseded(tx, [("products/3", products[3], False), ("products/2", products[2], True),
+    with storage.write():
+        assert superseded(storage, [("products/3", products[3], False), ("products/2", products[2], True),
                                ("products/0", products[0], False)]) == {"products/3", "products/2"}
 
 
