@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rookdb.errors import IndexNotFoundError
+from rookdb.indexes.auto_map_reduce import AutoMapReduceDefinition
 from rookdb.indexes.registry import IndexRegistry, QueryIndex
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.query import ast
@@ -24,6 +25,8 @@ __all__ = ["answer_from", "run_on_index", "shape_of"]
 
 def shape_of(definition: object) -> IndexShape:
     """What a queried index stores and compares exactly."""
+    if isinstance(definition, AutoMapReduceDefinition):
+        return IndexShape(results_stored=True)
     if not isinstance(definition, StaticIndexDefinition):
         return IndexShape()
     stored = frozenset(name for name in (*definition.output_names(), *definition.created) if definition.stores(name))

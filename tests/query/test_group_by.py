@@ -51,6 +51,8 @@ def test_groups_are_kept_current_and_survive_a_restart(storage: SqliteStorage, t
     checkpoint = index.checkpoint
     assert (index.definition.type_name, index.name) == (
         "AutoMapReduce", "Auto/Orders/ByCountAndFreightReducedByCompany")
+    by_name = "from index 'Auto/Orders/ByCountAndFreightReducedByCompany' where Count = 2"
+    assert rows(storage, registry, by_name) == [{"Company": "c2", "Count": 2, "Freight": 14}]
     registry.close()
     reopened = IndexRegistry.open(tmp_path / "indexes", storage)
     assert [each.checkpoint for each in reopened.indexes()] == [checkpoint]  # resumed, not rebuilt
