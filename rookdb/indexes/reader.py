@@ -133,6 +133,19 @@ class IndexReader:
                    for term in terms if term is not None]
         return _combined(matched, condition.require_all)
 
+    def terms(self, condition: plan.Condition, field: str) -> list[tuple[int, Any, str, str]]:
+        """Every value the matching documents hold at ``field``, as the ``terms`` table keeps them:
+        (document, typed key, text of a number or boolean, the string as written when lower-casing
+        changed it); one row per distinct value of a document (facets count them)."""
+        known = self._fields.get(field)
+        if known is None or not known.terms:
+            return []
+        compiled = self._compile(condition)
+        restriction = "" if compiled is EVERYTHING else f" AND doc IN ({compiled.sql})"
+        params = () if compiled is EVERYTHING else compiled.params
+        sql = f"SELECT doc, v, t, x FROM terms WHERE field = {known.id}{restriction}"
+        return self._db.execute(sql, params).fetchall()
+
     # ---------------------------------------------------------------- documents
 
     def ids(self, documents: Iterable[int]) -> dict[int, str]:

@@ -13,6 +13,7 @@ from typing import Literal as TypingLiteral
 from typing import TypeAlias
 
 from rookdb.indexes.vector.fields import FORMS, FieldForm
+from rookdb.query.facet_nodes import Facet, FacetAggregation
 from rookdb.query.group_nodes import CountAggregate, GroupByItem, GroupKey, SumAggregate, outside_group_by
 from rookdb.query.nodes import (
     CompareExchangeValue,
@@ -40,6 +41,8 @@ __all__ = [
     "Exact",
     "Exists",
     "Expr",
+    "Facet",
+    "FacetAggregation",
     "Field",
     "FieldPath",
     "ForDoc",
@@ -468,6 +471,8 @@ class Query(Node):
     group_by: tuple[GroupByItem, ...] = ()
     order_by: tuple[OrderBy, ...] = ()
     select: Select | None = None
+    facets: tuple[Facet, ...] = ()
+    """``select facet(...), ...``: the query answers with facet results instead of documents."""
     include: tuple[FieldPath, ...] = ()
     include_compare_exchange: tuple[FieldPath, ...] = ()
     """``include cmpxchg(path)``: the compare-exchange values whose keys the path holds."""
@@ -494,6 +499,8 @@ class Query(Node):
             parts.append(self.select.to_rql())
         if self.javascript is not None:
             parts.append("select " + self.javascript)
+        if self.facets:
+            parts.append("select " + ", ".join(facet.to_rql() for facet in self.facets))
         includes = [p.to_rql() for p in self.include]
         includes += [f"cmpxchg({p.to_rql()})" for p in self.include_compare_exchange]
         includes += ["timings()"] if self.include_timings else []

@@ -15,6 +15,7 @@ from rookdb.errors import RookError
 from rookdb.indexes.registry import IndexRegistry
 from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
+from rookdb.query.facets import with_setups
 from rookdb.query.group_by import refuse_aggregates, run_group_by
 from rookdb.query.index_names import auto_index_fields, reads_collection
 from rookdb.query.named import answer_from, run_on_index
@@ -55,7 +56,9 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
         return result
     if indexes is None:
         raise RookError("This database was opened without its indexes: only collection reads can run.")
-    fields, vectors = auto_index_fields(parsed, parameters)
+    # Facets from a setup document name their fields there: the auto-index needs them too.
+    expanded, expanded_parameters = with_setups(parsed, parameters, source)
+    fields, vectors = auto_index_fields(expanded, expanded_parameters)
     collection = parsed.source.name if parsed.source.kind == "collection" else None
     with indexes.for_query(collection, fields, vectors, wait=wait_for_non_stale) as chosen:
         return answer_from(chosen, query, parsed, parameters, source, start=start, page_size=page_size,

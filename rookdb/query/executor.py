@@ -27,6 +27,7 @@ from rookdb.indexes.reader import IndexReader
 from rookdb.query import ast, indexed, vector_clauses
 from rookdb.query.bindings import Bindings, check_parameters, doc_id
 from rookdb.query.deadline import NO_DEADLINE, Deadline
+from rookdb.query.facets import facet_results, matching_documents, with_setups
 from rookdb.query.highlighting import highlightings
 from rookdb.query.index_names import index_name as query_index_name
 from rookdb.query.index_names import reads_collection
@@ -142,11 +143,18 @@ def execute(
     began = time.perf_counter()
     parsed = parse_query(query) if isinstance(query, str) else query
     text = query if isinstance(query, str) else parsed.to_rql()
+    if parsed.facets:
+        parsed, parameters = with_setups(parsed, parameters, source)
     check_parameters(parsed, parameters, text)
     on_index = parsed.source.kind == "index"
     if on_index and index is None:
         raise IndexNotFoundError(f"Index '{parsed.source.name}' does not exist.")
     bindings = Bindings(parameters, parsed.source.alias, text)
+    if parsed.facets:
+        if index is None:
+            raise InvalidQueryError("Facet queries are answered by an index", query=text)
+        return _facet_query(parsed, bindings, index, source, shape or indexed.IndexShape(), began,
+                            index_name or query_index_name(parsed, parameters), deadline)
     fusion = fusion_of(parameters, text)
     vector_only = (parsed.where is not None and parsed.source.kind == "collection"
                    and vector_clauses.vector_only(parsed.where))
@@ -176,6 +184,19 @@ def execute(
         explanations=None if parsed.include_explanations is False else _explanations(parsed, bindings, page),
         highlightings=highlightings(parsed, bindings, page) if parsed.highlights else None,
     )
+
+
+def _facet_query(parsed: ast.Query, bindings: Bindings, index: IndexReader, source: QuerySource,
+                 shape: indexed.IndexShape, began: float, index_name: str, deadline: Deadline) -> QueryResult:
+    """A ``select facet(...)`` query: one result per facet, includes read from every matching document."""
+    results = facet_results(parsed, bindings, index, is_exact=shape.is_exact, deadline=deadline)
+    includes: dict[str, dict[str, Any]] = {}
+    if parsed.include:
+        documents = matching_documents(parsed, bindings, index, source, is_exact=shape.is_exact)
+        includes = gather_includes(documents, parsed.include, bindings, source)
+    return QueryResult(results=results, includes=includes, total_results=len(results), skipped_results=0,
+                       index_name=index_name, duration_ms=round((time.perf_counter() - began) * 1000),
+                       included_paths=[path.dotted for path in parsed.include])
 
 
 def _explanations(parsed: ast.Query, bindings: Bindings, page: list[Row]) -> dict[str, list[str]]:

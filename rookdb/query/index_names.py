@@ -34,7 +34,7 @@ def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
 
 def reads_collection(query: ast.Query) -> bool:
     """True when the query is answered by reading its collection in order (no auto-index)."""
-    return not query.order_by and (query.where is None or _only_ids(query.where))
+    return not query.order_by and not query.facets and (query.where is None or _only_ids(query.where))
 
 
 def index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> list[str]:
@@ -53,6 +53,9 @@ def auto_index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> tuple[
     for order in query.order_by:
         if isinstance(order.target, ast.FieldPath):
             fields.append(_field(order.target, query.source.alias, FieldIndexing.DEFAULT))
+    for facet in query.facets:  # the facet's field (or its ranges' field) and the aggregated fields
+        paths = [node for node in facet.walk() if isinstance(node, ast.FieldPath)]
+        fields.extend(_field(path, query.source.alias, FieldIndexing.DEFAULT) for path in paths)
     return fields, list(vectors)
 
 

@@ -220,6 +220,47 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
         projections = tuple(children[1:] if distinct else children)
         return "select", ast.Select(projections, distinct)
 
+    def facet_select(self, children: list[ast.Facet]) -> tuple[str, tuple[ast.Facet, ...]]:
+        return "facets", tuple(children)
+
+    def facet(self, children: list[Any]) -> ast.Facet:
+        keyword, arguments = children[0], children[1:]
+        alias = None
+        if arguments and isinstance(arguments[-1], Token):
+            token = arguments.pop()
+            alias = _unquote(token) if token.type == "STRING" else str(token)
+        parts: dict[str, list[Any]] = {"field": [], "range": [], "setup": [], "options": [], "aggregation": []}
+        for kind, item in arguments:
+            parts[kind].append(item)
+        fields, ranges, setups, options = parts["field"], parts["range"], parts["setup"], parts["options"]
+        if setups and (len(arguments) > 1 or alias is not None):
+            raise _BuildError(keyword, "facet(id(...)) takes its facets from the setup document and nothing else")
+        if len(fields) > 1 or (fields and ranges):
+            raise _BuildError(keyword, "A facet is over one field or over ranges of one field, not both")
+        if len(options) > 1:
+            raise _BuildError(keyword, "A facet takes one options parameter")
+        return ast.Facet(fields[0] if fields else None, tuple(ranges), setups[0] if setups else None,
+                         tuple(parts["aggregation"]), options[0] if options else None, alias)
+
+    def facet_field(self, children: list[Any]) -> tuple[str, ast.FieldPath]:
+        return "field", children[0]
+
+    def facet_range(self, children: list[Any]) -> tuple[str, ast.Expr]:
+        return "range", children[0] if len(children) == 1 else ast.And(tuple(children))
+
+    def facet_aggregation(self, children: list[Any]) -> tuple[str, ast.FacetAggregation]:
+        alias = None
+        if len(children) > 2:
+            token = children[2]
+            alias = _unquote(token) if token.type == "STRING" else str(token)
+        return "aggregation", ast.FacetAggregation(str(children[0]).lower(), children[1], alias)  # type: ignore[arg-type]
+
+    def facet_options(self, children: list[Token]) -> tuple[str, ast.Value]:
+        return "options", _value(children[0])
+
+    def facet_setup(self, children: list[Token]) -> tuple[str, ast.Value]:
+        return "setup", _value(children[1])
+
     def include_clause(self, children: list[Any]) -> tuple[str, dict[str, Any]]:
         return "includes", {
             "include": tuple(_include_path(item) for item in children if isinstance(item, ast.FieldPath)),

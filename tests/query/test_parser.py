@@ -223,6 +223,7 @@ def _query(**parts: Any) -> dict[str, Any]:
         "group_by": [],
         "order_by": [],
         "select": None,
+        "facets": [],
         "include": [],
         "include_compare_exchange": [],
         "include_timings": False,

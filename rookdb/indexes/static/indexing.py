@@ -82,6 +82,9 @@ def index_changes(definition: StaticIndexDefinition, changes: Sequence[Change], 
     gone, documents = _documents_to_map(definition, changes, batch)
     related = RelatedDocuments(batch.storage)
     outputs = _map(definition, documents, related, batch)
+    if definition.reduce is None:  # RavenDB leaves out entries whose every value is null (IndexEmptyEntries off)
+        outputs = {lower: [output for output in produced if any(value is not None for value in output.values())]
+                   for lower, produced in outputs.items()}
     mapped_vectors = _split_vectors(definition, documents, outputs, related) if definition.has_vectors else []
     _write_references(batch, [*gone, *(document.doc_id for document in documents)], related.loaded)
     if definition.reduce is not None:
@@ -97,7 +100,7 @@ def index_changes(definition: StaticIndexDefinition, changes: Sequence[Change], 
     for document in documents:
         batch.remove(document.doc_id)
         produced = outputs.get(document.doc_id.lower())
-        if produced is None:
+        if not produced:
             continue
         entries, stored = definition.entries(produced)
         batch.add(document.number, document.doc_id, entries, stored or None)

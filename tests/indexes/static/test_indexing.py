@@ -91,3 +91,14 @@ def test_a_failing_map_records_the_document_and_indexes_the_rest(storage: Sqlite
     (error,) = index.store.errors()
     assert error.document == "products/2" and "ToLower" in error.error
     assert (index.store.counters["map_successes"], index.store.counters["map_errors"]) == (1, 1)
+
+
+def test_an_entry_whose_every_value_is_null_is_left_out(storage: SqliteStorage, folder: Path) -> None:
+    # RavenDB does not index empty entries (Indexing.IndexEmptyEntries is off): a facet or a "= null"
+    # query over `docs` never sees documents of other shapes.
+    put(storage, "cameras/1", "Cameras", maker="Sony", model=None)
+    put(storage, "facets/1", "FacetSetups", Facets=[])
+    index = index_of(folder, Maps=["from c in docs select new { c.maker, c.model }"])
+    feed(index, storage)
+    assert matching(index, plan.Everything()) == ["cameras/1"]
+    assert matching(index, plan.Equals("model", frozenset({("null",)}))) == ["cameras/1"]
