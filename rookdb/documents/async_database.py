@@ -60,6 +60,8 @@ from rookdb.documents.querying import matching_ids, run_query
 from rookdb.documents.sample_data import import_sample
 from rookdb.documents.services import DatabaseServices
 from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFoundError, RookError
+from rookdb.indexes.definitions import AutoMapDefinition
+from rookdb.indexes.describe import auto_index_record_json
 from rookdb.query.executor import QueryResult
 from rookdb.settings import Settings
 from rookdb.storage.base import Attachment, CompareExchangeValue, StoredDocument
@@ -187,7 +189,13 @@ class AsyncCatalog:
             if not self._catalog.exists(name):
                 raise NotFoundError(f"Database '{name}' does not exist.")
             database = self._catalog.documents(name)
-            return render_record(database.name, database.storage.database_id, *database.record())
+            stored, etag = database.record()
+            auto_indexes: dict[str, Any] = {}
+            if not is_disabled(database):  # auto-indexes live beside the database, not in its stored record
+                for index in self._catalog.get(name).indexes.registry.indexes():
+                    if isinstance(index.definition, AutoMapDefinition):
+                        auto_indexes[index.name] = auto_index_record_json(index.definition)
+            return render_record(database.name, database.storage.database_id, stored, etag, auto_indexes)
 
         return await self.run(record)
 

@@ -15,7 +15,7 @@ from rookdb.indexes.index import Index
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.storage.base import DocumentStorage
 
-__all__ = ["definition_json", "errors_json", "fields_json", "stats_json"]
+__all__ = ["auto_index_record_json", "definition_json", "errors_json", "fields_json", "stats_json"]
 
 _LISTED_ERRORS = 10
 
@@ -37,6 +37,19 @@ def fields_json(definition: IndexDefinition) -> dict[str, dict[str, Any]]:
         for stored in definition.stored_fields():
             fields[stored.name] = _field("Search" if stored.search else "Default")
     return fields
+
+
+def auto_index_record_json(definition: AutoMapDefinition) -> dict[str, Any]:
+    """An auto-index as the database record lists it under ``AutoIndexes`` (RavenDB's ``AutoIndexDefinition``)."""
+    fields: dict[str, dict[str, Any]] = {}
+    for field in definition.fields:
+        uses = [use for use in (FieldIndexing.SEARCH, FieldIndexing.EXACT) if use in field.indexing]
+        fields[field.name] = {
+            "Storage": "No", "Indexing": uses[0].value if uses else "Default", "Aggregation": "None",
+            "Spatial": None, "Vector": None, "GroupByArrayBehavior": "NotApplicable", "Suggestions": False,
+            "IsNameQuoted": "'" in field.name}
+    return {"Type": "AutoMap", "Name": definition.name, "Priority": "Normal", "State": None,
+            "Collection": definition.collection or "@all_docs", "MapFields": fields, "GroupByFields": {}}
 
 
 def _field(indexing: str) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from rookdb.indexes import fulltext
 from rookdb.indexes.definitions import IndexDefinition, IndexEntry, StoredField, definition_from_json
 from rookdb.indexes.matching import StoreField
 from rookdb.indexes.reader import IndexReader
-from rookdb.indexes.values import leaves, number_of, string_number
+from rookdb.indexes.values import TimeSpanText, leaves, number_of, string_number
 from rookdb.storage.base import Change, DocumentStorage
 from rookdb.wire import format_timestamp
 
@@ -473,6 +473,12 @@ class _Batch:
                     text, number = spelled.lower(), number_of(value)
             elif value is None:
                 terms.append((field, b"", doc, "", ""))
+            elif isinstance(value, TimeSpanText):  # its text, and its ticks for ranges and numeric order
+                lowered = value.lower()
+                terms.append((field, lowered, doc, "", value if value != lowered else ""))
+                terms.append((field, float(value.ticks), doc, str(value), ""))
+                if position == 0:
+                    text, number = lowered, float(value.ticks)
         self.slots.append((doc, field, len(values) if present else None, text, number))
 
 

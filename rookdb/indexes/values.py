@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 
 __all__ = [
     "Key",
+    "TimeSpanText",
     "equality_keys",
     "is_number",
     "leaves",
@@ -35,6 +36,19 @@ _RECURSION_LIMIT = 64
 
 Key: TypeAlias = tuple[Any, ...]
 """A typed equality key: ``("str", text)``, ``("num", float)``, ``("bool", b)`` or ``("null",)``."""
+
+
+class TimeSpanText(str):
+    """A .NET ``TimeSpan`` a static index produced, as RavenDB writes it (``02:00:00``), knowing its ticks:
+    the index keeps the text and the number of ticks, so ranges compare durations as numbers (the
+    clients send a ``TimeSpan`` query value as its ticks)."""
+
+    ticks: int
+
+    def __new__(cls, text: str, ticks: int) -> TimeSpanText:
+        made = super().__new__(cls, text)
+        made.ticks = ticks
+        return made
 
 
 def is_number(value: Any) -> bool:

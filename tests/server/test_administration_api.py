@@ -56,6 +56,26 @@ def test_the_record_carries_every_field_both_clients_read(store: DocumentStore) 
     assert record.disabled is False and record.topology["Members"] == ["A"]
 
 
+class Genre:
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+
+
+def test_the_record_lists_the_auto_indexes(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Genre("Fantasy"), "genres/1")
+        session.save_changes()
+        assert len(list(session.advanced.raw_query("from Genres where name = 'Fantasy' and search(title, 'x')")))\
+            == 0
+    auto = store.maintenance.server.send(GetDatabaseRecordOperation(store.database)).auto_indexes
+    definition = auto["Auto/Genres/BynameAndSearch(title)"]
+    assert (definition.name, definition.collection, definition.index_type.value) == (
+        "Auto/Genres/BynameAndSearch(title)", "Genres", "AutoMap")
+    assert {name: options.indexing.value for name, options in definition.map_fields.items()} == {
+        "name": "Default", "title": "Search"}
+    assert definition.group_by_fields == {}
+
+
 def test_lock_modes_govern_deletion(store: DocumentStore) -> None:
     name = store.database + "_locked"
     server = store.maintenance.server

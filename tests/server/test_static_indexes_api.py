@@ -4,6 +4,7 @@ related documents and map-reduce kept correct under updates and deletes."""
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,28 @@ def test_definitions_live_in_the_record_and_survive_a_restart(tmp_path: Path) ->
         after = store.maintenance.send(GetIndexStatisticsOperation("Products/ByName"))
         store.close()
     assert before.map_attempts == after.map_attempts == 3
+
+
+class Shipment:
+    def __init__(self, name: str = "", ordered_at: str = "", shipped_at: str = "") -> None:
+        self.name = name
+        self.ordered_at = ordered_at
+        self.shipped_at = shipped_at
+
+
+def test_a_time_span_is_compared_by_its_ticks(store: DocumentStore) -> None:
+    # The client sends a timedelta as its ticks; the index keeps a TimeSpan's text and its ticks.
+    store.maintenance.send(PutIndexesOperation(IndexDefinition(name="Delays", maps={
+        "from s in docs.Shipments select new { delay = s.shipped_at - ((DateTime?)s.ordered_at) }"})))
+    with store.open_session() as session:
+        for name, hours in (("minutes", 0.05), ("hours", 2), ("days", 49)):
+            ordered = datetime.datetime(2024, 1, 1) - datetime.timedelta(hours=hours)
+            session.store(Shipment(name, ordered.isoformat(), "2024-01-01T00:00:00.0000000"))
+        session.save_changes()
+    with store.open_session() as session:
+        short = session.query_index("Delays", Shipment).wait_for_non_stale_results() \
+            .where_less_than("delay", datetime.timedelta(hours=3))
+        assert sorted(found.name for found in short) == ["hours", "minutes"]
+        long = session.query_index("Delays", Shipment).where_greater_than("delay", datetime.timedelta(hours=3))
+        assert [found.name for found in long] == ["days"]
+    assert [r["name"] for r in query(store, "from index 'Delays' where delay = '2.01:00:00'")] == ["days"]

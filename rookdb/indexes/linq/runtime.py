@@ -23,6 +23,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rookdb.indexes.values import TimeSpanText
+
 __all__ = [
     "Grouping",
     "KeyValue",
@@ -354,7 +356,7 @@ def format_date(value: datetime) -> str:
 
 def format_timespan(value: timedelta) -> str:
     """C#'s ``TimeSpan.ToString()``: ``[-][d.]hh:mm:ss[.fffffff]``."""
-    ticks = (value.days * 86_400 + value.seconds) * _TICKS_PER_SECOND + value.microseconds * 10
+    ticks = _ticks(value)
     sign = "-" if ticks < 0 else ""
     ticks = abs(ticks)
     seconds, fraction = divmod(ticks, _TICKS_PER_SECOND)
@@ -363,6 +365,10 @@ def format_timespan(value: timedelta) -> str:
     minutes, seconds = divmod(seconds, 60)
     text = f"{sign}{f'{days}.' if days else ''}{hours:02d}:{minutes:02d}:{seconds:02d}"
     return text + (f".{fraction:07d}" if fraction else "")
+
+
+def _ticks(value: timedelta) -> int:
+    return (value.days * 86_400 + value.seconds) * _TICKS_PER_SECOND + value.microseconds * 10
 
 
 def _date_member(value: datetime, name: str) -> Any:
@@ -426,7 +432,7 @@ def index_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_date(value)
     if isinstance(value, timedelta):
-        return format_timespan(value)
+        return TimeSpanText(format_timespan(value), _ticks(value))
     if isinstance(value, Grouping):
         return [index_value(item) for item in value.items]
     if isinstance(value, KeyValue):
