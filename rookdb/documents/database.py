@@ -130,6 +130,17 @@ class Database:
         _check_same_collection(existing, collection)
         return PutResult(tx.put(existing.id, collection, body))
 
+    def replace_many_in(self, tx: WriteTransaction, replacements: Sequence[tuple[StoredDocument, Any]]
+                        ) -> list[StoredDocument]:
+        """Store new versions of documents just read in this transaction and not written since (patch by
+        query), in one batch."""
+        prepared: list[tuple[StoredDocument, dict[str, Any]]] = []
+        for existing, raw in replacements:
+            body, collection = prepare_body(raw)
+            _check_same_collection(existing, collection)
+            prepared.append((existing, body))
+        return tx.replace_many(prepared)
+
     def delete(self, doc_id: str, expected_change_vector: str | None = None) -> bool:
         with self.storage.write() as tx:
             deleted = self.delete_in(tx, doc_id, expected_change_vector)

@@ -163,6 +163,15 @@ class WriteTransaction(abc.ABC):
         """Read inside the transaction (sees its own writes)."""
 
     @abc.abstractmethod
+    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
+        """Read several documents inside the transaction, aligned with ``doc_ids`` (None: missing)."""
+
+    @abc.abstractmethod
+    def replace_many(self, replacements: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> list[StoredDocument]:
+        """Store new bodies of documents read in this transaction and not written since, each with the
+        next etag, keeping its id, collection and attachments (patch by query); ids must be distinct."""
+
+    @abc.abstractmethod
     def put_attachment(
         self, doc_id: str, name: str, content_type: str, content: bytes, *, touch_document: bool = True
     ) -> Attachment:

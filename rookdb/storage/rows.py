@@ -97,6 +97,14 @@ class RowWriteTransaction(WriteTransaction):
         """Write a document row (replacing the old one) and drop its tombstone."""
 
     @abc.abstractmethod
+    def _attachments_of(self, lower_ids: Sequence[str]) -> dict[str, list[AttachmentRow]]:
+        """The attachments of several documents by name, for those that have any."""
+
+    @abc.abstractmethod
+    def _replace_rows(self, rows: list[DocumentRow]) -> None:
+        """Overwrite the rows of documents that exist (no tombstone can exist for them)."""
+
+    @abc.abstractmethod
     def _insert_rows(self, rows: list[DocumentRow]) -> None:
         """Insert rows of documents that did not exist, dropping their tombstones."""
 
@@ -156,6 +164,25 @@ class RowWriteTransaction(WriteTransaction):
                         replace=stored_id is not None)
         self._committed(etag, doc_id, collection, vector)
         return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
+
+    def replace_many(self, replacements: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> list[StoredDocument]:
+        # Three statements for the whole batch (attachments, rows) instead of four or five per document.
+        attachments = self._attachments_of([existing.id.lower() for existing, _ in replacements])
+        rows: list[DocumentRow] = []
+        written: list[StoredDocument] = []
+        for existing, body in replacements:
+            lower_id = existing.id.lower()
+            etag = self.next_etag()
+            vector = change_vector(etag, self._database_id)
+            apply_attachments(stamp(body, existing.id, vector, self._now), attachments.get(lower_id, ()))
+            encoded = orjson.dumps(body)
+            rows.append((lower_id, existing.id, existing.collection, existing.collection.lower(), etag, vector,
+                         self._now, encoded))
+            self._committed(etag, existing.id, existing.collection, vector)
+            written.append(StoredDocument(existing.id, existing.collection, etag, vector, self._now, encoded))
+        if rows:
+            self._replace_rows(rows)
+        return written
 
     def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
                  existing: dict[str, tuple[str, str]]) -> None:

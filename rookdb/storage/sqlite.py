@@ -99,6 +99,11 @@ _IN_CHUNK = 500
 _PREFIX_RANGE = "key >= ? AND key < ?"
 
 
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for offset in range(0, len(values), _IN_CHUNK):
+        yield values[offset : offset + _IN_CHUNK]
+
+
 def _sqlite_failure(action: str, error: sqlite3.Error) -> StorageError:
     return StorageError(f"Storage failed to {action}: {error}")
 
@@ -117,6 +122,29 @@ class _SqliteWriteTransaction(RowWriteTransaction):
             f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE lower_id = ?", (doc_id.lower(),)
         ).fetchone()
         return row_to_document(row) if row else None
+
+    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
+        lowered = [doc_id.lower() for doc_id in doc_ids]
+        found: dict[str, StoredDocument] = {}
+        for chunk in _chunks(list(dict.fromkeys(lowered))):
+            for row in self._db.execute(f"SELECT lower_id, {DOCUMENT_COLUMNS} FROM documents WHERE lower_id IN "
+                                        f"({','.join('?' * len(chunk))})", chunk):
+                found[row[0]] = row_to_document(row[1:])
+        return [found.get(lower_id) for lower_id in lowered]
+
+    def _attachments_of(self, lower_ids: Sequence[str]) -> dict[str, list[AttachmentRow]]:
+        found: dict[str, list[AttachmentRow]] = {}
+        for chunk in _chunks(list(lower_ids)):
+            for lower_id, *row in self._db.execute(
+                    "SELECT lower_doc_id, name, hash, content_type, size FROM attachments WHERE lower_doc_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY lower_doc_id, name", chunk):
+                found.setdefault(lower_id, []).append((row[0], row[1], row[2], row[3]))
+        return found
+
+    def _replace_rows(self, rows: list[DocumentRow]) -> None:
+        self._db.executemany(
+            "UPDATE documents SET id = ?, collection = ?, lower_collection = ?, etag = ?, change_vector = ?, "
+            "last_modified = ?, body = ? WHERE lower_id = ?", [(*row[1:], row[0]) for row in rows])
 
     def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}

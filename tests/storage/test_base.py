@@ -214,6 +214,36 @@ def test_bulk_put_many_replaces_and_revives(storage: DocumentStorage) -> None:
     assert storage.last_etag() == max(change.etag for change in storage.changes_since(0, 100))
 
 
+def test_replace_many_keeps_ids_collections_and_attachments(storage: DocumentStorage) -> None:
+    for number in range(3):
+        put(storage, f"Orders/{number}", "Orders", Total=number)
+    with storage.write() as tx:
+        tx.put_attachment("orders/1", "a.txt", "text/plain", b"hello")
+    seen: list[list[str]] = []
+    storage.add_commit_listener(lambda changes: seen.append([change.id for change in changes]))
+    with storage.write() as tx:
+        found = tx.get_many(["ORDERS/2", "nobody", "orders/1", "orders/0"])
+        assert [document.id if document else None for document in found] == ["Orders/2", None, "Orders/1",
+                                                                             "Orders/0"]
+        stored = [document for document in found if document is not None]
+        written = tx.replace_many([(document, {"Total": 10 + index, "@metadata": {"@collection": "Orders"}})
+                                   for index, document in enumerate(stored)])
+        assert [document.id for document in tx.get_many(["orders/2"]) if document] == ["Orders/2"]
+    assert [document.id for document in written] == ["Orders/2", "Orders/1", "Orders/0"]
+    assert [document.etag for document in written] == sorted(document.etag for document in written)
+    assert seen == [["Orders/2", "Orders/1", "Orders/0"]]
+    assert [document.id for document in storage.iter_collection("Orders")] == ["Orders/2", "Orders/1", "Orders/0"]
+    one = storage.get("orders/1")
+    assert one is not None and one.change_vector == written[1].change_vector
+    body = orjson.loads(one.body)
+    assert body["Total"] == 11 and body["@metadata"]["@id"] == "Orders/1"
+    assert [item["Name"] for item in body["@metadata"]["@attachments"]] == ["a.txt"]
+    assert [change.id for change in storage.changes_since(written[0].etag - 1, 10)] == [
+        "Orders/2", "Orders/1", "Orders/0"]
+    with storage.write() as tx:
+        assert tx.replace_many([]) == []
+
+
 def test_change_feed_of_one_collection_and_its_limit(storage: DocumentStorage) -> None:
     for number in range(5):
         put(storage, f"a/{number}", "A")

@@ -18,7 +18,7 @@ import orjson
 
 from rookdb.documents.database import Database
 from rookdb.documents.operations import Operation
-from rookdb.documents.patching.patcher import NOT_MODIFIED, Patcher
+from rookdb.documents.patching.patcher import Patcher
 from rookdb.documents.patching.request import PatchRequest
 from rookdb.errors import BadRequestError, InvalidQueryError
 from rookdb.query.parser import parse_query
@@ -121,14 +121,13 @@ def _batches(ids: Sequence[str]) -> list[Sequence[str]]:
 def _patch_batch(patcher: Patcher, request: PatchRequest, ids: Sequence[str]) -> int:
     """Patch one batch in one transaction; returns how many documents it wrote."""
     database = patcher.database
-    written = 0
     with database.storage.write() as tx:
-        stored = [found for found in (tx.get(doc_id) for doc_id in ids) if found is not None]
+        stored = [found for found in tx.get_many(list(dict.fromkeys(doc_id.lower() for doc_id in ids)))
+                  if found is not None]
         originals = [orjson.loads(document.body) for document in stored]
         # Parsing the stored JSON again is several times faster than a deep copy of the parsed one.
         outcomes = patcher.run(tx, request, [orjson.loads(document.body) for document in stored])
-        for document, original, outcome in zip(stored, originals, outcomes, strict=True):
-            written += patcher.save(tx, document, original, outcome).status != NOT_MODIFIED
+        written = patcher.save_many(tx, stored, originals, outcomes)
     database.notify_changed()
     return written
 

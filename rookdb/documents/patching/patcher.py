@@ -145,6 +145,25 @@ class Patcher:
             stored = self.database.replace_in(tx, existing, patched).document
         return PatchResult(stored.id, PATCHED, stored, original, outcome.output)
 
+    def save_many(self, tx: WriteTransaction, documents: Sequence[StoredDocument], originals: Sequence[dict[str, Any]],
+                  outcomes: Sequence[PatchOutcome]) -> int:
+        """Store what a script did to many documents (patch by query); how many it changed. Documents
+        whose scripts wrote nothing else are replaced in one batch."""
+        if any(outcome.error is None and outcome.writes for outcome in outcomes):  # keep the scripts' order
+            return sum(self.save(tx, document, original, outcome).status != NOT_MODIFIED
+                       for document, original, outcome in zip(documents, originals, outcomes, strict=True))
+        changed: list[tuple[StoredDocument, Any]] = []
+        for document, original, outcome in zip(documents, originals, outcomes, strict=True):
+            if outcome.error is not None:
+                raise outcome.error
+            if not isinstance(outcome.document, dict):
+                raise ScriptError(f"The patch script left document '{document.id}' as something else than an "
+                                  "object.")
+            if outcome.document != original:
+                changed.append((document, outcome.document))
+        self.database.replace_many_in(tx, changed)
+        return len(changed)
+
     def patch(self, doc_id: str, patch: PatchRequest, *, patch_if_missing: PatchRequest | None = None,
               expected_change_vector: str | None = None, skip_on_mismatch: bool = False, test: bool = False
               ) -> PatchResult:

@@ -96,6 +96,28 @@ class _PostgresWriteTransaction(RowWriteTransaction):
             "change_vector = EXCLUDED.change_vector, last_modified = EXCLUDED.last_modified, body = EXCLUDED.body",
             (row[0], *row))
 
+    def get_many(self, doc_ids: Sequence[str]) -> list[StoredDocument | None]:
+        lowered = [doc_id.lower() for doc_id in doc_ids]
+        rows = self._db.execute(
+            f"SELECT lower_id, {DOCUMENT_COLUMNS} FROM {self._s}.documents WHERE lower_id = ANY(%s)",
+            (list(dict.fromkeys(lowered)),))
+        found = {row[0]: row_to_document(row[1:]) for row in rows}
+        return [found.get(lower_id) for lower_id in lowered]
+
+    def _attachments_of(self, lower_ids: Sequence[str]) -> dict[str, list[AttachmentRow]]:
+        found: dict[str, list[AttachmentRow]] = {}
+        for lower_id, name, digest, kind, size in self._db.execute(
+                f"SELECT lower_doc_id, name, hash, content_type, size FROM {self._s}.attachments "
+                "WHERE lower_doc_id = ANY(%s) ORDER BY lower_doc_id, name", (list(lower_ids),)):
+            found.setdefault(lower_id, []).append((name, digest, kind, int(size)))
+        return found
+
+    def _replace_rows(self, rows: list[DocumentRow]) -> None:
+        self._db.cursor().executemany(
+            f"UPDATE {self._s}.documents SET id = %s, collection = %s, lower_collection = %s, etag = %s, "
+            "change_vector = %s, last_modified = %s, body = %s WHERE lower_id = %s",
+            [(*row[1:], row[0]) for row in rows])
+
     def _insert_rows(self, rows: list[DocumentRow]) -> None:
         with self._db.cursor().copy(
                 f"COPY {self._s}.documents (lower_id, id, collection, lower_collection, etag, change_vector, "
