@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings.cache import utc_now
@@ -32,10 +32,21 @@ from rookdb.documents.embeddings_cleanup import SectionCleaner, dead_states
 from rookdb.documents.task_leases import TaskLeases
 from rookdb.errors import NotResponsibleError
 
-__all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks", "VectorsReady"]
+__all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks", "StaticMigrations", "VectorsReady"]
 
 VectorsReady = Callable[[str, int], bool]
 """(task identifier, generation) → True when every vector index of the task has indexed that generation."""
+
+
+class StaticMigrations(Protocol):
+    """The static indexes' side of a migration (``IndexingService``): indexes that load a task's
+    embeddings are built again from the new generation and take over when the task swaps."""
+
+    def follow_migrations(self, building: Mapping[str, int], serving: Mapping[str, int]) -> None: ...
+
+    def staged_ready(self, task: str, generation: int) -> bool: ...
+
+    def promote_staged(self, task: str, generation: int) -> None: ...
 
 # Pending documents are counted by reading the change feed in pages of this many changes, at most
 # once per refresh interval while a task is busy (progress is polled by the Studio and the CLI).
@@ -56,10 +67,11 @@ class EmbeddingsTasks:
     the node holding the task's lease, committing only while that node still does."""
 
     def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop,
-                 leases: TaskLeases | None = None, vectors_ready: VectorsReady = lambda identifier, generation: True
-                 ) -> None:
+                 leases: TaskLeases | None = None, vectors_ready: VectorsReady = lambda identifier, generation: True,
+                 static_indexes: StaticMigrations | None = None) -> None:
         self._database = database
         self._vectors_ready = vectors_ready
+        self._static_indexes = static_indexes
         self._builders: dict[int, EmbeddingsWorker] = {}
         """Task id → the worker building the next generation, while the task migrates."""
         self._cleaner = SectionCleaner(database.storage, ai)
@@ -136,6 +148,11 @@ class EmbeddingsTasks:
                 with self._database.storage.write() as tx:
                     for key in forgotten:
                         tx.delete_state(key)
+            if self._static_indexes is not None:  # every node builds its own indexes, lease or not
+                self._static_indexes.follow_migrations(
+                    {task.identifier: found.number for task_id, task in tasks.items()
+                     if (found := building[task_id]) is not None},
+                    {task.identifier: serving[task_id].number for task_id, task in tasks.items()})
             for task_id, task in tasks.items():
                 if task_id in enabled and task_id not in self._workers:
                     self._start_worker(task, connections[task_id], serving[task_id])
@@ -209,12 +226,15 @@ class EmbeddingsTasks:
             position = storage.get_state(state_key(task.task_id, Generation(generation).state_part("position")))
             if storage.changes_since(position if isinstance(position, int) else 0, 1, task.collection):
                 return False
-            return self._vectors_ready(task.identifier, generation)
+            return self._vectors_ready(task.identifier, generation) and (
+                self._static_indexes is None or self._static_indexes.staged_ready(task.identifier, generation))
 
         # Checked first without the record's write transaction: while a vector index catches up the
         # builder asks again every few hundred ms, and only the swap itself should write the record.
         if not covered() or not self._ai.finish_migration(task.task_id, generation, covered):
             return False
+        if self._static_indexes is not None:  # at once: queries now embed with the new model
+            self._static_indexes.promote_staged(task.identifier, generation)
         threading.Thread(target=self.reload, name="rookdb-embeddings-swap", daemon=True).start()
         return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rookdb.ai.scripting.index_engine import LABEL as INDEX_SCRIPT_LABEL
@@ -106,6 +106,29 @@ class IndexingService:
 
     def wake(self) -> None:
         self._loop.wake()
+
+    # ---------------------------------------------------------------- embeddings migrations
+
+    def follow_migrations(self, building: Mapping[str, int], serving: Mapping[str, int]) -> None:
+        """Static indexes that load a migrating task's embeddings are built again side by side from its
+        new generation (``IndexRegistry.follow_migrations``)."""
+        if self._registry is not None:
+            with self._definitions:
+                self._registry.follow_migrations(building, serving)
+            self.wake()
+
+    def staged_ready(self, task: str, generation: int) -> bool:
+        """True when the static indexes loading task ``task`` have caught up on ``generation``."""
+        if self._registry is None:
+            return False
+        with self._definitions:
+            return self._registry.staged_ready(task, generation)
+
+    def promote_staged(self, task: str, generation: int) -> None:
+        """The task swapped to ``generation``: its static indexes' side-by-side builds take over."""
+        if self._registry is not None:
+            with self._definitions:
+                self._registry.promote_staged(task, generation)
 
     def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
         """Stop after the batch in flight (it commits with its checkpoint), then close the files."""

@@ -183,7 +183,7 @@ class VectorSearchService:
 
     def vector_sources(self) -> VectorSources:
         """The embedded model and the tasks' stored embeddings, for static indexes' vector fields."""
-        return VectorSources(self._embed_texts, self._task_vectors)
+        return VectorSources(self._embed_texts, self._task_vectors, self._generation_vectors)
 
     def _embedded_model(self) -> EmbeddedModel:
         if self._model is None:

@@ -23,18 +23,18 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rookdb.errors import IndexNotFoundError, RookError, StorageError
 from rookdb.indexes.auto_map_reduce import Aggregation, AutoMapReduceDefinition, GroupByField
-from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition
+from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition, definition_from_json
 from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.indexes.static.vectors import VectorSources
-from rookdb.indexes.store import IndexStore, move_files, remove_files
+from rookdb.indexes.store import IndexStore, StagedGeneration, move_files, remove_files
 from rookdb.storage.base import DocumentStorage
 
 __all__ = [
@@ -312,7 +312,7 @@ class IndexRegistry:
             target: Index | None = None
             if existing is not None and existing.definition.same_entries(definition):
                 target = existing
-                if building is not None:
+                if building is not None and building.store.staged_for is None:
                     doomed.append(self._indexes.pop(replacement_key))
             elif building is not None and building.definition.same_entries(definition):
                 target = building
@@ -338,10 +338,14 @@ class IndexRegistry:
             return index
 
     def _index(self, store: IndexStore) -> Index:
-        """An ``Index`` over ``store``, its static definition given the vector sources."""
+        """An ``Index`` over ``store``, its static definition given the vector sources (a migration's
+        build: those reading the task's new generation)."""
         definition = store.definition
         if isinstance(definition, StaticIndexDefinition):
-            definition.vector_sources = self._vector_sources
+            staged = store.staged_for
+            sources = self._vector_sources
+            definition.vector_sources = (sources.staged(staged.task, staged.generation)
+                                         if sources is not None and staged is not None else sources)
         return Index(store)
 
     def _add(self, definition: IndexDefinition) -> Index:
@@ -363,24 +367,98 @@ class IndexRegistry:
         return index
 
     def _swap(self) -> None:
-        """Put side-by-side builds that have caught up in place of the indexes they replace."""
+        """Put side-by-side builds that have caught up in place of the indexes they replace (a
+        migration's builds wait for their task's swap instead)."""
         with self._lock:
             ready = [index for key, index in self._indexes.items()
-                     if key.startswith(REPLACEMENT_PREFIX.lower()) and not index.retired]
+                     if key.startswith(REPLACEMENT_PREFIX.lower()) and not index.retired
+                     and index.store.staged_for is None]
         for index in ready:
-            if index.is_stale(self._storage):
-                continue
-            with self._lock:
-                # Queries go to the caught-up build at once (never a moment without the index); the old
-                # one finishes the queries already reading it.
-                old = self._indexes.get(index.name.lower())
-                self._indexes.pop((REPLACEMENT_PREFIX + index.name).lower(), None)
-                self._indexes[index.name.lower()] = index
-            if old is not None:
-                logger.info("Index %s: the new definition has caught up and replaces the old one", index.name)
-                old.retire(delete=True)
-            with self._lock:
-                self._promote(index)
+            if not index.is_stale(self._storage):
+                self._replace(index, "the new definition has caught up")
+
+    def _replace(self, index: Index, why: str) -> None:
+        """Put the side-by-side build ``index`` in place of the index it replaces."""
+        with self._lock:
+            # Queries go to the build at once (never a moment without the index); the old one finishes
+            # the queries already reading it.
+            old = self._indexes.get(index.name.lower())
+            self._indexes.pop((REPLACEMENT_PREFIX + index.name).lower(), None)
+            self._indexes[index.name.lower()] = index
+        if old is not None:
+            logger.info("Index %s: %s; it replaces the old one", index.name, why)
+            old.retire(delete=True)
+        with self._lock:
+            self._promote(index)
+
+    # ---------------------------------------------------------------- embeddings migrations
+
+    def follow_migrations(self, building: Mapping[str, int], serving: Mapping[str, int]) -> None:
+        """Start one side-by-side build per static index that loads a migrating task's embeddings.
+
+        ``building``: task identifier → the generation its migration builds; ``serving``: → the
+        generation serving queries. A build for a generation that now serves is put in place (its
+        swap was interrupted); one for a generation that is neither is dropped (the migration was
+        cancelled, replaced or its task deleted).
+        """
+        building = {task.lower(): generation for task, generation in building.items()}
+        serving = {task.lower(): generation for task, generation in serving.items()}
+        doomed: list[Index] = []
+        promoted: list[Index] = []
+        with self._lock:
+            for key, index in list(self._indexes.items()):
+                staged = index.store.staged_for
+                if staged is None or not key.startswith(REPLACEMENT_PREFIX.lower()):
+                    continue
+                if building.get(staged.task.lower()) == staged.generation \
+                        and index.name.lower() in self._indexes:
+                    continue
+                if serving.get(staged.task.lower()) == staged.generation:
+                    promoted.append(index)
+                else:
+                    doomed.append(self._indexes.pop(key))
+        for index in doomed:
+            index.retire(delete=True)
+        for index in promoted:
+            self._replace(index, "its embeddings task swapped to the generation it was built from")
+        for task, generation in building.items():
+            self.staged_ready(task, generation)
+
+    def staged_ready(self, task: str, generation: int) -> bool:
+        """True when every static index loading task ``task``'s embeddings has a side-by-side build of
+        ``generation`` that has caught up; starts the builds missing (an index defined, or a redefinition
+        swapped in, since the migration began)."""
+        staged = StagedGeneration(task.lower(), generation)
+        with self._lock:
+            for index in self._loading(task):
+                if (REPLACEMENT_PREFIX + index.name).lower() not in self._indexes:
+                    self._stage(index, staged)
+            builds = [self._indexes.get((REPLACEMENT_PREFIX + index.name).lower()) for index in self._loading(task)]
+        return all(build is not None and build.store.staged_for == (task.lower(), generation)
+                   and not build.retired and not build.is_stale(self._storage) for build in builds)
+
+    def promote_staged(self, task: str, generation: int) -> None:
+        """The task swapped to ``generation``: put its side-by-side builds in place."""
+        with self._lock:
+            builds = [index for key, index in self._indexes.items() if key.startswith(REPLACEMENT_PREFIX.lower())
+                      and index.store.staged_for == (task.lower(), generation)]
+        for index in builds:
+            self._replace(index, "its embeddings task swapped to the generation it was built from")
+
+    def _loading(self, task: str) -> list[Index]:
+        """The static indexes (not side-by-side builds) whose maps load task ``task``'s embeddings."""
+        return [index for key, index in self._indexes.items()
+                if not key.startswith(REPLACEMENT_PREFIX.lower()) and not index.retired
+                and isinstance(index.definition, StaticIndexDefinition) and index.definition.loads_task(task)]
+
+    def _stage(self, index: Index, staged: StagedGeneration) -> None:
+        """Start the side-by-side build of ``index`` reading ``staged``'s generation."""
+        definition = definition_from_json(index.definition.to_json())  # its own vectors and sources
+        store = IndexStore.create(self.directory / index_file_name(REPLACEMENT_PREFIX + index.name), definition,
+                                  staged_for=staged)
+        self._indexes[(REPLACEMENT_PREFIX + index.name).lower()] = self._index(store)
+        logger.info("Index %s: building it side by side from generation %d of task %s", index.name,
+                    staged.generation, staged.task)
 
     def _promote(self, index: Index) -> None:
         """Rename a side-by-side build's file to the index's own name and register it under that name."""

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -53,6 +53,7 @@ __all__ = [
     "ApplyResult",
     "IndexStore",
     "IndexingError",
+    "StagedGeneration",
     "StoreField",
     "move_files",
     "remove_files",
@@ -95,6 +96,13 @@ class IndexingError:
         return {"Document": self.document, "Error": self.error, "Timestamp": self.timestamp, "Action": self.action}
 
 
+class StagedGeneration(NamedTuple):
+    """The embeddings task (identifier) and generation that a migration's side-by-side build reads."""
+
+    task: str
+    generation: int
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What one batch did: documents mapped, and those that failed."""
@@ -130,6 +138,10 @@ class IndexStore:
         self.state = str(_meta(writer, "state") or "Normal")
         self.replacement = bool(_meta(writer, "replacement"))
         """True while the file holds the side-by-side build of a redefined index (``ReplacementOf/...``)."""
+        staged = _meta(writer, "staged_for")
+        self.staged_for: StagedGeneration | None = None if not staged else StagedGeneration(*orjson.loads(staged))
+        """Set on a side-by-side build made for an embeddings task's migration: it reads the task's new
+        generation and takes the index's place when the task swaps, not when it catches up."""
 
     @property
     def checkpoint(self) -> int:
@@ -137,9 +149,11 @@ class IndexStore:
         return self.counters["checkpoint"]
 
     @classmethod
-    def create(cls, path: Path, definition: IndexDefinition, *, replacement: bool = False) -> IndexStore:
+    def create(cls, path: Path, definition: IndexDefinition, *, replacement: bool = False,
+               staged_for: StagedGeneration | None = None) -> IndexStore:
         """A new, empty index file for ``definition`` (an existing file at ``path`` is replaced);
-        ``replacement`` marks the side-by-side build of a redefined index."""
+        ``replacement`` marks the side-by-side build of a redefined index, ``staged_for`` one made for a
+        task's migration."""
         remove_files(path)
         writer = _connect(path)
         try:
@@ -150,7 +164,9 @@ class IndexStore:
                 _create_field(writer, number, field)
             writer.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("definition", orjson.dumps(definition.to_json()).decode()), ("created", format_timestamp()),
-                ("replacement", int(replacement)), *((key, 0) for key in _COUNTERS)])
+                ("replacement", int(replacement or staged_for is not None)),
+                ("staged_for", orjson.dumps(list(staged_for)).decode() if staged_for else ""),
+                *((key, 0) for key in _COUNTERS)])
             writer.execute("COMMIT")
         except sqlite3.Error as error:
             writer.close()
@@ -270,8 +286,9 @@ class IndexStore:
 
     def promoted(self) -> None:
         """The side-by-side build became the index; the file is closed so that it can be renamed."""
-        self._set_meta({"replacement": 0})
+        self._set_meta({"replacement": 0, "staged_for": ""})
         self.replacement = False
+        self.staged_for = None
         with self._write_lock:
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close()

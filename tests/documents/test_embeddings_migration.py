@@ -169,6 +169,65 @@ def test_a_third_connection_string_mid_migration_drops_the_half_built_generation
     wait_for(lambda: not [name for name in index_files(db) if "-g2" not in name], what="other index files to go")
 
 
+STATIC_INDEX = {"Name": "Products/ByNameVector",
+                "Maps": ['from p in docs.Products select new { Vector = LoadVector("Name", "names") }']}
+STATIC_SEARCH = "from index 'Products/ByNameVector' where vector.search(Vector, $t)"
+STAGED = "ReplacementOf/Products/ByNameVector"
+
+
+def static_search(db: DatabaseServices, text: str = "italian cheese") -> list[str]:
+    result = run_query(db.database, STATIC_SEARCH, {"t": text}, wait_for_non_stale=30.0, indexes=db.indexes,
+                       vectors=db.vectors)
+    return [item["@metadata"]["@id"] for item in result.results]
+
+
+def listed(db: DatabaseServices) -> list[str]:
+    return [name for name, _ in db.indexes.registry.named_indexes()]
+
+
+def static_width(db: DatabaseServices) -> int | None:
+    index = db.indexes.registry.get(STATIC_INDEX["Name"])
+    assert index is not None
+    field = index.definition.vectors.field("Vector")  # type: ignore[attr-defined]
+    return None if field is None else int(field.width)
+
+
+def test_a_static_index_loading_the_task_is_built_side_by_side_and_swapped_with_it(
+        db: DatabaseServices, srv: EmbeddingServer) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    db.indexes.put_indexes([STATIC_INDEX])
+    before = static_search(db)
+    assert before and static_width(db) == 384
+    srv.add_fault("slow", times=None, routes=["openai"], delay=0.3)  # the migration takes a while
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    assert STAGED in listed(db)  # built from the new generation beside the serving index
+    assert static_search(db) == before and static_width(db) == 384
+    srv.clear_faults()
+    wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
+    assert STAGED not in listed(db)
+    found = static_search(db)
+    assert found and found[0] == search(db)[0] and static_width(db) == 256
+    wait_for(lambda: not db.ai.cleanups(), what="the old sections to go")
+    assert static_search(db) == found and static_width(db) == 256  # the clean-up's rewrites change nothing
+
+
+def test_a_cancelled_migration_drops_the_static_indexes_build(db: DatabaseServices) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    db.indexes.put_indexes([STATIC_INDEX])
+    before = static_search(db)
+    db.ai.set_task_disabled(task, True)  # hold the migration where it is
+    db.ai.update_task(task.task_id, task_json("Small", disabled=True), reset=False)
+    assert STAGED in listed(db)
+    db.indexes.put_indexes([STATIC_INDEX])  # the same definition again keeps the build
+    assert STAGED in listed(db)
+    db.ai.update_task(task.task_id, task_json("Embedded", disabled=True), reset=False)
+    assert STAGED not in listed(db)
+    db.ai.set_task_disabled(db.ai.task(task.task_id), False)  # type: ignore[arg-type]
+    assert static_search(db) == before and static_width(db) == 384
+
+
 def test_a_missing_connection_string_is_refused_and_changes_nothing(db: DatabaseServices) -> None:
     task = db.ai.add_task(task_json("Embedded")).task
     record, _ = db.database.record()

@@ -229,6 +229,15 @@ class StaticIndexDefinition(IndexDefinition):
         """The maps that read documents of ``collection``."""
         return [*self._by_collection.get(collection.lower(), ()), *self._by_collection.get(None, ())]
 
+    def loads_task(self, identifier: str) -> bool:
+        """True when a map ``LoadVector``-s the embeddings of task ``identifier`` (named in a map, or
+        found in the vectors indexed so far)."""
+        if identifier.lower() in self.vectors.tasks():
+            return True
+        named = re.compile(r"\b(?:LoadVector|loadVector)\s*\([^;]*?['\"]" + re.escape(identifier) + r"['\"]",
+                           re.IGNORECASE)
+        return any(named.search(text) for text in self.wire["Maps"])
+
     def same_entries(self, other: IndexDefinition) -> bool:
         """True when ``other`` holds the same entries (only lock mode, priority or state may differ)."""
         return isinstance(other, StaticIndexDefinition) and not _differences(self.wire, other.wire, _CONTENT_KEYS)

@@ -40,7 +40,7 @@ from rookdb.indexes.vector import (
 from rookdb.indexes.vector.field_index import document_key
 from rookdb.indexes.vector.fields import SourceType
 from rookdb.indexes.vector.values import document_vectors
-from rookdb.indexes.vector.vectorizer import TaskVectorReader, TextEmbedder
+from rookdb.indexes.vector.vectorizer import GenerationVectorReader, TaskVectorReader, TextEmbedder
 
 __all__ = ["SCHEMA", "DocumentVectors", "VectorField", "VectorFields", "VectorSources", "embeddings_target"]
 
@@ -67,10 +67,26 @@ def embeddings_target(source_id: str) -> str:
 @dataclass(frozen=True)
 class VectorSources:
     """What vector fields need from outside the index: the embedded model, and a task's stored embeddings
-    (``(source collection, task, source id, field)`` → vectors)."""
+    (``(source collection, task, source id, field)`` → vectors of the generation serving queries;
+    ``generation_vectors`` reads any generation)."""
 
     embed_texts: TextEmbedder
     task_vectors: TaskVectorReader
+    generation_vectors: GenerationVectorReader | None = None
+
+    def staged(self, identifier: str, generation: int) -> VectorSources:
+        """These sources with task ``identifier`` read at ``generation`` (a migration's side-by-side build)."""
+        reader = self.generation_vectors
+        if reader is None:
+            raise ValueError("these vector sources cannot read a task's other generations")
+        serving = self.task_vectors
+
+        def task_vectors(collection: str, task: str, source_id: str, field_name: str) -> list[Vector]:
+            if task.lower() == identifier.lower():
+                return reader(collection, task, generation, source_id, field_name)
+            return serving(collection, task, source_id, field_name)
+
+        return VectorSources(self.embed_texts, task_vectors, reader)
 
 
 @dataclass
@@ -169,6 +185,10 @@ class VectorFields:
 
     def names(self) -> list[str]:
         return list(self._fields)
+
+    def tasks(self) -> set[str]:
+        """The (lower-cased) identifiers of the tasks whose embeddings the fields load (``LoadVector``)."""
+        return {each.task.lower() for each in self._fields.values() if each.task}
 
     @staticmethod
     def split(outputs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[VectorInput]]]:
