@@ -23,7 +23,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,8 @@ DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
 DEFAULT_INLINE_CATCH_UP = 1024
 """A query applies at most this many pending changes itself, so a client reads its own writes."""
 DEFAULT_ERROR_BACKOFF_SECONDS = 5.0
+_SWAP_WAIT_SECONDS = 30.0
+"""Longest a query waits for a swapped index's successor (it waits for the queries reading the old one)."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _SLUG_LENGTH = 48
@@ -184,12 +186,14 @@ class IndexRegistry:
     def named(self, name: str, *, wait: float | None = None) -> Iterator[QueryIndex]:
         """The index called ``name`` for a query (``from index 'name'``), held open for it;
         ``IndexNotFoundError`` when there is none. ``wait`` as in :meth:`for_query`."""
+        def find() -> tuple[Index, bool]:
+            index = self._indexes.get(name.lower())
+            if index is None:
+                raise IndexNotFoundError(f"Index '{name}' does not exist.")
+            return index, False
+
         with ExitStack() as stack:
-            with self._lock:
-                index = self._indexes.get(name.lower())
-                if index is None:
-                    raise IndexNotFoundError(f"Index '{name}' does not exist.")
-                stack.enter_context(index.in_use())
+            index, _ = self._hold(stack, find)
             if index.store.state == DISABLED:
                 current = not index.is_stale(self._storage)
             elif wait is not None:
@@ -211,11 +215,12 @@ class IndexRegistry:
         """
         required = list(fields)
         extras = sorted(set(extra_names))
+
+        def find() -> tuple[Index, bool]:
+            return self._exact(collection, required, extras) if extras else self._match_or_merge(collection, required)
+
         with ExitStack() as stack:
-            with self._lock:
-                index, created = (self._exact(collection, required, extras) if extras
-                                  else self._match_or_merge(collection, required))
-                stack.enter_context(index.in_use())
+            index, created = self._hold(stack, find)
             yield self._caught_up(index, created, wait)
 
     @contextmanager
@@ -226,19 +231,19 @@ class IndexRegistry:
         aggregations of the others grouping so (those are deleted once it has caught up). ``wait`` as in
         :meth:`for_query`."""
         keys, wanted = list(group_by), list(aggregations)
+
+        def find() -> tuple[Index, bool]:
+            family = self._grouping(collection, keys)
+            complete = [index for index in family if _reducing(index).covers(wanted)]
+            if complete:
+                return max(complete, key=lambda each: (each.checkpoint, len(_reducing(each).aggregations))), False
+            known = [item for each in family for item in _reducing(each).aggregations]
+            merged = AutoMapReduceDefinition(collection, keys, [*wanted, *known])
+            found = self._indexes.get(merged.name.lower())
+            return (found, False) if found is not None else (self._add(merged), True)
+
         with ExitStack() as stack:
-            with self._lock:
-                family = self._grouping(collection, keys)
-                complete = [index for index in family if _reducing(index).covers(wanted)]
-                if complete:
-                    index = max(complete, key=lambda each: (each.checkpoint, len(_reducing(each).aggregations)))
-                    created = False
-                else:
-                    known = [item for each in family for item in _reducing(each).aggregations]
-                    merged = AutoMapReduceDefinition(collection, keys, [*wanted, *known])
-                    found = self._indexes.get(merged.name.lower())
-                    index, created = (found, False) if found is not None else (self._add(merged), True)
-                stack.enter_context(index.in_use())
+            index, created = self._hold(stack, find)
             yield self._caught_up(index, created, wait)
 
     def _caught_up(self, index: Index, created: bool, wait: float | None) -> QueryIndex:
@@ -257,6 +262,22 @@ class IndexRegistry:
                 if isinstance(index.definition, AutoMapReduceDefinition)
                 and (None if index.definition.collection is None else index.definition.collection.lower()) == wanted
                 and index.definition.same_group_by(group_by)]
+
+    def _hold(self, stack: ExitStack, find: Callable[[], tuple[Index, bool]]) -> tuple[Index, bool]:
+        """The index ``find`` picks (under the lock), held open in ``stack``. One that is being put in
+        place of another (a side-by-side swap renames its file) is picked again until its successor is
+        registered, so a query never sees the name missing."""
+        deadline = time.monotonic() + _SWAP_WAIT_SECONDS
+        while True:
+            with self._lock:
+                index, created = find()
+                try:
+                    stack.enter_context(index.in_use())
+                    return index, created
+                except IndexRetiredError:
+                    if time.monotonic() > deadline:
+                        raise
+            time.sleep(0.002)
 
     def _exact(self, collection: str | None, fields: list[AutoIndexField], extras: list[str]) -> tuple[Index, bool]:
         definition = AutoMapDefinition(collection, fields, extras)
@@ -380,6 +401,8 @@ class IndexRegistry:
     def _replace(self, index: Index, why: str) -> None:
         """Put the side-by-side build ``index`` in place of the index it replaces."""
         with self._lock:
+            if self._indexes.get((REPLACEMENT_PREFIX + index.name).lower()) is not index:
+                return  # another thread put it in place (a swap and a reload after a restart both may)
             # Queries go to the build at once (never a moment without the index); the old one finishes
             # the queries already reading it.
             old = self._indexes.get(index.name.lower())
@@ -388,8 +411,7 @@ class IndexRegistry:
         if old is not None:
             logger.info("Index %s: %s; it replaces the old one", index.name, why)
             old.retire(delete=True)
-        with self._lock:
-            self._promote(index)
+        self._promote(index)
 
     # ---------------------------------------------------------------- embeddings migrations
 
@@ -461,16 +483,20 @@ class IndexRegistry:
                     staged.generation, staged.task)
 
     def _promote(self, index: Index) -> None:
-        """Rename a side-by-side build's file to the index's own name and register it under that name."""
+        """Rename a side-by-side build's file to the index's own name and register it under that name.
+        The queries reading the build finish first, without the registry's lock (they may need it);
+        those arriving meanwhile wait for the renamed index (``_hold``)."""
         name = index.name
-        self._indexes.pop((REPLACEMENT_PREFIX + name).lower(), None)
+        with self._lock:
+            self._indexes.pop((REPLACEMENT_PREFIX + name).lower(), None)
         index.retire(delete=False)
         path = index.store.path
         reopened = IndexStore.open(path)
         reopened.promoted()
         target = self.directory / index_file_name(name)
         move_files(path, target)
-        self._indexes[name.lower()] = self._index(IndexStore.open(target))
+        with self._lock:
+            self._indexes[name.lower()] = self._index(IndexStore.open(target))
 
     def delete(self, name: str) -> bool:
         """Delete an index (and its side-by-side build) and its file, after the queries reading it finish;

@@ -188,7 +188,9 @@ def listed(db: DatabaseServices) -> list[str]:
 def static_width(db: DatabaseServices) -> int | None:
     index = db.indexes.registry.get(STATIC_INDEX["Name"])
     assert index is not None
-    field = index.definition.vectors.field("Vector")  # type: ignore[attr-defined]
+    vectors = index.definition.vectors  # type: ignore[attr-defined]
+    vectors.ensure_loaded(index.store.path)
+    field = vectors.field("Vector")
     return None if field is None else int(field.width)
 
 
@@ -205,7 +207,7 @@ def test_a_static_index_loading_the_task_is_built_side_by_side_and_swapped_with_
     assert static_search(db) == before and static_width(db) == 384
     srv.clear_faults()
     wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
-    assert STAGED not in listed(db)
+    wait_for(lambda: STAGED not in listed(db), what="the build to take over")  # right after the swap
     found = static_search(db)
     assert found and found[0] == search(db)[0] and static_width(db) == 256
     wait_for(lambda: not db.ai.cleanups(), what="the old sections to go")
@@ -226,6 +228,28 @@ def test_a_cancelled_migration_drops_the_static_indexes_build(db: DatabaseServic
     assert STAGED not in listed(db)
     db.ai.set_task_disabled(db.ai.task(task.task_id), False)  # type: ignore[arg-type]
     assert static_search(db) == before and static_width(db) == 384
+
+
+def test_a_static_indexes_build_survives_a_restart_mid_migration(
+        tmp_path: Path, storage_settings: dict[str, str], db: DatabaseServices, catalog: DatabaseCatalog) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    db.indexes.put_indexes([STATIC_INDEX])
+    static_search(db)
+    db.ai.set_task_disabled(task, True)  # hold the migration where it is
+    db.ai.update_task(task.task_id, task_json("Small", disabled=True), reset=False)
+    catalog.close()
+    reopened = DatabaseCatalog(tmp_path, Settings({"Ai.Embeddings.MaxBatchSize": 4, **storage_settings}, environ={}))
+    try:
+        again = reopened.get("Shop")
+        build = again.indexes.registry.get(STAGED)
+        assert build is not None and build.store.staged_for == ("names", 1)
+        again.ai.set_task_disabled(again.ai.task(task.task_id), False)  # type: ignore[arg-type]
+        wait_for(lambda: swapped(again, task.task_id, 1), what="the swap")
+        wait_for(lambda: STAGED not in listed(again), what="the build to take over")  # right after the swap
+        assert static_search(again) and static_width(again) == 256
+    finally:
+        reopened.close()
 
 
 def test_a_missing_connection_string_is_refused_and_changes_nothing(db: DatabaseServices) -> None:
