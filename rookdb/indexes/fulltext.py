@@ -9,18 +9,11 @@ A search text is split at whitespace into terms; each term is analysed into word
 ``anton`` and ``s``, both required). ``cook*`` matches words starting with ``cook`` (an FTS5 prefix
 query); ``*sauce`` and ``*ant*`` are expanded over the field's vocabulary.
 
-Relevance is BM25 with Lucene's per-term weight. FTS5's ``bm25()`` weighs a phrase found in ``n`` of
-``N`` rows by ``log((N - n + 0.5) / (n + 0.5))``, floored at 1e-6: a word in over half the documents
-then weighs nothing and no boost brings it back. Lucene's ``log(1 + (N - n + 0.5) / (n + 0.5))`` is
-always positive. Each phrase is therefore matched on its own and its ``bm25()`` re-weighted: divided
-by FTS5's weight (which leaves the term-frequency and length part, FTS5's k1 = 1.2 and b = 0.75,
-Lucene's defaults too) and multiplied by Lucene's. A document's score is the sum over the phrases it
-matches, as in both engines.
+Relevance is scored by ``relevance``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,8 +21,8 @@ from dataclasses import dataclass
 from rookdb.indexes.plan import SearchTerm
 from rookdb.indexes.values import leaves, text_of
 
-__all__ = ["TOKENIZER", "TermQuery", "analyze", "field_text", "lucene_scores", "match_expression", "row_count",
-           "search_terms", "similar", "term_queries"]
+__all__ = ["TOKENIZER", "Phrase", "TermQuery", "analyze", "field_text", "match_expression", "search_terms", "similar",
+           "term_queries"]
 
 TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '_'"
 """FTS5 tokenizer settings under which the stored words come back unchanged."""
@@ -66,15 +59,26 @@ def search_terms(text: str) -> tuple[SearchTerm, ...]:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """One FTS5 phrase: a word, or every word starting with it (``prefix``)."""
+
+    word: str
+    prefix: bool = False
+
+    def expression(self) -> str:
+        return '"' + self.word.replace('"', '""') + '"' + ("*" if self.prefix else "")
+
+
+@dataclass(frozen=True)
 class TermQuery:
     """The FTS5 phrases of one search term: all required (a term of several words) or any of them
     (wildcard expansions); each phrase is scored with its own weight."""
 
-    phrases: tuple[str, ...]
+    phrases: tuple[Phrase, ...]
     require_all: bool = False
 
     def expression(self) -> str:
-        return (" AND " if self.require_all else " OR ").join(self.phrases)
+        return (" AND " if self.require_all else " OR ").join(phrase.expression() for phrase in self.phrases)
 
 
 def term_queries(terms: Sequence[SearchTerm], vocabulary: Vocabulary) -> list[TermQuery | None]:
@@ -91,32 +95,6 @@ def match_expression(terms: Sequence[SearchTerm], require_all: bool, vocabulary:
         return " AND ".join(f"({part.expression()})" for part in parts if part is not None)
     found = [part for part in parts if part is not None]
     return " OR ".join(f"({part.expression()})" for part in found) if found else None
-
-
-def lucene_scores(rows: Sequence[tuple[int, float]], total: int) -> dict[int, float]:
-    """Re-weight the ``(rowid, bm25())`` rows of a one-phrase match in a table of ``total`` rows
-    (every row holding the phrase) with Lucene's term weight; higher is better."""
-    hits = len(rows)
-    fts5_weight = math.log((total - hits + 0.5) / (hits + 0.5))
-    if fts5_weight <= 0.0:
-        fts5_weight = 1e-6  # as FTS5 floors it
-    weight = math.log(1.0 + (total - hits + 0.5) / (hits + 0.5))
-    return {doc: -score / fts5_weight * weight for doc, score in rows}
-
-
-def row_count(averages: bytes | None) -> int:
-    """The row count FTS5 weighs terms against, read from its averages record (the ``%_data`` row
-    with id 1, which starts with that count as an SQLite varint); 0 for an empty table."""
-    if not averages:
-        return 0
-    value = 0
-    for position, byte in enumerate(averages[:9]):
-        if position == 8:
-            return (value << 8) | byte
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value
-    return value
 
 
 def similar(text: str, term: str, similarity: float) -> bool:
@@ -143,18 +121,12 @@ def similar(text: str, term: str, similarity: float) -> bool:
 
 def _term_query(term: SearchTerm, vocabulary: Vocabulary) -> TermQuery | None:
     if len(term.words) > 1:  # e.g. "anton's": every word must be present, wildcards or not
-        return TermQuery(tuple(_quoted(word) for word in term.words), require_all=True)
+        return TermQuery(tuple(Phrase(word) for word in term.words), require_all=True)
     word = term.words[0]
     if term.leading_wildcard:
         if term.trailing_wildcard:
             expanded = vocabulary(lambda candidate: word in candidate)
         else:
             expanded = vocabulary(lambda candidate: candidate.endswith(word))
-        return TermQuery(tuple(_quoted(candidate) for candidate in expanded)) if expanded else None
-    if term.trailing_wildcard:
-        return TermQuery((_quoted(word) + "*",))
-    return TermQuery((_quoted(word),))
-
-
-def _quoted(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
+        return TermQuery(tuple(Phrase(candidate) for candidate in expanded)) if expanded else None
+    return TermQuery((Phrase(word, prefix=term.trailing_wildcard),))

@@ -14,6 +14,7 @@ import orjson
 
 from rookdb.indexes import fulltext, plan
 from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_condition
+from rookdb.indexes.relevance import DocumentFrequencies, ScoredStatement, row_count, scored_statement
 from rookdb.indexes.values import number_of
 
 __all__ = ["IndexReader"]
@@ -24,9 +25,12 @@ _IN_CHUNK = 500
 class IndexReader:
     """Reads one snapshot; obtained from ``IndexStore.reader()`` and valid inside its ``with`` block."""
 
-    def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField]) -> None:
+    def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField],
+                 frequencies: DocumentFrequencies | None = None) -> None:
+        """``frequencies`` caches phrase counts across the snapshots of one index file."""
         self._db = db
         self._fields = fields
+        self._frequencies = frequencies if frequencies is not None else DocumentFrequencies()
         self._documents: int | None = None
         self._compiled: dict[plan.Condition, Compiled] = {}
 
@@ -112,26 +116,41 @@ class IndexReader:
 
     def scores(self, condition: plan.FullText) -> dict[int, float]:
         """Documents matching a full-text condition with their relevance (BM25 with Lucene's term
-        weight, see ``fulltext``; higher is better)."""
+        weight, see ``relevance``; higher is better)."""
+        statement = self._scored(condition, 1.0)
+        return {} if statement is None else dict(self._db.execute(statement.sql, statement.params))
+
+    def ranked(self, condition: plan.FullText, boost: float, skip: int, take: int | None
+               ) -> tuple[list[tuple[int, float]], int]:
+        """The page of a full-text condition's matches, best first (ties in document order), with
+        their relevance times ``boost`` (positive); and how many documents match."""
+        statement = self._scored(condition, boost)
+        if statement is None:
+            return [], 0
+        ranked = statement.ranked()
+        rows = self._db.execute(f"{ranked.sql} LIMIT ? OFFSET ?",
+                                (*ranked.params, -1 if take is None else take, skip)).fetchall()
+        if rows:
+            return [(doc, score) for doc, score, _ in rows], int(rows[0][2])
+        if skip == 0 and take != 0:
+            return [], 0
+        # An empty page past the end (or of size 0) still reports the total.
+        return [], int(self._db.execute(f"SELECT count(*) FROM ({statement.sql})", statement.params).fetchone()[0])
+
+    def _scored(self, condition: plan.FullText, boost: float) -> ScoredStatement | None:
         known = self._fields.get(condition.field)
         if known is None or not known.search:
-            return {}
+            return None
         terms = fulltext.term_queries(condition.terms, self._vocabulary(known.id))
         if condition.require_all and (not terms or None in terms):
-            return {}
+            return None
         table = f"fts_{known.id}"
         averages = self._db.execute(f"SELECT block FROM {table}_data WHERE id = 1").fetchone()
-        total = fulltext.row_count(averages[0] if averages else None)
-        phrases: dict[str, dict[int, float]] = {}
-        for term in terms:
-            for phrase in term.phrases if term is not None else ():
-                if phrase not in phrases:
-                    rows = self._db.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?",
-                                            (phrase,)).fetchall()
-                    phrases[phrase] = fulltext.lucene_scores(rows, total)
-        matched = [_combined([phrases[phrase] for phrase in term.phrases], term.require_all)
-                   for term in terms if term is not None]
-        return _combined(matched, condition.require_all)
+        averages = None if averages is None else bytes(averages[0])
+        checkpoint = self._db.execute("SELECT value FROM meta WHERE key = 'checkpoint'").fetchone()
+        phrases = [phrase for term in terms if term is not None for phrase in term.phrases]
+        hits = self._frequencies.counts(self._db, (checkpoint, averages), table, phrases)
+        return scored_statement(table, terms, condition.require_all, hits, row_count(averages), boost)
 
     def terms(self, condition: plan.Condition, field: str) -> list[tuple[int, Any, str, str]]:
         """Every value the matching documents hold at ``field``, as the ``terms`` table keeps them:
@@ -172,17 +191,3 @@ class IndexReader:
     def _field_number(self, field: str) -> int:
         known = self._fields.get(field)
         return -1 if known is None else known.id  # an unknown field has no rows: every value is missing
-
-
-def _combined(parts: list[dict[int, float]], require_all: bool) -> dict[int, float]:
-    """Documents in every part (``require_all``) or in any, scored by the sum of the parts they are in."""
-    if not parts:
-        return {}
-    if require_all:
-        smallest = min(parts, key=len)
-        return {doc: sum(part[doc] for part in parts) for doc in smallest if all(doc in part for part in parts)}
-    result: dict[int, float] = {}
-    for part in parts:
-        for doc, score in part.items():
-            result[doc] = result.get(doc, 0.0) + score
-    return result

@@ -44,6 +44,7 @@ from rookdb.indexes import fulltext
 from rookdb.indexes.definitions import IndexDefinition, IndexEntry, StoredField, definition_from_json
 from rookdb.indexes.matching import StoreField
 from rookdb.indexes.reader import IndexReader
+from rookdb.indexes.relevance import DocumentFrequencies
 from rookdb.indexes.values import TimeSpanText, leaves, number_of, string_number
 from rookdb.storage.base import Change, DocumentStorage
 from rookdb.wire import format_timestamp
@@ -127,6 +128,7 @@ class IndexStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._frequencies = DocumentFrequencies()
         self.fields = {row[1]: StoreField(row[0], row[1], *(bool(flag) for flag in row[2:])) for row in writer.execute(
             "SELECT id, name, terms, search, sorted_text, sorted_number FROM fields ORDER BY id")}
         self.counters = dict.fromkeys(_COUNTERS, 0)
@@ -332,7 +334,7 @@ class IndexStore:
     def reader(self) -> Iterator[IndexReader]:
         """An ``IndexReader`` over one snapshot of the file."""
         with self.snapshot() as db:
-            yield IndexReader(db, dict(self.fields))
+            yield IndexReader(db, dict(self.fields), self._frequencies)
 
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

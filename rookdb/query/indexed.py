@@ -75,7 +75,14 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
     distinct = query.select is not None and query.select.distinct
     end = None if take is None else skip + take
     scores: dict[int, float] | None = None
-    if needs_scores:
+    searched = _lone_search(where, bindings) if scored and order_by_score and not query.order_by else None
+    if searched is not None and not distinct:
+        # One search() ranks and cuts its page in SQL: only the page's scores reach Python.
+        search, boost = searched
+        page, total = reader.ranked(planner.full_text(search), boost, skip, take)
+        scores = dict(page)
+        window = [doc for doc, _ in page]
+    elif needs_scores:
         vectors = _vector_scores(query, bindings, planner, reader, source, vector_search)
         scorer = Scorer(reader, planner, bindings, vectors, fusion)
         scores = scorer.scores(where) if where is not None else dict.fromkeys(
@@ -106,6 +113,15 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
         rows = distinct_rows(rows)
         return rows[skip:end], len(rows)
     return rows, total
+
+
+def _lone_search(where: ast.Expr | None, bindings: Bindings) -> tuple[ast.Search, float] | None:
+    """The ``search()`` a ``where`` consists of (boosts around it allowed) and the boost's factor."""
+    boost = 1.0
+    while isinstance(where, ast.Boost):
+        boost *= bindings.number(where.factor, "boost")
+        where = where.expr
+    return (where, boost) if isinstance(where, ast.Search) else None
 
 
 def walked_order(query: ast.Query, bindings: Bindings) -> plan.SortKey | None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import sqlite3
-
 import pytest
 
 from rookdb.indexes.fulltext import (
     analyze,
     field_text,
-    lucene_scores,
     match_expression,
-    row_count,
     search_terms,
     similar,
 )
@@ -51,44 +46,6 @@ def test_terms_keep_their_wildcards_and_drop_empty_ones() -> None:
 ])
 def test_match_expressions(text: str, require_all: bool, expression: str | None) -> None:
     assert match_expression(search_terms(text), require_all, vocabulary) == expression
-
-
-def fts_table(bodies: list[str]) -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:", isolation_level=None)
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(body)")
-    db.execute("BEGIN")
-    db.executemany("INSERT INTO t (rowid, body) VALUES (?, ?)", list(enumerate(bodies, start=1)))
-    db.execute("COMMIT")
-    return db
-
-
-def averages(db: sqlite3.Connection) -> bytes | None:
-    row = db.execute("SELECT block FROM t_data WHERE id = 1").fetchone()
-    return None if row is None else bytes(row[0])
-
-
-@pytest.mark.parametrize("rows", [0, 1, 127, 128, 20_000])
-def test_row_count_is_what_fts5_counts(rows: int) -> None:
-    db = fts_table([f"word{n}" for n in range(rows + 3)])
-    db.execute("DELETE FROM t WHERE rowid <= 3")
-    assert row_count(averages(db)) == rows == db.execute("SELECT count(*) FROM t").fetchone()[0]
-
-
-def test_row_count_of_an_empty_record() -> None:
-    assert row_count(None) == row_count(b"") == 0
-
-
-def test_lucene_scores_are_bm25_with_lucenes_term_weight() -> None:
-    bodies = ["me me too", "come with me", "me", "spanish grease"]
-    db = fts_table(bodies)
-    total = row_count(averages(db))
-    found = lucene_scores(db.execute("SELECT rowid, bm25(t) FROM t WHERE t MATCH '\"me\"'").fetchall(), total)
-    average_length = sum(len(body.split()) for body in bodies) / len(bodies)
-    weight = math.log(1 + (4 - 3 + 0.5) / (3 + 0.5))  # "me" is in 3 of 4 documents: FTS5 would floor it
-    expected = {doc: weight * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average_length))
-                for doc, tf, length in [(1, 2, 3), (2, 1, 3), (3, 1, 1)]}
-    assert found == pytest.approx(expected, rel=1e-9)
-    assert found[3] > found[1] > found[2] > 0.1
 
 
 @pytest.mark.parametrize(("text", "term", "similarity", "matches"), [

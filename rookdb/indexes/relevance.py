@@ -1,0 +1,141 @@
+"""Relevance of a full-text condition: BM25 with Lucene's term weight, in one SQL statement.
+
+FTS5's ``bm25()`` weighs a phrase found in ``n`` of ``N`` rows by ``log((N - n + 0.5) / (n + 0.5))``,
+floored at 1e-6: a word in over half the documents then weighs nothing and no boost brings it back.
+Lucene's ``log(1 + (N - n + 0.5) / (n + 0.5))`` is always positive. Each phrase is therefore matched
+by its own branch of one ``UNION ALL`` and its ``bm25()`` multiplied by a constant: Lucene's weight
+divided by FTS5's (which leaves the term-frequency and length part, FTS5's k1 = 1.2 and b = 0.75,
+Lucene's defaults too), negated so that higher is better. A document's score is the sum over the
+phrases it matches, as in both engines; SQLite adds them up, applies the term rules (a term of several
+words needs all of them, ``@operator: 'and'`` needs every term) and can rank and cut the page itself.
+
+The constants need each phrase's document count ``n``: FTS5's vocabulary table has it for a word, a
+prefix phrase is counted. Counts are kept per index generation (``DocumentFrequencies``), so a query
+only reads them again after the index changed.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rookdb.indexes.fulltext import Phrase, TermQuery
+
+__all__ = ["DocumentFrequencies", "ScoredStatement", "lucene_factor", "row_count", "scored_statement"]
+
+_MAX_CACHED = 50_000
+"""Phrase counts kept for one generation before the cache starts over."""
+
+
+def lucene_factor(hits: int, total: int) -> float:
+    """What turns FTS5's ``bm25()`` of a phrase found in ``hits`` of ``total`` rows into the phrase's
+    BM25 with Lucene's term weight (positive, higher is better)."""
+    fts5_weight = math.log((total - hits + 0.5) / (hits + 0.5))
+    if fts5_weight <= 0.0:
+        fts5_weight = 1e-6  # as FTS5 floors it
+    return -math.log(1.0 + (total - hits + 0.5) / (hits + 0.5)) / fts5_weight
+
+
+def row_count(averages: bytes | None) -> int:
+    """The row count FTS5 weighs terms against, read from its averages record (the ``%_data`` row
+    with id 1, which starts with that count as an SQLite varint); 0 for an empty table."""
+    if not averages:
+        return 0
+    value = 0
+    for position, byte in enumerate(averages[:9]):
+        if position == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value
+    return value
+
+
+class DocumentFrequencies:
+    """How many rows of an index's FTS5 tables hold each phrase, for the latest generation read;
+    shared by the index's readers (any thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: object = None
+        self._counts: dict[tuple[str, Phrase], int] = {}
+
+    def counts(self, db: sqlite3.Connection, generation: object, table: str,
+               phrases: Sequence[Phrase]) -> dict[Phrase, int]:
+        """Each phrase's row count in ``table`` as ``db``'s snapshot (of ``generation``) sees it."""
+        with self._lock:
+            if generation != self._generation:
+                self._generation, self._counts = generation, {}
+            found = {phrase: self._counts[(table, phrase)] for phrase in phrases if (table, phrase) in self._counts}
+        missing = [phrase for phrase in dict.fromkeys(phrases) if phrase not in found]
+        if not missing:
+            return found
+        words = [phrase.word for phrase in missing if not phrase.prefix]
+        counted = dict.fromkeys(missing, 0)
+        if words:
+            marks = ",".join("?" * len(words))
+            for word, hits in db.execute(f"SELECT term, doc FROM {table}_v WHERE term IN ({marks})", words):
+                counted[Phrase(word)] = int(hits)
+        for phrase in missing:
+            if phrase.prefix:
+                counted[phrase] = int(db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?",
+                                                 (phrase.expression(),)).fetchone()[0])
+        with self._lock:
+            if generation == self._generation:
+                if len(self._counts) > _MAX_CACHED:
+                    self._counts = {}
+                self._counts.update(((table, phrase), hits) for phrase, hits in counted.items())
+        return found | counted
+
+
+@dataclass(frozen=True)
+class ScoredStatement:
+    """A ``SELECT doc, score`` over the documents a full-text condition matches."""
+
+    sql: str
+    params: tuple[object, ...]
+
+    def ranked(self) -> ScoredStatement:
+        """Best first (ties in document order), with the number of matches in a third column; append
+        ``LIMIT ? OFFSET ?``."""
+        return ScoredStatement(f"SELECT doc, score, count(*) OVER () FROM ({self.sql}) ORDER BY score DESC, doc",
+                               self.params)
+
+
+def scored_statement(table: str, terms: Sequence[TermQuery | None], require_all: bool,
+                     hits: dict[Phrase, int], total: int, boost: float = 1.0) -> ScoredStatement | None:
+    """The statement scoring ``terms`` (any, or every one with ``require_all``) on ``table``, whose
+    phrases are in ``hits`` of ``total`` rows; None when nothing can match."""
+    if require_all and (not terms or any(term is None for term in terms)):
+        return None
+    branches: list[str] = []
+    params: list[object] = []
+    grouped = False
+    wanted = 0
+    for number, term in enumerate(terms):
+        if term is None:
+            continue
+        found = [phrase for phrase in term.phrases if hits.get(phrase, 0) > 0]
+        if not found or (term.require_all and len(found) < len(term.phrases)):
+            if require_all:
+                return None
+            continue
+        wanted += 1
+        need = len(term.phrases) if term.require_all else 1
+        grouped = grouped or need > 1
+        for phrase in found:
+            branches.append(f"SELECT rowid AS doc, {number} AS term, {need} AS need, bm25({table}) * ? AS s "
+                            f"FROM {table} WHERE {table} MATCH ?")
+            params.extend((lucene_factor(hits[phrase], total), phrase.expression()))
+    if not branches:
+        return None
+    # LIMIT -1 keeps SQLite from merging a lone branch into the aggregate, where bm25() cannot run.
+    rows = " UNION ALL ".join(branches) if len(branches) > 1 else f"{branches[0]} LIMIT -1"
+    if grouped:  # a term of several words scores only where all of them are
+        rows = f"SELECT doc, term, sum(s) AS s FROM ({rows}) GROUP BY doc, term HAVING count(*) >= max(need)"
+    having = f" HAVING count(DISTINCT term) = {wanted}" if require_all and wanted > 1 else ""
+    return ScoredStatement(f"SELECT doc, sum(s) * ? AS score FROM ({rows}) GROUP BY doc{having}",
+                           (boost, *params))
