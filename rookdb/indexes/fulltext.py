@@ -10,6 +10,12 @@ A search text is split at whitespace into terms; each term is analysed into word
 query); ``*sauce`` and ``*ant*`` are expanded over the field's vocabulary.
 
 Relevance is scored by ``relevance``.
+
+``proximity(search(Field, 'quick fox'), n)`` is Lucene's sloppy phrase: the words in order, moved
+``n`` positions at most in all (a swap costs 2). Positions are counted as RavenDB's standard analyzer
+counts them: English stop words (Lucene's list) take no position and words joined by ``_`` without
+digits are separate (``quick_fox`` is ``quick`` and ``fox``, ``12_oz`` one word). ``search()`` itself
+keeps stop words searchable (a superset of RavenDB, whose analyzer drops them).
 """
 
 from __future__ import annotations
@@ -21,13 +27,20 @@ from dataclasses import dataclass
 from rookdb.indexes.plan import SearchTerm
 from rookdb.indexes.values import leaves, text_of
 
-__all__ = ["TOKENIZER", "Phrase", "TermQuery", "analyze", "field_text", "match_expression", "search_terms", "similar",
+__all__ = ["SLOPPY_FUNCTION", "STOP_WORDS", "TOKENIZER", "Phrase", "TermQuery", "analyze", "field_text",
+           "match_expression", "phrase_words", "search_terms", "similar", "sloppy_frequency", "sloppy_in_body",
            "term_queries"]
 
 TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '_'"
 """FTS5 tokenizer settings under which the stored words come back unchanged."""
 
 _WORD = re.compile(r"\w+")
+_DIGIT = re.compile(r"\d")
+
+STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
+    "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"))
+"""Lucene's English stop words, which RavenDB's standard analyzer removes."""
 
 Vocabulary = Callable[[Callable[[str], bool]], list[str]]
 """Returns the field's indexed words that satisfy a predicate (for leading wildcards)."""
@@ -95,6 +108,51 @@ def match_expression(terms: Sequence[SearchTerm], require_all: bool, vocabulary:
         return " AND ".join(f"({part.expression()})" for part in parts if part is not None)
     found = [part for part in parts if part is not None]
     return " OR ".join(f"({part.expression()})" for part in found) if found else None
+
+
+def phrase_words(words: Iterable[str]) -> list[str]:
+    """Analysed words as a phrase counts their positions: ``_``-joined letters split, stop words dropped."""
+    found: list[str] = []
+    for word in words:
+        parts = word.split("_") if "_" in word and not _DIGIT.search(word) else (word,)
+        found.extend(part for part in parts if part and part not in STOP_WORDS)
+    return found
+
+
+SLOPPY_FUNCTION = "rk_sloppy"
+"""The SQL function an index's readers call as ``rk_sloppy(body, phrase, slop)``: ``sloppy_in_body``."""
+
+
+def sloppy_in_body(body: object, phrase: str, slop: int) -> float:
+    """The sloppy frequency of ``phrase`` (its words joined by spaces) in a search field's stored text."""
+    if not isinstance(body, str):
+        return 0.0
+    return sloppy_frequency(phrase_words(body.split()), phrase.split(), slop)
+
+
+def sloppy_frequency(words: Sequence[str], phrase: Sequence[str], slop: int) -> float:
+    """Lucene's sloppy phrase frequency of ``phrase`` in ``words`` (both from ``phrase_words``): the sum
+    of ``1 / (1 + distance)`` over the places the phrase occurs at most ``slop`` moves away; 0 when none."""
+    if not phrase:
+        return 0.0
+    places: dict[str, list[int]] = {}
+    for position, word in enumerate(words):
+        places.setdefault(word, []).append(position)
+    # Each phrase word's positions shifted by its place in the phrase: an exact phrase lines them up.
+    offsets = [[position - index for position in places.get(word, ())] for index, word in enumerate(phrase)]
+    if any(not found for found in offsets):
+        return 0.0
+    cursors = [0] * len(offsets)
+    frequency = 0.0
+    while True:
+        current = [found[cursor] for found, cursor in zip(offsets, cursors, strict=True)]
+        low, high = min(current), max(current)
+        if high - low <= slop:
+            frequency += 1.0 / (1 + high - low)
+        lowest = current.index(low)
+        cursors[lowest] += 1
+        if cursors[lowest] == len(offsets[lowest]):
+            return frequency
 
 
 def similar(text: str, term: str, similarity: float) -> bool:

@@ -213,7 +213,12 @@ class _Compiler:
         expression = full_text_expression(condition, self._vocabulary(known.id))
         if expression is None:
             return NOTHING
-        return Compiled(f"SELECT rowid AS doc FROM fts_{known.id} WHERE fts_{known.id} MATCH ?", (expression,))
+        table = f"fts_{known.id}"
+        if condition.slop is not None:
+            return Compiled(f"SELECT rowid AS doc FROM {table} WHERE {table} MATCH ? AND "
+                            f"{fulltext.SLOPPY_FUNCTION}(body, ?, ?) > 0",
+                            (expression, " ".join(term.words[0] for term in condition.terms), condition.slop))
+        return Compiled(f"SELECT rowid AS doc FROM {table} WHERE {table} MATCH ?", (expression,))
 
 
 def _bounds(column: str, condition: plan.Range) -> tuple[list[str], list[Any]]:

@@ -124,11 +124,13 @@ class SearchTerm:
 
 @dataclass(frozen=True)
 class FullText:
-    """Full-text match of ``field``: any term (or every term with ``require_all``); scored by relevance."""
+    """Full-text match of ``field``: any term (or every term with ``require_all``); scored by relevance.
+    With ``slop``, the terms are a sloppy phrase (``proximity()``): one word each, all required."""
 
     field: str
     terms: tuple[SearchTerm, ...]
     require_all: bool = False
+    slop: int | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,14 @@ import orjson
 
 from rookdb.indexes import fulltext, plan
 from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_condition
-from rookdb.indexes.relevance import DocumentFrequencies, ScoredStatement, row_count, scored_statement
+from rookdb.indexes.relevance import (
+    DocumentFrequencies,
+    ScoredStatement,
+    phrase_statement,
+    row_count,
+    scored_statement,
+    token_count,
+)
 from rookdb.indexes.values import number_of
 
 __all__ = ["IndexReader"]
@@ -150,6 +157,10 @@ class IndexReader:
         checkpoint = self._db.execute("SELECT value FROM meta WHERE key = 'checkpoint'").fetchone()
         phrases = [phrase for term in terms if term is not None for phrase in term.phrases]
         hits = self._frequencies.counts(self._db, (checkpoint, averages), table, phrases)
+        if condition.slop is not None:
+            words = [term.words[0] for term in condition.terms]
+            return phrase_statement(table, words, condition.slop, hits, row_count(averages), token_count(averages),
+                                    boost)
         return scored_statement(table, terms, condition.require_all, hits, row_count(averages), boost)
 
     def terms(self, condition: plan.Condition, field: str) -> list[tuple[int, Any, str, str]]:

@@ -22,9 +22,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rookdb.indexes.fulltext import Phrase, TermQuery
+from rookdb.indexes.fulltext import SLOPPY_FUNCTION, Phrase, TermQuery
 
-__all__ = ["DocumentFrequencies", "ScoredStatement", "lucene_factor", "row_count", "scored_statement"]
+__all__ = ["DocumentFrequencies", "ScoredStatement", "lucene_factor", "phrase_statement", "row_count",
+           "scored_statement", "token_count"]
 
 _MAX_CACHED = 50_000
 """Phrase counts kept for one generation before the cache starts over."""
@@ -41,17 +42,33 @@ def lucene_factor(hits: int, total: int) -> float:
 
 def row_count(averages: bytes | None) -> int:
     """The row count FTS5 weighs terms against, read from its averages record (the ``%_data`` row
-    with id 1, which starts with that count as an SQLite varint); 0 for an empty table."""
-    if not averages:
-        return 0
-    value = 0
-    for position, byte in enumerate(averages[:9]):
-        if position == 8:
-            return (value << 8) | byte
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value
-    return value
+    with id 1: SQLite varints, the row count then each column's token count); 0 for an empty table."""
+    return _varints(averages or b"", 1)[0]
+
+
+def token_count(averages: bytes | None) -> int:
+    """The words of the (one) column in all rows, from the same record."""
+    return _varints(averages or b"", 2)[1]
+
+
+def _varints(data: bytes, wanted: int) -> list[int]:
+    values: list[int] = []
+    position = 0
+    while len(values) < wanted:
+        value = 0
+        for length in range(9):
+            if position >= len(data):
+                return values + [0] * (wanted - len(values))
+            byte = data[position]
+            position += 1
+            if length == 8:
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if byte < 0x80:
+                break
+        values.append(value)
+    return values
 
 
 class DocumentFrequencies:
@@ -139,3 +156,20 @@ def scored_statement(table: str, terms: Sequence[TermQuery | None], require_all:
     having = f" HAVING count(DISTINCT term) = {wanted}" if require_all and wanted > 1 else ""
     return ScoredStatement(f"SELECT doc, sum(s) * ? AS score FROM ({rows}) GROUP BY doc{having}",
                            (boost, *params))
+
+
+def phrase_statement(table: str, words: Sequence[str], slop: int, hits: dict[Phrase, int], total: int, tokens: int,
+                     boost: float = 1.0) -> ScoredStatement | None:
+    """The statement scoring the sloppy phrase ``words`` on ``table`` as Lucene's BM25 does: the
+    phrase's frequency (``fulltext.sloppy_frequency``) weighed by the sum of its words' weights; None
+    when a word is in no row."""
+    if not words or any(hits.get(Phrase(word), 0) == 0 for word in words):
+        return None
+    weight = sum(math.log(1.0 + (total - hits[Phrase(word)] + 0.5) / (hits[Phrase(word)] + 0.5)) for word in words)
+    average = tokens / total if total else 1.0
+    length = "(length(body) - length(replace(body, ' ', '')) + 1)"  # the stored words are joined by one space
+    expression = " AND ".join(Phrase(word).expression() for word in words)
+    sql = (f"SELECT doc, ? * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * {length} / ?)) AS score FROM "
+           f"(SELECT rowid AS doc, body, {SLOPPY_FUNCTION}(body, ?, ?) AS f FROM {table} WHERE {table} MATCH ?) "
+           f"WHERE f > 0")
+    return ScoredStatement(sql, (weight * boost, average, " ".join(words), slop, expression))

@@ -568,5 +568,6 @@ def _similar(text: Any, term: str, similarity: float) -> bool:
     return isinstance(text, str) and fulltext.similar(text, term, similarity)
 
 
-_FUNCTIONS: list[tuple[str, int, Callable[..., bool]]] = [
-    ("rk_starts", 2, _starts), ("rk_ends", 2, _ends), ("rk_regex", 2, _regex), ("rk_similar", 3, _similar)]
+_FUNCTIONS: list[tuple[str, int, Callable[..., bool | float]]] = [
+    ("rk_starts", 2, _starts), ("rk_ends", 2, _ends), ("rk_regex", 2, _regex), ("rk_similar", 3, _similar),
+    (fulltext.SLOPPY_FUNCTION, 3, fulltext.sloppy_in_body)]

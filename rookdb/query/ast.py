@@ -155,15 +155,18 @@ class Exists(Node):
 
 @dataclass(frozen=True, slots=True)
 class Search(Node):
-    """``search(field, 'terms' [, and])``: full-text term matching, any term by default."""
+    """``search(field, 'terms' [, and])``: full-text term matching, any term by default; wrapped in
+    ``proximity(..., n)`` the terms are a phrase whose words may move ``n`` positions."""
 
     field: Field
     value: Value
     operator: TypingLiteral["or", "and"] = "or"
+    proximity: int | None = None
 
     def to_rql(self) -> str:
         suffix = ", and" if self.operator == "and" else ""
-        return f"search({self.field.to_rql()}, {self.value.to_rql()}{suffix})"
+        text = f"search({self.field.to_rql()}, {self.value.to_rql()}{suffix})"
+        return text if self.proximity is None else f"proximity({text}, {self.proximity})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
 from rookdb.errors import IndexNotFoundError, InvalidQueryError
-from rookdb.indexes.fulltext import similar
+from rookdb.indexes.fulltext import analyze, phrase_words, similar, sloppy_frequency
 from rookdb.indexes.reader import IndexReader
 from rookdb.query import ast, indexed, vector_clauses
 from rookdb.query.bindings import Bindings, check_parameters, doc_id
@@ -378,6 +378,8 @@ class _Compiler:
             raise InvalidQueryError(f"Invalid regex {pattern!r}: {error}", query=self.text) from error
 
     def _search(self, expr: ast.Search) -> _Matcher:
+        if expr.proximity is not None:
+            return self._proximity(expr, expr.proximity)
         terms = [_search_term(word) for word in str(self.value(expr.value) or "").split()]
         terms = [term for term in terms if term[0]]
         get = self.getter(expr.field)
@@ -391,6 +393,17 @@ class _Compiler:
             if hits == 0 or (require_all and hits < len(terms)):
                 return None
             return hits / len(terms)
+
+        return match
+
+    def _proximity(self, expr: ast.Search, slop: int) -> _Matcher:
+        phrase = phrase_words(analyze(str(self.value(expr.value) or "")))
+        get = self.getter(expr.field)
+
+        def match(doc: Document) -> float | None:
+            frequency = sum(sloppy_frequency(phrase_words(analyze(text)), phrase, slop)
+                            for value in get(doc) if (text := text_of(value)))
+            return frequency if frequency > 0 else None
 
         return match
 

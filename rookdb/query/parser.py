@@ -391,6 +391,16 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
             raise _BuildError(similarity, f"The fuzzy similarity must be between 0.0 and 1.0, got {similarity}")
         return ast.Fuzzy(ast.Comparison(field, "=", value), float(number))
 
+    def proximity(self, children: list[Any]) -> ast.Search:
+        inner, distance = children[1], children[2]
+        if not isinstance(inner, ast.Search) or inner.proximity is not None:
+            raise _BuildError(children[0],
+                              "proximity() applies to a search() clause: proximity(search(Field, 'a b'), 2)")
+        number = _number(distance)
+        if not isinstance(number, int) or number < 0:
+            raise _BuildError(distance, f"The proximity distance must be a whole number of 0 or more, got {distance}")
+        return dataclasses.replace(inner, proximity=number)
+
     def lucene(self, children: list[Any]) -> ast.Lucene:
         return ast.Lucene(children[1], children[2])
 

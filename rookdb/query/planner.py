@@ -15,7 +15,7 @@ from typing import Literal
 
 from rookdb.errors import InvalidQueryError
 from rookdb.indexes import plan
-from rookdb.indexes.fulltext import search_terms
+from rookdb.indexes.fulltext import analyze, phrase_words, search_terms
 from rookdb.indexes.values import Key, text_of
 from rookdb.query import ast
 from rookdb.query.bindings import Bindings
@@ -103,6 +103,13 @@ class Planner:
                 "search() works on document fields, not on id(): use id() = ..., startsWith(id(), ...) or "
                 "regex(id(), ...)", query=self._bindings.text, position=expr.field.position)
         words = str(self._bindings.value(expr.value) or "")
+        if expr.proximity is not None:
+            if "*" in words:
+                raise InvalidQueryError("proximity() does not support wildcards in its search() terms",
+                                        query=self._bindings.text, position=expr.field.position)
+            phrase = phrase_words(analyze(words))
+            return plan.FullText(self.field(expr.field), tuple(plan.SearchTerm((word,)) for word in phrase), True,
+                                 expr.proximity)
         return plan.FullText(self.field(expr.field), search_terms(words), expr.operator == "and")
 
     def sort_key(self, order: ast.OrderBy) -> plan.SortKey:

@@ -8,8 +8,11 @@ from rookdb.indexes.fulltext import (
     analyze,
     field_text,
     match_expression,
+    phrase_words,
     search_terms,
     similar,
+    sloppy_frequency,
+    sloppy_in_body,
 )
 from rookdb.indexes.plan import SearchTerm
 
@@ -59,3 +62,31 @@ def test_match_expressions(text: str, require_all: bool, expression: str | None)
 ])
 def test_similar_is_lucenes_fuzzy_test(text: str, term: str, similarity: float, matches: bool) -> None:
     assert similar(text, term, similarity) is matches
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("The fox is quick", ["fox", "quick"]),
+    ("quick_fox 12_oz a_1 __", ["quick", "fox", "12_oz", "a_1"]),
+    ("To be or not to be", []),
+])
+def test_phrase_words_drop_stop_words_and_split_underscores_between_letters(text: str, words: list[str]) -> None:
+    assert phrase_words(analyze(text)) == words
+
+
+@pytest.mark.parametrize(("text", "phrase", "slop", "frequency"), [
+    ("a quick brown fox", "quick fox", 0, 0.0),
+    ("a quick brown fox", "quick fox", 1, 1 / 2),  # one word between
+    ("a quick fox", "quick fox", 0, 1.0),
+    ("the fox is quick", "quick fox", 1, 0.0),  # reversed: moving costs 2 ("the", "is" take no position)
+    ("the fox is quick", "quick fox", 2, 1 / 3),
+    ("quick fox, quick brown fox", "quick fox", 1, 1 + 1 / 2),  # every occurrence counts
+    ("fox", "fox", 0, 1.0),
+    ("fox fox", "fox", 0, 2.0),  # one word: its frequency
+    ("quick brown", "quick fox", 5, 0.0),
+    ("anything", "", 3, 0.0),
+])
+def test_sloppy_frequency_is_lucenes(text: str, phrase: str, slop: int, frequency: float) -> None:
+    words = phrase_words(analyze(text))
+    assert sloppy_frequency(words, phrase_words(analyze(phrase)), slop) == pytest.approx(frequency)
+    assert sloppy_in_body(" ".join(analyze(text)), " ".join(phrase_words(analyze(phrase))), slop) == \
+        pytest.approx(frequency)

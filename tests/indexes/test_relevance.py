@@ -8,8 +8,14 @@ import sqlite3
 
 import pytest
 
-from rookdb.indexes.fulltext import Phrase, TermQuery, search_terms, term_queries
-from rookdb.indexes.relevance import DocumentFrequencies, row_count, scored_statement
+from rookdb.indexes.fulltext import SLOPPY_FUNCTION, Phrase, TermQuery, search_terms, sloppy_in_body, term_queries
+from rookdb.indexes.relevance import (
+    DocumentFrequencies,
+    phrase_statement,
+    row_count,
+    scored_statement,
+    token_count,
+)
 
 
 def fts_table(bodies: list[str]) -> sqlite3.Connection:
@@ -131,3 +137,22 @@ def test_phrase_counts_are_kept_per_generation() -> None:
     db.execute("INSERT INTO t (rowid, body) VALUES (4, 'cook cookbook')")
     assert frequencies.counts(db, 1, "t", phrases)[phrases[1]] == 2  # same generation: kept
     assert frequencies.counts(db, 2, "t", phrases) == {phrases[0]: 2, phrases[1]: 3, phrases[2]: 0}
+
+
+def test_a_sloppy_phrase_scores_its_frequency_with_the_sum_of_its_word_weights() -> None:
+    bodies = ["a quick brown fox", "the fox is quick", "quick fox", "slow dog", "quick dog"]
+    db = fts_table(bodies)
+    db.create_function(SLOPPY_FUNCTION, 3, sloppy_in_body)
+    words = ["quick", "fox"]
+    hits = DocumentFrequencies().counts(db, 1, "t", [Phrase(word) for word in words])
+    statement = phrase_statement("t", words, 2, hits, row_count(averages(db)), token_count(averages(db)), 2.0)
+    assert statement is not None
+    found = dict(db.execute(statement.sql, statement.params))
+    weight = math.log(1 + (5 - 4 + 0.5) / (4 + 0.5)) + math.log(1 + (5 - 3 + 0.5) / (3 + 0.5))
+    average = 14 / 5
+
+    def bm25(frequency: float, length: int) -> float:
+        return 2.0 * weight * frequency * 2.2 / (frequency + 1.2 * (0.25 + 0.75 * length / average))
+
+    assert found == pytest.approx({1: bm25(1 / 2, 4), 2: bm25(1 / 3, 4), 3: bm25(1.0, 2)}, rel=1e-9)
+    assert phrase_statement("t", ["quick", "zebra"], 2, {Phrase("quick"): 4}, 5, 15) is None

@@ -155,6 +155,23 @@ def test_search_matches_the_same_documents(database: tuple[StorageSource, IndexR
     assert scores == sorted(scores, reverse=True) and all(score > 0 for score in scores)
 
 
+@pytest.mark.parametrize(("terms", "slop", "names"), [
+    ("chef gumbo", 2, {"Chef Anton's Gumbo Mix"}),  # "anton" and "s" between
+    ("chef gumbo", 1, set()),
+    ("gumbo chef", 3, set()),  # reversed: 2 more moves
+    ("gumbo chef", 4, {"Chef Anton's Gumbo Mix"}),
+    ("anton's cajun", 0, {"Chef Anton's Cajun Seasoning"}),
+    ("the", 5, set()),  # only a stop word: no phrase
+])
+def test_proximity_matches_the_same_documents(database: tuple[StorageSource, IndexRegistry], terms: str, slop: int,
+                                              names: set[str]) -> None:
+    text = f"from Products where proximity(search(Name, $t), {slop})"
+    scanned, indexed = both(database, text, {"t": terms})
+    assert {item["Name"] for item in indexed.results} == {item["Name"] for item in scanned.results} == names
+    counted, _ = both(database, f"from Products where PricePerUnit > 0 and {text[20:]}", {"t": terms})
+    assert counted.total_results == len(names)
+
+
 @pytest.mark.parametrize(("where", "names"), [
     ("fuzzy(Name = 'Chal', 0.5)", {"Chai"}),
     ("fuzzy(Name = 'chai', 0.74)", {"Chai"}),

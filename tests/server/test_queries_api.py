@@ -221,3 +221,38 @@ def test_declared_functions_and_compare_exchange_includes(northwind: DocumentSto
 def test_a_failing_projection_is_a_javascript_exception(northwind: DocumentStore) -> None:
     with northwind.open_session() as session, pytest.raises(RavenException, match="JavaScriptException"):
         list(session.advanced.raw_query("from Products as p select { X: p.Nope.Deeper }", dict))
+
+
+FOXES = ["a quick brown fox", "the fox is quick", "quick fox", "a fox, then a very slow and quick dog"]
+
+
+@pytest.mark.parametrize(("text", "slop", "expected"), [
+    ("quick_fox", 1, ["quick fox", "a quick brown fox"]),
+    ("quick fox", 2, ["quick fox", "a quick brown fox", "the fox is quick"]),
+    ("quick fox", 0, ["quick fox"]),
+    ("the quick fox", 0, ["quick fox"]),  # stop words take no position
+])
+def test_proximity_search_through_the_client(store: DocumentStore, text: str, slop: int,
+                                             expected: list[str]) -> None:
+    with store.open_session() as session:
+        for number, name in enumerate(FOXES):
+            session.store({"name": name}, f"foxes/{number}")
+            session.advanced.get_metadata_for(session.load(f"foxes/{number}", dict))["@collection"] = "Foxes"
+        session.save_changes()
+    with store.open_session() as session:
+        if slop > 0:
+            query = (session.query_collection("Foxes", dict).wait_for_non_stale_results()
+                     .search("name", text).proximity(slop))
+            assert f"proximity(search(name, $p0), {slop})" in query.index_query.query
+        else:  # the client refuses 0, the RQL takes it: an exact phrase
+            query = (session.advanced.raw_query(f"from Foxes where proximity(search(name, $t), {slop})", dict)
+                     .add_parameter("t", text).wait_for_non_stale_results())
+        found = [fox["name"] for fox in query]
+    assert found == expected
+
+
+def test_proximity_needs_a_search_clause(store: DocumentStore) -> None:
+    with store.open_session() as session, pytest.raises(RavenException, match="InvalidQueryException"):
+        list(session.advanced.raw_query("from Foxes where proximity(name = 'fox', 2)"))
+    with store.open_session() as session, pytest.raises(RavenException, match="wildcards"):
+        list(session.advanced.raw_query("from Foxes where proximity(search(name, 'quick fo*'), 2)"))
