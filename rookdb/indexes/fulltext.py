@@ -181,6 +181,10 @@ def _term_query(term: SearchTerm, vocabulary: Vocabulary) -> TermQuery | None:
     if len(term.words) > 1:  # e.g. "anton's": every word must be present, wildcards or not
         return TermQuery(tuple(Phrase(word) for word in term.words), require_all=True)
     word = term.words[0]
+    if term.similarity is not None:
+        similarity = term.similarity
+        expanded = vocabulary(lambda candidate: similar(candidate, word, similarity))
+        return TermQuery(tuple(Phrase(candidate) for candidate in expanded)) if expanded else None
     if term.leading_wildcard:
         if term.trailing_wildcard:
             expanded = vocabulary(lambda candidate: word in candidate)

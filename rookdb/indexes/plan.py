@@ -115,11 +115,13 @@ class Present:
 
 @dataclass(frozen=True)
 class SearchTerm:
-    """One word of a ``search()``: its analysed words, and wildcards before and after it."""
+    """One word of a ``search()``: its analysed words, and wildcards before and after it; with
+    ``similarity``, any word of the field that is that similar (Lucene's fuzzy term)."""
 
     words: tuple[str, ...]
     leading_wildcard: bool = False
     trailing_wildcard: bool = False
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,13 @@ def _never(field: str) -> bool:
 @dataclass(frozen=True)
 class IndexShape:
     """What a queried index offers besides matching (static indexes): its results when it stores them
-    whole (map-reduce), the fields it stores for projections, the fields it compares exactly."""
+    whole (map-reduce), the fields it stores for projections, the fields it compares exactly, the
+    fields whose words ``lucene()`` and ``fuzzy()`` match (None: no such field)."""
 
     results_stored: bool = False
     stored_fields: frozenset[str] = frozenset()
     is_exact: Callable[[str], bool] = _never
+    is_analyzed: Callable[[str], bool] | None = None
 
 
 _PLAIN = IndexShape()
@@ -68,7 +70,7 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
            fusion: str | None, shape: IndexShape = _PLAIN, deadline: Deadline = NO_DEADLINE
            ) -> tuple[list[Row], int]:
     """The page of results and the total number of matches; ``RequestTimeoutError`` past ``deadline``."""
-    planner = Planner(bindings, shape.is_exact)
+    planner = Planner(bindings, shape.is_exact, shape.is_analyzed)
     where = query.where
     scored = where is not None and any(isinstance(node, ast.Search | ast.VectorSearch) for node in where.walk())
     needs_scores = scored or any(isinstance(order.target, ast.ScoreOrder) for order in query.order_by)

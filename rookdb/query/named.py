@@ -30,7 +30,8 @@ def shape_of(definition: object) -> IndexShape:
     if not isinstance(definition, StaticIndexDefinition):
         return IndexShape()
     stored = frozenset(name for name in (*definition.output_names(), *definition.created) if definition.stores(name))
-    return IndexShape(results_stored=definition.is_map_reduce, stored_fields=stored, is_exact=definition.is_exact)
+    return IndexShape(results_stored=definition.is_map_reduce, stored_fields=stored, is_exact=definition.is_exact,
+                      is_analyzed=definition.is_analyzed)
 
 
 def run_on_index(query: str, parsed: ast.Query, parameters: Mapping[str, Any], source: QuerySource,

@@ -9,6 +9,7 @@ full-text condition the index scores by relevance.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Literal
@@ -34,11 +35,14 @@ def is_scoring(expr: ast.Expr) -> bool:
 class Planner:
     """Translates one query's clauses, with its parameters resolved."""
 
-    def __init__(self, bindings: Bindings, is_exact: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, bindings: Bindings, is_exact: Callable[[str], bool] | None = None,
+                 is_analyzed: Callable[[str], bool] | None = None) -> None:
         """Fields ``is_exact`` accepts are compared case-sensitively whether or not the query says
-        ``exact()`` (a static index's ``Indexing: Exact`` fields)."""
+        ``exact()`` (a static index's ``Indexing: Exact`` fields). Fields ``is_analyzed`` accepts
+        hold words to ``lucene()`` and ``fuzzy()`` (``Indexing: Search``), as Lucene's terms."""
         self._bindings = bindings
         self._is_exact = is_exact
+        self._is_analyzed = is_analyzed
 
     def field(self, target: ast.Field) -> str:
         """The index field a query field reads (``plan.ID_FIELD`` for ``id()``)."""
@@ -64,9 +68,12 @@ class Planner:
         if isinstance(expr, ast.VectorSearch):
             raise AssertionError("vector clauses are scored, not planned")
         if isinstance(expr, ast.Lucene):
-            return self.condition(lucene_clause(expr, self._bindings.value(expr.value), self._bindings.text), exact)
+            clause = lucene_clause(expr, self._bindings.value(expr.value), self._bindings.text)
+            return self.condition(self._on_words(clause) if self._is_analyzed is not None else clause, exact)
         field = self.field(expr.field)
         exact = exact or (self._is_exact is not None and self._is_exact(field))
+        if isinstance(expr, ast.Fuzzy) and self._analyzed(field):
+            return self._fuzzy_words(field, expr)
         if isinstance(expr, ast.Exists):
             return plan.Present(field)
         if isinstance(expr, ast.Search):
@@ -111,6 +118,37 @@ class Planner:
             return plan.FullText(self.field(expr.field), tuple(plan.SearchTerm((word,)) for word in phrase), True,
                                  expr.proximity)
         return plan.FullText(self.field(expr.field), search_terms(words), expr.operator == "and")
+
+    def _analyzed(self, field: str) -> bool:
+        return self._is_analyzed is not None and self._is_analyzed(field)
+
+    def _on_words(self, expr: ast.Expr) -> ast.Expr:
+        """A ``lucene()`` clause with its terms on analysed fields read as Lucene reads them there: a
+        term or phrase is its words in a row, ``term*`` and ``*term`` match words, not whole values."""
+        if isinstance(expr, ast.And | ast.Or):
+            return type(expr)(tuple(self._on_words(item) for item in expr.items))
+        if isinstance(expr, ast.Not | ast.Boost):
+            return dataclasses.replace(expr, expr=self._on_words(expr.expr))
+        if not isinstance(expr, ast.Comparison | ast.StartsWith | ast.EndsWith) or \
+                not isinstance(expr.field, ast.FieldPath) or not self._analyzed(self.field(expr.field)):
+            return expr
+        if isinstance(expr, ast.Comparison) and expr.op != "=":
+            return expr
+        text = text_of(self._bindings.value(expr.value)) or ""
+        if isinstance(expr, ast.Comparison):
+            # Several words (a phrase, or "anton's") are a phrase query: in that order, nothing between.
+            words = analyze(text)
+            return ast.Search(expr.field, ast.Literal(text), proximity=0 if len(words) > 1 else None)
+        wildcard = f"{text}*" if isinstance(expr, ast.StartsWith) else f"*{text}"
+        return ast.Search(expr.field, ast.Literal(wildcard))
+
+    def _fuzzy_words(self, field: str, expr: ast.Fuzzy) -> plan.Condition:
+        """``fuzzy()`` on an analysed field: each word of the value needs a similar word in the field."""
+        words = analyze(text_of(self._bindings.value(expr.comparison.value)) or "")
+        if not words:
+            return plan.Nothing()
+        terms = tuple(plan.SearchTerm((word,), similarity=expr.similarity) for word in words)
+        return plan.FullText(field, terms, require_all=True)
 
     def sort_key(self, order: ast.OrderBy) -> plan.SortKey:
         """The index ordering of a field ``order by`` (``as long``/``as double`` sort by the number)."""

@@ -90,3 +90,9 @@ def test_sloppy_frequency_is_lucenes(text: str, phrase: str, slop: int, frequenc
     assert sloppy_frequency(words, phrase_words(analyze(phrase)), slop) == pytest.approx(frequency)
     assert sloppy_in_body(" ".join(analyze(text)), " ".join(phrase_words(analyze(phrase))), slop) == \
         pytest.approx(frequency)
+
+
+def test_a_fuzzy_term_is_expanded_over_the_field_s_similar_words() -> None:
+    terms = (SearchTerm(("sauser",), similarity=0.5), SearchTerm(("chfe",), similarity=0.7))
+    assert match_expression(terms, False, vocabulary) == '("sauce" OR "saucer")'
+    assert match_expression(terms, True, vocabulary) is None

@@ -127,6 +127,31 @@ def test_index_classes_are_created_and_queried(store: DocumentStore) -> None:
     assert ids(query(store, "from index 'Names/Everywhere' where Name = 'chai'")) == ["products/1"]
 
 
+@pytest.mark.parametrize(("where", "expected"), [
+    ("lucene(Name, 'syrup')", ["products/3"]),  # a word of the value, not the whole value
+    ("lucene(Name, 'SYRUP OR chai')", ["products/1", "products/3"]),
+    ("lucene(Name, 'anis*') and lucene(Name, '*rup')", ["products/3"]),
+    ("lucene(Name, '\"aniseed syrup\"')", ["products/3"]),
+    ("lucene(Name, '\"syrup aniseed\"')", []),  # a phrase keeps its order
+    ("fuzzy(Name = 'sirup', 0.5)", ["products/3"]),
+    ("fuzzy(Name = 'aniseed sirup', 0.5)", ["products/3"]),
+    ("fuzzy(Name = 'sirup', 0.9)", []),
+])
+def test_lucene_and_fuzzy_read_the_words_of_search_fields(store: DocumentStore, where: str,
+                                                            expected: list[str]) -> None:
+    seed(store)
+    Products_ByCategoryName().execute(store)
+    assert ids(query(store, f"from index 'Products/ByCategoryName' where {where}")) == expected
+
+
+def test_lucene_compares_whole_values_on_other_fields(store: DocumentStore) -> None:
+    seed(store)
+    Names_Everywhere().execute(store)
+    assert ids(query(store, "from index 'Names/Everywhere' where lucene(Name, 'syrup')")) == []
+    assert ids(query(store, "from index 'Names/Everywhere' where lucene(Name, '\"aniseed syrup\"')")) == ["products/3"]
+    assert ids(query(store, "from Products where lucene(Name, 'syrup')")) == []
+
+
 def test_related_documents_and_reduce_results_follow_changes(store: DocumentStore) -> None:
     seed(store)
     IndexCreation.create_indexes([Products_ByCategoryName(), Products_ByCategory()], store)

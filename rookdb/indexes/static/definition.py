@@ -293,6 +293,12 @@ class StaticIndexDefinition(IndexDefinition):
             return _created_options(created).storage
         return self.options(name).storage
 
+    def is_analyzed(self, name: str) -> bool:
+        """True when the field is indexed as words (``Indexing: Search``)."""
+        created = self.created.get(name)
+        options = _created_options(created) if created is not None else self.options(name)
+        return options.indexing in ("Search", "Highlighting")
+
     def is_exact(self, name: str) -> bool:
         """True when the field is compared case-sensitively (``Indexing: Exact``)."""
         created = self.created.get(name)
