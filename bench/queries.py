@@ -187,7 +187,9 @@ class RawLimit:
 
 @contextmanager
 def database(folder: Path, count: int) -> Iterator[DatabaseServices]:
-    catalog = DatabaseCatalog(folder / "data", Settings(environ={}))
+    # The first query of a shape waits for its index: on a loaded machine that may take longer than a
+    # query's usual time limit.
+    catalog = DatabaseCatalog(folder / "data", Settings({"Query.TimeoutInSec": WAIT_FOR_INDEX_SECONDS}, environ={}))
     try:
         services = catalog.create("Bench")
         services.database.insert_many(((doc_id, {**body, "@metadata": {"@collection": "Products"}})
