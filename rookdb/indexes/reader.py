@@ -14,14 +14,7 @@ import orjson
 
 from rookdb.indexes import fulltext, plan
 from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_condition
-from rookdb.indexes.relevance import (
-    DocumentFrequencies,
-    ScoredStatement,
-    phrase_statement,
-    row_count,
-    scored_statement,
-    token_count,
-)
+from rookdb.indexes.relevance import DocumentFrequencies, phrase_statement, row_count, term_scores, token_count
 from rookdb.indexes.values import number_of
 
 __all__ = ["IndexReader"]
@@ -124,44 +117,30 @@ class IndexReader:
     def scores(self, condition: plan.FullText) -> dict[int, float]:
         """Documents matching a full-text condition with their relevance (BM25 with Lucene's term
         weight, see ``relevance``; higher is better)."""
-        statement = self._scored(condition, 1.0)
+        known = self._fields.get(condition.field)
+        if known is None or not known.search:
+            return {}
+        table = f"fts_{known.id}"
+        found = self._db.execute(f"SELECT block FROM {table}_data WHERE id = 1").fetchone()
+        averages = None if found is None else bytes(found[0])
+        if condition.slop is None:
+            terms = fulltext.term_queries(condition.terms, self._vocabulary(known.id))
+            return term_scores(self._db, table, terms, condition.require_all, row_count(averages))
+        words = [term.words[0] for term in condition.terms]
+        checkpoint = self._db.execute("SELECT value FROM meta WHERE key = 'checkpoint'").fetchone()
+        phrases = [fulltext.Phrase(word) for word in words]
+        hits = self._frequencies.counts(self._db, (checkpoint, averages), table, phrases)
+        statement = phrase_statement(table, words, condition.slop, hits, row_count(averages), token_count(averages))
         return {} if statement is None else dict(self._db.execute(statement.sql, statement.params))
 
     def ranked(self, condition: plan.FullText, boost: float, skip: int, take: int | None
                ) -> tuple[list[tuple[int, float]], int]:
         """The page of a full-text condition's matches, best first (ties in document order), with
-        their relevance times ``boost`` (positive); and how many documents match."""
-        statement = self._scored(condition, boost)
-        if statement is None:
-            return [], 0
-        ranked = statement.ranked()
-        rows = self._db.execute(f"{ranked.sql} LIMIT ? OFFSET ?",
-                                (*ranked.params, -1 if take is None else take, skip)).fetchall()
-        if rows:
-            return [(doc, score) for doc, score, _ in rows], int(rows[0][2])
-        if skip == 0 and take != 0:
-            return [], 0
-        # An empty page past the end (or of size 0) still reports the total.
-        return [], int(self._db.execute(f"SELECT count(*) FROM ({statement.sql})", statement.params).fetchone()[0])
-
-    def _scored(self, condition: plan.FullText, boost: float) -> ScoredStatement | None:
-        known = self._fields.get(condition.field)
-        if known is None or not known.search:
-            return None
-        terms = fulltext.term_queries(condition.terms, self._vocabulary(known.id))
-        if condition.require_all and (not terms or None in terms):
-            return None
-        table = f"fts_{known.id}"
-        averages = self._db.execute(f"SELECT block FROM {table}_data WHERE id = 1").fetchone()
-        averages = None if averages is None else bytes(averages[0])
-        checkpoint = self._db.execute("SELECT value FROM meta WHERE key = 'checkpoint'").fetchone()
-        phrases = [phrase for term in terms if term is not None for phrase in term.phrases]
-        hits = self._frequencies.counts(self._db, (checkpoint, averages), table, phrases)
-        if condition.slop is not None:
-            words = [term.words[0] for term in condition.terms]
-            return phrase_statement(table, words, condition.slop, hits, row_count(averages), token_count(averages),
-                                    boost)
-        return scored_statement(table, terms, condition.require_all, hits, row_count(averages), boost)
+        their relevance times ``boost``; and how many documents match."""
+        scores = self.scores(condition)
+        best = sorted(scores, key=lambda doc: (-scores[doc] * boost, doc))
+        page = best[skip:] if take is None else best[skip : skip + take]
+        return [(doc, scores[doc] * boost) for doc in page], len(best)
 
     def terms(self, condition: plan.Condition, field: str) -> list[tuple[int, Any, str, str]]:
         """Every value the matching documents hold at ``field``, as the ``terms`` table keeps them:

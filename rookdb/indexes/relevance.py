@@ -1,17 +1,16 @@
-"""Relevance of a full-text condition: BM25 with Lucene's term weight, in one SQL statement.
+"""Relevance of a full-text condition: BM25 with Lucene's term weight.
 
 FTS5's ``bm25()`` weighs a phrase found in ``n`` of ``N`` rows by ``log((N - n + 0.5) / (n + 0.5))``,
 floored at 1e-6: a word in over half the documents then weighs nothing and no boost brings it back.
 Lucene's ``log(1 + (N - n + 0.5) / (n + 0.5))`` is always positive. Each phrase is therefore matched
-by its own branch of one ``UNION ALL`` and its ``bm25()`` multiplied by a constant: Lucene's weight
-divided by FTS5's (which leaves the term-frequency and length part, FTS5's k1 = 1.2 and b = 0.75,
-Lucene's defaults too), negated so that higher is better. A document's score is the sum over the
-phrases it matches, as in both engines; SQLite adds them up, applies the term rules (a term of several
-words needs all of them, ``@operator: 'and'`` needs every term) and can rank and cut the page itself.
+on its own and its ``bm25()`` multiplied by a constant: Lucene's weight divided by FTS5's (which
+leaves the term-frequency and length part, FTS5's k1 = 1.2 and b = 0.75, Lucene's defaults too),
+negated so that higher is better. A document's score is the sum over the phrases it matches, as in
+both engines. One statement per phrase is deliberate: the phrases as branches of one ``UNION ALL``
+(SQLite summing and ranking) measured 1.5-3x slower on SQLite 3.40 than separate statements.
 
-The constants need each phrase's document count ``n``: FTS5's vocabulary table has it for a word, a
-prefix phrase is counted. Counts are kept per index generation (``DocumentFrequencies``), so a query
-only reads them again after the index changed.
+A sloppy phrase (``proximity()``) is one statement: its words' document counts come from FTS5's
+vocabulary table, kept per index generation (``DocumentFrequencies``).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from rookdb.indexes.fulltext import SLOPPY_FUNCTION, Phrase, TermQuery
 
 __all__ = ["DocumentFrequencies", "ScoredStatement", "lucene_factor", "phrase_statement", "row_count",
-           "scored_statement", "token_count"]
+           "term_scores", "token_count"]
 
 _MAX_CACHED = 50_000
 """Phrase counts kept for one generation before the cache starts over."""
@@ -115,48 +114,6 @@ class ScoredStatement:
     sql: str
     params: tuple[object, ...]
 
-    def ranked(self) -> ScoredStatement:
-        """Best first (ties in document order), with the number of matches in a third column; append
-        ``LIMIT ? OFFSET ?``."""
-        return ScoredStatement(f"SELECT doc, score, count(*) OVER () FROM ({self.sql}) ORDER BY score DESC, doc",
-                               self.params)
-
-
-def scored_statement(table: str, terms: Sequence[TermQuery | None], require_all: bool,
-                     hits: dict[Phrase, int], total: int, boost: float = 1.0) -> ScoredStatement | None:
-    """The statement scoring ``terms`` (any, or every one with ``require_all``) on ``table``, whose
-    phrases are in ``hits`` of ``total`` rows; None when nothing can match."""
-    if require_all and (not terms or any(term is None for term in terms)):
-        return None
-    branches: list[str] = []
-    params: list[object] = []
-    grouped = False
-    wanted = 0
-    for number, term in enumerate(terms):
-        if term is None:
-            continue
-        found = [phrase for phrase in term.phrases if hits.get(phrase, 0) > 0]
-        if not found or (term.require_all and len(found) < len(term.phrases)):
-            if require_all:
-                return None
-            continue
-        wanted += 1
-        need = len(term.phrases) if term.require_all else 1
-        grouped = grouped or need > 1
-        for phrase in found:
-            branches.append(f"SELECT rowid AS doc, {number} AS term, {need} AS need, bm25({table}) * ? AS s "
-                            f"FROM {table} WHERE {table} MATCH ?")
-            params.extend((lucene_factor(hits[phrase], total), phrase.expression()))
-    if not branches:
-        return None
-    # LIMIT -1 keeps SQLite from merging a lone branch into the aggregate, where bm25() cannot run.
-    rows = " UNION ALL ".join(branches) if len(branches) > 1 else f"{branches[0]} LIMIT -1"
-    if grouped:  # a term of several words scores only where all of them are
-        rows = f"SELECT doc, term, sum(s) AS s FROM ({rows}) GROUP BY doc, term HAVING count(*) >= max(need)"
-    having = f" HAVING count(DISTINCT term) = {wanted}" if require_all and wanted > 1 else ""
-    return ScoredStatement(f"SELECT doc, sum(s) * ? AS score FROM ({rows}) GROUP BY doc{having}",
-                           (boost, *params))
-
 
 def phrase_statement(table: str, words: Sequence[str], slop: int, hits: dict[Phrase, int], total: int, tokens: int,
                      boost: float = 1.0) -> ScoredStatement | None:
@@ -173,3 +130,36 @@ def phrase_statement(table: str, words: Sequence[str], slop: int, hits: dict[Phr
            f"(SELECT rowid AS doc, body, {SLOPPY_FUNCTION}(body, ?, ?) AS f FROM {table} WHERE {table} MATCH ?) "
            f"WHERE f > 0")
     return ScoredStatement(sql, (weight * boost, average, " ".join(words), slop, expression))
+
+
+def term_scores(db: sqlite3.Connection, table: str, terms: Sequence[TermQuery | None], require_all: bool,
+                total: int) -> dict[int, float]:
+    """Documents matching ``terms`` on ``table`` (any, or every one with ``require_all``; ``total``
+    rows) with their relevance: each phrase's ``bm25()`` times its ``lucene_factor``, summed."""
+    if require_all and (not terms or any(term is None for term in terms)):
+        return {}
+    phrases: dict[Phrase, dict[int, float]] = {}
+    for term in terms:
+        for phrase in term.phrases if term is not None else ():
+            if phrase not in phrases:
+                rows = db.execute(f"SELECT rowid, bm25({table}) FROM {table} WHERE {table} MATCH ?",
+                                  (phrase.expression(),)).fetchall()
+                factor = lucene_factor(len(rows), total)  # every row holding the phrase is here
+                phrases[phrase] = {doc: score * factor for doc, score in rows}
+    matched = [_combined([phrases[phrase] for phrase in term.phrases], term.require_all)
+               for term in terms if term is not None]
+    return _combined(matched, require_all)
+
+
+def _combined(parts: list[dict[int, float]], require_all: bool) -> dict[int, float]:
+    """Documents in every part (``require_all``) or in any, scored by the sum of the parts they are in."""
+    if not parts:
+        return {}
+    if require_all:
+        smallest = min(parts, key=len)
+        return {doc: sum(part[doc] for part in parts) for doc in smallest if all(doc in part for part in parts)}
+    result: dict[int, float] = {}
+    for part in parts:
+        for doc, score in part.items():
+            result[doc] = result.get(doc, 0.0) + score
+    return result
