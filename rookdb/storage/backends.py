@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from rookdb.errors import ValidationError
 from rookdb.settings import Settings
 from rookdb.storage.base import StorageBackend
-from rookdb.storage.sqlite import SqliteBackend
+from rookdb.storage.sqlite_backend import SqliteBackend
 
 __all__ = ["POSTGRESQL_SCHEMES", "describe_storage", "is_shared", "open_backend"]
 

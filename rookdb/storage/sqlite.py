@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -13,17 +12,14 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, StorageError
+from rookdb.errors import StorageError
 from rookdb.storage.base import (
     Attachment,
     Change,
-    ClusterNode,
     CommitListener,
     CompareExchangeValue,
     DocumentStorage,
-    Membership,
     RecordListener,
-    StorageBackend,
     StorageStatistics,
     StoredDocument,
     WriteTransaction,
@@ -39,10 +35,9 @@ from rookdb.storage.rows import (
     row_to_document,
 )
 
-__all__ = ["DATABASE_FILE", "SOLO_NODE_TAG", "SqliteBackend", "SqliteStorage"]
+__all__ = ["DATABASE_FILE", "SqliteStorage"]
 
 DATABASE_FILE = "rookdb.sqlite3"
-SOLO_NODE_TAG = "A"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -565,47 +560,3 @@ class SqliteStorage(DocumentStorage):
             if candidate.exists():
                 total += os.path.getsize(candidate)
         return total
-
-
-class SqliteBackend(StorageBackend):
-    """Databases as folders under ``root``, each holding one SQLite file (``DATABASE_FILE``)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def names(self) -> list[str]:
-        return sorted(
-            (entry.name for entry in self.root.iterdir() if (entry / DATABASE_FILE).exists()), key=str.lower)
-
-    def find(self, name: str) -> str | None:
-        lowered = name.lower()
-        return next((existing for existing in self.names() if existing.lower() == lowered), None)
-
-    def create(self, name: str) -> DocumentStorage:
-        if self.find(name) is not None:
-            raise DatabaseAlreadyExistsError(f"Database '{name}' already exists!")
-        return SqliteStorage(self.root / name / DATABASE_FILE)
-
-    def open(self, name: str) -> DocumentStorage:
-        stored = self.find(name)
-        if stored is None:
-            raise DatabaseDoesNotExistError(name)
-        return SqliteStorage(self.root / stored / DATABASE_FILE)
-
-    def drop(self, name: str) -> None:
-        stored = self.find(name)
-        if stored is None:
-            raise DatabaseDoesNotExistError(name)
-        shutil.rmtree(self.root / stored)
-
-    def heartbeat(self, tag: str | None, url: str, incarnation: str, timeout: float) -> Membership:
-        """SQLite files are one node's own: it is the whole cluster."""
-        tag = tag or SOLO_NODE_TAG
-        return Membership(tag, (ClusterNode(tag, url, incarnation),), 1)
-
-    def leave(self, tag: str, incarnation: str) -> None:
-        """No other node lists this one."""
-
-    def close(self) -> None:
-        """Nothing is shared between the databases' files."""

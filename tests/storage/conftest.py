@@ -10,7 +10,7 @@ import pytest
 
 from rookdb.storage.base import DocumentStorage, StorageBackend
 from rookdb.storage.postgresql import PostgresBackend
-from rookdb.storage.sqlite import SqliteBackend
+from rookdb.storage.sqlite_backend import SqliteBackend
 
 _names = itertools.count(1)
 

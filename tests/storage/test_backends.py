@@ -10,7 +10,7 @@ from rookdb.errors import ValidationError
 from rookdb.settings import Settings
 from rookdb.storage.backends import describe_storage, open_backend
 from rookdb.storage.postgresql import PostgresBackend
-from rookdb.storage.sqlite import SqliteBackend
+from rookdb.storage.sqlite_backend import SqliteBackend
 from rookdb.testing.postgres_server import PostgresServer
 
 

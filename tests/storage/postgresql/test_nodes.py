@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rookdb.storage.postgresql import PostgresBackend
-from rookdb.storage.sqlite import SqliteBackend
+from rookdb.storage.sqlite_backend import SqliteBackend
 from rookdb.testing.postgres_server import PostgresServer
 
 _catalogs = itertools.count(1)
