@@ -296,8 +296,7 @@ class IndexingService:
                         found.append((index, read(index, listed)))
                     break
                 except IndexRetiredError:
-                    current = self.registry.get(listed)
-                    index = current if current is not index else None
+                    index = self.registry.successor(listed, index)
         return found
 
     def clear_errors(self, names: Sequence[str]) -> None:

@@ -142,6 +142,18 @@ class IndexRegistry:
         with self._lock:
             return self._indexes.get(name.lower())
 
+    def successor(self, name: str, retired: Index) -> Index | None:
+        """The index under ``name`` that replaced ``retired`` (None once the name is gone). A swap keeps
+        the build's old object registered while it renames its file, so this waits for the new one."""
+        deadline = time.monotonic() + _SWAP_WAIT_SECONDS
+        while True:
+            current = self.get(name)
+            if current is not retired:
+                return current
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.002)
+
     def static_definitions(self) -> dict[str, StaticIndexDefinition]:
         """The static indexes' definitions by name (side-by-side builds: their new definition)."""
         found: dict[str, StaticIndexDefinition] = {}
