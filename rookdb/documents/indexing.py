@@ -79,6 +79,7 @@ class IndexingService:
         if self._registry is None:
             self._registry = IndexRegistry.open(self._database.directory / INDEXES_FOLDER, self._database.storage,
                                                 self._config, self._vector_sources)
+            self._registry.refresh = self.reconcile
             self.reconcile()
         self._loop.start()
 

@@ -106,6 +106,8 @@ class IndexRegistry:
         self._retry_at: dict[str, float] = {}
         self._paused: set[str] = set()
         self._all_paused = False
+        self.refresh: Callable[[], None] | None = None
+        """Set by the owner: bring the static definitions in line with the database record."""
 
     @classmethod
     def open(cls, directory: Path, storage: DocumentStorage, config: IndexingConfig | None = None,
@@ -205,7 +207,13 @@ class IndexRegistry:
             return index, False
 
         with ExitStack() as stack:
-            index, _ = self._hold(stack, find)
+            try:
+                index, _ = self._hold(stack, find)
+            except IndexNotFoundError:
+                if self.refresh is None:
+                    raise
+                self.refresh()  # another node may have defined it a moment ago: the record is the truth
+                index, _ = self._hold(stack, find)
             if index.store.state == DISABLED:
                 current = not index.is_stale(self._storage)
             elif wait is not None:
