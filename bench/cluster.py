@@ -15,8 +15,13 @@ computes the vectors on this machine's cores, so it is made a provider "that can
 every request a fixed latency (``--provider-latency``, its ``slow`` fault) — as a remote API has:
 nodes then wait on the provider, not on each other, and the speed-up shows what sharing the batches
 gives. Each node reports (progress ``ThisNode``) the time its worker spent claiming ranges (reading
-the feed included), embedding and committing, and the part of its commits the claims add; the
-coordination share is (claiming + that part) / (claiming + embedding + committing), per batch.
+the feed included), embedding and committing, the part of its commits the claims add, and how long
+claiming and committing waited for the database's one write lock while another writer held it.
+Coordination is the work the claims add: claiming (without the wait) plus that part of the commit; its
+share is coordination / (claiming + embedding + committing, waits left out), per batch. The waits are
+shown beside it, and so is the time a batch holds the write lock (claiming and committing, waits left
+out): the lock is what every node shares, so 1 / that time bounds the batches per second of any number
+of nodes, which is how the scaling on a machine with more cores can be computed.
 """
 
 from __future__ import annotations
@@ -157,6 +162,8 @@ class EmbeddingsRun:
     embed: float
     commit: float
     coordination: float
+    claim_wait: float
+    commit_wait: float
     """Seconds summed over the nodes (see the module's docstring)."""
 
     @property
@@ -164,7 +171,19 @@ class EmbeddingsRun:
         return self.documents / self.seconds
 
     @property
+    def coordinating(self) -> float:
+        return self.claim - self.claim_wait + self.coordination
+
+    @property
+    def holding(self) -> float:
+        return self.claim - self.claim_wait + self.commit - self.commit_wait
+
+    @property
     def share(self) -> float:
+        return self.coordinating / (self.holding + self.embed)
+
+    @property
+    def share_with_waits(self) -> float:
         return (self.claim + self.coordination) / (self.claim + self.embed + self.commit)
 
     def per_batch_ms(self, seconds: float) -> float:
@@ -209,11 +228,13 @@ def embeddings_run(count: int, directory: Path, postgres: PostgresServer, tei_ur
             node.stop()
     return EmbeddingsRun(count, documents, seconds, [node["Batches"] for node in work],
                          *(sum(node[key] for node in work)
-                           for key in ("ClaimSeconds", "EmbedSeconds", "CommitSeconds", "CoordinationSeconds")))
+                           for key in ("ClaimSeconds", "EmbedSeconds", "CommitSeconds", "CoordinationSeconds",
+                                       "ClaimLockWaitSeconds", "CommitLockWaitSeconds")))
 
 
-EMBEDDINGS_COLUMNS = ["nodes", "docs/s", "vs 1 node", "batches per node", "claim ms/batch", "embed ms/batch",
-                      "commit ms/batch", "coordination share"]
+EMBEDDINGS_COLUMNS = ["nodes", "docs/s", "vs 1 node", "batches per node", "embed ms/batch", "claim ms/batch (wait)",
+                      "commit ms/batch (wait)", "lock held ms/batch", "coordination ms/batch", "coordination share",
+                      "share with waits"]
 
 
 def embeddings_rows(directory: Path, postgres: PostgresServer, documents: int, latency: float) -> None:
@@ -226,15 +247,17 @@ def embeddings_rows(directory: Path, postgres: PostgresServer, documents: int, l
                    timeout=10).raise_for_status()
         print(f"\nembeddings: {documents:,} names, batches of {EMBEDDINGS_BATCH}, one provider call in flight per"
               f" node, provider latency {latency * 1000:.0f} ms per call", flush=True)
-        table = Table(EMBEDDINGS_COLUMNS, [7, 7, 9, 16, 14, 14, 15, 18])
+        table = Table(EMBEDDINGS_COLUMNS, [7, 7, 9, 16, 14, 21, 22, 18, 21, 18, 16])
         single: float | None = None
         for count in (1, 2, 3):
             run = embeddings_run(count, directory, postgres, tei_url, documents)
             single = single or run.rate
             table.row(f"{count} node{'s' if count > 1 else ''}", f"{run.rate:,.0f}", f"{run.rate / single:.2f}",
-                      "/".join(str(batches) for batches in run.batches), f"{run.per_batch_ms(run.claim):.1f}",
-                      f"{run.per_batch_ms(run.embed):.1f}", f"{run.per_batch_ms(run.commit):.1f}",
-                      f"{100 * run.share:.1f}% (goal ≤ 5%)")
+                      "/".join(str(batches) for batches in run.batches), f"{run.per_batch_ms(run.embed):.1f}",
+                      f"{run.per_batch_ms(run.claim):.1f} ({run.per_batch_ms(run.claim_wait):.1f})",
+                      f"{run.per_batch_ms(run.commit):.1f} ({run.per_batch_ms(run.commit_wait):.1f})",
+                      f"{run.per_batch_ms(run.holding):.1f}", f"{run.per_batch_ms(run.coordinating):.1f}",
+                      f"{100 * run.share:.1f}% (goal ≤ 5%)", f"{100 * run.share_with_waits:.1f}%")
     finally:
         tei.stop()
 

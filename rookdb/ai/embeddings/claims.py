@@ -22,6 +22,7 @@ only grow), so a later claim holds its new version; the older claim, if it commi
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -73,6 +74,7 @@ class ClaimedBatch:
 
 @dataclass(frozen=True, slots=True)
 class _Claims:
+    position: int
     frontier: int
     claims: tuple[Claim, ...]
 
@@ -91,17 +93,21 @@ class FeedClaims:
         self.worker = uuid.uuid4().hex[:12]
         """This worker's token: a claim of the same process with another token belongs to a worker that
         stopped (it is free)."""
+        self.lock_wait = 0.0
+        """Seconds the last ``take`` waited for the database's write lock (another writer held it)."""
+        self._busy = False
 
     def _position(self) -> int:
         stored = self._storage.get_state(self._position_key)
         return stored if isinstance(stored, int) else 0
 
     def _load(self) -> _Claims:
+        position = self._position()
         stored = self._storage.get_state(self._claims_key)
         if not isinstance(stored, dict):
-            return _Claims(self._position(), ())
+            return _Claims(position, position, ())
         claims = tuple(Claim.from_state(value) for value in stored.get("Claims") or [])
-        return _Claims(max(int(stored.get("Frontier") or 0), self._position()), claims)
+        return _Claims(position, max(int(stored.get("Frontier") or 0), position), claims)
 
     def _store(self, tx: WriteTransaction, state: _Claims) -> None:
         tx.set_state(self._claims_key, {"Frontier": state.frontier,
@@ -125,26 +131,36 @@ class FeedClaims:
     def take(self, collection: str | None, limit: int) -> ClaimedBatch | None:
         """Claim the lowest free range, or a new one of up to ``limit`` changes after the frontier;
         None when there is nothing to claim."""
-        if not self._claimable(collection):
-            return None  # looked without the write lock: an idle worker does not queue behind writers
+        self.lock_wait = 0.0
+        # An idle worker looks without the write lock first, so that it does not queue behind writers;
+        # a busy one (its last claim was full) goes straight for the lock.
+        if not self._busy and not self._claimable(collection):
+            return None
+        waiting = time.perf_counter()
         with self._storage.write() as tx:
-            state = self._load()
-            free = next((claim for claim in state.claims if self._free(claim)), None)
-            if free is not None:
-                taken = self._take(free)
-                self._store(tx, replace(state, claims=tuple(taken if claim is free else claim
-                                                            for claim in state.claims)))
-                read = self._storage.changes_since(free.start, limit, collection)
-                changes = [change for change in read if change.etag <= free.end]
-                # A range claimed by a node with a larger batch size is done in parts.
-                end = changes[-1].etag if len(read) == limit and len(changes) == limit else free.end
-                return ClaimedBatch(taken, changes, end, self._position())
-            changes = self._storage.changes_since(state.frontier, limit, collection)
-            if not changes:
-                return None
-            taken = self._take(Claim(state.frontier, changes[-1].etag))
-            self._store(tx, _Claims(taken.end, (*state.claims, taken)))
-            return ClaimedBatch(taken, changes, taken.end, self._position())
+            self.lock_wait = time.perf_counter() - waiting
+            claimed = self._take_locked(tx, collection, limit)
+        self._busy = claimed is not None and len(claimed.changes) == limit
+        return claimed
+
+    def _take_locked(self, tx: WriteTransaction, collection: str | None, limit: int) -> ClaimedBatch | None:
+        state = self._load()
+        free = next((claim for claim in state.claims if self._free(claim)), None)
+        if free is not None:
+            taken = self._take(free)
+            self._store(tx, replace(state, claims=tuple(taken if claim is free else claim
+                                                        for claim in state.claims)))
+            read = self._storage.changes_since(free.start, limit, collection)
+            changes = [change for change in read if change.etag <= free.end]
+            # A range claimed by a node with a larger batch size is done in parts.
+            end = changes[-1].etag if len(read) == limit and len(changes) == limit else free.end
+            return ClaimedBatch(taken, changes, end, state.position)
+        changes = self._storage.changes_since(state.frontier, limit, collection)
+        if not changes:
+            return None
+        taken = self._take(Claim(state.frontier, changes[-1].etag))
+        self._store(tx, _Claims(state.position, taken.end, (*state.claims, taken)))
+        return ClaimedBatch(taken, changes, taken.end, state.position)
 
     def _claimable(self, collection: str | None) -> bool:
         state = self._load()
@@ -165,7 +181,7 @@ class FeedClaims:
         claims: list[Claim] = []
         for held in state.claims:
             claims.extend(parts if held is current else [held])
-        position = self._position()
+        position = state.position
         while claims and claims[0].done and claims[0].start == position:
             position = claims.pop(0).end
         self._store(tx, replace(state, claims=tuple(claims)))

@@ -203,7 +203,9 @@ class TaskStats:
 class NodeBatches:
     """The batches this node's worker committed and where their time went (seconds, summed): reading
     and claiming the feed, embedding, and the commit — of which ``coordination`` is the part the
-    claims add (completing the claim, skipping superseded documents, reading the shared counters)."""
+    claims add (completing the claim, skipping superseded documents, reading the shared counters).
+    Claiming and committing include waiting for the database's write lock while another writer (another
+    node's commit, this node's previous batch) holds it: ``claim_lock_wait`` and ``commit_lock_wait``."""
 
     batches: int = 0
     documents: int = 0
@@ -211,8 +213,12 @@ class NodeBatches:
     embed: float = 0.0
     commit: float = 0.0
     coordination: float = 0.0
+    claim_lock_wait: float = 0.0
+    commit_lock_wait: float = 0.0
 
     def to_wire(self) -> dict[str, Any]:
         return {"Batches": self.batches, "Documents": self.documents, "ClaimSeconds": round(self.claim, 4),
                 "EmbedSeconds": round(self.embed, 4), "CommitSeconds": round(self.commit, 4),
-                "CoordinationSeconds": round(self.coordination, 4)}
+                "CoordinationSeconds": round(self.coordination, 4),
+                "ClaimLockWaitSeconds": round(self.claim_lock_wait, 4),
+                "CommitLockWaitSeconds": round(self.commit_lock_wait, 4)}

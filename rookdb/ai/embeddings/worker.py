@@ -366,6 +366,7 @@ class EmbeddingsWorker:
             claiming = time.perf_counter()
             claimed = self._claims.take(self.task.collection, self._batch_size)
             self.this_node.claim += time.perf_counter() - claiming
+            self.this_node.claim_lock_wait += self._claims.lock_wait
             if claimed is None:  # caught up: show where the task is, whichever node moved it
                 self.position = self._claims.position()
                 self.stats.counters = TaskCounters.from_state(self._storage.get_state(self._state_key("stats")))
@@ -437,6 +438,7 @@ class EmbeddingsWorker:
         """Commit the batch; returns the task's counters and position after it."""
         started = time.perf_counter()
         with self._storage.write() as tx:
+            self.this_node.commit_lock_wait += time.perf_counter() - started
             if self._guard is not None:
                 self._guard()
             position, counters = plan.last_etag, self.stats.counters

@@ -5,6 +5,7 @@ one task's feed over one storage (each document embedded once, every section exa
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -259,3 +260,36 @@ def test_a_worker_killed_mid_batch_loses_its_range_to_another(
     stats = shared.get_state(state_key(1, "stats"))
     assert stats["documents"] == 24  # every range committed once
     assert shared.get_state(state_key(1, "claims"))["Claims"] == []
+
+
+def test_a_busy_worker_claims_without_looking_first_and_reports_its_wait_for_the_write_lock(
+        storage: SqliteStorage, products: list[int]) -> None:
+    holder = claims(storage, Nodes(), "A")
+    assert taken(holder).end == products[3]  # a full claim: the worker is busy
+    released = threading.Event()
+
+    def hold_the_write_lock() -> None:
+        with storage.write():
+            released.wait(timeout=10)
+
+    writer = threading.Thread(target=hold_the_write_lock)
+    writer.start()
+    try:
+        time.sleep(0.1)  # the writer holds the lock before the claim asks for it
+        threading.Timer(0.3, released.set).start()
+        assert taken(holder).end == products[7]
+    finally:
+        released.set()
+        writer.join()
+    assert holder.lock_wait >= 0.2
+    assert taken(holder).end == products[9]  # two changes: not a full claim, the worker is no longer busy
+    released.clear()
+    writer = threading.Thread(target=hold_the_write_lock)
+    writer.start()
+    try:
+        time.sleep(0.1)
+        assert holder.take(COLLECTION, 4) is None  # looked without the lock: nothing left, no wait
+        assert holder.lock_wait == 0.0
+    finally:
+        released.set()
+        writer.join()
