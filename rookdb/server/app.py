@@ -9,7 +9,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from rookdb.documents.async_database import AsyncCatalog
@@ -48,6 +48,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return error_response(request, wrapped)
 
 
+async def _client_gone(request: Request, error: Exception) -> Response:
+    # Nobody is left to read the answer; what the access log shows is enough (no traceback: not a fault).
+    return error_response(request, BadRequestError(
+        "The client closed the connection before it finished sending the request."))
+
+
 def create_app(settings: Settings, *, data_dir: Path | None = None, security: ServerSecurity | None = None
                ) -> Starlette:
     """Build the server app over the databases in ``data_dir`` (default: the ``Server.DataDir`` setting).
@@ -70,7 +76,8 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
             security.close()
 
     app = Starlette(
-        exception_handlers={RookError: _rook_error, HTTPException: _http_error, Exception: _rook_error},
+        exception_handlers={RookError: _rook_error, HTTPException: _http_error, ClientDisconnect: _client_gone,
+                            Exception: _rook_error},
         middleware=[Middleware(ServerVersionHeader), Middleware(TopologyChangedHeader, catalog=catalog),
                     Middleware(IdentityMiddleware, security=security)],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from ravendb.documents.operations.counters import GetCountersOperation
 from ravendb.exceptions.exception_dispatcher import ExceptionDispatcher
 from ravendb.exceptions.exceptions import DatabaseDoesNotExistException
 from ravendb.exceptions.raven_exceptions import RavenException
+from starlette.testclient import TestClient
 
 from rookdb import errors
 from rookdb.server.runner import BackgroundServer
@@ -135,3 +137,29 @@ def _instance(error_class: type[errors.RookError]) -> errors.RookError:
             continue
         arguments.append(7 if "int" in str(parameter.annotation) else "something went wrong")
     return error_class(*arguments)
+
+
+def test_a_client_gone_mid_body_is_not_a_server_error(app_client: TestClient, app_database: str) -> None:
+    """A bulk insert whose client disconnects mid-stream: a 400 nobody reads, no 500, no traceback."""
+    sent: list[dict[str, Any]] = []
+    chunks: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'[{"Id":"a/1","Type":"PUT","Document":{}},{"Id":"a/', "more_body": True},
+        {"type": "http.disconnect"}]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = f"/databases/{app_database}/bulk_insert"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"id=7", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
+    assert app_client.portal is not None
+    app_client.portal.call(app_client.app, scope, receive, send)  # raises if the app let the error escape
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
+    assert b"closed the connection" in b"".join(message.get("body", b"") for message in sent[1:])
+    state = app_client.get(f"/databases/{app_database}/operations/state", params={"id": 7}).json()
+    assert state["Status"] == "Faulted"
