@@ -283,9 +283,15 @@ class ProviderLoop:
             if tasks:
                 await asyncio.wait(tasks, timeout=timeout)
 
-        with contextlib.suppress(FutureTimeoutError, RuntimeError):
-            asyncio.run_coroutine_threadsafe(cancel_remaining(), loop).result(timeout)
-        loop.call_soon_threadsafe(loop.stop)
+        cancelling = cancel_remaining()
+        try:
+            asyncio.run_coroutine_threadsafe(cancelling, loop).result(timeout)
+        except FutureTimeoutError:
+            pass
+        except RuntimeError:  # the loop is closed already: the coroutine never ran
+            cancelling.close()
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
         thread.join(max(0.0, deadline - time.monotonic()))
         executor.shutdown(wait=False, cancel_futures=True)
         calls_ended = executor.join(max(0.0, deadline - time.monotonic()))

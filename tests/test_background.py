@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -372,3 +373,14 @@ def test_provider_loop_blocking_calls_run_on_daemon_threads_it_waits_for_when_st
     wait_for(started.is_set, timeout=WAIT, what="the stuck call to start")
     assert loop.stop(timeout=0.1) is False  # the call outlives the stop; its thread will not hold up the exit
     release.set()
+
+
+def test_provider_loop_stops_quietly_when_its_loop_already_closed() -> None:
+    providers = ProviderLoop("test-closed")
+    loop = providers.loop
+    loop.call_soon_threadsafe(loop.stop)
+    wait_for(lambda: not loop.is_running())
+    loop.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "coroutine ... was never awaited" would fail here
+        providers.stop(timeout=1)
