@@ -10,9 +10,9 @@ layers above never see SQL.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "CommittedChange",
     "CompareExchangeValue",
     "DocumentStorage",
+    "DocumentWrite",
     "Membership",
     "RecordListener",
     "StorageBackend",
@@ -108,6 +109,18 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentWrite:
+    """One document of ``WriteTransaction.write_many``: a put of ``body`` with the attachments it gains
+    (``attach``: name → (content type, content)) and loses (``detach``), or a delete (``body`` None)."""
+
+    id: str
+    collection: str
+    body: dict[str, Any] | None
+    attach: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
+    detach: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CompareExchangeValue:
     """A compare-exchange entry: ``value`` is its JSON (``{"Object": ..., "@metadata": {...}}``).
 
@@ -170,6 +183,13 @@ class WriteTransaction(abc.ABC):
     def replace_many(self, replacements: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> list[StoredDocument]:
         """Store new bodies of documents read in this transaction and not written since, each with the
         next etag, keeping its id, collection and attachments (patch by query); ids must be distinct."""
+
+    @abc.abstractmethod
+    def write_many(self, writes: Sequence[DocumentWrite]) -> list[StoredDocument | None]:
+        """Apply ``writes`` in order, each as ``put_attachment`` (not touching the document) for every
+        attachment in ``attach``, ``delete_attachment`` for every name in ``detach``, then ``put`` — or
+        ``delete`` — with the same stored result, in a few statements for the whole batch. Returns the
+        stored documents aligned with ``writes`` (None for a delete)."""
 
     @abc.abstractmethod
     def put_attachment(

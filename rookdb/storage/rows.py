@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from rookdb.storage.base import Attachment, CommitListener, CommittedChange, StoredDocument, WriteTransaction
+from rookdb.storage.base import (
+    Attachment,
+    CommitListener,
+    CommittedChange,
+    DocumentWrite,
+    StoredDocument,
+    WriteTransaction,
+)
 from rookdb.storage.metadata import (
     AttachmentRow,
     apply_attachments,
@@ -116,23 +123,25 @@ class RowWriteTransaction(WriteTransaction):
     def _put_tombstone(self, lower_id: str, doc_id: str, collection: str, etag: int) -> None: ...
 
     @abc.abstractmethod
-    def _store_content(self, digest: str, content: bytes) -> None:
-        """Add the content under ``digest`` unless it is there already."""
+    def _store_contents(self, contents: Sequence[tuple[str, bytes]]) -> None:
+        """Add each (digest, content) unless content is stored under that digest already; digests distinct."""
 
     @abc.abstractmethod
-    def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
-        """Delete one attachment row; its hash, None if there was none."""
+    def _delete_attachment_rows(self, keys: Sequence[tuple[str, str]]) -> list[str]:
+        """Delete the attachment rows (lower id, name); the hashes of those there were."""
 
     @abc.abstractmethod
     def _attachment_row(self, lower_id: str, name: str) -> tuple[str, str, int] | None:
         """An attachment's hash, content type and size."""
 
     @abc.abstractmethod
-    def _link_attachment(self, lower_id: str, name: str, digest: str, content_type: str, size: int) -> None:
-        """Point the attachment row at content already stored under ``digest``."""
+    def _link_attachments(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
+        """Point each attachment row (lower id, name, digest, content type, size) at content already
+        stored under its digest, replacing the row of that name; (lower id, name) distinct."""
 
     @abc.abstractmethod
-    def _drop_unreferenced_content(self, digest: str) -> None: ...
+    def _drop_unreferenced_contents(self, digests: Sequence[str]) -> None:
+        """Delete the content of each of ``digests`` no attachment row references."""
 
     # -- the rules ---------------------------------------------------------------------------
 
@@ -152,18 +161,25 @@ class RowWriteTransaction(WriteTransaction):
     def put(self, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
         return self._write_document(doc_id.lower(), doc_id, collection, body)
 
+    def _stamped(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any],
+                 attachments: Iterable[AttachmentRow] | None) -> tuple[DocumentRow, StoredDocument]:
+        """The row of ``body`` stored with the next etag (``attachments`` None: it has none to list)."""
+        etag = self.next_etag()
+        vector = change_vector(etag, self._database_id)
+        metadata = stamp(body, doc_id, vector, self._now)
+        if attachments is not None:
+            apply_attachments(metadata, attachments)
+        encoded = orjson.dumps(body)
+        self._committed(etag, doc_id, collection, vector)
+        return ((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded),
+                StoredDocument(doc_id, collection, etag, vector, self._now, encoded))
+
     def _write_document(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
         # A replaced document keeps the casing of its id and its attachments.
         stored_id, attachments = self._stored_id_and_attachments(lower_id)
-        doc_id = stored_id or doc_id
-        etag = self.next_etag()
-        vector = change_vector(etag, self._database_id)
-        apply_attachments(stamp(body, doc_id, vector, self._now), attachments)
-        encoded = orjson.dumps(body)
-        self._store_row((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded),
-                        replace=stored_id is not None)
-        self._committed(etag, doc_id, collection, vector)
-        return StoredDocument(doc_id, collection, etag, vector, self._now, encoded)
+        row, document = self._stamped(lower_id, stored_id or doc_id, collection, body, attachments)
+        self._store_row(row, replace=stored_id is not None)
+        return document
 
     def replace_many(self, replacements: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> list[StoredDocument]:
         # Three statements for the whole batch (attachments, rows) instead of four or five per document.
@@ -172,14 +188,10 @@ class RowWriteTransaction(WriteTransaction):
         written: list[StoredDocument] = []
         for existing, body in replacements:
             lower_id = existing.id.lower()
-            etag = self.next_etag()
-            vector = change_vector(etag, self._database_id)
-            apply_attachments(stamp(body, existing.id, vector, self._now), attachments.get(lower_id, ()))
-            encoded = orjson.dumps(body)
-            rows.append((lower_id, existing.id, existing.collection, existing.collection.lower(), etag, vector,
-                         self._now, encoded))
-            self._committed(etag, existing.id, existing.collection, vector)
-            written.append(StoredDocument(existing.id, existing.collection, etag, vector, self._now, encoded))
+            row, document = self._stamped(lower_id, existing.id, existing.collection, body,
+                                          attachments.get(lower_id, ()))
+            rows.append(row)
+            written.append(document)
         if rows:
             self._replace_rows(rows)
         return written
@@ -202,22 +214,92 @@ class RowWriteTransaction(WriteTransaction):
                 continue
             stored[lower_id] = doc_id
             pending.add(lower_id)
-            etag = self.next_etag()
-            vector = change_vector(etag, self._database_id)
-            stamp(body, doc_id, vector, self._now)
-            rows.append((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now,
-                         orjson.dumps(body)))
-            self._committed(etag, doc_id, collection, vector)
+            rows.append(self._stamped(lower_id, doc_id, collection, body, None)[0])
         if rows:
             self._insert_rows(rows)
+
+    def write_many(self, writes: Sequence[DocumentWrite]) -> list[StoredDocument | None]:
+        # Puts go in runs of distinct ids, each run in a few statements whatever its length; a delete
+        # (or an id seen again) ends the run, so that every write takes its etag in the order given.
+        written: list[StoredDocument | None] = []
+        run: list[DocumentWrite] = []
+        in_run: set[str] = set()
+        for write in writes:
+            lower_id = write.id.lower()
+            if write.body is None or lower_id in in_run:
+                written += self._write_run(run)
+                run, in_run = [], set()
+            if write.body is None:
+                self.delete(write.id)
+                written.append(None)
+                continue
+            run.append(write)
+            in_run.add(lower_id)
+        written += self._write_run(run)
+        return written
+
+    def _write_run(self, run: Sequence[DocumentWrite]) -> list[StoredDocument | None]:
+        """Puts of distinct documents with their attachment changes: contents, links and rows each in
+        one batch statement, then the unreferenced contents dropped (the per-document path's end state)."""
+        if not run:
+            return []
+        lower_ids = [write.id.lower() for write in run]
+        stored = self.existing(lower_ids)
+        current = self._attachments_of(lower_ids)
+        contents: dict[str, bytes] = {}
+        links: list[tuple[str, str, str, str, int]] = []
+        unlinked: list[tuple[str, str]] = []
+        released: set[str] = set()
+        listed: list[list[AttachmentRow]] = []
+        for write, lower_id in zip(run, lower_ids, strict=True):
+            rows = {row[0]: row for row in current.get(lower_id, ())}
+            for name, (content_type, content) in write.attach.items():
+                digest = content_hash(content)
+                contents.setdefault(digest, content)
+                previous = rows.get(name)
+                if previous is not None and previous[1] != digest:
+                    released.add(previous[1])
+                rows[name] = (name, digest, content_type, len(content))
+                links.append((lower_id, name, digest, content_type, len(content)))
+            for name in write.detach:
+                gone = rows.pop(name, None)
+                if gone is not None:
+                    unlinked.append((lower_id, name))
+                    released.add(gone[1])
+            # Names are unique per document and compare as the stores order them (code point = byte order).
+            listed.append(sorted(rows.values()))
+        if contents:
+            self._store_contents(list(contents.items()))
+        if links:
+            self._link_attachments(links)
+        if unlinked:
+            self._delete_attachment_rows(unlinked)
+        if released:
+            self._drop_unreferenced_contents(sorted(released))
+        replaced: list[DocumentRow] = []
+        inserted: list[DocumentRow] = []
+        written: list[StoredDocument | None] = []
+        for write, lower_id, attachments in zip(run, lower_ids, listed, strict=True):
+            assert write.body is not None
+            before = stored.get(lower_id)
+            row, document = self._stamped(lower_id, before[0] if before else write.id, write.collection, write.body,
+                                          attachments)
+            (replaced if before else inserted).append(row)
+            written.append(document)
+        if replaced:
+            self._replace_rows(replaced)
+        if inserted:
+            self._insert_rows(inserted)
+        return written
 
     def delete(self, doc_id: str) -> StoredDocument | None:
         existing = self.get(doc_id)
         if existing is None:
             return None
         lower_id = doc_id.lower()
-        for digest in set(self._delete_row(lower_id)):
-            self._drop_unreferenced_content(digest)
+        hashes = sorted(set(self._delete_row(lower_id)))
+        if hashes:
+            self._drop_unreferenced_contents(hashes)
         etag = self.next_etag()
         self._put_tombstone(lower_id, existing.id, existing.collection, etag)
         self._committed(etag, existing.id, existing.collection, change_vector(etag, self._database_id), deleted=True)
@@ -234,20 +316,20 @@ class RowWriteTransaction(WriteTransaction):
         lower_id = doc_id.lower()
         digest = content_hash(content)
         previous = self._attachment_row(lower_id, name)
-        self._store_content(digest, content)
-        self._link_attachment(lower_id, name, digest, content_type, len(content))
+        self._store_contents([(digest, content)])
+        self._link_attachments([(lower_id, name, digest, content_type, len(content))])
         if previous is not None and previous[0] != digest:
-            self._drop_unreferenced_content(previous[0])
+            self._drop_unreferenced_contents([previous[0]])
         if touch_document:
             self._touch(lower_id)
         return Attachment(doc_id, name, digest, content_type, len(content))
 
     def delete_attachment(self, doc_id: str, name: str, *, touch_document: bool = True) -> bool:
         lower_id = doc_id.lower()
-        digest = self._delete_attachment_row(lower_id, name)
-        if digest is None:
+        hashes = self._delete_attachment_rows([(lower_id, name)])
+        if not hashes:
             return False
-        self._drop_unreferenced_content(digest)
+        self._drop_unreferenced_contents(hashes)
         if touch_document:
             self._touch(lower_id)
         return True
@@ -263,9 +345,9 @@ class RowWriteTransaction(WriteTransaction):
             return None
         lower_id = destination_id.lower()
         previous = self._attachment_row(lower_id, destination_name)
-        self._link_attachment(lower_id, destination_name, source.hash, source.content_type, source.size)
+        self._link_attachments([(lower_id, destination_name, source.hash, source.content_type, source.size)])
         if previous is not None and previous[0] != source.hash:
-            self._drop_unreferenced_content(previous[0])
+            self._drop_unreferenced_contents([previous[0]])
         if touch_document:
             self._touch(lower_id)
         return Attachment(destination_id, destination_name, source.hash, source.content_type, source.size)

@@ -187,23 +187,27 @@ class _SqliteWriteTransaction(RowWriteTransaction):
                                (lower_id, name)).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
-    def _store_content(self, digest: str, content: bytes) -> None:
-        self._db.execute("INSERT OR IGNORE INTO attachment_contents VALUES (?, ?)", (digest, content))
+    def _store_contents(self, contents: Sequence[tuple[str, bytes]]) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO attachment_contents VALUES (?, ?)", contents)
 
-    def _link_attachment(self, lower_id: str, name: str, digest: str, content_type: str, size: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?, ?)",
-                         (lower_id, name, digest, content_type, size))
+    def _link_attachments(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?, ?)", rows)
 
-    def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
-        row = self._db.execute(
-            "DELETE FROM attachments WHERE lower_doc_id = ? AND name = ? RETURNING hash", (lower_id, name)).fetchone()
-        return row[0] if row else None
+    def _delete_attachment_rows(self, keys: Sequence[tuple[str, str]]) -> list[str]:
+        # In process, a statement per row costs what one batch would.
+        hashes: list[str] = []
+        for key in keys:
+            row = self._db.execute(
+                "DELETE FROM attachments WHERE lower_doc_id = ? AND name = ? RETURNING hash", key).fetchone()
+            if row:
+                hashes.append(row[0])
+        return hashes
 
-    def _drop_unreferenced_content(self, digest: str) -> None:
-        self._db.execute(
+    def _drop_unreferenced_contents(self, digests: Sequence[str]) -> None:
+        self._db.executemany(
             "DELETE FROM attachment_contents WHERE hash = ? AND NOT EXISTS "
             "(SELECT 1 FROM attachments WHERE hash = ?)",
-            (digest, digest),
+            [(digest, digest) for digest in digests],
         )
 
     def next_identity(self, name: str) -> int:

@@ -4,13 +4,14 @@ state and record, and the backend's list of databases."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import orjson
 import pytest
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
-from rookdb.storage.base import DocumentStorage, StorageBackend
-from tests.support.storage import put
+from rookdb.storage.base import DocumentStorage, DocumentWrite, StorageBackend, WriteTransaction
+from tests.support.storage import put, snapshot
 
 
 def test_ids_are_case_insensitive_and_case_preserving(storage: DocumentStorage) -> None:
@@ -308,3 +309,81 @@ def test_the_backend_lists_creates_opens_and_drops(backend: StorageBackend, data
     again = backend.create(database_name)
     assert again.count() == 0 and again.last_etag() == 0
     again.close()
+
+
+def _seed(storage: DocumentStorage) -> None:
+    """docs/1 with two attachments, Docs/2, docs/3 deleted (a tombstone), docs/4 sharing content "two"."""
+    put(storage, "docs/1")
+    put(storage, "Docs/2")
+    put(storage, "docs/3")
+    put(storage, "docs/4")
+    with storage.write() as tx:
+        tx.put_attachment("docs/1", "a", "text/plain", b"one", touch_document=False)
+        tx.put_attachment("docs/1", "b", "text/plain", b"two", touch_document=False)
+        tx.put_attachment("docs/4", "x", "text/plain", b"two")
+        tx.delete("docs/3")
+
+
+def _batch() -> list[DocumentWrite]:
+    return [
+        DocumentWrite("docs/1", "Docs", {"N": 1}, {"a": ("text/plain", b"three")}, ["b"]),
+        DocumentWrite("DOCS/2", "Other", {"N": 2}, {"new": ("application/octet-stream", b"one")}),
+        DocumentWrite("docs/3", "Docs", {"N": 3}, {"v": ("text/plain", b"three")}),
+        DocumentWrite("docs/5", "Docs", {"N": 5, "@metadata": {"@collection": "Docs", "Kept": True}}),
+        DocumentWrite("docs/4", "Docs", None),
+        DocumentWrite("docs/1", "Docs", {"N": 6}, {}, ["a", "missing"]),
+        DocumentWrite("docs/6", "Docs", {"N": 7}, {"z": ("text/plain", b"gone")}, ["z"]),
+    ]
+
+
+def _one_by_one(tx: WriteTransaction, writes: list[DocumentWrite]) -> None:
+    for write in writes:
+        if write.body is None:
+            tx.delete(write.id)
+            continue
+        for name, (content_type, content) in write.attach.items():
+            tx.put_attachment(write.id, name, content_type, content, touch_document=False)
+        for name in write.detach:
+            tx.delete_attachment(write.id, name, touch_document=False)
+        tx.put(write.id, write.collection, write.body)
+
+
+def test_write_many_stores_what_the_operations_one_by_one_store(backend: StorageBackend, database_name: str) -> None:
+    batched, reference = backend.create(database_name), backend.create(database_name + "Ref")
+    try:
+        for storage in (batched, reference):
+            _seed(storage)
+        with batched.write() as tx:
+            written = tx.write_many(_batch())
+        with reference.write() as tx:
+            _one_by_one(tx, _batch())
+        assert snapshot(batched) == snapshot(reference)
+        assert replace(batched.statistics(), size_on_disk=0) == replace(reference.statistics(), size_on_disk=0)
+        assert batched.integrity_check() == reference.integrity_check() == []
+    finally:
+        batched.close()
+        reference.close()
+    assert [None if document is None else document.id for document in written] == [
+        "docs/1", "Docs/2", "docs/3", "docs/5", None, "docs/1", "docs/6"]  # a replaced document keeps its id
+    etags = [document.etag for document in written if document is not None]
+    assert etags == sorted(etags) and len(set(etags)) == len(etags)
+
+
+def test_write_many_keeps_contents_once_and_collects_the_unreferenced(storage: DocumentStorage) -> None:
+    _seed(storage)
+    with storage.write() as tx:
+        tx.write_many(_batch())
+    assert storage.get("docs/4") is None and storage.get("docs/3") is not None  # revived
+    assert [a.name for a in storage.attachments("docs/1")] == []
+    assert [(a.name, a.content_type) for a in storage.attachments("docs/2")] == [("new", "application/octet-stream")]
+    assert storage.attachments("docs/6") == []
+    loaded = storage.attachment_content("docs/3", "v")
+    assert loaded is not None and loaded[1] == b"three"
+    # "one", "three": "two" went with docs/4 and "gone" was detached as it came.
+    assert storage.statistics().unique_attachments == 2
+    document = storage.get("docs/2")
+    assert document is not None and document.collection == "Other"
+    metadata = orjson.loads(document.body)["@metadata"]
+    assert metadata["@flags"] == "HasAttachments" and metadata["@attachments"][0]["Name"] == "new"
+    five = storage.get("docs/5")
+    assert five is not None and orjson.loads(five.body)["@metadata"]["Kept"] is True

@@ -15,3 +15,19 @@ def put(storage: DocumentStorage, doc_id: str, collection: str = "Products", **f
 def delete(storage: DocumentStorage, doc_id: str) -> None:
     with storage.write() as tx:
         tx.delete(doc_id)
+
+
+def snapshot(storage: DocumentStorage) -> list[Any]:
+    """Every document and tombstone in etag order with its attachments and their contents, the
+    database's id and the transactions' times taken out (so two databases compare byte for byte)."""
+    def plain(text: str | bytes, last_modified: str) -> str:
+        value = text.decode() if isinstance(text, bytes) else text
+        value = value.replace(storage.database_id, "<db>")
+        return value.replace(last_modified, "<time>") if last_modified else value
+
+    return [(change.etag, change.id, change.collection, change.deleted,
+             None if change.document is None else plain(change.document.body, change.document.last_modified),
+             None if change.document is None else plain(change.document.change_vector, ""),
+             [(a.name, a.hash, a.content_type, a.size, storage.attachment_content(change.id, a.name))
+              for a in storage.attachments(change.id)])
+            for change in storage.changes_since(0, 10_000)]

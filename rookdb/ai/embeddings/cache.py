@@ -8,7 +8,7 @@ mark keeps reuse from costing a write every time while an entry in use never exp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +21,7 @@ from rookdb.ai.embeddings.layout import (
     cache_document_id,
 )
 from rookdb.ai.quantization import VectorEmbeddingType
-from rookdb.storage.base import DocumentStorage, WriteTransaction
+from rookdb.storage.base import DocumentStorage, DocumentWrite, WriteTransaction
 from rookdb.wire import EXPIRES, parse_timestamp
 
 __all__ = ["CachedVector", "Clock", "EmbeddingsCache", "needs_extension", "utc_now"]
@@ -84,15 +84,36 @@ class EmbeddingsCache:
         Returns the bytes now cached: an entry another writer committed since ``lookup`` wins, so
         that everything stored for one text refers to one vector.
         """
-        doc_id = cache_document_id(connection_string_identifier, chunk_hash, kind)
-        if tx.get(doc_id) is not None:
-            existing = self._storage.attachment_content(doc_id, chunk_hash)
+        cached, writes = self.entries_in(tx, connection_string_identifier, kind, {chunk_hash: data}, period)
+        tx.write_many(writes)
+        return cached[chunk_hash]
+
+    def entries_in(
+        self,
+        tx: WriteTransaction,
+        connection_string_identifier: str,
+        kind: VectorEmbeddingType,
+        vectors: Mapping[str, bytes],
+        period: timedelta,
+    ) -> tuple[dict[str, bytes], list[DocumentWrite]]:
+        """``put_in`` for many chunk hashes at once: the bytes now cached for each, and the writes that
+        store the new entries (for ``tx.write_many``, in the order of ``vectors``)."""
+        ids = [cache_document_id(connection_string_identifier, digest, kind) for digest in vectors]
+        cached: dict[str, bytes] = {}
+        writes: list[DocumentWrite] = []
+        expires = self.clock() + period
+        for (digest, data), doc_id, existing in zip(vectors.items(), ids, tx.get_many(ids) if ids else [], strict=True):
             if existing is not None:
-                return existing[1]
-        tx.put_attachment(doc_id, chunk_hash, VECTOR_CONTENT_TYPE, data, touch_document=False)
-        tx.put(doc_id, CACHE_COLLECTION,
-               cache_document_body(connection_string_identifier, kind, self.clock() + period))
-        return data
+                # Rare: another writer cached this text since the lookup; one read each.
+                committed = self._storage.attachment_content(doc_id, digest)
+                if committed is not None:
+                    cached[digest] = committed[1]
+                    continue
+            cached[digest] = data
+            writes.append(DocumentWrite(doc_id, CACHE_COLLECTION,
+                                        cache_document_body(connection_string_identifier, kind, expires),
+                                        {digest: (VECTOR_CONTENT_TYPE, data)}))
+        return cached, writes
 
     def extend_in(
         self,
@@ -104,11 +125,24 @@ class EmbeddingsCache:
         period: timedelta,
     ) -> bool:
         """Slide the entry's expiry to ``now + period`` if less than half of ``period`` remains."""
+        writes = self.extensions_in(tx, connection_string_identifier, kind, {chunk_hash: cached}, period)
+        tx.write_many(writes)
+        return bool(writes)
+
+    def extensions_in(
+        self,
+        tx: WriteTransaction,
+        connection_string_identifier: str,
+        kind: VectorEmbeddingType,
+        cached: Mapping[str, CachedVector],
+        period: timedelta,
+    ) -> list[DocumentWrite]:
+        """``extend_in`` for many entries at once: the writes that slide those that need it (for
+        ``tx.write_many``, in the order of ``cached``). An entry deleted since the lookup (expired) is
+        left to the next miss, which recreates it."""
         now = self.clock()
-        if not needs_extension(cached.expires, period, now):
-            return False
-        doc_id = cache_document_id(connection_string_identifier, chunk_hash, kind)
-        if tx.get(doc_id) is None:
-            return False  # expired and deleted since the lookup; the next miss recreates it
-        tx.put(doc_id, CACHE_COLLECTION, cache_document_body(connection_string_identifier, kind, now + period))
-        return True
+        due = [digest for digest, entry in cached.items() if needs_extension(entry.expires, period, now)]
+        ids = [cache_document_id(connection_string_identifier, digest, kind) for digest in due]
+        return [DocumentWrite(doc_id, CACHE_COLLECTION, cache_document_body(connection_string_identifier, kind,
+                                                                            now + period))
+                for doc_id, existing in zip(ids, tx.get_many(ids) if ids else [], strict=True) if existing is not None]

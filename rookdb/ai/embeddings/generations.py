@@ -32,9 +32,9 @@ from rookdb.ai.embeddings.layout import (
     sections_of,
     task_sections,
 )
-from rookdb.storage.base import StoredDocument, WriteTransaction
+from rookdb.storage.base import DocumentWrite, StoredDocument, WriteTransaction
 
-__all__ = ["Generation", "SectionCleanup", "TaskGenerations", "normalize_sections", "store_sections"]
+__all__ = ["Generation", "SectionCleanup", "TaskGenerations", "normalize_sections", "sections_write", "store_sections"]
 
 
 
@@ -65,26 +65,30 @@ class Generation:
 
 def store_sections(tx: WriteTransaction, doc_id: str, source_collection: str, existing: StoredDocument | None,
                    before: Mapping[str, Any], body: dict[str, Any], attachments: Mapping[str, bytes]) -> None:
-    """Write ``body`` as embeddings document ``doc_id`` (``before`` is what it held): add the vector
-    attachments its sections now reference (from ``attachments``), delete those none references any
-    more, and delete the document when no section remains. Nothing is written when nothing changed."""
+    """Write ``body`` as embeddings document ``doc_id`` (``before`` is what it held): see ``sections_write``."""
+    write = sections_write(doc_id, source_collection, existing, before, body, attachments)
+    if write is not None:
+        tx.write_many([write])
+
+
+def sections_write(doc_id: str, source_collection: str, existing: StoredDocument | None, before: Mapping[str, Any],
+                   body: dict[str, Any], attachments: Mapping[str, bytes]) -> DocumentWrite | None:
+    """The write that stores ``body`` as embeddings document ``doc_id`` (``before`` is what it held):
+    it adds the vector attachments its sections now reference (from ``attachments``), removes those none
+    references any more, and deletes the document when no section remains. None when nothing changed."""
     old_sections, new_sections = sections_of(before), sections_of(body)
     if old_sections == new_sections and existing is not None:
-        return
+        return None
+    collection = embeddings_collection(source_collection)
     if not new_sections:
-        if existing is not None:
-            tx.delete(doc_id)  # takes its attachments with it
-        return
+        # A delete takes the document's attachments with it.
+        return DocumentWrite(doc_id, collection, None) if existing is not None else None
     old_hashes = {digest for section in old_sections.values() for digest in section_hashes(section)}
     new_hashes = {digest for section in new_sections.values() for digest in section_hashes(section)}
-    for digest in sorted(new_hashes - old_hashes):
-        tx.put_attachment(doc_id, digest, VECTOR_CONTENT_TYPE, attachments[digest], touch_document=False)
-    for digest in sorted(old_hashes - new_hashes):
-        tx.delete_attachment(doc_id, digest, touch_document=False)
-    collection = embeddings_collection(source_collection)
     metadata = body.get("@metadata")
     body["@metadata"] = {**(metadata if isinstance(metadata, dict) else {}), "@collection": collection}
-    tx.put(doc_id, collection, body)
+    added = {digest: (VECTOR_CONTENT_TYPE, attachments[digest]) for digest in sorted(new_hashes - old_hashes)}
+    return DocumentWrite(doc_id, collection, body, added, sorted(old_hashes - new_hashes))
 
 
 def normalize_sections(tx: WriteTransaction, document: StoredDocument, source_collection: str, identifier: str,

@@ -145,27 +145,28 @@ class _PostgresWriteTransaction(RowWriteTransaction):
             (lower_id, name)).fetchone()
         return (row[0], row[1], int(row[2])) if row else None
 
-    def _store_content(self, digest: str, content: bytes) -> None:
+    def _store_contents(self, contents: Sequence[tuple[str, bytes]]) -> None:
         self._db.execute(
-            f"INSERT INTO {self._s}.attachment_contents VALUES (%s, %s) ON CONFLICT (hash) DO NOTHING",
-            (digest, content))
+            f"INSERT INTO {self._s}.attachment_contents SELECT * FROM unnest(%s::text[], %s::bytea[]) "
+            "ON CONFLICT (hash) DO NOTHING", ([digest for digest, _ in contents], [content for _, content in contents]))
 
-    def _link_attachment(self, lower_id: str, name: str, digest: str, content_type: str, size: int) -> None:
+    def _link_attachments(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None:
         self._db.execute(
-            f"INSERT INTO {self._s}.attachments VALUES (%s, %s, %s, %s, %s) ON CONFLICT (lower_doc_id, name) "
-            "DO UPDATE SET hash = EXCLUDED.hash, content_type = EXCLUDED.content_type, size = EXCLUDED.size",
-            (lower_id, name, digest, content_type, size))
+            f"INSERT INTO {self._s}.attachments SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::bigint[]) ON CONFLICT (lower_doc_id, name) DO UPDATE SET hash = EXCLUDED.hash, "
+            "content_type = EXCLUDED.content_type, size = EXCLUDED.size",
+            tuple(list(column) for column in zip(*rows, strict=True)))
 
-    def _delete_attachment_row(self, lower_id: str, name: str) -> str | None:
-        row = self._db.execute(
-            f"DELETE FROM {self._s}.attachments WHERE lower_doc_id = %s AND name = %s RETURNING hash",
-            (lower_id, name)).fetchone()
-        return row[0] if row else None
+    def _delete_attachment_rows(self, keys: Sequence[tuple[str, str]]) -> list[str]:
+        return [row[0] for row in self._db.execute(
+            f"DELETE FROM {self._s}.attachments a USING unnest(%s::text[], %s::text[]) AS k(lower_doc_id, name) "
+            "WHERE a.lower_doc_id = k.lower_doc_id AND a.name = k.name RETURNING a.hash",
+            ([lower_id for lower_id, _ in keys], [name for _, name in keys]))]
 
-    def _drop_unreferenced_content(self, digest: str) -> None:
+    def _drop_unreferenced_contents(self, digests: Sequence[str]) -> None:
         self._db.execute(
-            f"DELETE FROM {self._s}.attachment_contents WHERE hash = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {self._s}.attachments WHERE hash = %s)", (digest, digest))
+            f"DELETE FROM {self._s}.attachment_contents c WHERE c.hash = ANY(%s) AND NOT EXISTS "
+            f"(SELECT 1 FROM {self._s}.attachments a WHERE a.hash = c.hash)", (list(digests),))
 
     def next_identity(self, name: str) -> int:
         row = self._db.execute(

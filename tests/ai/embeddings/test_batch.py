@@ -1,14 +1,24 @@
-"""A batch's plan: which documents a vector that cannot be stored fails, and what it leaves untouched."""
+"""A batch's plan: which documents a vector that cannot be stored fails, and what it leaves untouched;
+a batch written at once stores what writing it entry by entry and document by document stores."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import orjson
 import pytest
 
-from rookdb.ai.embeddings.batch import BatchPlan, DocumentPlan
+from rookdb.ai.embeddings.batch import BatchPlan, DocumentPlan, write_batch
+from rookdb.ai.embeddings.cache import CachedVector, EmbeddingsCache
 from rookdb.ai.embeddings.failure_policy import Step
-from rookdb.ai.quantization import VectorEmbeddingType, encode
+from rookdb.ai.embeddings.generations import store_sections
+from rookdb.ai.embeddings.layout import cache_document_id, embeddings_document_id
+from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
+from rookdb.storage.sqlite import SqliteStorage
+from rookdb.wire import parse_timestamp
+from tests.support.storage import snapshot
 
 
 def plan() -> BatchPlan:
@@ -43,3 +53,81 @@ def test_fail_chunk_leaves_documents_without_it_alone() -> None:
     batch.fail_chunk("two", Step.MODEL_INFERENCE, "refused")
     assert [d.error for d in batch.documents] == [None, (Step.MODEL_INFERENCE, "refused"), None]
     assert batch.documents[1].fields == {}
+
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+PERIOD = timedelta(days=90)
+SINGLE = VectorEmbeddingType.SINGLE
+T1, T2, T3, T4 = (text_hash(text) for text in ("Chai", "Chang", "Tofu", "Ikura"))
+
+
+def _write(storage: SqliteStorage, plan: BatchPlan) -> None:
+    with storage.write() as tx:
+        write_batch(tx, EmbeddingsCache(storage, clock=lambda: NOW), plan, task_identifier="names",
+                    source_collection="Products", connection_string_identifier="cs", quantization=SINGLE,
+                    cache_period=PERIOD)
+
+
+def _per_document(storage: SqliteStorage, plan: BatchPlan) -> None:
+    """The batch written entry by entry and document by document, through the single-document calls."""
+    cache = EmbeddingsCache(storage, clock=lambda: NOW)
+    with storage.write() as tx:
+        stored = dict(plan.vectors)
+        for digest in plan.misses:
+            stored[digest] = cache.put_in(tx, "cs", digest, SINGLE, stored[digest], PERIOD)
+        for digest in plan.hits:
+            cache.extend_in(tx, "cs", digest, SINGLE, plan.hits[digest], PERIOD)
+        for document in plan.documents:
+            if document.error is not None:
+                continue
+            doc_id = embeddings_document_id(document.source_id)
+            existing = tx.get(doc_id)
+            before = orjson.loads(existing.body) if existing is not None else {}
+            body = dict(before)  # the section keeps its place among the keys
+            if document.fields:
+                body["names"] = {"@quantization": "Single", **{
+                    name: [vector_hash(stored[digest]) for digest in hashes]
+                    for name, hashes in document.fields.items()}}
+            else:
+                body.pop("names", None)
+            store_sections(tx, doc_id, "Products", existing, before, body,
+                           {vector_hash(stored[digest]): stored[digest]
+                            for hashes in document.fields.values() for digest in hashes})
+
+
+def _seeded(path: Path) -> SqliteStorage:
+    storage = SqliteStorage(path)
+    # T1 cached with 10 days left (due for its slide); T3 cached by another writer since the lookup.
+    with storage.write() as tx:
+        EmbeddingsCache(storage, clock=lambda: NOW - timedelta(days=80)).put_in(tx, "cs", T1, SINGLE, b"v1", PERIOD)
+        EmbeddingsCache(storage, clock=lambda: NOW).put_in(tx, "cs", T3, SINGLE, b"committed v3", PERIOD)
+    _write(storage, BatchPlan(1, [DocumentPlan("products/2", fields={"Name": [T4]}),
+                                  DocumentPlan("products/3", fields={"Name": [T4]})],
+                              {T4: "Ikura"}, vectors={T4: b"v4"}))
+    return storage
+
+
+def test_a_batch_stores_what_the_per_document_path_stores(tmp_path: Path) -> None:
+    def batch() -> BatchPlan:
+        return BatchPlan(9, [
+            DocumentPlan("products/1", fields={"Name": [T1, T2]}),
+            DocumentPlan("products/2", fields={"Name": [T2, T3]}),  # its T4 vector goes
+            DocumentPlan("products/3", deleted=True),  # its embeddings document goes
+            DocumentPlan("products/5", error=(Step.EXTRACTION, "not JSON")),
+        ], {T1: "Chai", T2: "Chang", T3: "Tofu"}, hits={T1: CachedVector(b"v1", NOW + timedelta(days=10))},
+            vectors={T1: b"v1", T2: b"v2", T3: b"provider v3"})
+
+    batched, reference = _seeded(tmp_path / "batched.sqlite3"), _seeded(tmp_path / "reference.sqlite3")
+    try:
+        _write(batched, batch())
+        _per_document(reference, batch())
+        assert snapshot(batched) == snapshot(reference)
+        assert batched.integrity_check() == []
+        assert batched.get(embeddings_document_id("products/3")) is None
+        section = orjson.loads(batched.get(embeddings_document_id("products/2")).body)["names"]  # type: ignore[union-attr]
+        assert section["Name"] == [vector_hash(b"v2"), vector_hash(b"committed v3")]  # the committed entry won
+        expires = orjson.loads(batched.get(cache_document_id("cs", T1, SINGLE)).body)["@metadata"]["@expires"]  # type: ignore[union-attr]
+        assert parse_timestamp(expires) == NOW + PERIOD  # slid
+    finally:
+        batched.close()
+        reference.close()
