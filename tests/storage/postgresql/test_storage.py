@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import orjson
 import psycopg
 import pytest
 
 from rookdb.errors import DatabaseDoesNotExistError
-from rookdb.storage.base import DocumentStorage
+from rookdb.storage.base import DocumentStorage, DocumentWrite
 from rookdb.storage.postgresql import PostgresBackend, PostgresStorage
 from rookdb.testing.postgres_server import PostgresServer
 from tests.support.storage import put
@@ -201,3 +202,41 @@ def test_record_listeners_hear_other_nodes_record_changes_only(nodes: Nodes, dat
     with on_a.write() as tx:
         etag = tx.set_record({"Theirs": True})
     _wait_until(lambda: calls == [etag])
+
+
+class _CountingConnection:
+    """Counts the statements (round trips) a write transaction sends."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self.connection = connection
+        self.statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.statements += 1
+        return self.connection.execute(*args, **kwargs)
+
+    def cursor(self) -> Any:
+        self.statements += 1  # an executemany (pipelined) or a COPY
+        return self.connection.cursor()
+
+
+def _statements_of(storage: DocumentStorage, writes: list[DocumentWrite]) -> int:
+    with storage.write() as tx:
+        counting = _CountingConnection(tx._db)  # type: ignore[attr-defined]
+        tx._db = counting  # type: ignore[attr-defined]
+        tx.write_many(writes)
+        tx._db = counting.connection  # type: ignore[attr-defined]
+    return counting.statements
+
+
+@pytest.mark.parametrize("count", [4, 64])
+def test_write_many_takes_the_same_few_statements_for_any_batch(nodes: Nodes, database_name: str, count: int) -> None:
+    storage = nodes(1)[0].create(database_name)
+    created = _statements_of(storage, [DocumentWrite(f"docs/{n}", "Docs", {"N": n}, {"v": ("a/b", b"%d" % n)})
+                                       for n in range(count)])
+    replaced = _statements_of(storage, [DocumentWrite(f"docs/{n}", "Docs", {"N": -n}, {"w": ("a/b", b"new")}, ["v"])
+                                        for n in range(count)])
+    # Both: the rows and the attachments read, contents, links. New documents: one COPY and the
+    # tombstone check; replaced ones: old links removed, their contents dropped, one executemany.
+    assert (created, replaced) == (6, 7)
+    assert storage.count() == count and storage.statistics().unique_attachments == 1
