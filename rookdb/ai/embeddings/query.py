@@ -117,10 +117,12 @@ class QueryEmbedder:
         stale = [digest for digest, entry in cached.items() if needs_extension(entry.expires, period, now)]
         if misses or stale or self._usage_due():
             with self._storage.write() as tx:
-                for digest in misses:
-                    stored[digest] = self._cache.put_in(tx, identifier, digest, _QUERY_KIND, stored[digest], period)
-                for digest in stale:
-                    self._cache.extend_in(tx, identifier, digest, _QUERY_KIND, cached[digest], period)
+                now_cached, writes = self._cache.entries_in(tx, identifier, _QUERY_KIND,
+                                                            {digest: stored[digest] for digest in misses}, period)
+                stored.update(now_cached)
+                writes += self._cache.extensions_in(tx, identifier, _QUERY_KIND,
+                                                    {digest: cached[digest] for digest in stale}, period)
+                tx.write_many(writes)
                 self._write_usage(tx)
         return [decode_vector(stored[digest], _QUERY_KIND) for digest in hashes]
 
