@@ -112,10 +112,10 @@ class IndexingService:
 
     def follow_migrations(self, building: Mapping[str, int], serving: Mapping[str, int]) -> None:
         """Static indexes that load a migrating task's embeddings are built again side by side from its
-        new generation (``IndexRegistry.follow_migrations``)."""
+        new generation (``SideBySide.follow_migrations``)."""
         if self._registry is not None:
             with self._definitions:
-                self._registry.follow_migrations(building, serving)
+                self._registry.side_by_side.follow_migrations(building, serving)
             self.wake()
 
     def staged_ready(self, task: str, generation: int) -> bool:
@@ -123,13 +123,13 @@ class IndexingService:
         if self._registry is None:
             return False
         with self._definitions:
-            return self._registry.staged_ready(task, generation)
+            return self._registry.side_by_side.staged_ready(task, generation)
 
     def promote_staged(self, task: str, generation: int) -> None:
         """The task swapped to ``generation``: its static indexes' side-by-side builds take over."""
         if self._registry is not None:
             with self._definitions:
-                self._registry.promote_staged(task, generation)
+                self._registry.side_by_side.promote_staged(task, generation)
 
     def stop(self, *, drain: bool = True, timeout: float = DEFAULT_STOP_TIMEOUT_SECONDS) -> bool:
         """Stop after the batch in flight (it commits with its checkpoint), then close the files."""

@@ -9,7 +9,8 @@ and never merged, as RavenDB keeps vector auto-indexes apart from the others.
 
 Static indexes are defined by name (:meth:`IndexRegistry.put`). Redefining one builds the new version
 side by side, as ``ReplacementOf/<name>`` in a file of that name, and swaps it in once it has caught
-up: the file is renamed to the index's own and the old one deleted (RavenDB's side-by-side indexing).
+up: the file is renamed to the index's own and the old one deleted (RavenDB's side-by-side indexing;
+``side_by_side.py``, which also builds the indexes an embeddings task's migration needs).
 A definition that gives the same entries (lock mode, priority, state changed) updates the index in place.
 
 The background service calls :meth:`IndexRegistry.step`: one batch per index, then swaps and
@@ -23,18 +24,19 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rookdb.errors import IndexNotFoundError, RookError, StorageError
 from rookdb.indexes.auto_map_reduce import Aggregation, AutoMapReduceDefinition, GroupByField
-from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition, definition_from_json
+from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition
 from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
+from rookdb.indexes.side_by_side import REPLACEMENT_PREFIX, SideBySide
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.indexes.static.vectors import VectorSources
-from rookdb.indexes.store import IndexStore, StagedGeneration, move_files, remove_files
+from rookdb.indexes.store import IndexStore, remove_files
 from rookdb.storage.base import DocumentStorage
 
 __all__ = [
@@ -42,22 +44,18 @@ __all__ = [
     "DEFAULT_INLINE_CATCH_UP",
     "DEFAULT_NEW_INDEX_WAIT_SECONDS",
     "INDEX_FILE_SUFFIX",
-    "REPLACEMENT_PREFIX",
     "IndexRegistry",
     "IndexingConfig",
     "QueryIndex",
 ]
 
 INDEX_FILE_SUFFIX = ".index.sqlite3"
-REPLACEMENT_PREFIX = "ReplacementOf/"
 DISABLED = "Disabled"
 DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
 """How long the query that creates an auto-index waits for it (RavenDB waits for new auto-indexes too)."""
 DEFAULT_INLINE_CATCH_UP = 1024
 """A query applies at most this many pending changes itself, so a client reads its own writes."""
 DEFAULT_ERROR_BACKOFF_SECONDS = 5.0
-_SWAP_WAIT_SECONDS = 30.0
-"""Longest a query waits for a swapped index's successor (it waits for the queries reading the old one)."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _SLUG_LENGTH = 48
@@ -106,6 +104,9 @@ class IndexRegistry:
         self._retry_at: dict[str, float] = {}
         self._paused: set[str] = set()
         self._all_paused = False
+        self.side_by_side = SideBySide(self._indexes, self._lock, storage, self._index,
+                                       lambda name: directory / index_file_name(name))
+        """Redefinitions and embeddings migrations built beside the indexes they replace."""
         self.refresh: Callable[[], None] | None = None
         """Set by the owner: bring the static definitions in line with the database record."""
 
@@ -128,9 +129,7 @@ class IndexRegistry:
             name = store.definition.name
             registry._indexes[(REPLACEMENT_PREFIX + name if store.replacement else name).lower()] = \
                 registry._index(store)
-        for key in [key for key in registry._indexes if key.startswith(REPLACEMENT_PREFIX.lower())]:
-            if key[len(REPLACEMENT_PREFIX):] not in registry._indexes:  # a swap was interrupted: finish it
-                registry._promote(registry._indexes[key])
+        registry.side_by_side.finish_interrupted()
         return registry
 
     # ---------------------------------------------------------------- listing
@@ -145,16 +144,8 @@ class IndexRegistry:
             return self._indexes.get(name.lower())
 
     def successor(self, name: str, retired: Index) -> Index | None:
-        """The index under ``name`` that replaced ``retired`` (None once the name is gone). A swap keeps
-        the build's old object registered while it renames its file, so this waits for the new one."""
-        deadline = time.monotonic() + _SWAP_WAIT_SECONDS
-        while True:
-            current = self.get(name)
-            if current is not retired:
-                return current
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.002)
+        """The index under ``name`` that replaced ``retired`` (None once the name is gone)."""
+        return self.side_by_side.successor(name, retired)
 
     def static_definitions(self) -> dict[str, StaticIndexDefinition]:
         """The static indexes' definitions by name (side-by-side builds: their new definition)."""
@@ -192,7 +183,7 @@ class IndexRegistry:
     def named_indexes(self) -> list[tuple[str, Index]]:
         """Every index under the name it is listed by (``ReplacementOf/<name>`` for side-by-side builds)."""
         with self._lock:
-            listed = [(REPLACEMENT_PREFIX + index.name if key.startswith(REPLACEMENT_PREFIX.lower()) else index.name,
+            listed = [(REPLACEMENT_PREFIX + index.name if SideBySide.is_build(key) else index.name,
                        index) for key, index in self._indexes.items()]
         return sorted(listed, key=lambda item: item[0].lower())
 
@@ -208,12 +199,12 @@ class IndexRegistry:
 
         with ExitStack() as stack:
             try:
-                index, _ = self._hold(stack, find)
+                index, _ = self.side_by_side.hold(stack, find)
             except IndexNotFoundError:
                 if self.refresh is None:
                     raise
                 self.refresh()  # another node may have defined it a moment ago: the record is the truth
-                index, _ = self._hold(stack, find)
+                index, _ = self.side_by_side.hold(stack, find)
             if index.store.state == DISABLED:
                 current = not index.is_stale(self._storage)
             elif wait is not None:
@@ -240,7 +231,7 @@ class IndexRegistry:
             return self._exact(collection, required, extras) if extras else self._match_or_merge(collection, required)
 
         with ExitStack() as stack:
-            index, created = self._hold(stack, find)
+            index, created = self.side_by_side.hold(stack, find)
             yield self._caught_up(index, created, wait)
 
     @contextmanager
@@ -263,7 +254,7 @@ class IndexRegistry:
             return (found, False) if found is not None else (self._add(merged), True)
 
         with ExitStack() as stack:
-            index, created = self._hold(stack, find)
+            index, created = self.side_by_side.hold(stack, find)
             yield self._caught_up(index, created, wait)
 
     def _caught_up(self, index: Index, created: bool, wait: float | None) -> QueryIndex:
@@ -282,22 +273,6 @@ class IndexRegistry:
                 if isinstance(index.definition, AutoMapReduceDefinition)
                 and (None if index.definition.collection is None else index.definition.collection.lower()) == wanted
                 and index.definition.same_group_by(group_by)]
-
-    def _hold(self, stack: ExitStack, find: Callable[[], tuple[Index, bool]]) -> tuple[Index, bool]:
-        """The index ``find`` picks (under the lock), held open in ``stack``. One that is being put in
-        place of another (a side-by-side swap renames its file) is picked again until its successor is
-        registered, so a query never sees the name missing."""
-        deadline = time.monotonic() + _SWAP_WAIT_SECONDS
-        while True:
-            with self._lock:
-                index, created = find()
-                try:
-                    stack.enter_context(index.in_use())
-                    return index, created
-                except IndexRetiredError:
-                    if time.monotonic() > deadline:
-                        raise
-            time.sleep(0.002)
 
     def _exact(self, collection: str | None, fields: list[AutoIndexField], extras: list[str]) -> tuple[Index, bool]:
         definition = AutoMapDefinition(collection, fields, extras)
@@ -345,7 +320,7 @@ class IndexRegistry:
         """Define the index ``definition.name``: new, unchanged, changed in place (same entries), or
         rebuilt side by side; returns the index that will hold the definition."""
         name = definition.name
-        replacement_key = (REPLACEMENT_PREFIX + name).lower()
+        replacement_key = SideBySide.key(name)
         doomed: list[Index] = []
         with self._lock:
             existing = self._indexes.get(name.lower())
@@ -399,7 +374,7 @@ class IndexRegistry:
         """``Normal`` or ``Disabled`` (a disabled index is not fed; its side-by-side build neither)."""
         with self._lock:
             index = self._indexes.get(name.lower())
-            building = self._indexes.get((REPLACEMENT_PREFIX + name).lower())
+            building = self._indexes.get(SideBySide.key(name))
         if index is None:
             raise IndexNotFoundError(f"Index '{name}' does not exist.")
         for each in (index, building):
@@ -407,123 +382,12 @@ class IndexRegistry:
                 each.store.set_state(state)
         return index
 
-    def _swap(self) -> None:
-        """Put side-by-side builds that have caught up in place of the indexes they replace (a
-        migration's builds wait for their task's swap instead)."""
-        with self._lock:
-            ready = [index for key, index in self._indexes.items()
-                     if key.startswith(REPLACEMENT_PREFIX.lower()) and not index.retired
-                     and index.store.staged_for is None]
-        for index in ready:
-            if not index.is_stale(self._storage):
-                self._replace(index, "the new definition has caught up")
-
-    def _replace(self, index: Index, why: str) -> None:
-        """Put the side-by-side build ``index`` in place of the index it replaces."""
-        with self._lock:
-            if self._indexes.get((REPLACEMENT_PREFIX + index.name).lower()) is not index:
-                return  # another thread put it in place (a swap and a reload after a restart both may)
-            # Queries go to the build at once (never a moment without the index); the old one finishes
-            # the queries already reading it.
-            old = self._indexes.get(index.name.lower())
-            self._indexes.pop((REPLACEMENT_PREFIX + index.name).lower(), None)
-            self._indexes[index.name.lower()] = index
-        if old is not None:
-            logger.info("Index %s: %s; it replaces the old one", index.name, why)
-            old.retire(delete=True)
-        self._promote(index)
-
-    # ---------------------------------------------------------------- embeddings migrations
-
-    def follow_migrations(self, building: Mapping[str, int], serving: Mapping[str, int]) -> None:
-        """Start one side-by-side build per static index that loads a migrating task's embeddings.
-
-        ``building``: task identifier → the generation its migration builds; ``serving``: → the
-        generation serving queries. A build for a generation that now serves is put in place (its
-        swap was interrupted); one for a generation that is neither is dropped (the migration was
-        cancelled, replaced or its task deleted).
-        """
-        building = {task.lower(): generation for task, generation in building.items()}
-        serving = {task.lower(): generation for task, generation in serving.items()}
-        doomed: list[Index] = []
-        promoted: list[Index] = []
-        with self._lock:
-            for key, index in list(self._indexes.items()):
-                staged = index.store.staged_for
-                if staged is None or not key.startswith(REPLACEMENT_PREFIX.lower()):
-                    continue
-                if building.get(staged.task.lower()) == staged.generation \
-                        and index.name.lower() in self._indexes:
-                    continue
-                if serving.get(staged.task.lower()) == staged.generation:
-                    promoted.append(index)
-                else:
-                    doomed.append(self._indexes.pop(key))
-        for index in doomed:
-            index.retire(delete=True)
-        for index in promoted:
-            self._replace(index, "its embeddings task swapped to the generation it was built from")
-        for task, generation in building.items():
-            self.staged_ready(task, generation)
-
-    def staged_ready(self, task: str, generation: int) -> bool:
-        """True when every static index loading task ``task``'s embeddings has a side-by-side build of
-        ``generation`` that has caught up; starts the builds missing (an index defined, or a redefinition
-        swapped in, since the migration began)."""
-        staged = StagedGeneration(task.lower(), generation)
-        with self._lock:
-            for index in self._loading(task):
-                if (REPLACEMENT_PREFIX + index.name).lower() not in self._indexes:
-                    self._stage(index, staged)
-            builds = [self._indexes.get((REPLACEMENT_PREFIX + index.name).lower()) for index in self._loading(task)]
-        return all(build is not None and build.store.staged_for == (task.lower(), generation)
-                   and not build.retired and not build.is_stale(self._storage) for build in builds)
-
-    def promote_staged(self, task: str, generation: int) -> None:
-        """The task swapped to ``generation``: put its side-by-side builds in place."""
-        with self._lock:
-            builds = [index for key, index in self._indexes.items() if key.startswith(REPLACEMENT_PREFIX.lower())
-                      and index.store.staged_for == (task.lower(), generation)]
-        for index in builds:
-            self._replace(index, "its embeddings task swapped to the generation it was built from")
-
-    def _loading(self, task: str) -> list[Index]:
-        """The static indexes (not side-by-side builds) whose maps load task ``task``'s embeddings."""
-        return [index for key, index in self._indexes.items()
-                if not key.startswith(REPLACEMENT_PREFIX.lower()) and not index.retired
-                and isinstance(index.definition, StaticIndexDefinition) and index.definition.loads_task(task)]
-
-    def _stage(self, index: Index, staged: StagedGeneration) -> None:
-        """Start the side-by-side build of ``index`` reading ``staged``'s generation."""
-        definition = definition_from_json(index.definition.to_json())  # its own vectors and sources
-        store = IndexStore.create(self.directory / index_file_name(REPLACEMENT_PREFIX + index.name), definition,
-                                  staged_for=staged)
-        self._indexes[(REPLACEMENT_PREFIX + index.name).lower()] = self._index(store)
-        logger.info("Index %s: building it side by side from generation %d of task %s", index.name,
-                    staged.generation, staged.task)
-
-    def _promote(self, index: Index) -> None:
-        """Rename a side-by-side build's file to the index's own name and register it under that name.
-        The queries reading the build finish first, without the registry's lock (they may need it);
-        those arriving meanwhile wait for the renamed index (``_hold``)."""
-        name = index.name
-        with self._lock:
-            self._indexes.pop((REPLACEMENT_PREFIX + name).lower(), None)
-        index.retire(delete=False)
-        path = index.store.path
-        reopened = IndexStore.open(path)
-        reopened.promoted()
-        target = self.directory / index_file_name(name)
-        move_files(path, target)
-        with self._lock:
-            self._indexes[name.lower()] = self._index(IndexStore.open(target))
-
     def delete(self, name: str) -> bool:
         """Delete an index (and its side-by-side build) and its file, after the queries reading it finish;
         False if there is none."""
         with self._lock:
             index = self._indexes.pop(name.lower(), None)
-            building = self._indexes.pop((REPLACEMENT_PREFIX + name).lower(), None)
+            building = self._indexes.pop(SideBySide.key(name), None)
         if building is not None:
             building.retire(delete=True)
         if index is None:
@@ -563,7 +427,7 @@ class IndexRegistry:
                 logger.error("Indexing %s failed: %s", index.name, error.message)
                 self._retry_at[index.name] = now + self.config.error_backoff
                 busy = True
-        self._swap()
+        self.side_by_side.swap_caught_up()
         self._retire_surpassed()
         return busy
 
