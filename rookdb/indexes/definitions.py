@@ -141,6 +141,12 @@ class IndexDefinition(abc.ABC):
         """SQL creating the tables this kind keeps in the index file besides the entries."""
         return ""
 
+    def persist(self, db: sqlite3.Connection, *, older_than: float = 0.0) -> None:
+        """Save what this definition keeps in memory for its index file (``db``: the file's writer,
+        between batches) in the file's companion folder, if it last did so at least ``older_than``
+        seconds ago; nothing by default."""
+        return None
+
     def same_entries(self, other: IndexDefinition) -> bool:
         """True when ``other`` gives every document the same entries (a redefinition need not rebuild)."""
         return self == other

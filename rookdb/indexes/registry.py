@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,12 +32,14 @@ from pathlib import Path
 
 from rookdb.errors import IndexNotFoundError, RookError, StorageError
 from rookdb.indexes.auto_map_reduce import Aggregation, AutoMapReduceDefinition, GroupByField
-from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition
+from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition, definition_from_json
+from rookdb.indexes.files import COMPANION_SUFFIX, remove_files
 from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
 from rookdb.indexes.side_by_side import REPLACEMENT_PREFIX, SideBySide
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.indexes.static.vectors import VectorSources
-from rookdb.indexes.store import IndexStore, remove_files
+from rookdb.indexes.store import IndexStore
+from rookdb.indexes.vector.auto_indexes import DEFAULT_SAVE_INTERVAL_SECONDS
 from rookdb.storage.base import DocumentStorage
 
 __all__ = [
@@ -71,6 +74,8 @@ class IndexingConfig:
     inline_catch_up: int = DEFAULT_INLINE_CATCH_UP
     new_index_wait: float = DEFAULT_NEW_INDEX_WAIT_SECONDS
     error_backoff: float = DEFAULT_ERROR_BACKOFF_SECONDS
+    save_interval: float = DEFAULT_SAVE_INTERVAL_SECONDS
+    """How often an idle index saves what it keeps in memory (static vector graphs; closing saves too)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,10 @@ class IndexRegistry:
         directory.mkdir(parents=True, exist_ok=True)
         for leftover in directory.glob(f"*{INDEX_FILE_SUFFIX}.deleted"):
             leftover.unlink(missing_ok=True)
+        for folder in directory.glob(f"*{INDEX_FILE_SUFFIX}{COMPANION_SUFFIX}"):
+            # Its index file is gone: the file's deletion was interrupted.
+            if not folder.with_name(folder.name.removesuffix(COMPANION_SUFFIX)).exists():
+                shutil.rmtree(folder, ignore_errors=True)
         for path in sorted(directory.glob(f"*{INDEX_FILE_SUFFIX}")):
             try:
                 store = IndexStore.open(path)
@@ -402,8 +411,8 @@ class IndexRegistry:
         if index is None:
             return None
         index.retire(delete=True)
-        with self._lock:
-            return self._add(index.definition)
+        with self._lock:  # a fresh copy: the old one holds what it built in memory (vector graphs)
+            return self._add(definition_from_json(index.definition.to_json()))
 
     # ---------------------------------------------------------------- background
 
@@ -420,7 +429,10 @@ class IndexRegistry:
                 continue
             try:
                 with index.in_use():
-                    busy = index.catch_up(self._storage, self.config.batch_size) or busy
+                    more = index.catch_up(self._storage, self.config.batch_size)
+                    if not more:  # idle: save what it keeps in memory (static vector graphs), now and then
+                        index.store.persist(older_than=self.config.save_interval)
+                    busy = more or busy
             except IndexRetiredError:
                 continue
             except RookError as error:  # e.g. the disk is full: keep the checkpoint, retry later

@@ -19,9 +19,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from rookdb.indexes.definitions import definition_from_json
+from rookdb.indexes.files import move_files
 from rookdb.indexes.index import Index, IndexRetiredError
 from rookdb.indexes.static.definition import StaticIndexDefinition
-from rookdb.indexes.store import IndexStore, StagedGeneration, move_files
+from rookdb.indexes.store import IndexStore, StagedGeneration
 from rookdb.storage.base import DocumentStorage
 
 __all__ = ["REPLACEMENT_PREFIX", "SWAP_WAIT_SECONDS", "SideBySide"]

@@ -14,7 +14,9 @@ Layout (one file per index, WAL, one writer and per-thread readers):
 * ``fts_<n>``: one FTS5 table per search field, keyed by document number;
 * ``stored``: the values an entry keeps for projections (stored fields, reduce results), as JSON;
 * ``meta``: the definition, the checkpoint, counters; ``errors``: the latest indexing errors;
-* whatever tables the definition's kind keeps of its own (``IndexDefinition.schema``).
+* whatever tables the definition's kind keeps of its own (``IndexDefinition.schema``), and beside the
+  file, in its companion folder, what it saves of its memory (``IndexDefinition.persist``: static
+  vector fields' graphs); the folder is renamed and deleted with the file.
 
 Fields are those the definition declares, plus those a static map creates while indexing
 (``IndexDefinition.field_for``), added in the batch that first sees them.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
+import logging
 import re
 import sqlite3
 import threading
@@ -42,6 +44,7 @@ import orjson
 from rookdb.errors import StorageError
 from rookdb.indexes import fulltext
 from rookdb.indexes.definitions import IndexDefinition, IndexEntry, StoredField, definition_from_json
+from rookdb.indexes.files import remove_files
 from rookdb.indexes.matching import StoreField
 from rookdb.indexes.reader import IndexReader
 from rookdb.indexes.relevance import DocumentFrequencies
@@ -56,13 +59,13 @@ __all__ = [
     "IndexingError",
     "StagedGeneration",
     "StoreField",
-    "move_files",
-    "remove_files",
 ]
 
 DEFAULT_MAX_ERRORS = 500
 _IN_CHUNK = 500
 _TRUE, _FALSE = b"\x01", b"\x00"
+
+logger = logging.getLogger("rookdb.indexing")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -364,8 +367,22 @@ class IndexStore:
         if self._closed:
             raise StorageError(f"Index {self.definition.name} is closed")
 
-    def close(self) -> None:
-        """Close every connection; the caller makes sure nothing reads any more."""
+    def persist(self, *, older_than: float = 0.0) -> None:
+        """Let the definition save what it keeps in memory (between batches), if it last did so at
+        least ``older_than`` seconds ago; a failure is logged (the file stays the truth)."""
+        with self._write_lock:
+            if self._closed:
+                return
+            try:
+                self.definition.persist(self._writer, older_than=older_than)
+            except StorageError as error:
+                logger.error("Index %s: %s", self.definition.name, error.message)
+
+    def close(self, *, persist: bool = True) -> None:
+        """Close every connection (``persist``: after :meth:`persist`); the caller makes sure nothing
+        reads any more."""
+        if persist:
+            self.persist()
         with self._write_lock:
             if self._closed:
                 return
@@ -378,26 +395,8 @@ class IndexStore:
 
     def destroy(self) -> None:
         """Close and delete the file."""
-        self.close()
+        self.close(persist=False)
         remove_files(self.path)
-
-
-def move_files(source: Path, target: Path) -> None:
-    """Rename a closed index file (its WAL was checkpointed away) to ``target``."""
-    for suffix in ("-wal", "-shm", "-journal"):
-        Path(str(source) + suffix).unlink(missing_ok=True)
-    os.replace(source, target)
-
-
-def remove_files(path: Path) -> None:
-    """Delete an index file and its WAL; the main file is renamed away first, so a crash midway
-    never leaves a WAL that a new file of the same name would replay."""
-    doomed = path.with_name(path.name + ".deleted")
-    if path.exists():
-        os.replace(path, doomed)
-    for suffix in ("-wal", "-shm", "-journal"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    doomed.unlink(missing_ok=True)
 
 
 class _Batch:

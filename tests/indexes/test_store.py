@@ -12,7 +12,8 @@ import pytest
 from rookdb.errors import StorageError
 from rookdb.indexes import plan
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, FieldIndexing, IndexEntry
-from rookdb.indexes.store import IndexStore, remove_files
+from rookdb.indexes.files import remove_files
+from rookdb.indexes.store import IndexStore
 from rookdb.storage.sqlite import SqliteStorage
 from tests.support.storage import delete, put
 

@@ -7,7 +7,9 @@ mixing regular, full-text and vector fields, and the errors RavenDB gives."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,16 +34,22 @@ from ravendb.documents.operations.ai.hugging_face_settings import HuggingFaceSet
 from ravendb.documents.operations.connection_string.put_connection_string_operation import (
     PutConnectionStringOperation,
 )
-from ravendb.documents.operations.indexes import GetIndexErrorsOperation, PutIndexesOperation
+from ravendb.documents.operations.indexes import (
+    DeleteIndexOperation,
+    GetIndexErrorsOperation,
+    PutIndexesOperation,
+    ResetIndexOperation,
+)
 from ravendb.documents.operations.ongoing_tasks import OngoingTaskType, ToggleOngoingTaskStateOperation
 from ravendb.documents.queries.vector import VectorQuantizer
 from ravendb.exceptions.raven_exceptions import RavenException
 
 from rookdb.ai.embedded_model import get_embedded_model
+from rookdb.server.runner import BackgroundServer
 from rookdb.testing.embedding_server import EmbeddingServer
 from tests.support.embeddings import EMBEDDING_API_KEY
 from tests.support.northwind import NORTHWIND_JSON
-from tests.support.stores import StoreFactory
+from tests.support.stores import StoreFactory, open_store
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -284,6 +292,41 @@ def test_indexing_numeric_data_and_querying_with_numbers(new_store: StoreFactory
                         "vector.search(vector_from_int8_arrays, $queryVector, 0.99)",
                  queryVector=VectorQuantizer.to_int8([0.1, 0.2]))
     assert ids(int8) == ["movies/1", "movies/3"]
+
+
+def saved_graphs(tmp_path: Path, database: str) -> dict[str, tuple[int, int]]:
+    """Each saved graph manifest under the database's indexes: its generation and modification time."""
+    folder = tmp_path / "databases" / database / "indexes"
+    return {str(path.relative_to(folder)): (json.loads(path.read_bytes())["generation"], path.stat().st_mtime_ns)
+            for path in folder.glob("*.saved/*.manifest.json")}
+
+
+def test_a_restart_loads_the_saved_graph_reset_and_delete_remove_it(tmp_path: Path) -> None:
+    search = "from index 'Movies/ByVector/Single' where vector.search(vector_from_single, $q)"
+    with BackgroundServer(tmp_path) as first:
+        store = open_store(first.url, "Graphs")
+        movies(store)
+        Movies_ByVector_Single().execute(store)
+        before = ids(query(store, search, q=[6.6, 7.7]))
+        store.close()
+    saved = saved_graphs(tmp_path, "Graphs")
+    assert before[:2] == ["movies/1", "movies/3"] and len(saved) == 1
+    with BackgroundServer(tmp_path) as second:
+        store = DocumentStore(urls=[second.url], database="Graphs")
+        store.initialize()
+        assert ids(query(store, search, q=[6.6, 7.7])) == before
+        store.close()
+    assert saved_graphs(tmp_path, "Graphs") == saved  # loaded as saved: a rebuilt graph is saved at the stop
+    with BackgroundServer(tmp_path) as third:
+        store = DocumentStore(urls=[third.url], database="Graphs")
+        store.initialize()
+        store.maintenance.send(ResetIndexOperation("Movies/ByVector/Single"))
+        assert saved_graphs(tmp_path, "Graphs") != saved  # gone, or a new one for the rebuilt index
+        assert ids(query(store, search, q=[6.6, 7.7])) == before
+        store.maintenance.send(DeleteIndexOperation("Movies/ByVector/Single"))
+        wait_for(lambda: not saved_graphs(tmp_path, "Graphs"), what="the deleted index's graph to go")
+        store.close()
+    assert not list((tmp_path / "databases" / "Graphs" / "indexes").iterdir())
 
 
 def test_dimensions_are_enforced(new_store: StoreFactory) -> None:

@@ -12,6 +12,7 @@ configuration); lock mode, priority and state do not.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -352,6 +353,11 @@ class StaticIndexDefinition(IndexDefinition):
         from rookdb.indexes.static import indexing
 
         indexing.index_changes(self, changes, batch)
+
+    def persist(self, db: sqlite3.Connection, *, older_than: float = 0.0) -> None:
+        """Save the vector fields' graphs (``VectorFields.save``)."""
+        if self.has_vectors:
+            self.vectors.save(db, older_than=older_than)
 
     def close(self) -> None:
         """Release the compiled maps' engines."""

@@ -5,9 +5,14 @@ the embedded model (one call per batch), numeric arrays and Base64 strings are d
 ``SourceEmbeddingType``, and ``LoadVector`` reads the embeddings a task stored for the document (or a
 related one). The vectors are kept in the index file (table ``vectors``, written in the batch's
 transaction, so they are never ahead of or behind the checkpoint), and searched through one HNSW graph
-per field (``VectorIndex``) held in memory, built from that table the first time it is needed and then
-kept in step by every batch (replaying a batch after a failed commit is harmless: a document's vectors
-replace its previous ones).
+per field (``VectorIndex``) held in memory and kept in step by every batch (replaying a batch after a
+failed commit is harmless: a document's vectors replace its previous ones).
+
+Each batch that changes vectors also moves the file's vector version (``meta.vector_version``). The
+graphs are saved in the index file's companion folder as the auto vector indexes save theirs
+(``VectorIndex.save``), with that version as their checkpoint, when the index is idle and when it is
+closed. The first use after a start loads them if their version is the file's; otherwise (never
+saved, or saved before later batches, e.g. before a crash) they are rebuilt from the ``vectors`` table.
 
 A field's options are its ``Fields[name].Vector`` (RavenDB's ``VectorOptions``); without them the first
 value decides, as RavenDB does: text is ``Text`` (embedded), anything else ``Single``. ``Dimensions``, when
@@ -20,6 +25,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rookdb.errors import BadRequestError, VectorDimensionMismatchError
+from rookdb.errors import BadRequestError, StorageError, VectorDimensionMismatchError
+from rookdb.indexes.files import companion_directory
 from rookdb.indexes.static.fields import VectorOptions
 from rookdb.indexes.static.mapping import VectorInput
 from rookdb.indexes.vector import (
@@ -52,6 +59,7 @@ CREATE INDEX IF NOT EXISTS vectors_by_doc ON vectors (lower_id);
 """
 
 _IN_CHUNK = 500
+_VERSION_KEY = "vector_version"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _EMBEDDINGS_ID_PREFIX = "embeddings/"
 
@@ -103,19 +111,34 @@ class VectorField:
     """One vector field of an index: its options, its source, its graph and the ids of its documents."""
 
     def __init__(self, name: str, options: VectorOptions | None, source: str, task: str | None,
-                 path: Path) -> None:
+                 directory: Path) -> None:
+        """The field's graph as saved in ``directory`` (an empty one when none was, or the saved one was
+        built with other options)."""
         self.name = name
         self.options = options or VectorOptions(source=source)
         self.source = SourceType(source)
         self.task = task
+        self.directory = directory
         slug = _UNSAFE.sub("_", name).strip("_.-")[:40] or "field"
-        digest = hashlib.blake2b(f"{path.name}/{name}".encode(), digest_size=6).hexdigest()
-        # Never saved: the graph lives in memory, the index file holds the vectors.
-        candidates = self.options.candidates or DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING
-        self.graph = VectorIndex.open(path.parent, f"{slug}-{digest}", kind=VectorKind(self.options.destination),
-                                      dimensions=None if self.source is SourceType.TEXT else self.options.dimensions,
-                                      m=self.options.edges or DEFAULT_NUMBER_OF_EDGES, ef_construction=candidates)
+        self.graph_name = f"{slug}-{hashlib.blake2b(name.encode(), digest_size=6).hexdigest()}"
+        try:
+            self.graph = self._open_graph()
+        except (ValueError, StorageError, VectorDimensionMismatchError):  # saved with other options: rebuild
+            VectorIndex.delete(directory, self.graph_name)
+            self.graph = self._open_graph()
         self.ids: dict[int, str] = {}
+
+    def _open_graph(self) -> VectorIndex:
+        candidates = self.options.candidates or DEFAULT_NUMBER_OF_CANDIDATES_FOR_INDEXING
+        return VectorIndex.open(self.directory, self.graph_name, kind=VectorKind(self.options.destination),
+                                dimensions=None if self.source is SourceType.TEXT else self.options.dimensions,
+                                m=self.options.edges or DEFAULT_NUMBER_OF_EDGES, ef_construction=candidates)
+
+    def clear(self) -> None:
+        """Drop the graph (and its saved files) to build it again."""
+        VectorIndex.delete(self.directory, self.graph_name)
+        self.graph = self._open_graph()
+        self.ids.clear()
 
     @property
     def numeric(self) -> bool:
@@ -179,6 +202,12 @@ class VectorFields:
         self._path: Path | None = None
         self._loaded = False
         self._lock = threading.Lock()
+        self._version = 0
+        """The vector version the graphs hold (the file's, unless a batch failed to commit)."""
+        self._saved_version: int | None = None
+        self._saved_at = 0.0
+        self.rebuilds = 0
+        """Fields whose graph was built from the index file, not loaded as saved (none saved, or stale)."""
 
     def field(self, name: str) -> VectorField | None:
         return self._fields.get(name)
@@ -210,42 +239,78 @@ class VectorFields:
             kept.append(plain)
         return kept, inputs
 
-    # ---------------------------------------------------------------- loading
+    # ---------------------------------------------------------------- loading and saving
 
     def ensure_loaded(self, path: Path, connect: Callable[[], sqlite3.Connection] | None = None) -> None:
-        """Build the graphs from the index file at ``path`` once (queries and batches both call this)."""
+        """Load the graphs saved for the index file at ``path``, or build them from it, once (queries and
+        batches both call this; ``connect``: the batch's connection)."""
         if self._loaded:
             return
         with self._lock:
             if self._loaded:
                 return
-            own = connect is None
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True) if connect is None else connect()
-            try:
-                self._load(path, db)
-            finally:
-                if own:
+            if connect is not None:
+                self._load(path, connect())
+            else:
+                db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    db.execute("BEGIN")  # the version and the rows of one state
+                    self._load(path, db)
+                finally:
                     db.close()
             self._loaded = True
 
     def _load(self, path: Path, db: sqlite3.Connection) -> None:
         self._path = path
-        grouped: dict[str, dict[str, tuple[str, Vector | None]]] = {}
-        for name, lower_id, doc_id, source, task, dtype, width, blob in db.execute(
-                "SELECT field, lower_id, id, source, task, dtype, width, rows FROM vectors ORDER BY field"):
+        self._version = _version_of(db)
+        directory = companion_directory(path)
+        for name, source, task in db.execute("SELECT field, min(source), min(task) FROM vectors GROUP BY field"):
             self._field(name, source, task)
-            matrix = np.frombuffer(blob, dtype=np.dtype(dtype)).reshape(-1, width)
-            grouped.setdefault(name, {})[lower_id] = (doc_id, matrix)
+        saved = {name for name, each in self._fields.items() if each.graph.checkpoint == self._version}
+        for name, lower_id, doc_id in db.execute("SELECT field, lower_id, id FROM vectors"):
+            if name in saved:
+                self._fields[name].ids[document_key(lower_id)] = doc_id
+        stale = set(self._fields) - saved
+        for name in stale:
+            self._fields[name].clear()
+        grouped: dict[str, dict[str, tuple[str, Vector | None]]] = {}
+        for name, lower_id, doc_id, dtype, width, blob in db.execute(
+                "SELECT field, lower_id, id, dtype, width, rows FROM vectors ORDER BY field"):
+            if name in stale:
+                matrix = np.frombuffer(blob, dtype=np.dtype(dtype)).reshape(-1, width)
+                grouped.setdefault(name, {})[lower_id] = (doc_id, matrix)
         for name, rows in grouped.items():
             self._fields[name].replace(rows)
+        self.rebuilds += len(stale)
+        self._saved_version = None if stale else self._version
+        known = {each.graph_name for each in self._fields.values()}
+        for manifest in directory.glob("*.manifest.json") if directory.is_dir() else ():
+            if manifest.name.removesuffix(".manifest.json") not in known:  # a field no document has any more
+                VectorIndex.delete(directory, manifest.name.removesuffix(".manifest.json"))
 
     def _field(self, name: str, source: str, task: str | None) -> VectorField:
         found = self._fields.get(name)
         if found is None:
             assert self._path is not None
-            found = VectorField(name, self._options(name), source, task, self._path)
+            found = VectorField(name, self._options(name), source, task, companion_directory(self._path))
             self._fields[name] = found
         return found
+
+    def save(self, db: sqlite3.Connection, *, older_than: float = 0.0) -> None:
+        """Save the graphs changed since the last save (if that was at least ``older_than`` seconds ago)
+        under the file's vector version; ``db`` is the index file's writer, between batches. Graphs
+        holding a batch that failed to commit are not saved: the next start rebuilds them."""
+        with self._lock:
+            if not self._loaded or self._saved_version == self._version \
+                    or time.monotonic() - self._saved_at < older_than:
+                return
+            if _version_of(db) != self._version:
+                return
+            for each in self._fields.values():
+                each.directory.mkdir(parents=True, exist_ok=True)
+                each.graph.save(checkpoint=self._version)
+            self._saved_version = self._version
+            self._saved_at = time.monotonic()
 
     # ---------------------------------------------------------------- indexing
 
@@ -278,6 +343,10 @@ class VectorFields:
             for name, changed in by_field.items():
                 self._fields[name].replace(changed)
         db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if lowered or rows:
+            with self._lock:
+                self._version += 1
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_VERSION_KEY, self._version))
 
     def _check(self, vector_field: VectorField, matrix: Vector) -> str | None:
         expected = vector_field.width
@@ -362,6 +431,12 @@ class VectorFields:
         if collection is None:
             return []
         return list(sources.task_vectors(collection, str(given.task), given.source_id, str(given.value)))
+
+
+def _version_of(db: sqlite3.Connection) -> int:
+    """The file's vector version: how many batches changed its vectors."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (_VERSION_KEY,)).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _vector_list(value: Any) -> bool:
