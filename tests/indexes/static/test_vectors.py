@@ -42,6 +42,16 @@ def seed(storage: SqliteStorage) -> None:
     put(storage, "products/3", Name="z", Vec=[0.0, 0.0, 1.0])
 
 
+def built(storage: SqliteStorage, folder: Path) -> Index:
+    """An index of the seeded products, caught up."""
+    folder.mkdir()
+    seed(storage)
+    index = Index(IndexStore.create(folder / "i.index.sqlite3", StaticIndexDefinition.compile({"Name": "I",
+                                                                                               "Maps": [MAP]})))
+    index.catch_up(storage)
+    return index
+
+
 def open_index(path: Path) -> Index:
     return Index(IndexStore.open(path))
 
@@ -53,11 +63,8 @@ def saved_generation(path: Path) -> int:
 
 
 def test_a_reopened_index_loads_its_saved_graph(storage: SqliteStorage, folder: Path) -> None:
-    folder.mkdir()
-    path = folder / "i.index.sqlite3"
-    seed(storage)
-    index = Index(IndexStore.create(path, StaticIndexDefinition.compile({"Name": "I", "Maps": [MAP]})))
-    index.catch_up(storage)
+    index = built(storage, folder)
+    path = index.store.path
     before = nearest(index, [0.0, 1.0, 0.1])
     assert before[0] == "products/2"
     assert vectors_of(index).vectors.rebuilds == 0  # built by the batches, not from the file
@@ -71,11 +78,8 @@ def test_a_reopened_index_loads_its_saved_graph(storage: SqliteStorage, folder: 
 
 
 def test_a_graph_saved_before_later_batches_is_rebuilt(storage: SqliteStorage, folder: Path) -> None:
-    folder.mkdir()
-    path = folder / "i.index.sqlite3"
-    seed(storage)
-    index = Index(IndexStore.create(path, StaticIndexDefinition.compile({"Name": "I", "Maps": [MAP]})))
-    index.catch_up(storage)
+    index = built(storage, folder)
+    path = index.store.path
     nearest(index, [1.0, 0.0, 0.0])
     index.store.persist()  # an idle save, then more batches and a crash (closed without saving)
     put(storage, "products/4", Name="w", Vec=[0.0, 0.6, 0.8])
@@ -93,11 +97,8 @@ def test_a_graph_saved_before_later_batches_is_rebuilt(storage: SqliteStorage, f
 
 
 def test_a_graph_saved_with_other_options_is_rebuilt(storage: SqliteStorage, folder: Path) -> None:
-    folder.mkdir()
-    path = folder / "i.index.sqlite3"
-    seed(storage)
-    index = Index(IndexStore.create(path, StaticIndexDefinition.compile({"Name": "I", "Maps": [MAP]})))
-    index.catch_up(storage)
+    index = built(storage, folder)
+    path = index.store.path
     nearest(index, [1.0, 0.0, 0.0])
     index.retire(delete=False)
     manifest = next(companion_directory(path).glob("*.manifest.json"))
