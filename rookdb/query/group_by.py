@@ -1,10 +1,11 @@
 """Dynamic ``group by`` queries, answered by auto map-reduce indexes as RavenDB answers them.
 
-``from Orders group by Company where Count > 5 order by count() desc select key() as Company, count()``
+``from Orders group by Company where count() > 5 order by count() desc select key() as Company, count()``
 names its index by what it groups by and what it aggregates (``count()``, ``sum(Field)``, in ``select``
 and ``order by``): ``Auto/Orders/ByCountReducedByCompany``. The query's ``where`` and ``order by`` then
 run over the index's results (the groups), where a field is a group-by field, an aggregation, or an
-alias ``select`` gave one; anything else is refused, as RavenDB refuses it. ``select`` shapes each group:
+alias ``select`` gave one (in ``where``, ``count()`` is the field ``Count`` and ``sum(X)`` the field ``X``, as
+RavenDB reads them); anything else is refused, as RavenDB refuses it. ``select`` shapes each group:
 ``key()`` is its group-by value (an object of them when there are several), ``count()`` and
 ``sum(Field)`` its aggregations, and a group-by path its value.
 """
@@ -25,6 +26,7 @@ from rookdb.query.executor import QueryResult, QuerySource
 from rookdb.query.index_names import index_field
 from rookdb.query.indexed import IndexShape
 from rookdb.query.named import answer_from
+from rookdb.query.parse_errors import at_position
 
 __all__ = ["GroupQuery", "plan_group_query", "refuse_aggregates", "run_group_by"]
 
@@ -82,8 +84,9 @@ class _Planner:
         self.aggregations: dict[str, Aggregation] = {}
         self.aliases: dict[str, str] = {}
 
-    def fail(self, message: str) -> InvalidQueryError:
-        return InvalidQueryError(message, self.text)
+    def fail(self, message: str, position: int | None = None) -> InvalidQueryError:
+        """The error for ``message``, pointing at ``position`` in the query when it is known."""
+        return InvalidQueryError(message, self.text) if position is None else at_position(message, self.text, position)
 
     def path(self, path: ast.FieldPath) -> tuple[str, ast.FieldPath]:
         """The result field a document path names, and the path without the ``from ... as x`` alias."""
@@ -141,7 +144,8 @@ class _Planner:
         aliased = self.aliases.get(name)
         if aliased is not None:
             return aliased
-        raise self.fail(f"Field '{name}' isn't neither an aggregation operation nor part of the group by key")
+        raise self.fail(f"Field '{name}' isn't neither an aggregation operation nor part of the group by key",
+                        path.position)
 
     def order(self, order: ast.OrderBy) -> ast.OrderBy:
         target = order.target

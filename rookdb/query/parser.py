@@ -20,6 +20,7 @@ from lark.exceptions import (
 )
 
 from rookdb.errors import RookError
+from rookdb.indexes.auto_map_reduce import COUNT_FIELD
 from rookdb.query import ast
 from rookdb.query.parse_errors import at_position, translate_lark_error
 
@@ -329,6 +330,16 @@ class _TreeBuilder(lark.Transformer[Token, Any]):
     def comparison(self, children: list[Any]) -> ast.Comparison:
         field, op, value = children
         return ast.Comparison(field, _COMPARISON_OPS.get(str(op), str(op)), value)  # type: ignore[arg-type]
+
+    def count_field(self, children: list[Token]) -> ast.FieldPath:
+        return ast.FieldPath((ast.PathSegment(COUNT_FIELD, position=children[0].start_pos),))
+
+    def sum_field(self, children: list[Any]) -> ast.FieldPath:
+        path: ast.FieldPath = children[1]
+        if len(path.segments) != 1:  # RavenDB's rule: the summed field is the index field of that name
+            raise _BuildError(children[0], f"sum() must be called with a single field name, but was called: "
+                                           f"sum({path.to_rql()})")
+        return path
 
     def between(self, children: list[Any]) -> ast.Between:
         return ast.Between(*children)

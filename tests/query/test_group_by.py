@@ -78,6 +78,9 @@ def test_a_query_needing_another_aggregation_extends_the_index(storage: SqliteSt
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("from Orders group by Company where Count > 1 select key() as C, count() as N", [{"C": "c1", "N": 2}]),
+    ("from Orders group by Company where count() > 1 select key() as C, count() as N", [{"C": "c1", "N": 2}]),
+    ("from Orders group by Company where count() in (1) and sum(Freight) >= 4 select key() as C, count(), "
+     "sum(Freight)", [{"C": "c2", "Count": 1, "Freight": 4}]),
     ("from Orders group by Company where N = 1 select key() as C, count() as N", [{"C": "c2", "N": 1}]),
     ("from Orders group by Company where C = 'C2' select key() as C, count()", [{"C": "c2", "Count": 1}]),
     ("from Orders group by Lines[].Product order by count() desc, Lines[].Product select key(), count() as n",
@@ -99,6 +102,8 @@ def test_where_order_and_select_read_the_groups(storage: SqliteStorage, tmp_path
 @pytest.mark.parametrize(("text", "message"), [
     ("from Orders group by Company select Freight", "Field 'Freight' isn't neither an aggregation operation"),
     ("from Orders group by Company where Count > 1 select key()", "Field 'Count' isn't neither"),
+    ("from Orders group by Company where count() > 1 select key()", "column 36: Field 'Count' isn't neither"),
+    ("from Orders group by Company where sum(Freight) > 1 select count()", "column 40: Field 'Freight'"),
     ("from Orders group by Company order by Freight select count()", "Field 'Freight'"),
     ("from Orders group by Company select id()", "Cannot use id() in a group by query"),
     ("from Orders group by Company where id() = 'orders/1' select count()", "Cannot filter a group by query by id()"),

@@ -197,6 +197,11 @@ CANONICAL = [
      "select key() as k, count(), sum(Freight) as f"),
     ("from Orders as o group by o.Company select o.Company, count", "from Orders as o group by o.Company "
      "select o.Company, count"),
+    # In where, count() is the field Count and sum(X) the field X (RavenDB reads them so).
+    ("from Orders group by Company where COUNT() > 1 and sum(Freight) between 1 and 9 or count() in (4, 5) "
+     "select count(), sum(Freight)",
+     "from Orders group by Company where Count > 1 and Freight between 1 and 9 or Count in (4, 5) "
+     "select count(), sum(Freight)"),
 ]
 
 
@@ -385,6 +390,10 @@ ERRORS = [
     ("from Products where vector.search(embedding.f16(V), $p)", 47, ["unexpected '('"]),
     ("from Products where Name = 'x' garbage", 31, ["unexpected 'garbage'"]),
     ("from Products where Name = 'x' # ", 31, ["unexpected character '#'"]),
+    ("from Orders group by Company where sum(o.Freight) > 1", 35,
+     ["sum() must be called with a single field name, but was called: sum(o.Freight)"]),
+    ("from Orders group by Company where count(o) > 1", 41, ["unexpected 'o'", "')'"]),
+    ("from Orders group by Company where max(Freight) > 1", 38, ["unexpected '('"]),
 ]
 
 

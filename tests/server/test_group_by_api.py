@@ -124,7 +124,19 @@ def test_groups_follow_updates_and_deletes(store: DocumentStore) -> None:
                                  {"Company": "companies/3", "Count": 1, "Freight": 4}]
 
 
+def test_where_filters_groups_by_count_and_sum(store: DocumentStore) -> None:
+    seed(store)
+    assert query(store, "from Orders group by Company where count() > 1 select key() as Company, count()") == [
+        {"Company": "companies/1", "Count": 2}]
+    assert query(store, "from Orders group by Company where sum(Freight) between 7 and 20 "
+                        "select key() as Company, sum(Freight)") == [{"Company": "companies/2", "Freight": 10}]
+
+
 @pytest.mark.parametrize(("rql", "message"), [
+    ("from Orders group by Company where count() > 1 select key()",
+     "line 1, column 36: Field 'Count' isn't neither an aggregation"),
+    ("from Orders group by Company where sum(o.Freight) > 1 select count()",
+     "line 1, column 36: sum() must be called with a single field name"),
     ("from Orders group by Company select Freight", "Field 'Freight' isn't neither an aggregation"),
     ("from Orders group by Company where Freight > 1 select count()", "Field 'Freight'"),
     ("from Orders group by Company select id()", "Cannot use id() in a group by query"),
