@@ -7,7 +7,8 @@ run over the index's results (the groups), where a field is a group-by field, an
 alias ``select`` gave one (in ``where``, ``count()`` is the field ``Count`` and ``sum(X)`` the field ``X``, as
 RavenDB reads them); anything else is refused, as RavenDB refuses it. ``select`` shapes each group:
 ``key()`` is its group-by value (an object of them when there are several), ``count()`` and
-``sum(Field)`` its aggregations, and a group-by path its value.
+``sum(Field)`` its aggregations, and a group-by path its value. ``include`` paths are read in the groups
+returned, as RavenDB reads them in a map-reduce query's results.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from rookdb.errors import InvalidQueryError, RookError
 from rookdb.indexes.auto_map_reduce import COUNT_FIELD, Aggregation, GroupByField
 from rookdb.indexes.registry import IndexRegistry
 from rookdb.query import ast
+from rookdb.query.bindings import Bindings
 from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.executor import QueryResult, QuerySource
 from rookdb.query.index_names import index_field
 from rookdb.query.indexed import IndexShape
 from rookdb.query.named import answer_from
 from rookdb.query.parse_errors import at_position
+from rookdb.query.results import gather_includes
 
 __all__ = ["GroupQuery", "plan_group_query", "refuse_aggregates", "run_group_by"]
 
@@ -231,4 +234,8 @@ def run_group_by(query: str, parsed: ast.Query, parameters: Mapping[str, Any], s
                              page_size=page_size, vector_search=None, order_by_score=True, stale=stale,
                              shape=_RESULTS, deadline=deadline)
     result.results = [planned.shape(row) for row in result.results]
+    if parsed.include:  # as RavenDB: the paths are read in the groups returned (after select shaped them)
+        bindings = Bindings(parameters, parsed.source.alias, query)
+        result.includes = gather_includes(result.results, parsed.include, bindings, source)
+        result.included_paths = [path.dotted for path in parsed.include]
     return result

@@ -132,6 +132,32 @@ def test_where_filters_groups_by_count_and_sum(store: DocumentStore) -> None:
                         "select key() as Company, sum(Freight)") == [{"Company": "companies/2", "Freight": 10}]
 
 
+class Company:
+    def __init__(self, Name: str = "") -> None:
+        self.Name = Name
+
+
+def test_include_reads_the_groups_returned(store: DocumentStore) -> None:
+    seed(store)
+    with store.open_session() as session:
+        session.store(Company("One"), "companies/1")
+        session.store(Company("Two"), "companies/2")
+        session.save_changes()
+    with store.open_session() as session:
+        groups = list(session.advanced.raw_query(
+            "from Orders group by Company order by Company select key() as Company, count() include Company",
+            dict).wait_for_non_stale_results())
+        assert [group["Company"] for group in groups] == ["companies/1", "companies/2"]
+        requests = session.advanced.number_of_requests
+        assert [session.load(f"companies/{n}", Company).Name for n in (1, 2)] == ["One", "Two"]
+        assert session.advanced.number_of_requests == requests  # both came with the query
+    with store.open_session() as session:  # a path the groups do not hold includes nothing
+        list(session.advanced.raw_query("from Orders group by Company select count() include Company", dict))
+        requests = session.advanced.number_of_requests
+        assert session.load("companies/1", Company).Name == "One"
+        assert session.advanced.number_of_requests == requests + 1
+
+
 @pytest.mark.parametrize(("rql", "message"), [
     ("from Orders group by Company where count() > 1 select key()",
      "line 1, column 36: Field 'Count' isn't neither an aggregation"),
