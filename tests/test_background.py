@@ -378,8 +378,9 @@ def test_provider_loop_blocking_calls_run_on_daemon_threads_it_waits_for_when_st
 def test_provider_loop_stops_quietly_when_its_loop_already_closed() -> None:
     providers = ProviderLoop("test-closed")
     loop = providers.loop
+    wait_for(loop.is_running)  # its thread is in run_forever: stopping it now ends the thread
     loop.call_soon_threadsafe(loop.stop)
-    wait_for(lambda: not loop.is_running())
+    wait_for(lambda: not any(thread.name == "test-closed" and thread.is_alive() for thread in threading.enumerate()))
     loop.close()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "coroutine ... was never awaited" would fail here
