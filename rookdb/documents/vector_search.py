@@ -221,6 +221,11 @@ class VectorSearchService:
             embedder = self._query_embedder
         return list(embedder.embed(connection_string, task, text))
 
+    def task_model(self, identifier: str) -> _TaskModel:
+        """The model of task ``identifier``'s serving generation, with that generation (static indexes
+        search the index built from it)."""
+        return _TaskModel(self, self.serving(identifier, None))
+
     def generation_current(self, identifier: str, generation: int) -> bool:
         """True when every vector auto-index of task ``identifier`` has indexed ``generation``."""
         return self._indexes is None or self._indexes.generation_current(identifier, generation)
@@ -289,6 +294,21 @@ class _Serving:
     task: EmbeddingsGenerationConfiguration
     connection_string: AiConnectionString
     generation: int
+
+
+@dataclass(frozen=True)
+class _TaskModel:
+    """A ``TaskModel`` of the query layer: embeds search terms as the serving generation was made."""
+
+    service: VectorSearchService
+    serving: _Serving
+
+    @property
+    def generation(self) -> int:
+        return self.serving.generation
+
+    def embed(self, text: str) -> list[Vector]:
+        return self.service.embed_with_task(self.serving.task.identifier, None, text, self.serving)
 
 
 class _ClauseSearch:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,45 @@ def test_a_static_index_loading_the_task_is_built_side_by_side_and_swapped_with_
     assert found and found[0] == search(db)[0] and static_width(db) == 256
     wait_for(lambda: not db.ai.cleanups(), what="the old sections to go")
     assert static_search(db) == found and static_width(db) == 256  # the clean-up's rewrites change nothing
+
+
+def test_a_static_index_query_between_the_swap_and_its_build_taking_over_waits_for_the_build(
+        db: DatabaseServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    db.indexes.put_indexes([STATIC_INDEX])
+    assert static_search(db) and static_width(db) == 384
+    # Hold the moment after the task's swap (a record transaction) before its build takes the index's place.
+    release = threading.Event()
+    for method in ("promote_staged", "follow_migrations"):
+        def held(*args: Any, _original: Callable[..., None] = getattr(db.indexes, method)) -> None:
+            if swapped(db, task.task_id, 1):
+                release.wait(30)
+            _original(*args)
+
+        monkeypatch.setattr(db.indexes, method, held)
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
+    assert STAGED in listed(db)  # the old index still has the name
+    answers: list[list[str] | Exception] = []
+
+    def query() -> None:
+        try:
+            answers.append(static_search(db))
+        except Exception as error:
+            answers.append(error)
+
+    querying = threading.Thread(target=query)
+    querying.start()
+    try:
+        querying.join(0.5)
+        assert not answers and querying.is_alive()  # it waits for the build (the new model's dimensions)
+    finally:
+        release.set()
+    querying.join(30)
+    [found] = answers
+    assert isinstance(found, list) and found and found[0] == search(db)[0]
+    assert STAGED not in listed(db) and static_width(db) == 256
 
 
 def test_a_cancelled_migration_drops_the_static_indexes_build(db: DatabaseServices) -> None:
