@@ -13,6 +13,9 @@ committed write), and ``stop`` ends it within a bound:
 Two kinds are built here: ``LoopingService`` runs a ``step`` on its own thread while the step reports
 more work, and ``CoroutineService`` runs one coroutine on the ``ProviderLoop``, the single asyncio
 loop (one thread for the whole app) where provider I/O happens.
+
+``Foreground`` counts the requests being answered; work that can wait (a migration building a task's
+next generation) yields to them between its units.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -32,9 +35,11 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 __all__ = [
     "DEFAULT_FORCED_EXIT_SECONDS",
     "DEFAULT_STOP_TIMEOUT_SECONDS",
+    "DEFAULT_YIELD_SECONDS",
     "BackgroundService",
     "CoroutineService",
     "DaemonThreadPool",
+    "Foreground",
     "LoopingService",
     "ProviderLoop",
     "stop_all",
@@ -52,6 +57,9 @@ DEFAULT_FORCED_EXIT_SECONDS = 1.0
 # Blocking calls made from provider coroutines (storage reads and writes, the embedded model) run on
 # this many threads; each embeddings task keeps a few in use while its batches are pipelined.
 DEFAULT_PROVIDER_THREADS = 16
+# Longest a unit of background work waits for a moment without requests: under a steady stream of
+# queries it still moves on.
+DEFAULT_YIELD_SECONDS = 0.05
 
 
 class BackgroundService(Protocol):
@@ -77,6 +85,38 @@ def stop_all(services: Sequence[BackgroundService], *, drain: bool = True,
         return all(service.stop(drain=drain, timeout=timeout) for service in services)
     with ThreadPoolExecutor(max_workers=len(services), thread_name_prefix="rookdb-stop") as pool:
         return all(pool.map(lambda service: service.stop(drain=drain, timeout=timeout), services))
+
+
+class Foreground:
+    """The requests being answered now (the request layer counts them, ``serving``). Background work
+    that can wait calls ``yield_to`` between its units: on a core shared with queries, every unit
+    that runs beside one lengthens it. Safe from any thread."""
+
+    def __init__(self) -> None:
+        self._quiet = threading.Condition()
+        self._in_flight = 0
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Count one request for the duration."""
+        with self._quiet:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._quiet.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight > 0
+
+    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> None:
+        """Wait (a thread) until no request is in flight, at most ``limit`` seconds."""
+        with self._quiet:
+            self._quiet.wait_for(lambda: not self._in_flight, timeout=limit)
 
 
 class _Lifecycle:

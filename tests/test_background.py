@@ -1,4 +1,5 @@
-"""Background services: the looping thread, the provider loop and coroutine services, stopped within bounds."""
+"""Background services: the looping thread, the provider loop and coroutine services, stopped within bounds;
+foreground requests that background work yields to."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rookdb.background import (
     DEFAULT_STOP_TIMEOUT_SECONDS,
     BackgroundService,
     CoroutineService,
+    Foreground,
     LoopingService,
     ProviderLoop,
     stop_all,
@@ -385,3 +387,30 @@ def test_provider_loop_stops_quietly_when_its_loop_already_closed() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "coroutine ... was never awaited" would fail here
         providers.stop(timeout=1)
+
+
+def test_foreground_work_holds_background_work_back_for_a_bounded_time() -> None:
+    foreground = Foreground()
+    started = time.monotonic()
+    foreground.yield_to(5.0)
+    assert time.monotonic() - started < 1.0  # nothing in flight: no wait
+    with foreground.serving():
+        assert foreground.busy
+        started = time.monotonic()
+        foreground.yield_to(0.1)
+        assert time.monotonic() - started >= 0.1  # a request in flight for longer than the bound
+    assert not foreground.busy
+    waited: list[float] = []
+
+    def background() -> None:
+        started = time.monotonic()
+        foreground.yield_to(30.0)
+        waited.append(time.monotonic() - started)
+
+    with foreground.serving():
+        thread = threading.Thread(target=background)
+        thread.start()
+        time.sleep(0.2)
+        assert not waited  # still yielding
+    thread.join(10)
+    assert waited and waited[0] < 10  # let go as the request ended

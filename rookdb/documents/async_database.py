@@ -117,9 +117,10 @@ class AsyncCatalog:
         self._open: dict[str, AsyncDatabase] = {}
 
     async def run(self, call: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        """``call`` on a request thread."""
+        """``call`` on a request thread, counted as foreground work while it waits and runs."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(call, *args, **kwargs))
+        with self._catalog.foreground.serving():
+            return await loop.run_in_executor(self._pool, functools.partial(call, *args, **kwargs))
 
     async def start(self) -> None:
         """Check the embedded model (a broken install shows at startup) and open every database, so

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rookdb.ai.embedded_model import EmbeddedModel
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, Foreground, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.database_record import (
@@ -88,6 +88,8 @@ class DatabaseCatalog:
         """Lower-cased name → every open database, with or without services."""
         self._services: dict[str, DatabaseServices] = {}
         self._provider_loop = ProviderLoop()
+        self.foreground = Foreground()
+        """The requests being answered: a migration's building work yields to them."""
         self._lock = threading.RLock()
         key_path = Path(settings["Security.MasterKeyPath"] or data_dir / "master.key")
         self.secrets = SecretBox(load_or_create_master_key(key_path))
@@ -173,10 +175,12 @@ class DatabaseCatalog:
 
     def _compose(self, database: Database) -> DatabaseServices:
         ai = AiRecord(database, self.secrets)
-        vectors = VectorSearchService(database, ai, self._provider_loop, model=self._embedded_model)
+        vectors = VectorSearchService(database, ai, self._provider_loop, model=self._embedded_model,
+                                      foreground=self.foreground)
         leases = None if self.membership is None else TaskLeases(database.storage, self.membership)
         indexes = IndexingService(database, vectors.vector_sources())
-        embeddings = EmbeddingsTasks(database, ai, self._provider_loop, leases, vectors.generation_current, indexes)
+        embeddings = EmbeddingsTasks(database, ai, self._provider_loop, leases, vectors.generation_current, indexes,
+                                     foreground=self.foreground)
         services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
         ai.on_tasks_changed(embeddings.reload)
         database.on_change(indexes.wake)

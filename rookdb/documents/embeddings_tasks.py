@@ -25,7 +25,7 @@ from rookdb.ai.embeddings.throttles import TaskThrottles
 from rookdb.ai.embeddings.usage import UsageRecord, day_of, query_owner, read_usage, summarize, task_owner
 from rookdb.ai.embeddings.worker import EmbeddingsWorker, state_key
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration, render_task_configuration
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, ProviderLoop, stop_all
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, Foreground, ProviderLoop, stop_all
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.documents.embeddings_cleanup import SectionCleaner, dead_states
@@ -68,8 +68,10 @@ class EmbeddingsTasks:
 
     def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop,
                  leases: TaskLeases | None = None, vectors_ready: VectorsReady = lambda identifier, generation: True,
-                 static_indexes: StaticMigrations | None = None) -> None:
+                 static_indexes: StaticMigrations | None = None, *, foreground: Foreground | None = None) -> None:
         self._database = database
+        self._foreground = foreground
+        """The requests being answered: the builder of a next generation yields to them."""
         self._vectors_ready = vectors_ready
         self._static_indexes = static_indexes
         self._builders: dict[int, EmbeddingsWorker] = {}
@@ -205,7 +207,8 @@ class EmbeddingsTasks:
                                 self._database.settings, loop=self._provider_loop,
                                 on_committed=self._database.notify_changed, throttles=self._throttles,
                                 guard=lambda: self._check(task.task_id, generation, responsible=claims is None),
-                                generation=generation, on_caught_up=on_caught_up, claims=claims)
+                                generation=generation, on_caught_up=on_caught_up, claims=claims,
+                                foreground=self._foreground if on_caught_up is not None else None)
 
     def _check(self, task_id: int, generation: Generation, *, responsible: bool) -> None:
         """Inside a batch's write transaction: the generation still lives in the same role (a batch of a

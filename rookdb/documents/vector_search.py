@@ -23,7 +23,7 @@ from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import EmbeddedModel, EmbeddedModelConfig, get_embedded_model
 from rookdb.ai.embeddings import QueryEmbedder, task_vectors
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService, ProviderLoop
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, Foreground, LoopingService, ProviderLoop
 from rookdb.documents.ai_record import AiRecord
 from rookdb.documents.database import Database
 from rookdb.errors import BadRequestError, InvalidQueryError, RookError
@@ -84,12 +84,14 @@ class _SearchDefaults:
 class VectorSearchService:
     """A database's vector auto-indexes and their indexing thread (a ``BackgroundService``).
 
-    ``model`` replaces the process-wide embedded model (tests gate or count its calls).
+    ``model`` replaces the process-wide embedded model (tests gate or count its calls); the index of a
+    task generation built side by side yields to the requests ``foreground`` counts.
     """
 
     def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop, *,
-                 model: EmbeddedModel | None = None) -> None:
+                 model: EmbeddedModel | None = None, foreground: Foreground | None = None) -> None:
         self._database = database
+        self._foreground = foreground
         self._ai = ai
         self._provider_loop = provider_loop
         self._model = model
@@ -116,7 +118,7 @@ class VectorSearchService:
         vectorizer = DocumentVectorizer(self._embed_texts, self._generation_vectors)
         self._indexes = AutoIndexes.open(self._database.directory / _INDEXES_FOLDER, self._database.storage,
                                          vectorizer, self._config, wake=self._indexing.wake,
-                                         generations=self._live_generations)
+                                         generations=self._live_generations, pace=self._pace)
         self._indexing.start()
 
     def wake(self) -> None:
@@ -131,6 +133,10 @@ class VectorSearchService:
         if self._query_embedder is not None:
             self._query_embedder.close()
         return stopped
+
+    def _pace(self) -> None:
+        if self._foreground is not None:
+            self._foreground.yield_to()
 
     def _index_step(self) -> bool:
         """One page of the change feed into every auto-index; True while there is more to index."""

@@ -48,7 +48,7 @@ from rookdb.ai.providers.registry import create_provider
 from rookdb.ai.providers.throttle import ProviderThrottle
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
 from rookdb.ai.tokens import count_tokens
-from rookdb.background import CoroutineService, ProviderLoop
+from rookdb.background import CoroutineService, Foreground, ProviderLoop
 from rookdb.errors import AiConfigurationError, AiError, NotResponsibleError, RookError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage, WriteTransaction
@@ -133,6 +133,7 @@ class EmbeddingsWorker:
         generation: Generation = Generation(),
         on_caught_up: Callable[[], bool] | None = None,
         claims: FeedClaims | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.task = task
         self.generation = generation
@@ -143,6 +144,9 @@ class EmbeddingsWorker:
         self._claims = claims
         """With several nodes: the batches this worker embeds are claimed ranges of the feed, and
         counters, usage and errors are added to the stored ones (other nodes commit batches too)."""
+        self._foreground = foreground
+        """Requests this worker yields to before reading and before writing each batch (a generation
+        built side by side can wait; queries cannot)."""
         self._throttles = throttles or TaskThrottles(settings)
         self.throttle: ProviderThrottle | None = None
         """The connection string's throttle, once the worker has resolved it."""
@@ -362,6 +366,7 @@ class EmbeddingsWorker:
 
     def _prepare_now(self, position: int, extractor: Extractor, connection_string: AiConnectionString
                      ) -> BatchPlan | None:
+        self._yield_to_foreground()
         if self._claims is not None:
             claiming = time.perf_counter()
             claimed = self._claims.take(self.task.collection, self._batch_size)
@@ -436,6 +441,7 @@ class EmbeddingsWorker:
     def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counts: BatchCounts,
                usage: UsageCounts, log_items: Callable[[ErrorsLog], None]) -> tuple[TaskCounters, int]:
         """Commit the batch; returns the task's counters and position after it."""
+        self._yield_to_foreground()
         started = time.perf_counter()
         with self._storage.write() as tx:
             self.this_node.commit_lock_wait += time.perf_counter() - started
@@ -466,6 +472,10 @@ class EmbeddingsWorker:
         self.this_node.batches += 1
         self.this_node.documents += len(plan.documents)
         return counters, position
+
+    def _yield_to_foreground(self) -> None:
+        if self._foreground is not None:
+            self._foreground.yield_to()
 
     def _log_errors(self, tx: WriteTransaction, add: Callable[[ErrorsLog], None]) -> None:
         """Add errors to the task's log and store it in ``tx`` if it changed; with claims the stored

@@ -13,6 +13,8 @@ thread (owned by the database) calls :meth:`AutoIndexes.index_step` and :meth:`A
 A task's field has one index per live generation of the task's embeddings (``generations`` says which:
 the serving one first, then the one a migration builds). Queries search the serving one; the other
 is built side by side, and an index whose generation is no longer live is dropped with its files.
+The side-by-side build yields to queries: it is fed in small batches, calling ``pace`` before each,
+and saved rarely (a crash only makes it read the change feed again).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ TaskGenerations = Callable[[str], tuple[int, ...]]
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_BUILDING_BATCH_SIZE",
+    "DEFAULT_BUILDING_SAVE_INTERVAL_SECONDS",
     "DEFAULT_ERROR_BACKOFF_SECONDS",
     "DEFAULT_SAVE_INTERVAL_SECONDS",
     "DEFAULT_TEXT_BATCH_SIZE",
@@ -51,6 +55,10 @@ DEFAULT_BATCH_SIZE = 1024
 DEFAULT_TEXT_BATCH_SIZE = 128
 # Saving writes the whole graph; between saves a restart replays the change feed from the checkpoint.
 DEFAULT_SAVE_INTERVAL_SECONDS = 30.0
+# A generation built side by side: each batch is a unit of work queries may wait behind, and saving its
+# whole graph again and again competes with them for nothing until it serves.
+DEFAULT_BUILDING_BATCH_SIZE = 32
+DEFAULT_BUILDING_SAVE_INTERVAL_SECONDS = 300.0
 DEFAULT_ERROR_BACKOFF_SECONDS = 5.0
 # A waiting query re-checks this often even without news from the indexing thread.
 _WAIT_POLL_SECONDS = 0.25
@@ -69,6 +77,8 @@ class AutoIndexConfig:
     text_batch_size: int = DEFAULT_TEXT_BATCH_SIZE
     save_interval: float = DEFAULT_SAVE_INTERVAL_SECONDS
     error_backoff: float = DEFAULT_ERROR_BACKOFF_SECONDS
+    building_batch_size: int = DEFAULT_BUILDING_BATCH_SIZE
+    building_save_interval: float = DEFAULT_BUILDING_SAVE_INTERVAL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -94,9 +104,12 @@ class AutoIndexes:
     """One database's vector auto-indexes. Thread-safe; one thread indexes, any thread queries."""
 
     def __init__(self, directory: Path, storage: DocumentStorage, vectorizer: Vectorizer, config: AutoIndexConfig,
-                 wake: Callable[[], None] = lambda: None, generations: TaskGenerations = lambda task: (0,)) -> None:
-        """Use :meth:`open`. ``wake`` nudges the indexing thread (new index, waiting query)."""
+                 wake: Callable[[], None] = lambda: None, generations: TaskGenerations = lambda task: (0,),
+                 pace: Callable[[], None] = lambda: None) -> None:
+        """Use :meth:`open`. ``wake`` nudges the indexing thread (new index, waiting query); ``pace`` is
+        called before each batch of a generation built side by side (it may wait for queries)."""
         self._directory = directory
+        self._pace = pace
         self._generations = generations
         self._storage = storage
         self._vectorizer = vectorizer
@@ -112,10 +125,10 @@ class AutoIndexes:
 
     @classmethod
     def open(cls, directory: Path, storage: DocumentStorage, vectorizer: Vectorizer, config: AutoIndexConfig,
-             wake: Callable[[], None] = lambda: None, generations: TaskGenerations = lambda task: (0,)
-             ) -> AutoIndexes:
+             wake: Callable[[], None] = lambda: None, generations: TaskGenerations = lambda task: (0,),
+             pace: Callable[[], None] = lambda: None) -> AutoIndexes:
         """Load the saved definitions and their field indexes (each resumes from its checkpoint)."""
-        indexes = cls(directory, storage, vectorizer, config, wake, generations)
+        indexes = cls(directory, storage, vectorizer, config, wake, generations, pace)
         path = directory / DEFINITIONS_FILE
         if path.exists():
             try:
@@ -151,6 +164,10 @@ class AutoIndexes:
 
     def _live(self, spec: VectorFieldSpec) -> tuple[int, ...]:
         return (0,) if spec.task is None else self._generations(spec.task)
+
+    def _building(self, field: FieldIndex) -> bool:
+        """True for the index of a generation built side by side (not serving queries yet)."""
+        return field.spec.task is not None and field.generation != self._live(field.spec)[0]
 
     def _open_field(self, spec: VectorFieldSpec, generation: int) -> None:
         key = FieldIndex.key_of(spec, generation)
@@ -248,6 +265,9 @@ class AutoIndexes:
                 busy = True
                 continue
             limit = self._config.text_batch_size if field.spec.source is SourceType.TEXT else self._config.batch_size
+            if self._building(field):
+                limit = min(limit, self._config.building_batch_size)
+                self._pace()
             try:
                 busy = field.catch_up(self._storage, self._vectorizer, limit) or busy
             except RookError as error:
@@ -262,7 +282,8 @@ class AutoIndexes:
 
     def save(self, *, force: bool = False, idle: bool = False) -> None:
         """Save fields with unsaved progress: all with ``force``; else those not saved for ``save_interval``
-        and, when the indexing thread is ``idle``, those not saved since they were opened (a fresh build)."""
+        and, when the indexing thread is ``idle``, those not saved since they were opened (a fresh build).
+        A generation built side by side is saved every ``building_save_interval`` only."""
         with self._lock:
             fields = list(self._fields.values())
         now = time.monotonic()
@@ -270,7 +291,10 @@ class AutoIndexes:
             key = field.key
             saved_at = self._saved_at.get(key)
             since = saved_at if saved_at is not None else self._opened_at.get(key, 0.0)
-            due = (saved_at is None and idle) or now - since >= self._config.save_interval
+            if self._building(field):
+                due = now - since >= self._config.building_save_interval
+            else:
+                due = (saved_at is None and idle) or now - since >= self._config.save_interval
             if field.dirty and (force or due):
                 try:
                     field.save()

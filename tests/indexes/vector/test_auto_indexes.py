@@ -74,10 +74,10 @@ def storage(tmp_path: Path) -> Iterator[SqliteStorage]:
 
 def open_indexes(tmp_path: Path, storage: SqliteStorage, embedder: WordEmbedder | None = None,
                  tasks: TaskVectors | None = None, generations: Callable[[str], tuple[int, ...]] = lambda task: (0,),
-                 **config: Any) -> AutoIndexes:
+                 pace: Callable[[], None] = lambda: None, **config: Any) -> AutoIndexes:
     vectorizer = DocumentVectorizer(embedder or WordEmbedder(), tasks or TaskVectors())
     settings = AutoIndexConfig(graph=config.pop("graph", GRAPH), **config)
-    return AutoIndexes.open(tmp_path / "indexes", storage, vectorizer, settings, generations=generations)
+    return AutoIndexes.open(tmp_path / "indexes", storage, vectorizer, settings, generations=generations, pace=pace)
 
 
 def wanted(rql: str, parameters: dict[str, Any] | None = None) -> AutoIndexDefinition:
@@ -353,6 +353,27 @@ def test_a_task_field_builds_the_next_generation_beside_the_serving_one(tmp_path
         indexes.field(spec, 0)
     gone = before - set((tmp_path / "indexes").iterdir())
     assert gone and all("-g1" not in path.name for path in gone)
+
+
+def test_the_next_generation_is_built_in_paced_small_batches_and_saved_rarely(tmp_path: Path,
+                                                                              storage: SqliteStorage) -> None:
+    tasks, paced = TaskVectors(), []
+    indexes = open_indexes(tmp_path, storage, tasks=tasks, generations=lambda task: (0, 1),
+                           pace=lambda: paced.append(1), building_batch_size=4, save_interval=3600.0)
+    rql = "from Products where vector.search(embedding.text(Name, ai.task('t')), $q)"
+    ensure(indexes, rql)
+    spec = vector_field_specs(parse_query(rql), {})[0]
+    for number in range(10):
+        put(storage, f"products/{number}", Name="Chai")
+        tasks.stored[("Products", "t", f"products/{number}", "Name")] = [np.asarray([1, 0], dtype=np.float32)]
+        tasks.generations[("Products", "t", 1, f"products/{number}", "Name")] = [np.asarray([0, 1], dtype=np.float32)]
+    steps = catch_up(indexes)
+    assert indexes.field(spec).document_count == 10 and indexes.field(spec, 1).document_count == 10
+    assert steps == 3 and len(paced) == 3  # 10 documents in batches of 4, each batch after yielding
+    indexes.save(idle=True)
+    assert not indexes.field(spec).dirty and indexes.field(spec, 1).dirty  # a fresh serving build is saved at once
+    indexes.save(force=True)
+    assert not indexes.field(spec, 1).dirty
 
 
 # ---- searching, waiting, listing -----------------------------------------------------------------
