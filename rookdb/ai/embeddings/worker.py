@@ -9,9 +9,9 @@ timeout (forced exit), which is safe because an uncommitted batch leaves nothing
 Each tick reads up to ``Ai.Embeddings.MaxBatchSize`` changes after the stored position, plans them
 (extract, chunk, hash), serves what it can from the cache, embeds the rest with at most the
 connection string's ``EmbeddingsMaxConcurrentBatches`` provider calls in flight, and commits the
-sections, attachments, cache entries, new position and counters in one write transaction. While
-one batch is being written the next one is already planned and embedded, so the provider is never
-idle waiting for the database.
+sections, attachments, cache entries, new position and counters in one write transaction. The
+batches are pipelined by ``batch_loop``: while one is being written the next one is already planned
+and embedded, so the provider is never idle waiting for the database.
 
 Over several nodes (``claims``) every node runs a worker for the task: each batch is a claimed range
 of the feed (``claims.py``), its commit completes the claim and adds to the stored counters, usage
@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
 from rookdb.ai.embeddings.batch import BatchPlan, plan_batch, write_batch
+from rookdb.ai.embeddings.batch_loop import BatchLoop
 from rookdb.ai.embeddings.budget import DailyBudget
 from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, utc_now
-from rookdb.ai.embeddings.claims import ClaimLostError, FeedClaims, superseded
+from rookdb.ai.embeddings.claims import FeedClaims, superseded
 from rookdb.ai.embeddings.errors_log import ErrorsLog
 from rookdb.ai.embeddings.extraction import Extractor, create_extractor
 from rookdb.ai.embeddings.failure_policy import FailureKind, FallbackPolicy, Step, classify, step_of
@@ -78,8 +79,6 @@ DEFAULT_DRAIN_TIMEOUT_SECONDS = 10.0
 _MIN_TEXTS_PER_PROVIDER_CALL = 16
 # A generation that covers every document checks this often whether it can swap in.
 DEFAULT_SWAP_POLL_SECONDS = 0.2
-# Batches whose vectors may still be uncommitted when a later batch is looked up in the cache.
-_PIPELINE_DEPTH = 3
 
 ConnectionStringResolver = Callable[[str], AiConnectionString | None]
 
@@ -87,16 +86,6 @@ ConnectionStringResolver = Callable[[str], AiConnectionString | None]
 def state_key(task_id: int, part: str = "") -> str:
     """Storage state key of a task: ``embeddings/<task id>/<part>`` (position, stats, errors)."""
     return f"embeddings/{task_id}/{part}"
-
-
-def _mark_reused(plan: BatchPlan, uncommitted: deque[dict[str, bytes]]) -> None:
-    """Serve the cache misses that a batch still being written embedded already."""
-    for digest in plan.misses:
-        for recent in uncommitted:
-            if digest in recent:
-                plan.vectors[digest] = recent[digest]
-                plan.reused.add(digest)
-                break
 
 
 def _model_of(connection_string: AiConnectionString) -> str | None:
@@ -229,7 +218,9 @@ class EmbeddingsWorker:
             return
         connection_string, provider, extractor = prepared
         try:
-            await self._loop_batches(connection_string, provider, extractor)
+            steps = _Steps(self, connection_string, provider, extractor,
+                           max_concurrent_batches(connection_string, self._settings))
+            await BatchLoop(steps, self.task.name, claimed=self._claims is not None).run()
         finally:
             await provider.aclose()
             await asyncio.to_thread(extractor.close)  # may wait for a script host to exit
@@ -262,110 +253,11 @@ class EmbeddingsWorker:
         while not self._service.stopping:
             await self._service.sleep(DEFAULT_IDLE_POLL_SECONDS)
 
-    # -- the loop ------------------------------------------------------------------------------
-
-    async def _loop_batches(self, connection_string: AiConnectionString, provider: EmbeddingProvider,
-                            extractor: Extractor) -> None:
-        """Three batches in flight: the next one is read, planned and looked up in the cache while
-        this one is embedded and the one before is written; commits stay in feed order."""
-        concurrency = max_concurrent_batches(connection_string, self._settings)
-        limit = asyncio.Semaphore(concurrency)
-        writing: asyncio.Task[None] | None = None
-        upcoming: asyncio.Task[BatchPlan | None] | None = None
-        # Vectors embedded by batches that may not be committed yet: the next batch's cache lookup
-        # ran before they were, and must not pay for the same text again.
-        uncommitted: deque[dict[str, bytes]] = deque(maxlen=_PIPELINE_DEPTH)
-        read_position = self.position
-        while not self._service.stopping:
-            self._service.clear_wake()
-            plan: BatchPlan | None = None
-            try:
-                prepared = upcoming
-                if prepared is None:
-                    prepared = asyncio.create_task(self._prepare(read_position, extractor, connection_string))
-                upcoming = None
-                plan = await prepared
-                if plan is None:
-                    if writing is not None:
-                        finished, writing = writing, None
-                        await finished
-                        continue
-                    uncommitted.clear()
-                    self.state = TaskState.IDLE
-                    if self._on_caught_up is not None:
-                        if await asyncio.to_thread(self._on_caught_up):
-                            await self._idle_until_stopped()  # swapped in: the service starts its successor
-                            return
-                        # Not yet (a vector index still catching up): look again soon.
-                        await self._service.sleep(DEFAULT_SWAP_POLL_SECONDS)
-                        continue
-                    await self._service.sleep(DEFAULT_IDLE_POLL_SECONDS)
-                    continue
-                self.state = TaskState.RUNNING
-                self.stats.started_batch()
-                _mark_reused(plan, uncommitted)
-                plan = await self._within_budget(plan, connection_string)
-                if plan is None:  # not one more document fits in today's budget
-                    await self._drop_pipeline(None, writing)
-                    writing = None
-                    uncommitted.clear()
-                    read_position = self.position
-                    await self._wait_for_budget()
-                    continue
-                read_position = plan.last_etag
-                upcoming = asyncio.create_task(self._prepare(read_position, extractor, connection_string))
-                embedding = time.perf_counter()
-                await self._fill_vectors(plan, provider, limit, concurrency, uncommitted)
-                self.this_node.embed += time.perf_counter() - embedding
-                if writing is not None:
-                    finished, writing = writing, None
-                    await finished  # batches commit in feed order
-                writing = asyncio.create_task(self._commit(plan, connection_string))
-            except asyncio.CancelledError:
-                raise
-            except ClaimLostError as lost:
-                logger.info("Embeddings task %s: %s", self.task.name, lost.message)
-                await self._drop_pipeline(upcoming, writing)
-                upcoming = writing = None
-                uncommitted.clear()
-            except NotResponsibleError:
-                for pending in (upcoming, writing):
-                    if pending is not None:
-                        pending.cancel()
-                        await asyncio.gather(pending, return_exceptions=True)
-                raise
-            except Exception as error:
-                await self._drop_pipeline(upcoming, writing)
-                upcoming = writing = None
-                uncommitted.clear()
-                self.budget.in_flight = 0
-                read_position = self.position
-                await self._on_batch_failure(error, len(plan.documents) if plan is not None else 0)
-        await self._drop_pipeline(upcoming, writing)
-
-    async def _drop_pipeline(self, upcoming: asyncio.Task[BatchPlan | None] | None,
-                             writing: asyncio.Task[None] | None) -> None:
-        """Let the batch being written finish (it is embedded already: keep it if it can be stored) and
-        drop the next one; its claim, and any other this worker still holds, is given up."""
-        if upcoming is not None:
-            if self._claims is None:
-                upcoming.cancel()  # a claim being taken is let finish, then released
-            await asyncio.gather(upcoming, return_exceptions=True)
-        if writing is not None:
-            await asyncio.gather(writing, return_exceptions=True)
-        if self._claims is not None:
-            try:
-                await asyncio.to_thread(self._claims.release)
-            except RookError as error:  # the storage is away: the claims free up when this node goes
-                logger.warning("Embeddings task %s could not release its claims: %s", self.task.name, error.message)
-
-    async def _prepare(self, position: int, extractor: Extractor, connection_string: AiConnectionString,
-                       ) -> BatchPlan | None:
-        """The next batch after ``position``, planned, with its cache hits; None when there is none."""
-        return await asyncio.to_thread(self._prepare_now, position, extractor, connection_string)
+    # -- the loop's steps (``batch_loop``) -----------------------------------------------------
 
     def _prepare_now(self, position: int, extractor: Extractor, connection_string: AiConnectionString
                      ) -> BatchPlan | None:
+        """The next batch after ``position`` (or claimed), planned, with its cache hits; None when none."""
         self._yield_to_foreground()
         if self._claims is not None:
             claiming = time.perf_counter()
@@ -612,3 +504,72 @@ class EmbeddingsWorker:
                                else None),
             this_node=self.this_node.to_wire(),
         )
+
+
+class _Steps:
+    """One run of a worker's ``BatchLoop``: its steps, with the provider and extractor of the run."""
+
+    def __init__(self, worker: EmbeddingsWorker, connection_string: AiConnectionString, provider: EmbeddingProvider,
+                 extractor: Extractor, concurrency: int) -> None:
+        self._worker = worker
+        self._connection_string = connection_string
+        self._provider = provider
+        self._extractor = extractor
+        self._concurrency = concurrency
+        self._limit = asyncio.Semaphore(concurrency)
+
+    @property
+    def stopping(self) -> bool:
+        return self._worker._service.stopping
+
+    @property
+    def position(self) -> int:
+        return self._worker.position
+
+    def clear_wake(self) -> None:
+        self._worker._service.clear_wake()
+
+    async def prepare(self, position: int) -> BatchPlan | None:
+        return await asyncio.to_thread(self._worker._prepare_now, position, self._extractor, self._connection_string)
+
+    async def caught_up(self) -> bool:
+        worker = self._worker
+        worker.state = TaskState.IDLE
+        if worker._on_caught_up is None:
+            await worker._service.sleep(DEFAULT_IDLE_POLL_SECONDS)
+            return False
+        if await asyncio.to_thread(worker._on_caught_up):
+            await worker._idle_until_stopped()  # swapped in: the service starts its successor
+            return True
+        await worker._service.sleep(DEFAULT_SWAP_POLL_SECONDS)  # a vector index still catching up: soon again
+        return False
+
+    async def within_budget(self, plan: BatchPlan) -> BatchPlan | None:
+        self._worker.state = TaskState.RUNNING
+        self._worker.stats.started_batch()
+        return await self._worker._within_budget(plan, self._connection_string)
+
+    async def wait_for_budget(self) -> None:
+        await self._worker._wait_for_budget()
+
+    async def embed(self, plan: BatchPlan, uncommitted: deque[dict[str, bytes]]) -> None:
+        started = time.perf_counter()
+        await self._worker._fill_vectors(plan, self._provider, self._limit, self._concurrency, uncommitted)
+        self._worker.this_node.embed += time.perf_counter() - started
+
+    async def commit(self, plan: BatchPlan) -> None:
+        await self._worker._commit(plan, self._connection_string)
+
+    async def failed(self, error: Exception, documents: int) -> None:
+        self._worker.budget.in_flight = 0
+        await self._worker._on_batch_failure(error, documents)
+
+    def release_claims(self) -> None:
+        claims = self._worker._claims
+        if claims is None:
+            return
+        try:
+            claims.release()
+        except RookError as error:  # the storage is away: the claims free up when this node goes
+            logger.warning("Embeddings task %s could not release its claims: %s", self._worker.task.name,
+                           error.message)
