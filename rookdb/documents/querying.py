@@ -117,6 +117,10 @@ def wait_for_non_stale_seconds(body: Any) -> float | None:
 def matching_ids(database: Database, query: str, parameters: dict[str, Any],
                  indexes: IndexingService | None = None, vectors: VectorSearchService | None = None) -> list[str]:
     """The ids of every document ``query`` matches (what patch and delete by query work on)."""
+    parsed = parse_query(query)
+    if parsed.source.kind != "index" and parsed == ast.Query(parsed.source):
+        # A whole collection, in the order a scan reads it: no document needs parsing to list it.
+        return [document.id for document in database.storage.iter_collection(parsed.source.name)]
     result = run_query(database, query, parameters, indexes=indexes, vectors=vectors)
     ids: list[str] = []
     for row in result.results:

@@ -52,6 +52,8 @@ def stamp(body: dict[str, Any], doc_id: str, vector: str, last_modified: str) ->
 
 def apply_attachments(metadata: dict[str, Any], rows: Iterable[AttachmentRow]) -> None:
     """Write ``@attachments`` and the ``HasAttachments`` flag from the document's attachment rows."""
+    if not rows and FLAGS not in metadata and ATTACHMENTS not in metadata:
+        return  # the common case, kept cheap for batches
     listed = [
         {"Name": name, "Hash": digest, "ContentType": content_type, "Size": size}
         for name, digest, content_type, size in rows

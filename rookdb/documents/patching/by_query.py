@@ -18,6 +18,7 @@ import orjson
 
 from rookdb.documents.database import Database
 from rookdb.documents.operations import Operation
+from rookdb.documents.patching.direct import js_shaped
 from rookdb.documents.patching.patcher import Patcher
 from rookdb.documents.patching.request import PatchRequest
 from rookdb.errors import BadRequestError, InvalidQueryError
@@ -126,7 +127,8 @@ def _patch_batch(patcher: Patcher, request: PatchRequest, ids: Sequence[str]) ->
                   if found is not None]
         originals = [orjson.loads(document.body) for document in stored]
         # Parsing the stored JSON again is several times faster than a deep copy of the parsed one.
-        outcomes = patcher.run(tx, request, [orjson.loads(document.body) for document in stored])
+        outcomes = patcher.run(tx, request, [orjson.loads(document.body) for document in stored],
+                               [js_shaped(document.body) for document in stored])
         written = patcher.save_many(tx, stored, originals, outcomes)
     database.notify_changed()
     return written

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from rookdb.documents.database import Database
+from rookdb.documents.patching.direct import direct_script, js_shaped
 from rookdb.documents.patching.engine import PatchEngine, PatchOutcome, PatchRun
 from rookdb.documents.patching.json_patch import apply_json_patch
 from rookdb.documents.patching.request import PatchRequest
@@ -112,11 +113,25 @@ class Patcher:
 
         return resolve
 
-    def run(self, tx: WriteTransaction, request: PatchRequest, documents: Sequence[dict[str, Any]]
-            ) -> list[PatchOutcome]:
-        """Run a script on documents (``this`` each) inside ``tx``; writes nothing."""
-        runs = [PatchRun(document) for document in documents]
-        return self.engine.run(request.script, request.values, runs, self._resolver(tx))
+    def run(self, tx: WriteTransaction, request: PatchRequest, documents: Sequence[dict[str, Any]],
+            shaped: Sequence[bool] | None = None) -> list[PatchOutcome]:
+        """Run a script on documents (``this`` each, changed in place) inside ``tx``; writes nothing.
+        Scripts that only set, delete or add to fields run here; the rest, and the documents they
+        cannot handle alone, run in the JavaScript host. ``shaped[i]``: document i is `js_shaped`."""
+        direct = direct_script(request.script, request.values)
+        if direct is None:
+            return self.engine.run(request.script, request.values, [PatchRun(document) for document in documents],
+                                   self._resolver(tx))
+        shapes = shaped if shaped is not None else [False] * len(documents)
+        outcomes = [PatchOutcome(document=document) if direct.apply(document, shaped=shape) else None
+                    for document, shape in zip(documents, shapes, strict=True)]
+        hosted = [index for index, outcome in enumerate(outcomes) if outcome is None]
+        if hosted:
+            ran = self.engine.run(request.script, request.values, [PatchRun(documents[index]) for index in hosted],
+                                  self._resolver(tx))
+            for index, outcome in zip(hosted, ran, strict=True):
+                outcomes[index] = outcome
+        return [outcome for outcome in outcomes if outcome is not None]
 
     def apply_writes(self, tx: WriteTransaction, outcome: PatchOutcome) -> None:
         """Apply what the script asked with ``put`` and ``del``, in its order."""
@@ -197,7 +212,7 @@ class Patcher:
         if not _check_change_vector(existing, expected_change_vector, skip_on_mismatch):
             return PatchResult(existing.id, SKIPPED)
         original = orjson.loads(existing.body)
-        (outcome,) = self.run(tx, patch, [copy.deepcopy(original)])
+        (outcome,) = self.run(tx, patch, [orjson.loads(existing.body)], [js_shaped(existing.body)])
         return self.save(tx, existing, original, outcome)
 
     def _missing(self, tx: WriteTransaction, doc_id: str, patch_if_missing: PatchRequest | None,
