@@ -97,7 +97,8 @@ def patch_by_query(url: str, count: int) -> float:
     operation.wait_for_completion()
     elapsed = time.perf_counter() - started
     with store.open_session() as session:
-        patched = session.query_collection("Products", Product).where_equals("Discontinued", True).count()
+        patched = (session.query_collection("Products", Product).wait_for_non_stale_results()
+                   .where_equals("Discontinued", True).count())
     store.close()
     assert patched == count, patched
     return count / elapsed
