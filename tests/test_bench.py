@@ -45,7 +45,8 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "static_indexing.py": (["--documents", "300"], ["auto-index", "LINQ map", "JavaScript map", "LINQ map-reduce",
                                                      "group by (auto map-reduce)"]),
     "patch.py": (["--documents", "300", "--writes", "200"], [
-        "raw SQLite json_set", "`PatchByQueryOperation` over HTTP", "`for_all_documents` notification"]),
+        "raw SQLite json_set, before", "raw SQLite json_set, after", "`PatchByQueryOperation` over HTTP",
+        "`for_all_documents` notification"]),
 }
 
 
