@@ -116,14 +116,20 @@ class Index:
         return any(storage.changes_since(position, 1, collection) for collection in _followed(self.definition))
 
     def catch_up(self, storage: DocumentStorage, limit: int = DEFAULT_BATCH_SIZE) -> bool:
-        """Apply the next batch of at most ``limit`` changes; True while more are waiting."""
+        """Apply the next batch of at most ``limit`` changes; True while more are waiting.
+
+        The batch that makes the index current may also merge its full-text segments
+        (``IndexStore.merge_full_text``), outside the lock: queries that find nothing to apply go on.
+        """
         with self._lock:
             if self._retired:
                 return False
             batch = self._next_batch(storage, limit)
             if batch is not None:
                 self.store.apply(batch.changes, batch.position, storage)
-            return batch is not None and batch.more
+        if batch is not None and not batch.more:
+            self.store.merge_full_text()
+        return batch is not None and batch.more
 
     def catch_up_small_lag(self, storage: DocumentStorage, limit: int) -> bool:
         """Apply what is pending if it is at most ``limit`` changes; True when the index is then current."""

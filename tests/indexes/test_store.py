@@ -148,3 +148,35 @@ def test_sorted_orders_are_built_on_demand(storage: SqliteStorage, folder: Path)
             f"EXPLAIN QUERY PLAN SELECT doc, num FROM slots WHERE field = {field} AND num IS NOT NULL ORDER BY num"))
     assert f"slots_num_{field}" in explained
     store.close()
+
+
+def segments(store: IndexStore) -> int:
+    with store.snapshot() as db:
+        table = f"fts_{store.fields['Name'].id}"
+        return int(db.execute(f"SELECT count(DISTINCT segid) FROM {table}_idx").fetchone()[0])
+
+
+def test_full_text_segments_merge_once_enough_rows_were_written(storage: SqliteStorage, folder: Path) -> None:
+    folder.mkdir()
+    store = IndexStore.create(folder / "m.index.sqlite3", PRODUCTS)
+    words = ["chai", "chang", "tea", "syrup", "spice"]
+    for batch in range(3):  # each batch commits its own segment
+        for number in range(10):
+            name = f"{words[number % 5]} {words[(number + batch) % 5]} x{number}"
+            put(storage, f"products/{batch}-{number}", Name=name)
+        feed(store, storage)
+    put(storage, "products/0-0", Name="tea tea")
+    delete(storage, "products/1-1")
+    feed(store, storage)
+    search = plan.FullText("Name", (plan.SearchTerm(("tea",)), plan.SearchTerm(("chai",)), plan.SearchTerm(("x3",))))
+    with store.reader() as reader:
+        before = reader.scores(search)
+        ranked = reader.ranked(search, 2.0, 1, 5)
+    assert segments(store) == 4
+    assert not store.merge_full_text(minimum_rows=1_000) and segments(store) == 4
+    assert store.merge_full_text(minimum_rows=10) and segments(store) == 1
+    assert not store.merge_full_text(minimum_rows=10)  # nothing written since
+    with store.reader() as reader:
+        assert reader.scores(search) == before and reader.ranked(search, 2.0, 1, 5) == ranked
+    store.close()
+    assert not store.merge_full_text(minimum_rows=0)  # closed: nothing to merge
