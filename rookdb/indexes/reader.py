@@ -6,6 +6,7 @@ they were last written, as a collection scan returns them.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -70,7 +71,8 @@ class IndexReader:
     def documents(self, condition: plan.Condition, skip: int = 0, take: int | None = None) -> list[int]:
         """The matching documents in document order, ``skip``ped and cut to ``take``."""
         compiled = self._compile(condition)
-        sql = f"{compiled.wrapped()} ORDER BY doc LIMIT ? OFFSET ?"
+        # Not wrapped: a single value's rows come in document order, so SQLite can stop at the page's end.
+        sql = f"{compiled.sql} ORDER BY doc LIMIT ? OFFSET ?"
         rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip))
         return [row[0] for row in rows]
 
@@ -138,9 +140,9 @@ class IndexReader:
         """The page of a full-text condition's matches, best first (ties in document order), with
         their relevance times ``boost``; and how many documents match."""
         scores = self.scores(condition)
-        best = sorted(scores, key=lambda doc: (-scores[doc] * boost, doc))
-        page = best[skip:] if take is None else best[skip : skip + take]
-        return [(doc, scores[doc] * boost) for doc in page], len(best)
+        keys = ((-score * boost, doc) for doc, score in scores.items())
+        best = sorted(keys) if take is None else heapq.nsmallest(skip + take, keys)
+        return [(doc, scores[doc] * boost) for _, doc in best[skip:]], len(scores)
 
     def terms(self, condition: plan.Condition, field: str) -> list[tuple[int, Any, str, str]]:
         """Every value the matching documents hold at ``field``, as the ``terms`` table keeps them:

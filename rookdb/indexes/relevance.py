@@ -155,11 +155,14 @@ def _combined(parts: list[dict[int, float]], require_all: bool) -> dict[int, flo
     """Documents in every part (``require_all``) or in any, scored by the sum of the parts they are in."""
     if not parts:
         return {}
+    if len(parts) == 1:
+        return parts[0]
     if require_all:
         smallest = min(parts, key=len)
         return {doc: sum(part[doc] for part in parts) for doc in smallest if all(doc in part for part in parts)}
-    result: dict[int, float] = {}
-    for part in parts:
+    result = dict(parts[0])  # as adding each score to 0.0
+    for part in parts[1:]:
+        found = result.get
         for doc, score in part.items():
-            result[doc] = result.get(doc, 0.0) + score
+            result[doc] = found(doc, 0.0) + score
     return result
