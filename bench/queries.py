@@ -3,6 +3,7 @@
 Run: .venv/bin/python bench/queries.py                  # 10k, 100k and 1M documents (1M is slow)
      .venv/bin/python bench/queries.py --documents 10000 100000
      .venv/bin/python bench/queries.py --documents 100000 --http
+     .venv/bin/python bench/queries.py --documents 1000000 --shapes equality range search   # a subset
 
 Each size gets a fresh database of small products (``Name``, ``Price``, ``Cat``, ``Desc`` and a
 16-dimension vector ``Vec``) and runs every query shape on three engines, in the same process and
@@ -141,7 +142,8 @@ class RawLimit:
     """The same documents in a plain SQLite table with an expression index per field, FTS5 for
     ``Desc``, and a usearch graph (RavenDB's 12 edges) for ``Vec``."""
 
-    def __init__(self, folder: Path, services: DatabaseServices) -> None:
+    def __init__(self, folder: Path, services: DatabaseServices, vectors: bool = True) -> None:
+        """``vectors``: also build the usearch graph (the hybrid shape needs it)."""
         # Imported here, after rookdb: usearch loaded before onnxruntime crashes the process (both ship OpenMP).
         from usearch.index import Index as UsearchIndex
 
@@ -162,7 +164,8 @@ class RawLimit:
         for name in ("Name", "Price", "Cat"):
             self._db.execute(f"CREATE INDEX docs_{name} ON docs (json_extract(body, '$.{name}'))")
         self._db.execute("COMMIT")
-        self._vectors.add(np.array(keys, dtype=np.uint64), np.array(rows, dtype=np.float32), threads=2)
+        if vectors:
+            self._vectors.add(np.array(keys, dtype=np.uint64), np.array(rows, dtype=np.float32), threads=2)
 
     def run(self, shape: Shape, parameters: dict[str, Any]) -> int:
         if "t" in parameters:  # search() ORs its terms (RavenDB's default); FTS5 would AND juxtaposed words
@@ -199,7 +202,7 @@ def database(folder: Path, count: int) -> Iterator[DatabaseServices]:
         catalog.close()
 
 
-def measure(count: int, repeats: int, scan_repeats: int) -> dict[str, Any]:
+def measure(count: int, repeats: int, scan_repeats: int, shapes: list[Shape]) -> dict[str, Any]:
     report: dict[str, Any] = {"documents": count, "shapes": {}}
     with tempfile.TemporaryDirectory(prefix="rookdb-bench-") as scratch, database(Path(scratch), count) as services:
         source = DatabaseQuerySource(services.database)
@@ -208,7 +211,7 @@ def measure(count: int, repeats: int, scan_repeats: int) -> dict[str, Any]:
             return run_query(services.database, shape.rql, parameters, wait_for_non_stale=wait,
                              indexes=services.indexes, vectors=services.vectors)
 
-        for shape in SHAPES:  # the first query of each shape builds its index, before the limit loads the CPU
+        for shape in shapes:  # the first query of each shape builds its index, before the limit loads the CPU
             draws = random.Random(shape.name)
             started = time.perf_counter()
             first = rookdb(shape, shape.parameters(draws, count))
@@ -216,8 +219,8 @@ def measure(count: int, repeats: int, scan_repeats: int) -> dict[str, Any]:
             rookdb(shape, shape.parameters(draws, count), wait=WAIT_FOR_INDEX_SECONDS)
             report["shapes"][shape.name] = {"first_query_s": first_query, "first_query_stale": first.is_stale,
                                             "index_complete_s": time.perf_counter() - started}
-        limit = RawLimit(Path(scratch), services)
-        for shape in SHAPES:
+        limit = RawLimit(Path(scratch), services, vectors=any(shape.name == "hybrid" for shape in shapes))
+        for shape in shapes:
             draws = random.Random(shape.name + "/timed")
             engines = {"rookdb": Timings(), "limit": Timings(), "scan": Timings()}
             for _ in range(repeats):
@@ -234,7 +237,7 @@ def measure(count: int, repeats: int, scan_repeats: int) -> dict[str, Any]:
     return report
 
 
-def measure_http(count: int, repeats: int) -> dict[str, dict[str, float]]:
+def measure_http(count: int, repeats: int, shapes: list[Shape]) -> dict[str, dict[str, float]]:
     """p50/p99 of each shape through the official client against ``rookdb serve``."""
     found: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="rookdb-bench-http-") as scratch:
@@ -247,7 +250,7 @@ def measure_http(count: int, repeats: int) -> dict[str, dict[str, float]]:
             with store.bulk_insert() as bulk:
                 for doc_id, body in products(count):
                     bulk.store_as(body, doc_id, metadata={"@collection": "Products"})
-            for shape in SHAPES:
+            for shape in shapes:
                 draws = random.Random(shape.name + "/http")
 
                 def run(parameters: dict[str, Any], shape: Shape = shape, wait: bool = False) -> None:
@@ -296,6 +299,8 @@ def goals(reports: list[dict[str, Any]]) -> list[str]:
     smallest = min(reports, key=lambda report: report["documents"])
     lines = []
     for name in ("equality", "range", "order by limit"):
+        if name not in largest["shapes"]:
+            continue
         shape = largest["shapes"][name]
         p50, limit = shape["rookdb"]["p50"], shape["limit"]["p50"]
         lines.append(f"{name} at {largest['documents']:,}: p50 {p50:.2f} ms (<= 5 ms: "
@@ -303,6 +308,8 @@ def goals(reports: list[dict[str, Any]]) -> list[str]:
                      f"{'met' if p50 <= 3 * limit else 'NOT met'})")
     if largest is not smallest:
         for name, shape in largest["shapes"].items():
+            if name not in smallest["shapes"]:
+                continue
             growth = shape["rookdb"]["p50"] / smallest["shapes"][name]["rookdb"]["p50"]
             lines.append(f"{name}: p50 at {largest['documents']:,} = {growth:.1f}x the p50 at "
                          f"{smallest['documents']:,} (<= 2x: {'met' if growth <= 2 else 'NOT met'})")
@@ -315,14 +322,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=200, help="timed queries per shape and engine")
     parser.add_argument("--scan-repeats", type=int, help="timed full scans per shape (default: by size)")
     parser.add_argument("--http", action="store_true", help="also time the shapes through the official client")
+    parser.add_argument("--shapes", nargs="+", choices=[shape.name for shape in SHAPES], metavar="SHAPE",
+                        help="the query shapes to run (default: all; quote names with spaces)")
     args = parser.parse_args()
     sizes = tuple(args.documents) if args.documents else SIZES
+    shapes = [shape for shape in SHAPES if args.shapes is None or shape.name in args.shapes]
     reports = []
     for count in sizes:
         scans = args.scan_repeats if args.scan_repeats is not None else max(3, min(50, 2_000_000 // count))
-        report = measure(count, args.repeats, scans)
+        report = measure(count, args.repeats, scans, shapes)
         if args.http:
-            for name, timings in measure_http(count, max(args.repeats // 4, 5)).items():
+            for name, timings in measure_http(count, max(args.repeats // 4, 5), shapes).items():
                 report["shapes"][name]["http"] = timings
         reports.append(report)
         print(table([report]), flush=True)
