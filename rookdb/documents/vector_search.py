@@ -34,8 +34,9 @@ from rookdb.indexes.vector.fields import VectorFieldSpec
 from rookdb.indexes.vector.values import query_input
 from rookdb.indexes.vector.vectorizer import DocumentVectorizer
 from rookdb.query import ast
-from rookdb.query.executor import VectorSearchHook, WholeCollection
+from rookdb.query.executor import VectorSearchHook
 from rookdb.query.index_names import index_fields, index_name, vector_field_spec, vector_field_specs
+from rookdb.query.named_vectors import search_field
 
 __all__ = [
     "DEFAULT_NEW_INDEX_WAIT_SECONDS",
@@ -333,20 +334,7 @@ class _ClauseSearch:
         vectors = self._query_vectors(clause, spec, field, parameters, serving)
         if not vectors:
             return {}
-        defaults = self._service.defaults
-        similarity = clause.minimum_similarity
-        candidates = clause.number_of_candidates
-        try:
-            return field.search(
-                vectors,
-                minimum_similarity=defaults.minimum_similarity if similarity is None else similarity,
-                number_of_candidates=defaults.number_of_candidates if candidates is None else candidates,
-                exact=clause.exact,
-                allowed_ids=None if isinstance(candidate_ids, WholeCollection) else candidate_ids,
-                scanning_threshold=defaults.scanning_threshold,
-            )
-        except BadRequestError as error:  # dimension mismatch, packed bits against floats, ...
-            raise InvalidQueryError(f"{clause.to_rql()}: {error.message}", query=self._text) from error
+        return search_field(field, vectors, clause, self._service.defaults, candidate_ids, self._text)
 
     def _field(self, spec: VectorFieldSpec) -> tuple[_Serving | None, FieldIndex]:
         """The index to search and, for a task's field, the generation it holds (a swap between reading

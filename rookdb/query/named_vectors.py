@@ -32,7 +32,7 @@ from rookdb.indexes.vector.values import query_input
 from rookdb.query import ast
 from rookdb.query.executor import WholeCollection
 
-__all__ = ["QueryEmbedding", "SearchDefaults", "StaticVectorSearch", "TaskModel"]
+__all__ = ["QueryEmbedding", "SearchDefaults", "StaticVectorSearch", "TaskModel", "search_field"]
 
 Vector = npt.NDArray[Any]
 
@@ -49,6 +49,29 @@ class SearchDefaults(Protocol):
 
     @property
     def scanning_threshold(self) -> int: ...
+
+
+class SearchableField(Protocol):
+    def search(self, queries: Sequence[Vector], *, minimum_similarity: float, number_of_candidates: int,
+               exact: bool, allowed_ids: Sequence[str] | None, scanning_threshold: int) -> dict[str, float]: ...
+
+
+def search_field(field: SearchableField, vectors: Sequence[Vector], clause: ast.VectorSearch,
+                 defaults: SearchDefaults, candidate_ids: Sequence[str], query_text: str) -> dict[str, float]:
+    """``{id: similarity}`` of ``field``'s search as ``clause`` asks it, the defaults filling in what the clause
+    leaves out; a mismatch between the field and the vectors (dimensions, bits against floats) is the query's
+    error."""
+    similarity, candidates = clause.minimum_similarity, clause.number_of_candidates
+    try:
+        return field.search(
+            vectors,
+            minimum_similarity=defaults.minimum_similarity if similarity is None else similarity,
+            number_of_candidates=defaults.number_of_candidates if candidates is None else candidates,
+            exact=clause.exact,
+            allowed_ids=None if isinstance(candidate_ids, WholeCollection) else candidate_ids,
+            scanning_threshold=defaults.scanning_threshold)
+    except BadRequestError as error:
+        raise InvalidQueryError(f"{clause.to_rql()}: {error.message}", query=query_text) from error
 
 
 class QueryEmbedding(Protocol):
@@ -101,18 +124,7 @@ class StaticVectorSearch:
             vectors = self._query_vectors(clause, field, parameters, model)
             if not vectors:
                 return {}
-            defaults = self._embedding.defaults
-            similarity, candidates = clause.minimum_similarity, clause.number_of_candidates
-            try:
-                return field.search(
-                    vectors,
-                    minimum_similarity=defaults.minimum_similarity if similarity is None else similarity,
-                    number_of_candidates=defaults.number_of_candidates if candidates is None else candidates,
-                    exact=clause.exact,
-                    allowed_ids=None if isinstance(candidate_ids, WholeCollection) else candidate_ids,
-                    scanning_threshold=defaults.scanning_threshold)
-            except BadRequestError as error:  # dimension mismatch, packed bits against floats, ...
-                raise InvalidQueryError(f"{clause.to_rql()}: {error.message}", query=self._text) from error
+            return search_field(field, vectors, clause, self._embedding.defaults, candidate_ids, self._text)
 
     def _field(self, clause: ast.VectorSearch, held: ExitStack) -> tuple[VectorField | None, TaskModel | None]:
         """The clause's field, and for a ``LoadVector`` field the task model that embeds its search terms,
