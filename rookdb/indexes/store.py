@@ -28,12 +28,10 @@ ahead of or behind its checkpoint; after a crash the index resumes from it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +46,7 @@ from rookdb.indexes.files import remove_files
 from rookdb.indexes.matching import StoreField
 from rookdb.indexes.reader import IndexReader
 from rookdb.indexes.relevance import DocumentFrequencies
+from rookdb.indexes.sql_functions import register_functions
 from rookdb.indexes.values import TimeSpanText, leaves, number_of, string_number
 from rookdb.storage.base import Change, DocumentStorage
 from rookdb.wire import format_timestamp
@@ -380,8 +379,7 @@ class IndexStore:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = _connect(self.path)
-            for name, arguments, function in _FUNCTIONS:
-                connection.create_function(name, arguments, function, deterministic=True)
+            register_functions(connection)
             self._local.connection = connection
             with self._readers_lock:
                 self._readers.append(connection)
@@ -581,29 +579,3 @@ def _select_in(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[
         chunk = values[offset : offset + _IN_CHUNK]
         rows.extend(db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
     return rows
-
-
-def _starts(text: Any, prefix: str) -> bool:
-    return isinstance(text, str) and text.startswith(prefix)
-
-
-def _ends(text: Any, suffix: str) -> bool:
-    return isinstance(text, str) and text.endswith(suffix)
-
-
-def _regex(text: Any, pattern: str) -> bool:
-    return isinstance(text, str) and _compiled(pattern).search(text) is not None
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _similar(text: Any, term: str, similarity: float) -> bool:
-    return isinstance(text, str) and fulltext.similar(text, term, similarity)
-
-
-_FUNCTIONS: list[tuple[str, int, Callable[..., bool | float]]] = [
-    ("rk_starts", 2, _starts), ("rk_ends", 2, _ends), ("rk_regex", 2, _regex), ("rk_similar", 3, _similar),
-    (fulltext.SLOPPY_FUNCTION, 3, fulltext.sloppy_in_body)]
