@@ -48,6 +48,10 @@ class SideBySide:
         self._storage = storage
         self._open_index = open_index
         self._file_of = file_of
+        # (task, generation) pairs whose builds took over: a reload that read the record before that
+        # swap still names the generation as building, and must not start a build of it again (a
+        # query would wait for that build to take over, which no swap would ever do).
+        self._swapped: set[tuple[str, int]] = set()
 
     @staticmethod
     def key(name: str) -> str:
@@ -153,6 +157,7 @@ class SideBySide:
         doomed: list[Index] = []
         promoted: list[Index] = []
         with self._lock:
+            self._swapped = {(task, generation) for task, generation in self._swapped if task in serving}
             for key, index in list(self._indexes.items()):
                 staged = index.store.staged_for
                 if staged is None or not self.is_build(key):
@@ -177,6 +182,8 @@ class SideBySide:
         since the migration began)."""
         staged = StagedGeneration(task.lower(), generation)
         with self._lock:
+            if (task.lower(), generation) in self._swapped:
+                return True  # its builds took over already
             for index in self._loading(task):
                 if self.key(index.name) not in self._indexes:
                     self._stage(index, staged)
@@ -187,6 +194,7 @@ class SideBySide:
     def promote_staged(self, task: str, generation: int) -> None:
         """The task swapped to ``generation``: put its builds in place."""
         with self._lock:
+            self._swapped.add((task.lower(), generation))
             builds = [index for key, index in self._indexes.items()
                       if self.is_build(key) and index.store.staged_for == (task.lower(), generation)]
         for index in builds:
