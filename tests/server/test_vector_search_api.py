@@ -234,6 +234,27 @@ def test_wait_for_non_stale_results(new_store: StoreFactory) -> None:
     assert len(patient) == 16 and not stats[0].is_stale
 
 
+def test_a_stale_answer_never_stands_for_a_later_one(new_store: StoreFactory, server: BackgroundServer) -> None:
+    # The vector field catches up without a write, so neither the database's etag nor the index's moves:
+    # a client holding the stale answer's ETag must still get the caught-up results, not a 304.
+    store = new_store()
+    with store.bulk_insert() as bulk:
+        for number in range(100):
+            bulk.store_as(Product(f"Product {number} with a longer name to embed", number), f"products/{number}")
+    url = f"{server.url}/databases/{store.database}/queries"
+    query = {"Query": "from Products where vector.search(embedding.text(Name), $t)", "QueryParameters": {"t": "x"}}
+    hurried = httpx.post(url, json={**query, "WaitForNonStaleResults": True,
+                                    "WaitForNonStaleResultsTimeout": "00:00:00.0010000"})
+    assert hurried.json()["IsStale"]  # it created the vector index, which cannot have caught up in 1 ms
+    caught_up = httpx.post(url, json={**query, "WaitForNonStaleResults": True,
+                                      "WaitForNonStaleResultsTimeout": "00:01:00"})
+    assert not caught_up.json()["IsStale"] and caught_up.headers["ETag"] != hurried.headers["ETag"]
+    again = httpx.post(url, json=query, headers={"If-None-Match": hurried.headers["ETag"]})
+    assert again.status_code == 200 and again.json()["TotalResults"] == caught_up.json()["TotalResults"] > 0
+    repeated = httpx.post(url, json=query, headers={"If-None-Match": caught_up.headers["ETag"]})
+    assert repeated.status_code == 304
+
+
 # ---- tasks ------------------------------------------------------------------------------------------------
 
 

@@ -47,8 +47,11 @@ async def query(request: Request) -> Response:
                                   wait_for_non_stale=wait_for_non_stale_seconds(body))
     result = answer.result
     # Any write may change what the query includes or projects: the HTTP ETag follows the database too.
-    http_etag = f'"{answer.result_etag}.{answer.database_etag}"'
-    if request.headers.get("If-None-Match") == http_etag:
+    # A stale answer is never served from the client's cache, nor stands for a later one: a vector field
+    # catches up with embeddings already written, without a write that would change either etag.
+    stale_mark = "-stale" if result.is_stale else ""
+    http_etag = f'"{answer.result_etag}.{answer.database_etag}{stale_mark}"'
+    if request.headers.get("If-None-Match") == http_etag and not result.is_stale:
         return Response(status_code=304, headers={"ETag": http_etag})
     results = result.results
     if query_bool(request, "metadataOnly"):
