@@ -11,7 +11,7 @@ from typing import Any
 
 from rookdb.indexes import fulltext
 
-__all__ = ["register_functions"]
+__all__ = ["REGEX_FLAGS", "register_functions"]
 
 
 def _starts(text: Any, prefix: str) -> bool:
@@ -26,9 +26,14 @@ def _regex(text: Any, pattern: str) -> bool:
     return isinstance(text, str) and _compiled(pattern).search(text) is not None
 
 
+# RavenDB matches regex() ignoring case (its docs' `regex(Name, '^[NA]')` and its tests' `'^[a-z ]{2,4}love'`
+# on "I love cats" both match).
+REGEX_FLAGS = re.IGNORECASE
+
+
 @functools.lru_cache(maxsize=64)
 def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    return re.compile(pattern, REGEX_FLAGS)
 
 
 def _similar(text: Any, term: str, similarity: float) -> bool:

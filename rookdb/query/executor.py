@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeAlias
 from rookdb.errors import IndexNotFoundError, InvalidQueryError
 from rookdb.indexes.fulltext import analyze, phrase_words, similar, sloppy_frequency
 from rookdb.indexes.reader import IndexReader
+from rookdb.indexes.sql_functions import REGEX_FLAGS
 from rookdb.query import ast, indexed, vector_clauses
 from rookdb.query.bindings import Bindings, check_parameters, doc_id
 from rookdb.query.deadline import NO_DEADLINE, Deadline
@@ -373,7 +374,7 @@ class _Compiler:
         if not isinstance(pattern, str):
             raise InvalidQueryError(f"regex() needs a string pattern, got {pattern!r}", query=self.text)
         try:
-            return re.compile(pattern)
+            return re.compile(pattern, REGEX_FLAGS)
         except re.error as error:
             raise InvalidQueryError(f"Invalid regex {pattern!r}: {error}", query=self.text) from error
 

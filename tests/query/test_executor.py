@@ -95,7 +95,8 @@ def test_string_ranges_compare_text(northwind_source: MemorySource) -> None:
         ("search(Name, 'chef gumbo', and)", lambda name: {"chef", "gumbo"} <= set(re.findall(r"\w+", name.lower()))),
         ("search(Name, 'choco*')", lambda name: any(w.startswith("choco") for w in re.findall(r"\w+", name.lower()))),
         ("search(Name, '*sauce')", lambda name: any(w.endswith("sauce") for w in re.findall(r"\w+", name.lower()))),
-        ("regex(Name, '^[A-C].*s$')", lambda name: re.search("^[A-C].*s$", name) is not None),
+        ("regex(Name, '^[A-C].*s$')", lambda name: re.search("^[A-C].*s$", name, re.IGNORECASE) is not None),
+        ("regex(Name, '^[a-c].*S$')", lambda name: re.search("^[A-C].*s$", name, re.IGNORECASE) is not None),
     ],
 )
 def test_text_predicates(northwind_source: MemorySource, where: str, check: Any) -> None:

@@ -256,3 +256,11 @@ def test_proximity_needs_a_search_clause(store: DocumentStore) -> None:
         list(session.advanced.raw_query("from Foxes where proximity(name = 'fox', 2)"))
     with store.open_session() as session, pytest.raises(RavenException, match="wildcards"):
         list(session.advanced.raw_query("from Foxes where proximity(search(name, 'quick fo*'), 2)"))
+
+
+def test_regex_ignores_case_as_ravendb_does(northwind: DocumentStore, documents: list[dict[str, Any]]) -> None:
+    with northwind.open_session() as session:
+        upper = [product["Name"] for product in session.query_collection("Products", dict).where_regex("Name", "^[NA]")]
+        lower = list(session.advanced.raw_query("from Products where regex(Name, '^[na]')", dict))
+    expected = sorted(product["Name"] for product in collection(documents, "Products") if product["Name"][0] in "NA")
+    assert sorted(upper) == sorted(product["Name"] for product in lower) == expected and expected
