@@ -150,7 +150,7 @@ class Patcher:
         patched = outcome.document
         if not isinstance(patched, dict):
             raise ScriptError(f"The patch script left document '{existing.id}' as something else than an object.")
-        if patched == original:
+        if _same_json(patched, original):
             # Only the script's own writes (put/del of other ids, or of this one) can have changed it.
             current = (tx.get(existing.id) or existing) if outcome.writes else existing
             return PatchResult(existing.id, NOT_MODIFIED, current, original, outcome.output)
@@ -240,7 +240,23 @@ class Patcher:
             return PatchResult(doc_id, DOES_NOT_EXIST)
         original = orjson.loads(existing.body)
         patched = apply_json_patch(original, operations)
-        if patched == original:
+        if _same_json(patched, original):
             return PatchResult(existing.id, NOT_MODIFIED, existing, original)
         stored = self.database.put_in(tx, existing.id, patched).document
         return PatchResult(stored.id, PATCHED, stored, original)
+
+
+def _same_json(left: Any, right: Any) -> bool:
+    """JSON equality. Python's ``==`` takes ``true`` for ``1``, so a patch from one to the other was lost; it
+    still decides first, since what it tells apart JSON tells apart too."""
+    return left == right and _strictly_same(left, right)
+
+
+def _strictly_same(left: Any, right: Any) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        return left is right
+    if isinstance(left, dict):
+        return all(_strictly_same(value, right[key]) for key, value in left.items())
+    if isinstance(left, list):
+        return all(_strictly_same(a, b) for a, b in zip(left, right, strict=True))
+    return True

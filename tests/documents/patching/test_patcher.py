@@ -32,6 +32,18 @@ def test_patched_then_not_modified(patcher: Patcher, database: Database) -> None
     assert again.status == "NotModified" and again.document.change_vector == result.document.change_vector
 
 
+
+@pytest.mark.parametrize(("before", "script", "after"), [
+    (True, "this.Flag = 1;", 1), (1, "this.Flag = true;", True), (0, "this.Flag = false;", False),
+    ([True], "this.Flag = [1];", [1]), ({"on": False}, "this.Flag = {on: 0};", {"on": 0}),
+])
+def test_true_and_one_are_different_values(patcher: Patcher, database: Database, before: object, script: str,
+                                           after: object) -> None:
+    database.put("flags/1", {"Flag": before})
+    assert patcher.patch("flags/1", PatchRequest(script)).status == "Patched"
+    stored = body(database, "flags/1")
+    assert stored is not None and orjson.dumps(stored["Flag"]) == orjson.dumps(after)
+    assert patcher.patch("flags/1", PatchRequest(script)).status == "NotModified"
 def test_missing_documents(patcher: Patcher, database: Database) -> None:
     assert patcher.patch("users/2", PatchRequest("this.X = 1;")).status == "DocumentDoesNotExist"
     created = patcher.patch("users/2", PatchRequest("this.X = 1;"), patch_if_missing=PatchRequest(
