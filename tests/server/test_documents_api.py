@@ -6,7 +6,8 @@ import httpx
 import pytest
 from ravendb import DocumentStore
 from ravendb.documents.commands.crud import HeadDocumentCommand
-from ravendb.exceptions.raven_exceptions import ConcurrencyException
+from ravendb.exceptions.raven_exceptions import ConcurrencyException, RavenException
+from ravendb.infrastructure.operations import CreateSampleDataOperation
 
 from rookdb.server.runner import BackgroundServer
 
@@ -189,3 +190,11 @@ def test_head_and_raw_http(store: DocumentStore, server: BackgroundServer) -> No
     assert httpx.head(f"{base}/docs", params={"id": "products/2"}).status_code == 404
     stats = httpx.get(f"{base}/stats").json()
     assert stats["CountOfDocuments"] == 1 and stats["Collections"] == {"Products": 1}
+
+
+def test_sample_data_goes_only_into_an_empty_database(store: DocumentStore) -> None:
+    store.maintenance.send(CreateSampleDataOperation())
+    with store.open_session() as session:
+        assert session.query_collection("Products").count() == 77
+    with pytest.raises(RavenException, match="You cannot create sample data in a database that already contains"):
+        store.maintenance.send(CreateSampleDataOperation())
