@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from functools import lru_cache
 
 from rookdb.security.administration import CertificateAdministration
 from rookdb.security.audit import AuditLog
 from rookdb.security.authentication import Authenticator, Identity
 from rookdb.security.certificates import Certificate
-from rookdb.security.definitions import CertificateDefinition
 from rookdb.security.provisioning import SecurityConfig
 from rookdb.security.store import CertificateStore
 from rookdb.security.tls import ServerTls
@@ -33,11 +31,6 @@ class ServerSecurity:
         self.authenticator = Authenticator(self.store, server)
         self.administration = CertificateAdministration(self.store, authority=authority, server=server,
                                                         audit=self.audit)
-        if self.tls is not None:
-            self.tls.trust([authority.certificate] if authority is not None else [])
-            self.tls.trust(_certificate_of(definition) for definition in self.store.all())
-            tls = self.tls
-            self.store.on_added(lambda definition: tls.trust([_certificate_of(definition)]))
 
     @property
     def secured(self) -> bool:
@@ -58,7 +51,3 @@ class ServerSecurity:
 @lru_cache(maxsize=_PARSED_CERTIFICATES)
 def _parsed(pem: str) -> Certificate:
     return Certificate.from_pem(pem)
-
-
-def _certificate_of(definition: CertificateDefinition) -> Certificate:
-    return Certificate.from_der(base64.b64decode(definition.certificate))

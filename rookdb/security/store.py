@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,6 @@ from rookdb.security.definitions import CertificateDefinition
 
 __all__ = ["CertificateStore"]
 
-Listener = Callable[[CertificateDefinition], None]
 _Stamp = tuple[int, int, int]
 
 
@@ -34,12 +33,7 @@ class CertificateStore:
         self._lock = threading.Lock()
         self._definitions: dict[str, CertificateDefinition] = {}
         self._stamp: _Stamp | None = None
-        self._listeners: list[Listener] = []
         self._refresh()
-
-    def on_added(self, listener: Listener) -> None:
-        """Call ``listener`` with every definition that appears, from this process or another."""
-        self._listeners.append(listener)
 
     def get(self, thumbprint: str) -> CertificateDefinition | None:
         self._refresh()
@@ -77,13 +71,7 @@ class CertificateStore:
         if stamp == self._stamp:
             return
         with self._lock:
-            stamp, definitions = self._read()
-            added = [definition for thumbprint, definition in definitions.items()
-                     if thumbprint not in self._definitions]
-            self._definitions, self._stamp = definitions, stamp
-        for definition in added:
-            for listener in self._listeners:
-                listener(definition)
+            self._stamp, self._definitions = self._read()
 
     def _file_stamp(self) -> _Stamp | None:
         try:

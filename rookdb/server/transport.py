@@ -78,7 +78,7 @@ class _SecuredConnection(asyncio.Protocol):
             return
         loop = asyncio.get_running_loop()
         handshake: asyncio.Future[None] = loop.create_future()
-        # A failed handshake (an unknown certificate, a client that gave up) only closes the connection.
+        # A failed handshake (a client that gave up or distrusts the server) only closes the connection.
         handshake.add_done_callback(lambda done: done.cancelled() or done.exception())
         secured = sslproto.SSLProtocol(loop, self._http, self.context, handshake, server_side=True,
                                        ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT_SECONDS)

@@ -9,7 +9,6 @@ import pytest
 
 from rookdb.errors import StorageError
 from rookdb.security.clearance import DatabaseAccess, SecurityClearance
-from rookdb.security.definitions import CertificateDefinition
 from rookdb.security.issuing import KeyedCertificate
 from rookdb.security.store import CertificateStore
 from tests.support.certificates import register
@@ -27,14 +26,11 @@ def test_put_get_delete_survive_a_new_store(store: CertificateStore, client: Key
 
 def test_a_change_by_another_store_shows_on_the_next_lookup(store: CertificateStore, client: KeyedCertificate,
                                                             foreign_client: KeyedCertificate) -> None:
-    added: list[CertificateDefinition] = []
-    store.on_added(added.append)
     other = CertificateStore(store.path)
     register(other, client, SecurityClearance.OPERATOR)
     assert store.get(client.certificate.thumbprint) is not None
     register(other, foreign_client, SecurityClearance.VALID_USER, name="foreign")
     assert [definition.name for definition in store.all()] == ["app", "foreign"]
-    assert [definition.name for definition in added] == ["app", "foreign"]
     other.delete(client.certificate.thumbprint)
     assert store.get(client.certificate.thumbprint) is None
 

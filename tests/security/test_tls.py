@@ -1,15 +1,16 @@
-"""The TLS context: who passes the handshake (a real TLS 1.3 handshake through memory buffers)."""
+"""The TLS context: every client certificate passes the handshake (real TLS 1.3 handshakes through memory buffers)."""
 
 from __future__ import annotations
 
 import ssl
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from rookdb.errors import ValidationError
-from rookdb.security.issuing import KeyedCertificate
+from rookdb.errors import RookError, ValidationError
+from rookdb.security.issuing import KeyedCertificate, issue_client_certificate
 from rookdb.security.tls import ServerTls
 
 
@@ -43,10 +44,8 @@ def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> bytes | None:
 
 
 @pytest.fixture
-def server_tls(tmp_path: Path, server_identity: KeyedCertificate, authority: KeyedCertificate) -> ServerTls:
-    tls = ServerTls(_files(tmp_path, "server", server_identity), None, None)
-    tls.trust([authority.certificate])
-    return tls
+def server_tls(tmp_path: Path, server_identity: KeyedCertificate) -> ServerTls:
+    return ServerTls(_files(tmp_path, "server", server_identity), None, None)
 
 
 def _client_context(tmp_path: Path, authority: KeyedCertificate, keyed: KeyedCertificate | None) -> ssl.SSLContext:
@@ -56,23 +55,43 @@ def _client_context(tmp_path: Path, authority: KeyedCertificate, keyed: KeyedCer
     return context
 
 
-def test_no_certificate_and_authority_signed_ones_pass(tmp_path: Path, server_tls: ServerTls,
-                                                       authority: KeyedCertificate, client: KeyedCertificate,
-                                                       expired_client: KeyedCertificate) -> None:
+def _expired_foreign() -> KeyedCertificate:
+    now = datetime.now(UTC)
+    return issue_client_certificate("old foreign", None, now=now - timedelta(days=30),
+                                    not_after=now - timedelta(days=1))
+
+
+def test_no_certificate_passes(tmp_path: Path, server_tls: ServerTls, authority: KeyedCertificate) -> None:
     assert _handshake(server_tls.context, _client_context(tmp_path, authority, None)) is None
-    assert _handshake(server_tls.context, _client_context(tmp_path, authority, client)) == client.certificate.der
-    # Dates are checked per request, so an expired certificate connects and gets RavenDB's message.
-    assert _handshake(server_tls.context, _client_context(tmp_path, authority, expired_client)) == (
-        expired_client.certificate.der)
 
 
-def test_foreign_certificate_passes_once_trusted(tmp_path: Path, server_tls: ServerTls, authority: KeyedCertificate,
-                                                 foreign_client: KeyedCertificate) -> None:
-    with pytest.raises(ssl.SSLError):
-        _handshake(server_tls.context, _client_context(tmp_path, authority, foreign_client))
-    server_tls.trust([foreign_client.certificate])
+@pytest.mark.parametrize("kind", ["client", "expired_client", "foreign_client", "expired foreign",
+                                  "server_identity", "authority"])
+def test_every_certificate_passes_and_the_server_sees_it(request: pytest.FixtureRequest, tmp_path: Path,
+                                                         server_tls: ServerTls, authority: KeyedCertificate,
+                                                         kind: str) -> None:
+    """Signed by rookdb's authority or self-signed by anyone, expired, or made for another purpose (a server
+    certificate, an authority): the request decides, as in RavenDB."""
+    keyed: KeyedCertificate = _expired_foreign() if kind == "expired foreign" else request.getfixturevalue(kind)
+    assert _handshake(server_tls.context, _client_context(tmp_path, authority, keyed)) == keyed.certificate.der
+
+
+def test_later_context_settings_keep_the_acceptance(tmp_path: Path, server_tls: ServerTls,
+                                                    authority: KeyedCertificate,
+                                                    foreign_client: KeyedCertificate) -> None:
+    """CPython keeps OpenSSL's certificate check callback whatever is set on the context afterwards."""
+    server_tls.context.verify_mode = ssl.CERT_REQUIRED
+    server_tls.context.verify_flags |= ssl.VERIFY_X509_STRICT
+    server_tls.context.load_verify_locations(cadata=authority.certificate.pem)
     assert _handshake(server_tls.context, _client_context(tmp_path, authority, foreign_client)) == (
         foreign_client.certificate.der)
+
+
+def test_startup_fails_clearly_when_libssl_is_not_the_one_ssl_uses(tmp_path: Path, server_identity: KeyedCertificate,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ssl, "OPENSSL_VERSION_NUMBER", 0x10001000)
+    with pytest.raises(RookError, match="cannot let every client certificate through the TLS handshake"):
+        ServerTls(_files(tmp_path, "server", server_identity), None, None)
 
 
 def test_world_readable_key_is_refused(tmp_path: Path, server_identity: KeyedCertificate) -> None:

@@ -238,17 +238,25 @@ def test_revoked_and_edited_certificates_take_effect_on_the_next_request(secured
     assert secured.admin.maintenance.server.send(GetCertificateOperation(thumbprint)) is None
 
 
-def test_foreign_certificate_is_accepted_once_registered(secured: Secured) -> None:
+def unknown_message(keyed: KeyedCertificate) -> str:
+    thumbprint = keyed.certificate.thumbprint
+    return (f"The supplied client certificate '{keyed.certificate.subject}(Thumbprint: {thumbprint})' is unknown to "
+            f"the server. In order to register your certificate please contact your system administrator.")
+
+
+def test_foreign_certificate_is_refused_until_registered_and_after_deletion(secured: Secured) -> None:
+    """A self-signed certificate from an authority rookdb never saw passes TLS and gets RavenDB's 403."""
     foreign = issue_client_certificate("foreign", None)
-    pem = secured.write_pem(foreign, "foreign")
-    with pytest.raises(httpx.TransportError), secured.http(pem) as client:
-        client.get("/databases")  # an unknown issuer and not registered: the TLS handshake fails
+    store = secured.store("Orders", secured.write_pem(foreign, "foreign"))
+    refused(lambda: _load(store), unknown_message(foreign))
     secured.admin.maintenance.server.send(PutClientCertificateOperation(
         "foreign", base64.b64encode(foreign.certificate.der).decode(), {"Orders": DatabaseAccess.READ},
         SecurityClearance.VALID_USER))
-    assert _load(secured.store("Orders", pem)) is not None
+    assert _load(store) is not None
     definition = secured.admin.maintenance.server.send(GetCertificateOperation(foreign.certificate.thumbprint))
     assert definition.name == "foreign" and definition.permissions == {"Orders": DatabaseAccess.READ}
+    secured.admin.maintenance.server.send(DeleteCertificateOperation(foreign.certificate.thumbprint))
+    refused(lambda: _load(store), unknown_message(foreign))
 
 
 def test_operator_cannot_create_a_cluster_admin(secured: Secured) -> None:
@@ -360,3 +368,10 @@ def test_node_client_with_certificates(secured: Secured) -> None:
     assert elsewhere["name"] == "AuthorizationException" and "access to Invoices" in str(elsewhere["message"])
     anonymous = node(secured, "Orders", None, "load", "orders/1")
     assert anonymous["name"] == "AuthorizationException" and "none was provided" in str(anonymous["message"])
+
+
+def test_node_client_with_an_unknown_certificate(secured: Secured) -> None:
+    foreign = issue_client_certificate("foreign-node", None)
+    refusal = node(secured, "Orders", secured.write_pem(foreign, "foreign-node"), "load", "orders/1")
+    assert refusal["ok"] is False and refusal["name"] == "AuthorizationException"
+    assert unknown_message(foreign) in str(refusal["message"])
