@@ -179,12 +179,13 @@ class Database:
                 else:
                     prepared.append((doc_id, collection, body))
             existing = tx.existing([doc_id for doc_id, _, _ in prepared])
-            for doc_id, collection, _ in prepared:
-                previous = existing.get(doc_id.lower())
-                if previous is not None and previous[1].lower() != collection.lower():
-                    raise BadRequestError(
-                        f"Changing '{doc_id}' from '{previous[1]}' to '{collection}' via update is not "
-                        "supported. Delete it and recreate the document.")
+            if existing:  # a fresh load replaces nothing: no need to look at every document again
+                for doc_id, collection, _ in prepared:
+                    previous = existing.get(doc_id.lower())
+                    if previous is not None and previous[1].lower() != collection.lower():
+                        raise BadRequestError(
+                            f"Changing '{doc_id}' from '{previous[1]}' to '{collection}' via update is not "
+                            "supported. Delete it and recreate the document.")
             tx.put_many(prepared, existing)
         self.notify_changed()
 

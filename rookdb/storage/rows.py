@@ -11,7 +11,7 @@ import abc
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
@@ -32,8 +32,8 @@ from rookdb.storage.metadata import (
 )
 from rookdb.wire import format_timestamp
 
-__all__ = ["DOCUMENT_COLUMNS", "DocumentRow", "RowWriteTransaction", "in_etag_order", "notify_listeners",
-           "prefix_bounds", "row_to_document"]
+__all__ = ["DOCUMENT_COLUMNS", "CommittedWrites", "DocumentRow", "RowWriteTransaction", "in_etag_order",
+           "notify_listeners", "prefix_bounds", "row_to_document"]
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +46,11 @@ DOCUMENT_COLUMNS = "id, collection, etag, change_vector, last_modified, body"
 
 def row_to_document(row: Sequence[Any]) -> StoredDocument:
     return StoredDocument(row[0], row[1], row[2], row[3], row[4], bytes(row[5]))
+
+
+def _document_of(row: DocumentRow) -> StoredDocument:
+    """The document a row just written holds."""
+    return StoredDocument(row[1], row[2], row[4], row[5], row[6], row[7])
 
 
 def prefix_bounds(prefix: str) -> tuple[str, str]:
@@ -63,6 +68,46 @@ def in_etag_order(read_page: Callable[[int], Sequence[Sequence[Any]]], page_size
         if len(rows) < page_size:
             return
         after = rows[-1][2]
+
+
+class CommittedWrites(Sequence[CommittedChange]):
+    """The document writes of a transaction, in etag order, as commit listeners hear of them.
+
+    Puts are kept as the rows written and become ``CommittedChange`` only when a listener reads them:
+    most commits of a bulk insert are heard by listeners that only look whether there were any.
+    """
+
+    def __init__(self) -> None:
+        self._writes: list[DocumentRow | CommittedChange] = []
+
+    def add_rows(self, rows: Sequence[DocumentRow]) -> None:
+        self._writes += rows
+
+    def add(self, change: CommittedChange) -> None:
+        self._writes.append(change)
+
+    @staticmethod
+    def _change(write: DocumentRow | CommittedChange) -> CommittedChange:
+        if isinstance(write, CommittedChange):
+            return write
+        return CommittedChange(write[4], write[1], write[2], write[5], False)
+
+    def __len__(self) -> int:
+        return len(self._writes)
+
+    @overload
+    def __getitem__(self, index: int) -> CommittedChange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[CommittedChange]: ...
+
+    def __getitem__(self, index: int | slice) -> CommittedChange | list[CommittedChange]:
+        if isinstance(index, slice):
+            return [self._change(write) for write in self._writes[index]]
+        return self._change(self._writes[index])
+
+    def __iter__(self) -> Iterator[CommittedChange]:
+        return map(self._change, self._writes)
 
 
 def notify_listeners(listeners: Sequence[CommitListener], committed: Sequence[CommittedChange] | None) -> None:
@@ -88,7 +133,7 @@ class RowWriteTransaction(WriteTransaction):
         self._etag = last_etag
         self._start_etag = last_etag
         self._now = format_timestamp(datetime.now(UTC))
-        self.committed: list[CommittedChange] | None = [] if track_commits else None
+        self.committed: CommittedWrites | None = CommittedWrites() if track_commits else None
 
     # -- row operations, one statement each --------------------------------------------------
 
@@ -149,9 +194,10 @@ class RowWriteTransaction(WriteTransaction):
         self._etag += 1
         return self._etag
 
-    def _committed(self, etag: int, doc_id: str, collection: str, vector: str, *, deleted: bool = False) -> None:
+    def _written(self, rows: Sequence[DocumentRow]) -> None:
+        """Hand the rows just stored to the commit listeners' list."""
         if self.committed is not None:
-            self.committed.append(CommittedChange(etag, doc_id, collection, vector, deleted))
+            self.committed.add_rows(rows)
 
     def finish(self) -> None:
         """Record the etags taken; call before commit."""
@@ -162,61 +208,56 @@ class RowWriteTransaction(WriteTransaction):
         return self._write_document(doc_id.lower(), doc_id, collection, body)
 
     def _stamped(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any],
-                 attachments: Iterable[AttachmentRow] | None) -> tuple[DocumentRow, StoredDocument]:
+                 attachments: Iterable[AttachmentRow] | None) -> DocumentRow:
         """The row of ``body`` stored with the next etag (``attachments`` None: it has none to list)."""
         etag = self.next_etag()
         vector = change_vector(etag, self._database_id)
         metadata = stamp(body, doc_id, vector, self._now)
         if attachments is not None:
             apply_attachments(metadata, attachments)
-        encoded = orjson.dumps(body)
-        self._committed(etag, doc_id, collection, vector)
-        return ((lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, encoded),
-                StoredDocument(doc_id, collection, etag, vector, self._now, encoded))
+        return lower_id, doc_id, collection, collection.lower(), etag, vector, self._now, orjson.dumps(body)
 
     def _write_document(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any]) -> StoredDocument:
         # A replaced document keeps the casing of its id and its attachments.
         stored_id, attachments = self._stored_id_and_attachments(lower_id)
-        row, document = self._stamped(lower_id, stored_id or doc_id, collection, body, attachments)
+        row = self._stamped(lower_id, stored_id or doc_id, collection, body, attachments)
         self._store_row(row, replace=stored_id is not None)
-        return document
+        self._written((row,))
+        return _document_of(row)
 
     def replace_many(self, replacements: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> list[StoredDocument]:
         # Three statements for the whole batch (attachments, rows) instead of four or five per document.
         attachments = self._attachments_of([existing.id.lower() for existing, _ in replacements])
-        rows: list[DocumentRow] = []
-        written: list[StoredDocument] = []
-        for existing, body in replacements:
-            lower_id = existing.id.lower()
-            row, document = self._stamped(lower_id, existing.id, existing.collection, body,
-                                          attachments.get(lower_id, ()))
-            rows.append(row)
-            written.append(document)
+        rows = [self._stamped(existing.id.lower(), existing.id, existing.collection, body,
+                              attachments.get(existing.id.lower(), ()))
+                for existing, body in replacements]
         if rows:
             self._replace_rows(rows)
-        return written
+            self._written(rows)
+        return [_document_of(row) for row in rows]
 
     def put_many(self, documents: Sequence[tuple[str, str, dict[str, Any]]],
                  existing: dict[str, tuple[str, str]]) -> None:
-        # New documents go in as rows in one batch; replacements take the careful path. An id
-        # repeated in the batch wins last: its first row must be in before it is replaced.
+        # New documents go in as rows in one batch; replacements (an id seen earlier in the batch too)
+        # take the careful path, after the rows before them: they must be in to be replaced, and
+        # listeners hear of the writes in etag order.
         stored = {lower_id: doc_id for lower_id, (doc_id, _) in existing.items()}
-        pending: set[str] = set()
         rows: list[DocumentRow] = []
         for doc_id, collection, body in documents:
             lower_id = doc_id.lower()
-            if lower_id in pending:
-                self._insert_rows(rows)
-                rows = []
-                pending.clear()
             if lower_id in stored:
+                self._insert_new(rows)
+                rows = []
                 self._write_document(lower_id, stored[lower_id], collection, body)
                 continue
             stored[lower_id] = doc_id
-            pending.add(lower_id)
-            rows.append(self._stamped(lower_id, doc_id, collection, body, None)[0])
+            rows.append(self._stamped(lower_id, doc_id, collection, body, None))
+        self._insert_new(rows)
+
+    def _insert_new(self, rows: list[DocumentRow]) -> None:
         if rows:
             self._insert_rows(rows)
+            self._written(rows)
 
     def write_many(self, writes: Sequence[DocumentWrite]) -> list[StoredDocument | None]:
         # Puts go in runs of distinct ids, each run in a few statements whatever its length; a delete
@@ -278,19 +319,19 @@ class RowWriteTransaction(WriteTransaction):
             self._drop_unreferenced_contents(sorted(released))
         replaced: list[DocumentRow] = []
         inserted: list[DocumentRow] = []
-        written: list[StoredDocument | None] = []
+        stamped: list[DocumentRow] = []
         for write, lower_id, attachments in zip(run, lower_ids, listed, strict=True):
             assert write.body is not None
             before = stored.get(lower_id)
-            row, document = self._stamped(lower_id, before[0] if before else write.id, write.collection, write.body,
-                                          attachments)
+            row = self._stamped(lower_id, before[0] if before else write.id, write.collection, write.body, attachments)
             (replaced if before else inserted).append(row)
-            written.append(document)
+            stamped.append(row)
         if replaced:
             self._replace_rows(replaced)
         if inserted:
             self._insert_rows(inserted)
-        return written
+        self._written(stamped)
+        return [_document_of(row) for row in stamped]
 
     def delete(self, doc_id: str) -> StoredDocument | None:
         existing = self.get(doc_id)
@@ -302,7 +343,9 @@ class RowWriteTransaction(WriteTransaction):
             self._drop_unreferenced_contents(hashes)
         etag = self.next_etag()
         self._put_tombstone(lower_id, existing.id, existing.collection, etag)
-        self._committed(etag, existing.id, existing.collection, change_vector(etag, self._database_id), deleted=True)
+        if self.committed is not None:
+            self.committed.add(CommittedChange(etag, existing.id, existing.collection,
+                                               change_vector(etag, self._database_id), True))
         return existing
 
     def _touch(self, lower_id: str) -> None:

@@ -215,6 +215,41 @@ def test_bulk_put_many_replaces_and_revives(storage: DocumentStorage) -> None:
     assert storage.last_etag() == max(change.etag for change in storage.changes_since(0, 100))
 
 
+def test_bulk_put_stores_any_text_as_a_single_put_does(storage: DocumentStorage) -> None:
+    texts = ["", "plain", "caf\u00e9 \u65e5\u672c \U0001f600", '"quoted" \\ back\nline', "x" * 5000, "\u0130stanbul"]
+    documents = [(f"Docs/\u00c9t\u00e9-{n}", "D\u00f6cs", {"Text": text, "@metadata": {"@collection": "D\u00f6cs"}})
+                 for n, text in enumerate(texts)]
+    with storage.write() as tx:
+        tx.put_many(documents, {})
+        tx.put("single/1", "D\u00f6cs", {"Text": texts[2], "@metadata": {"@collection": "D\u00f6cs"}})
+    for (doc_id, _, _), text in zip(documents, texts, strict=True):
+        document = storage.get(doc_id.upper())
+        assert document is not None and document.id == doc_id and document.collection == "D\u00f6cs"
+        body = orjson.loads(document.body)
+        assert body["Text"] == text and body["@metadata"]["@id"] == doc_id
+        assert body["@metadata"]["@change-vector"] == document.change_vector
+    assert storage.count("d\u00d6cs") == len(texts) + 1
+
+
+def test_listeners_hear_a_bulk_put_in_etag_order(storage: DocumentStorage) -> None:
+    put(storage, "Orders/2", "Orders", Total=2)
+    first = storage.last_etag()
+    heard: list[list[tuple[int, str, str, bool]]] = []
+    storage.add_commit_listener(lambda changes: heard.append(
+        [(change.etag, change.id, change.collection, change.deleted) for change in changes]))
+    documents = [(f"orders/{number}", "Orders", {"Total": number, "@metadata": {"@collection": "Orders"}})
+                 for number in (1, 2, 3, 1, 4)]
+    with storage.write() as tx:
+        tx.put_many(documents, tx.existing([doc_id for doc_id, _, _ in documents]))
+        tx.delete("orders/3")
+    ids = ["orders/1", "Orders/2", "orders/3", "orders/1", "orders/4", "orders/3"]
+    assert heard == [[(first + n, doc_id, "Orders", n == 6) for n, doc_id in enumerate(ids, 1)]]
+    for doc_id in ("orders/1", "orders/2", "orders/4"):
+        document = storage.get(doc_id)
+        assert document is not None
+        assert orjson.loads(document.body)["@metadata"]["@change-vector"] == document.change_vector
+
+
 def test_replace_many_keeps_ids_collections_and_attachments(storage: DocumentStorage) -> None:
     for number in range(3):
         put(storage, f"Orders/{number}", "Orders", Total=number)
