@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rookdb.errors import StorageError
 from rookdb.indexes import plan
@@ -48,7 +49,7 @@ class Index:
         self._users = 0
         self._retired = False
         self._idle = threading.Condition()
-        self.last_query_time: str | None = None
+        self._last_query: datetime | None = None
 
     @property
     def definition(self) -> IndexDefinition:
@@ -57,6 +58,11 @@ class Index:
     @property
     def name(self) -> str:
         return self.store.definition.name
+
+    @property
+    def last_query_time(self) -> str | None:
+        """When a query last read the index (RavenDB's timestamp format), None before any."""
+        return None if self._last_query is None else format_timestamp(self._last_query)
 
     @property
     def checkpoint(self) -> int:
@@ -102,7 +108,7 @@ class Index:
     @contextmanager
     def reader(self) -> Iterator[IndexReader]:
         """A snapshot of the index for one query (hold ``in_use`` around it)."""
-        self.last_query_time = format_timestamp()
+        self._last_query = datetime.now(UTC)  # formatted when asked for: a query should not pay for it
         with self.store.reader() as reader:
             yield reader
 

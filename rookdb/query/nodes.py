@@ -55,7 +55,9 @@ def name_text(text: str) -> str:
 class Node:
     """Base of every syntax-tree node."""
 
-    __slots__ = ()
+    # The nodes ``walk`` yields, found on the first walk: a node is frozen, and queries are walked often.
+    __slots__ = ("_walked",)
+    _walked: tuple[Node, ...]
 
     def to_rql(self) -> str:
         raise NotImplementedError
@@ -69,18 +71,28 @@ class Node:
         return result
 
     def walk(self) -> Iterator[Node]:
-        """This node and every node below it, parents first (iteratively: queries are walked often)."""
+        """This node and every node below it, parents first."""
+        try:
+            walked = self._walked
+        except AttributeError:
+            walked = self._descendants()
+            object.__setattr__(self, "_walked", walked)
+        return iter(walked)
+
+    def _descendants(self) -> tuple[Node, ...]:
+        found: list[Node] = []
         pending: list[Node] = [self]
         while pending:
             node = pending.pop()
-            yield node
-            found: list[Node] = []
+            found.append(node)
+            children: list[Node] = []
             for name in _field_names(type(node)):
                 child = getattr(node, name)
                 for item in child if isinstance(child, tuple) else (child,):
                     if isinstance(item, Node):
-                        found.append(item)
-            pending.extend(reversed(found))
+                        children.append(item)
+            pending.extend(reversed(children))
+        return tuple(found)
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
