@@ -63,6 +63,7 @@ from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFou
 from rookdb.indexes.definitions import AutoMapDefinition
 from rookdb.indexes.describe import auto_index_record_json
 from rookdb.query.executor import QueryResult
+from rookdb.query.parser import prepare_parser
 from rookdb.settings import Settings
 from rookdb.storage.base import Attachment, CompareExchangeValue, StoredDocument
 from rookdb.wire import format_timestamp
@@ -125,6 +126,7 @@ class AsyncCatalog:
     async def start(self) -> None:
         """Check the embedded model (a broken install shows at startup) and open every database, so
         that their services resume."""
+        await self.run(prepare_parser)  # before serving (about half a second): no query waits for it
         await self.run(_check_embedded_model, self._catalog.settings)
         await self.run(self._catalog.join)
         await self.run(self._catalog.open_all)

@@ -1,6 +1,7 @@
 """RQL text → ``Query``: the lark LALR parser and the tree builder.
 
-The parser is compiled once, on first use, and parsed queries are cached by their text. Every
+The parser is compiled once (the server does it at start, ``prepare_parser``; otherwise the first
+query does), and parsed queries are cached by their text. Every
 lark exception is translated by ``parse_errors.py`` into ``InvalidQueryError`` with line, column,
 the offending token, what was expected, and ``position``; lark types never escape.
 """
@@ -24,7 +25,7 @@ from rookdb.indexes.auto_map_reduce import COUNT_FIELD
 from rookdb.query import ast
 from rookdb.query.parse_errors import at_position, translate_lark_error
 
-__all__ = ["DEFAULT_PARSE_CACHE_SIZE", "parse_query"]
+__all__ = ["DEFAULT_PARSE_CACHE_SIZE", "parse_query", "parser_prepared", "prepare_parser"]
 
 DEFAULT_PARSE_CACHE_SIZE = 1024
 """How many distinct query texts keep their parsed tree (clients reuse texts, with ``$p0``...)."""
@@ -33,6 +34,16 @@ DEFAULT_PARSE_CACHE_SIZE = 1024
 def parse_query(text: str) -> ast.Query:
     """Parse RQL; raises ``InvalidQueryError`` for anything that is not valid RQL."""
     return _parse_cached(text)
+
+
+def prepare_parser() -> None:
+    """Compile the parser now (about half a second), so that no query waits for it."""
+    _parser()
+
+
+def parser_prepared() -> bool:
+    """True once the parser is compiled."""
+    return _parser.cache_info().currsize > 0
 
 
 @functools.lru_cache(maxsize=DEFAULT_PARSE_CACHE_SIZE)

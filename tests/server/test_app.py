@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -84,3 +86,28 @@ def test_unhandled_error_is_a_500_envelope_logged_once(failing_server: str) -> N
     [error] = errors
     assert error.exc_info is not None
     assert "While answering GET /test/fail" in logging.Formatter().formatException(error.exc_info)
+
+
+_LIFESPAN = """
+import asyncio, sys
+from pathlib import Path
+from rookdb.query.parser import parser_prepared
+from rookdb.server.app import create_app
+from rookdb.settings import Settings
+
+app = create_app(Settings(), data_dir=Path(sys.argv[1]))
+
+async def main() -> None:
+    before = parser_prepared()
+    async with app.router.lifespan_context(app):
+        print(before, parser_prepared())
+
+asyncio.run(main())
+"""
+
+
+def test_the_server_compiles_the_rql_parser_before_serving(tmp_path: Path) -> None:
+    # A fresh process: this one compiled the parser long ago.
+    done = subprocess.run([sys.executable, "-c", _LIFESPAN, str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["False", "True"]
