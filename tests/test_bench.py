@@ -27,9 +27,9 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
         "`store.bulk_insert()` over HTTP", "raw SQLite executemany (limit)",
         "official Python client encoding alone (ceiling)", "raw SQLite executemany (limit)",
         "`session.save_changes()` x1000", "raw SQLite executemany (limit)"]),
-    "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1",
-                            "--migration-documents", "60", "--migration-queries", "30"],
-                           ["embedded model", "HF protocol server (TEI)", "429 run 1", "60"]),
+    "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1"],
+                           ["embedded model", "HF protocol server (TEI)", "429 run 1"]),
+    "embeddings_migration.py": (["--documents", "60", "--queries", "30"], ["60"]),
     "expiration.py": (["--documents", "300"], ["index", "delete"]),
     # Its HTTP rows are the run of vector_search_http.py below.
     "vector_search.py": (["--vectors", "500", "--queries", "60", "--skip-http"], [
