@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -102,6 +102,24 @@ class WritesSettling:
         return now - self.since >= self.quiet_seconds
 
 
+@dataclass
+class Sampled:
+    """The queries run while a migration goes on: their seconds, and how many failed or found nothing."""
+
+    seconds: list[float] = field(default_factory=list)
+    errors: int = 0
+    empty: int = 0
+
+    def query(self, store: DocumentStore) -> None:
+        try:
+            seconds, found = timed_query(store, MIGRATION_TERMS[len(self.seconds) % len(MIGRATION_TERMS)])
+        except RavenException:
+            self.errors += 1
+            return
+        self.seconds.append(seconds)
+        self.empty += found == 0
+
+
 def baseline(store: DocumentStore, count: int) -> list[float]:
     """Seconds of ``count`` queries while no migration runs."""
     return [timed_query(store, MIGRATION_TERMS[n % len(MIGRATION_TERMS)])[0] for n in range(count)]
@@ -164,8 +182,7 @@ def migration_run(directory: Path, documents: int, baseline_queries: int) -> Mig
             for term in MIGRATION_TERMS:  # the auto-index, and every search term in the cache
                 timed_query(store, term)
             without = baseline(store, baseline_queries // 2)
-            during: list[float] = []
-            errors = empty = 0
+            during = Sampled()
             started = time.perf_counter()
             covered_at: float | None = None
             store.maintenance.send(UpdateEmbeddingsGenerationOperation(added.task_id, names_task("Small")))
@@ -179,36 +196,24 @@ def migration_run(directory: Path, documents: int, baseline_queries: int) -> Mig
                         break
                     if covered_at is None and migration["DocumentsProcessed"] >= migration["DocumentsTotal"]:
                         covered_at = now
-                try:
-                    seconds, found = timed_query(store, MIGRATION_TERMS[len(during) % len(MIGRATION_TERMS)])
-                except RavenException:
-                    errors += 1
-                    continue
-                during.append(seconds)
-                empty += found == 0
+                during.query(store)
             else:
                 raise RuntimeError(f"the migration did not finish in {TIMEOUT_SECONDS}s: {progress(url)}")
             swapped_at = time.perf_counter()
             # The clean-up after the swap rewrites every embeddings document: queries while it runs count
             # as during the migration, and the baseline resumes once the database stops writing.
-            before_cleanup = len(during)
+            before_cleanup = len(during.seconds)
             settling = WritesSettling(url)
             while not settling.settled():
                 if time.perf_counter() - swapped_at > TIMEOUT_SECONDS:
                     raise RuntimeError(f"the database kept writing for {TIMEOUT_SECONDS}s after the swap")
-                try:
-                    seconds, found = timed_query(store, MIGRATION_TERMS[len(during) % len(MIGRATION_TERMS)])
-                except RavenException:
-                    errors += 1
-                    continue
-                during.append(seconds)
-                empty += found == 0
+                during.query(store)
             without += baseline(store, baseline_queries - baseline_queries // 2)
     finally:
         tei.stop()
         os.sched_setaffinity(0, cores)
-    return MigrationRun(documents, swapped_at - started, swapped_at - (covered_at or swapped_at), without, during,
-                        errors, empty, before_cleanup)
+    return MigrationRun(documents, swapped_at - started, swapped_at - (covered_at or swapped_at), without,
+                        during.seconds, during.errors, during.empty, before_cleanup)
 
 
 def report_migration(run: MigrationRun) -> None:
