@@ -16,6 +16,7 @@ from ravendb.documents.indexes.abstract_index_creation_tasks import (
     AbstractMultiMapIndexCreationTask,
 )
 from ravendb.documents.indexes.definitions import (
+    AdditionalAssembly,
     FieldIndexing,
     FieldStorage,
     IndexDefinition,
@@ -195,6 +196,27 @@ def test_a_map_outside_the_subset_is_refused_with_its_position(store: DocumentSt
     assert "Failed to compile index Bad" in str(raised.value)
     assert "CreateSpatialField" in str(raised.value) and "line 1, column 44" in str(raised.value)
     assert store.maintenance.send(GetIndexNamesOperation(0, 10)) == []
+
+
+def test_runtime_assemblies_are_accepted_and_unknown_ones_refused(store: DocumentStore) -> None:
+    seed(store)
+    definition = IndexDefinition(name="Xml", maps={
+        "from c in docs.Categories select new { Kind = typeof(System.Xml.XmlNode).Name, c.Name }"})
+    definition.additional_assemblies = {AdditionalAssembly.from_runtime("System.Xml"),
+                                        AdditionalAssembly.from_runtime("System.Private.Xml", {"System.Xml"})}
+    store.maintenance.send(PutIndexesOperation(definition))
+    assert ids(query(store, "from index 'Xml' where Kind = 'XmlNode'")) == ["categories/1", "categories/2"]
+    read = store.maintenance.send(GetIndexOperation("Xml"))
+    # the client keeps each entry's JSON whole in assembly_name
+    assert sorted(entry.assembly_name["AssemblyName"] for entry in read.additional_assemblies) == [
+        "System.Private.Xml", "System.Xml"]
+    definition.name = "Missing"
+    definition.additional_assemblies = {AdditionalAssembly.from_runtime("Some.Assembly.That.Does.Not.Exist")}
+    with pytest.raises(IndexCompilationException) as raised:
+        store.maintenance.send(PutIndexesOperation(definition))
+    assert str(raised.value).splitlines()[0].endswith(
+        "IndexCompilationException: Cannot load assembly 'Some.Assembly.That.Does.Not.Exist'.")
+    assert store.maintenance.send(GetIndexNamesOperation(0, 10)) == ["Xml"]
 
 
 def test_redefinition_builds_side_by_side_and_identical_is_a_no_op(store: DocumentStore, server: BackgroundServer,

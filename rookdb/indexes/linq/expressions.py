@@ -24,6 +24,7 @@ from rookdb.indexes.linq.methods import (
     group_by,
 )
 from rookdb.indexes.linq.runtime import (
+    ClrType,
     Grouping,
     LinqRuntimeError,
     add,
@@ -362,6 +363,20 @@ class ExpressionCompiler:
             return scope.load(ids, collection) if isinstance(ids, str) and ids else None
 
         return load
+
+    def _call_typeof(self, node: ast.Call) -> Evaluator:
+        if len(node.arguments) != 1:
+            raise self.error(node, "typeof takes one type name")
+        parts: list[str] = []
+        named: ast.Expr = node.arguments[0]
+        while isinstance(named, ast.Member) and not named.conditional:
+            parts.append(named.name)
+            named = named.target
+        if not isinstance(named, ast.Name):
+            raise self.error(node, "typeof takes a type name, such as typeof(System.Xml.XmlNode)")
+        parts.append(named.name)
+        value = ClrType(".".join(reversed(parts)))
+        return lambda frame: value
 
     def _call_Id(self, node: ast.Call) -> Evaluator:
         (document,) = self._arguments(node, 1, 1)

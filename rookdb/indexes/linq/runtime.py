@@ -26,6 +26,7 @@ from typing import Any
 from rookdb.indexes.values import TimeSpanText
 
 __all__ = [
+    "ClrType",
     "Grouping",
     "KeyValue",
     "LinqRuntimeError",
@@ -74,6 +75,20 @@ class KeyValue:
         self.value = value
 
 
+class ClrType:
+    """``typeof(T)``: a .NET type known by the name the map wrote, which is all rookdb can know of it."""
+
+    __slots__ = ("full_name",)
+
+    def __init__(self, full_name: str) -> None:
+        self.full_name = full_name
+
+    def member(self, name: str) -> Any:
+        namespace, _, short = self.full_name.rpartition(".")
+        found = {"Name": short, "FullName": self.full_name, "Namespace": namespace or None}
+        return found.get(name)
+
+
 # ---- access -------------------------------------------------------------------------------------
 
 
@@ -108,6 +123,8 @@ def member(value: Any, name: str) -> Any:
         return None
     if isinstance(value, KeyValue):
         return value.key if name == "Key" else value.value if name == "Value" else None
+    if isinstance(value, ClrType):
+        return value.member(name)
     if isinstance(value, datetime):
         return _date_member(value, name)
     if isinstance(value, timedelta):
@@ -437,6 +454,8 @@ def index_value(value: Any) -> Any:
         return [index_value(item) for item in value.items]
     if isinstance(value, KeyValue):
         return {"Key": value.key, "Value": index_value(value.value)}
+    if isinstance(value, ClrType):
+        return value.full_name  # what Type.ToString() gives
     return value  # created fields and vectors: the map representation reads them
 
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from rookdb.errors import BadRequestError, IndexCompilationError
 from rookdb.indexes.definitions import IndexBatch, IndexDefinition, IndexEntry, StoredField, register_kind
+from rookdb.indexes.static.assemblies import normalize_assemblies
 from rookdb.indexes.static.fields import ALL_FIELDS, FieldOptions, VectorOptions, parse_fields
 from rookdb.indexes.static.mapping import CreatedField, IndexMap, IndexReduce, MapScope
 from rookdb.indexes.static.vectors import VectorFields, VectorSources
@@ -99,10 +100,7 @@ def normalize_definition(data: Any) -> dict[str, Any]:
     if sources and not index_type.startswith("JavaScript"):
         raise IndexCompilationError("AdditionalSources (C# code) cannot be compiled: rookdb evaluates LINQ itself, "
                                     "without a C# compiler", definition_property="AdditionalSources")
-    assemblies = data.get("AdditionalAssemblies") or []
-    if assemblies:
-        raise IndexCompilationError("AdditionalAssemblies cannot be loaded: rookdb evaluates LINQ itself, without "
-                                    "a C# compiler", definition_property="AdditionalAssemblies")
+    assemblies = normalize_assemblies(data.get("AdditionalAssemblies"))
     fields = parse_fields(data.get("Fields"))
     if reduce is not None and (any(_VECTOR_CALL.search(text) for text in maps)
                                or any(options.vector is not None for options in fields.values())):
@@ -116,7 +114,7 @@ def normalize_definition(data: Any) -> dict[str, Any]:
         "Fields": {field: options.to_json() for field, options in fields.items()},
         "Configuration": {str(key): str(value) for key, value in configuration.items()},
         "AdditionalSources": {str(key): str(value) for key, value in sources.items()},
-        "AdditionalAssemblies": [],
+        "AdditionalAssemblies": assemblies,
         "LockMode": _choice(data.get("LockMode"), _LOCK_MODES, "Unlock"),
         "Priority": _choice(data.get("Priority"), _PRIORITIES, "Normal"),
         "State": _choice(data.get("State"), _STATES, "Normal"),

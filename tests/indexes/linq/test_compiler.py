@@ -78,6 +78,9 @@ MAPS: list[tuple[str, list[dict[str, Any]]]] = [
      [{"First": "products/1", "Sorted": [3, 1], "Any": True, "All": True, "Max": 4, "Avg": 2.0}]),
     ("from o in docs.Orders select new { Tags = new[] { o.Company, \"x\" }, Is = o.Freight is null }",
      [{"Tags": ["companies/1", "x"], "Is": False}]),
+    ("from o in docs.Orders select new { N = typeof(System.Xml.XmlNode).Name, F = typeof(System.Xml.XmlNode).FullName, "
+     "S = typeof(Guid).Namespace, T = typeof(System.Xml.XmlNode) }",
+     [{"N": "XmlNode", "F": "System.Xml.XmlNode", "S": None, "T": "System.Xml.XmlNode"}]),
 ]
 
 
@@ -164,6 +167,7 @@ REFUSED = [
     ("from e in docs.E select new { c = e.Name.Substring() }", "Maps", "'Substring' takes 1 to 2 arguments"),
     ("from e in docs.E select new { c = new Foo { A = 1 } }", "Maps", "Creating a 'Foo'"),
     ("new { A = 1 }", "Maps", "A map must read documents"),
+    ("from e in docs.E select new { T = typeof(e.A()) }", "Maps", "typeof takes a type name"),
     ("from e in docs.E select new { c = LoadDocument(e.A, e.B) }", "Maps", "collection must be a string literal"),
     ("from r in results select new { r.A }", "Reduce", "A reduce must group the results"),
     ("from r in results group r by r.A into g select new { A = LoadDocument(g.Key, \"X\") }", "Reduce",
