@@ -39,6 +39,8 @@ class DatabaseQuerySource:
 
     def __init__(self, database: Database) -> None:
         self._storage = database.storage
+        self.documents_file = database.storage.documents_file
+        """The file the documents live in, when local: an index that attached it reads the page with them."""
 
     def iter_collection(self, collection: str | None) -> Iterator[dict[str, Any]]:
         for document in self._storage.iter_collection(collection):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,7 +49,7 @@ class Index:
         self._users = 0
         self._retired = False
         self._idle = threading.Condition()
-        self._last_query: datetime | None = None
+        self._last_query: float | None = None
 
     @property
     def definition(self) -> IndexDefinition:
@@ -62,7 +62,7 @@ class Index:
     @property
     def last_query_time(self) -> str | None:
         """When a query last read the index (RavenDB's timestamp format), None before any."""
-        return None if self._last_query is None else format_timestamp(self._last_query)
+        return None if self._last_query is None else format_timestamp(datetime.fromtimestamp(self._last_query, UTC))
 
     @property
     def checkpoint(self) -> int:
@@ -105,12 +105,10 @@ class Index:
         if key.field != plan.ID_FIELD:
             self.store.ensure_sorted(key.field, key.form)
 
-    @contextmanager
-    def reader(self) -> Iterator[IndexReader]:
+    def reader(self) -> AbstractContextManager[IndexReader]:
         """A snapshot of the index for one query (hold ``in_use`` around it)."""
-        self._last_query = datetime.now(UTC)  # formatted when asked for: a query should not pay for it
-        with self.store.reader() as reader:
-            yield reader
+        self._last_query = time.time()  # formatted when asked for: a query should not pay for it
+        return self.store.reader()
 
     # ---------------------------------------------------------------- following the change feed
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,15 +22,19 @@ from rookdb.indexes.values import number_of
 __all__ = ["IndexReader"]
 
 _IN_CHUNK = 500
+_BODY = "LEFT JOIN store.documents AS s ON s.lower_id = d.lower_id"
+"""A document's body from the attached database, by the id the index holds (``d``: its ``docs`` row)."""
 
 
 class IndexReader:
     """Reads one snapshot; obtained from ``IndexStore.reader()`` and valid inside its ``with`` block."""
 
     def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField],
-                 frequencies: DocumentFrequencies | None = None) -> None:
-        """``frequencies`` caches phrase counts across the snapshots of one index file."""
+                 frequencies: DocumentFrequencies | None = None, documents_file: Path | None = None) -> None:
+        """``frequencies`` caches phrase counts across the snapshots of one index file;
+        ``documents_file`` is the database file attached as ``store`` (see :meth:`page`), if any."""
         self._db = db
+        self.documents_file = documents_file
         self._fields = fields
         self._frequencies = frequencies if frequencies is not None else DocumentFrequencies()
         self._documents: int | None = None
@@ -75,6 +80,15 @@ class IndexReader:
         sql = f"{compiled.sql} ORDER BY doc LIMIT ? OFFSET ?"
         rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip))
         return [row[0] for row in rows]
+
+    def page(self, condition: plan.Condition, skip: int = 0, take: int | None = None
+             ) -> list[tuple[int, bytes | None]]:
+        """``documents(condition, skip, take)`` with each document's body read from the attached
+        ``documents_file`` in the same statement (None for one deleted since it was indexed)."""
+        compiled = self._compile(condition)
+        sql = (f"SELECT p.doc, s.body FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p "
+               f"LEFT JOIN docs AS d ON d.doc = p.doc {_BODY} ORDER BY p.doc")
+        return self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
 
     def can_walk(self, key: plan.SortKey) -> bool:
         """True when ``key``'s sorted order is built (``IndexStore.ensure_sorted``), so ``ordered`` can walk it."""
@@ -162,6 +176,11 @@ class IndexReader:
     def ids(self, documents: Iterable[int]) -> dict[int, str]:
         """Document numbers → ids, for the numbers still indexed."""
         return dict(self._in("SELECT doc, id FROM docs WHERE doc IN ({})", list(documents)))
+
+    def bodies(self, documents: Iterable[int]) -> dict[int, bytes | None]:
+        """Document numbers → bodies read from the attached ``documents_file``, for the numbers still
+        indexed (None for a document deleted since it was indexed)."""
+        return dict(self._in(f"SELECT d.doc, s.body FROM docs AS d {_BODY} WHERE d.doc IN ({{}})", list(documents)))
 
     def stored(self, documents: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The values entries keep for projections (stored fields, reduce results), by document number."""

@@ -365,6 +365,7 @@ class IndexRegistry:
     def _index(self, store: IndexStore) -> Index:
         """An ``Index`` over ``store``, its static definition given the vector sources (a migration's
         build: those reading the task's new generation)."""
+        store.documents_file = self._storage.documents_file
         definition = store.definition
         if isinstance(definition, StaticIndexDefinition):
             staged = store.staged_for

@@ -135,10 +135,15 @@ class IndexStore:
         self._readers_lock = threading.Lock()
         self._closed = False
         self._frequencies = DocumentFrequencies()
+        self.documents_file: Path | None = None
+        """The database's SQLite file (``DocumentStorage.documents_file``), attached to every reading
+        connection as ``store`` so a query's page is read with its documents; set before the first read."""
         self._unmerged = 0
         """Full-text rows written or deleted since the last ``merge_full_text`` (since opening)."""
-        self.fields = {row[1]: StoreField(row[0], row[1], *(bool(flag) for flag in row[2:])) for row in writer.execute(
-            "SELECT id, name, terms, search, sorted_text, sorted_number FROM fields ORDER BY id")}
+        self.fields: Mapping[str, StoreField] = {
+            row[1]: StoreField(row[0], row[1], *(bool(flag) for flag in row[2:])) for row in writer.execute(
+                "SELECT id, name, terms, search, sorted_text, sorted_number FROM fields ORDER BY id")}
+        """The file's fields; replaced, never changed in place, so a reader keeps the ones it started with."""
         self.counters = dict.fromkeys(_COUNTERS, 0)
         for key, value in writer.execute("SELECT key, value FROM meta"):
             if key in self.counters:
@@ -228,8 +233,8 @@ class IndexStore:
                 raise StorageError(f"Cannot write index {self.definition.name}: {error}") from error
             self.counters = counters
             self.last_indexed = now
-            for field in batch.new_fields:
-                self.fields[field.name] = field
+            if batch.new_fields:  # a new dict: readers hold the one they started with
+                self.fields = {**self.fields, **{field.name: field for field in batch.new_fields}}
         return ApplyResult(batch.successes, batch.failures)
 
     def _write(self, rows: _Batch, position: int) -> tuple[dict[str, int], str]:
@@ -353,8 +358,8 @@ class IndexStore:
             except sqlite3.Error as error:
                 db.execute("ROLLBACK")
                 raise StorageError(f"Cannot sort index {self.definition.name} by {field}: {error}") from error
-            self.fields[field] = (dataclasses.replace(known, sorted_text=True) if form == "text"
-                                  else dataclasses.replace(known, sorted_number=True))
+            self.fields = {**self.fields, field: dataclasses.replace(known, sorted_text=True) if form == "text"
+                           else dataclasses.replace(known, sorted_number=True)}
 
     # ---------------------------------------------------------------- reading
 
@@ -371,15 +376,22 @@ class IndexStore:
 
     @contextmanager
     def reader(self) -> Iterator[IndexReader]:
-        """An ``IndexReader`` over one snapshot of the file."""
-        with self.snapshot() as db:
-            yield IndexReader(db, dict(self.fields), self._frequencies)
+        """An ``IndexReader`` over one snapshot of the file (and of the attached documents)."""
+        self._check_open()
+        connection = self._reader()
+        connection.execute("BEGIN")
+        try:
+            yield IndexReader(connection, self.fields, self._frequencies, self.documents_file)
+        finally:
+            connection.execute("COMMIT")
 
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = _connect(self.path)
             register_functions(connection)
+            if self.documents_file is not None:
+                connection.execute("ATTACH DATABASE ? AS store", (str(self.documents_file),))
             self._local.connection = connection
             with self._readers_lock:
                 self._readers.append(connection)
@@ -437,7 +449,7 @@ class IndexStore:
 class _Batch:
     """The rows of one batch (an ``IndexBatch``): what the definition removes, adds and fails."""
 
-    def __init__(self, db: sqlite3.Connection, storage: DocumentStorage | None, fields: dict[str, StoreField],
+    def __init__(self, db: sqlite3.Connection, storage: DocumentStorage | None, fields: Mapping[str, StoreField],
                  definition: IndexDefinition) -> None:
         self.db = db
         self.storage = storage

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from rookdb.indexes import plan
 from rookdb.indexes.reader import IndexReader
 from rookdb.query import ast
@@ -77,6 +79,8 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
     distinct = query.select is not None and query.select.distinct
     end = None if take is None else skip + take
     scores: dict[int, float] | None = None
+    joined = _reads_with_documents(reader, source, query.select, shape, bindings)
+    bodies: dict[int, bytes | None] | None = None
     searched = _lone_search(where, bindings) if scored and order_by_score and not query.order_by else None
     if searched is not None and not distinct:
         # One search() ranks and cuts its page in SQL: only the page's scores reach Python.
@@ -103,12 +107,20 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
             window = _ordered(reader, condition, query.order_by, planner, bindings, 0 if distinct else skip,
                               None if distinct else take, total)
         else:
-            window = reader.documents(condition, skip, take)
+            if joined:
+                read = reader.page(condition, skip, take)
+                window = [doc for doc, _ in read]
+                bodies = dict(read)
+            else:
+                window = reader.documents(condition, skip, take)
             # A page that ends before its size shows the total; only a full (or skipped-past) one needs a count.
             complete = (take is None or len(window) < take) and (window or skip == 0)
             total = skip + len(window) if complete else reader.count(condition)
     deadline.check()
-    loaded = _load(reader, source, window, query.select, shape, bindings)
+    if joined:
+        loaded = [(doc, orjson.loads(body)) for doc, body in _with_bodies(reader, window, bodies)]
+    else:
+        loaded = _load(reader, source, window, query.select, shape, bindings)
     rows = [render(doc, scores[number] if scores is not None and needs_scores else None, query.select, bindings)
             for number, doc in deadline.paced(loaded)]
     if distinct:
@@ -272,6 +284,23 @@ def _load(reader: IndexReader, source: DocumentSource, documents: Sequence[int],
     loaded = many(names) if many is not None else [source.get_document(name) for name in names]
     return [(doc, {**body, **stored[doc]} if doc in stored else body)
             for doc, body in zip(wanted, loaded, strict=True) if body is not None]
+
+
+def _reads_with_documents(reader: IndexReader, source: DocumentSource, select: ast.Select | None,
+                          shape: IndexShape, bindings: Bindings) -> bool:
+    """True when the index reads the page's documents itself, in the statement that finds them: the
+    source's documents are those of the database file the index attached, and the page is made of them
+    as stored (no stored results, no stored fields to project)."""
+    if reader.documents_file is None or getattr(source, "documents_file", None) != reader.documents_file:
+        return False
+    return not shape.results_stored and not (shape.stored_fields and _projected_fields(select, bindings))
+
+
+def _with_bodies(reader: IndexReader, documents: Sequence[int], bodies: Mapping[int, bytes | None] | None
+                 ) -> list[tuple[int, bytes]]:
+    """The documents still stored, in order, with their bodies (read now unless the page came with them)."""
+    found = reader.bodies(documents) if bodies is None else bodies
+    return [(doc, body) for doc in documents if (body := found.get(doc)) is not None]
 
 
 def _projected_fields(select: ast.Select | None, bindings: Bindings) -> frozenset[str] | None:

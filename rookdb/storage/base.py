@@ -13,6 +13,7 @@ import abc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -251,6 +252,10 @@ class DocumentStorage(abc.ABC):
     local_reads: bool = False
     """True when a read by id is a lookup in a local file that answers in microseconds and never waits
     for a writer, so a caller on the event loop may make it in place instead of handing it to a thread."""
+    documents_file: Path | None = None
+    """The local SQLite file whose ``documents`` table (``lower_id``, ``body``) holds these documents, when
+    there is one: an index file attaches it to read a query's page and its documents in one statement.
+    None when the documents live elsewhere (a server the backend talks to)."""
 
     @abc.abstractmethod
     def add_commit_listener(self, listener: CommitListener) -> None:

@@ -274,6 +274,7 @@ class SqliteStorage(DocumentStorage):
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
+        self.documents_file = path
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.Lock()
         self._listeners: list[CommitListener] = []

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from rookdb.indexes import plan
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, FieldIndexing
 from rookdb.indexes.store import IndexStore
 from rookdb.storage.sqlite import SqliteStorage
-from tests.support.storage import put
+from tests.support.storage import delete, put
 
 PRODUCTS = AutoMapDefinition("Products", [
     AutoIndexField("Name", ("Name",), frozenset({FieldIndexing.DEFAULT, FieldIndexing.SEARCH})),
@@ -59,3 +60,42 @@ def test_value_matches_come_in_document_order(store: IndexStore, condition: plan
         assert everything == sorted(everything) and len(everything) == reader.count(condition)
         end = None if take is None else skip + take
         assert reader.documents(condition, skip, take) == everything[skip:end]
+
+
+@pytest.fixture
+def attached(storage: SqliteStorage, folder: Path) -> Iterator[IndexStore]:
+    """The index of ``store`` with the database file attached, as the registry opens it."""
+    folder.mkdir()
+    store = IndexStore.create(folder / "a.index.sqlite3", PRODUCTS)
+    store.documents_file = storage.documents_file
+    for number, name in enumerate(NAMES):
+        put(storage, f"Products/{number}", Name=name, Cat=f"c{number % 3}")
+    store.apply(storage.changes_since(0, 100, "Products"), storage.last_etag())
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize(("skip", "take"), [(0, None), (1, 2), (0, 0), (3, 10), (9, None)])
+def test_a_page_comes_with_its_documents_as_stored_now(attached: IndexStore, storage: SqliteStorage,
+                                                       skip: int, take: int | None) -> None:
+    put(storage, "Products/1", Name="changed since indexed", Cat="c1")  # the index still holds the old version
+    delete(storage, "Products/4")
+    condition = plan.Equals("Cat", frozenset({("str", "c1")}))
+    with attached.reader() as reader:
+        documents = reader.documents(condition, skip, take)
+        page = reader.page(condition, skip, take)
+        ids = reader.ids(documents)
+        bodies = reader.bodies(reversed(documents))
+    assert [doc for doc, _ in page] == documents  # deleted ones keep their place: the page's count is the index's
+    assert dict(page) == bodies and set(bodies) == set(documents)
+    expected = {doc: None if stored is None else stored.body
+                for doc, stored in zip(documents, storage.get_many([ids[doc] for doc in documents]), strict=True)}
+    assert bodies == expected
+    if skip == 0 and take is None:
+        assert [orjson.loads(body)["Name"] if body else None for _, body in page] == \
+            ["changed since indexed", None, "tea chai"]
+
+
+def test_a_reader_without_the_database_file_reads_no_documents(store: IndexStore) -> None:
+    with store.reader() as reader:
+        assert reader.documents_file is None

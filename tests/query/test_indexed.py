@@ -210,6 +210,23 @@ def test_unsupported_clauses_name_their_position(database: tuple[StorageSource, 
     assert raised.value.position == text.index("id()")
 
 
+@pytest.mark.parametrize("text", [
+    "from Products where Discontinued = true",
+    "from Products where PricePerUnit between 10 and 20 limit 4, 3",
+    "from Products where PricePerUnit > 20 order by PricePerUnit as double desc limit 5",
+    "from Products where search(Name, 'chai tea') or Category = 'categories/1-A'",
+])
+def test_the_page_read_with_the_index_equals_the_one_loaded_by_id(database: tuple[StorageSource, IndexRegistry],
+                                                                 text: str) -> None:
+    source, registry = database
+    elsewhere = StorageSource(source.storage)
+    elsewhere.documents_file = None  # a source the index did not attach: it loads the page by id
+    before = source.loaded
+    joined, loaded = run_dynamic(text, {}, source, registry), run_dynamic(text, {}, elsewhere, registry)
+    assert joined.results == loaded.results and joined.total_results == loaded.total_results
+    assert 0 < elsewhere.loaded == len(loaded.results) and source.loaded == before
+
+
 ORDERED = [
     "from Products order by Name",
     "from Products order by PricePerUnit",

@@ -22,6 +22,7 @@ class StorageSource:
 
     def __init__(self, storage: DocumentStorage) -> None:
         self.storage = storage
+        self.documents_file = storage.documents_file  # indexes read the page's documents with it
         self.scans = 0
         self.loaded = 0
 

@@ -243,6 +243,8 @@ class PostgresStorage(DocumentStorage):
     writes (told at commit).
     """
 
+    documents_file = None  # the documents live on the PostgreSQL server: indexes load them by id
+
     def __init__(self, pool: Pool, schema: str, name: str, feed: FeedListener | None = None,
                  channel: str = "") -> None:
         self.schema = schema
