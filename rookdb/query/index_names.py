@@ -46,6 +46,25 @@ def index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> list[str]:
 
 def auto_index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> tuple[list[AutoIndexField], list[str]]:
     """The document fields the query's auto-index needs (with their uses), and its vector field names."""
+    # Parsed queries are shared (the parser caches them by text): those whose fields do not depend on
+    # their parameters keep them, as the same texts come again and again.
+    known = _fields_known.get(id(query))
+    if known is not None and known[0] is query:
+        return list(known[1]), list(known[2])
+    fields, vectors = _auto_index_fields(query, parameters)
+    if query.where is None or not any(isinstance(node, ast.Lucene | ast.VectorSearch) for node in query.where.walk()):
+        if len(_fields_known) >= _FIELDS_KNOWN_SIZE:
+            _fields_known.clear()
+        _fields_known[id(query)] = (query, tuple(fields), tuple(vectors))
+    return fields, vectors
+
+
+_FIELDS_KNOWN_SIZE = 1024
+_fields_known: dict[int, tuple[ast.Query, tuple[AutoIndexField, ...], tuple[str, ...]]] = {}
+"""Parsed queries (by identity, kept alive here so that it stays theirs) and their parameter-free fields."""
+
+
+def _auto_index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> tuple[list[AutoIndexField], list[str]]:
     fields: list[AutoIndexField] = []
     vectors: dict[str, None] = {}
     if query.where is not None:

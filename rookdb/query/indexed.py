@@ -291,7 +291,8 @@ def _reads_with_documents(reader: IndexReader, source: DocumentSource, select: a
     """True when the index reads the page's documents itself, in the statement that finds them: the
     source's documents are those of the database file the index attached, and the page is made of them
     as stored (no stored results, no stored fields to project)."""
-    if reader.documents_file is None or getattr(source, "documents_file", None) != reader.documents_file:
+    attached, offered = reader.documents_file, getattr(source, "documents_file", None)
+    if attached is None or (offered is not attached and offered != attached):  # usually the same object
         return False
     return not shape.results_stored and not (shape.stored_fields and _projected_fields(select, bindings))
 

@@ -55,7 +55,7 @@ def answer_from(chosen: QueryIndex, query: str, parsed: ast.Query, parameters: M
     """Run a query on the index chosen for it (held open by the caller), from one snapshot of it;
     ``stale`` reports that something else the query used lags behind."""
     index = chosen.index
-    order = walked_order(parsed, Bindings(parameters, parsed.source.alias, query))
+    order = walked_order(parsed, Bindings(parameters, parsed.source.alias, query)) if parsed.order_by else None
     if order is not None:
         index.ensure_sorted(order)
     etag, timestamp = index.checkpoint, index.store.last_indexed
