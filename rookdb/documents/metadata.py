@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from rookdb.errors import BadRequestError
-from rookdb.wire import ATTACHMENTS, CHANGE_VECTOR, FLAGS, LAST_MODIFIED
+from rookdb.storage.metadata import SERVER_OWNED_KEYS
 
 __all__ = [
     "EMPTY_COLLECTION",
@@ -18,11 +18,6 @@ __all__ = [
 
 EMPTY_COLLECTION = "@empty"
 
-# Clients send back the whole stored metadata on update; these keys are recomputed by the server.
-SERVER_OWNED_KEYS = frozenset({
-    "@id", CHANGE_VECTOR, LAST_MODIFIED, FLAGS, ATTACHMENTS, "@counters",
-    "@timeseries", "@index-score", "@projection", "@nested-object-types",
-})
 
 
 def collection_of(body: dict[str, Any]) -> str:

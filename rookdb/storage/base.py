@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "Attachment",
@@ -25,6 +25,7 @@ __all__ = [
     "CompareExchangeValue",
     "DocumentStorage",
     "DocumentWrite",
+    "FieldEdit",
     "Membership",
     "RecordListener",
     "StorageBackend",
@@ -122,6 +123,16 @@ class DocumentWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldEdit:
+    """One step of ``WriteTransaction.edit_fields``: ``set`` the field at ``path`` to ``value`` (a JSON
+    scalar), ``add`` the integer ``value`` to an integer field, or ``delete`` the field."""
+
+    operator: Literal["set", "add", "delete"]
+    path: tuple[str, ...]
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class CompareExchangeValue:
     """A compare-exchange entry: ``value`` is its JSON (``{"Object": ..., "@metadata": {...}}``).
 
@@ -184,6 +195,18 @@ class WriteTransaction(abc.ABC):
     def replace_many(self, replacements: Sequence[tuple[StoredDocument, dict[str, Any]]]) -> list[StoredDocument]:
         """Store new bodies of documents read in this transaction and not written since, each with the
         next etag, keeping its id, collection and attachments (patch by query); ids must be distinct."""
+
+    def edit_fields(self, lower_ids: Sequence[str], edits: Sequence[FieldEdit]) -> int | None:
+        """Apply ``edits`` in order to each existing document of ``lower_ids`` (distinct) inside the
+        database, as patch by query does: a document the edits leave equal (strictly: ``true`` is not
+        ``1``) is not written; each other one is stored as ``replace_many`` stores its body after
+        JavaScript's JSON round trip (``3.0`` becomes ``3``), taking etags in the order of
+        ``lower_ids``. Returns how many were written, or None — having written nothing — when a
+        document needs the general path (a parent that is not an object, ``add`` to a non-integer,
+        numbers or keys JavaScript would change otherwise) or the backend cannot do it in place. This
+        default always answers None."""
+        del lower_ids, edits
+        return None
 
     @abc.abstractmethod
     def write_many(self, writes: Sequence[DocumentWrite]) -> list[StoredDocument | None]:

@@ -14,6 +14,7 @@ from typing import Any
 from rookdb.wire import ATTACHMENTS, CHANGE_VECTOR, FLAGS, LAST_MODIFIED
 
 __all__ = [
+    "SERVER_OWNED_KEYS",
     "AttachmentRow",
     "apply_attachments",
     "change_vector",
@@ -23,6 +24,12 @@ __all__ = [
 ]
 
 AttachmentRow = tuple[str, str, str, int]  # name, hash, content type, size
+
+# Clients send back the whole stored metadata on update; these keys are recomputed by the server.
+SERVER_OWNED_KEYS = frozenset({
+    "@id", CHANGE_VECTOR, LAST_MODIFIED, FLAGS, ATTACHMENTS, "@counters",
+    "@timeseries", "@index-score", "@projection", "@nested-object-types",
+})
 
 
 def content_hash(content: bytes) -> str:

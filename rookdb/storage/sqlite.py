@@ -19,6 +19,7 @@ from rookdb.storage.base import (
     CommitListener,
     CompareExchangeValue,
     DocumentStorage,
+    FieldEdit,
     RecordListener,
     StorageStatistics,
     StoredDocument,
@@ -34,6 +35,7 @@ from rookdb.storage.rows import (
     prefix_bounds,
     row_to_document,
 )
+from rookdb.storage.sqlite_field_edits import edit_documents, register_functions
 
 __all__ = ["DATABASE_FILE", "SqliteStorage"]
 
@@ -140,6 +142,17 @@ class _SqliteWriteTransaction(RowWriteTransaction):
         self._db.executemany(
             "UPDATE documents SET id = ?, collection = ?, lower_collection = ?, etag = ?, change_vector = ?, "
             "last_modified = ?, body = ? WHERE lower_id = ?", [(*row[1:], row[0]) for row in rows])
+
+    def edit_fields(self, lower_ids: Sequence[str], edits: Sequence[FieldEdit]) -> int | None:
+        edited = edit_documents(self._db, lower_ids, edits, last_etag=self._etag, database_id=self._database_id,
+                                now=self._now)
+        if edited is None:
+            return None
+        self._etag += len(edited)
+        if self.committed is not None:
+            for change in edited:
+                self.committed.add(change)
+        return len(edited)
 
     def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -287,6 +300,7 @@ class SqliteStorage(DocumentStorage):
             self._writer = self._connect()
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.executescript(_SCHEMA)
+            register_functions(self._writer)
             row = self._writer.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()
             if row is None:
                 database_id = new_database_id()

@@ -3,12 +3,16 @@ patch and delete by query, and failing scripts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from ravendb import DocumentStore, PatchByQueryOperation, PatchOperation, PatchRequest, PatchStatus
 from ravendb.documents.operations.json_patch import JsonPatchDocument, JsonPatchOperation
 from ravendb.documents.operations.misc import DeleteByQueryOperation
 from ravendb.documents.queries.index_query import IndexQuery
 from ravendb.exceptions.raven_exceptions import RavenException
+
+from tests.support.waiting import wait_for
 
 
 class User:
@@ -109,3 +113,32 @@ def test_a_failing_patch_by_query_faults_its_operation(users: DocumentStore) -> 
     with pytest.raises(RavenException, match="bad"):
         operation.wait_for_completion()
     assert stored(users, "users/1").Name == "user 1"
+
+
+def test_patch_by_query_inside_the_storage_is_seen_by_loads_and_the_changes_api(store: DocumentStore) -> None:
+    with store.bulk_insert() as bulk:
+        for number in range(1, 2501):  # more than one batch
+            bulk.store_as(User(f"user {number}", number), f"users/{number}")
+    with store.open_session() as session:
+        session.store(User("already", 7), "active/1")
+        session.save_changes()
+    heard: list[Any] = []
+    observable = store.changes().for_documents_in_collection("Users")
+    close = observable.subscribe(heard.append)
+    observable.ensure_subscribe_now()
+    operation = store.operations.send_async(PatchByQueryOperation(IndexQuery(
+        "from Users update { this.Active = true; this.Age += 1; }")))
+    operation.wait_for_completion()
+    result = operation.fetch_operations_status()["Result"]
+    assert result["Total"] == 2501 and result["DocumentsProcessed"] == 2501
+    wait_for(lambda: len(heard) >= 2501, what="a notification for every patched user")
+    close()
+    assert sorted(change.key for change in heard) == sorted([f"users/{n}" for n in range(1, 2501)] + ["active/1"])
+    etags = [int(change.change_vector.split(":")[1].split("-")[0]) for change in heard]
+    assert etags == sorted(etags)  # in commit (etag) order
+    with store.open_session() as session:
+        loaded = session.load([f"users/{n}" for n in (1, 1250, 2500)], dict)
+        vectors = {doc_id: session.advanced.get_change_vector_for(document) for doc_id, document in loaded.items()}
+    assert [loaded[f"users/{n}"]["Age"] for n in (1, 1250, 2500)] == [2, 1251, 2501]
+    assert all(document["Active"] is True for document in loaded.values())
+    assert {change.key: change.change_vector for change in heard if change.key in vectors} == vectors

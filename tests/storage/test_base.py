@@ -4,13 +4,15 @@ state and record, and the backend's list of databases."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import orjson
 import pytest
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
-from rookdb.storage.base import DocumentStorage, DocumentWrite, StorageBackend, WriteTransaction
+from rookdb.storage.base import DocumentStorage, DocumentWrite, FieldEdit, StorageBackend, WriteTransaction
 from tests.support.storage import put, snapshot
 
 
@@ -422,3 +424,46 @@ def test_write_many_keeps_contents_once_and_collects_the_unreferenced(storage: D
     assert metadata["@flags"] == "HasAttachments" and metadata["@attachments"][0]["Name"] == "new"
     five = storage.get("docs/5")
     assert five is not None and orjson.loads(five.body)["@metadata"]["Kept"] is True
+
+
+def _edit_products(storage: DocumentStorage, edit: Callable[[WriteTransaction, list[str]], object]) -> list[Any]:
+    """Three products, one already edited, then ``edit`` on all of them: what listeners heard."""
+    heard: list[Any] = []
+    storage.add_commit_listener(lambda changes: heard.extend(
+        (change.etag, change.id, change.collection, change.deleted) for change in changes))
+    put(storage, "products/1", Name="Chai", Stock=3, Temp="x", Discontinued=False)
+    put(storage, "products/2", Name="Chang \"é\"", Stock=-1, Discontinued=True)
+    put(storage, "products/3", Name="Aniseed", Stock=0, Temp=1.5, Discontinued=False)
+    heard.clear()
+    with storage.write() as tx:
+        edit(tx, ["products/3", "products/1", "products/2"])
+    return heard
+
+
+def test_edit_fields_writes_what_replace_many_writes_or_nothing(backend: StorageBackend, database_name: str) -> None:
+    edits = [FieldEdit("set", ("Discontinued",), True), FieldEdit("add", ("Stock",), 2), FieldEdit("delete", ("Temp",))]
+    answers: list[int | None] = []
+    inside = backend.create(database_name)
+    heard_inside = _edit_products(inside, lambda tx, ids: answers.append(tx.edit_fields(ids, edits)))
+
+    def by_hand(tx: WriteTransaction, ids: list[str]) -> None:
+        replacements = []
+        for stored in tx.get_many(ids):
+            assert stored is not None
+            body = orjson.loads(stored.body)
+            edited = {**body, "Discontinued": True, "Stock": body["Stock"] + 2}
+            edited.pop("Temp", None)
+            edited["@metadata"] = {"@collection": "Products"}
+            if edited != {**body, "@metadata": {"@collection": "Products"}}:
+                replacements.append((stored, edited))
+        tx.replace_many(replacements)
+
+    general = backend.create(database_name + "Hand")
+    heard_general = _edit_products(general, by_hand)
+    if answers == [None]:  # the contract's default: nothing written
+        assert heard_inside == [] and inside.last_etag() == 3
+    else:
+        assert answers == [3] and heard_inside == heard_general
+        assert snapshot(inside) == snapshot(general)
+    inside.close()
+    general.close()

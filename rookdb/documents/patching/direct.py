@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from rookdb.storage.javascript_shape import js_shaped
+
 __all__ = ["DirectScript", "direct_script", "js_round_trip", "js_shaped"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -35,12 +37,6 @@ _RESERVED = frozenset({"var", "let", "const", "function", "return", "if", "else"
                        "typeof", "void", "in", "instanceof", "with", "switch", "try", "throw", "class"})
 _LARGEST_EXACT = 2 ** 53
 _MISSING: Any = object()
-# What orjson writes for a value that JSON.parse + JSON.stringify would change: a float with an integral
-# value (``1.0``, ``1e16``), an integer of 16 digits or more (beyond 2**53), an integer-like key. Each
-# may also occur inside a string; then the document is walked for nothing.
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_INTEGRAL_FLOATS = (b".0,", b".0}", b".0]")
-_INDEX_KEY = re.compile(rb'"[0-9]+":')
 
 
 class _Unsupported(Exception):
@@ -297,18 +293,6 @@ def _is_array_index(key: str) -> bool:
     return key.isdigit() and (key == "0" or key[0] != "0") and len(key) <= 10 and int(key) < 2 ** 32 - 1
 
 
-def js_shaped(body: bytes) -> bool:
-    """True when the document stored as ``body`` (orjson's encoding) comes back from JavaScript's JSON
-    unchanged, so that `js_round_trip` has nothing to do on it."""
-    # bytes.translate and `in` run in C: much faster than one regular expression over the whole body.
-    digits = body.translate(_DIGITS_AS_ZERO)
-    if b"0e" in digits or b"0E" in digits or b"0" * 16 in digits:
-        return False
-    if any(pattern in body for pattern in _INTEGRAL_FLOATS):
-        return False
-    return b'0":' not in digits or _INDEX_KEY.search(body) is None
-
-
 def js_round_trip(value: Any) -> Any:
     """``value`` as it comes back from ``JSON.parse`` + ``JSON.stringify`` in JavaScript (objects are
     changed in place where possible)."""
@@ -392,6 +376,17 @@ class DirectScript:
         # Values are bound in their JavaScript shape already; only a new integer-like key moves.
         self._keeps_shape = not any(_is_array_index(name) or _has_index_key(value)
                                     for _, path, value in bound for name in path)
+
+    @property
+    def statements(self) -> list[tuple[str, tuple[str, ...], Any]]:
+        """(operator, path below ``this``, bound value) in script order; operators ``=``, ``+=``, ``-=``,
+        ``delete``; values are in their JavaScript shape."""
+        return list(self._statements)
+
+    @property
+    def keeps_shape(self) -> bool:
+        """False when a statement writes an integer-like key (JavaScript moves those first)."""
+        return self._keeps_shape
 
     def apply(self, document: dict[str, Any], *, shaped: bool = False) -> bool:
         """Run the script on ``document`` in place; False (``document`` unchanged) when the JavaScript

@@ -174,7 +174,7 @@ class Patcher:
             if not isinstance(outcome.document, dict):
                 raise ScriptError(f"The patch script left document '{document.id}' as something else than an "
                                   "object.")
-            if outcome.document != original:
+            if not _same_json(outcome.document, original):
                 changed.append((document, outcome.document))
         self.database.replace_many_in(tx, changed)
         return len(changed)

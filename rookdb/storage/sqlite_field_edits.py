@@ -1,0 +1,223 @@
+"""``WriteTransaction.edit_fields`` on SQLite: patch by query as a few set-based statements per batch.
+
+No document is parsed in Python. One statement classifies every listed document inside SQLite (JSON
+functions over the stored text): unchanged, changed, or needing the general path; a second numbers the
+changed ones in list order; then one ``UPDATE`` per shape of document rewrites their bodies with
+``json_set``/``json_remove`` and stamps etag, change vector and ``@last-modified``.
+
+Why the result is byte for byte what the general path stores (parse, edit, JavaScript's JSON round
+trip, ``replace_many``): SQLite copies the text of every value it does not touch, and stored bodies
+are orjson's compact JSON, so untouched values keep their bytes; new values go in as orjson's text.
+What the round trip would change is handled or refused per document: a float with an integral value
+(``3.0``) becomes the integer it reads back as, below 1e15; larger integral floats, integers beyond
+2**53 and integer-like keys (JavaScript moves those first) send the batch to the general path. The
+metadata must end with ``@id``, ``@change-vector``, ``@last-modified`` and hold no other server-owned
+key, and the document no attachment: then stamping in place keeps the key order the general path
+writes.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from rookdb.storage.base import CommittedChange, FieldEdit
+from rookdb.storage.javascript_shape import js_changes
+from rookdb.storage.metadata import SERVER_OWNED_KEYS, change_vector
+from rookdb.wire import CHANGE_VECTOR, LAST_MODIFIED
+
+__all__ = ["edit_documents", "register_functions"]
+
+_LARGEST_EXACT = 2 ** 53
+_MAX_SHAPES = 16
+"""Distinct sets of integral floats among a batch's changed documents: one ``UPDATE`` each."""
+_MAX_FIXES = 40
+"""Integral floats one document may carry here (two function arguments each)."""
+_SEPARATOR = "\x1f"
+_UNCHANGED, _CHANGED, _GENERAL = 0, 1, 2
+
+_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS field_edit_rows (pos INTEGER PRIMARY KEY, lower_id TEXT NOT NULL, "
+    "state INTEGER NOT NULL, fixes TEXT)",
+    # Rows are numbered from 1 in insertion order: the changed documents' etags, less the last one.
+    "CREATE TEMP TABLE IF NOT EXISTS field_edit_changes (n INTEGER PRIMARY KEY, lower_id TEXT NOT NULL, "
+    "fixes TEXT NOT NULL)",
+)
+
+# Server-owned metadata keys that the general path drops and puts back last. A body naming one anywhere
+# takes that path (outside metadata such keys occur in practice nowhere).
+_SERVER_KEY = re.compile(b'"(?:' + b"|".join(re.escape(key.encode()) for key in sorted(
+    SERVER_OWNED_KEYS - {"@id", CHANGE_VECTOR, LAST_MODIFIED})) + b')":')
+_PLAIN, _NUMBERS, _GENERAL_KIND = 0, 1, 2
+
+
+def _body_kind(body: bytes | str, vector: str) -> int:
+    """What the bytes of a stored body show: plain, numbers JavaScript may change (to look at in the
+    parsed tree), or the general path's business (a server-owned key, an integer-like key). The change
+    vector is left out: its database id is random text that often reads as a number with an exponent.
+    (Scanning bytes in Python is several times faster than SQLite's text searches.)"""
+    scanned = body.encode() if isinstance(body, str) else body
+    if _SERVER_KEY.search(scanned) is not None:
+        return _GENERAL_KIND
+    numbers, keys = js_changes(scanned.replace(vector.encode(), b""))
+    return _GENERAL_KIND if keys else _NUMBERS if numbers else _PLAIN
+
+
+def register_functions(db: sqlite3.Connection) -> None:
+    """Make ``edit_documents``'s SQL functions known to a connection (once: registering one expires its
+    prepared statements)."""
+    db.create_function("rookdb_body_kind", 2, _body_kind, deterministic=True)
+
+
+_INTEGRAL_FLOAT = "j.type = 'real' AND j.atom = CAST(j.atom AS INTEGER)"
+# Numbers the round trip would change that no edit here mends: integers beyond 2**53, integral floats
+# from 1e15 on (below, the integer they become is exact).
+_HAZARD = (f"(j.type = 'integer' AND (j.atom > {_LARGEST_EXACT} OR j.atom < -{_LARGEST_EXACT})) "
+           f"OR ({_INTEGRAL_FLOAT} AND abs(j.atom) >= 1e15)")
+# The paths of the integral floats (char 31 between them), '' for none, NULL when the document needs
+# the general path. (A simple CASE calls rookdb_body_kind once; json_tree builds its key and path
+# columns per row on demand, so only the numbers' rows are looked at.)
+_FIXES = (f"CASE rookdb_body_kind(d.body, d.change_vector) WHEN {_PLAIN} THEN '' WHEN {_NUMBERS} THEN "
+          f"(SELECT CASE WHEN max({_HAZARD}) THEN NULL ELSE coalesce(group_concat(CASE WHEN {_INTEGRAL_FLOAT} "
+          "THEN j.fullkey END, char(31)), '') END FROM json_tree(CAST(d.body AS TEXT)) AS j "
+          "WHERE j.type IN ('integer', 'real')) END")
+# The metadata ends with the three keys the server stamps, in the order it stamps them. The current
+# change vector occurs nowhere else in a body (a copy of the metadata holds an older one), so finding
+# this text anywhere means it closes the metadata. (Change vectors and timestamps hold nothing that
+# JSON escapes.)
+_TAIL = (f"'\"@id\":' || json_quote(d.id) || ',\"{CHANGE_VECTOR}\":\"' || d.change_vector "
+         f"|| '\",\"{LAST_MODIFIED}\":\"' || d.last_modified || '\"}}'")
+_ROOT = "$.\"@metadata\""
+_STAMPS = f"'{_ROOT}.\"{CHANGE_VECTOR}\"', {{vector}}, '{_ROOT}.\"{LAST_MODIFIED}\"', ?"
+
+
+def _path(path: Sequence[str]) -> str:
+    return "$" + "".join(f'."{key}"' for key in path)
+
+
+def _equal(edit: FieldEdit, params: list[Any]) -> str:
+    """SQL true when the field already holds the value ``edit`` sets (``true`` is not ``1``)."""
+    path = _path(edit.path)
+    value = edit.value
+    params.append(path)
+    if value is None or isinstance(value, bool):
+        return f"json_type(doc, ?) = '{'null' if value is None else str(value).lower()}'"
+    if isinstance(value, str):
+        params += [path, value]
+        return "(json_type(doc, ?) = 'text' AND json_extract(doc, ?) = ?)"
+    if isinstance(value, int):
+        params += [path, value]
+        return "(json_type(doc, ?) IN ('integer', 'real') AND json_extract(doc, ?) = ?)"
+    # A float with a fraction: the same double has the same shortest text.
+    params += [path, orjson.dumps(value).decode()]
+    return "(json_type(doc, ?) = 'real' AND (doc -> ?) = ?)"
+
+
+def _classify(edits: Sequence[FieldEdit]) -> tuple[str, list[Any]]:
+    """The statement filling ``field_edit_rows``; the ids (a JSON array) are bound last."""
+    params: list[Any] = []
+    general: list[str] = ["instr(doc, tail) = 0",
+                          "EXISTS (SELECT 1 FROM main.attachments AS a WHERE a.lower_doc_id = listed.lower_id)"]
+    for edit in edits:
+        for depth in range(1, len(edit.path)):
+            general.append("coalesce(json_type(doc, ?) <> 'object', 1)")
+            params.append(_path(edit.path[:depth]))
+        if edit.operator == "add":
+            path = _path(edit.path)
+            general.append(f"coalesce(json_type(doc, ?) <> 'integer' "
+                           f"OR abs(json_extract(doc, ?) + ?) > {_LARGEST_EXACT}, 1)")
+            params += [path, path, edit.value]
+    changed: list[str] = []
+    for edit in edits:
+        if edit.operator == "add":
+            if edit.value != 0:
+                changed.append("1")
+        elif edit.operator == "delete":
+            changed.append("json_type(doc, ?) IS NOT NULL")
+            params.append(_path(edit.path))
+        else:
+            changed.append(f"NOT coalesce({_equal(edit, params)}, 0)")
+    sql = (
+        "INSERT INTO temp.field_edit_rows (pos, lower_id, state, fixes) "
+        f"SELECT pos, lower_id, CASE WHEN {' OR '.join(general)} THEN {_GENERAL} "
+        f"WHEN {' OR '.join(changed) or '0'} THEN {_CHANGED} ELSE {_UNCHANGED} END, fixes FROM ("
+        f"SELECT b.key AS pos, d.lower_id AS lower_id, CAST(d.body AS TEXT) AS doc, {_TAIL} AS tail, "
+        f"{_FIXES} AS fixes FROM json_each(?) AS b CROSS JOIN main.documents AS d ON d.lower_id = b.value"
+        ") AS listed")
+    return sql, params
+
+
+def _rewrite(edits: Sequence[FieldEdit], fixes: list[str], last_etag: int, database_id: str, now: str
+             ) -> tuple[str, list[Any]]:
+    """The ``UPDATE`` of the changed documents whose integral floats are at ``fixes``."""
+    doc = "CAST(documents.body AS TEXT)"
+    # change_vector(etag, database_id) in SQL
+    prefix, suffix = change_vector(0, database_id).split("0", 1)
+    vector = "(? || c.etag || ?)"
+    params: list[Any] = []
+    body = doc
+    pending: list[str] = []  # the arguments of the json_set being gathered
+    for fix in fixes:  # first: the round trip happens before the script runs
+        pending.append(f"?, CAST(json_extract({doc}, ?) AS INTEGER)")
+        params += [fix, fix]
+    for edit in edits:
+        path = _path(edit.path)
+        if edit.operator == "delete":
+            if pending:
+                body = f"json_set({body}, {', '.join(pending)})"
+                pending = []
+            body = f"json_remove({body}, ?)"
+            params.append(path)
+        elif edit.operator == "add":
+            pending.append(f"?, json_extract({doc}, ?) + ?")
+            params += [path, path, edit.value]
+        else:
+            pending.append("?, json(?)")
+            params += [path, orjson.dumps(edit.value).decode()]
+    pending.append(_STAMPS.format(vector=vector))
+    params += [prefix, suffix, now]
+    body = f"json_set({body}, {', '.join(pending)})"
+    sql = (f"UPDATE main.documents SET etag = c.etag, change_vector = {vector}, last_modified = ?, "
+           f"body = CAST({body} AS BLOB) FROM (SELECT lower_id, ? + n AS etag FROM temp.field_edit_changes "
+           "WHERE fixes = ?) AS c WHERE main.documents.lower_id = c.lower_id "
+           "RETURNING etag, id, collection, change_vector")
+    return sql, [prefix, suffix, now, *params, last_etag, _SEPARATOR.join(fixes)]
+
+
+def edit_documents(db: sqlite3.Connection, lower_ids: Sequence[str], edits: Sequence[FieldEdit], *,
+                   last_etag: int, database_id: str, now: str) -> list[CommittedChange] | None:
+    """Apply ``edits`` to the listed documents (see ``WriteTransaction.edit_fields``) with the etags
+    after ``last_etag``; the writes in etag order, or None, having written nothing, when a document
+    needs the general path."""
+    for table in _TABLES:
+        db.execute(table)
+    try:
+        classify, params = _classify(edits)
+        db.execute(classify, [*params, orjson.dumps(list(lower_ids)).decode()])
+        worst, shapes = db.execute(
+            f"SELECT max(CASE WHEN fixes IS NULL THEN {_GENERAL} ELSE state END), "
+            f"json_group_array(DISTINCT fixes) FILTER (WHERE state = {_CHANGED}) FROM temp.field_edit_rows"
+        ).fetchone()
+        if worst == _GENERAL:
+            return None
+        split = [shape.split(_SEPARATOR) if shape else [] for shape in orjson.loads(shapes)]
+        # (A JSON path cannot name a key holding a quote.)
+        if len(split) > _MAX_SHAPES or any(len(fixes) > _MAX_FIXES or any('\\"' in fix for fix in fixes)
+                                           for fixes in split):
+            return None
+        db.execute("INSERT INTO temp.field_edit_changes (lower_id, fixes) SELECT lower_id, fixes "
+                   f"FROM temp.field_edit_rows WHERE state = {_CHANGED} ORDER BY pos")
+        written: list[CommittedChange] = []
+        for fixes in split:
+            rewrite, rewrite_params = _rewrite(edits, fixes, last_etag, database_id, now)
+            written += [CommittedChange(etag, doc_id, collection, vector, False)
+                        for etag, doc_id, collection, vector in db.execute(rewrite, rewrite_params)]
+        written.sort(key=lambda change: change.etag)
+        return written
+    finally:
+        db.execute("DELETE FROM temp.field_edit_rows")
+        db.execute("DELETE FROM temp.field_edit_changes")
