@@ -122,7 +122,7 @@ def matching_ids(database: Database, query: str, parameters: dict[str, Any],
     parsed = parse_query(query)
     if parsed.source.kind != "index" and parsed == ast.Query(parsed.source):
         # A whole collection, in the order a scan reads it: no document needs parsing to list it.
-        return [document.id for document in database.storage.iter_collection(parsed.source.name)]
+        return database.storage.collection_ids(parsed.source.name)
     result = run_query(database, query, parameters, indexes=indexes, vectors=vectors)
     ids: list[str] = []
     for row in result.results:

@@ -309,6 +309,11 @@ class DocumentStorage(abc.ABC):
     def iter_collection(self, collection: str | None) -> Iterator[StoredDocument]:
         """Documents of a collection (case-insensitive) in etag order; None means every document."""
 
+    def collection_ids(self, collection: str | None) -> list[str]:
+        """The ids of ``iter_collection``'s documents, in its order (a backend may read them without
+        the bodies)."""
+        return [document.id for document in self.iter_collection(collection)]
+
     @abc.abstractmethod
     def list_by_prefix(self, prefix: str, start: int, page_size: int, start_after: str | None = None
                        ) -> list[StoredDocument]:

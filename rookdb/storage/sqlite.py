@@ -414,6 +414,12 @@ class SqliteStorage(DocumentStorage):
 
         return in_etag_order(page, _PAGE)
 
+    def collection_ids(self, collection: str | None) -> list[str]:
+        if collection is None:
+            return [row[0] for row in self._read("SELECT id FROM documents ORDER BY etag")]
+        return [row[0] for row in self._read(
+            "SELECT id FROM documents WHERE lower_collection = ? ORDER BY etag", (collection.lower(),))]
+
     def list_by_prefix(
         self, prefix: str, start: int, page_size: int, start_after: str | None = None
     ) -> list[StoredDocument]:

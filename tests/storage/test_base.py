@@ -211,6 +211,8 @@ def test_bulk_put_many_replaces_and_revives(storage: DocumentStorage) -> None:
         assert existing == {"orders/2": ("Orders/2", "Orders")}
         tx.put_many(documents, existing)
     assert [document.id for document in storage.iter_collection("ORDERS")] == ["orders/1", "Orders/2", "orders/3"]
+    assert storage.collection_ids("ORDERS") == ["orders/1", "Orders/2", "orders/3"]
+    assert storage.collection_ids(None) == [document.id for document in storage.iter_collection(None)]
     third = storage.get("orders/3")
     assert third is not None and orjson.loads(third.body)["Total"] == 30
     assert [change.deleted for change in storage.changes_since(0, 100)] == [False, False, False]
