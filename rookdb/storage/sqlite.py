@@ -35,7 +35,7 @@ from rookdb.storage.rows import (
     prefix_bounds,
     row_to_document,
 )
-from rookdb.storage.sqlite_field_edits import edit_documents, register_functions
+from rookdb.storage.sqlite_field_edits import edit_documents
 
 __all__ = ["DATABASE_FILE", "SqliteStorage"]
 
@@ -300,7 +300,6 @@ class SqliteStorage(DocumentStorage):
             self._writer = self._connect()
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.executescript(_SCHEMA)
-            register_functions(self._writer)
             row = self._writer.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()
             if row is None:
                 database_id = new_database_id()

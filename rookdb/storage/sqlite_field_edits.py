@@ -30,7 +30,7 @@ from rookdb.storage.javascript_shape import js_changes
 from rookdb.storage.metadata import SERVER_OWNED_KEYS, change_vector
 from rookdb.wire import CHANGE_VECTOR, LAST_MODIFIED
 
-__all__ = ["edit_documents", "register_functions"]
+__all__ = ["edit_documents"]
 
 _LARGEST_EXACT = 2 ** 53
 _MAX_SHAPES = 16
@@ -55,22 +55,30 @@ _SERVER_KEY = re.compile(b'"(?:' + b"|".join(re.escape(key.encode()) for key in 
 _PLAIN, _NUMBERS, _GENERAL_KIND = 0, 1, 2
 
 
-def _body_kind(body: bytes | str, vector: str) -> int:
+def _body_kind(body: bytes) -> int:
     """What the bytes of a stored body show: plain, numbers JavaScript may change (to look at in the
-    parsed tree), or the general path's business (a server-owned key, an integer-like key). The change
-    vector is left out: its database id is random text that often reads as a number with an exponent.
-    (Scanning bytes in Python is several times faster than SQLite's text searches.)"""
-    scanned = body.encode() if isinstance(body, str) else body
-    if _SERVER_KEY.search(scanned) is not None:
+    parsed tree), or the general path's business (a server-owned key, an integer-like key)."""
+    if _SERVER_KEY.search(body) is not None:
         return _GENERAL_KIND
-    numbers, keys = js_changes(scanned.replace(vector.encode(), b""))
+    numbers, keys = js_changes(body)
     return _GENERAL_KIND if keys else _NUMBERS if numbers else _PLAIN
 
 
-def register_functions(db: sqlite3.Connection) -> None:
-    """Make ``edit_documents``'s SQL functions known to a connection (once: registering one expires its
-    prepared statements)."""
-    db.create_function("rookdb_body_kind", 2, _body_kind, deterministic=True)
+def _body_kinds(db: sqlite3.Connection, listed: str, database_id: str) -> str:
+    """The kind of each listed document, one digit per position of ``listed`` (a JSON array of ids).
+
+    Scanning bytes is several times faster in Python than with SQLite's text searches, and the
+    bodies are only scanned, never parsed: most batches are plain as a whole, found with one scan of
+    all their bodies at once. The database id is left out (change vectors hold it): it is random text
+    that often reads like a number with an exponent."""
+    rows = db.execute("SELECT b.key, d.body FROM json_each(?) AS b CROSS JOIN main.documents AS d "
+                      "ON d.lower_id = b.value", (listed,)).fetchall()
+    kinds = bytearray(b"0" * (max((position for position, _ in rows), default=-1) + 1))
+    noise = database_id.encode()
+    if _body_kind(b"\0".join(body for _, body in rows).replace(noise, b"")) != _PLAIN:
+        for position, body in rows:
+            kinds[position] = ord("0") + _body_kind(bytes(body).replace(noise, b""))
+    return kinds.decode()
 
 
 _INTEGRAL_FLOAT = "j.type = 'real' AND j.atom = CAST(j.atom AS INTEGER)"
@@ -79,9 +87,9 @@ _INTEGRAL_FLOAT = "j.type = 'real' AND j.atom = CAST(j.atom AS INTEGER)"
 _HAZARD = (f"(j.type = 'integer' AND (j.atom > {_LARGEST_EXACT} OR j.atom < -{_LARGEST_EXACT})) "
            f"OR ({_INTEGRAL_FLOAT} AND abs(j.atom) >= 1e15)")
 # The paths of the integral floats (char 31 between them), '' for none, NULL when the document needs
-# the general path. (A simple CASE calls rookdb_body_kind once; json_tree builds its key and path
-# columns per row on demand, so only the numbers' rows are looked at.)
-_FIXES = (f"CASE rookdb_body_kind(d.body, d.change_vector) WHEN {_PLAIN} THEN '' WHEN {_NUMBERS} THEN "
+# the general path. (The kinds are bound as a text of digits. json_tree builds its key and path columns
+# per row on demand, so only the numbers' rows are looked at.)
+_FIXES = (f"CASE CAST(substr(?, b.key + 1, 1) AS INTEGER) WHEN {_PLAIN} THEN '' WHEN {_NUMBERS} THEN "
           f"(SELECT CASE WHEN max({_HAZARD}) THEN NULL ELSE coalesce(group_concat(CASE WHEN {_INTEGRAL_FLOAT} "
           "THEN j.fullkey END, char(31)), '') END FROM json_tree(CAST(d.body AS TEXT)) AS j "
           "WHERE j.type IN ('integer', 'real')) END")
@@ -118,7 +126,7 @@ def _equal(edit: FieldEdit, params: list[Any]) -> str:
 
 
 def _classify(edits: Sequence[FieldEdit]) -> tuple[str, list[Any]]:
-    """The statement filling ``field_edit_rows``; the ids (a JSON array) are bound last."""
+    """The statement filling ``field_edit_rows``; the kinds and the ids (a JSON array) are bound last."""
     params: list[Any] = []
     general: list[str] = ["instr(doc, tail) = 0",
                           "EXISTS (SELECT 1 FROM main.attachments AS a WHERE a.lower_doc_id = listed.lower_id)"]
@@ -196,8 +204,9 @@ def edit_documents(db: sqlite3.Connection, lower_ids: Sequence[str], edits: Sequ
     for table in _TABLES:
         db.execute(table)
     try:
+        listed = orjson.dumps(list(lower_ids)).decode()
         classify, params = _classify(edits)
-        db.execute(classify, [*params, orjson.dumps(list(lower_ids)).decode()])
+        db.execute(classify, [*params, _body_kinds(db, listed, database_id), listed])
         worst, shapes = db.execute(
             f"SELECT max(CASE WHEN fixes IS NULL THEN {_GENERAL} ELSE state END), "
             f"json_group_array(DISTINCT fixes) FILTER (WHERE state = {_CHANGED}) FROM temp.field_edit_rows"
