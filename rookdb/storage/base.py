@@ -125,7 +125,8 @@ class DocumentWrite:
 @dataclass(frozen=True, slots=True)
 class FieldEdit:
     """One step of ``WriteTransaction.edit_fields``: ``set`` the field at ``path`` to ``value`` (a JSON
-    scalar), ``add`` the integer ``value`` to an integer field, or ``delete`` the field."""
+    scalar in JavaScript's shape: an integral number is an int), ``add`` the integer ``value`` to an
+    integer field, or ``delete`` the field."""
 
     operator: Literal["set", "add", "delete"]
     path: tuple[str, ...]

@@ -1,9 +1,9 @@
 """``WriteTransaction.edit_fields`` on SQLite: patch by query as a few set-based statements per batch.
 
-No document is parsed in Python. One statement classifies every listed document inside SQLite (JSON
-functions over the stored text): unchanged, changed, or needing the general path; a second numbers the
-changed ones in list order; then one ``UPDATE`` per shape of document rewrites their bodies with
-``json_set``/``json_remove`` and stamps etag, change vector and ``@last-modified``.
+No document is parsed in Python. A scan of the batch's bytes and one statement (JSON functions over
+the stored text) classify every listed document: unchanged, changed, or needing the general path; a
+second numbers the changed ones in list order; then one ``UPDATE`` per shape of document rewrites
+their bodies with ``json_set``/``json_remove`` and stamps etag, change vector and ``@last-modified``.
 
 Why the result is byte for byte what the general path stores (parse, edit, JavaScript's JSON round
 trip, ``replace_many``): SQLite copies the text of every value it does not touch, and stored bodies
@@ -35,8 +35,8 @@ __all__ = ["edit_documents"]
 _LARGEST_EXACT = 2 ** 53
 _MAX_SHAPES = 16
 """Distinct sets of integral floats among a batch's changed documents: one ``UPDATE`` each."""
-_MAX_FIXES = 40
-"""Integral floats one document may carry here (two function arguments each)."""
+_MAX_PAIRS = 60
+"""Paths one ``json_set`` may set (SQLite takes at most 127 arguments per function call)."""
 _SEPARATOR = "\x1f"
 _UNCHANGED, _CHANGED, _GENERAL = 0, 1, 2
 
@@ -215,8 +215,8 @@ def edit_documents(db: sqlite3.Connection, lower_ids: Sequence[str], edits: Sequ
             return None
         split = [shape.split(_SEPARATOR) if shape else [] for shape in orjson.loads(shapes)]
         # (A JSON path cannot name a key holding a quote.)
-        if len(split) > _MAX_SHAPES or any(len(fixes) > _MAX_FIXES or any('\\"' in fix for fix in fixes)
-                                           for fixes in split):
+        if len(split) > _MAX_SHAPES or any(len(fixes) + len(edits) + 2 > _MAX_PAIRS
+                                           or any('\\"' in fix for fix in fixes) for fixes in split):
             return None
         db.execute("INSERT INTO temp.field_edit_changes (lower_id, fixes) SELECT lower_id, fixes "
                    f"FROM temp.field_edit_rows WHERE state = {_CHANGED} ORDER BY pos")

@@ -122,6 +122,13 @@ def test_patch_by_query_inside_the_storage_is_seen_by_loads_and_the_changes_api(
     with store.open_session() as session:
         session.store(User("already", 7), "active/1")
         session.save_changes()
+
+    def users() -> int:
+        with store.open_session() as session:
+            return int(session.query_collection("Users", User).count())
+
+    # The client may leave a bulk insert before the server has answered it (a race of its own).
+    wait_for(lambda: users() == 2501, what="the bulk insert to be stored")
     heard: list[Any] = []
     observable = store.changes().for_documents_in_collection("Users")
     close = observable.subscribe(heard.append)

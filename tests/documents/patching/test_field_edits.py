@@ -264,3 +264,12 @@ def test_which_scripts_the_storage_can_apply(script: str, values: dict[str, Any]
                                             expected: list[FieldEdit] | None) -> None:
     edits = field_edits(PatchRequest(script, values or {}))
     assert (list(edits) if edits is not None else None) == expected
+
+
+def test_a_script_too_long_for_one_statement_takes_the_general_path(tmp_path: Path, engine: PatchEngine) -> None:
+    ids = _seed(tmp_path / "seed")
+    request = PatchRequest(" ".join(f"this.Field{number} = {number};" for number in range(70)))
+    assert _edited_inside(tmp_path / "seed", request, ids) is None
+    inside = _run(_copy(tmp_path / "seed", tmp_path / "inside"), engine, request, ids, field_edits(request))
+    general = _run(_copy(tmp_path / "seed", tmp_path / "general"), engine, request, ids, None)
+    assert inside == general and inside["written"] == len(PRODUCTS)
