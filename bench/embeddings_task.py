@@ -13,7 +13,9 @@ provider calls by the worker's own ``provider_batches`` with the same concurrenc
 Each limit is measured just before and just after the task and the ratio uses their mean: other
 work on shared cores shifts both alike that way.
 
-(a) limit: the embedded model alone (same ONNX thread count) embedding those provider calls.
+(a) limit: the embedded model alone with every core (raw ONNX, one session of ``os.cpu_count()``
+    threads) embedding those provider calls. The server runs its default, automatic threads: every
+    core while it answers no request.
 (b) limit: the embedding server hammered directly over HTTP with those calls, at most
     ``MaxConcurrentBatches`` in flight, each split into TEI's ``max_client_batch_size`` requests.
 
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import sys
 import tempfile
@@ -84,6 +87,7 @@ DEFAULTS = Settings(environ={})
 BATCH = int(DEFAULTS["Ai.Embeddings.MaxBatchSize"])
 CONCURRENCY = int(DEFAULTS["Ai.Embeddings.MaxConcurrentBatches"])
 MODEL_THREADS = int(DEFAULTS["Ai.Embeddings.LocalModelThreads"])
+ALL_CORES = os.cpu_count() or 1
 NAME_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT, 512)
 DESCRIPTION_OPTIONS = chunking.ChunkingOptions(chunking.ChunkingMethod.PLAIN_TEXT_SPLIT_PARAGRAPHS, 64)
 
@@ -385,15 +389,16 @@ def main() -> None:
     items = products(args.documents)
     plan, chunks = provider_calls_of(items)
     texts = sum(len(call) for calls in plan for call in calls)
-    print(f"batch {BATCH} documents, {CONCURRENCY} concurrent provider calls, {MODEL_THREADS} ONNX thread(s)",
-          flush=True)
+    threads = MODEL_THREADS or f"automatic ({ALL_CORES} when idle)"
+    print(f"batch {BATCH} documents, {CONCURRENCY} concurrent provider calls, ONNX threads: server {threads}, "
+          f"limit {ALL_CORES}", flush=True)
     if args.only != "rate-limits":
         table = Table(COLUMNS, [max(len(column), 24 if n == 0 else 0) for n, column in enumerate(COLUMNS)])
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         if args.only in (None, "embedded"):
-            model = EmbeddedModel(EmbeddedModelConfig(intra_op_threads=MODEL_THREADS))
+            model = EmbeddedModel(EmbeddedModelConfig(intra_op_threads=ALL_CORES))
             connection = AiConnectionString("Bench", "bench-embedded", model_type=AiModelType.TEXT_EMBEDDINGS,
                                             embedded_settings=EmbeddedSettings())
             results.append(run_task(directory / "embedded", items, connection, "embedded model",

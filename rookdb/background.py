@@ -15,7 +15,8 @@ more work, and ``CoroutineService`` runs one coroutine on the ``ProviderLoop``, 
 loop (one thread for the whole app) where provider I/O happens.
 
 ``Foreground`` counts the requests being answered; work that can wait (a migration building a task's
-next generation) yields to them between its units.
+next generation) yields to them between its units, and ``requests_in_flight`` tells work that shares
+the process's cores (the embedded model's threads) whether any server in the process is answering.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
@@ -42,6 +44,7 @@ __all__ = [
     "Foreground",
     "LoopingService",
     "ProviderLoop",
+    "requests_in_flight",
     "stop_all",
 ]
 
@@ -95,6 +98,7 @@ class Foreground:
     def __init__(self) -> None:
         self._quiet = threading.Condition()
         self._in_flight = 0
+        _FOREGROUNDS.add(self)
 
     @contextlib.contextmanager
     def serving(self) -> Iterator[None]:
@@ -117,6 +121,14 @@ class Foreground:
         """Wait (a thread) until no request is in flight, at most ``limit`` seconds."""
         with self._quiet:
             self._quiet.wait_for(lambda: not self._in_flight, timeout=limit)
+
+
+_FOREGROUNDS: weakref.WeakSet[Foreground] = weakref.WeakSet()
+
+
+def requests_in_flight() -> bool:
+    """Whether any ``Foreground`` of this process is serving a request now."""
+    return any(foreground.busy for foreground in list(_FOREGROUNDS))
 
 
 class _Lifecycle:

@@ -93,9 +93,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Time limit of one embeddings-script run per document.", unit="milliseconds", minimum=1),
     Setting("Ai.Embeddings.ScriptMemoryLimitInMb", int, 64,
             "Memory limit of the embeddings-script engine.", unit="megabytes", minimum=8),
-    Setting("Ai.Embeddings.LocalModelThreads", int, 1,
-            "Threads the embedded model may use (RavenDB: MaxNumberOfThreadsForLocalEmbeddingsGeneration).",
-            minimum=1),
+    Setting("Ai.Embeddings.LocalModelThreads", int, 0,
+            "Threads the embedded model may use (RavenDB: MaxNumberOfThreadsForLocalEmbeddingsGeneration); 0: "
+            "every core while no request is in flight, RavenDB's share of them while one is.",
+            minimum=0),
     Setting("Indexing.MapBatchSize", int, 2048,
             "Changes an index applies per transaction (with its checkpoint) before giving others a turn.",
             scope="database", minimum=1),

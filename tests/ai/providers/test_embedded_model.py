@@ -23,6 +23,7 @@ from rookdb.ai.embedded_model import (
     get_embedded_model,
 )
 from rookdb.ai.providers import create_provider
+from rookdb.background import Foreground, requests_in_flight
 from rookdb.errors import AiBadRequestError, AiConfigurationError, AiError, AiUnavailableError
 
 PARAPHRASES = [
@@ -193,3 +194,28 @@ def test_cancelling_the_provider_ends_the_models_work_before_returning(model: Em
 
     asyncio.run(cancel_while_embedding())
     assert not model._run_lock.locked()  # nothing is still computing for the cancelled call
+
+
+def test_automatic_threads_use_every_core_only_while_no_request_is_in_flight() -> None:
+    serving = [False]
+    model = EmbeddedModel(cores=4, busy=lambda: serving[0])
+    assert (model.intra_op_threads, model.idle_threads, model.threads_now) == (2, 4, 4)
+    idle = model.embed(["a red apple", "the server is idle"])
+    serving[0] = True
+    assert model.threads_now == 2
+    busy = model.embed(["a red apple", "the server is idle"])
+    np.testing.assert_allclose(idle, busy, atol=1e-5)
+
+
+def test_a_fixed_thread_count_never_changes() -> None:
+    model = EmbeddedModel(EmbeddedModelConfig(intra_op_threads=1), cores=4, busy=lambda: False)
+    assert (model.intra_op_threads, model.idle_threads, model.threads_now) == (1, 1, 1)
+
+
+def test_any_server_answering_a_request_makes_the_model_yield() -> None:
+    foreground = Foreground()
+    model = EmbeddedModel(cores=4)
+    assert not requests_in_flight() and model.threads_now == 4
+    with foreground.serving():
+        assert requests_in_flight() and model.threads_now == 2
+    assert model.threads_now == 4
