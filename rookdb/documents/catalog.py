@@ -180,7 +180,7 @@ class DatabaseCatalog:
         leases = None if self.membership is None else TaskLeases(database.storage, self.membership)
         indexes = IndexingService(database, vectors.vector_sources())
         embeddings = EmbeddingsTasks(database, ai, self._provider_loop, leases, vectors.generation_current, indexes,
-                                     foreground=self.foreground)
+                                     foreground=self.foreground, warm_queries=vectors.warm_queries)
         services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
         ai.on_tasks_changed(embeddings.reload)
         database.on_change(indexes.wake)

@@ -4,7 +4,9 @@ cancelled or its task deleted.
 The record lists what to remove (``SectionCleanup``, written in the same record transaction as the
 swap, the cancel or the delete), so a crash half-way through only means starting again: normalizing a
 document twice writes nothing the second time. A cleaner thread works through the list a page of
-embeddings documents per transaction, then forgets the entry.
+embeddings documents per transaction, then forgets the entry. It can wait: before each page it
+yields to the requests being answered (``pace``), and its pages are small, so a query arriving
+mid-page waits for the write lock only briefly.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import threading
 from rookdb.ai.embeddings.generations import SectionCleanup, normalize_sections
 from rookdb.ai.embeddings.layout import embeddings_collection
 from rookdb.ai.embeddings.worker import state_key
+from rookdb.background import Foreground
 from rookdb.documents.ai_record import AiRecord
 from rookdb.errors import RookError
 from rookdb.storage.base import DocumentStorage
 
 __all__ = ["DEFAULT_CLEANUP_PAGE", "SectionCleaner", "dead_states"]
 
-# Embeddings documents rewritten per transaction: short enough not to hold up the task's own writes.
-DEFAULT_CLEANUP_PAGE = 256
+# Embeddings documents rewritten per transaction: a query that needs the write lock (its search term's
+# cache entry) waits for at most one page.
+DEFAULT_CLEANUP_PAGE = 64
 _JOIN_SECONDS = 2.0
 
 logger = logging.getLogger("rookdb.ai.embeddings")
@@ -45,10 +49,13 @@ def dead_states(storage: DocumentStorage, task_id: int, live: tuple[int, ...]) -
 class SectionCleaner:
     """Works through the record's clean-ups on a thread of its own; ``run`` starts it when idle."""
 
-    def __init__(self, storage: DocumentStorage, ai: AiRecord, page: int = DEFAULT_CLEANUP_PAGE) -> None:
+    def __init__(self, storage: DocumentStorage, ai: AiRecord, page: int = DEFAULT_CLEANUP_PAGE, *,
+                 foreground: Foreground | None = None) -> None:
         self._storage = storage
         self._ai = ai
         self._page = page
+        self._foreground = foreground
+        """The requests being answered: each page waits (briefly) for a moment without one."""
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._again = False
@@ -97,6 +104,8 @@ class SectionCleaner:
         collection = embeddings_collection(cleanup.collection)
         after = 0
         while not self._stopping:
+            if self._foreground is not None:
+                self._foreground.yield_to()
             changes = self._storage.changes_since(after, self._page, collection)
             if not changes:
                 return True

@@ -36,6 +36,8 @@ __all__ = ["DEFAULT_PROGRESS_REFRESH_SECONDS", "EmbeddingsTasks", "StaticMigrati
 
 VectorsReady = Callable[[str, int], bool]
 """(task identifier, generation) → True when every vector index of the task has indexed that generation."""
+WarmQueries = Callable[[str], None]
+"""Task identifier → embed its latest search terms with the task's own (new) model, before a swap."""
 
 
 class StaticMigrations(Protocol):
@@ -48,9 +50,8 @@ class StaticMigrations(Protocol):
 
     def promote_staged(self, task: str, generation: int) -> None: ...
 
-# Pending documents are counted by reading the change feed in pages of this many changes, at most
-# once per refresh interval while a task is busy (progress is polled by the Studio and the CLI).
-_PENDING_PAGE = 1024
+# Pending documents are counted at most once per refresh interval while a task is busy (progress is
+# polled by the Studio and the CLI).
 DEFAULT_PROGRESS_REFRESH_SECONDS = 1.0
 
 
@@ -68,15 +69,19 @@ class EmbeddingsTasks:
 
     def __init__(self, database: Database, ai: AiRecord, provider_loop: ProviderLoop,
                  leases: TaskLeases | None = None, vectors_ready: VectorsReady = lambda identifier, generation: True,
-                 static_indexes: StaticMigrations | None = None, *, foreground: Foreground | None = None) -> None:
+                 static_indexes: StaticMigrations | None = None, *, foreground: Foreground | None = None,
+                 warm_queries: WarmQueries = lambda identifier: None) -> None:
         self._database = database
         self._foreground = foreground
+        self._warm_queries = warm_queries
+        self._warmed: set[tuple[int, int]] = set()
+        """(task id, generation) whose latest search terms were embedded with its model already."""
         """The requests being answered: the builder of a next generation yields to them."""
         self._vectors_ready = vectors_ready
         self._static_indexes = static_indexes
         self._builders: dict[int, EmbeddingsWorker] = {}
         """Task id → the worker building the next generation, while the task migrates."""
-        self._cleaner = SectionCleaner(database.storage, ai)
+        self._cleaner = SectionCleaner(database.storage, ai, foreground=foreground)
         self.leases = leases
         self._ai = ai
         self._provider_loop = provider_loop
@@ -234,7 +239,12 @@ class EmbeddingsTasks:
 
         # Checked first without the record's write transaction: while a vector index catches up the
         # builder asks again every few hundred ms, and only the swap itself should write the record.
-        if not covered() or not self._ai.finish_migration(task.task_id, generation, covered):
+        if not covered():
+            return False
+        if (task.task_id, generation) not in self._warmed:  # the first queries after the swap hit the cache
+            self._warm_queries(task.identifier)
+            self._warmed.add((task.task_id, generation))
+        if not self._ai.finish_migration(task.task_id, generation, covered):
             return False
         if self._static_indexes is not None:  # at once: queries now embed with the new model
             self._static_indexes.promote_staged(task.identifier, generation)
@@ -274,14 +284,7 @@ class EmbeddingsTasks:
             unchanged = (cached_position, cached_etag) == (position, last_etag)
             if unchanged or (busy and now - when < DEFAULT_PROGRESS_REFRESH_SECONDS):
                 return pending
-        pending = 0
-        after = position
-        while True:
-            changes = storage.changes_since(after, _PENDING_PAGE, task.collection)
-            pending += sum(1 for change in changes if not change.deleted)
-            if len(changes) < _PENDING_PAGE:
-                break
-            after = changes[-1].etag
+        pending = storage.count(task.collection, after=position)
         self._pending_counts[(task.task_id, generation)] = (now, position, last_etag, pending)
         return pending
 

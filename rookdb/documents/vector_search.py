@@ -48,6 +48,8 @@ __all__ = [
 DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
 # Repeated search terms skip the embedded model.
 DEFAULT_QUERY_TEXT_CACHE_SIZE = 256
+# The latest search terms of each task embedded by a migration's new model before it swaps in.
+DEFAULT_WARMED_TERMS = 64
 _INDEXES_FOLDER = "indexes"
 # Finding a task field's index again after its generation was swapped out under the query.
 _SWAP_RETRIES = 3
@@ -107,6 +109,8 @@ class VectorSearchService:
                                         idle_interval=self._config.save_interval, log=logger)
         self._lock = threading.Lock()
         self._texts: OrderedDict[str, Vector] = OrderedDict()
+        self._recent_terms: dict[str, OrderedDict[str, None]] = {}
+        """Task identifier → its latest search terms (``warm_queries``)."""
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -222,11 +226,34 @@ class VectorSearchService:
         resolved = serving if serving is not None else self.serving(identifier, collection)
         task, connection_string = resolved.task, resolved.connection_string
         with self._lock:
+            terms = self._recent_terms.setdefault(identifier, OrderedDict())
+            terms[text] = None
+            terms.move_to_end(text)
+            while len(terms) > DEFAULT_WARMED_TERMS:
+                terms.popitem(last=False)
+        return list(self._embedder().embed(connection_string, task, text))
+
+    def warm_queries(self, identifier: str) -> None:
+        """Embed task ``identifier``'s latest search terms with the task's own connection string (the
+        model of the generation a migration is about to swap in), so that the first queries after the
+        swap find them in the cache instead of calling the provider. Best effort: a failure is logged."""
+        with self._lock:
+            terms = list(self._recent_terms.get(identifier, ()))
+        if not terms:
+            return
+        try:
+            task, connection_string = self.task(identifier, None)
+            self._embedder().embed_many(connection_string, task, terms)
+        except RookError as error:
+            logger.warning("Embedding the latest search terms of task '%s' with its new model failed: %s",
+                           identifier, error.message)
+
+    def _embedder(self) -> QueryEmbedder:
+        with self._lock:
             if self._query_embedder is None:
                 self._query_embedder = QueryEmbedder(self._database.storage, self._database.settings,
                                                      self._provider_loop)
-            embedder = self._query_embedder
-        return list(embedder.embed(connection_string, task, text))
+            return self._query_embedder
 
     def task_model(self, identifier: str) -> _TaskModel:
         """The model of task ``identifier``'s serving generation, with that generation (static indexes

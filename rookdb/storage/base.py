@@ -329,8 +329,9 @@ class DocumentStorage(abc.ABC):
         """Every collection with its document count."""
 
     @abc.abstractmethod
-    def count(self, collection: str | None = None) -> int:
-        """Number of documents in a collection, or in the database."""
+    def count(self, collection: str | None = None, *, after: int = 0) -> int:
+        """Number of documents in a collection, or in the database; with ``after``, only those last
+        written after that etag."""
 
     @abc.abstractmethod
     def changes_since(self, etag: int, limit: int, collection: str | None = None) -> list[Change]:

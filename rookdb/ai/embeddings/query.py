@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Coroutine, Sequence
@@ -28,11 +29,13 @@ from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
 from rookdb.ai.tokens import count_tokens
 from rookdb.background import DEFAULT_FORCED_EXIT_SECONDS, ProviderLoop
-from rookdb.errors import AiUnavailableError
+from rookdb.errors import AiUnavailableError, RookError
 from rookdb.settings import Settings
 from rookdb.storage.base import DocumentStorage, WriteTransaction
 
 __all__ = ["QueryEmbedder"]
+
+logger = logging.getLogger("rookdb.ai.embeddings")
 
 _T = TypeVar("_T")
 # Query vectors are cached unquantized: the search compares the float query with stored vectors
@@ -67,6 +70,7 @@ class QueryEmbedder:
         self._providers: dict[AiConnectionString, _Provider] = {}
         self._usage = DailyUsage(storage, query_owner(), lambda: self._cache.clock())
         self._usage_written_at = time.monotonic()
+        self._usage_pending = False
 
     @property
     def clock(self) -> Clock:
@@ -88,19 +92,26 @@ class QueryEmbedder:
         ``EmbeddingsMaxConcurrentBatches`` (else ``Ai.Embeddings.MaxConcurrentBatches``) calls at a
         time, and cached with ``task.embeddings_cache_for_querying_expiration``. A hit with less
         than half of that period left is extended to now + period. A repeated query makes no
-        provider call. Empty text gives ``[]``. Raises ``ValidationError`` for unusable chunking
-        options and an ``AiError`` when the provider fails or takes longer than ``Query.TimeoutInSec``.
+        provider call and waits for no write. Empty text gives ``[]``. Raises ``ValidationError``
+        for unusable chunking options and an ``AiError`` when the provider fails or takes longer
+        than ``Query.TimeoutInSec``.
         """
+        return self.embed_many(connection_string, task, [text])[0]
+
+    def embed_many(
+        self, connection_string: AiConnectionString, task: EmbeddingsGenerationConfiguration, texts: Sequence[str]
+    ) -> list[list[npt.NDArray[np.float32]]]:
+        """``embed`` for several texts at once: their misses go to the provider together."""
         prompt = prompts_for(connection_string).query
-        chunks = [prompt + piece for piece in chunk(text, task.chunking_options_for_querying)]
+        chunked = [[prompt + piece for piece in chunk(text, task.chunking_options_for_querying)] for text in texts]
+        chunks = {text_hash(piece): piece for pieces in chunked for piece in pieces}
         if not chunks:
-            return []
-        hashes = [text_hash(piece) for piece in chunks]
+            return [[] for _ in texts]
         identifier = connection_string.identifier
-        cached = self._cache.lookup(identifier, hashes, _QUERY_KIND)
-        misses = {digest: piece for digest, piece in zip(hashes, chunks, strict=True) if digest not in cached}
+        cached = self._cache.lookup(identifier, list(chunks), _QUERY_KIND)
+        misses = {digest: piece for digest, piece in chunks.items() if digest not in cached}
         stored = {digest: entry.data for digest, entry in cached.items()}
-        served = [piece for digest, piece in zip(hashes, chunks, strict=True) if digest in cached]
+        served = [piece for pieces in chunked for piece in pieces if text_hash(piece) in cached]
         saved = count_tokens(getattr(connection_string.settings, "model", None), served)
         usage = UsageCounts(cache_hits=len(served), tokens_saved=saved.tokens,
                             estimated_tokens_saved=saved.tokens if saved.estimated else 0)
@@ -115,7 +126,7 @@ class QueryEmbedder:
         period = task.embeddings_cache_for_querying_expiration
         now = self._cache.clock()
         stale = [digest for digest, entry in cached.items() if needs_extension(entry.expires, period, now)]
-        if misses or stale or self._usage_due():
+        if misses or stale:
             with self._storage.write() as tx:
                 now_cached, writes = self._cache.entries_in(tx, identifier, _QUERY_KIND,
                                                             {digest: stored[digest] for digest in misses}, period)
@@ -124,7 +135,9 @@ class QueryEmbedder:
                                                     {digest: cached[digest] for digest in stale}, period)
                 tx.write_many(writes)
                 self._write_usage(tx)
-        return [decode_vector(stored[digest], _QUERY_KIND) for digest in hashes]
+        elif self._usage_due():
+            self._store_usage_later()
+        return [[decode_vector(stored[text_hash(piece)], _QUERY_KIND) for piece in pieces] for pieces in chunked]
 
     def _usage_due(self) -> bool:
         return self._usage.unwritten() and time.monotonic() - self._usage_written_at >= DEFAULT_USAGE_FLUSH_SECONDS
@@ -134,6 +147,26 @@ class QueryEmbedder:
         for key, value in self._usage.changed_states().items():
             tx.set_state(key, value)
         self._usage_written_at = time.monotonic()
+
+    def _store_usage_later(self) -> None:
+        """Store the usage on a provider thread: a query served from the cache does not wait for the
+        write lock (a migration's or a task's batch may hold it)."""
+        with self._lock:
+            if self._usage_pending:
+                return
+            self._usage_pending = True
+        self._loop.submit(asyncio.to_thread(self._store_usage))
+
+    def _store_usage(self) -> None:
+        try:
+            if self._usage.unwritten():
+                with self._storage.write() as tx:
+                    self._write_usage(tx)
+        except RookError as error:  # kept in memory: the next query or ``close`` stores it
+            logger.warning("Storing the query embeddings usage failed: %s", error.message)
+        finally:
+            with self._lock:
+                self._usage_pending = False
 
     def close(self) -> None:
         """Store the usage not written yet and close the providers; a later ``embed`` creates them again."""

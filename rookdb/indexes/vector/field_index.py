@@ -253,6 +253,9 @@ class FieldIndex:
                         self._dimensions_of(width), self._dimensions_of(stacked.shape[1]),
                         field=self.spec.name).message)
                     vectors = []
+                elif self._index.holds(key, stacked):
+                    # e.g. its embeddings document was rewritten for another generation: nothing to redo
+                    continue
                 else:
                     width = stacked.shape[1]
                     keys.extend([key] * len(stacked))

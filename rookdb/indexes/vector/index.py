@@ -288,6 +288,22 @@ class VectorIndex:
 
     # ---------------------------------------------------------------- reads
 
+    def holds(self, key: int, vectors: npt.ArrayLike) -> bool:
+        """True when the document's stored rows are exactly what ``add`` would store for ``vectors``
+        (indexing them again would change nothing but the graph's work and size)."""
+        rows = as_matrix(vectors)
+        packed = self._is_packed_input(rows)
+        with self._lock.reading():
+            stored_rows = self._rows_of(key)
+            if self._vectors is None or len(stored_rows) != len(rows) or packed != self._packed:
+                return False
+            try:
+                wanted = self._stored_form(rows, packed)
+            except BadRequestError:
+                return False
+            stored = self._vectors.view[stored_rows]
+            return stored.shape == wanted.shape and bool(np.array_equal(stored, wanted))
+
     def vectors_of(self, key: int) -> npt.NDArray[Any]:
         """The stored rows of a document (unit f32, or packed bits), e.g. for ``embedding.forDoc``."""
         with self._lock.reading():

@@ -392,11 +392,11 @@ class PostgresStorage(DocumentStorage):
             "ORDER BY min(collection) COLLATE \"C\"")
         return {name: count for name, count in rows}
 
-    def count(self, collection: str | None = None) -> int:
-        if collection is None:
-            return int(self._read(f"SELECT count(*) FROM {self.schema}.documents")[0][0])
-        return int(self._read(f"SELECT count(*) FROM {self.schema}.documents WHERE lower_collection = %s",
-                              (collection.lower(),))[0][0])
+    def count(self, collection: str | None = None, *, after: int = 0) -> int:
+        conditions = (["lower_collection = %s"] if collection is not None else []) + (["etag > %s"] if after else [])
+        params = ([collection.lower()] if collection is not None else []) + ([after] if after else [])
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return int(self._read(f"SELECT count(*) FROM {self.schema}.documents{where}", tuple(params))[0][0])
 
     def changes_since(self, etag: int, limit: int, collection: str | None = None) -> list[Change]:
         where = "etag > %s" + (" AND lower_collection = %s" if collection is not None else "")
