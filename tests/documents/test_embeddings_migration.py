@@ -18,6 +18,7 @@ from rookdb.ai.task_config import (
     EmbeddingsGenerationConfiguration,
     render_task_configuration,
 )
+from rookdb.background import DEFAULT_YIELD_SECONDS, Foreground
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.querying import run_query
 from rookdb.documents.services import DatabaseServices
@@ -32,9 +33,22 @@ NAMES = ["Chai", "Chang", "Aniseed Syrup", "Mozzarella di Giovanni", "Ravioli An
 SEARCH = "from Products where vector.search(embedding.text(Name, ai.task('names')), $t)"
 
 
+class WatchedForeground(Foreground):
+    """The requests being answered, noting which threads yielded to them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.yielded: set[str] = set()
+
+    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> None:
+        self.yielded.add(threading.current_thread().name)
+        super().yield_to(limit)
+
+
 @pytest.fixture
 def catalog(tmp_path: Path, storage_settings: dict[str, str]) -> Iterator[DatabaseCatalog]:
     opened = DatabaseCatalog(tmp_path, Settings({"Ai.Embeddings.MaxBatchSize": 4, **storage_settings}, environ={}))
+    opened.foreground = WatchedForeground()  # before any database: its services get this one
     yield opened
     opened.close()
 
@@ -102,6 +116,38 @@ def test_a_new_connection_string_is_built_side_by_side_then_swapped_in(db: Datab
     [entry] = db.embeddings.progress()
     assert entry["Generation"] == 1 and entry["Migration"] is None and entry["ServingConnectionStringName"] == "Small"
     wait_for(lambda: not [name for name in index_files(db) if "-g1" not in name], what="old index files to go")
+
+
+def test_the_clean_up_yields_to_requests_and_still_finishes_under_a_steady_one(
+        catalog: DatabaseCatalog, db: DatabaseServices) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    search(db)
+    with catalog.foreground.serving():  # a request in flight the whole time: each wait ends at its limit
+        db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+        wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
+        wait_for(lambda: not db.ai.cleanups(), what="the old sections to go")
+    assert isinstance(catalog.foreground, WatchedForeground)
+    assert "rookdb-embeddings-cleanup" in catalog.foreground.yielded
+    assert all(set(sections(db, f"products/{n}-A")) == {"names"} for n in range(1, len(NAMES) + 1))
+
+
+def test_the_latest_search_terms_are_embedded_by_the_new_model_before_the_swap(
+        db: DatabaseServices, srv: EmbeddingServer) -> None:
+    task = db.ai.add_task(task_json("Embedded")).task
+    wait_for(lambda: covered(db))
+    terms = ["italian cheese", "sweet syrup", "dark beer"]
+    srv.add_fault("slow", times=None, routes=["openai"], delay=0.3)  # queried while it migrates
+    db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+    for term in terms:
+        assert search(db, term)
+    srv.clear_faults()
+    wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
+    calls = srv.stats()["openai"].requests
+    assert [search(db, term)[0] for term in terms] == ["products/4-A", "products/3-A", "products/6-A"]
+    assert srv.stats()["openai"].requests == calls  # all three from the cache
+    search(db, "seaweed")
+    assert srv.stats()["openai"].requests == calls + 1
 
 
 def test_a_migration_in_progress_serves_the_old_generation(db: DatabaseServices, srv: EmbeddingServer) -> None:

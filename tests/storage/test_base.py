@@ -13,7 +13,7 @@ import pytest
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
 from rookdb.storage.base import DocumentStorage, DocumentWrite, FieldEdit, StorageBackend, WriteTransaction
-from tests.support.storage import put, snapshot
+from tests.support.storage import delete, put, snapshot
 
 
 def test_ids_are_case_insensitive_and_case_preserving(storage: DocumentStorage) -> None:
@@ -310,6 +310,20 @@ def test_lookups_many_and_recent(storage: DocumentStorage) -> None:
         "Users/1", "Users/2"]
     assert storage.count("users") == 3 and storage.count("nothing") == 0
     assert storage.collection_counts() == {"Users": 3}
+
+
+def test_count_after_an_etag_leaves_out_older_and_deleted_documents(storage: DocumentStorage) -> None:
+    for number in range(4):
+        put(storage, f"users/{number}", "Users")
+    put(storage, "orders/1", "Orders")
+    first = storage.get("users/1")
+    assert first is not None
+    put(storage, "users/0", "Users")  # written again: now after users/1
+    delete(storage, "users/3")
+    assert storage.count("Users", after=first.etag) == 2  # users/2 and users/0
+    assert storage.count(after=first.etag) == 3  # and orders/1
+    assert storage.count("Users", after=storage.last_etag()) == 0
+    assert storage.count("users", after=0) == storage.count("Users") == 3
 
 
 def test_attachment_replaced_and_listed(storage: DocumentStorage) -> None:

@@ -24,6 +24,7 @@ from rookdb.testing.embedding_server import EmbeddingServer
 from rookdb.wire import parse_timestamp
 from tests.support.embeddings import tei_connection_string, tei_inputs, tei_requests
 from tests.support.providers import CountingProvider
+from tests.support.waiting import wait_for
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -151,3 +152,28 @@ def test_search_terms_count_their_usage_under_the_connection_string(
     embedder.close()  # ...but stored when the embedder closes
     stored = UsageCounts.from_state(storage.get_state(key))
     assert (stored.cache_hits, stored.tokens_saved) == (1, model.count_tokens("italian food"))
+
+
+def test_several_texts_are_embedded_together_as_each_would_be_alone(
+        embedder: QueryEmbedder, srv: EmbeddingServer) -> None:
+    connection = tei_connection_string(srv)
+    alone = embedder.embed(connection, _task(), "italian food")
+    together = embedder.embed_many(connection, _task(), ["french wine", "italian food", "french wine", "  "])
+    assert tei_requests(srv) == 2 and tei_inputs(srv) == ["italian food", "french wine"]  # "french wine" once
+    assert [len(vectors) for vectors in together] == [1, 1, 1, 0]
+    assert np.array_equal(together[1][0], alone[0]) and np.array_equal(together[0][0], together[2][0])
+    assert np.array_equal(embedder.embed(connection, _task(), "french wine")[0], together[0][0])
+    assert tei_requests(srv) == 2
+
+
+def test_a_cached_term_never_waits_for_the_write_lock_to_store_usage(
+        embedder: QueryEmbedder, storage: SqliteStorage, srv: EmbeddingServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = tei_connection_string(srv)
+    embedder.embed(connection, _task(), "italian food")
+    monkeypatch.setattr("rookdb.ai.embeddings.query.DEFAULT_USAGE_FLUSH_SECONDS", 0.0)  # usage due at once
+    key = usage_key("local-tei", "2026-01-01", "queries")
+    with ThreadPoolExecutor(1) as pool, storage.write():  # another writer holds the lock meanwhile
+        served = pool.submit(embedder.embed, connection, _task(), "italian food").result(timeout=10)
+        assert served and UsageCounts.from_state(storage.get_state(key)).cache_hits == 0
+    wait_for(lambda: UsageCounts.from_state(storage.get_state(key)).cache_hits == 1, what="the usage write")

@@ -325,6 +325,38 @@ def test_task_fields_follow_the_embeddings_collection(tmp_path: Path, storage: S
     assert field.document_count == 0
 
 
+def test_an_embeddings_document_rewritten_with_the_same_vectors_is_not_indexed_again(tmp_path: Path,
+                                                                                      storage: SqliteStorage) -> None:
+    tasks = TaskVectors()
+    indexes = open_indexes(tmp_path, storage, tasks=tasks, generations=lambda task: (0, 1))
+    rql = "from Products where vector.search(embedding.text(Name, ai.task('t')), $q)"
+    ensure(indexes, rql)
+    spec = vector_field_specs(parse_query(rql), {})[0]
+    serving = indexes.field(spec)
+
+    def rewrite_all() -> int:
+        """Bytes of the serving index's files after the embeddings documents are written again."""
+        for number in range(3):
+            put(storage, f"embeddings/products/{number}", "@embeddings/Products", t={"Name": ["hash"]},
+                g1={"Name": ["other"]})
+        catch_up(indexes)
+        serving.save()
+        return sum(path.stat().st_size for path in (tmp_path / "indexes").iterdir() if "-g1" not in path.name)
+
+    for number in range(3):
+        put(storage, f"products/{number}", Name="Chai")
+        tasks.stored[("Products", "t", f"products/{number}", "Name")] = [np.asarray([1, number], dtype=np.float32)]
+        tasks.generations[("Products", "t", 1, f"products/{number}", "Name")] = [np.asarray([0, 1], dtype=np.float32)]
+    first = rewrite_all()
+    assert serving.document_count == 3 and indexes.field(spec, 1).document_count == 3
+    # A migration rewrites the documents for its own generation (or a clean-up, for another): the
+    # serving vectors did not change, so the serving index does no work and does not grow.
+    assert rewrite_all() == first
+    tasks.stored[("Products", "t", "products/2", "Name")] = [np.asarray([2, 1], dtype=np.float32)]
+    assert rewrite_all() > first  # a changed one is indexed again (its old row stays, removed)
+    assert best(search(serving, [2, 1])) == "products/2" and serving.document_count == 3
+
+
 def test_a_task_field_builds_the_next_generation_beside_the_serving_one(tmp_path: Path, storage: SqliteStorage
                                                                          ) -> None:
     tasks, live = TaskVectors(), [(0,)]

@@ -117,6 +117,32 @@ def test_add_many_groups_rows_by_document(tmp_path: Path) -> None:
     assert index.search([0.0, 1.0], 10, exact=True)[0][0] == 6
 
 
+@pytest.mark.parametrize("kind", list(VectorKind))
+def test_holds_answers_whether_adding_again_would_change_anything(tmp_path: Path, kind: VectorKind) -> None:
+    index = VectorIndex.open(tmp_path, "holds", kind=kind)
+    index.add(1, [[3.0, 4.0], [1.0, 0.0]])
+    assert index.holds(1, [[3.0, 4.0], [1.0, 0.0]])
+    assert index.holds(1, [[0.6, 0.8], [2.0, 0.0]])  # stored normalized: the same directions
+    assert not index.holds(1, [[3.0, 4.0]])
+    assert not index.holds(1, [[1.0, 0.0], [3.0, 4.0]])
+    assert not index.holds(1, [[3.0, 4.0], [0.0, 1.0]])
+    assert not index.holds(2, [[3.0, 4.0], [1.0, 0.0]])
+    assert not index.holds(1, [[np.nan, 4.0], [1.0, 0.0]])
+    index.remove(1)
+    assert not index.holds(1, [[3.0, 4.0], [1.0, 0.0]])
+
+
+def test_holds_compares_prequantized_bits_as_stored(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path, "bitsheld", kind=VectorKind.BINARY)
+    index.add(1, np.array([[0b10101010, 0b11110000]], dtype=np.uint8))
+    assert index.holds(1, np.array([[0b10101010, 0b11110000]], dtype=np.uint8))
+    assert not index.holds(1, np.array([[0b10101010, 0b11110001]], dtype=np.uint8))
+
+
+def test_empty_index_holds_nothing(tmp_path: Path) -> None:
+    assert not VectorIndex.open(tmp_path, "emptyheld").holds(1, [[1.0, 0.0]])
+
+
 # ---------------------------------------------------------------- removal
 
 
