@@ -5,7 +5,7 @@ The record lists what to remove (``SectionCleanup``, written in the same record 
 swap, the cancel or the delete), so a crash half-way through only means starting again: normalizing a
 document twice writes nothing the second time. A cleaner thread works through the list a page of
 embeddings documents per transaction, then forgets the entry. It can wait: before each page it
-yields to the requests being answered (``pace``), and its pages are small, so a query arriving
+yields to the requests being answered (``foreground``), and its pages are small, so a query arriving
 mid-page waits for the write lock only briefly.
 """
 

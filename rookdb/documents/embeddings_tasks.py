@@ -73,10 +73,10 @@ class EmbeddingsTasks:
                  warm_queries: WarmQueries = lambda identifier: None) -> None:
         self._database = database
         self._foreground = foreground
+        """The requests being answered: the builder of a next generation yields to them."""
         self._warm_queries = warm_queries
         self._warmed: set[tuple[int, int]] = set()
         """(task id, generation) whose latest search terms were embedded with its model already."""
-        """The requests being answered: the builder of a next generation yields to them."""
         self._vectors_ready = vectors_ready
         self._static_indexes = static_indexes
         self._builders: dict[int, EmbeddingsWorker] = {}
