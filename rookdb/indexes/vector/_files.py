@@ -16,9 +16,15 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from rookdb.errors import StorageError
+
+if TYPE_CHECKING:
+    from usearch.index import Index
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -27,6 +33,7 @@ __all__ = [
     "check_name",
     "manifest_path",
     "publish",
+    "read_back_rows",
     "read_manifest",
     "remove_all",
     "remove_other_generations",
@@ -144,3 +151,22 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+_READ_BACK_BATCH = 65536
+
+
+def read_back_rows(graph: Index, rows: int, dimensions: int) -> npt.NDArray[np.float32]:
+    """The stored rows of a ``Single`` index read back from its loaded graph (its generation keeps no
+    vectors file); removed rows stay zero."""
+    matrix = np.zeros((rows, dimensions), dtype=np.float32)
+    for first in range(0, rows, _READ_BACK_BATCH):
+        last = min(rows, first + _READ_BACK_BATCH)
+        found = graph.get(np.arange(first, last, dtype=np.uint64))
+        if isinstance(found, np.ndarray):
+            matrix[first:last] = found
+        elif found is not None:  # a tuple with None for removed rows
+            for offset, vector in enumerate(found):
+                if vector is not None:
+                    matrix[first + offset] = vector
+    return matrix

@@ -63,8 +63,6 @@ __all__ = ["SearchHit", "VectorIndex"]
 SearchHit = tuple[int, float]
 """A document key and its score."""
 
-_READ_BACK_BATCH = 65536
-
 _RowIds = npt.NDArray[np.int64]
 _Scores = npt.NDArray[np.float32]
 
@@ -577,7 +575,7 @@ class VectorIndex:
                     # load() into a configured Index keeps our expansion settings (restore() would not).
                     self._graph.load(str(files.graph))
                 if in_graph:
-                    vectors = self._rows_from_graph(rows)
+                    vectors = _files.read_back_rows(self._graph, rows, self._dimensions)
                 self._vectors = GrowableArray(vectors.shape[1:], vectors.dtype, vectors)
         except (OSError, ValueError, KeyError, RuntimeError) as error:
             raise StorageError(f"Cannot load vector index '{self._name}': {error}") from error
@@ -589,21 +587,6 @@ class VectorIndex:
         self._live_rows = len(live)
         self._generation = manifest.generation
         self._checkpoint = manifest.checkpoint
-
-    def _rows_from_graph(self, rows: int) -> npt.NDArray[np.float32]:
-        """The stored rows of a Single index, read back from its graph (removed rows stay zero)."""
-        assert self._graph is not None and self._dimensions is not None
-        matrix = np.zeros((rows, self._dimensions), dtype=np.float32)
-        for first in range(0, rows, _READ_BACK_BATCH):
-            last = min(rows, first + _READ_BACK_BATCH)
-            found = self._graph.get(np.arange(first, last, dtype=np.uint64))
-            if isinstance(found, np.ndarray):
-                matrix[first:last] = found
-            elif found is not None:  # a tuple with None for removed rows
-                for offset, vector in enumerate(found):
-                    if vector is not None:
-                        matrix[first + offset] = vector
-        return matrix
 
 
 def _usearch_index() -> type[Index]:
