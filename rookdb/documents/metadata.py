@@ -19,7 +19,6 @@ __all__ = [
 EMPTY_COLLECTION = "@empty"
 
 
-
 def collection_of(body: dict[str, Any]) -> str:
     """The collection named by ``@metadata.@collection`` (``@empty`` when absent)."""
     metadata = body.get("@metadata")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["js_changes", "js_shaped"]
+__all__ = ["LARGEST_EXACT_INTEGER", "js_changes", "js_shaped"]
+
+LARGEST_EXACT_INTEGER = 2 ** 53
+"""Beyond it, JavaScript's numbers (doubles) no longer hold every integer."""
 
 # What orjson writes for a value that JSON.parse + JSON.stringify would change: a float with an integral
 # value (``1.0``, ``1e16``), an integer of 16 digits or more (beyond 2**53), an integer-like key. Each

@@ -26,13 +26,12 @@ from typing import Any
 import orjson
 
 from rookdb.storage.base import CommittedChange, FieldEdit
-from rookdb.storage.javascript_shape import js_changes
+from rookdb.storage.javascript_shape import LARGEST_EXACT_INTEGER, js_changes
 from rookdb.storage.metadata import SERVER_OWNED_KEYS, change_vector
 from rookdb.wire import CHANGE_VECTOR, LAST_MODIFIED
 
 __all__ = ["edit_documents"]
 
-_LARGEST_EXACT = 2 ** 53
 _MAX_SHAPES = 16
 """Distinct sets of integral floats among a batch's changed documents: one ``UPDATE`` each."""
 _MAX_PAIRS = 60
@@ -84,7 +83,7 @@ def _body_kinds(db: sqlite3.Connection, listed: str, database_id: str) -> str:
 _INTEGRAL_FLOAT = "j.type = 'real' AND j.atom = CAST(j.atom AS INTEGER)"
 # Numbers the round trip would change that no edit here mends: integers beyond 2**53, integral floats
 # from 1e15 on (below, the integer they become is exact).
-_HAZARD = (f"(j.type = 'integer' AND (j.atom > {_LARGEST_EXACT} OR j.atom < -{_LARGEST_EXACT})) "
+_HAZARD = (f"(j.type = 'integer' AND (j.atom > {LARGEST_EXACT_INTEGER} OR j.atom < -{LARGEST_EXACT_INTEGER})) "
            f"OR ({_INTEGRAL_FLOAT} AND abs(j.atom) >= 1e15)")
 # The paths of the integral floats (char 31 between them), '' for none, NULL when the document needs
 # the general path. (The kinds are bound as a text of digits. json_tree builds its key and path columns
@@ -137,7 +136,7 @@ def _classify(edits: Sequence[FieldEdit]) -> tuple[str, list[Any]]:
         if edit.operator == "add":
             path = _path(edit.path)
             general.append(f"coalesce(json_type(doc, ?) <> 'integer' "
-                           f"OR abs(json_extract(doc, ?) + ?) > {_LARGEST_EXACT}, 1)")
+                           f"OR abs(json_extract(doc, ?) + ?) > {LARGEST_EXACT_INTEGER}, 1)")
             params += [path, path, edit.value]
     changed: list[str] = []
     for edit in edits:

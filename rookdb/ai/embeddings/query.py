@@ -103,15 +103,18 @@ class QueryEmbedder:
     ) -> list[list[npt.NDArray[np.float32]]]:
         """``embed`` for several texts at once: their misses go to the provider together."""
         prompt = prompts_for(connection_string).query
-        chunked = [[prompt + piece for piece in chunk(text, task.chunking_options_for_querying)] for text in texts]
-        chunks = {text_hash(piece): piece for pieces in chunked for piece in pieces}
+        # Each text's chunks as (hash, text): hashed once, looked up by hash after.
+        chunked = [[(text_hash(piece), piece) for piece in (prompt + part for part in
+                                                             chunk(text, task.chunking_options_for_querying))]
+                   for text in texts]
+        chunks = dict(pair for pieces in chunked for pair in pieces)
         if not chunks:
             return [[] for _ in texts]
         identifier = connection_string.identifier
         cached = self._cache.lookup(identifier, list(chunks), _QUERY_KIND)
         misses = {digest: piece for digest, piece in chunks.items() if digest not in cached}
         stored = {digest: entry.data for digest, entry in cached.items()}
-        served = [piece for pieces in chunked for piece in pieces if text_hash(piece) in cached]
+        served = [piece for pieces in chunked for digest, piece in pieces if digest in cached]
         saved = count_tokens(getattr(connection_string.settings, "model", None), served)
         usage = UsageCounts(cache_hits=len(served), tokens_saved=saved.tokens,
                             estimated_tokens_saved=saved.tokens if saved.estimated else 0)
@@ -137,7 +140,7 @@ class QueryEmbedder:
                 self._write_usage(tx)
         elif self._usage_due():
             self._store_usage_later()
-        return [[decode_vector(stored[text_hash(piece)], _QUERY_KIND) for piece in pieces] for pieces in chunked]
+        return [[decode_vector(stored[digest], _QUERY_KIND) for digest, _ in pieces] for pieces in chunked]
 
     def _usage_due(self) -> bool:
         return self._usage.unwritten() and time.monotonic() - self._usage_written_at >= DEFAULT_USAGE_FLUSH_SECONDS

@@ -18,13 +18,13 @@ import orjson
 
 from rookdb.documents.database import Database
 from rookdb.documents.operations import Operation
-from rookdb.documents.patching.direct import js_shaped
 from rookdb.documents.patching.field_edits import field_edits
 from rookdb.documents.patching.patcher import Patcher
 from rookdb.documents.patching.request import PatchRequest
 from rookdb.errors import BadRequestError, InvalidQueryError
 from rookdb.query.parser import parse_query
 from rookdb.storage.base import FieldEdit
+from rookdb.storage.javascript_shape import js_shaped
 
 __all__ = ["BATCH_SIZE", "QueryMatches", "delete_by_query", "patch_batch", "patch_by_query", "split_update"]
 

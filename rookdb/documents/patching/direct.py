@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from rookdb.storage.javascript_shape import js_shaped
+from rookdb.storage.javascript_shape import LARGEST_EXACT_INTEGER
 
-__all__ = ["DirectScript", "direct_script", "js_round_trip", "js_shaped"]
+__all__ = ["DirectScript", "direct_script", "js_round_trip"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _NUMBER = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?")
@@ -35,7 +35,6 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 # JavaScript words that are never a plain value here (``this``, literals and ``delete`` are handled).
 _RESERVED = frozenset({"var", "let", "const", "function", "return", "if", "else", "for", "while", "do", "new",
                        "typeof", "void", "in", "instanceof", "with", "switch", "try", "throw", "class"})
-_LARGEST_EXACT = 2 ** 53
 _MISSING: Any = object()
 
 
@@ -281,7 +280,7 @@ def _number(value: float) -> int | float:
         raise _Unsupported
     if not value.is_integer() or abs(value) >= 1e21:
         return value  # written with a fraction or an exponent: read back as the same double
-    if abs(value) <= _LARGEST_EXACT:
+    if abs(value) <= LARGEST_EXACT_INTEGER:
         return int(value)
     # JavaScript writes the shortest digits that read back as the double, padded with zeros
     # (2**60 is written 1152921504606847000), as Python's repr finds them.
@@ -313,7 +312,7 @@ def js_round_trip(value: Any) -> Any:
                 value[index] = js_round_trip(item)
         return value
     if type(value) is int:
-        return value if -_LARGEST_EXACT <= value <= _LARGEST_EXACT else _number(float(value))
+        return value if -LARGEST_EXACT_INTEGER <= value <= LARGEST_EXACT_INTEGER else _number(float(value))
     if type(value) is float:
         return _number(value)
     return value

@@ -12,10 +12,9 @@ from __future__ import annotations
 from rookdb.documents.patching.direct import direct_script
 from rookdb.documents.patching.request import PatchRequest
 from rookdb.storage.base import FieldEdit
+from rookdb.storage.javascript_shape import LARGEST_EXACT_INTEGER
 
 __all__ = ["field_edits"]
-
-_LARGEST_EXACT = 2 ** 53
 
 
 def _nameable(key: str) -> bool:
@@ -43,7 +42,7 @@ def field_edits(request: PatchRequest) -> tuple[FieldEdit, ...] | None:
             if isinstance(value, dict | list):
                 return None
             edits.append(FieldEdit("set", path, value))
-        elif type(value) is int and abs(value) <= _LARGEST_EXACT:
+        elif type(value) is int and abs(value) <= LARGEST_EXACT_INTEGER:
             edits.append(FieldEdit("add", path, value if operator == "+=" else -value))
         else:
             return None

@@ -20,12 +20,13 @@ from typing import Any
 import orjson
 
 from rookdb.documents.database import Database
-from rookdb.documents.patching.direct import direct_script, js_shaped
+from rookdb.documents.patching.direct import direct_script
 from rookdb.documents.patching.engine import PatchEngine, PatchOutcome, PatchRun
 from rookdb.documents.patching.json_patch import apply_json_patch
 from rookdb.documents.patching.request import PatchRequest
 from rookdb.errors import BadRequestError, ConcurrencyError, ScriptError
 from rookdb.storage.base import StoredDocument, WriteTransaction
+from rookdb.storage.javascript_shape import js_shaped
 
 __all__ = ["PatchResult", "Patcher"]
 

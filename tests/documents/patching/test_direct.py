@@ -10,10 +10,11 @@ import pytest
 
 from rookdb.documents.database import Database
 from rookdb.documents.patching.by_query import patch_by_query
-from rookdb.documents.patching.direct import direct_script, js_round_trip, js_shaped
+from rookdb.documents.patching.direct import direct_script, js_round_trip
 from rookdb.documents.patching.engine import PatchEngine, PatchRun
 from rookdb.documents.patching.patcher import Patcher
 from rookdb.errors import ScriptError
+from rookdb.storage.javascript_shape import js_shaped
 
 DOCUMENT = {"Name": "Chai", "Price": 18.0, "Stock": 39, "Ratio": 0.25, "Big": 2 ** 60, "Tags": ["a", 1.0],
             "Address": {"City": "Lyon", "Zip": "69001", "Geo": {"Lat": 45.0}}, "Note": None, "Flag": True,
