@@ -32,13 +32,16 @@ from rookdb.storage.metadata import (
 )
 from rookdb.wire import format_timestamp
 
-__all__ = ["DOCUMENT_COLUMNS", "CommittedWrites", "DocumentRow", "RowWriteTransaction", "in_etag_order",
+__all__ = ["DOCUMENT_COLUMNS", "CommittedWrites", "DocumentRow", "EditedRow", "RowWriteTransaction", "in_etag_order",
            "notify_listeners", "prefix_bounds", "row_to_document"]
 
 _log = logging.getLogger(__name__)
 
 DocumentRow = tuple[str, str, str, str, int, str, str, bytes]
 """lower id, id, collection, lower collection, etag, change vector, last modified, body."""
+
+EditedRow = tuple[int, str, str]
+"""etag, id, collection of a document rewritten inside the database (``edit_fields``)."""
 
 DOCUMENT_COLUMNS = "id, collection, etag, change_vector, last_modified, body"
 """What a read selects to build a ``StoredDocument`` with ``row_to_document``."""
@@ -74,22 +77,24 @@ class CommittedWrites(Sequence[CommittedChange]):
     """The document writes of a transaction, in etag order, as commit listeners hear of them.
 
     Puts are kept as the rows written and become ``CommittedChange`` only when a listener reads them:
-    most commits of a bulk insert are heard by listeners that only look whether there were any.
+    most commits of a bulk insert or a patch are heard by listeners that only look whether there were any.
     """
 
-    def __init__(self) -> None:
-        self._writes: list[DocumentRow | CommittedChange] = []
+    def __init__(self, database_id: str) -> None:
+        self._database_id = database_id
+        self._writes: list[DocumentRow | EditedRow | CommittedChange] = []
 
-    def add_rows(self, rows: Sequence[DocumentRow]) -> None:
+    def add_rows(self, rows: Sequence[DocumentRow] | Sequence[EditedRow]) -> None:
         self._writes += rows
 
     def add(self, change: CommittedChange) -> None:
         self._writes.append(change)
 
-    @staticmethod
-    def _change(write: DocumentRow | CommittedChange) -> CommittedChange:
+    def _change(self, write: DocumentRow | EditedRow | CommittedChange) -> CommittedChange:
         if isinstance(write, CommittedChange):
             return write
+        if len(write) == 3:
+            return CommittedChange(write[0], write[1], write[2], change_vector(write[0], self._database_id), False)
         return CommittedChange(write[4], write[1], write[2], write[5], False)
 
     def __len__(self) -> int:
@@ -133,7 +138,7 @@ class RowWriteTransaction(WriteTransaction):
         self._etag = last_etag
         self._start_etag = last_etag
         self._now = format_timestamp(datetime.now(UTC))
-        self.committed: CommittedWrites | None = CommittedWrites() if track_commits else None
+        self.committed: CommittedWrites | None = CommittedWrites(database_id) if track_commits else None
 
     # -- row operations, one statement each --------------------------------------------------
 

@@ -35,7 +35,7 @@ from rookdb.storage.rows import (
     prefix_bounds,
     row_to_document,
 )
-from rookdb.storage.sqlite_field_edits import edit_documents
+from rookdb.storage.sqlite_field_edits import body_shape, edit_documents
 
 __all__ = ["DATABASE_FILE", "SqliteStorage"]
 
@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS documents (
     etag INTEGER NOT NULL UNIQUE,
     change_vector TEXT NOT NULL,
     last_modified TEXT NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    shape TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (lower_collection, etag);
 CREATE TABLE IF NOT EXISTS tombstones (
@@ -83,6 +84,9 @@ CREATE TABLE IF NOT EXISTS compare_exchange_tombstones (lower_key TEXT PRIMARY K
     WITHOUT ROWID;
 """
 
+# Files from before documents had a shape (sqlite_field_edits.body_shape) get the column, NULL: a patch
+# looks at those bodies as it did, and each row has its shape from its next write on.
+_SHAPE_COLUMN = "SELECT 1 FROM pragma_table_info('documents') WHERE name = 'shape'"
 # Older files kept HiLo ranges in a table of their own, identities among them as 'identity:<prefix>'.
 _OLD_HILO_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hilo'"
 _HILO_DOCUMENT_PREFIX = "Raven/Hilo/"
@@ -138,10 +142,15 @@ class _SqliteWriteTransaction(RowWriteTransaction):
                 found.setdefault(lower_id, []).append((row[0], row[1], row[2], row[3]))
         return found
 
+    def _shaped(self, row: DocumentRow) -> tuple[Any, ...]:
+        """The row as stored: with its shape."""
+        return (*row, body_shape(row[7], row[1], row[5], row[6], self._database_id))
+
     def _replace_rows(self, rows: list[DocumentRow]) -> None:
         self._db.executemany(
             "UPDATE documents SET id = ?, collection = ?, lower_collection = ?, etag = ?, change_vector = ?, "
-            "last_modified = ?, body = ? WHERE lower_id = ?", [(*row[1:], row[0]) for row in rows])
+            "last_modified = ?, body = ?, shape = ? WHERE lower_id = ?",
+            [(*self._shaped(row)[1:], row[0]) for row in rows])
 
     def edit_fields(self, lower_ids: Sequence[str], edits: Sequence[FieldEdit]) -> int | None:
         edited = edit_documents(self._db, lower_ids, edits, last_etag=self._etag, database_id=self._database_id,
@@ -150,8 +159,7 @@ class _SqliteWriteTransaction(RowWriteTransaction):
             return None
         self._etag += len(edited)
         if self.committed is not None:
-            for change in edited:
-                self.committed.add(change)
+            self.committed.add_rows(edited)
         return len(edited)
 
     def existing(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -176,11 +184,11 @@ class _SqliteWriteTransaction(RowWriteTransaction):
     def _store_row(self, row: DocumentRow, *, replace: bool) -> None:
         if replace:
             self._db.execute("DELETE FROM documents WHERE lower_id = ?", (row[0],))
-        self._db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        self._db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._shaped(row))
         self._db.execute("DELETE FROM tombstones WHERE lower_id = ?", (row[0],))
 
     def _insert_rows(self, rows: list[DocumentRow]) -> None:
-        self._db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self._db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", map(self._shaped, rows))
         if self._db.execute("SELECT 1 FROM tombstones LIMIT 1").fetchone():
             self._db.executemany("DELETE FROM tombstones WHERE lower_id = ?", [(row[0],) for row in rows])
 
@@ -300,6 +308,8 @@ class SqliteStorage(DocumentStorage):
             self._writer = self._connect()
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.executescript(_SCHEMA)
+            if not self._writer.execute(_SHAPE_COLUMN).fetchone():
+                self._writer.execute("ALTER TABLE documents ADD COLUMN shape TEXT")
             row = self._writer.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()
             if row is None:
                 database_id = new_database_id()

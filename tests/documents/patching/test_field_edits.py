@@ -4,6 +4,7 @@ same documents, byte for byte, the same etags in the same order, the same notifi
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,14 @@ def _normalized(document: StoredDocument) -> tuple[str, int, str, bytes]:
 
 
 def _run(directory: Path, engine: PatchEngine, request: PatchRequest, ids: Sequence[str],
-         edits: Sequence[FieldEdit] | None) -> dict[str, Any]:
+         edits: Sequence[FieldEdit] | None, statements: list[str] | None = None) -> dict[str, Any]:
+    """The batch patched: what is stored and heard afterwards (``statements``: gets the SQL run)."""
     database = _open(directory)
     heard: list[CommittedChange] = []
     database.storage.add_commit_listener(heard.extend)
+    if statements is not None:
+        assert isinstance(database.storage, SqliteStorage)
+        database.storage._writer.set_trace_callback(statements.append)
     written = patch_batch(Patcher(database, engine), request, ids, edits)
     outcome = {
         "written": written,
@@ -273,3 +278,63 @@ def test_a_script_too_long_for_one_statement_takes_the_general_path(tmp_path: Pa
     inside = _run(_copy(tmp_path / "seed", tmp_path / "inside"), engine, request, ids, field_edits(request))
     general = _run(_copy(tmp_path / "seed", tmp_path / "general"), engine, request, ids, None)
     assert inside == general and inside["written"] == len(PRODUCTS)
+
+
+@pytest.mark.parametrize(("script", "values", "only"), [
+    ("this.Discontinued = true;", None, [0, 1, 2, 4, 5, 6, 7]),
+    ("this.Discontinued = $flag; this.Tag = $tag", {"flag": False, "tag": "sale \"now\" 😀"}, [1, 2, 3, 4]),
+    ("this.Stock += 5; this.Name = 'renamed'", None, [0, 3]),
+    ("delete this.Discontinued; this.Price = 9.25;", None, [0, 1, 3, 4, 5, 6, 7]),
+    ("this.Box.Depth = 11; this.Box.Label = 'x'", None, [2]),
+    ("this.Price = 3;", None, [0, 2]),
+])
+def test_a_batch_every_document_of_which_changes_is_one_statement(
+        tmp_path: Path, engine: PatchEngine, script: str, values: dict[str, Any] | None, only: list[int]) -> None:
+    ids = [_seed(tmp_path / "seed")[index] for index in only]
+    request = PatchRequest(script, values or {})
+    statements: list[str] = []
+    inside = _run(_copy(tmp_path / "seed", tmp_path / "inside"), engine, request, ids, field_edits(request),
+                  statements)
+    general = _run(_copy(tmp_path / "seed", tmp_path / "general"), engine, request, ids, None)
+    assert inside == general and inside["written"] == len(ids)
+    assert not any("field_edit_rows" in statement for statement in statements)  # not classified
+    assert sum(statement.startswith("UPDATE main.documents") for statement in statements) == 1
+
+
+def _forget_shapes(directory: Path) -> None:
+    """Make the rows look as a file from before shapes has them."""
+    with sqlite3.connect(directory / "db.sqlite3") as raw:
+        raw.execute("UPDATE documents SET shape = NULL")
+
+
+@pytest.mark.parametrize(("script", "values", "only"), SCRIPTS)
+def test_rows_without_a_shape_are_classified_with_the_same_result(
+        tmp_path: Path, engine: PatchEngine, script: str, values: dict[str, Any] | None, only: list[int] | None
+        ) -> None:
+    ids = _seed(tmp_path / "seed")
+    if only is not None:
+        ids = [ids[index] for index in only]
+    _forget_shapes(tmp_path / "seed")
+    request = PatchRequest(script, values or {})
+    statements: list[str] = []
+    inside = _run(_copy(tmp_path / "seed", tmp_path / "inside"), engine, request, ids, field_edits(request),
+                  statements)
+    general = _run(_copy(tmp_path / "seed", tmp_path / "general"), engine, request, ids, None)
+    assert inside == general
+    assert any("field_edit_rows" in statement for statement in statements)
+    with sqlite3.connect(tmp_path / "inside" / "db.sqlite3") as raw:  # the rows written have their shape now
+        shapes = dict(raw.execute("SELECT id, shape FROM documents").fetchall())
+    assert all(shapes[change.id] == "[]" for change in inside["heard"])
+
+
+def test_a_failing_one_statement_batch_leaves_nothing(tmp_path: Path) -> None:
+    ids = _seed(tmp_path / "seed")
+    database = _open(tmp_path / "seed")
+    before = [_normalized(document) for document in database.storage.iter_collection(None)]
+    edits = field_edits(PatchRequest("this.Checked = true;"))
+    assert edits is not None
+    with pytest.raises(RuntimeError), database.storage.write() as tx:
+        assert tx.edit_fields([doc_id.lower() for doc_id in ids], edits) == len(PRODUCTS)
+        raise RuntimeError("crash before commit")
+    assert [_normalized(document) for document in database.storage.iter_collection(None)] == before
+    database.close()
