@@ -14,9 +14,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rookdb"
 
-# What each layer may import besides itself; the shared modules (errors, settings, background, frames, wire) sit below
-# all layers.
-SHARED = {"errors", "settings", "background", "frames", "wire"}
+# What each layer may import besides itself; the shared modules (errors, settings, background, frames, wire,
+# inline) sit below all layers.
+SHARED = {"errors", "settings", "background", "frames", "wire", "inline"}
 ALLOWED: dict[str, set[str]] = {
     "storage": set(),
     "indexes": {"storage"},
@@ -36,6 +36,7 @@ TOP_LEVEL: dict[str, set[str]] = {
     "errors": set(),
     "frames": set(),
     "wire": {"errors"},
+    "inline": set(),
     "settings": {"errors"},
     "background": {"errors", "settings"},
     "tasks_watch": {"errors"},

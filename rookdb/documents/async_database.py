@@ -4,7 +4,9 @@
 ``AsyncDatabase`` objects is one database with its services. A method runs the synchronous domain
 work on those threads, so an endpoint only parses its input, awaits one method and renders the
 answer. The threads are daemons: a request still running when the server stops does not hold up
-its exit.
+its exit. Work shorter than the hand-off to a thread and back (a document load, a vector query on
+current indexes) runs on the event loop instead, as long as nothing it needs would make it wait
+(``rookdb.inline``).
 """
 
 from __future__ import annotations
@@ -56,12 +58,13 @@ from rookdb.documents.patching.by_query import delete_by_query, patch_by_query
 from rookdb.documents.patching.engine import PatchEngine
 from rookdb.documents.patching.patcher import Patcher, PatchResult
 from rookdb.documents.patching.request import PatchRequest
-from rookdb.documents.querying import matching_ids, run_query
+from rookdb.documents.querying import is_short, matching_ids, run_query
 from rookdb.documents.sample_data import import_sample
 from rookdb.documents.services import DatabaseServices
 from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFoundError, RookError
 from rookdb.indexes.definitions import AutoMapDefinition
 from rookdb.indexes.describe import auto_index_record_json
+from rookdb.inline import WouldBlock, without_waiting
 from rookdb.query.executor import QueryResult
 from rookdb.query.parser import prepare_parser
 from rookdb.settings import Settings
@@ -122,6 +125,15 @@ class AsyncCatalog:
         loop = asyncio.get_running_loop()
         with self._catalog.foreground.serving():
             return await loop.run_in_executor(self._pool, functools.partial(call, *args, **kwargs))
+
+    async def run_short(self, call: Callable[[], _T]) -> _T:
+        """``call`` on the event loop when nothing it needs would make it wait (``rookdb.inline``), else
+        on a request thread: for work shorter than the hand-off to a thread and back."""
+        try:
+            with self._catalog.foreground.serving(), without_waiting():
+                return call()
+        except WouldBlock:
+            return await self.run(call)
 
     async def start(self) -> None:
         """Check the embedded model (a broken install shows at startup) and open every database, so
@@ -454,6 +466,8 @@ class AsyncDatabase:
                 included = compare_exchange_includes(values)
             return QueryAnswer(result, etag, result.index_timestamp or now, now, last_etag, included)
 
+        if self._database.storage.local_reads and is_short(text, wait_for_non_stale):
+            return await self._catalog.run_short(answer)
         return await self._run(answer)
 
     async def indexes(self) -> list[dict[str, Any]]:

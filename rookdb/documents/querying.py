@@ -24,11 +24,12 @@ from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.named_vectors import StaticVectorSearch
 from rookdb.query.parser import parse_query
+from rookdb.query.vector_clauses import vector_only
 from rookdb.storage.base import CompareExchangeValue
 from rookdb.wire import parse_timespan
 
-__all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "matching_ids", "run_query",
-           "wait_for_non_stale_seconds"]
+__all__ = ["DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS", "DatabaseQuerySource", "is_short", "matching_ids",
+           "run_query", "wait_for_non_stale_seconds"]
 
 # The client's default WaitForNonStaleResultsTimeout, used when it asks to wait without a timeout.
 DEFAULT_WAIT_FOR_NON_STALE_RESULTS_SECONDS = 15.0
@@ -93,6 +94,20 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     if parsed.javascript is not None and scripts is not None:
         project(scripts, database, parsed, parameters, result)
     return result
+
+
+def is_short(query: str, wait_for_non_stale: float | None) -> bool:
+    """True for a query whose work is bounded and small once its indexes exist and are current: vector
+    clauses alone on a collection (they read only the candidates they score), no wait asked for, no
+    JavaScript, grouping, facets or ordering (see ``rookdb.inline`` for where it runs)."""
+    if wait_for_non_stale is not None:
+        return False
+    try:
+        parsed = parse_query(query)
+    except RookError:
+        return False  # the error is answered where the query runs
+    return (parsed.source.kind == "collection" and parsed.where is not None and vector_only(parsed.where)
+            and parsed.javascript is None and not parsed.group_by and not parsed.facets and not parsed.order_by)
 
 
 def _object(value: CompareExchangeValue) -> Any:

@@ -33,6 +33,7 @@ from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings
 from rookdb.indexes.vector.fields import VectorFieldSpec
 from rookdb.indexes.vector.values import query_input
 from rookdb.indexes.vector.vectorizer import DocumentVectorizer
+from rookdb.inline import refuse_to_wait
 from rookdb.query import ast
 from rookdb.query.executor import VectorSearchHook
 from rookdb.query.index_names import index_fields, index_name, vector_field_spec, vector_field_specs
@@ -171,6 +172,7 @@ class VectorSearchService:
         definition, created = self.indexes.ensure(wanted)
         timeout = wait if wait is not None else (DEFAULT_NEW_INDEX_WAIT_SECONDS if created else 0.0)
         if timeout > 0:
+            refuse_to_wait("waiting for the vector index")
             current = self.indexes.wait_until_current(definition, timeout)
         else:
             current = not self.indexes.is_stale(definition)
@@ -212,6 +214,7 @@ class VectorSearchService:
             if cached is not None:
                 self._texts.move_to_end(text)
                 return cached
+        refuse_to_wait("embedding a search term")
         vector: Vector = self._embedded_model().embed([text])[0]
         with self._lock:
             self._texts[text] = vector
@@ -223,6 +226,7 @@ class VectorSearchService:
                         serving: _Serving | None = None) -> list[Vector]:
         """A search term embedded by the model of a task's serving generation, through the embeddings
         cache (``serving``: as resolved already for the clause)."""
+        refuse_to_wait("embedding a search term with a task's model")
         resolved = serving if serving is not None else self.serving(identifier, collection)
         task, connection_string = resolved.task, resolved.connection_string
         with self._lock:

@@ -20,6 +20,7 @@ from rookdb.indexes import plan
 from rookdb.indexes.definitions import IndexDefinition
 from rookdb.indexes.reader import IndexReader
 from rookdb.indexes.store import IndexStore
+from rookdb.inline import acquire, refuse_to_wait
 from rookdb.storage.base import Change, DocumentStorage
 from rookdb.wire import format_timestamp
 
@@ -137,7 +138,7 @@ class Index:
 
     def catch_up_small_lag(self, storage: DocumentStorage, limit: int) -> bool:
         """Apply what is pending if it is at most ``limit`` changes; True when the index is then current."""
-        with self._lock:
+        with acquire(self._lock, "the index is being written"):
             if self._retired:
                 return False
             batch = self._next_batch(storage, limit + 1)
@@ -145,6 +146,7 @@ class Index:
                 return True
             if batch.more:
                 return False
+            refuse_to_wait("catching the index up")
             self.store.apply(batch.changes, batch.position, storage)
             return True
 

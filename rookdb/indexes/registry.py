@@ -40,6 +40,7 @@ from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.indexes.static.vectors import VectorSources
 from rookdb.indexes.store import IndexStore
 from rookdb.indexes.vector.auto_indexes import DEFAULT_SAVE_INTERVAL_SECONDS
+from rookdb.inline import refuse_to_wait
 from rookdb.storage.base import DocumentStorage
 
 __all__ = [
@@ -269,6 +270,7 @@ class IndexRegistry:
     def _caught_up(self, index: Index, created: bool, wait: float | None) -> QueryIndex:
         """The index for a query once brought as current as the query may wait for."""
         if wait is not None or created:
+            refuse_to_wait("waiting for the index")
             timeout = wait if wait is not None else self.config.new_index_wait
             current = index.wait_until_current(self._storage, timeout)
         else:
@@ -375,6 +377,7 @@ class IndexRegistry:
         return Index(store)
 
     def _add(self, definition: IndexDefinition) -> Index:
+        refuse_to_wait("creating an index")  # and waiting for it, as the query that creates one does
         store = IndexStore.create(self.directory / index_file_name(definition.name), definition)
         index = self._index(store)
         self._indexes[definition.name.lower()] = index

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rookdb.inline import WouldBlock, waiting_refused
+
 __all__ = ["ReadWriteLock"]
 
 
@@ -22,6 +24,8 @@ class ReadWriteLock:
     def reading(self) -> Iterator[None]:
         with self._condition:
             # Waiting writers go first, or a steady stream of searches would block indexing forever.
+            if (self._writing or self._writers_waiting) and waiting_refused():
+                raise WouldBlock("a writer holds the index")
             while self._writing or self._writers_waiting:
                 self._condition.wait()
             self._readers += 1

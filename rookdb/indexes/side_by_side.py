@@ -23,6 +23,7 @@ from rookdb.indexes.files import move_files
 from rookdb.indexes.index import Index, IndexRetiredError
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.indexes.store import IndexStore, StagedGeneration
+from rookdb.inline import acquire, refuse_to_wait
 from rookdb.storage.base import DocumentStorage
 
 __all__ = ["REPLACEMENT_PREFIX", "SWAP_WAIT_SECONDS", "SideBySide"]
@@ -70,7 +71,7 @@ class SideBySide:
         so a query never sees the name missing."""
         deadline = time.monotonic() + SWAP_WAIT_SECONDS
         while True:
-            with self._lock:
+            with acquire(self._lock, "the index table is being changed"):
                 index, created = find()
                 try:
                     stack.enter_context(index.in_use())
@@ -78,6 +79,7 @@ class SideBySide:
                 except IndexRetiredError:
                     if time.monotonic() > deadline:
                         raise
+            refuse_to_wait("an index is being swapped")
             time.sleep(0.002)
 
     def successor(self, name: str, retired: Index) -> Index | None:

@@ -1,4 +1,5 @@
-"""The awaitable facade: every operation runs on a request thread and answers what the HTTP API renders."""
+"""The awaitable facade: operations run on request threads (short ones on the event loop when nothing would
+wait) and answer what the HTTP API renders."""
 
 from __future__ import annotations
 
@@ -129,6 +130,42 @@ def test_queries_answer_with_the_result_etag(catalog: AsyncCatalog) -> None:
         assert answer.index_timestamp.endswith("Z") and answer.query_time.endswith("Z")
         assert [index["Name"] for index in await database.indexes()] == ["Auto/Products/ByName"]
         assert await database.index_names() == ["Auto/Products/ByName"]
+
+    run(scenario)
+
+
+def test_a_vector_query_runs_on_the_event_loop_unless_it_would_wait(catalog: AsyncCatalog,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    database = shop(catalog)
+    handed_off: list[object] = []
+    submit = catalog._pool.submit
+
+    def counted(call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        handed_off.append(call)
+        return submit(call, *args, **kwargs)
+
+    async def ids(query: str, value: Any, wait: float | None = None) -> list[str]:
+        answer = await database.query(query, {"v": value}, start=0, page_size=None, wait_for_non_stale=wait)
+        return [row["Id"] for row in answer.result.results]
+
+    by_vector = "from Items where vector.search(Vector, $v) select id()"
+    by_text = "from Items where vector.search(embedding.text(Name), $v) select id()"
+
+    async def scenario() -> None:
+        for number, (name, vector) in enumerate([("red apple", [1.0, 0.1, 0.0]), ("blue sky", [0.0, 1.0, 0.0]),
+                                                 ("green apple", [0.9, 0.0, 0.2])]):
+            item = {"Name": name, "Vector": vector, "@metadata": {"@collection": "Items"}}
+            await database.put(f"items/{number}", item, None)
+        # The queries that create the indexes wait for them on request threads.
+        assert await ids(by_vector, [1.0, 0.0, 0.0], wait=10.0) == ["items/0", "items/2", "items/1"]
+        assert (await ids(by_text, "apple", wait=10.0))[:2] in (["items/0", "items/2"], ["items/2", "items/0"])
+        monkeypatch.setattr(catalog._pool, "submit", counted)
+        assert await ids(by_vector, [1.0, 0.0, 0.0]) == ["items/0", "items/2", "items/1"]
+        assert handed_off == []  # answered on the event loop
+        assert "items/1" in await ids(by_text, "sky")  # a new search term: the model embeds it on a thread
+        assert len(handed_off) == 1
+        assert "items/1" in await ids(by_text, "sky")  # now remembered: on the event loop
+        assert len(handed_off) == 1
 
     run(scenario)
 

@@ -33,6 +33,7 @@ import orjson
 from rookdb.errors import InvalidQueryError, RookError, StorageError
 from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings, Vectorizer
 from rookdb.indexes.vector.fields import SourceType, VectorFieldSpec
+from rookdb.inline import acquire, refuse_to_wait
 from rookdb.storage.base import DocumentStorage
 
 TaskGenerations = Callable[[str], tuple[int, ...]]
@@ -147,10 +148,11 @@ class AutoIndexes:
 
     def ensure(self, wanted: AutoIndexDefinition) -> tuple[AutoIndexDefinition, bool]:
         """The auto-index of ``wanted``'s name, created when missing; True when it was just created."""
-        with self._lock:
+        with acquire(self._lock, "the vector indexes are being changed"):
             existing = self._definitions.get(wanted.name.lower())
             if existing is not None:
                 return existing, False
+            refuse_to_wait("creating a vector index")  # and waiting for it, as the query that creates one does
             self._add(wanted)
             self._persist()
         self._wake()
@@ -226,7 +228,8 @@ class AutoIndexes:
         index of ``generation`` (default: the serving one)."""
         if generation is None:
             generation = self._live(spec)[0]
-        with self._lock:
+        # Opening a generation's index holds the lock for as long as loading its files takes.
+        with acquire(self._lock, "a vector index is being opened"):
             found = self._fields.get(FieldIndex.key_of(spec, generation))
         if found is None:
             raise InvalidQueryError(f"There is no vector index for {spec.name} in {spec.collection}")
