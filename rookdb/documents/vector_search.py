@@ -36,7 +36,13 @@ from rookdb.indexes.vector.vectorizer import DocumentVectorizer
 from rookdb.inline import refuse_to_wait
 from rookdb.query import ast
 from rookdb.query.executor import VectorSearchHook
-from rookdb.query.index_names import index_fields, index_name, vector_field_spec, vector_field_specs
+from rookdb.query.index_names import (
+    fields_follow_parameters,
+    index_fields,
+    index_name,
+    vector_field_spec,
+    vector_field_specs,
+)
 from rookdb.query.named_vectors import search_field
 
 __all__ = [
@@ -49,6 +55,8 @@ __all__ = [
 DEFAULT_NEW_INDEX_WAIT_SECONDS = 15.0
 # Repeated search terms skip the embedded model.
 DEFAULT_QUERY_TEXT_CACHE_SIZE = 256
+# Parsed queries whose auto-index definition is remembered (see ``VectorSearchService._wanted``).
+DEFAULT_REMEMBERED_QUERIES = 1024
 # The latest search terms of each task embedded by a migration's new model before it swaps in.
 DEFAULT_WARMED_TERMS = 64
 _INDEXES_FOLDER = "indexes"
@@ -112,6 +120,8 @@ class VectorSearchService:
         self._texts: OrderedDict[str, Vector] = OrderedDict()
         self._recent_terms: dict[str, OrderedDict[str, None]] = {}
         """Task identifier → its latest search terms (``warm_queries``)."""
+        self._wanted_by_query: dict[int, tuple[ast.Query, AutoIndexDefinition]] = {}
+        """Parsed queries (by identity, kept alive here so that it stays theirs) and their auto-index."""
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -165,10 +175,8 @@ class VectorSearchService:
         ``wait`` is the client's ``WaitForNonStaleResultsTimeout`` (None when it did not ask); a query
         that creates the index waits up to ``DEFAULT_NEW_INDEX_WAIT_SECONDS`` anyway, as RavenDB does.
         """
-        self._check_tasks(query, parameters)  # before creating an index that could never be queried
-        wanted = AutoIndexDefinition(index_name(query, parameters), query.source.name or "",
-                                     tuple(index_fields(query, parameters)),
-                                     tuple(vector_field_specs(query, parameters)))
+        wanted = self._wanted(query, parameters)
+        self._check_tasks(wanted.vector_fields)  # before creating an index that could never be queried
         definition, created = self.indexes.ensure(wanted)
         timeout = wait if wait is not None else (DEFAULT_NEW_INDEX_WAIT_SECONDS if created else 0.0)
         if timeout > 0:
@@ -178,8 +186,25 @@ class VectorSearchService:
             current = not self.indexes.is_stale(definition)
         return PreparedVectorQuery(_ClauseSearch(self, query), definition, stale=not current)
 
-    def _check_tasks(self, query: ast.Query, parameters: Mapping[str, Any]) -> None:
-        for spec in vector_field_specs(query, parameters):
+    def _wanted(self, query: ast.Query, parameters: Mapping[str, Any]) -> AutoIndexDefinition:
+        """The auto-index ``query`` needs; remembered for a parsed query (the parser shares them by text)
+        whose fields no parameter names."""
+        known = self._wanted_by_query.get(id(query))
+        if known is not None and known[0] is query:
+            return known[1]
+        specs = tuple(vector_field_specs(query, parameters))
+        wanted = AutoIndexDefinition(index_name(query, parameters), query.source.name or "",
+                                     tuple(index_fields(query, parameters)), specs)
+        if not fields_follow_parameters(query):
+            with self._lock:
+                if len(self._wanted_by_query) >= DEFAULT_REMEMBERED_QUERIES:
+                    self._wanted_by_query.clear()
+                self._wanted_by_query[id(query)] = (query, wanted)
+        return wanted
+
+    def _check_tasks(self, specs: Sequence[VectorFieldSpec]) -> None:
+        """Every task a field names exists, is enabled and embeds that field (checked on every query)."""
+        for spec in specs:
             if spec.task is not None:
                 task, _ = self.task(spec.task, spec.collection)
                 _check_task_path(task, spec)

@@ -18,8 +18,8 @@ from rookdb.indexes.vector.fields import VectorFieldSpec
 from rookdb.query import ast
 from rookdb.query.lucene import lucene_clause
 
-__all__ = ["auto_index_fields", "index_field", "index_fields", "index_name", "reads_collection",
-           "vector_field_name", "vector_field_spec", "vector_field_specs"]
+__all__ = ["auto_index_fields", "fields_follow_parameters", "index_field", "index_fields", "index_name",
+           "reads_collection", "vector_field_name", "vector_field_spec", "vector_field_specs"]
 
 
 def index_name(query: ast.Query, parameters: Mapping[str, Any]) -> str:
@@ -52,7 +52,7 @@ def auto_index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> tuple[
     if known is not None and known[0] is query:
         return list(known[1]), list(known[2])
     fields, vectors = _auto_index_fields(query, parameters)
-    if query.where is None or not any(isinstance(node, ast.Lucene | ast.VectorSearch) for node in query.where.walk()):
+    if not fields_follow_parameters(query):
         if len(_fields_known) >= _FIELDS_KNOWN_SIZE:
             _fields_known.clear()
         _fields_known[id(query)] = (query, tuple(fields), tuple(vectors))
@@ -62,6 +62,16 @@ def auto_index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> tuple[
 _FIELDS_KNOWN_SIZE = 1024
 _fields_known: dict[int, tuple[ast.Query, tuple[AutoIndexField, ...], tuple[str, ...]]] = {}
 """Parsed queries (by identity, kept alive here so that it stays theirs) and their parameter-free fields."""
+
+
+def fields_follow_parameters(query: ast.Query) -> bool:
+    """True when a parameter's value names some of the query's fields: ``lucene(Field, $q)`` (the
+    clause is parsed from the value), ``embedding.text(Field, ai.task($task))`` (the task's name)."""
+    if query.where is None:
+        return False
+    return any(isinstance(node, ast.Lucene) or (isinstance(node, ast.VectorSearch)
+                                                and isinstance(node.field.task, ast.Parameter))
+               for node in query.where.walk())
 
 
 def _auto_index_fields(query: ast.Query, parameters: Mapping[str, Any]) -> tuple[list[AutoIndexField], list[str]]:

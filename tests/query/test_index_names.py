@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rookdb.query.index_names import auto_index_fields, index_name
+from rookdb.query.index_names import auto_index_fields, fields_follow_parameters, index_name
 from rookdb.query.parser import parse_query
 
 
@@ -19,3 +19,15 @@ def test_fields_named_by_parameters_follow_them() -> None:
     query = parse_query("from Products where lucene(Name, $q)")
     assert index_name(query, {"q": "Cat:c1"}) == "Auto/Products/ByCat"
     assert index_name(query, {"q": "Desc:tea"}) == "Auto/Products/ByDesc"
+
+
+def test_vector_fields_are_known_once_unless_a_parameter_names_the_task() -> None:
+    plain = parse_query("from Items where vector.search(embedding.text(Name), $v)")
+    assert not fields_follow_parameters(plain)
+    assert auto_index_fields(plain, {"v": "a"}) == auto_index_fields(plain, {"v": "b"}) == (
+        [], ["Vector.search(embedding.text(Name))"])
+    by_task = parse_query("from Items where vector.search(embedding.text(Name, ai.task($t)), $v)")
+    assert fields_follow_parameters(by_task)
+    for task in ("one", "two"):
+        wanted = f"Auto/Items/ByVector.search(embedding.text(Name|ai.task('{task}')))"
+        assert index_name(by_task, {"t": task, "v": "a"}) == wanted
