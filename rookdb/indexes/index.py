@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from rookdb.errors import StorageError
 from rookdb.indexes import plan
 from rookdb.indexes.definitions import IndexDefinition
-from rookdb.indexes.reader import IndexReader
+from rookdb.indexes.reader import IndexReader, SnapshotPosition
 from rookdb.indexes.store import IndexStore
 from rookdb.inline import acquire, refuse_to_wait
 from rookdb.storage.base import Change, DocumentStorage
 from rookdb.wire import format_timestamp
 
-__all__ = ["DEFAULT_BATCH_SIZE", "Index", "IndexRetiredError"]
+__all__ = ["DEFAULT_BATCH_SIZE", "Index", "IndexRetiredError", "IndexSnapshot"]
 
 DEFAULT_BATCH_SIZE = 2048
 """Changes applied per transaction: large enough to amortise a commit, small enough to report progress."""
@@ -32,6 +32,21 @@ DEFAULT_BATCH_SIZE = 2048
 
 class IndexRetiredError(StorageError):
     """The index was deleted or replaced while a caller still held it."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSnapshot:
+    """One query's snapshot of an index: its reader, whether changes were left to apply, and the
+    checkpoint and last batch's time of what it reads (``ResultEtag``, ``IndexTimestamp``)."""
+
+    reader: IndexReader
+    stale: bool
+    checkpoint: int
+    timestamp: str
+
+    @classmethod
+    def of(cls, reader: IndexReader, position: SnapshotPosition, stale: bool) -> IndexSnapshot:
+        return cls(reader, stale, position.checkpoint, position.last_indexed)
 
 
 @dataclass(frozen=True)
@@ -74,15 +89,23 @@ class Index:
     @contextmanager
     def in_use(self) -> Iterator[Index]:
         """Keep the index open for the duration (``retire`` waits for every user to leave)."""
+        self.enter()
+        try:
+            yield self
+        finally:
+            self.leave()
+
+    def enter(self) -> None:
+        """Start using the index (``IndexRetiredError`` once retired); every ``enter`` needs its ``leave``."""
         with self._idle:
             if self._retired:
                 raise IndexRetiredError(f"Index '{self.name}' was deleted")
             self._users += 1
-        try:
-            yield self
-        finally:
-            with self._idle:
-                self._users -= 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._users -= 1
+            if self._retired:  # only ``retire`` waits for users to leave
                 self._idle.notify_all()
 
     def retire(self, *, delete: bool) -> None:
@@ -110,6 +133,26 @@ class Index:
         """A snapshot of the index for one query (hold ``in_use`` around it)."""
         self._last_query = time.time()  # formatted when asked for: a query should not pay for it
         return self.store.reader()
+
+    @contextmanager
+    def snapshot(self, storage: DocumentStorage | None = None, lag: int = 0, *,
+                 stale: bool = False) -> Iterator[IndexSnapshot]:
+        """A snapshot for one query (hold ``in_use`` around it), with where it stands.
+
+        With ``storage``, whether the index is current is read in the snapshot itself, when the index
+        attached the database's file: the common case, nothing to apply, costs no other read. Otherwise
+        (or when changes are pending) at most ``lag`` changes are applied first, as
+        ``catch_up_small_lag`` does. Without ``storage``, ``stale`` is what the caller found.
+        """
+        if storage is not None:
+            with self.reader() as reader:
+                position = reader.position()
+                if position.current:
+                    yield IndexSnapshot.of(reader, position, False)
+                    return
+            stale = not self.catch_up_small_lag(storage, lag)
+        with self.reader() as reader:
+            yield IndexSnapshot.of(reader, reader.position(), stale)
 
     # ---------------------------------------------------------------- following the change feed
 

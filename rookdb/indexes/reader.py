@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,32 @@ from rookdb.indexes.matching import EVERYTHING, Compiled, StoreField, compile_co
 from rookdb.indexes.relevance import DocumentFrequencies, phrase_statement, row_count, term_scores, token_count
 from rookdb.indexes.values import number_of
 
-__all__ = ["IndexReader"]
+__all__ = ["IndexReader", "SnapshotPosition"]
 
 _IN_CHUNK = 500
 _BODY = "LEFT JOIN store.documents AS s ON s.lower_id = d.lower_id"
 """A document's body from the attached database, by the id the index holds (``d``: its ``docs`` row)."""
+_BODY_BY_NUMBER = "LEFT JOIN store.documents AS s ON s.etag = p.doc"
+"""A document's body by its number (``p``: the page), when the snapshot is current (see ``position``)."""
+_POSITION = ("SELECT (SELECT value FROM meta WHERE key = 'checkpoint'), coalesce("
+             "(SELECT value FROM meta WHERE key = 'last_indexed'), (SELECT value FROM meta WHERE key = 'created')), "
+             "(SELECT value FROM meta WHERE key = 'doc_count')")
+_DATABASE_ETAG = ", (SELECT value FROM store.meta WHERE key = 'last_etag')"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPosition:
+    """Where a snapshot stands: the index's checkpoint and last batch's time, and the database's last
+    etag in the same read (None when the database file is not attached)."""
+
+    checkpoint: int
+    last_indexed: str
+    database_etag: int | None
+
+    @property
+    def current(self) -> bool:
+        """True when the snapshot has applied every change the database had (it is known only when attached)."""
+        return self.database_etag is not None and self.checkpoint >= self.database_etag
 
 
 class IndexReader:
@@ -39,6 +61,8 @@ class IndexReader:
         self._frequencies = frequencies if frequencies is not None else DocumentFrequencies()
         self._documents: int | None = None
         self._compiled: dict[plan.Condition, Compiled] = {}
+        self._numbers_are_etags = False
+        """True once ``position`` found the snapshot current: every document's number is then its etag."""
 
     @property
     def document_count(self) -> int:
@@ -64,6 +88,18 @@ class IndexReader:
 
         return words
 
+    def position(self) -> SnapshotPosition:
+        """The snapshot's checkpoint and timestamp and, with the database attached, the database's last
+        etag, read in one statement of this snapshot: what a result reports matches what it read."""
+        attached = self.documents_file is not None
+        row = self._db.execute(_POSITION + _DATABASE_ETAG if attached else _POSITION).fetchone()
+        checkpoint = int(row[0] or 0)
+        self._documents = int(row[2] or 0)
+        position = SnapshotPosition(checkpoint, str(row[1]), (int(row[3] or 0) if attached else None))
+        # Current: the index holds the latest version of each of its documents, numbered by its etag.
+        self._numbers_are_etags = position.current
+        return position
+
     # ---------------------------------------------------------------- matching
 
     def count(self, condition: plan.Condition) -> int:
@@ -86,8 +122,9 @@ class IndexReader:
         """``documents(condition, skip, take)`` with each document's body read from the attached
         ``documents_file`` in the same statement (None for one deleted since it was indexed)."""
         compiled = self._compile(condition)
-        sql = (f"SELECT p.doc, s.body FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p "
-               f"LEFT JOIN docs AS d ON d.doc = p.doc {_BODY} ORDER BY p.doc")
+        # An integer lookup in the database's etag index, instead of the index's id and the id's lookup.
+        join = _BODY_BY_NUMBER if self._numbers_are_etags else f"LEFT JOIN docs AS d ON d.doc = p.doc {_BODY}"
+        sql = f"SELECT p.doc, s.body FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {join} ORDER BY p.doc"
         return self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
 
     def can_walk(self, key: plan.SortKey) -> bool:
@@ -97,9 +134,11 @@ class IndexReader:
         known = self._fields.get(key.field)
         return known is not None and (known.sorted_text if key.form == "text" else known.sorted_number)
 
-    def ordered(self, condition: plan.Condition, key: plan.SortKey) -> Iterator[tuple[int, Any]]:
+    def ordered(self, condition: plan.Condition, key: plan.SortKey,
+                bodies: dict[int, bytes | None] | None = None) -> Iterator[tuple[int, Any]]:
         """Matching documents in ``key``'s order, with the value they sort by (None when missing);
-        ``can_walk(key)`` must be true.
+        ``can_walk(key)`` must be true. With ``bodies``, when the snapshot is current (see ``position``),
+        the walk also reads each document's body into it (it stays empty otherwise).
 
         Documents with equal values come in no particular order: callers that need a tie-break sort
         each run of equal values themselves. Reading stops when the caller stops iterating.
@@ -107,20 +146,30 @@ class IndexReader:
         compiled = self._compile(condition)
         filtered = compiled is not EVERYTHING
         if key.field == plan.ID_FIELD:
-            column, source = "lower_id", "docs WHERE 1"
+            column, table, where = "o.lower_id", "docs", "1"
         else:
-            column = "text" if key.form == "text" else "num"
+            column, table = ("o.text" if key.form == "text" else "o.num"), "slots"
             # The field number is a literal: SQLite only uses a partial index whose condition it can prove.
-            source = f"slots WHERE field = {self._field_number(key.field)}"
-        restriction = f" AND doc IN ({compiled.sql})" if filtered else ""
+            where = f"o.field = {self._field_number(key.field)}"
+        joined = bodies is not None and self._numbers_are_etags
+        # Joined, the page's documents come with the walk instead of in a statement of their own.
+        join = " LEFT JOIN store.documents AS s ON s.etag = o.doc" if joined else ""
+        source = f"{table} AS o{join} WHERE {where}"
+        restriction = f" AND o.doc IN ({compiled.sql})" if filtered else ""
         params = compiled.params if filtered else ()
         direction = "DESC" if key.descending else "ASC"
-        values = (f"SELECT doc, {column} FROM {source} AND {column} IS NOT NULL{restriction} "
+        body = ", s.body" if joined else ""
+        values = (f"SELECT o.doc, {column}{body} FROM {source} AND {column} IS NOT NULL{restriction} "
                   f"ORDER BY {column} {direction}")
-        missing = f"SELECT doc, NULL FROM {source} AND {column} IS NULL{restriction} ORDER BY doc"
+        missing = f"SELECT o.doc, NULL{body} FROM {source} AND {column} IS NULL{restriction} ORDER BY o.doc"
         segments = [missing, values] if key.missing_first else [values, missing]
         for sql in segments:
-            yield from self._db.execute(sql, params)
+            if not joined:
+                yield from self._db.execute(sql, params)
+                continue
+            for doc, value, found in self._db.execute(sql, params):
+                bodies[doc] = found  # type: ignore[index]
+                yield doc, value
 
     def sort_values(self, documents: Sequence[int], field: str) -> dict[int, tuple[str | None, float | None]]:
         """The first value's sort forms (lower-cased text, number) of each document (missing: both None)."""
@@ -180,6 +229,8 @@ class IndexReader:
     def bodies(self, documents: Iterable[int]) -> dict[int, bytes | None]:
         """Document numbers → bodies read from the attached ``documents_file``, for the numbers still
         indexed (None for a document deleted since it was indexed)."""
+        if self._numbers_are_etags:
+            return dict(self._in("SELECT etag, body FROM store.documents WHERE etag IN ({})", list(documents)))
         return dict(self._in(f"SELECT d.doc, s.body FROM docs AS d {_BODY} WHERE d.doc IN ({{}})", list(documents)))
 
     def stored(self, documents: Iterable[int]) -> dict[int, dict[str, Any]]:

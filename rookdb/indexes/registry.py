@@ -26,15 +26,16 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rookdb.errors import IndexNotFoundError, RookError, StorageError
 from rookdb.indexes.auto_map_reduce import Aggregation, AutoMapReduceDefinition, GroupByField
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition, definition_from_json
 from rookdb.indexes.files import COMPANION_SUFFIX, remove_files
-from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError
+from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError, IndexSnapshot
 from rookdb.indexes.side_by_side import REPLACEMENT_PREFIX, SideBySide
 from rookdb.indexes.static.definition import StaticIndexDefinition
 from rookdb.indexes.static.vectors import VectorSources
@@ -61,6 +62,7 @@ DEFAULT_INLINE_CATCH_UP = 1024
 """A query applies at most this many pending changes itself, so a client reads its own writes."""
 DEFAULT_ERROR_BACKOFF_SECONDS = 5.0
 
+_COMPLETE_CACHE_SIZE = 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _SLUG_LENGTH = 48
 
@@ -81,11 +83,55 @@ class IndexingConfig:
 
 @dataclass(frozen=True)
 class QueryIndex:
-    """The index a query reads, whether the query created it, and whether it is current."""
+    """The index a query reads, whether the query created it, and whether it is current: None when
+    the query's snapshot decides, applying up to ``lag`` changes of ``storage`` (``Index.snapshot``)."""
 
     index: Index
     created: bool
-    stale: bool
+    stale: bool | None
+    storage: DocumentStorage | None = None
+    lag: int = 0
+
+    def snapshot(self) -> AbstractContextManager[IndexSnapshot]:
+        """The query's snapshot of the index, and where it stands."""
+        if self.stale is None:
+            return self.index.snapshot(self.storage, self.lag)
+        return self.index.snapshot(stale=self.stale)
+
+
+class _IndexTable(dict[str, Index]):
+    """The registry's indexes by lower-cased name, counting its changes (``version``): what a query
+    learnt from the table (``IndexRegistry._complete``) holds while the version is the same."""
+
+    version = 0
+
+    def __setitem__(self, key: str, value: Index) -> None:
+        self.version += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.version += 1
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.version += 1
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        self.version += 1
+        super().clear()
+
+    def setdefault(self, key: str, default: Index) -> Index:
+        self.version += 1
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.version += 1
+        super().update(*args, **kwargs)
+
+    def popitem(self) -> tuple[str, Index]:
+        self.version += 1
+        return super().popitem()
 
 
 def index_file_name(name: str) -> str:
@@ -105,7 +151,10 @@ class IndexRegistry:
         self._storage = storage
         self.config = config or IndexingConfig()
         self._vector_sources = vector_sources
-        self._indexes: dict[str, Index] = {}
+        self._indexes = _IndexTable()
+        # A dynamic query's auto-indexes that cover it, by collection and fields, with the table's version
+        # they were found at: a repeated query shape skips the matching while no index came or went.
+        self._complete: dict[tuple[str | None, tuple[AutoIndexField, ...]], tuple[int, list[Index]]] = {}
         self._lock = threading.RLock()
         self._retry_at: dict[str, float] = {}
         self._paused: set[str] = set()
@@ -207,21 +256,22 @@ class IndexRegistry:
                 raise IndexNotFoundError(f"Index '{name}' does not exist.")
             return index, False
 
-        with ExitStack() as stack:
-            try:
-                index, _ = self.side_by_side.hold(stack, find)
-            except IndexNotFoundError:
-                if self.refresh is None:
-                    raise
-                self.refresh()  # another node may have defined it a moment ago: the record is the truth
-                index, _ = self.side_by_side.hold(stack, find)
+        try:
+            index, _ = self.side_by_side.hold(find)
+        except IndexNotFoundError:
+            if self.refresh is None:
+                raise
+            self.refresh()  # another node may have defined it a moment ago: the record is the truth
+            index, _ = self.side_by_side.hold(find)
+        try:
             if index.store.state == DISABLED:
-                current = not index.is_stale(self._storage)
+                yield QueryIndex(index, False, stale=index.is_stale(self._storage))
             elif wait is not None:
-                current = index.wait_until_current(self._storage, wait)
+                yield QueryIndex(index, False, stale=not index.wait_until_current(self._storage, wait))
             else:
-                current = index.catch_up_small_lag(self._storage, self.config.inline_catch_up)
-            yield QueryIndex(index, False, stale=not current)
+                yield self._small_lag(index, False)
+        finally:
+            index.leave()
 
     # ---------------------------------------------------------------- queries
 
@@ -240,9 +290,11 @@ class IndexRegistry:
         def find() -> tuple[Index, bool]:
             return self._exact(collection, required, extras) if extras else self._match_or_merge(collection, required)
 
-        with ExitStack() as stack:
-            index, created = self.side_by_side.hold(stack, find)
+        index, created = self.side_by_side.hold(find)
+        try:
             yield self._caught_up(index, created, wait)
+        finally:
+            index.leave()
 
     @contextmanager
     def for_group_query(self, collection: str | None, group_by: Iterable[GroupByField],
@@ -263,18 +315,27 @@ class IndexRegistry:
             found = self._indexes.get(merged.name.lower())
             return (found, False) if found is not None else (self._add(merged), True)
 
-        with ExitStack() as stack:
-            index, created = self.side_by_side.hold(stack, find)
+        index, created = self.side_by_side.hold(find)
+        try:
             yield self._caught_up(index, created, wait)
+        finally:
+            index.leave()
 
     def _caught_up(self, index: Index, created: bool, wait: float | None) -> QueryIndex:
         """The index for a query once brought as current as the query may wait for."""
         if wait is not None or created:
             refuse_to_wait("waiting for the index")
             timeout = wait if wait is not None else self.config.new_index_wait
-            current = index.wait_until_current(self._storage, timeout)
-        else:
-            current = index.catch_up_small_lag(self._storage, self.config.inline_catch_up)
+            return QueryIndex(index, created, stale=not index.wait_until_current(self._storage, timeout))
+        return self._small_lag(index, created)
+
+    def _small_lag(self, index: Index, created: bool) -> QueryIndex:
+        """The index for a query that applies a small lag itself (``inline_catch_up``): in the query's
+        snapshot when the index reads the database's file (it sees the database's last etag there),
+        otherwise now."""
+        if index.store.documents_file is not None:
+            return QueryIndex(index, created, stale=None, storage=self._storage, lag=self.config.inline_catch_up)
+        current = index.catch_up_small_lag(self._storage, self.config.inline_catch_up)
         return QueryIndex(index, created, stale=not current)
 
     def _grouping(self, collection: str | None, group_by: list[GroupByField]) -> list[Index]:
@@ -293,11 +354,21 @@ class IndexRegistry:
         return self._add(definition), True
 
     def _match_or_merge(self, collection: str | None, fields: list[AutoIndexField]) -> tuple[Index, bool]:
-        family = self._mergeable(collection)
-        complete = [index for index in family if _auto(index).covers(fields)]
+        key = (None if collection is None else collection.lower(), tuple(fields))
+        known = self._complete.get(key)
+        if known is not None and known[0] == self._indexes.version:
+            complete = known[1]
+        else:
+            complete = [index for index in self._mergeable(collection) if _auto(index).covers(fields)]
+            if len(self._complete) >= _COMPLETE_CACHE_SIZE:
+                self._complete.clear()
+            self._complete[key] = (self._indexes.version, complete)
+        if len(complete) == 1:
+            return complete[0], False
         if complete:
             best = max(complete, key=lambda index: (index.checkpoint, len(_auto(index).fields)))
             return best, False
+        family = self._mergeable(collection)
         merged = AutoMapDefinition(collection, [*fields, *(f for index in family for f in _auto(index).fields)])
         existing = self._indexes.get(merged.name.lower())
         if existing is not None:  # e.g. the same name written with other casing of the collection

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack
 from pathlib import Path
 
 from rookdb.indexes.definitions import definition_from_json
@@ -65,16 +64,16 @@ class SideBySide:
 
     # ---------------------------------------------------------------- waiting for a swap
 
-    def hold(self, stack: ExitStack, find: Callable[[], tuple[Index, bool]]) -> tuple[Index, bool]:
-        """The index ``find`` picks (under the lock), held open in ``stack``. One that is being put in
-        place of another (a swap renames its file) is picked again until its successor is registered,
-        so a query never sees the name missing."""
+    def hold(self, find: Callable[[], tuple[Index, bool]]) -> tuple[Index, bool]:
+        """The index ``find`` picks (under the lock), entered (``Index.enter``: the caller leaves it).
+        One that is being put in place of another (a swap renames its file) is picked again until its
+        successor is registered, so a query never sees the name missing."""
         deadline = time.monotonic() + SWAP_WAIT_SECONDS
         while True:
             with acquire(self._lock, "the index table is being changed"):
                 index, created = find()
                 try:
-                    stack.enter_context(index.in_use())
+                    index.enter()
                     return index, created
                 except IndexRetiredError:
                     if time.monotonic() > deadline:

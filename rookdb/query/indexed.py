@@ -104,8 +104,10 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
         condition = planner.condition(where) if where is not None else plan.Everything()
         if query.order_by or distinct:
             total = reader.count(condition)
+            bodies = {} if joined else None
             window = _ordered(reader, condition, query.order_by, planner, bindings, 0 if distinct else skip,
-                              None if distinct else take, total)
+                              None if distinct else take, total, bodies)
+            bodies = bodies or None  # nothing walked (or not read with the walk): read the page's own
         else:
             if joined:
                 read = reader.page(condition, skip, take)
@@ -188,8 +190,10 @@ def _vector_scores(query: ast.Query, bindings: Bindings, planner: Planner, reade
 
 
 def _ordered(reader: IndexReader, condition: plan.Condition, order_by: Sequence[ast.OrderBy], planner: Planner,
-             bindings: Bindings, skip: int, take: int | None, total: int) -> list[int]:
-    """The matching documents of ``[skip, skip + take)`` in ``order by`` order (no scores involved)."""
+             bindings: Bindings, skip: int, take: int | None, total: int,
+             bodies: dict[int, bytes | None] | None = None) -> list[int]:
+    """The matching documents of ``[skip, skip + take)`` in ``order by`` order (no scores involved);
+    a walk of the index's order fills ``bodies`` with the documents it read (``IndexReader.ordered``)."""
     if not order_by:
         return reader.documents(condition, skip, take)
     first = order_by[0]
@@ -197,19 +201,19 @@ def _ordered(reader: IndexReader, condition: plan.Condition, order_by: Sequence[
     need = None if take is None else skip + take
     if need is not None and walkable and total > DEFAULT_FULL_SORT_LIMIT \
             and need * reader.document_count <= total * total:
-        return _walked(reader, condition, order_by, planner, bindings, need)[skip:need]
+        return _walked(reader, condition, order_by, planner, bindings, need, bodies)[skip:need]
     documents = reader.documents(condition)
     _sort(documents, order_by, reader, bindings, None)
     return documents[skip:need]
 
 
 def _walked(reader: IndexReader, condition: plan.Condition, order_by: Sequence[ast.OrderBy], planner: Planner,
-            bindings: Bindings, need: int) -> list[int]:
+            bindings: Bindings, need: int, bodies: dict[int, bytes | None] | None = None) -> list[int]:
     """The first ``need`` documents (or a few more), walking the first key's sorted values."""
     first = order_by[0]
     runs: list[list[int]] = []
     current: Any = object()
-    for count, (doc, value) in enumerate(reader.ordered(condition, planner.sort_key(first))):
+    for count, (doc, value) in enumerate(reader.ordered(condition, planner.sort_key(first), bodies)):
         key = int(value) if first.ordering == "long" and value is not None else value
         if not runs or key != current:
             if count >= need:

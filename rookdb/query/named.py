@@ -58,12 +58,11 @@ def answer_from(chosen: QueryIndex, query: str, parsed: ast.Query, parameters: M
     order = walked_order(parsed, Bindings(parameters, parsed.source.alias, query)) if parsed.order_by else None
     if order is not None:
         index.ensure_sorted(order)
-    etag, timestamp = index.checkpoint, index.store.last_indexed
-    with index.reader() as reader:
+    with chosen.snapshot() as snapshot:
         result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
-                         order_by_score=order_by_score, index=reader, index_name=index.name, shape=shape,
+                         order_by_score=order_by_score, index=snapshot.reader, index_name=index.name, shape=shape,
                          deadline=deadline)
-    result.is_stale = chosen.stale or stale
-    result.index_timestamp = timestamp
-    result.result_etag = etag
+    result.is_stale = snapshot.stale or stale
+    result.index_timestamp = snapshot.timestamp
+    result.result_etag = snapshot.checkpoint
     return result

@@ -7,12 +7,11 @@ store numbers both as text and as numbers, and sort by the lower-cased text unle
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
-from rookdb.indexes.values import equality_keys, is_number, number_of, text_of
+from rookdb.indexes.values import equality_keys, is_number, number_of, string_number, text_of
 
 __all__ = [
     "equality_keys",
@@ -43,13 +42,9 @@ def query_keys(value: Any, exact: bool = False) -> set[Any]:
         if lowered in ("true", "false"):
             keys.add(("bool", lowered == "true"))
         else:
-            try:
-                number = float(lowered)
-            except ValueError:
-                pass
-            else:
-                if math.isfinite(number):
-                    keys.add(("num", number))
+            number = string_number(lowered)
+            if number is not None:
+                keys.add(("num", number))
     return keys
 
 

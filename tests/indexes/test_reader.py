@@ -10,6 +10,7 @@ import pytest
 
 from rookdb.indexes import plan
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, FieldIndexing
+from rookdb.indexes.reader import SnapshotPosition
 from rookdb.indexes.store import IndexStore
 from rookdb.storage.sqlite import SqliteStorage
 from tests.support.storage import delete, put
@@ -99,3 +100,26 @@ def test_a_page_comes_with_its_documents_as_stored_now(attached: IndexStore, sto
 def test_a_reader_without_the_database_file_reads_no_documents(store: IndexStore) -> None:
     with store.reader() as reader:
         assert reader.documents_file is None
+
+
+def test_a_current_snapshot_reads_documents_by_their_number(attached: IndexStore, storage: SqliteStorage) -> None:
+    condition = plan.Equals("Cat", frozenset({("str", "c1")}))
+    with attached.reader() as reader:
+        by_id = reader.page(condition)
+        position = reader.position()
+        assert position == SnapshotPosition(storage.last_etag(), attached.last_indexed, storage.last_etag())
+        assert position.current and reader.document_count == len(NAMES)
+        assert reader.page(condition) == by_id and reader.bodies([doc for doc, _ in by_id]) == dict(by_id)
+    put(storage, "Products/1", Name="changed since indexed", Cat="c1")
+    with attached.reader() as reader:
+        position = reader.position()
+        assert not position.current and position.checkpoint < position.database_etag == storage.last_etag()
+        page = dict(reader.page(condition))  # numbers are no longer all etags: documents are read by id
+    assert [orjson.loads(body or b"{}").get("Name") for body in page.values()] == \
+        ["changed since indexed", "chai", "tea chai"]
+
+
+def test_a_snapshot_without_the_database_file_cannot_tell_whether_it_is_current(store: IndexStore) -> None:
+    with store.reader() as reader:
+        position = reader.position()
+    assert position.database_etag is None and not position.current and position.checkpoint > 0

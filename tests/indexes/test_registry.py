@@ -181,3 +181,27 @@ def test_disabled_and_paused_indexes_are_not_fed(storage: SqliteStorage, folder:
     assert index.checkpoint == storage.last_etag()
     registry.close()
     assert IndexRegistry.open(folder, storage).get("Products/ByPrice") is not None
+
+
+def test_a_query_learns_in_its_snapshot_whether_its_index_is_current(storage: SqliteStorage, folder: Path) -> None:
+    fill(storage, 10)
+    registry = IndexRegistry.open(folder, storage, IndexingConfig(inline_catch_up=2))
+    with registry.for_query("Products", [field("Name")]) as first:
+        assert first.created and first.stale is False
+    put(storage, "products/new", Name="New")
+    new = plan.Equals("Name", frozenset({("str", "new")}))
+    with registry.for_query("Products", [field("Name")]) as chosen, chosen.snapshot() as snapshot:
+        assert chosen.stale is None  # decided in the snapshot, where the database's last etag is read too
+        assert not snapshot.stale and snapshot.checkpoint == storage.last_etag()  # it applied the small lag
+        assert snapshot.reader.documents(new) == [storage.last_etag()]
+        assert snapshot.timestamp == chosen.index.store.last_indexed
+    for number in range(3):  # more than a query applies itself
+        put(storage, f"products/later{number}", Name="later")
+    with registry.for_query("Products", [field("Name")]) as chosen, chosen.snapshot() as snapshot:
+        assert snapshot.stale and snapshot.checkpoint == chosen.index.checkpoint < storage.last_etag()
+    old = chosen.index
+    registry.reset("Auto/Products/ByName")  # the query shape's choice is learnt again
+    with registry.for_query("Products", [field("Name")], wait=30) as again, again.snapshot() as snapshot:
+        assert again.index is not old and not again.created and not snapshot.stale
+        assert snapshot.checkpoint == storage.last_etag()
+    registry.close()
