@@ -74,14 +74,14 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     hook: VectorSearchHook | None = None
     stale = False
     if (parsed.source.kind != "index" and parsed.where is not None
-            and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk())):
+            and parsed.where.nodes_of(ast.VectorSearch)):
         if vectors is None:
             raise RookError(f"Database '{database.name}' was opened without its services: vector queries "
                             "need its vector indexes.")
         prepared = vectors.prepare(parsed, parameters, wait_for_non_stale)
         hook, stale = prepared.hook, prepared.stale
     elif (parsed.source.kind == "index" and parsed.where is not None and vectors is not None and indexes is not None
-          and any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk())):
+          and parsed.where.nodes_of(ast.VectorSearch)):
         hook = StaticVectorSearch(parsed, indexes.registry, vectors)
     if parsed.javascript is not None and scripts is None:
         raise RookError(f"Database '{database.name}' was opened without a JavaScript engine: JavaScript "

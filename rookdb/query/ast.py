@@ -523,4 +523,4 @@ class Query(Node):
 
     def parameters(self) -> tuple[Parameter, ...]:
         """Every ``$parameter`` reference, in the order they appear."""
-        return tuple(node for node in self.walk() if isinstance(node, Parameter))
+        return self.nodes_of(Parameter)

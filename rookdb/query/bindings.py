@@ -39,11 +39,10 @@ def check_parameters(query: ast.Query, parameters: Mapping[str, Any], text: str)
 def compare_exchange_keys(query: ast.Query, parameters: Mapping[str, Any]) -> list[str]:
     """The keys the query's ``cmpxchg(key)`` values read (those given as text)."""
     keys: list[str] = []
-    for node in query.walk():
-        if isinstance(node, ast.CompareExchangeValue):
-            key = parameters.get(node.key.name) if isinstance(node.key, ast.Parameter) else node.key.value
-            if isinstance(key, str):
-                keys.append(key)
+    for node in query.nodes_of(ast.CompareExchangeValue):
+        key = parameters.get(node.key.name) if isinstance(node.key, ast.Parameter) else node.key.value
+        if isinstance(key, str):
+            keys.append(key)
     return keys
 
 

@@ -244,7 +244,7 @@ def _scan(parsed: ast.Query, bindings: Bindings, source: QuerySource, *, start: 
     if parsed.where is None:
         matches = [(doc, _MATCH) for doc in documents]
     else:
-        if any(isinstance(node, ast.VectorSearch) for node in parsed.where.walk()):
+        if parsed.where.nodes_of(ast.VectorSearch):
             if vector_search is None:
                 raise InvalidQueryError("vector search is not available", query=bindings.text)
             everything = WholeCollection(source, parsed.source.name) if vector_only else None
@@ -255,7 +255,7 @@ def _scan(parsed: ast.Query, bindings: Bindings, source: QuerySource, *, start: 
             elif vector_only:
                 documents = load_scored(source, scored_ids, parsed.source.name)
             scored = True
-        scored = scored or any(isinstance(node, ast.Search) for node in parsed.where.walk())
+        scored = scored or bool(parsed.where.nodes_of(ast.Search))
         matcher = compiler.compile(parsed.where)
         matches = []
         for doc in deadline.paced(documents):

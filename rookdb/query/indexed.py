@@ -74,7 +74,7 @@ def answer(query: ast.Query, bindings: Bindings, reader: IndexReader, source: Do
     """The page of results and the total number of matches; ``RequestTimeoutError`` past ``deadline``."""
     planner = Planner(bindings, shape.is_exact, shape.is_analyzed)
     where = query.where
-    scored = where is not None and any(isinstance(node, ast.Search | ast.VectorSearch) for node in where.walk())
+    scored = where is not None and bool(where.nodes_of((ast.Search, ast.VectorSearch)))
     needs_scores = scored or any(isinstance(order.target, ast.ScoreOrder) for order in query.order_by)
     distinct = query.select is not None and query.select.distinct
     end = None if take is None else skip + take

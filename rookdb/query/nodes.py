@@ -7,7 +7,7 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 __all__ = [
     "CompareExchangeValue",
@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 Scalar: TypeAlias = str | int | float | bool | None
+_N = TypeVar("_N", bound="Node")
 
 _IDENTIFIER = re.compile(r"(?!\d)[\w@]+")
 # Words that would be read as keywords where a field or collection name is expected.
@@ -55,9 +56,11 @@ def name_text(text: str) -> str:
 class Node:
     """Base of every syntax-tree node."""
 
-    # The nodes ``walk`` yields, found on the first walk: a node is frozen, and queries are walked often.
-    __slots__ = ("_walked",)
+    # The nodes ``walk`` yields, found on the first walk, and those of each kind asked for (``nodes_of``):
+    # a node is frozen, and parsed queries (cached by their text) are searched on every run.
+    __slots__ = ("_kinds", "_walked")
     _walked: tuple[Node, ...]
+    _kinds: dict[Any, tuple[Node, ...]]
 
     def to_rql(self) -> str:
         raise NotImplementedError
@@ -78,6 +81,18 @@ class Node:
             walked = self._descendants()
             object.__setattr__(self, "_walked", walked)
         return iter(walked)
+
+    def nodes_of(self, kind: type[_N] | tuple[type[_N], ...]) -> tuple[_N, ...]:
+        """The nodes ``walk`` yields that are instances of ``kind``, in that order (found once per kind)."""
+        try:
+            kinds = self._kinds
+        except AttributeError:
+            kinds = {}
+            object.__setattr__(self, "_kinds", kinds)
+        found = kinds.get(kind)
+        if found is None:
+            found = kinds[kind] = tuple(node for node in self.walk() if isinstance(node, kind))
+        return found  # type: ignore[return-value]
 
     def _descendants(self) -> tuple[Node, ...]:
         found: list[Node] = []

@@ -29,7 +29,7 @@ __all__ = ["Planner", "is_scoring"]
 
 def is_scoring(expr: ast.Expr) -> bool:
     """True when the clause contributes a relevance score (vector search, full text, boost)."""
-    return any(isinstance(node, ast.VectorSearch | ast.Search | ast.Boost) for node in expr.walk())
+    return bool(expr.nodes_of((ast.VectorSearch, ast.Search, ast.Boost)))
 
 
 class Planner:
