@@ -21,13 +21,16 @@ from typing import Any
 from rookdb.errors import BadRequestError, RookError
 from rookdb.wire import format_timestamp
 
-__all__ = ["Operation", "OperationCanceled", "OperationRegistry", "OperationWork"]
+__all__ = ["SETTLING_WAIT_S", "Operation", "OperationCanceled", "OperationRegistry", "OperationWork"]
 
 _log = logging.getLogger(__name__)
 
 # Finished operations are kept for clients that poll late; the oldest go first past this many.
 _KEPT_FINISHED = 1000
 _STOP_TIMEOUT_S = 10.0
+SETTLING_WAIT_S = 0.5
+"""Longest a state request waits for an operation whose progress says it ends within that time: the
+official clients poll every 0.5 s, so they see the end as it happens instead of up to a poll later."""
 
 
 class OperationCanceled(Exception):
@@ -48,6 +51,7 @@ class Operation:
     progress: dict[str, Any] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+    began: float = field(default_factory=time.monotonic)
 
     def report(self, progress: dict[str, Any]) -> None:
         """Publish the progress that ``GetOperationStateOperation`` shows while the work runs."""
@@ -57,6 +61,24 @@ class Operation:
         """Raise ``OperationCanceled`` when the operation was killed; work calls this between steps."""
         if self.cancel.is_set():
             raise OperationCanceled
+
+    def remaining(self) -> float | None:
+        """Seconds the work should still take at the pace of its progress so far (``Processed`` of
+        ``Total``), or None when its progress does not tell."""
+        progress = self.progress or {}
+        processed, total = progress.get("Processed"), progress.get("Total")
+        if type(processed) is not int or type(total) is not int or not 0 < processed <= total:
+            return None
+        return (time.monotonic() - self.began) * (total - processed) / processed
+
+    def settled_state(self, wait: float = SETTLING_WAIT_S) -> dict[str, Any]:
+        """``state()``, once the work has ended when its progress says it ends within ``wait`` seconds
+        (waiting no longer than that); blocks."""
+        if self.status == "InProgress":
+            remaining = self.remaining()
+            if remaining is not None and remaining <= wait:
+                self.done.wait(wait)
+        return self.state()
 
     def state(self) -> dict[str, Any]:
         return {"Status": self.status, "Result": self.result,

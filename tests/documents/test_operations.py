@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -71,3 +72,34 @@ def test_deleting_a_database_stops_its_operations(registry: OperationRegistry) -
     other = registry.start("Kept", "Patch", {}, work)
     registry.cancel_database("gone")
     assert mine.status == "Canceled" and other.status == "InProgress"
+
+
+def test_a_state_request_waits_for_an_operation_about_to_end(registry: OperationRegistry) -> None:
+    def work(operation: Operation) -> dict[str, int]:
+        operation.report({"Processed": 9, "Total": 10})
+        time.sleep(0.2)
+        return {"Total": 10}
+
+    operation = registry.start("Shop", "Patch", {}, work)
+    while operation.progress is None and not operation.done.is_set():
+        time.sleep(0.001)
+    assert operation.settled_state(wait=30)["Status"] == "Completed"
+
+
+def test_a_state_request_answers_at_once_for_an_operation_far_from_its_end(registry: OperationRegistry) -> None:
+    release = threading.Event()
+
+    def work(operation: Operation) -> None:
+        time.sleep(0.1)
+        operation.report({"Processed": 1, "Total": 1000})  # about 100 s to go at this pace
+        release.wait(30)
+
+    operation = registry.start("Shop", "Patch", {}, work)
+    started = time.monotonic()
+    assert operation.settled_state(wait=30)["Status"] == "InProgress"  # no progress yet
+    while operation.progress is None:
+        time.sleep(0.001)
+    assert operation.settled_state(wait=30) == {"Status": "InProgress", "Result": None,
+                                                 "Progress": {"Processed": 1, "Total": 1000}}
+    assert time.monotonic() - started < 30
+    release.set()

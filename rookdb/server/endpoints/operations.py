@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,7 +28,7 @@ async def operation_state(request: Request) -> Response:
     operation = catalog_of(request).operation(query_int(request, "id", -1), await _database_name(request))
     if operation is None:
         return Response(status_code=404)
-    return json_response(operation.state())
+    return json_response(await run_in_threadpool(operation.settled_state))
 
 
 async def kill_operation(request: Request) -> Response:
