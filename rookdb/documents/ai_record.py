@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from rookdb.ai.connection_strings import (
@@ -97,6 +98,9 @@ class RecordStore(Protocol):
     def record(self) -> tuple[dict[str, Any], int]:
         """The record and its etag."""
 
+    def record_etag(self) -> int:
+        """The record's etag alone (cheap)."""
+
     def update_record(self, change: Callable[[dict[str, Any]], _T]) -> tuple[_T, int]:
         """Apply ``change`` to the record in one transaction; (its return value, the new etag)."""
 
@@ -123,6 +127,30 @@ class TaskWrite:
     reset: bool
 
 
+class _ParsedRecord:
+    """One version of the record with its AI entries parsed once, on first use: every vector query and
+    indexing step reads the tasks and generations, and parsing the record each time cost more than the
+    query's search."""
+
+    def __init__(self, record: dict[str, Any], etag: int, open_stored: Callable[[dict[str, Any]], AiConnectionString]):
+        self.record = record
+        self.etag = etag
+        self._open = open_stored
+
+    @cached_property
+    def tasks(self) -> tuple[EmbeddingsGenerationConfiguration, ...]:
+        return tuple(parse_task_configuration(stored) for stored in self.record.get(_TASKS, []))
+
+    @cached_property
+    def generations(self) -> dict[int, TaskGenerations]:
+        return {int(task_id): TaskGenerations.from_json(value)
+                for task_id, value in self.record.get(_GENERATIONS, {}).items()}
+
+    @cached_property
+    def connection_strings(self) -> dict[str, AiConnectionString]:
+        return {name: self._open(stored) for name, stored in self.record.get(_CONNECTION_STRINGS, {}).items()}
+
+
 class AiRecord:
     """Reads and changes the AI entries of one database's record."""
 
@@ -130,6 +158,16 @@ class AiRecord:
         self._store = store
         self._secrets = secrets
         self._listeners: list[Callable[[], None]] = []
+        self._parsed: _ParsedRecord | None = None
+
+    def _current(self) -> _ParsedRecord:
+        """The record as stored now, parsed: reused while its etag has not moved (another node's change
+        moves it too)."""
+        parsed = self._parsed
+        if parsed is None or parsed.etag != self._store.record_etag():
+            record, etag = self._store.record()  # read together: the etag is that of this version
+            parsed = self._parsed = _ParsedRecord(record, etag, self._open)
+        return parsed
 
     def on_tasks_changed(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after any task or connection-string change (workers reload)."""
@@ -163,13 +201,10 @@ class AiRecord:
         return parse_connection_string(self._transform_secrets(stored, self._secrets.open))
 
     def connection_strings(self) -> dict[str, AiConnectionString]:
-        record, _ = self._store.record()
-        return {name: self._open(stored) for name, stored in record.get(_CONNECTION_STRINGS, {}).items()}
+        return dict(self._current().connection_strings)
 
     def connection_string(self, name: str) -> AiConnectionString | None:
-        record, _ = self._store.record()
-        stored = record.get(_CONNECTION_STRINGS, {}).get(name)
-        return None if stored is None else self._open(stored)
+        return self._current().connection_strings.get(name)
 
     def usage(self, connection_string_name: str) -> list[TaskUsage]:
         return [TaskUsage(task.task_id, task.name, task.identifier) for task in self.tasks()
@@ -232,8 +267,7 @@ class AiRecord:
         return [parse_task_configuration(stored) for stored in record.get(_TASKS, [])]
 
     def tasks(self) -> list[EmbeddingsGenerationConfiguration]:
-        record, _ = self._store.record()
-        return self._tasks_in(record)
+        return list(self._current().tasks)
 
     def task(self, task_id: int | None = None, name: str | None = None) -> EmbeddingsGenerationConfiguration | None:
         for task in self.tasks():
@@ -339,13 +373,10 @@ class AiRecord:
     # -- generations -------------------------------------------------------------------------------
 
     def generations(self, task_id: int) -> TaskGenerations:
-        record, _ = self._store.record()
-        return _generations_in(record, task_id)
+        return self._current().generations.get(task_id, TaskGenerations())
 
     def all_generations(self) -> dict[int, TaskGenerations]:
-        record, _ = self._store.record()
-        return {int(task_id): TaskGenerations.from_json(value)
-                for task_id, value in record.get(_GENERATIONS, {}).items()}
+        return dict(self._current().generations)
 
     def finish_migration(self, task_id: int, generation: int, ready: Callable[[], bool]) -> bool:
         """Swap: generation ``generation`` of the task serves from now on, if ``ready()`` says (inside

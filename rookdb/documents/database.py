@@ -211,6 +211,9 @@ class Database:
     def record(self) -> tuple[dict[str, Any], int]:
         return self.storage.get_record()
 
+    def record_etag(self) -> int:
+        return self.storage.record_etag()
+
     def update_record(self, change: Callable[[dict[str, Any]], _T]) -> tuple[_T, int]:
         """Apply ``change`` to the record atomically; returns (its return value, new record etag)."""
         with self._lock, self.storage.write() as tx:

@@ -382,6 +382,10 @@ class DocumentStorage(abc.ABC):
         """The database record and its etag."""
 
     @abc.abstractmethod
+    def record_etag(self) -> int:
+        """The database record's etag alone: a cheap way to tell whether a parsed record is current."""
+
+    @abc.abstractmethod
     def integrity_check(self) -> list[str]:
         """Problems found (empty when healthy): engine check, orphan or missing attachment content."""
 

@@ -556,6 +556,10 @@ class SqliteStorage(DocumentStorage):
         record = orjson.loads(values["record"]) if "record" in values else {}
         return record, int(values.get("record_etag", 0))
 
+    def record_etag(self) -> int:
+        rows = self._read("SELECT value FROM meta WHERE key = 'record_etag'")
+        return int(rows[0][0]) if rows else 0
+
     def integrity_check(self) -> list[str]:
         problems = [row[0] for row in self._read("PRAGMA integrity_check") if row[0] != "ok"]
         orphans = self._read(

@@ -65,6 +65,9 @@ class DictRecord:
     def record(self) -> tuple[dict[str, Any], int]:
         return dict(self.stored), self.etag
 
+    def record_etag(self) -> int:
+        return self.etag
+
     def update_record(self, change: Callable[[dict[str, Any]], _T]) -> tuple[_T, int]:
         copy = dict(self.stored)
         outcome = change(copy)
@@ -92,6 +95,21 @@ def test_secrets_are_sealed_in_the_record_and_opened_when_read(record: AiRecord,
     assert found.settings.api_key == "hf_plain"
     assert list(record.connection_strings()) == ["HF"]
     assert record.connection_string("missing") is None
+
+
+def test_the_parsed_record_is_reused_until_another_writer_changes_it(
+        record: AiRecord, database: Database, tmp_path: Path) -> None:
+    record.put_connection_string(hugging_face())
+    record.add_task(task())
+    first = record.tasks()[0]
+    assert record.tasks()[0] is first  # same version: parsed once
+    assert record.connection_string("HF") is record.connection_string("HF")
+    # Another writer of the same record (another node, or the record endpoints) changes it underneath.
+    other = AiRecord(database, SecretBox(load_or_create_master_key(tmp_path / "master.key")))
+    other.update_task(first.task_id, task(name="Renamed"), reset=False)
+    assert [found.name for found in record.tasks()] == ["Renamed"]
+    database.update_record(lambda stored: stored["AiConnectionStrings"].pop("HF"))
+    assert record.connection_string("HF") is None
 
 
 def test_identifiers_are_unique_among_connection_strings(record: AiRecord) -> None:

@@ -143,6 +143,7 @@ def test_compact_keeps_everything(storage: DocumentStorage) -> None:
 
 def test_state_and_record_survive_reopen(backend: StorageBackend, database_name: str) -> None:
     storage = backend.create(database_name)
+    assert storage.record_etag() == 0
     with storage.write() as tx:
         tx.set_state("task/1/position", {"etag": 42})
         tx.set_state("task/2/position", 7)
@@ -154,6 +155,7 @@ def test_state_and_record_survive_reopen(backend: StorageBackend, database_name:
     assert reopened.get_state("task/1/position") == {"etag": 42}
     assert reopened.states("task/") == {"task/1/position": {"etag": 42}, "task/2/position": 7}
     assert reopened.get_record() == ({"Settings": {"x": 1}}, etag)
+    assert reopened.record_etag() == etag
     with reopened.write() as tx:
         tx.delete_state("task/1")
     assert reopened.states("task/") == {"task/2/position": 7}

@@ -494,6 +494,9 @@ class PostgresStorage(DocumentStorage):
         record, record_etag = self._read(f"SELECT record, record_etag FROM {self.schema}.head")[0]
         return (orjson.loads(record) if record is not None else {}), int(record_etag)
 
+    def record_etag(self) -> int:
+        return int(self._read(f"SELECT record_etag FROM {self.schema}.head")[0][0])
+
     def integrity_check(self) -> list[str]:
         s = self.schema
         orphans = self._read(

@@ -202,6 +202,7 @@ def test_record_listeners_hear_other_nodes_record_changes_only(nodes: Nodes, dat
     with on_a.write() as tx:
         etag = tx.set_record({"Theirs": True})
     _wait_until(lambda: calls == [etag])
+    assert on_b.record_etag() == etag  # read from the shared head, not remembered
 
 
 class _CountingConnection:
