@@ -22,6 +22,7 @@ import numpy.typing as npt
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embedded_model import EmbeddedModel, EmbeddedModelConfig, get_embedded_model
 from rookdb.ai.embeddings import QueryEmbedder, task_vectors
+from rookdb.ai.embeddings.layout import section_fingerprint
 from rookdb.ai.task_config import EmbeddingsGenerationConfiguration
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, Foreground, LoopingService, ProviderLoop
 from rookdb.documents.ai_record import AiRecord
@@ -131,7 +132,7 @@ class VectorSearchService:
 
     def start(self) -> None:
         """Open the auto-indexes (each resumes from its saved checkpoint) and start indexing."""
-        vectorizer = DocumentVectorizer(self._embed_texts, self._generation_vectors)
+        vectorizer = DocumentVectorizer(self._embed_texts, self._generation_vectors, section_fingerprint)
         self._indexes = AutoIndexes.open(self._database.directory / _INDEXES_FOLDER, self._database.storage,
                                          vectorizer, self._config, wake=self._indexing.wake,
                                          generations=self._live_generations, pace=self._pace)

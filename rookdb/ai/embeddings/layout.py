@@ -16,6 +16,7 @@ attachment named by the text hash and the document carries ``@metadata.@expires`
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
     "find_section",
     "generation_of",
     "section_fields",
+    "section_fingerprint",
     "section_hashes",
     "sections_of",
     "task_sections",
@@ -127,6 +129,19 @@ def find_section(body: Mapping[str, Any], identifier: str, generation: int) -> d
         if generation_of(section) == generation:
             return section
     return None
+
+
+def section_fingerprint(body: bytes, task_identifier: str, generation: int, field: str) -> int | None:
+    """A 64-bit fingerprint of what generation ``generation`` of a task keeps for ``field`` in an
+    embeddings document's ``body``: its quantization and its vectors' hashes in order (a vector's hash
+    names its content). None when it keeps no vector of that field."""
+    section = find_section(orjson.loads(body), task_identifier, generation)
+    hashes = section_fields(section).get(field) if section is not None else None
+    if not hashes:
+        return None
+    assert section is not None
+    described = "\n".join([str(section.get(QUANTIZATION_KEY) or VectorEmbeddingType.SINGLE.value), *hashes])
+    return int.from_bytes(hashlib.blake2b(described.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 def decode_vector(data: bytes, kind: VectorEmbeddingType) -> npt.NDArray[np.float32]:

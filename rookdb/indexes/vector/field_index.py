@@ -73,6 +73,11 @@ class Vectorizer(Protocol):
         aligned with ``source_ids``."""
         ...
 
+    def task_fingerprint(self, spec: VectorFieldSpec, embeddings_body: bytes, generation: int = 0) -> int | None:
+        """A fingerprint of the vectors that an embeddings document's body holds for the field (equal
+        fingerprints: equal vectors); None when it holds none, or when it cannot tell."""
+        ...
+
 
 @dataclass(frozen=True)
 class GraphSettings:
@@ -113,6 +118,11 @@ class FieldIndex:
         self._errors: deque[IndexingError] = deque(maxlen=DEFAULT_MAX_ERRORS)
         self.error_count = 0
         self._lock = threading.Lock()  # guards _ids against concurrent readers copying it
+        # Task fields: key → fingerprint of the task's vectors the index holds for it, as last read from
+        # the document they came from (in memory only). A rewrite of an embeddings document that keeps
+        # them (the next generation of a migration written beside them, the clean-up renaming a
+        # section) is skipped without reading its vectors back.
+        self._held_sections: dict[int, int] = {}
 
     @staticmethod
     def file_name(spec: VectorFieldSpec, generation: int = 0) -> str:
@@ -204,33 +214,73 @@ class FieldIndex:
             changes = [change for change in changes if change.etag <= bound]
         changes.sort(key=lambda change: change.etag)
         if changes:
-            self._apply(storage, changes, vectorizer)
+            self._apply(storage, changes, vectorizer, snapshot)
         # Without truncation everything up to the snapshot has been seen.
         self._position = bound if bound is not None else max(snapshot, self._position)
         return bound is not None
 
-    def _apply(self, storage: DocumentStorage, changes: list[Change], vectorizer: Vectorizer) -> None:
+    def _apply(self, storage: DocumentStorage, changes: list[Change], vectorizer: Vectorizer, snapshot: int) -> None:
         latest: dict[str, tuple[str, Change]] = {}  # lower source id → (id, its last change)
+        sources_changed: set[str] = set()
         for change in changes:
             source_id = change.id
             if change.collection.lower() != self.spec.collection.lower():
                 source_id = change.id[len(EMBEDDINGS_ID_PREFIX):] if change.id.lower().startswith(
                     EMBEDDINGS_ID_PREFIX) else change.id
+            else:
+                sources_changed.add(source_id.lower())
             latest[source_id.lower()] = (source_id, change)
         if self.spec.task is None:
             puts = [(doc_id, change) for doc_id, change in latest.values() if change.document is not None]
             bodies = [orjson.loads(change.document.body) for _, change in puts if change.document is not None]
             results = vectorizer.from_documents(self.spec, bodies) if bodies else []
             found = {doc_id.lower(): (doc_id, vectors) for (doc_id, _), vectors in zip(puts, results, strict=True)}
-        else:
-            # The task's vectors are read now, whichever collection changed; a deleted source drops out.
-            wanted = [doc_id for doc_id, _ in latest.values()]
-            existing = storage.get_many(wanted)
-            alive = [doc_id for doc_id, doc in zip(wanted, existing, strict=True) if doc is not None
-                     and doc.collection.lower() == self.spec.collection.lower()]
-            results = vectorizer.from_task(self.spec, alive, self.generation) if alive else []
-            found = {doc_id.lower(): (doc_id, vectors) for doc_id, vectors in zip(alive, results, strict=True)}
+            self._write(latest, found)
+            return
+        rewritten = self._rewritten_sections(latest, vectorizer)
+        for lower_id, (fingerprint, _) in list(rewritten.items()):
+            if (fingerprint is not None and lower_id not in sources_changed
+                    and self._held_sections.get(document_key(lower_id)) == fingerprint):
+                del latest[lower_id]  # the vectors held are those it keeps: nothing to read or redo
+                del rewritten[lower_id]
+        # The task's vectors are read now, whichever collection changed; a deleted source drops out.
+        wanted = [doc_id for doc_id, _ in latest.values()]
+        existing = storage.get_many(wanted)
+        alive = [doc_id for doc_id, doc in zip(wanted, existing, strict=True) if doc is not None
+                 and doc.collection.lower() == self.spec.collection.lower()]
+        results = vectorizer.from_task(self.spec, alive, self.generation) if alive else []
+        found = {doc_id.lower(): (doc_id, vectors) for doc_id, vectors in zip(alive, results, strict=True)}
         self._write(latest, found)
+        self._hold_sections(storage, latest, found, rewritten, snapshot)
+
+    def _rewritten_sections(self, latest: dict[str, tuple[str, Change]],
+                            vectorizer: Vectorizer) -> dict[str, tuple[int | None, Change]]:
+        """Lower source id → (fingerprint of the field's vectors its embeddings document holds, that
+        change), for the sources whose last change is a write of their embeddings document."""
+        return {lower_id: (vectorizer.task_fingerprint(self.spec, change.document.body, self.generation), change)
+                for lower_id, (_, change) in latest.items()
+                if change.document is not None and change.collection.lower() != self.spec.collection.lower()}
+
+    def _hold_sections(self, storage: DocumentStorage, latest: dict[str, tuple[str, Change]],
+                       found: dict[str, tuple[str, Vectors]], rewritten: dict[str, tuple[int | None, Change]],
+                       snapshot: int) -> None:
+        """Remember what the index now holds for each document just indexed from its embeddings
+        document, when the vectors read came from the version in the change: nothing was written
+        since the feed was read, or the document is still at the change's etag."""
+        for lower_id in latest:
+            self._held_sections.pop(document_key(lower_id), None)
+        held = {lower_id: (fingerprint, change) for lower_id, (fingerprint, change) in rewritten.items()
+                if fingerprint is not None and not isinstance(found.get(lower_id, (None, []))[1], RookError)
+                and found.get(lower_id, (None, []))[1]}
+        if not held:
+            return
+        if storage.last_etag() != snapshot:
+            current = storage.get_many([change.id for _, change in held.values()])
+            held = {lower_id: entry for (lower_id, entry), document in zip(held.items(), current, strict=True)
+                    if document is not None and document.etag == entry[1].etag}
+        for lower_id, (fingerprint, _) in held.items():
+            assert fingerprint is not None
+            self._held_sections[document_key(lower_id)] = fingerprint
 
     def _write(self, latest: dict[str, tuple[str, Change]], found: dict[str, tuple[str, Vectors]]) -> None:
         keys: list[int] = []

@@ -18,7 +18,7 @@ from rookdb.indexes.vector.field_index import Vectors
 from rookdb.indexes.vector.fields import SourceType, VectorFieldSpec
 from rookdb.indexes.vector.values import document_texts, document_vectors
 
-__all__ = ["DocumentVectorizer", "GenerationVectorReader", "TaskVectorReader", "TextEmbedder"]
+__all__ = ["DocumentVectorizer", "GenerationVectorReader", "SectionFingerprint", "TaskVectorReader", "TextEmbedder"]
 
 TextEmbedder = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 """Embeds texts into float32 rows, one per text (the embedded model)."""
@@ -30,13 +30,19 @@ TaskVectorReader = Callable[[str, str, str, str], list[npt.NDArray[np.float32]]]
 GenerationVectorReader = Callable[[str, str, int, str, str], list[npt.NDArray[np.float32]]]
 """(source collection, task identifier, generation, source document id, field) → that generation's vectors."""
 
+SectionFingerprint = Callable[[bytes, str, int, str], int | None]
+"""(embeddings document body, task identifier, generation, field) → a fingerprint of that generation's
+vectors of the field in it (None: none)."""
+
 
 class DocumentVectorizer:
     """The ``Vectorizer`` of auto-indexes: text is embedded in one model call per batch of documents."""
 
-    def __init__(self, embed_texts: TextEmbedder, task_vectors: GenerationVectorReader) -> None:
+    def __init__(self, embed_texts: TextEmbedder, task_vectors: GenerationVectorReader,
+                 fingerprint: SectionFingerprint | None = None) -> None:
         self._embed_texts = embed_texts
         self._task_vectors = task_vectors
+        self._fingerprint = fingerprint
 
     def from_documents(self, spec: VectorFieldSpec, documents: Sequence[dict[str, Any]]) -> list[Vectors]:
         if spec.source is not SourceType.TEXT:
@@ -57,6 +63,11 @@ class DocumentVectorizer:
         field = ".".join(spec.path)
         return [list(self._task_vectors(spec.collection, spec.task, generation, source_id, field))
                 for source_id in source_ids]
+
+    def task_fingerprint(self, spec: VectorFieldSpec, embeddings_body: bytes, generation: int = 0) -> int | None:
+        if self._fingerprint is None or spec.task is None:
+            return None
+        return self._fingerprint(embeddings_body, spec.task, generation, ".".join(spec.path))
 
 
 def _decoded(document: dict[str, Any], spec: VectorFieldSpec) -> list[npt.NDArray[Any]] | RookError:

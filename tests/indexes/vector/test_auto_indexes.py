@@ -18,10 +18,11 @@ import orjson
 import pytest
 from ravendb.documents.indexes.definitions import IndexDefinition
 
+from rookdb.ai.embeddings.layout import section_fingerprint
 from rookdb.errors import AiUnavailableError, InvalidQueryError
 from rookdb.indexes.vector.auto_indexes import DEFINITIONS_FILE, AutoIndexConfig, AutoIndexDefinition, AutoIndexes
 from rookdb.indexes.vector.field_index import FieldIndex, GraphSettings
-from rookdb.indexes.vector.vectorizer import DocumentVectorizer
+from rookdb.indexes.vector.vectorizer import DocumentVectorizer, SectionFingerprint
 from rookdb.query import parse_query
 from rookdb.query.index_names import index_fields, index_name, vector_field_specs
 from rookdb.storage.sqlite import SqliteStorage
@@ -57,9 +58,13 @@ class TaskVectors:
     def __init__(self) -> None:
         self.stored: dict[tuple[str, str, str, str], list[npt.NDArray[np.float32]]] = {}
         self.generations: dict[tuple[str, str, int, str, str], list[npt.NDArray[np.float32]]] = {}
+        self.reads: list[tuple[int, str]] = []
+        self.on_read: Callable[[int, str], None] = lambda generation, source_id: None
 
     def __call__(self, collection: str, task: str, generation: int, source_id: str, field: str
                  ) -> list[npt.NDArray[np.float32]]:
+        self.reads.append((generation, source_id))
+        self.on_read(generation, source_id)
         if generation:
             return self.generations.get((collection, task, generation, source_id, field), [])
         return self.stored.get((collection, task, source_id, field), [])
@@ -74,8 +79,9 @@ def storage(tmp_path: Path) -> Iterator[SqliteStorage]:
 
 def open_indexes(tmp_path: Path, storage: SqliteStorage, embedder: WordEmbedder | None = None,
                  tasks: TaskVectors | None = None, generations: Callable[[str], tuple[int, ...]] = lambda task: (0,),
-                 pace: Callable[[], None] = lambda: None, **config: Any) -> AutoIndexes:
-    vectorizer = DocumentVectorizer(embedder or WordEmbedder(), tasks or TaskVectors())
+                 pace: Callable[[], None] = lambda: None, fingerprint: SectionFingerprint | None = None,
+                 **config: Any) -> AutoIndexes:
+    vectorizer = DocumentVectorizer(embedder or WordEmbedder(), tasks or TaskVectors(), fingerprint)
     settings = AutoIndexConfig(graph=config.pop("graph", GRAPH), **config)
     return AutoIndexes.open(tmp_path / "indexes", storage, vectorizer, settings, generations=generations, pace=pace)
 
@@ -355,6 +361,81 @@ def test_an_embeddings_document_rewritten_with_the_same_vectors_is_not_indexed_a
     tasks.stored[("Products", "t", "products/2", "Name")] = [np.asarray([2, 1], dtype=np.float32)]
     assert rewrite_all() > first  # a changed one is indexed again (its old row stays, removed)
     assert best(search(serving, [2, 1])) == "products/2" and serving.document_count == 3
+
+
+def test_a_rewrite_that_keeps_the_served_vectors_is_skipped_without_reading_them(tmp_path: Path,
+                                                                                 storage: SqliteStorage) -> None:
+    tasks = TaskVectors()
+    indexes = open_indexes(tmp_path, storage, tasks=tasks, generations=lambda task: (0, 1),
+                           fingerprint=section_fingerprint)
+    rql = "from Products where vector.search(embedding.text(Name, ai.task('t')), $q)"
+    ensure(indexes, rql)
+    spec = vector_field_specs(parse_query(rql), {})[0]
+    serving = indexes.field(spec)
+
+    def write(number: int, served: str, **staged: Any) -> None:
+        put(storage, f"embeddings/products/{number}", "@embeddings/Products",
+            t={"@quantization": "Single", "Name": [served]}, **staged)
+
+    def served_reads() -> list[str]:
+        return [source_id for generation, source_id in tasks.reads if generation == 0]
+
+    for number in range(3):
+        put(storage, f"products/{number}", Name="Chai")
+        tasks.stored[("Products", "t", f"products/{number}", "Name")] = [np.asarray([1, number], dtype=np.float32)]
+        write(number, f"served-{number}")
+        tasks.generations[("Products", "t", 1, f"products/{number}", "Name")] = [np.asarray([0, 1], dtype=np.float32)]
+    catch_up(indexes)
+    assert serving.document_count == 3 and len(served_reads()) == 3
+    # The next generation is written beside the served one: the serving index reads nothing back.
+    for number in range(3):
+        write(number, f"served-{number}", **{"t@1": {"@quantization": "Single", "@generation": 1,
+                                                    "Name": [f"next-{number}"]}})
+    catch_up(indexes)
+    assert len(served_reads()) == 3 and indexes.field(spec, 1).document_count == 3
+    # Served vectors that change are read and indexed; so is any change of the source document.
+    tasks.stored[("Products", "t", "products/2", "Name")] = [np.asarray([2, 1], dtype=np.float32)]
+    write(2, "served-2-changed")
+    put(storage, "products/1", Name="Chai tea")
+    catch_up(indexes)
+    assert sorted(served_reads()[3:]) == ["products/1", "products/2"]
+    assert best(search(serving, [2, 1])) == "products/2"
+    # After a change of its source, a document's next rewrite is read once, then known again.
+    delete(storage, "products/0")
+    write(1, "served-1")
+    catch_up(indexes)
+    assert serving.document_count == 2 and served_reads()[5:] == ["products/1"]
+    write(1, "served-1", **{"t@1": {"@quantization": "Single", "@generation": 1, "Name": ["next-1"]}})
+    catch_up(indexes)
+    assert served_reads()[6:] == [] and serving.document_count == 2
+
+
+def test_a_rewrite_is_not_skipped_when_the_vectors_read_came_from_a_later_version(tmp_path: Path,
+                                                                                  storage: SqliteStorage) -> None:
+    tasks = TaskVectors()
+    indexes = open_indexes(tmp_path, storage, tasks=tasks, fingerprint=section_fingerprint)
+    rql = "from Products where vector.search(embedding.text(Name, ai.task('t')), $q)"
+    ensure(indexes, rql)
+    serving = indexes.field(vector_field_specs(parse_query(rql), {})[0])
+    key = ("Products", "t", "products/1", "Name")
+
+    def write(served: str, vector: list[float]) -> None:
+        put(storage, "embeddings/products/1", "@embeddings/Products", t={"@quantization": "Single", "Name": [served]})
+        tasks.stored[key] = [np.asarray(vector, dtype=np.float32)]
+
+    put(storage, "products/1", Name="Chai")
+    write("a", [1, 0])
+
+    def overtaken(generation: int, source_id: str) -> None:
+        tasks.on_read = lambda generation, source_id: None
+        write("b", [0, 1])  # written after the feed was read, before the vectors are
+
+    tasks.on_read = overtaken
+    catch_up(indexes)  # indexes the vectors of version "b" from the change of version "a"
+    write("a", [1, 0])  # back to "a": it must be read, not taken for what the index holds
+    catch_up(indexes)
+    assert best(search(serving, [1, 0])) == "products/1"
+    assert search(serving, [1, 0])["products/1"] > 0.99
 
 
 def test_a_task_field_builds_the_next_generation_beside_the_serving_one(tmp_path: Path, storage: SqliteStorage
