@@ -181,7 +181,8 @@ class DatabaseCatalog:
         indexes = IndexingService(database, vectors.vector_sources())
         embeddings = EmbeddingsTasks(database, ai, self._provider_loop, leases, vectors.generation_current, indexes,
                                      foreground=self.foreground, warm_queries=vectors.warm_queries)
-        services = DatabaseServices(database, ai, embeddings, indexes, vectors, DocumentExpirer(database))
+        services = DatabaseServices(database, ai, embeddings, indexes, vectors,
+                                    DocumentExpirer(database, foreground=self.foreground))
         ai.on_tasks_changed(embeddings.reload)
         database.on_change(indexes.wake)
         database.on_change(vectors.wake)

@@ -4,7 +4,9 @@ The expirer follows the change feed from a stored position and keeps an index of
 that carry ``@expires`` (in memory while it runs, and in the storage state as a fixed number of
 buckets keyed by a hash of the document id, so that recording a change rewrites one small value
 instead of searching a large table), so each run looks only at what changed and at what is due. It
-runs every ``Expiration.DeleteFrequencyInSec`` seconds.
+runs every ``Expiration.DeleteFrequencyInSec`` seconds, and yields to the requests being answered
+before each page of the feed and each batch of deletions: a run after a minute of writes (a model
+migration rewrites every embeddings document and cache entry) is work that can wait.
 Embeddings cache entries (``@embeddings-cache``) rely on it to go away when they expire.
 """
 
@@ -19,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, LoopingService
+from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, Foreground, LoopingService
 from rookdb.documents.database import Database
 from rookdb.errors import RookError
 from rookdb.storage.base import WriteTransaction
@@ -32,7 +34,7 @@ logger = logging.getLogger("rookdb.documents.expiration")
 _POSITION_KEY = "expiration/position"
 _BUCKET_PREFIX = "expiration/due/"
 _BUCKETS = 256
-_FEED_PAGE = 1024
+_FEED_PAGE = 256
 # Index changes are written once per run, or every this many changed entries on a long catch-up.
 _UPDATES_PER_WRITE = 50_000
 _DELETE_BATCH = 512
@@ -54,9 +56,11 @@ class DocumentExpirer:
     """A database service (a ``BackgroundService``) deleting expired documents every
     ``Expiration.DeleteFrequencyInSec``; ``tick`` does one run (tests call it directly)."""
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now,
+                 foreground: Foreground | None = None) -> None:
         self._database = database
         self._clock = clock
+        self._foreground = foreground
         self._service = LoopingService(f"rookdb-expiration-{database.name}", self._run_once,
                                        idle_interval=float(database.settings["Expiration.DeleteFrequencyInSec"]),
                                        start_idle=True, log=logger)
@@ -128,6 +132,7 @@ class DocumentExpirer:
         start = position = stored if isinstance(stored, int) else 0
         updates: dict[str, Entry | None] = {}
         while not self._service.stopping:
+            self._pace()
             changes = storage.changes_since(position, _FEED_PAGE)
             for change in changes:
                 moment = None
@@ -153,6 +158,10 @@ class DocumentExpirer:
             if not changes:
                 return
 
+    def _pace(self) -> None:
+        if self._foreground is not None:
+            self._foreground.yield_to()
+
     def _delete_expired(self) -> int:
         due = self._load()
         now = self._clock()
@@ -162,6 +171,7 @@ class DocumentExpirer:
             if self._service.stopping:
                 break
             batch = [key for _, key in expired[start : start + _DELETE_BATCH]]
+            self._pace()
             with self._database.storage.write() as tx:
                 for key in batch:
                     doc_id = due[key][0]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rookdb.background import DEFAULT_YIELD_SECONDS, Foreground
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.database import Database
 from rookdb.documents.expiration import DocumentExpirer
@@ -108,3 +109,27 @@ def test_indexing_many_expiring_documents_keeps_few_state_rows(database: Databas
     clock.now = NOW + timedelta(days=2)
     assert DocumentExpirer(database, clock=clock).tick() == 5000
     assert database.storage.count("Sessions") == 0
+
+
+class CountingForeground(Foreground):
+    """A real foreground that counts the moments background work gave way to its requests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.yields = 0
+
+    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> None:
+        self.yields += 1
+        super().yield_to(limit)
+
+
+def test_a_run_gives_way_to_requests_page_by_page_and_still_finishes(database: Database) -> None:
+    clock = Clock()
+    database.insert_many((f"cache/{n}", doc(NOW + timedelta(days=1))) for n in range(1000))
+    foreground = CountingForeground()
+    expirer = DocumentExpirer(database, clock=clock, foreground=foreground)
+    clock.now = NOW + timedelta(days=2)
+    with foreground.serving():  # a request that never ends: each pause is bounded
+        assert expirer.tick() == 1000
+    # 1,000 changes in pages of 256 (and the empty page that ends the feed), 1,000 deletions in 2 batches.
+    assert foreground.yields == 5 + 2
