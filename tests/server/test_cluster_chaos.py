@@ -243,7 +243,10 @@ def test_a_node_killed_during_writes_while_both_embed_loses_no_write_and_the_tas
                 bulk.store_as(product(n, rng), f"products/{n}-A")
         add_task(store)
         # Both nodes embed batches of the one task.
-        wait_for(lambda: all(progress(node)["ThisNode"]["Batches"] > 0 for node in nodes), timeout=180)
+        # A node reports no ThisNode until its worker for the task has started (it learns of the task
+        # from the shared record a moment after the node that added it).
+        wait_for(lambda: all((progress(node)["ThisNode"] or {}).get("Batches", 0) > 0 for node in nodes),
+                 timeout=180)
         acknowledged: list[str] = []
         failures: list[BaseException] = []
         writes = random.Random(42)
