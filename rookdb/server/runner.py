@@ -58,9 +58,11 @@ def _config(settings: Settings, data_dir: Path | None, log_level: str) -> tuple[
     # rookdb writes its own access log (cheaper than uvicorn's, with each request's time), when asked to
     # and when the log level shows requests at all.
     logged = settings["Server.AccessLog"] and log_level in _REQUEST_LOG_LEVELS
+    # No X-Forwarded-* rewriting: rookdb terminates its own connections (TLS included), so the address
+    # in the access and audit logs is the peer's, which a local process could otherwise name at will.
     config = uvicorn.Config(AccessLog(app) if logged else app, host=settings["Server.Host"],
                             port=settings["Server.Port"], http=http, log_level=log_level, lifespan="on",
-                            access_log=False,
+                            access_log=False, proxy_headers=False,
                             timeout_graceful_shutdown=DEFAULT_GRACEFUL_SHUTDOWN_SECONDS)
     return config, security
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from rookdb.server.access_log import AccessLog
 from rookdb.server.runner import _config
 from rookdb.settings import Settings
+from rookdb.testing.server_process import ServerProcess
 
 
 async def _hello(request: Request) -> Response:
@@ -84,3 +86,15 @@ def test_the_setting_and_the_log_level_decide_whether_requests_are_logged(
     security.close()
     assert isinstance(config.app, AccessLog) is logged
     assert config.access_log is False  # uvicorn's own access log stays off either way
+
+
+def test_the_log_names_the_connection_peer_whatever_forwarding_headers_say(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with ServerProcess(tmp_path / "data", log=log) as server:
+        response = httpx.get(f"{server.url}/build/version",
+                             headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+        assert response.status_code == 200
+        time.sleep(0.5)  # the log writes its lines in batches
+    lines = [line for line in log.read_text().splitlines() if "GET /build/version" in line]
+    assert lines and all(line.startswith("127.0.0.1:") for line in lines), lines
+    assert "203.0.113.9" not in log.read_text()
