@@ -49,7 +49,8 @@ class SnapshotPosition:
 
 
 class IndexReader:
-    """Reads one snapshot; obtained from ``IndexStore.reader()`` and valid inside its ``with`` block."""
+    """Reads one snapshot; obtained from ``IndexStore.reader()`` and valid inside its ``with`` block
+    (the transaction that holds the snapshot)."""
 
     def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField],
                  frequencies: DocumentFrequencies | None = None, documents_file: Path | None = None) -> None:
@@ -63,6 +64,14 @@ class IndexReader:
         self._compiled: dict[plan.Condition, Compiled] = {}
         self._numbers_are_etags = False
         """True once ``position`` found the snapshot current: every document's number is then its etag."""
+
+    def __enter__(self) -> IndexReader:
+        """Begin the snapshot's read transaction (a reader is a context manager: every query opens one)."""
+        self._db.execute("BEGIN")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._db.execute("COMMIT")
 
     @property
     def document_count(self) -> int:

@@ -353,21 +353,46 @@ class IndexRegistry:
             return existing, False
         return self._add(definition), True
 
-    def _match_or_merge(self, collection: str | None, fields: list[AutoIndexField]) -> tuple[Index, bool]:
+    def covering(self, collection: str | None, fields: Iterable[AutoIndexField]) -> Index | None:
+        """The existing auto-index ``for_query`` would answer ``fields`` with (no ``extra_names``),
+        entered: the caller leaves it (``Index.leave``). None when ``for_query`` would create one."""
+        required = list(fields)
+        known = self._complete.get((None if collection is None else collection.lower(), tuple(required)))
+        if known is not None and known[0] == self._indexes.version and len(known[1]) == 1:
+            # Nothing came or went since the table was last matched: no need to take its lock.
+            try:
+                known[1][0].enter()
+                return known[1][0]
+            except IndexRetiredError:
+                pass  # being swapped: wait for its successor as ``for_query`` does
+
+        def find() -> tuple[Index, bool]:
+            complete = self._covering(collection, required)
+            if not complete:
+                raise _NotCovered
+            return _best(complete), False
+
+        try:
+            return self.side_by_side.hold(find)[0]
+        except _NotCovered:
+            return None
+
+    def _covering(self, collection: str | None, fields: list[AutoIndexField]) -> list[Index]:
+        """The collection's auto-indexes covering ``fields`` (under the lock)."""
         key = (None if collection is None else collection.lower(), tuple(fields))
         known = self._complete.get(key)
         if known is not None and known[0] == self._indexes.version:
-            complete = known[1]
-        else:
-            complete = [index for index in self._mergeable(collection) if _auto(index).covers(fields)]
-            if len(self._complete) >= _COMPLETE_CACHE_SIZE:
-                self._complete.clear()
-            self._complete[key] = (self._indexes.version, complete)
-        if len(complete) == 1:
-            return complete[0], False
+            return known[1]
+        complete = [index for index in self._mergeable(collection) if _auto(index).covers(fields)]
+        if len(self._complete) >= _COMPLETE_CACHE_SIZE:
+            self._complete.clear()
+        self._complete[key] = (self._indexes.version, complete)
+        return complete
+
+    def _match_or_merge(self, collection: str | None, fields: list[AutoIndexField]) -> tuple[Index, bool]:
+        complete = self._covering(collection, fields)
         if complete:
-            best = max(complete, key=lambda index: (index.checkpoint, len(_auto(index).fields)))
-            return best, False
+            return _best(complete), False
         family = self._mergeable(collection)
         merged = AutoMapDefinition(collection, [*fields, *(f for index in family for f in _auto(index).fields)])
         existing = self._indexes.get(merged.name.lower())
@@ -563,3 +588,14 @@ def _reducing(index: Index) -> AutoMapReduceDefinition:
     definition = index.definition
     assert isinstance(definition, AutoMapReduceDefinition)
     return definition
+
+
+class _NotCovered(Exception):
+    """No auto-index covers a query's fields yet (``IndexRegistry.covering``)."""
+
+
+def _best(complete: list[Index]) -> Index:
+    """Of the auto-indexes covering a query, the most up to date, then the widest."""
+    if len(complete) == 1:
+        return complete[0]
+    return max(complete, key=lambda index: (index.checkpoint, len(_auto(index).fields)))

@@ -32,7 +32,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -374,16 +374,10 @@ class IndexStore:
         finally:
             connection.execute("COMMIT")
 
-    @contextmanager
-    def reader(self) -> Iterator[IndexReader]:
+    def reader(self) -> AbstractContextManager[IndexReader]:
         """An ``IndexReader`` over one snapshot of the file (and of the attached documents)."""
         self._check_open()
-        connection = self._reader()
-        connection.execute("BEGIN")
-        try:
-            yield IndexReader(connection, self.fields, self._frequencies, self.documents_file)
-        finally:
-            connection.execute("COMMIT")
+        return IndexReader(self._reader(), self.fields, self._frequencies, self.documents_file)
 
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

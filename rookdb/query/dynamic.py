@@ -20,6 +20,7 @@ from rookdb.query.group_by import refuse_aggregates, run_group_by
 from rookdb.query.index_names import auto_index_fields, reads_collection
 from rookdb.query.named import answer_from, run_on_index
 from rookdb.query.parser import parse_query
+from rookdb.query.plain import plain_query, run_plain
 from rookdb.query.scoring import fusion_of
 from rookdb.query.vector_clauses import vector_only
 
@@ -46,6 +47,12 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
         return run_on_index(query, parsed, parameters, source, indexes, start=start, page_size=page_size,
                             wait_for_non_stale=wait_for_non_stale, vector_search=vector_search,
                             order_by_score=order_by_score, stale=stale, deadline=deadline)
+    plain = plain_query(query, parsed) if indexes is not None and wait_for_non_stale is None else None
+    if plain is not None and indexes is not None and vector_search is None and not stale:
+        answered = run_plain(plain, parameters, source, indexes, start=start, page_size=page_size,
+                             order_by_score=order_by_score, deadline=deadline)
+        if answered is not None:
+            return answered
     # Vector clauses alone read just the documents they score: without indexes they still run.
     scored_by_id = (indexes is None and parsed.where is not None and vector_only(parsed.where)
                     and fusion_of(parameters, query) is None)

@@ -1,0 +1,138 @@
+"""Plain dynamic queries take the shorter path once their auto-index exists and is current, with the
+results, ordering, errors and staleness reports of the general path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rookdb.errors import InvalidQueryError
+from rookdb.indexes.registry import IndexRegistry
+from rookdb.query.deadline import NO_DEADLINE
+from rookdb.query.dynamic import run_dynamic
+from rookdb.query.executor import execute
+from rookdb.query.parser import parse_query
+from rookdb.query.plain import PlainQuery, plain_query, run_plain
+from rookdb.storage.base import DocumentStorage
+from tests.support.indexing import StorageSource, indexed_documents
+from tests.support.storage import put
+
+ROWS = [{"Name": "Chai", "Price": 18.0, "Tags": ["tea", "hot"], "Code": "12"},
+        {"Name": "chang", "Price": 19, "Tags": ["beer"], "Code": 12},
+        {"Name": "Aniseed Syrup", "Price": 10.5, "Tags": [], "Code": None},
+        {"Name": "Tofu", "Price": None, "Tags": ["soy"], "Code": "true"},
+        {"Name": "Konbu", "Tags": ["soy", "kelp"], "Code": True},
+        {"Name": "Ikura", "Price": "31", "Code": "x12"}]
+ROWS += [{"Name": f"Item {n}", "Price": n % 37 + 0.25, "Tags": [f"t{n % 5}"], "Code": n} for n in range(300)]
+
+PLAIN = [
+    ("from Products where Name = $n", {"n": "CHAI"}),
+    ("from Products where Code = $c", {"c": "12"}),
+    ("from Products where Code = $c", {"c": 12}),
+    ("from Products where Code = $c", {"c": None}),
+    ("from Products where Code = $c", {"c": "true"}),
+    ("from Products where Code in ($c)", {"c": ["12", True, "x12"]}),
+    ("from Products where Tags all in ($t)", {"t": ["soy", "kelp"]}),
+    ("from Products where Price between $lo and $hi", {"lo": 10, "hi": 19}),
+    ("from Products where Price >= $lo", {"lo": "30"}),
+    ("from Products where Name > $n", {"n": "item 3"}),
+    ("from Products where exact(Name = $n)", {"n": "chang"}),
+    ("from Products where startsWith(Name, $p) or Price < $lo", {"p": "item 2", "lo": 1}),
+    ("from Products where not Name = $n and Price > $lo", {"n": "chai", "lo": 15}),
+    ("from Products where Price > $lo order by Price as double desc limit 10", {"lo": 5}),
+    ("from Products order by Price as double desc limit 10", {}),
+    ("from Products order by Name limit 7, 5", {}),
+    ("from Products where Tags = $t order by Name desc", {"t": "t3"}),
+    ("from Products where Price < $hi limit $take offset $skip", {"hi": 20, "take": 4, "skip": 3}),
+]
+
+
+def _write(storage: DocumentStorage) -> None:
+    with storage.write() as tx:
+        tx.put_many([(f"products/{n}", "Products", {**row, "@metadata": {"@collection": "Products"}})
+                     for n, row in enumerate(ROWS)], {})
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[StorageSource, IndexRegistry]]:
+    with indexed_documents(tmp_path, _write) as opened:
+        yield opened
+
+
+def _plain(text: str) -> PlainQuery:
+    found = plain_query(text, parse_query(text))
+    assert found is not None
+    return found
+
+
+def _shorter(text: str, parameters: dict[str, Any], source: StorageSource, indexes: IndexRegistry,
+             **paging: Any) -> Any:
+    return run_plain(_plain(text), parameters, source, indexes, start=paging.get("start", 0),
+                     page_size=paging.get("page_size"), order_by_score=True, deadline=NO_DEADLINE)
+
+
+@pytest.mark.parametrize(("text", "parameters"), PLAIN)
+def test_the_shorter_path_answers_as_a_scan_does(database: tuple[StorageSource, IndexRegistry], text: str,
+                                                 parameters: dict[str, Any]) -> None:
+    source, indexes = database
+    general = run_dynamic(text, parameters, source, indexes, wait_for_non_stale=30)  # creates the index
+    shorter = _shorter(text, parameters, source, indexes)
+    assert shorter is not None
+    scanned = execute(text, parameters, source)
+    assert shorter.results == scanned.results == general.results
+    assert shorter.total_results == scanned.total_results == general.total_results
+    assert (shorter.index_name, shorter.result_etag, shorter.index_timestamp, shorter.is_stale) == (
+        general.index_name, general.result_etag, general.index_timestamp, False)
+
+
+def test_paging_from_the_request(database: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = database
+    text = "from Products where Price < $hi"
+    general = run_dynamic(text, {"hi": 20}, source, indexes, start=5, page_size=3, wait_for_non_stale=30)
+    shorter = _shorter(text, {"hi": 20}, source, indexes, start=5, page_size=3)
+    assert shorter is not None and (shorter.results, shorter.total_results) == (general.results, general.total_results)
+
+
+@pytest.mark.parametrize("text", [
+    "from Products", "from Products where id() = 'products/1'", "from index 'Auto/Products/ByName'",
+    "from Products where search(Name, $n)", "from Products where Name = $n select Name",
+    "from Products where Name = $n include Tags", "from Products where boost(Name = $n, 2)",
+    "from Products where Name = $n order by score()", "from Products group by Name select count()",
+    "from Products where lucene(Name, $n)", "from Products where Name = $n include timings()",
+    "from Products as p where p.Name = $n select { N: p.Name }",
+])
+def test_other_queries_are_not_plain(text: str) -> None:
+    assert plain_query(text, parse_query(text)) is None
+
+
+def test_without_its_index_the_general_path_runs(database: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = database
+    assert _shorter("from Products where Name = $n", {"n": "chai"}, source, indexes) is None
+    assert indexes.indexes() == []  # the shorter path creates nothing
+    assert run_dynamic("from Products where Name = $n", {"n": "chai"}, source, indexes).total_results == 1
+
+
+def test_an_index_with_changes_to_apply_goes_the_general_way(database: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = database
+    text = "from Products where Name = $n"
+    run_dynamic(text, {"n": "chai"}, source, indexes, wait_for_non_stale=30)
+    put(source.storage, "products/new", "Products", Name="Chai")
+    assert _shorter(text, {"n": "chai"}, source, indexes) is None  # nothing read, nothing applied
+    caught_up = run_dynamic(text, {"n": "chai"}, source, indexes)  # applies the small lag itself
+    assert (caught_up.total_results, caught_up.is_stale) == (2, False)
+    assert caught_up.result_etag == source.storage.last_etag()
+    again = _shorter(text, {"n": "chai"}, source, indexes)
+    assert again is not None and (again.total_results, again.result_etag) == (2, caught_up.result_etag)
+
+
+def test_errors_are_those_of_the_general_path(database: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = database
+    text = "from Products where Name = $n"
+    run_dynamic(text, {"n": "chai"}, source, indexes, wait_for_non_stale=30)
+    with pytest.raises(InvalidQueryError, match=r"\$n"):
+        run_dynamic(text, {}, source, indexes)
+    with pytest.raises(InvalidQueryError, match="limit"):
+        run_dynamic("from Products where Name = $n limit $l", {"n": "chai", "l": "ten"}, source, indexes)
