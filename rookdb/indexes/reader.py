@@ -7,6 +7,7 @@ they were last written, as a collection scan returns them.
 from __future__ import annotations
 
 import heapq
+import operator
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from rookdb.indexes.values import number_of
 __all__ = ["IndexReader", "SnapshotPosition"]
 
 _IN_CHUNK = 500
+_first = operator.itemgetter(0)
 _BODY = "LEFT JOIN store.documents AS s ON s.lower_id = d.lower_id"
 """A document's body from the attached database, by the id the index holds (``d``: its ``docs`` row)."""
 _BODY_BY_NUMBER = "LEFT JOIN store.documents AS s ON s.etag = p.doc"
@@ -133,8 +135,12 @@ class IndexReader:
         compiled = self._compile(condition)
         # An integer lookup in the database's etag index, instead of the index's id and the id's lookup.
         join = _BODY_BY_NUMBER if self._numbers_are_etags else f"LEFT JOIN docs AS d ON d.doc = p.doc {_BODY}"
-        sql = f"SELECT p.doc, s.body FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {join} ORDER BY p.doc"
-        return self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
+        sql = f"SELECT p.doc, s.body FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {join}"
+        rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
+        # Sorted here: in SQL the join's order is not promised, and sorting it there costs a temporary
+        # B-tree per query (a quarter of the statement's time for a page of one document).
+        rows.sort(key=_first)
+        return rows
 
     def can_walk(self, key: plan.SortKey) -> bool:
         """True when ``key``'s sorted order is built (``IndexStore.ensure_sorted``), so ``ordered`` can walk it."""
