@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,8 @@ class _SqliteWriteTransaction(RowWriteTransaction):
         super().__init__(storage.database_id, storage._read_last_etag(connection),
                          track_commits=bool(storage._listeners))
         self._db = connection
+        self._shapes: dict[int, str | None] = {}
+        """The shape of each row stamped and not yet written, by etag."""
 
     def _save_last_etag(self, etag: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('last_etag', ?)", (str(etag),))
@@ -142,9 +144,16 @@ class _SqliteWriteTransaction(RowWriteTransaction):
                 found.setdefault(lower_id, []).append((row[0], row[1], row[2], row[3]))
         return found
 
+    def _stamped(self, lower_id: str, doc_id: str, collection: str, body: dict[str, Any],
+                 attachments: Iterable[AttachmentRow] | None) -> DocumentRow:
+        # Every row written comes through here: its shape is read off the body while it is parsed.
+        row = super()._stamped(lower_id, doc_id, collection, body, attachments)
+        self._shapes[row[4]] = body_shape(body)
+        return row
+
     def _shaped(self, row: DocumentRow) -> tuple[Any, ...]:
         """The row as stored: with its shape."""
-        return (*row, body_shape(row[7], row[1], row[5], row[6], self._database_id))
+        return (*row, self._shapes.pop(row[4]))
 
     def _replace_rows(self, rows: list[DocumentRow]) -> None:
         self._db.executemany(

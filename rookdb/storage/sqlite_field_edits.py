@@ -26,6 +26,7 @@ writes.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -51,6 +52,8 @@ _FAST_FIXES = 4
 _PLAIN_SHAPE = "[]"
 _LARGEST_FIXED_FLOAT = 1e15
 """From here on an integral float's integer may be inexact: such documents are classified per batch."""
+_KEY_SETS = 1024
+"""Objects' key sets whose member paths are kept: the documents of a collection repeat theirs."""
 _UNCHANGED, _CHANGED, _GENERAL = 0, 1, 2
 
 _TABLES = (
@@ -63,9 +66,11 @@ _TABLES = (
 
 # Server-owned metadata keys that the general path drops and puts back last. A body naming one anywhere
 # takes that path (outside metadata such keys occur in practice nowhere).
-_SERVER_KEY = re.compile(b'"(?:' + b"|".join(re.escape(key.encode()) for key in sorted(
-    SERVER_OWNED_KEYS - {"@id", CHANGE_VECTOR, LAST_MODIFIED})) + b')":')
+_GENERAL_KEYS = SERVER_OWNED_KEYS - {"@id", CHANGE_VECTOR, LAST_MODIFIED}
+_SERVER_KEY = re.compile(b'"(?:' + b"|".join(re.escape(key.encode()) for key in sorted(_GENERAL_KEYS)) + b')":')
 _PLAIN, _NUMBERS, _GENERAL_KIND = 0, 1, 2
+# The keys the metadata ends with once stamped.
+_STAMPED = ("@id", CHANGE_VECTOR, LAST_MODIFIED)
 
 
 def _body_kind(body: bytes) -> int:
@@ -120,21 +125,49 @@ def _path(path: Sequence[str]) -> str:
     return "$" + "".join(f'."{key}"' for key in path)
 
 
-def _stamps(doc_id: str, vector: str, last_modified: str) -> bytes:
-    """The end of the metadata the server stamped (``_TAIL`` in Python)."""
-    return (f'"@id":{orjson.dumps(doc_id).decode()},"{CHANGE_VECTOR}":"{vector}",'
-            f'"{LAST_MODIFIED}":"{last_modified}"}}').encode()
+# A character a quoted JSON path step cannot name a key with, as SQLite compares it (its stored text).
+_UNNAMEABLE = re.compile(r'["\\\x00-\x1f]')
 
 
-def _nameable(key: str) -> bool:
-    """True when a quoted JSON path step names ``key`` as SQLite compares it (its stored text)."""
-    return bool(key) and not any(char in '"\\' or char < " " for char in key)
+@functools.lru_cache(maxsize=_KEY_SETS)
+def _member_paths(keys: tuple[str, ...], path: str | None) -> tuple[str | None, ...] | None:
+    """The path of each member of an object with ``keys`` at ``path`` (None where no JSON path names it);
+    None when a key makes the body the general path's business (``_body_kind``): a server-owned key, or
+    an integer-like key JavaScript would move first."""
+    if not _GENERAL_KEYS.isdisjoint(keys) or any(key.isdigit() and key.isascii() for key in keys):
+        return None
+    return tuple(f'{path}."{key}"' if path is not None and key and _UNNAMEABLE.search(key) is None else None
+                 for key in keys)
 
 
 def _integral_floats(value: Any, path: str | None, found: list[list[Any]]) -> bool:
     """Add ``[path, integer]`` to ``found`` for each integral float in ``value`` (``path`` None: no JSON
-    path names it); False at a number JavaScript's round trip would change otherwise."""
+    path names it); False at a number JavaScript's round trip would change otherwise, or at a key that
+    makes the body the general path's business."""
     kind = type(value)
+    if kind is dict:
+        paths = _member_paths(tuple(value), path)
+        if paths is None:
+            return False
+        # Written out for the members (most are text): every document written to SQLite comes here.
+        for item, member_path in zip(value.values(), paths, strict=True):
+            member = type(item)
+            if member is str or member is bool or item is None:
+                continue
+            if member is int:
+                if abs(item) > LARGEST_EXACT_INTEGER:
+                    return False
+            elif member is float:
+                if item.is_integer():
+                    if member_path is None or abs(item) >= _LARGEST_FIXED_FLOAT:
+                        return False
+                    found.append([member_path, int(item)])
+            elif not _integral_floats(item, member_path, found):
+                return False
+        return True
+    if kind is list:
+        return all(_integral_floats(item, None if path is None else f"{path}[{index}]", found)
+                   for index, item in enumerate(value))
     if kind is float:
         if value.is_integer():
             if path is None or abs(value) >= _LARGEST_FIXED_FLOAT:
@@ -143,28 +176,20 @@ def _integral_floats(value: Any, path: str | None, found: list[list[Any]]) -> bo
         return True
     if kind is int:
         return bool(abs(value) <= LARGEST_EXACT_INTEGER)
-    if kind is dict:
-        return all(_integral_floats(item, f'{path}."{key}"' if path is not None and _nameable(key) else None, found)
-                   for key, item in value.items())
-    if kind is list:
-        return all(_integral_floats(item, None if path is None else f"{path}[{index}]", found)
-                   for index, item in enumerate(value))
     return True
 
 
-def body_shape(body: bytes, doc_id: str, vector: str, last_modified: str, database_id: str) -> str | None:
-    """The ``shape`` column of a row written with ``body`` (see the module's docstring)."""
-    if _stamps(doc_id, vector, last_modified) not in body:
+def body_shape(body: dict[str, Any]) -> str | None:
+    """The ``shape`` column of a row written with ``body``, as just stamped (see the module's docstring).
+
+    Read off the parsed body the write encodes, not its bytes: no scan, no second parse."""
+    metadata = body.get("@metadata")
+    if type(metadata) is not dict or tuple(metadata)[-len(_STAMPED):] != _STAMPED:
         return None
-    kind = _body_kind(body.replace(database_id.encode(), b""))
-    if kind != _NUMBERS:
-        return _PLAIN_SHAPE if kind == _PLAIN else None
     found: list[list[Any]] = []
-    try:
-        fits = _integral_floats(orjson.loads(body), "$", found)
-    except orjson.JSONDecodeError:
+    if not _integral_floats(body, "$", found):
         return None
-    return orjson.dumps(found).decode() if fits else None
+    return orjson.dumps(found).decode() if found else _PLAIN_SHAPE
 
 
 def _shape_after(edits: Sequence[FieldEdit]) -> str | None:
