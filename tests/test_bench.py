@@ -23,9 +23,9 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "bulk_insert.py": (["--documents", "200"], [
         "raw SQLite executemany (limit)", "bulk_insert endpoint, pre-encoded stream", "raw SQLite executemany (limit)",
         "Node.js client `store.bulkInsert()`", "raw SQLite executemany (limit)",
-        "official Python client encoding alone (ceiling)", "raw SQLite executemany (limit)",
+        "official Python client `store()`, no server", "raw SQLite executemany (limit)",
         "`store.bulk_insert()` over HTTP", "raw SQLite executemany (limit)",
-        "official Python client encoding alone (ceiling)", "raw SQLite executemany (limit)",
+        "official Python client `store()`, no server", "raw SQLite executemany (limit)",
         "`session.save_changes()` x1000", "raw SQLite executemany (limit)"]),
     "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1"],
                            ["embedded model", "HF protocol server (TEI)", "429 run 1"]),
