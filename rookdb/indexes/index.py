@@ -131,8 +131,12 @@ class Index:
 
     def reader(self) -> AbstractContextManager[IndexReader]:
         """A snapshot of the index for one query (hold ``in_use`` around it)."""
-        self._last_query = time.time()  # formatted when asked for: a query should not pay for it
+        self.mark_queried()
         return self.store.reader()
+
+    def mark_queried(self) -> None:
+        """Note a query on the index (``LastQueryingTime``), also one it listed but did not read."""
+        self._last_query = time.time()  # formatted when asked for: a query should not pay for it
 
     @contextmanager
     def snapshot(self, storage: DocumentStorage | None = None, lag: int = 0, *,

@@ -296,6 +296,18 @@ class IndexRegistry:
         finally:
             index.leave()
 
+    def listed_for_query(self, collection: str | None, fields: Iterable[AutoIndexField],
+                         extra_names: Iterable[str]) -> Index | None:
+        """The auto-index ``for_query`` would hold for these fields and vector fields, noted as queried
+        but neither held nor caught up; None when there is none yet (``for_query`` creates it). For a
+        query of vector clauses alone: the vector index answers it, this one only lists it."""
+        definition = AutoMapDefinition(collection, list(fields), sorted(set(extra_names)))
+        index = self._indexes.get(definition.name.lower())
+        if index is None or index.retired:
+            return None
+        index.mark_queried()
+        return index
+
     @contextmanager
     def for_group_query(self, collection: str | None, group_by: Iterable[GroupByField],
                         aggregations: Iterable[Aggregation], *, wait: float | None = None) -> Iterator[QueryIndex]:

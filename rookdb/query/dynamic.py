@@ -67,6 +67,17 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
     expanded, expanded_parameters = with_setups(parsed, parameters, source)
     fields, vectors = auto_index_fields(expanded, expanded_parameters)
     collection = parsed.source.name if parsed.source.kind == "collection" else None
+    if (vector_search is not None and vectors and not stale and wait_for_non_stale is None and not parsed.facets
+            and parsed.where is not None and vector_only(parsed.where) and fusion_of(parameters, query) is None):
+        # The current vector index answers vector clauses alone; the auto-index of the same name only lists
+        # the query, so it is not held, caught up or read for it. ``ResultEtag`` is then the database's last
+        # etag, as a current index gives; a stale answer takes the index's own below.
+        listed = indexes.listed_for_query(collection, fields, vectors)
+        if listed is not None:
+            result = execute(query, parameters, source, start=start, page_size=page_size, vector_search=vector_search,
+                             order_by_score=order_by_score, index_name=listed.name, deadline=deadline)
+            result.index_timestamp = listed.store.last_indexed
+            return result
     with indexes.for_query(collection, fields, vectors, wait=wait_for_non_stale) as chosen:
         return answer_from(chosen, query, parsed, parameters, source, start=start, page_size=page_size,
                            vector_search=vector_search, order_by_score=order_by_score, stale=stale, deadline=deadline)

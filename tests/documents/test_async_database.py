@@ -195,3 +195,40 @@ def test_connection_strings_and_tasks(catalog: AsyncCatalog) -> None:
         assert await database.ongoing_tasks("http://node") == []
 
     run(scenario)
+
+
+def test_a_vector_query_leaves_the_auto_index_it_is_listed_by_alone(catalog: AsyncCatalog,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vector clauses alone are answered by the vector index: the auto-index of the same name (which lists
+    the query) is not held, caught up or read, so a writer holding it delays nothing."""
+    database = shop(catalog)
+    handed_off: list[object] = []
+    submit = catalog._pool.submit
+
+    def counted(call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        handed_off.append(call)
+        return submit(call, *args, **kwargs)
+
+    async def query(wait: float | None = None) -> Any:
+        return await database.query("from Items where vector.search(Vector, $v) select id()", {"v": [1.0, 0.0]},
+                                    start=0, page_size=None, wait_for_non_stale=wait)
+
+    async def scenario() -> None:
+        for number, vector in enumerate([[1.0, 0.1], [0.0, 1.0]]):
+            await database.put(f"items/{number}", {"Vector": vector, "@metadata": {"@collection": "Items"}}, None)
+        created = await query(wait=10.0)
+        [(name, listed)] = database._services.indexes.registry.named_indexes()
+        assert created.result.index_name == name
+        queried_at = listed.last_query_time
+        with listed._lock:  # as its indexing batch does; a change elsewhere leaves it behind the database
+            await database.put("products/1", product("Chai"), None)
+            monkeypatch.setattr(catalog._pool, "submit", counted)
+            answer = await asyncio.wait_for(query(), 5)
+            assert handed_off == []  # on the event loop, without waiting for the writer
+            last_etag = (await database.statistics())["LastDocEtag"]
+        assert [row["Id"] for row in answer.result.results] == ["items/0", "items/1"]
+        assert (answer.result.index_name, answer.result.is_stale, answer.result_etag) == (name, False, last_etag)
+        assert listed.checkpoint < last_etag  # not caught up by the query
+        assert listed.last_query_time is not None and listed.last_query_time >= (queried_at or "")
+
+    run(scenario)
