@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from embeddings_task import (
     API_KEY,
     DATABASE,
+    HTTP,
     MODEL_THREADS,
     POLL_SECONDS,
     RESULTS,
@@ -100,7 +100,7 @@ class WritesSettling:
         if now - self.checked < POLL_SECONDS:
             return False
         self.checked = now
-        response = httpx.get(f"{self.url}/databases/{DATABASE}/stats", timeout=30)
+        response = HTTP.get(f"{self.url}/databases/{DATABASE}/stats")
         response.raise_for_status()
         etag = response.json()["LastDocEtag"]
         if etag != self.last:
