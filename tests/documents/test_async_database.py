@@ -134,15 +134,22 @@ def test_queries_answer_with_the_result_etag(catalog: AsyncCatalog) -> None:
     run(scenario)
 
 
-def test_a_vector_query_runs_on_the_event_loop_unless_it_would_wait(catalog: AsyncCatalog,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    database = shop(catalog)
+def _counting_hand_offs(catalog: AsyncCatalog) -> tuple[list[object], Callable[..., Any]]:
+    """A stand-in for the catalog's thread pool ``submit`` that lists each call handed to a thread."""
     handed_off: list[object] = []
     submit = catalog._pool.submit
 
     def counted(call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         handed_off.append(call)
         return submit(call, *args, **kwargs)
+
+    return handed_off, counted
+
+
+def test_a_vector_query_runs_on_the_event_loop_unless_it_would_wait(catalog: AsyncCatalog,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    database = shop(catalog)
+    handed_off, counted = _counting_hand_offs(catalog)
 
     async def ids(query: str, value: Any, wait: float | None = None) -> list[str]:
         answer = await database.query(query, {"v": value}, start=0, page_size=None, wait_for_non_stale=wait)
@@ -202,12 +209,7 @@ def test_a_vector_query_leaves_the_auto_index_it_is_listed_by_alone(catalog: Asy
     """Vector clauses alone are answered by the vector index: the auto-index of the same name (which lists
     the query) is not held, caught up or read, so a writer holding it delays nothing."""
     database = shop(catalog)
-    handed_off: list[object] = []
-    submit = catalog._pool.submit
-
-    def counted(call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        handed_off.append(call)
-        return submit(call, *args, **kwargs)
+    handed_off, counted = _counting_hand_offs(catalog)
 
     async def query(wait: float | None = None) -> Any:
         return await database.query("from Items where vector.search(Vector, $v) select id()", {"v": [1.0, 0.0]},
