@@ -67,6 +67,8 @@ class DocumentExpirer:
         self._tick_lock = threading.Lock()
         self._due: dict[str, Entry] | None = None
         """Lower-cased id → (id, expiry) of every document with ``@expires``; loaded on first run."""
+        self._buckets: dict[str, dict[str, list[str]]] = {}
+        """The stored buckets as last written (name → lower-cased id → [id, expiry text])."""
 
     @property
     def name(self) -> str:
@@ -98,32 +100,44 @@ class DocumentExpirer:
     def _load(self) -> dict[str, Entry]:
         if self._due is None:
             due: dict[str, Entry] = {}
-            for bucket in self._database.storage.states(_BUCKET_PREFIX).values():
+            buckets: dict[str, dict[str, list[str]]] = {}
+            for name, bucket in self._database.storage.states(_BUCKET_PREFIX).items():
+                kept = buckets[name] = {}
                 for key, value in (bucket.items() if isinstance(bucket, dict) else ()):
                     moment = parse_timestamp(value[1]) if isinstance(value, list) and len(value) == 2 else None
                     if moment is not None:
                         due[key] = (str(value[0]), moment)
-            self._due = due
+                        kept[key] = [str(value[0]), str(value[1])]
+            self._due, self._buckets = due, buckets
         return self._due
 
-    def _store(self, tx: WriteTransaction, due: dict[str, Entry], changes: dict[str, Entry | None]) -> None:
-        """Apply ``changes`` to ``due`` and rewrite the buckets they touch, inside ``tx``."""
-        touched = set()
+    def _store(self, tx: WriteTransaction, changes: dict[str, Entry | None]) -> Callable[[], None]:
+        """Rewrite the buckets ``changes`` touch, inside ``tx``; returns what applies them in memory once
+        ``tx`` has committed (a failed write leaves the in-memory index as stored). Only the changed
+        entries are looked at: a run after a migration's writes must not walk every entry held."""
+        staged: dict[str, dict[str, list[str]]] = {}
         for key, entry in changes.items():
+            name = _bucket_of(key)
+            bucket = staged.get(name)
+            if bucket is None:
+                bucket = staged[name] = dict(self._buckets.get(name, {}))
             if entry is None:
-                due.pop(key, None)
+                bucket.pop(key, None)
             else:
-                due[key] = entry
-            touched.add(_bucket_of(key))
-        if not touched:
-            return
-        buckets: dict[str, dict[str, list[str]]] = {bucket: {} for bucket in touched}
-        for key, (doc_id, moment) in due.items():
-            bucket = buckets.get(_bucket_of(key))
-            if bucket is not None:
-                bucket[key] = [doc_id, format_timestamp(moment)]
-        for name, bucket in buckets.items():
+                bucket[key] = [entry[0], format_timestamp(entry[1])]
+        for name, bucket in staged.items():
             tx.set_state(name, bucket)
+
+        def apply() -> None:
+            due = self._load()
+            for key, entry in changes.items():
+                if entry is None:
+                    due.pop(key, None)
+                else:
+                    due[key] = entry
+            self._buckets.update(staged)
+
+        return apply
 
     def _follow_feed(self) -> None:
         due = self._load()
@@ -148,12 +162,9 @@ class DocumentExpirer:
                 position = changes[-1].etag
             if position != start and (not changes or len(updates) >= _UPDATES_PER_WRITE):
                 with storage.write() as tx:
-                    # Work on a copy so that a failed write leaves the in-memory index as stored.
-                    pending = dict(due)
-                    self._store(tx, pending, updates)
+                    apply = self._store(tx, updates)
                     tx.set_state(_POSITION_KEY, position)
-                due.clear()
-                due.update(pending)
+                apply()
                 updates, start = {}, position
             if not changes:
                 return
@@ -178,10 +189,8 @@ class DocumentExpirer:
                     current = tx.get(doc_id)
                     if current is not None and self._still_expired(current.body, now):
                         deleted += int(self._database.delete_in(tx, doc_id))
-                pending = dict(due)
-                self._store(tx, pending, dict.fromkeys(batch))
-            due.clear()
-            due.update(pending)
+                apply = self._store(tx, dict.fromkeys(batch))
+            apply()
         if deleted:
             self._database.notify_changed()
         return deleted

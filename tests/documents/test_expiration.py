@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rookdb.background import DEFAULT_YIELD_SECONDS, Foreground
+from rookdb.documents import expiration
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.documents.database import Database
 from rookdb.documents.expiration import DocumentExpirer
@@ -110,6 +111,35 @@ def test_indexing_many_expiring_documents_keeps_few_state_rows(database: Databas
     assert DocumentExpirer(database, clock=clock).tick() == 5000
     assert database.storage.count("Sessions") == 0
 
+
+
+def test_a_run_looks_only_at_the_entries_that_changed(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: each run re-formatted every held entry of the buckets it touched, a few thousand
+    # timestamps at once beside the requests after a migration had written its cache entries.
+    clock = Clock()
+    expirer = DocumentExpirer(database, clock=clock)
+    database.insert_many((f"cache/{n}", doc(NOW + timedelta(days=1))) for n in range(2000))
+    expirer.tick()
+    before = database.storage.states("expiration/due/")
+    formatted: list[datetime] = []
+
+    def counted(moment: datetime) -> str:
+        formatted.append(moment)
+        return format_timestamp(moment)
+
+    monkeypatch.setattr(expiration, "format_timestamp", counted)
+    database.put("cache/7", doc(NOW + timedelta(days=3)))
+    database.delete("cache/8")
+    expirer.tick()
+    assert formatted == [NOW + timedelta(days=3)]
+    after = database.storage.states("expiration/due/")
+    changed = {name for name in before if before[name] != after.get(name)}
+    assert 1 <= len(changed) <= 2
+    assert after[next(name for name in after if "cache/7" in after[name])]["cache/7"][1] == format_timestamp(
+        NOW + timedelta(days=3))
+    assert not any("cache/8" in bucket for bucket in after.values())
+    clock.now = NOW + timedelta(days=2)  # a restart reads the same index back
+    assert DocumentExpirer(database, clock=clock).tick() == 1998
 
 class CountingForeground(Foreground):
     """A real foreground that counts the moments background work gave way to its requests."""
