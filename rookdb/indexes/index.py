@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -129,8 +129,8 @@ class Index:
         if key.field != plan.ID_FIELD:
             self.store.ensure_sorted(key.field, key.form)
 
-    def reader(self) -> AbstractContextManager[IndexReader]:
-        """A snapshot of the index for one query (hold ``in_use`` around it)."""
+    def reader(self) -> IndexReader:
+        """A snapshot of the index for one query (hold ``in_use`` around it): a ``with`` block, or one statement."""
         self.mark_queried()
         return self.store.reader()
 

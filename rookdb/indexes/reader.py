@@ -33,6 +33,8 @@ _POSITION = ("SELECT (SELECT value FROM meta WHERE key = 'checkpoint'), coalesce
              "(SELECT value FROM meta WHERE key = 'last_indexed'), (SELECT value FROM meta WHERE key = 'created')), "
              "(SELECT value FROM meta WHERE key = 'doc_count')")
 _DATABASE_ETAG = ", (SELECT value FROM store.meta WHERE key = 'last_etag')"
+_POSITION_ROW = f"SELECT NULL, NULL, {_POSITION.removeprefix('SELECT ')}{_DATABASE_ETAG}"
+"""The position as the first row of a page (``page_at_position``): its document number is NULL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class SnapshotPosition:
 
 class IndexReader:
     """Reads one snapshot; obtained from ``IndexStore.reader()`` and valid inside its ``with`` block
-    (the transaction that holds the snapshot)."""
+    (the transaction that holds the snapshot), or for one ``page_at_position`` (a snapshot of its own)."""
 
     def __init__(self, db: sqlite3.Connection, fields: Mapping[str, StoreField],
                  frequencies: DocumentFrequencies | None = None, documents_file: Path | None = None) -> None:
@@ -82,11 +84,17 @@ class IndexReader:
             self._documents = int(self._db.execute("SELECT value FROM meta WHERE key = 'doc_count'").fetchone()[0])
         return self._documents
 
+    @property
+    def fields(self) -> Mapping[str, StoreField]:
+        """The index's fields as this reader reads them (the store makes a new mapping when one changes)."""
+        return self._fields
+
     def has_terms(self, field: str) -> bool:
         """True when ``field`` has typed terms here (``id()`` always does)."""
         return field == plan.ID_FIELD or (field in self._fields and self._fields[field].terms)
 
-    def _compile(self, condition: plan.Condition) -> Compiled:
+    def compile(self, condition: plan.Condition) -> Compiled:
+        """``condition`` as the SQL this reader runs for it."""
         compiled = self._compiled.get(condition)
         if compiled is None:
             compiled = compile_condition(condition, self._fields, self._vocabulary)
@@ -115,14 +123,14 @@ class IndexReader:
 
     def count(self, condition: plan.Condition) -> int:
         """How many documents match."""
-        compiled = self._compile(condition)
+        compiled = self.compile(condition)
         if compiled is EVERYTHING:
             return self.document_count
         return int(self._db.execute(f"SELECT count(*) FROM ({compiled.sql})", compiled.params).fetchone()[0])
 
     def documents(self, condition: plan.Condition, skip: int = 0, take: int | None = None) -> list[int]:
         """The matching documents in document order, ``skip``ped and cut to ``take``."""
-        compiled = self._compile(condition)
+        compiled = self.compile(condition)
         # Not wrapped: a single value's rows come in document order, so SQLite can stop at the page's end.
         sql = f"{compiled.sql} ORDER BY doc LIMIT ? OFFSET ?"
         rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip))
@@ -132,7 +140,7 @@ class IndexReader:
              ) -> list[tuple[int, bytes | None]]:
         """``documents(condition, skip, take)`` with each document's body read from the attached
         ``documents_file`` in the same statement (None for one deleted since it was indexed)."""
-        compiled = self._compile(condition)
+        compiled = self.compile(condition)
         # An integer lookup in the database's etag index, instead of the index's id and the id's lookup.
         join = _BODY_BY_NUMBER if self._numbers_are_etags else f"LEFT JOIN docs AS d ON d.doc = p.doc {_BODY}"
         sql = f"SELECT p.doc, s.body FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {join}"
@@ -141,6 +149,31 @@ class IndexReader:
         # B-tree per query (a quarter of the statement's time for a page of one document).
         rows.sort(key=_first)
         return rows
+
+    def page_at_position(self, condition: plan.Condition | Compiled, skip: int = 0, take: int | None = None
+                         ) -> tuple[SnapshotPosition, list[tuple[int, bytes | None]]]:
+        """``position()`` and ``page(condition, skip, take)`` in one statement, outside a ``with`` block:
+        a statement is its own snapshot of both files, so no transaction is begun and committed around
+        them. The database file must be attached. The page's bodies are read by document number, which is
+        the etag only when the position is current: a caller discards the page of a snapshot that is not.
+        ``condition`` may come compiled (``compile``)."""
+        compiled = condition if isinstance(condition, Compiled) else self.compile(condition)
+        sql = (f"{_POSITION_ROW} UNION ALL SELECT p.doc, s.body, NULL, NULL, NULL, NULL FROM "
+               f"({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {_BODY_BY_NUMBER}")
+        rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
+        page: list[tuple[int, bytes | None]] = []
+        head: Any = None
+        for row in rows:  # the position's row comes first in practice; SQL does not promise it
+            if row[0] is None:
+                head = row
+            else:
+                page.append((row[0], row[1]))
+        checkpoint = int(head[2] or 0)
+        self._documents = int(head[4] or 0)
+        position = SnapshotPosition(checkpoint, str(head[3]), int(head[5] or 0))
+        self._numbers_are_etags = position.current
+        page.sort(key=_first)
+        return position, page
 
     def can_walk(self, key: plan.SortKey) -> bool:
         """True when ``key``'s sorted order is built (``IndexStore.ensure_sorted``), so ``ordered`` can walk it."""
@@ -158,7 +191,7 @@ class IndexReader:
         Documents with equal values come in no particular order: callers that need a tie-break sort
         each run of equal values themselves. Reading stops when the caller stops iterating.
         """
-        compiled = self._compile(condition)
+        compiled = self.compile(condition)
         filtered = compiled is not EVERYTHING
         if key.field == plan.ID_FIELD:
             column, table, where = "o.lower_id", "docs", "1"
@@ -229,7 +262,7 @@ class IndexReader:
         known = self._fields.get(field)
         if known is None or not known.terms:
             return []
-        compiled = self._compile(condition)
+        compiled = self.compile(condition)
         restriction = "" if compiled is EVERYTHING else f" AND doc IN ({compiled.sql})"
         params = () if compiled is EVERYTHING else compiled.params
         sql = f"SELECT doc, v, t, x FROM terms WHERE field = {known.id}{restriction}"

@@ -32,7 +32,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -374,7 +374,7 @@ class IndexStore:
         finally:
             connection.execute("COMMIT")
 
-    def reader(self) -> AbstractContextManager[IndexReader]:
+    def reader(self) -> IndexReader:
         """An ``IndexReader`` over one snapshot of the file (and of the attached documents)."""
         self._check_open()
         return IndexReader(self._reader(), self.fields, self._frequencies, self.documents_file)

@@ -8,23 +8,35 @@ index, reads one snapshot and answers with ``indexed.answer``, the function the 
 so results, ordering and errors are the same. When the index does not exist yet or is not current, or
 the request waits for non-stale results, ``run_plain`` returns None having changed nothing, and the
 general path runs (it creates, waits for or catches the index up).
+
+A query with no ``order by`` whose page shows its total (the whole page, or a page shorter than asked
+for) is one statement: the snapshot's position and the page with its documents
+(``IndexReader.page_at_position``), no transaction begun and committed around them, and its results are
+the documents as parsed (``indexed.answer`` renders an unprojected, unscored document as itself).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from rookdb.indexes import plan
 from rookdb.indexes.definitions import AutoIndexField
+from rookdb.indexes.matching import Compiled, StoreField
+from rookdb.indexes.reader import IndexReader, SnapshotPosition
 from rookdb.indexes.registry import IndexRegistry
 from rookdb.query import ast, indexed
 from rookdb.query.bindings import Bindings, check_parameters
 from rookdb.query.deadline import Deadline
 from rookdb.query.executor import QueryResult, QuerySource
-from rookdb.query.index_names import auto_index_fields, fields_follow_parameters, reads_collection
-from rookdb.query.scoring import fusion_of
+from rookdb.query.index_names import auto_index_fields, fields_follow_parameters, index_field, reads_collection
+from rookdb.query.ordering import query_keys
+from rookdb.query.planner import Planner
+from rookdb.query.scoring import FUSION_PARAMETER, fusion_of
 
 __all__ = ["PlainQuery", "plain_query", "run_plain"]
 
@@ -37,12 +49,28 @@ _known: dict[int, tuple[ast.Query, PlainQuery | None]] = {}
 
 @dataclass(frozen=True, slots=True)
 class PlainQuery:
-    """A plain query's text-only facts: its tree, collection and the auto-index fields it needs."""
+    """A plain query's text-only facts: its tree, collection, the auto-index fields it needs, its
+    parameters and the sorted order it may walk (``indexed.walked_order``)."""
 
     parsed: ast.Query
     text: str
     collection: str
     fields: tuple[AutoIndexField, ...]
+    parameters: frozenset[str]
+    order: plan.SortKey | None
+    equality: tuple[str, ast.Value] | None
+    """``where Field = value`` (the index field and the value): a query that may skip planning (``_equality``)."""
+    templates: dict[str, _Template] = field(default_factory=dict, compare=False)
+    """The statement of ``equality`` by the kind of its one key (``str``, ``num``), for the fields it was made with."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """The compiled statement of ``Field = value`` for one key, its field's number and the index fields it holds for."""
+
+    fields: Mapping[str, StoreField]
+    sql: str
+    field: int
 
 
 def plain_query(text: str, parsed: ast.Query) -> PlainQuery | None:
@@ -70,7 +98,13 @@ def _plain(text: str, parsed: ast.Query) -> PlainQuery | None:
     fields, vectors = auto_index_fields(parsed, {})  # the fields follow no parameter (checked above)
     if vectors:
         return None
-    return PlainQuery(parsed, text, parsed.source.name, tuple(fields))
+    order = indexed.walked_order(parsed, Bindings({}, parsed.source.alias, text))  # a field, not a value
+    where = parsed.where
+    equality = None
+    if isinstance(where, ast.Comparison) and where.op == "=" and isinstance(where.field, ast.FieldPath):
+        equality = (index_field(where.field, parsed.source.alias), where.value)
+    return PlainQuery(parsed, text, parsed.source.name, tuple(fields),
+                      frozenset(parameter.name for parameter in parsed.parameters()), order, equality)
 
 
 def run_plain(plain: PlainQuery, parameters: Mapping[str, Any], source: QuerySource, indexes: IndexRegistry, *,
@@ -79,28 +113,84 @@ def run_plain(plain: PlainQuery, parameters: Mapping[str, Any], source: QuerySou
     must run instead (no such index yet, or it has changes to apply)."""
     began = time.perf_counter()
     parsed = plain.parsed
-    check_parameters(parsed, parameters, plain.text)
+    if not plain.parameters <= parameters.keys():
+        check_parameters(parsed, parameters, plain.text)  # names the first one missing
+    if FUSION_PARAMETER in parameters:
+        fusion_of(parameters, plain.text)  # nothing is scored, but a bad value fails as on the general path
     bindings = Bindings(parameters, parsed.source.alias, plain.text)
-    fusion = fusion_of(parameters, plain.text)
-    skip, take = bindings.window(parsed, start, page_size)
-    order = indexed.walked_order(parsed, bindings)
+    if parsed.limit is None and parsed.offset is None:
+        skip, take = max(start, 0), page_size if page_size is None else max(page_size, 0)
+    else:
+        skip, take = bindings.window(parsed, start, page_size)
     index = indexes.covering(plain.collection, plain.fields)
     if index is None:
         return None
     try:
-        if index.store.documents_file is None:  # whether it is current is not read in its snapshot
+        documents_file = index.store.documents_file
+        if documents_file is None:  # whether it is current is not read in its snapshot
             return None
-        if order is not None:
-            index.ensure_sorted(order)
-        with index.reader() as reader:
-            position = reader.position()
+        if plain.order is not None:
+            index.ensure_sorted(plain.order)
+        offered = getattr(source, "documents_file", None)  # the index reads the page's documents itself
+        found = None
+        if plain.order is None and parsed.where is not None and (offered is documents_file
+                                                                 or offered == documents_file):
+            found = _unordered(plain, bindings, index.reader(), skip, take)
+        if found is None:
+            with index.reader() as reader:
+                position = reader.position()
+                if not position.current:
+                    return None
+                page, total = indexed.answer(parsed, bindings, reader, source, skip=skip, take=take,
+                                             vector_search=None, order_by_score=order_by_score, fusion=None,
+                                             shape=_SHAPE, deadline=deadline)
+            results = [result for _, result in page]
+        else:
+            position, results, total = found
             if not position.current:
                 return None
-            page, total = indexed.answer(parsed, bindings, reader, source, skip=skip, take=take, vector_search=None,
-                                         order_by_score=order_by_score, fusion=fusion, shape=_SHAPE,
-                                         deadline=deadline)
+            deadline.check()
     finally:
         index.leave()
-    return QueryResult(results=[result for _, result in page], includes={}, total_results=total, skipped_results=0,
+    return QueryResult(results=results, includes={}, total_results=total, skipped_results=0,
                        index_name=index.name, duration_ms=round((time.perf_counter() - began) * 1000),
                        index_timestamp=position.last_indexed, result_etag=position.checkpoint)
+
+
+def _unordered(plain: PlainQuery, bindings: Bindings, reader: IndexReader, skip: int, take: int | None
+               ) -> tuple[SnapshotPosition, list[dict[str, Any]], int] | None:
+    """Position, results and total of an unordered page read in one statement; None when the page does
+    not show the total (a full page, or one past the end), which needs a count in the same snapshot."""
+    assert plain.parsed.where is not None
+    condition = _equality(plain, bindings, reader) if plain.equality is not None else None
+    position, page = reader.page_at_position(
+        Planner(bindings).condition(plain.parsed.where) if condition is None else condition, skip, take)
+    if not ((take is None or len(page) < take) and (page or skip == 0)):
+        return None
+    # As ``indexed.answer``: the total counts the page's numbers, its results the documents still stored.
+    return position, [orjson.loads(body) for _, body in page if body is not None], skip + len(page)
+
+
+def _equality(plain: PlainQuery, bindings: Bindings, reader: IndexReader) -> Compiled | None:
+    """The statement of ``where Field = value`` whose value has one string or number key, from the
+    statement compiled for the first such query (its parameters being the field's number and the key,
+    which is checked when it is made); None for other values (the planner compiles them)."""
+    assert plain.equality is not None
+    field_name, value = plain.equality
+    values = bindings.values([value])
+    if len(values) != 1:
+        return None
+    keys = query_keys(values[0])  # as the planner reads it: "12" also finds 12
+    if len(keys) != 1:
+        return None
+    (key,) = keys
+    if key[0] not in ("str", "num"):
+        return None
+    template = plain.templates.get(key[0])
+    if template is not None and template.fields is reader.fields:
+        return Compiled(template.sql, (template.field, key[1]))
+    compiled = reader.compile(plan.Equals(field_name, frozenset(keys), False))
+    params = compiled.params
+    if len(params) == 2 and isinstance(params[0], int) and params[1] == key[1]:
+        plain.templates[key[0]] = _Template(reader.fields, compiled.sql, params[0])
+    return compiled

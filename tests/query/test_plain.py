@@ -136,3 +136,32 @@ def test_errors_are_those_of_the_general_path(database: tuple[StorageSource, Ind
         run_dynamic(text, {}, source, indexes)
     with pytest.raises(InvalidQueryError, match="limit"):
         run_dynamic("from Products where Name = $n limit $l", {"n": "chai", "l": "ten"}, source, indexes)
+
+
+def test_equalities_in_a_row_answer_as_a_scan_does(database: tuple[StorageSource, IndexRegistry]) -> None:
+    """One text with values of every kind in turn: each answers as the scan does, whatever came before."""
+    source, indexes = database
+    text = "from Products where Code = $c"
+    run_dynamic(text, {"c": 1}, source, indexes, wait_for_non_stale=30)
+    values: list[Any] = ["x12", 12, "12", 12.0, "X12", "true", True, None, 7, "7", ["12", 7], "item", 250, "x12"]
+    for value in values:
+        shorter = _shorter(text, {"c": value}, source, indexes)
+        scanned = execute(text, {"c": value}, source)
+        assert shorter is not None and shorter.results == scanned.results, value
+        assert shorter.total_results == scanned.total_results
+
+
+def test_an_equality_follows_its_index_when_a_merged_one_replaces_it(
+        database: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = database
+    text = "from Products where Name = $n"
+    first = _shorter(text, {"n": "chang"}, source, indexes) or run_dynamic(text, {"n": "chang"}, source, indexes,
+                                                                             wait_for_non_stale=30)
+    assert _shorter(text, {"n": "chai"}, source, indexes) is not None
+    run_dynamic("from Products where Name = $n and Price > $lo", {"n": "chai", "lo": 1}, source, indexes,
+                wait_for_non_stale=30)  # a merged index (Name and Price) replaces the first
+    for value in ("Chai", "item 4", "konbu"):
+        general = run_dynamic(text, {"n": value}, source, indexes, wait_for_non_stale=30)
+        shorter = _shorter(text, {"n": value}, source, indexes)
+        assert shorter is not None and shorter.index_name == general.index_name != first.index_name
+        assert (shorter.results, shorter.total_results) == (execute(text, {"n": value}, source).results, 1)
