@@ -16,7 +16,7 @@ official clients rebuild the exception from the last dotted segment of ``Type``.
     ├── NotFoundError (404, RavenException) — a task, connection string or database record
     │   ├── DocumentNotFoundError (404, DocumentDoesNotExistException)
     │   ├── AttachmentNotFoundError (404, AttachmentDoesNotExistException)
-    │   ├── IndexNotFoundError (404, IndexDoesNotExistException)
+    │   ├── IndexNotFoundError (404, IndexDoesNotExistException; 400 where RavenDB's handler throws it)
     │   └── RouteNotFoundError (400 as in RavenDB, RouteNotFoundException) — no endpoint for method and path
     ├── AuthorizationError (403, InvalidAuth) — no, unknown, expired or insufficient client certificate
     │   └── InsufficientClearanceError (403, AuthorizationException) — a certificate change above the caller
@@ -172,6 +172,16 @@ class IndexNotFoundError(NotFoundError):
     """A query named an index that does not exist."""
 
     wire_type = "Raven.Client.Exceptions.Documents.Indexes.IndexDoesNotExistException"
+
+    def thrown(self) -> IndexNotFoundError:
+        """The same error answered with 400, where RavenDB's handler throws it rather than answering
+        404 (which the client takes for "nothing there"): the client raises it. RavenDB's status there
+        is 500; a request naming a missing index is the caller's mistake, and rookdb keeps 500 for its own."""
+        return _ThrownIndexNotFoundError(str(self))
+
+
+class _ThrownIndexNotFoundError(IndexNotFoundError):
+    status_code = 400
 
 
 class RouteNotFoundError(NotFoundError):

@@ -407,10 +407,13 @@ class AsyncDatabase:
         return await self._run(self._database.storage.identities)
 
     async def statistics(self) -> dict[str, Any]:
-        return await self._run(statistics.database_statistics, self._database)
+        return await self._run(lambda: statistics.database_statistics(self._database, self._index_information()))
 
     async def detailed_statistics(self) -> dict[str, Any]:
-        return await self._run(statistics.detailed_statistics, self._database)
+        return await self._run(lambda: statistics.detailed_statistics(self._database, self._index_information()))
+
+    def _index_information(self) -> list[dict[str, Any]]:
+        return statistics.index_information(self._services.indexes.statistics(None))
 
     async def collection_statistics(self) -> dict[str, Any]:
         return await self._run(statistics.collection_statistics, self._database)
@@ -507,6 +510,9 @@ class AsyncDatabase:
 
     async def index_errors(self, names: Sequence[str]) -> list[dict[str, Any]]:
         return await self._run(lambda: self._services.indexes.errors(names, self._services.vectors.describe()))
+
+    async def index_terms(self, name: str, field: str, after: str, limit: int) -> list[str]:
+        return await self._run(self._services.indexes.terms, name, field, after, limit)
 
     async def clear_index_errors(self, names: Sequence[str]) -> None:
         await self._run(self._services.indexes.clear_errors, names)

@@ -300,6 +300,18 @@ class IndexingService:
                     index = self.registry.successor(listed, index)
         return found
 
+    def terms(self, name: str, field: str, after: str, limit: int) -> list[str]:
+        """``GetTermsOperation``: the distinct terms of one field of the index called ``name``."""
+
+        def read(index: Index, _: str) -> list[str]:
+            with index.store.reader() as reader:
+                return reader.field_terms(field, after, limit)
+
+        found = self._read_each([(name, self._named(name))], read)
+        if not found:
+            raise IndexNotFoundError(f"Index '{name}' does not exist.")
+        return found[0][1]
+
     def clear_errors(self, names: Sequence[str]) -> None:
         for index in [self._named(name) for name in names] if names else self.registry.indexes():
             index.store.clear_errors()

@@ -7,7 +7,7 @@ from typing import Any
 
 from rookdb.documents.database import Database
 
-__all__ = ["collection_statistics", "database_statistics", "detailed_statistics", "humane_size"]
+__all__ = ["collection_statistics", "database_statistics", "detailed_statistics", "humane_size", "index_information"]
 
 _UNITS = ("Bytes", "KBytes", "MBytes", "GBytes", "TBytes")
 
@@ -24,6 +24,14 @@ def humane_size(size: int) -> str:
 
 def _size(size: int) -> dict[str, Any]:
     return {"HumaneSize": humane_size(size), "SizeInBytes": size}
+
+
+_INFORMATION = ("Name", "IsStale", "State", "LockMode", "Priority", "Type", "SourceType", "LastIndexingTime")
+
+
+def index_information(stats: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``IndexInformation`` entries of ``/stats``, from each index's ``IndexStats``."""
+    return [{key: entry.get(key) for key in _INFORMATION} for entry in stats]
 
 
 def database_statistics(database: Database, indexes: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -52,7 +60,8 @@ def database_statistics(database: Database, indexes: Sequence[dict[str, Any]] = 
         "DatabaseId": storage.database_id,
         "Is64Bit": True,
         "Pager": type(storage).__name__,
-        "LastIndexingTime": None,
+        "LastIndexingTime": max((entry["LastIndexingTime"] for entry in indexes if entry.get("LastIndexingTime")),
+                                default=None),
         "SizeOnDisk": _size(stored.size_on_disk),
         "TempBuffersSizeOnDisk": _size(0),
         "NumberOfTransactionMergerQueueOperations": 0,

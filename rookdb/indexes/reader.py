@@ -25,6 +25,8 @@ __all__ = ["IndexReader", "SnapshotPosition"]
 
 _IN_CHUNK = 500
 _first = operator.itemgetter(0)
+_NULL_VALUE, _EMPTY_STRING = "NULL_VALUE", "EMPTY_STRING"
+"""How RavenDB writes a null and an empty string as terms."""
 _BODY = "LEFT JOIN store.documents AS s ON s.lower_id = d.lower_id"
 """A document's body from the attached database, by the id the index holds (``d``: its ``docs`` row)."""
 _BODY_BY_NUMBER = "LEFT JOIN store.documents AS s ON s.etag = p.doc"
@@ -290,6 +292,29 @@ class IndexReader:
         """Lower-cased ids → document numbers, for the ids indexed."""
         lowered = list(dict.fromkeys(doc_id.lower() for doc_id in doc_ids))
         return dict(self._in("SELECT lower_id, doc FROM docs WHERE lower_id IN ({})", lowered))
+
+    def field_terms(self, field: str, after: str, limit: int) -> list[str]:
+        """The field's distinct terms in Lucene's order (``GetTermsOperation``), those after ``after``
+        first, at most ``limit``: words for a search field, else each value as RavenDB indexes it
+        (strings lower-cased, numbers and booleans as text, null ``NULL_VALUE``, '' ``EMPTY_STRING``)."""
+        searched = field.startswith("search(") and field.endswith(")")  # an auto-index's searchable variant
+        known = self._fields.get(field[len("search("):-1] if searched else field)
+        if known is None or (searched and not known.search):
+            return []
+        if known.search and (searched or not known.terms):
+            return [term for (term,) in self._db.execute(
+                f"SELECT term FROM fts_{known.id}_v WHERE term > ? ORDER BY term LIMIT ?", (after, limit))]
+        found: set[str] = set()
+        for value, text in self._db.execute("SELECT DISTINCT v, t FROM terms WHERE field = ?", (known.id,)):
+            if isinstance(value, str):
+                found.add(value or _EMPTY_STRING)
+            elif isinstance(value, bytes):
+                found.add(_NULL_VALUE if not value else "true" if value == b"\x01" else "false")
+            else:
+                found.add(text)
+        # Lucene orders terms by their UTF-8 bytes
+        ordered = sorted((term for term in found if term > after), key=lambda term: term.encode())
+        return ordered[:limit]
 
     def _in(self, sql: str, values: Sequence[Any]) -> list[Any]:
         rows: list[Any] = []

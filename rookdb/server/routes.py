@@ -90,6 +90,7 @@ _TABLE: list[tuple[str, str, Endpoint, Access]] = [
     ("DELETE", f"{_DB}/indexes", indexes.delete_index, WRITE),
     ("RESET", f"{_DB}/indexes", indexes.reset_index, WRITE),
     ("GET", f"{_DB}/indexes/stats", indexes.index_statistics, READ),
+    ("GET", f"{_DB}/indexes/terms", indexes.index_terms, READ),
     ("GET", f"{_DB}/indexes/errors", indexes.index_errors, READ),
     ("DELETE", f"{_DB}/indexes/errors", indexes.clear_index_errors, WRITE),
     ("GET", f"{_DB}/indexes/status", indexes.indexing_status, READ),

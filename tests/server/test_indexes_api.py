@@ -12,6 +12,7 @@ import pytest
 from ravendb import DocumentStore
 from ravendb.documents.indexes.definitions import IndexDefinition
 from ravendb.documents.operations.indexes import (
+    DeleteIndexErrorsOperation,
     DeleteIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
@@ -19,8 +20,11 @@ from ravendb.documents.operations.indexes import (
     GetIndexNamesOperation,
     GetIndexOperation,
     GetIndexStatisticsOperation,
+    GetTermsOperation,
+    PutIndexesOperation,
     ResetIndexOperation,
 )
+from ravendb.documents.operations.statistics import GetStatisticsOperation
 from ravendb.exceptions.raven_exceptions import RavenException
 
 from rookdb.server.runner import BackgroundServer
@@ -126,6 +130,58 @@ def test_reset_and_delete(server: BackgroundServer, new_store: StoreFactory) -> 
     again = httpx.delete(f"{server.url}/databases/{store.database}/indexes", params={"name": name}, timeout=30)
     assert again.status_code == 404 and again.json()["Type"].endswith("IndexDoesNotExistException")
     store.maintenance.send(DeleteIndexOperation(name))  # the client takes 404 as "already gone"
+
+
+def test_terms_of_a_field_in_lucene_order(server: BackgroundServer, new_store: StoreFactory) -> None:
+    store = new_store()
+    with store.open_session() as session:
+        for number, (name, cat) in enumerate([("Zed", "c1"), ("arek", "c2"), ("Arek", None), ("", "c1")]):
+            session.store(Product(name, number * 2.5, cat), f"products/{number}")  # type: ignore[arg-type]
+        session.save_changes()
+    query(store, "from Products where Name = 'x' and Cat = 'y' and Price > 1")
+    index = "Auto/Products/ByCatAndNameAndPrice"
+    assert store.maintenance.send(GetTermsOperation(index, "Name", None)) == ["EMPTY_STRING", "arek", "zed"]
+    assert store.maintenance.send(GetTermsOperation(index, "Cat", None)) == ["NULL_VALUE", "c1", "c2"]
+    assert store.maintenance.send(GetTermsOperation(index, "Cat", "NULL_VALUE", 1)) == ["c1"]
+    # numbers as the JSON writes them
+    assert store.maintenance.send(GetTermsOperation(index, "Price", None)) == ["0.0", "2.5", "5.0", "7.5"]
+    assert store.maintenance.send(GetTermsOperation(index, "NoSuchField", None)) == []
+    missing = httpx.get(f"{server.url}/databases/{store.database}/indexes/terms",
+                        params={"name": "Nope", "field": "Name"}, timeout=30)
+    assert missing.status_code == 400 and missing.json()["Type"].endswith("IndexDoesNotExistException")
+
+
+def test_terms_of_a_search_field_are_its_words(new_store: StoreFactory) -> None:
+    store = new_store()
+    with store.open_session() as session:
+        session.store(Product("Chai Tea, green", 1, "c1"), "products/1")
+        session.store(Product("Green CHAI", 2, "c1"), "products/2")
+        session.save_changes()
+    query(store, "from Products where search(Name, 'tea')")
+    words = store.maintenance.send(GetTermsOperation("Auto/Products/BySearch(Name)", "search(Name)", None))
+    assert words == ["chai", "green", "tea"]
+
+
+def test_database_statistics_list_the_indexes(new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 5)
+    query(store, "from Products where Cat = 'c3'")
+    definition = IndexDefinition(name="Products/ByName", maps={"from p in docs.Products select new { p.Name };"})
+    store.maintenance.send(PutIndexesOperation(definition))
+    wait_for(lambda: not store.maintenance.send(GetIndexStatisticsOperation("Products/ByName")).stale)
+    statistics = store.maintenance.send(GetStatisticsOperation())
+    listed = {index.name: index for index in statistics.indexes}
+    assert statistics.count_of_indexes == 2 and set(listed) == {"Auto/Products/ByCat", "Products/ByName"}
+    assert listed["Products/ByName"].type.value == "Map" and listed["Auto/Products/ByCat"].type.value == "AutoMap"
+    assert all(index.lock_mode is not None and index.last_indexing_time is not None for index in listed.values())
+    assert statistics.last_indexing_time == max(index.last_indexing_time for index in listed.values())
+
+
+def test_clearing_the_errors_of_a_missing_index_raises(new_store: StoreFactory) -> None:
+    store = new_store()
+    store.maintenance.send(DeleteIndexErrorsOperation())
+    with pytest.raises(RavenException, match="Index 'Nope' does not exist"):
+        store.maintenance.send(DeleteIndexErrorsOperation(["Nope"]))
 
 
 def test_bad_queries(new_store: StoreFactory) -> None:

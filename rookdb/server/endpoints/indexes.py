@@ -6,8 +6,10 @@ The shapes are what the official client's index operations send and parse (``Put
 ``GetIndexErrorsOperation``, ``DeleteIndexOperation``, ``ResetIndexOperation``,
 ``DisableIndexOperation``/``EnableIndexOperation``, ``IndexHasChangedOperation``,
 ``StopIndexingOperation``/``StartIndexingOperation``, ``SetIndexesLockOperation``,
-``SetIndexesPriorityOperation``, ``GetIndexingStatusOperation``). A missing index is
-``IndexDoesNotExistException`` (404), which the client turns into ``None`` where RavenDB's does.
+``SetIndexesPriorityOperation``, ``GetIndexingStatusOperation``, ``GetTermsOperation``,
+``DeleteIndexErrorsOperation``). A missing index is ``IndexDoesNotExistException``: 404, which the
+client turns into ``None``, where RavenDB's handler answers so; 400 where it throws (terms, clearing
+errors), so that the client raises.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "index_errors",
     "index_has_changed",
     "index_statistics",
+    "index_terms",
     "indexing_status",
     "list_indexes",
     "put_indexes",
@@ -70,6 +73,24 @@ async def index_statistics(request: Request) -> Response:
     return json_response({"Results": await database.index_statistics(request.query_params.get("name"))})
 
 
+_TERMS_PAGE = 1024
+"""Terms per page when the client names no ``pageSize``."""
+
+
+async def index_terms(request: Request) -> Response:
+    """``{"Terms": [...]}``: one field's distinct terms, after ``fromValue`` (``GetTermsOperation``)."""
+    database = await database_of(request)
+    name, field = query_required(request, "name"), query_required(request, "field")
+    page_size = query_int(request, "pageSize", _TERMS_PAGE)
+    if page_size < 0:
+        raise BadRequestError("Query string parameter 'pageSize' must not be negative.")
+    try:
+        terms = await database.index_terms(name, field, request.query_params.get("fromValue") or "", page_size)
+    except IndexNotFoundError as missing:
+        raise missing.thrown() from None
+    return json_response({"IndexName": name, "Terms": terms})
+
+
 async def index_errors(request: Request) -> Response:
     """``{"Results": [IndexErrors...]}`` of each ``?name=`` (every index without one)."""
     database = await database_of(request)
@@ -78,7 +99,10 @@ async def index_errors(request: Request) -> Response:
 
 async def clear_index_errors(request: Request) -> Response:
     database = await database_of(request)
-    await database.clear_index_errors(_names(request))
+    try:
+        await database.clear_index_errors(_names(request))
+    except IndexNotFoundError as missing:
+        raise missing.thrown() from None
     return no_content()
 
 

@@ -88,6 +88,11 @@ def test_keywords_are_names_where_a_name_is_expected() -> None:
     assert isinstance(value, ast.AnonymousObject) and [n for n, _ in value.members] == ["select", "from", "group"]
 
 
+def test_a_map_may_end_with_a_semicolon_as_a_statement() -> None:
+    text = "from c in docs.Companies select new { c.Name }"
+    assert parse_linq(text + " ;\n") == parse_linq(text)
+
+
 def test_positions_are_one_based_line_and_column() -> None:
     parsed = parse_linq("from o in docs.Orders\nselect new {\n  o.Total }")
     assert isinstance(parsed, ast.Query) and isinstance(parsed.body.final, ast.SelectClause)
@@ -104,6 +109,7 @@ ERRORS = [
     ("from o in docs.Orders select new { 1 + 2 }", "member declarator"),
     ("x => { return x; }", "Unexpected '{'"),
     ("'ab'", "Too many characters"),
+    ("from o in docs.Orders select o;;", "Unexpected ';' at line 1, column 32"),
     ("from o in docs.Orders select o # 1", "Unexpected character '#' at line 1, column 32"),
 ]
 
