@@ -8,7 +8,8 @@ RavenDB runs maps over ``dynamic`` documents; rookdb keeps their rules:
 * a string that spells a date behaves as a date where a date is asked for (``o.OrderedAt.Year``,
   ``shipped - ordered``), as RavenDB converts date strings on access;
 * integers divide as C# ``long`` (truncated), other numbers as ``double``; ``+`` with a string
-  concatenates; arithmetic with null is null; comparisons with null are false except ``== null``.
+  concatenates; arithmetic with null is null (but a number on the left of null fails, as C# binds it);
+  comparisons with null are false except ``== null``.
 
 Values are plain JSON values (dict, list, str, int, float, bool, None) plus ``datetime``,
 ``timedelta``, ``Grouping`` and ``KeyValue``. ``index_value`` turns a result into what the index
@@ -188,8 +189,14 @@ def add(left: Any, right: Any) -> Any:
 
 
 def arithmetic(op: str, left: Any, right: Any) -> Any:
-    """``- * / %`` (and ``+`` on non-strings): null when either side is null."""
+    """``- * / %`` (and ``+`` on non-strings): null when either side is null, except a number on the
+    left of a null, which C# binds by the operands' runtime types and finds no operator for (a number
+    and RavenDB's null object): ``5 / doc.Missing`` fails where ``doc.Missing / 5`` is null."""
     if left is None or right is None:
+        if right is None and _is_number(left):
+            clr = "System.Int64" if type(left) is int else "System.Double"
+            raise LinqRuntimeError(f"Operator '{op}' cannot be applied to operands of type '{clr}' and "
+                                   "'Raven.Server.Documents.Indexes.Static.DynamicNullObject'")
         return None
     if _is_number(left) and _is_number(right):
         if type(left) is int and type(right) is int:

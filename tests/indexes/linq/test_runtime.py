@@ -58,7 +58,7 @@ def test_element_and_iteration() -> None:
 
 
 @pytest.mark.parametrize(("op", "left", "right", "expected"), [
-    ("/", 7, 2, 3), ("/", -7, 2, -3), ("%", -7, 3, -1), ("/", 7.0, 2, 3.5), ("*", 3, 4, 12), ("-", 1, None, None),
+    ("/", 7, 2, 3), ("/", -7, 2, -3), ("%", -7, 3, -1), ("/", 7.0, 2, 3.5), ("*", 3, 4, 12), ("-", None, 1, None),
     ("/", 1.0, 0, math.inf), ("+", 2, 3, 5),
 ])
 def test_arithmetic_is_csharps(op: str, left: Any, right: Any, expected: Any) -> None:
@@ -68,6 +68,9 @@ def test_arithmetic_is_csharps(op: str, left: Any, right: Any, expected: Any) ->
 def test_integer_division_by_zero_fails_and_strings_concatenate() -> None:
     with pytest.raises(LinqRuntimeError):
         arithmetic("/", 1, 0)
+    with pytest.raises(LinqRuntimeError, match=r"'/' cannot be applied to operands of type 'System\.Int64' and"):
+        arithmetic("/", 5, None)  # C# finds no operator for a number and RavenDB's null object
+    assert arithmetic("-", None, None) is None
     assert add("a", 1) == "a1" and add(None, "b") == "b"
     assert csharp_text(True) == "True" and csharp_text(2.0) == "2" and csharp_text(None) == ""
 
