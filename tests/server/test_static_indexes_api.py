@@ -281,6 +281,22 @@ def test_map_errors_are_recorded_per_document(store: DocumentStore) -> None:
     assert "ToLower" in errors.errors[0].error
 
 
+def test_explicit_nulls_are_indexed_and_missing_properties_left_out(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store({"Name": None, "@metadata": {"@collection": "Companies"}}, "companies/1")
+        session.store({"Phone": "1", "@metadata": {"@collection": "Companies"}}, "companies/2")
+        session.save_changes()
+    plain = IndexDefinition(name="Companies/ByName", maps={"from c in docs.Companies select new { c.Name };"})
+    as_null = IndexDefinition(name="Companies/ByName/AsNull", maps={"from c in docs.Companies select new { c.Name }"},
+                              configuration={"Indexing.IndexMissingFieldsAsNull": "true"})
+    store.maintenance.send(PutIndexesOperation(plain, as_null))
+    assert ids(query(store, "from index 'Companies/ByName' where Name = null")) == ["companies/1"]
+    assert store.maintenance.send(GetIndexStatisticsOperation("Companies/ByName")).entries_count == 1
+    both = ["companies/1", "companies/2"]
+    assert ids(query(store, "from index 'Companies/ByName/AsNull' where Name = null")) == both
+    assert store.maintenance.send(GetIndexStatisticsOperation("Companies/ByName/AsNull")).entries_count == 2
+
+
 def test_definitions_live_in_the_record_and_survive_a_restart(tmp_path: Path) -> None:
     with BackgroundServer(tmp_path) as first:
         store = open_store(first.url, "Durable")

@@ -12,7 +12,7 @@ from rookdb.indexes.linq import ast
 from rookdb.indexes.linq.expressions import SCOPE_SLOT, SOURCE_SLOT, Evaluator, ExpressionCompiler, Frame
 from rookdb.indexes.linq.parser import parse_linq
 from rookdb.indexes.linq.runtime import Grouping, LinqRuntimeError, index_value
-from rookdb.indexes.static.mapping import IndexMap, IndexReduce, MapFailure, MapScope, embeddings_collection
+from rookdb.indexes.static.mapping import MISSING, IndexMap, IndexReduce, MapFailure, MapScope, embeddings_collection
 
 __all__ = ["LinqMap", "LinqReduce", "compile_map", "compile_reduce"]
 
@@ -21,13 +21,16 @@ class LinqMap(IndexMap):
     """A compiled LINQ map over one collection."""
 
     def __init__(self, text: str, collection: str | None, field_names: tuple[str, ...],
-                 references: frozenset[str] | None, evaluate: Evaluator, slots: int) -> None:
+                 references: frozenset[str] | None, evaluate: Evaluator, slots: int,
+                 properties: dict[str, tuple[str, ...]] | None = None) -> None:
         self.text = text
         self.collection = collection
         self.field_names = field_names
         self.references = references
         self._evaluate = evaluate
         self._slots = slots
+        self._properties = properties or {}
+        """Output fields that read a property of the document as is, by field name: its path."""
 
     def run(self, documents: Sequence[dict[str, Any]], scope: MapScope) -> list[list[dict[str, Any]] | MapFailure]:
         results: list[list[dict[str, Any]] | MapFailure] = []
@@ -46,7 +49,12 @@ class LinqMap(IndexMap):
         frame: Frame = [None] * self._slots
         frame[SCOPE_SLOT] = scope
         frame[SOURCE_SLOT] = document
-        return _outputs(self._evaluate(frame))
+        outputs = _outputs(self._evaluate(frame))
+        for output in outputs:
+            for name, path in self._properties.items():
+                if name in output and output[name] is None and _lacks(document, path):
+                    output[name] = MISSING
+        return outputs
 
 
 class LinqReduce(IndexReduce):
@@ -99,7 +107,8 @@ def compile_map(text: str) -> LinqMap:
     references = compiler.references
     if compiler.loads_own_vectors and references is not None:
         references = references | {embeddings_collection(compiler.collection)}
-    return LinqMap(text, compiler.collection, _output_names(tree), references, evaluate, compiler.slots)
+    return LinqMap(text, compiler.collection, _output_names(tree), references, evaluate, compiler.slots,
+                   _property_paths(tree))
 
 
 @functools.lru_cache(maxsize=256)
@@ -160,6 +169,56 @@ def _output_names(tree: ast.Expr) -> tuple[str, ...]:
     if isinstance(final, ast.AnonymousObject):
         return tuple(name for name, _ in final.members if name != "_")
     return ()
+
+
+def _property_paths(tree: ast.Expr) -> dict[str, tuple[str, ...]]:
+    """The output fields of a map over one document per entry (``from c in docs.C select new { ... }``,
+    ``docs.C.Select(c => new { ... })``) that are a property path of that document (``c.Address.City``):
+    when such a field is null, the document tells an explicit null from a missing property."""
+    root: str | None = None
+    final: ast.Expr | None = None
+    body = tree.body if isinstance(tree, ast.Query) else None
+    if isinstance(tree, ast.Query) and body is not None and body.continuation is None \
+            and isinstance(body.final, ast.SelectClause) \
+            and not any(isinstance(clause, ast.FromClause) for clause in body.clauses):
+        root, final = tree.first.name, body.final.value
+    elif isinstance(tree, ast.Call) and tree.name == "Select" and len(tree.arguments) == 1 \
+            and isinstance(tree.arguments[0], ast.Lambda) and len(tree.arguments[0].parameters) == 1 \
+            and _reads_docs_directly(tree.target):
+        root, final = tree.arguments[0].parameters[0], tree.arguments[0].body
+    if not isinstance(final, ast.AnonymousObject):
+        return {}
+    paths: dict[str, tuple[str, ...]] = {}
+    for name, value in final.members:
+        path: list[str] = []
+        while isinstance(value, ast.Member) and not value.conditional:
+            path.append(value.name)
+            value = value.target
+        if path and isinstance(value, ast.Name) and value.name == root and not {"Id", "Count", "Length"} & set(path):
+            paths[name] = tuple(reversed(path))
+    return paths
+
+
+def _reads_docs_directly(target: ast.Expr | None) -> bool:
+    """``docs``, ``docs.Coll``, or either filtered by ``Where``: each element is a document."""
+    while isinstance(target, ast.Call) and target.name == "Where":
+        target = target.target
+    if isinstance(target, ast.Member):
+        target = target.target
+    return isinstance(target, ast.Name) and target.name == "docs"
+
+
+def _lacks(document: dict[str, Any], path: tuple[str, ...]) -> bool:
+    """True when the document does not have the property at ``path`` (an explicit null on the way is
+    a null, not a missing property, as in RavenDB)."""
+    value: Any = document
+    for name in path:
+        if value is None:
+            return False
+        if not isinstance(value, dict) or name not in value:
+            return True
+        value = value[name]
+    return False
 
 
 def _grouping(tree: ast.Expr) -> tuple[str, ast.Expr] | None:

@@ -20,7 +20,7 @@ from rookdb.errors import BadRequestError, IndexCompilationError
 from rookdb.indexes.definitions import IndexBatch, IndexDefinition, IndexEntry, StoredField, register_kind
 from rookdb.indexes.static.assemblies import normalize_assemblies
 from rookdb.indexes.static.fields import ALL_FIELDS, FieldOptions, VectorOptions, parse_fields
-from rookdb.indexes.static.mapping import CreatedField, IndexMap, IndexReduce, MapScope
+from rookdb.indexes.static.mapping import CreatedField, IndexMap, IndexReduce, MapScope, settle_missing
 from rookdb.indexes.static.vectors import VectorFields, VectorSources
 from rookdb.storage.base import Change
 
@@ -204,6 +204,21 @@ class StaticIndexDefinition(IndexDefinition):
     def is_map_reduce(self) -> bool:
         return self.reduce is not None
 
+    def _configured(self, key: str) -> bool:
+        configuration = self.wire.get("Configuration") or {}
+        return str(configuration.get(key, "")).lower() == "true"
+
+    @property
+    def missing_fields_as_null(self) -> bool:
+        """``Indexing.IndexMissingFieldsAsNull``: a field reading a property the document lacks is
+        indexed as null (a reduce always reads it so)."""
+        return self.reduce is not None or self._configured("Indexing.IndexMissingFieldsAsNull")
+
+    @property
+    def indexes_empty_entries(self) -> bool:
+        """``Indexing.IndexEmptyEntries``: an entry without a field is kept (a reduce keeps every output)."""
+        return self.reduce is not None or self._configured("Indexing.IndexEmptyEntries")
+
     @property
     def collection(self) -> str | None:
         names = {compiled.collection for compiled in self.maps}
@@ -339,7 +354,7 @@ class StaticIndexDefinition(IndexDefinition):
             result = compiled.run([document], _NO_RELATED)[0]
             if isinstance(result, Exception):
                 raise result
-            outputs.extend(result)
+            outputs.extend(settle_missing(result, self.missing_fields_as_null))
         return self.entries(outputs)[0]
 
     def schema(self) -> str:

@@ -17,7 +17,7 @@ import orjson
 
 from rookdb.indexes.definitions import IndexBatch, latest_changes
 from rookdb.indexes.static import vectors
-from rookdb.indexes.static.mapping import MapFailure
+from rookdb.indexes.static.mapping import MapFailure, settle_missing
 from rookdb.storage.base import Change, DocumentStorage
 
 if TYPE_CHECKING:
@@ -82,9 +82,8 @@ def index_changes(definition: StaticIndexDefinition, changes: Sequence[Change], 
     gone, documents = _documents_to_map(definition, changes, batch)
     related = RelatedDocuments(batch.storage)
     outputs = _map(definition, documents, related, batch)
-    if definition.reduce is None:  # RavenDB leaves out entries whose every value is null (IndexEmptyEntries off)
-        outputs = {lower: [output for output in produced if any(value is not None for value in output.values())]
-                   for lower, produced in outputs.items()}
+    if not definition.indexes_empty_entries:  # RavenDB leaves out an entry without a field
+        outputs = {lower: [output for output in produced if output] for lower, produced in outputs.items()}
     mapped_vectors = _split_vectors(definition, documents, outputs, related) if definition.has_vectors else []
     _write_references(batch, [*gone, *(document.doc_id for document in documents)], related.loaded)
     if definition.reduce is not None:
@@ -163,7 +162,7 @@ def _map(definition: StaticIndexDefinition, documents: list[DocumentToMap], rela
                 failed.add(lower)
                 batch.fail(document.doc_id, str(result))
                 continue
-            outputs.setdefault(lower, []).extend(result)
+            outputs.setdefault(lower, []).extend(settle_missing(result, definition.missing_fields_as_null))
     for document in documents:
         lower = document.doc_id.lower()
         if lower in failed:

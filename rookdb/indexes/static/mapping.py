@@ -8,7 +8,8 @@ group. Both work in batches, because the JavaScript engine runs in another proce
 While mapping, a map reads the rest of the database through a ``MapScope`` (``LoadDocument``/``load``,
 ``LoadVector``); what it read is remembered so that the document is mapped again when it changes.
 Values with a meaning of their own travel inside the outputs: ``CreatedField`` (a field whose name the
-map computes) and ``VectorInput`` (a value for a vector field).
+map computes), ``VectorInput`` (a value for a vector field) and ``MISSING`` (a field that read a property
+the document does not have, which RavenDB leaves out of the entry where an explicit null is indexed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "EMBEDDINGS_COLLECTION_PREFIX",
+    "MISSING",
     "CreatedField",
     "IndexMap",
     "IndexReduce",
@@ -27,10 +29,35 @@ __all__ = [
     "MapScope",
     "VectorInput",
     "embeddings_collection",
+    "settle_missing",
 ]
 
 EMBEDDINGS_COLLECTION_PREFIX = "@embeddings/"
 """Where embeddings generation tasks keep a collection's embeddings (``LoadVector`` reads them)."""
+
+
+class _Missing:
+    """The value of an output field that read a property its document does not have (RavenDB's
+    ``DynamicNullObject`` that is not an explicit null)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def settle_missing(outputs: list[dict[str, Any]], as_null: bool) -> list[dict[str, Any]]:
+    """The outputs with their ``MISSING`` fields left out, or null where the index asks for that
+    (``Indexing.IndexMissingFieldsAsNull``, and for a reduce, which reads them as null)."""
+    for output in outputs:
+        missing = [name for name, value in output.items() if value is MISSING]
+        for name in missing:
+            if as_null:
+                output[name] = None
+            else:
+                del output[name]
+    return outputs
 
 
 def embeddings_collection(collection: str | None) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from rookdb.errors import IndexCompilationError
 from rookdb.indexes.linq.compiler import compile_map, compile_reduce
-from rookdb.indexes.static.mapping import CreatedField, MapFailure, VectorInput
+from rookdb.indexes.static.mapping import MISSING, CreatedField, MapFailure, VectorInput, settle_missing
 
 
 class Related:
@@ -63,7 +63,7 @@ MAPS: list[tuple[str, list[dict[str, Any]]]] = [
      [{"Id": "orders/1", "Coll": "Orders", "Same": "orders/1"}]),
     ("from o in docs.Orders select new { A = o.Missing.Deeper, B = o.Missing?.Deeper ?? \"none\", "
      "C = o.Missing.ToLower(), D = o.Missing.Sum(x => x.Q), E = o.Missing == null }",
-     [{"A": None, "B": "none", "C": None, "D": 0, "E": True}]),
+     [{"A": MISSING, "B": "none", "C": None, "D": 0, "E": True}]),
     ("from o in docs.Orders select new { Half = (int)o.Freight / 2, Rest = 7 % 3, Neg = -7 / 2, F = 7.0 / 2 }",
      [{"Half": 16, "Rest": 1, "Neg": -3, "F": 3.5}]),
     ("from o in docs.Orders select new { S = \"n\" + o.Lines.Count + true, T = o.Company.Substring(10).ToUpper() }",
@@ -87,6 +87,25 @@ MAPS: list[tuple[str, list[dict[str, Any]]]] = [
 @pytest.mark.parametrize(("text", "expected"), MAPS, ids=[text[:60] for text, _ in MAPS])
 def test_maps_produce_their_outputs(text: str, expected: list[dict[str, Any]]) -> None:
     assert outputs(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "from c in docs.Companies select new { c.Name, c.Address.City, Zip = c.Address.Zip, c.Fax, c.Phone }",
+    "docs.Companies.Where(c => c.Phone != null).Select(c => new { c.Name, c.Address.City, Zip = c.Address.Zip, "
+    "c.Fax, c.Phone })",
+])
+def test_a_missing_property_is_told_from_an_explicit_null(text: str) -> None:
+    company = {"Name": None, "Address": {"City": None}, "Phone": "1", "@metadata": {"@collection": "Companies"}}
+    produced = outputs(text, company)
+    assert produced == [{"Name": None, "City": None, "Zip": MISSING, "Fax": MISSING, "Phone": "1"}]
+    assert settle_missing([dict(produced[0])], as_null=False) == [{"Name": None, "City": None, "Phone": "1"}]
+    assert settle_missing([dict(produced[0])], as_null=True) == [
+        {"Name": None, "City": None, "Zip": None, "Fax": None, "Phone": "1"}]
+
+
+def test_computed_and_fanned_out_fields_stay_null() -> None:
+    lines = "from o in docs.Orders from l in o.Lines select new { l.Missing, Up = o.Missing.ToUpper() }"
+    assert outputs(lines) == [{"Missing": None, "Up": None}, {"Missing": None, "Up": None}]
 
 
 def test_related_documents_are_loaded_and_each_load_is_attributed() -> None:
