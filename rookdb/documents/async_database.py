@@ -58,7 +58,7 @@ from rookdb.documents.patching.by_query import delete_by_query, patch_by_query
 from rookdb.documents.patching.engine import PatchEngine
 from rookdb.documents.patching.patcher import Patcher, PatchResult
 from rookdb.documents.patching.request import PatchRequest
-from rookdb.documents.querying import is_short, matching_ids, run_query
+from rookdb.documents.querying import DatabaseQuerySource, is_short, matching_ids, run_query
 from rookdb.documents.sample_data import import_sample
 from rookdb.documents.services import DatabaseServices
 from rookdb.errors import AttachmentNotFoundError, DocumentNotFoundError, NotFoundError, RookError
@@ -66,6 +66,7 @@ from rookdb.indexes.definitions import AutoMapDefinition
 from rookdb.indexes.describe import auto_index_record_json
 from rookdb.inline import WouldBlock, without_waiting
 from rookdb.query.executor import QueryResult
+from rookdb.query.explain import Explanation, explain_index_selection
 from rookdb.query.parser import prepare_parser
 from rookdb.settings import Settings
 from rookdb.storage.base import Attachment, CompareExchangeValue, StoredDocument
@@ -472,6 +473,11 @@ class AsyncDatabase:
         if self._database.storage.local_reads and is_short(text, wait_for_non_stale):
             return await self._catalog.run_short(answer)
         return await self._run(answer)
+
+    async def explain_query(self, text: str, parameters: dict[str, Any]) -> tuple[str | None, list[Explanation]]:
+        """The auto-index a dynamic query would use and why not the others (``?debug=explain``)."""
+        return await self._run(explain_index_selection, text, parameters, DatabaseQuerySource(self._database),
+                               self._services.indexes.registry)
 
     async def indexes(self) -> list[dict[str, Any]]:
         """Every index as ``GET /indexes`` lists it, vector fields included."""

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from ravendb import DocumentStore
+from ravendb.documents.commands.explain import ExplainQueryCommand
 from ravendb.documents.indexes.definitions import IndexDefinition
 from ravendb.documents.operations.indexes import (
     DeleteIndexErrorsOperation,
@@ -25,6 +26,7 @@ from ravendb.documents.operations.indexes import (
     ResetIndexOperation,
 )
 from ravendb.documents.operations.statistics import GetStatisticsOperation
+from ravendb.documents.queries.index_query import IndexQuery
 from ravendb.exceptions.raven_exceptions import RavenException
 
 from rookdb.server.runner import BackgroundServer
@@ -182,6 +184,54 @@ def test_clearing_the_errors_of_a_missing_index_raises(new_store: StoreFactory) 
     store.maintenance.send(DeleteIndexErrorsOperation())
     with pytest.raises(RavenException, match="Index 'Nope' does not exist"):
         store.maintenance.send(DeleteIndexErrorsOperation(["Nope"]))
+
+
+def explain(server: BackgroundServer, store: DocumentStore, rql: str) -> dict[str, Any]:
+    response = httpx.post(f"{server.url}/databases/{store.database}/queries", params={"debug": "explain"},
+                          json={"Query": rql}, timeout=30)
+    assert response.status_code == 200, response.text
+    command = ExplainQueryCommand(store.conventions, IndexQuery(rql))  # the client reads the same answer
+    store.get_request_executor().execute_command(command)
+    assert [{"Index": found.index, "Reason": found.reason} for found in command.result] == response.json()["Results"]
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_explain_says_why_each_auto_index_is_not_used(server: BackgroundServer, new_store: StoreFactory) -> None:
+    store = new_store()
+    fill(store, 10)
+    query(store, "from Products where Cat = 'c1'")
+    query(store, "from Products where search(Name, 'product')")
+    merged = "Auto/Products/ByCatAndSearch(Name)"
+    wait_for(lambda: names(store) == [merged])
+    assert explain(server, store, "from Products where Cat = 'c1' and Price > 3") == {
+        "IndexName": merged, "Results": [{"Index": merged, "Reason": "The following field is missing: Price"}]}
+    not_searchable = "The following field is not searchable Cat, while the query needs to search() on it"
+    assert explain(server, store, "from Products where search(Cat, 'c1')")["Results"] == [
+        {"Index": merged, "Reason": not_searchable}]
+    assert explain(server, store, "from Orders where Freight > 1") == {"IndexName": None, "Results": []}
+    assert names(store) == [merged]  # explaining creates no index
+    named = httpx.post(f"{server.url}/databases/{store.database}/queries", params={"debug": "explain"},
+                       json={"Query": f"from index '{merged}'"}, timeout=30)
+    assert named.status_code == 400 and "Explain can only work on dynamic indexes" in named.json()["Message"]
+
+
+def test_explain_names_the_complete_matches_not_chosen(server: BackgroundServer, new_store: StoreFactory) -> None:
+    store = new_store()
+    with store.open_session() as session:
+        for number in range(3):
+            item = {"Cat": f"c{number}", "Raw": [1.0, float(number), 0.0], "@metadata": {"@collection": "Items"}}
+            session.store(item, f"items/{number}")
+        session.save_changes()
+    query(store, "from Items where Cat = 'c1'")
+    query(store, "from Items where vector.search(Raw, $v)", v=[1.0, 0.0, 0.0])
+    listed = names(store)
+    assert listed == ["Auto/Items/ByCat", "Auto/Items/ByVector.search(Raw)"]
+    answer = explain(server, store, "from Items")
+    assert answer["IndexName"] in listed
+    assert answer["Results"] == [{"Index": next(name for name in listed if name != answer["IndexName"]),
+                                  "Reason": "Wasn't the widest / most up to date index matching this query"}]
+    assert explain(server, store, "from Items where Cat = 'c2'")["IndexName"] == "Auto/Items/ByCat"
 
 
 def test_bad_queries(new_store: StoreFactory) -> None:

@@ -43,6 +43,9 @@ async def query(request: Request) -> Response:
     database = await database_of(request)
     body = await read_json(request) if request.method == "POST" else None
     text, parameters, start, page_size = _query_body(request, body)
+    if request.query_params.get("debug", "").lower() == "explain":
+        index_name, explanations = await database.explain_query(text, parameters)
+        return json_response({"IndexName": index_name, "Results": [item.to_json() for item in explanations]})
     answer = await database.query(text, parameters, start=start, page_size=page_size,
                                   wait_for_non_stale=wait_for_non_stale_seconds(body))
     result = answer.result
