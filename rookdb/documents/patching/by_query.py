@@ -4,13 +4,16 @@ operations over the documents a query matches.
 A patch query ends with ``update { <script> }``; inside it ``this`` (or the query's alias) is the
 document and ``$name`` the query's parameters. The matching ids are taken once, then the documents
 are patched or deleted in batches, each batch in its own transaction, as RavenDB does: a failure
-stops the operation, the batches before it stay written.
+stops the operation, the batches before it stay written. A batch holds the database's writer for about
+``SLICE_S``: its size follows the pace of the batches before it, so a quick edit takes few commits and a
+slow script still lets the requests that write in between.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +29,14 @@ from rookdb.query.parser import parse_query
 from rookdb.storage.base import FieldEdit
 from rookdb.storage.javascript_shape import js_shaped
 
-__all__ = ["BATCH_SIZE", "QueryMatches", "delete_by_query", "patch_batch", "patch_by_query", "split_update"]
+__all__ = ["SLICE_S", "QueryMatches", "delete_by_query", "patch_batch", "patch_by_query", "split_update"]
 
-BATCH_SIZE = 1024
+SLICE_S = 0.05
+"""How long one batch should take (one transaction, the writer held throughout)."""
+_FIRST_BATCH = 256
+_SMALLEST_BATCH = 16
+_LARGEST_BATCH = 16_384
+"""Bounds the ids bound to one statement and the memory of one batch's commit notifications."""
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
 _ALIAS = re.compile(r"^[A-Za-z_$][\w$]*$")
 
@@ -117,8 +125,26 @@ def _query_body(raw: Any) -> tuple[str, dict[str, Any]]:
     return query["Query"], parameters
 
 
-def _batches(ids: Sequence[str]) -> list[Sequence[str]]:
-    return [ids[offset:offset + BATCH_SIZE] for offset in range(0, len(ids), BATCH_SIZE)]
+def _next_size(size: int, done: int, elapsed: float) -> int:
+    """The size of the batch after one of ``done`` documents that took ``elapsed`` seconds (``size`` asked):
+    ``SLICE_S`` at that pace, at most twice the size before (one quick batch proves little)."""
+    paced = int(done * SLICE_S / elapsed) if elapsed > 0 else _LARGEST_BATCH
+    return max(_SMALLEST_BATCH, min(paced, 2 * size, _LARGEST_BATCH))
+
+
+def _batches(ids: Sequence[str], operation: Operation, write: Callable[[Sequence[str]], object]) -> Iterator[int]:
+    """Run ``write`` over ``ids`` in batches sized by ``_next_size`` (checking for a kill before each one);
+    yields the count done after each batch."""
+    size = _FIRST_BATCH
+    done = 0
+    while done < len(ids):
+        operation.check()
+        batch = ids[done:done + size]
+        began = time.perf_counter()
+        write(batch)
+        size = _next_size(size, len(batch), time.perf_counter() - began)
+        done += len(batch)
+        yield done
 
 
 def patch_batch(patcher: Patcher, request: PatchRequest, ids: Sequence[str],
@@ -156,10 +182,7 @@ def patch_by_query(patcher: Patcher, body: Any, matches: QueryMatches) -> Callab
     def work(operation: Operation) -> dict[str, Any]:
         ids = matches(query, parameters)
         progress = _Progress(len(ids))
-        for batch in _batches(ids):
-            operation.check()
-            patch_batch(patcher, request, batch, edits)
-            progress.processed += len(batch)
+        for progress.processed in _batches(ids, operation, lambda batch: patch_batch(patcher, request, batch, edits)):
             operation.report(progress.progress())
         return progress.result(text)
 
@@ -177,13 +200,14 @@ def delete_by_query(database: Database, body: Any, matches: QueryMatches) -> Cal
     def work(operation: Operation) -> dict[str, Any]:
         ids = matches(query, parameters)
         progress = _Progress(len(ids))
-        for batch in _batches(ids):
-            operation.check()
+
+        def delete_batch(batch: Sequence[str]) -> None:
             with database.storage.write() as tx:
                 for doc_id in batch:
                     database.delete_in(tx, doc_id)
             database.notify_changed()
-            progress.processed += len(batch)
+
+        for progress.processed in _batches(ids, operation, delete_batch):
             operation.report(progress.progress())
         return progress.result(text)
 
