@@ -17,15 +17,13 @@ import threading
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-
-import orjson
 
 from rookdb.background import DEFAULT_STOP_TIMEOUT_SECONDS, Foreground, LoopingService
 from rookdb.documents.database import Database
 from rookdb.errors import RookError
 from rookdb.storage.base import WriteTransaction
-from rookdb.wire import EXPIRES, format_timestamp, parse_timestamp
+from rookdb.storage.metadata import expires_of
+from rookdb.wire import format_timestamp, parse_timestamp
 
 __all__ = ["DocumentExpirer"]
 
@@ -38,7 +36,6 @@ _FEED_PAGE = 256
 # Index changes are written once per run, or every this many changed entries on a long catch-up.
 _UPDATES_PER_WRITE = 50_000
 _DELETE_BATCH = 512
-_EXPIRES_MARKER = f'"{EXPIRES}"'.encode()
 
 Entry = tuple[str, datetime]
 """A document's stored id and expiry."""
@@ -147,12 +144,9 @@ class DocumentExpirer:
         updates: dict[str, Entry | None] = {}
         while not self._service.stopping:
             self._pace()
-            changes = storage.changes_since(position, _FEED_PAGE)
+            changes = storage.expiries_since(position, _FEED_PAGE)
             for change in changes:
-                moment = None
-                if change.document is not None and _EXPIRES_MARKER in change.document.body:
-                    metadata = orjson.loads(change.document.body).get("@metadata")
-                    moment = parse_timestamp(metadata.get(EXPIRES)) if isinstance(metadata, dict) else None
+                moment = parse_timestamp(change.expires)
                 key = change.id.lower()
                 if moment is not None:
                     updates[key] = (change.id, moment)
@@ -198,6 +192,5 @@ class DocumentExpirer:
     @staticmethod
     def _still_expired(body: bytes, now: datetime) -> bool:
         # The document may have been given a later @expires since it was indexed.
-        parsed: Any = orjson.loads(body).get("@metadata")
-        moment = parse_timestamp(parsed.get(EXPIRES)) if isinstance(parsed, dict) else None
+        moment = parse_timestamp(expires_of(body))
         return moment is not None and moment <= now

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rookdb.storage.metadata import expires_of
+
 __all__ = [
     "Attachment",
     "Change",
@@ -25,6 +27,7 @@ __all__ = [
     "CompareExchangeValue",
     "DocumentStorage",
     "DocumentWrite",
+    "ExpiryChange",
     "FieldEdit",
     "Membership",
     "RecordListener",
@@ -59,6 +62,16 @@ class Change:
     @property
     def deleted(self) -> bool:
         return self.document is None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryChange:
+    """One entry of the change feed as document expiration reads it: ``expires`` is the document's
+    ``@metadata.@expires`` when it is a string (None for a delete or a document without one)."""
+
+    etag: int
+    id: str
+    expires: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +349,12 @@ class DocumentStorage(abc.ABC):
     @abc.abstractmethod
     def changes_since(self, etag: int, limit: int, collection: str | None = None) -> list[Change]:
         """Puts and deletes with an etag greater than ``etag``, oldest first."""
+
+    def expiries_since(self, etag: int, limit: int) -> list[ExpiryChange]:
+        """``changes_since`` (every collection) as document expiration reads it; a backend may read each
+        ``@expires`` without handing the bodies to Python."""
+        return [ExpiryChange(change.etag, change.id, expires_of(change.document.body) if change.document else None)
+                for change in self.changes_since(etag, limit)]
 
     @abc.abstractmethod
     def last_etag(self) -> int:

@@ -11,25 +11,41 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from rookdb.wire import ATTACHMENTS, CHANGE_VECTOR, FLAGS, LAST_MODIFIED
+import orjson
+
+from rookdb.wire import ATTACHMENTS, CHANGE_VECTOR, EXPIRES, FLAGS, LAST_MODIFIED
 
 __all__ = [
+    "EXPIRES_MARKER",
     "SERVER_OWNED_KEYS",
     "AttachmentRow",
     "apply_attachments",
     "change_vector",
     "content_hash",
+    "expires_of",
     "new_database_id",
     "stamp",
 ]
 
 AttachmentRow = tuple[str, str, str, int]  # name, hash, content type, size
 
+# Bodies are written by orjson, which never escapes "@": a body without these bytes has no @expires.
+EXPIRES_MARKER = f'"{EXPIRES}"'.encode()
+
 # Clients send back the whole stored metadata on update; these keys are recomputed by the server.
 SERVER_OWNED_KEYS = frozenset({
     "@id", CHANGE_VECTOR, LAST_MODIFIED, FLAGS, ATTACHMENTS, "@counters",
     "@timeseries", "@index-score", "@projection", "@nested-object-types",
 })
+
+
+def expires_of(body: bytes) -> str | None:
+    """A stored body's ``@metadata.@expires`` when it is a string (a timestamp still to be read)."""
+    if EXPIRES_MARKER not in body:
+        return None
+    metadata = orjson.loads(body).get("@metadata")
+    value = metadata.get(EXPIRES) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def content_hash(content: bytes) -> str:

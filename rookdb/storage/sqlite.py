@@ -19,13 +19,14 @@ from rookdb.storage.base import (
     CommitListener,
     CompareExchangeValue,
     DocumentStorage,
+    ExpiryChange,
     FieldEdit,
     RecordListener,
     StorageStatistics,
     StoredDocument,
     WriteTransaction,
 )
-from rookdb.storage.metadata import AttachmentRow, new_database_id
+from rookdb.storage.metadata import EXPIRES_MARKER, AttachmentRow, new_database_id
 from rookdb.storage.rows import (
     DOCUMENT_COLUMNS,
     DocumentRow,
@@ -36,6 +37,7 @@ from rookdb.storage.rows import (
     row_to_document,
 )
 from rookdb.storage.sqlite_field_edits import body_shape, edit_documents
+from rookdb.wire import EXPIRES
 
 __all__ = ["DATABASE_FILE", "SqliteStorage"]
 
@@ -93,6 +95,7 @@ _HILO_DOCUMENT_PREFIX = "Raven/Hilo/"
 _HILO_COLLECTION = "@hilo"
 
 _PAGE = 1024
+_EXPIRES_PATH = f'$."@metadata"."{EXPIRES}"'
 _IN_CHUNK = 500
 
 
@@ -488,6 +491,20 @@ class SqliteStorage(DocumentStorage):
         )
         changes = [Change(row[2], row[0], row[1], row_to_document(row)) for row in puts]
         changes += [Change(row[2], row[0], row[1], None) for row in deletes]
+        changes.sort(key=lambda change: change.etag)
+        return changes[:limit]
+
+    def expiries_since(self, etag: int, limit: int) -> list[ExpiryChange]:
+        # SQLite reads each @expires while it steps the statement, without the GIL: the bodies never
+        # reach Python (a model migration writes thousands of cache entries, each with one).
+        puts = self._read(
+            "SELECT id, etag, CASE WHEN instr(body, ?1) > 0 AND json_type(CAST(body AS TEXT), ?2) = 'text' "
+            "THEN json_extract(CAST(body AS TEXT), ?2) END FROM documents WHERE etag > ?3 ORDER BY etag LIMIT ?4",
+            (EXPIRES_MARKER, _EXPIRES_PATH, etag, limit),
+        )
+        deletes = self._read("SELECT id, etag FROM tombstones WHERE etag > ? ORDER BY etag LIMIT ?", (etag, limit))
+        changes = [ExpiryChange(row[1], row[0], row[2]) for row in puts]
+        changes += [ExpiryChange(row[1], row[0], None) for row in deletes]
         changes.sort(key=lambda change: change.etag)
         return changes[:limit]
 

@@ -55,6 +55,31 @@ def test_change_feed_is_monotonic_and_includes_deletes(storage: DocumentStorage)
     assert [change.id for change in storage.changes_since(changes[-1].etag, 10)] == ["a/2"]
 
 
+def test_expiries_of_the_change_feed_read_only_a_string_metadata_expires(storage: DocumentStorage) -> None:
+    bodies: dict[str, dict[str, Any]] = {
+        "c/due": {"@metadata": {"@collection": "C", "@expires": "2026-01-02T03:04:05.1234567Z"}},
+        "c/escaped": {"@metadata": {"@collection": "C", "@expires": 'x"\\\u00e9\n'}},
+        "c/number": {"@metadata": {"@collection": "C", "@expires": 5}},
+        "c/object": {"@metadata": {"@collection": "C", "@expires": {"At": "2026-01-02T03:04:05Z"}}},
+        "c/null": {"@metadata": {"@collection": "C", "@expires": None}},
+        "c/in-data": {"@expires": "2026-01-02T03:04:05Z", "Text": '"@expires"', "@metadata": {"@collection": "C"}},
+        "c/none": {"Name": "plain", "@metadata": {"@collection": "C"}},
+        "c/gone": {"@metadata": {"@collection": "C", "@expires": "2026-01-02T03:04:05Z"}},
+    }
+    with storage.write() as tx:
+        for doc_id, body in bodies.items():
+            tx.put(doc_id, "C", body)
+        tx.delete("c/gone")
+    read = storage.expiries_since(0, 100)
+    assert [(change.id, change.expires) for change in read] == [
+        ("c/due", "2026-01-02T03:04:05.1234567Z"), ("c/escaped", 'x"\\\u00e9\n'), ("c/number", None),
+        ("c/object", None), ("c/null", None), ("c/in-data", None), ("c/none", None), ("c/gone", None)]
+    # Whatever the backend reads, it reads what the change feed's bodies hold.
+    assert read == DocumentStorage.expiries_since(storage, 0, 100)
+    assert [change.etag for change in storage.expiries_since(read[2].etag, 3)] == [
+        change.etag for change in read[3:6]]
+
+
 def test_rolled_back_transaction_leaves_nothing(storage: DocumentStorage) -> None:
     with pytest.raises(RuntimeError), storage.write() as tx:
         tx.put("a/1", "A", {"@metadata": {}})
