@@ -107,7 +107,17 @@ def is_short(query: str, wait_for_non_stale: float | None) -> bool:
     except RookError:
         return False  # the error is answered where the query runs
     return (parsed.source.kind == "collection" and parsed.where is not None and vector_only(parsed.where)
-            and parsed.javascript is None and not parsed.group_by and not parsed.facets and not parsed.order_by)
+            and parsed.javascript is None and not parsed.group_by and not parsed.facets and not parsed.order_by
+            and not _embeds_with_task(parsed.where))
+
+
+def _embeds_with_task(where: ast.Expr) -> bool:
+    """Whether a clause embeds its search term with a task's model: that always waits (the embeddings
+    cache, the provider), so the query goes to a request thread at once instead of being tried on the
+    event loop and started again there."""
+    return any(isinstance(node, ast.VectorSearch) and not isinstance(node.query, ast.ForDoc)
+               and (node.field.task is not None or isinstance(node.query, ast.TextWithTask))
+               for node in where.walk())
 
 
 def _object(value: CompareExchangeValue) -> Any:

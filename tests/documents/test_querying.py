@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rookdb.documents.catalog import DatabaseCatalog
-from rookdb.documents.querying import run_query, wait_for_non_stale_seconds
+from rookdb.documents.querying import is_short, run_query, wait_for_non_stale_seconds
 from rookdb.documents.sample_data import import_sample
 from rookdb.documents.services import DatabaseServices
 from rookdb.query.scoring import FUSION_PARAMETER
@@ -47,3 +47,20 @@ def test_hybrid_search_finds_what_neither_side_ranks_first(catalog: DatabaseCata
 ])
 def test_how_long_a_query_waits_for_its_index(body: dict[str, Any], seconds: float | None) -> None:
     assert wait_for_non_stale_seconds(body) == seconds
+
+
+@pytest.mark.parametrize(("query", "short"), [
+    ("from Items where vector.search(Vector, $v)", True),
+    ("from Items where vector.search(embedding.text(Name), $v)", True),
+    ("from Items where vector.search(embedding.text(Name), embedding.forDoc($id))", True),
+    ("from Items where vector.search(Vector, $v) order by Name", False),
+    ("from Items where Name = $n", False),
+    # A term a task's model embeds always waits for the embeddings cache or the provider: on a thread at once.
+    ("from Items where vector.search(embedding.text(Name, ai.task('names')), $v)", False),
+    ("from Items where vector.search(embedding.text(Name, ai.task('names')), embedding.forDoc($id))", True),
+    ("from Items where vector.search(Vector, embedding.text($t, ai.task('names')))", False),
+    ("from Items where vector.search(Vector, $v) or vector.search(embedding.text(Name, ai.task($task)), $t)", False),
+])
+def test_which_queries_are_tried_on_the_event_loop(query: str, short: bool) -> None:
+    assert is_short(query, None) is short
+    assert not is_short(query, 5.0)
