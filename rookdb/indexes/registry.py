@@ -33,6 +33,7 @@ from typing import Any
 
 from rookdb.errors import IndexNotFoundError, RookError, StorageError
 from rookdb.indexes.auto_map_reduce import Aggregation, AutoMapReduceDefinition, GroupByField
+from rookdb.indexes.auto_matching import auto_map, auto_map_reduce, auto_maps_of, best_covering
 from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, IndexDefinition, definition_from_json
 from rookdb.indexes.files import COMPANION_SUFFIX, remove_files
 from rookdb.indexes.index import DEFAULT_BATCH_SIZE, Index, IndexRetiredError, IndexSnapshot
@@ -319,10 +320,10 @@ class IndexRegistry:
 
         def find() -> tuple[Index, bool]:
             family = self._grouping(collection, keys)
-            complete = [index for index in family if _reducing(index).covers(wanted)]
+            complete = [index for index in family if auto_map_reduce(index).covers(wanted)]
             if complete:
-                return max(complete, key=lambda each: (each.checkpoint, len(_reducing(each).aggregations))), False
-            known = [item for each in family for item in _reducing(each).aggregations]
+                return max(complete, key=lambda each: (each.checkpoint, len(auto_map_reduce(each).aggregations))), False
+            known = [item for each in family for item in auto_map_reduce(each).aggregations]
             merged = AutoMapReduceDefinition(collection, keys, [*wanted, *known])
             found = self._indexes.get(merged.name.lower())
             return (found, False) if found is not None else (self._add(merged), True)
@@ -382,7 +383,7 @@ class IndexRegistry:
             complete = self._covering(collection, required)
             if not complete:
                 raise _NotCovered
-            return _best(complete), False
+            return best_covering(complete), False
 
         try:
             return self.side_by_side.hold(find)[0]
@@ -395,7 +396,7 @@ class IndexRegistry:
         known = self._complete.get(key)
         if known is not None and known[0] == self._indexes.version:
             return known[1]
-        complete = [index for index in self._mergeable(collection) if _auto(index).covers(fields)]
+        complete = [index for index in self._mergeable(collection) if auto_map(index).covers(fields)]
         if len(self._complete) >= _COMPLETE_CACHE_SIZE:
             self._complete.clear()
         self._complete[key] = (self._indexes.version, complete)
@@ -404,25 +405,16 @@ class IndexRegistry:
     def _match_or_merge(self, collection: str | None, fields: list[AutoIndexField]) -> tuple[Index, bool]:
         complete = self._covering(collection, fields)
         if complete:
-            return _best(complete), False
+            return best_covering(complete), False
         family = self._mergeable(collection)
-        merged = AutoMapDefinition(collection, [*fields, *(f for index in family for f in _auto(index).fields)])
+        merged = AutoMapDefinition(collection, [*fields, *(f for index in family for f in auto_map(index).fields)])
         existing = self._indexes.get(merged.name.lower())
         if existing is not None:  # e.g. the same name written with other casing of the collection
             return existing, False
         return self._add(merged), True
 
     def _mergeable(self, collection: str | None) -> list[Index]:
-        wanted = None if collection is None else collection.lower()
-        family = []
-        for index in self._indexes.values():
-            definition = index.definition
-            if not isinstance(definition, AutoMapDefinition) or definition.extra_names:
-                continue
-            own = None if definition.collection is None else definition.collection.lower()
-            if own == wanted:
-                family.append(index)
-        return family
+        return auto_maps_of(self._indexes.values(), collection)
 
     # ---------------------------------------------------------------- definitions
 
@@ -562,7 +554,7 @@ class IndexRegistry:
                 definition = index.definition
                 if isinstance(definition, AutoMapReduceDefinition):
                     for other in self._grouping(definition.collection, list(definition.group_by)):
-                        if other is not index and _reducing(other).covers(definition.aggregations) \
+                        if other is not index and auto_map_reduce(other).covers(definition.aggregations) \
                                 and not other.is_stale(self._storage):
                             surpassed.append(index)
                             del self._indexes[index.name.lower()]
@@ -571,7 +563,7 @@ class IndexRegistry:
                 if not isinstance(definition, AutoMapDefinition) or definition.extra_names:
                     continue
                 for other in self._mergeable(definition.collection):
-                    if other is not index and _auto(other).covers(definition.fields) \
+                    if other is not index and auto_map(other).covers(definition.fields) \
                             and not other.is_stale(self._storage):
                         surpassed.append(index)
                         del self._indexes[index.name.lower()]
@@ -589,25 +581,5 @@ class IndexRegistry:
             index.retire(delete=False)
 
 
-def _auto(index: Index) -> AutoMapDefinition:
-    definition = index.definition
-    assert isinstance(definition, AutoMapDefinition)
-    return definition
-
-
-
-def _reducing(index: Index) -> AutoMapReduceDefinition:
-    definition = index.definition
-    assert isinstance(definition, AutoMapReduceDefinition)
-    return definition
-
-
 class _NotCovered(Exception):
     """No auto-index covers a query's fields yet (``IndexRegistry.covering``)."""
-
-
-def _best(complete: list[Index]) -> Index:
-    """Of the auto-indexes covering a query, the most up to date, then the widest."""
-    if len(complete) == 1:
-        return complete[0]
-    return max(complete, key=lambda index: (index.checkpoint, len(_auto(index).fields)))

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rookdb.errors import BadRequestError
-from rookdb.indexes.definitions import AutoIndexField, AutoMapDefinition, FieldIndexing
+from rookdb.indexes.auto_matching import auto_map, auto_maps_of, coverage_rank
+from rookdb.indexes.definitions import AutoIndexField, FieldIndexing
 from rookdb.indexes.index import Index
 from rookdb.indexes.registry import IndexRegistry
 from rookdb.query.facets import with_setups
@@ -44,43 +45,26 @@ def explain_index_selection(query: str, parameters: Mapping[str, Any], source: D
     explanations: list[Explanation] = []
     complete: list[Index] = []
     partial: list[Index] = []
-    for index in _auto_map_indexes(indexes, collection):
+    family = auto_maps_of(indexes.indexes(), collection, with_vectors=True)
+    for index in sorted((each for each in family if not each.retired), key=lambda each: each.name.lower()):
         verdict = _consider(index, fields, vectors, explanations)
         if verdict is True:
             complete.append(index)
         elif verdict is False:
             partial.append(index)
     if complete:
-        ranked = sorted(complete, key=lambda index: (index.checkpoint, _width(index)), reverse=True)
+        ranked = sorted(complete, key=coverage_rank, reverse=True)
         explanations.extend(Explanation(index.name, _NOT_CHOSEN) for index in ranked[1:])
         return ranked[0].name, explanations
     if partial:
-        return max(partial, key=_width).name, explanations
+        return max(partial, key=lambda index: len(auto_map(index).fields)).name, explanations
     return None, explanations
-
-
-def _auto_map_indexes(indexes: IndexRegistry, collection: str | None) -> list[Index]:
-    wanted = None if collection is None else collection.lower()
-    found = []
-    for index in indexes.indexes():
-        definition = index.definition
-        if isinstance(definition, AutoMapDefinition) and not index.retired \
-                and (None if definition.collection is None else definition.collection.lower()) == wanted:
-            found.append(index)
-    return sorted(found, key=lambda index: index.name.lower())
-
-
-def _width(index: Index) -> int:
-    definition = index.definition
-    assert isinstance(definition, AutoMapDefinition)
-    return len(definition.fields) + len(definition.extra_names)
 
 
 def _consider(index: Index, fields: list[AutoIndexField], vectors: list[str],
               explanations: list[Explanation]) -> bool | None:
     """True for a complete match, False for a partial one, None when the index cannot answer at all."""
-    definition = index.definition
-    assert isinstance(definition, AutoMapDefinition)
+    definition = auto_map(index)
     name = index.name
     if index.store.state in ("Disabled", "Error"):
         explanations.append(Explanation(name, "Cannot do dynamic queries on disabled index or index with errors "
