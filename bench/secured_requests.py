@@ -95,7 +95,7 @@ def main() -> int:
             print("| path | unsecured req/s | secured req/s | secured vs unsecured |")
             print("|---|---:|---:|---:|")
             handshakes = args.requests // NEW_CONNECTION_SHARE
-            measures = [
+            measures: list[tuple[str, Callable[[], float], Callable[[], float]]] = [
                 ("official client, keep-alive", lambda: _loads(stores["plain"], args.requests),
                  lambda: _loads(stores["secured"], args.requests)),
                 ("new connection per request", lambda: _new_connections(plain, None, handshakes),

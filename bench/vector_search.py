@@ -284,8 +284,8 @@ def bench_peer_in_subprocess(name: str, dataset: Dataset) -> Result:
 
 
 def bench_chroma(dataset: Dataset, work: Path) -> Result:
-    import chromadb  # type: ignore[import-not-found]  # peers venv only
-    from chromadb.config import Settings  # type: ignore[import-not-found]  # peers venv only
+    import chromadb  # peers venv only
+    from chromadb.config import Settings  # peers venv only
 
     folder = work / "chroma"
     client = chromadb.PersistentClient(path=str(folder), settings=Settings(anonymized_telemetry=False))

@@ -86,7 +86,7 @@ def srv(embedding_server: EmbeddingServer) -> Iterator[EmbeddingServer]:
 
 
 @pytest.fixture(scope="session")
-def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The server app called in process, no socket: an httpx client whose transport calls the ASGI app.
 
     The lifespan runs around the session (databases open and close as in ``rookdb serve``). Unhandled

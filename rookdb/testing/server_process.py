@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import httpx
 
@@ -50,7 +51,7 @@ class ChildProcess:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> ChildProcess:
+    def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> Self:
         if self.log is not None:
             with self.log.open("ab") as output:
                 self.process = subprocess.Popen(self.command, stdout=output, stderr=subprocess.STDOUT, env=self.env)
@@ -79,7 +80,7 @@ class ChildProcess:
         """Ctrl-C, then SIGKILL if it has not exited within ``timeout``."""
         interrupt(self.process, timeout)
 
-    def __enter__(self) -> ChildProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -99,6 +100,3 @@ class ServerProcess(ChildProcess):
                    *arguments]
         super().__init__(command, f"{self.url}/build/version", env=env, log=log)
 
-    def __enter__(self) -> ServerProcess:
-        self.start()
-        return self

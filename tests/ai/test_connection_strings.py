@@ -171,7 +171,8 @@ CLIENT_STRINGS: dict[str, ClientConnectionString] = {
 
 
 def _wire(case: str) -> dict[str, Any]:
-    return CLIENT_STRINGS[case].to_json()
+    wire: dict[str, Any] = CLIENT_STRINGS[case].to_json()
+    return wire
 
 
 @pytest.mark.parametrize("case", list(CLIENT_STRINGS))
@@ -464,7 +465,7 @@ def test_validate_checks_objects_built_in_code() -> None:
 
 
 def _openai(**changes: Any) -> AiConnectionString:
-    settings = {"api_key": "k", "endpoint": "https://a/v1", "model": "m", "dimensions": 8} | changes
+    settings: dict[str, Any] = {"api_key": "k", "endpoint": "https://a/v1", "model": "m", "dimensions": 8} | changes
     return AiConnectionString("O", "o", "TextEmbeddings", OpenAiSettings(**settings))
 
 
@@ -499,7 +500,7 @@ def test_masked_and_restored() -> None:
     shown = masked(stored)
     assert isinstance(shown.settings, VertexSettings)
     assert shown.settings.google_credentials_json == SECRET_MASK
-    assert shown.settings.model == stored.settings.model
+    assert isinstance(stored.settings, VertexSettings) and shown.settings.model == stored.settings.model
     assert "SECRET" not in json.dumps(render_connection_string(shown))
     assert restore_masked(shown, stored) == stored
     hf = parse_connection_string(_wire("HuggingFace"))

@@ -85,7 +85,7 @@ def _script_sample(**changes: Any) -> ClientConfiguration:
 
 
 def test_documented_paths_sample_round_trips_exactly() -> None:
-    sent = _paths_sample().to_json()
+    sent: dict[str, Any] = _paths_sample().to_json()
     config = parse_task_configuration(copy.deepcopy(sent))
     assert render_task_configuration(config) == sent
     assert config.embeddings_path_configurations == (
@@ -184,11 +184,12 @@ def test_with_connector_sets_the_connector_type() -> None:
 
 
 def _change(sample: Any, **changes: Any) -> dict[str, Any]:
-    return sample().to_json() | changes
+    sent: dict[str, Any] = sample().to_json() | changes
+    return sent
 
 
 def _path_options(**options: Any) -> dict[str, Any]:
-    sent = _paths_sample().to_json()
+    sent: dict[str, Any] = _paths_sample().to_json()
     chunking = {"ChunkingMethod": "PlainTextSplit", "MaxTokensPerChunk": 100, "OverlapTokens": 0, "ContextPrefix": None}
     sent["EmbeddingsPathConfigurations"] = [{"Path": "Name", "ChunkingOptions": chunking | options}]
     return sent

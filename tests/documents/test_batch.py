@@ -73,7 +73,9 @@ def test_patches_in_a_batch(patcher: Patcher, database: Database) -> None:
     assert results[1]["PatchStatus"] == "Created" and results[1]["ChangeVector"]
     assert results[2]["PatchStatus"] == "Patched" and "ModifiedDocument" not in results[2]
     assert results[3] == {"Type": "BatchPATCH"}
-    stored = orjson.loads(database.get("products/1-A").body)
+    document = database.get("products/1-A")
+    assert document is not None
+    stored = orjson.loads(document.body)
     assert (stored["Stock"], stored["Tags"], stored["Batch"]) == (3, ["tea"], True)
     with pytest.raises(ScriptError):
         run(patcher, {"Type": "PUT", "Id": "products/5-A", "Document": product("x")},
@@ -97,7 +99,8 @@ def test_attachments_in_a_batch(patcher: Patcher, database: Database) -> None:
     assert results[0]["ContentType"] == "image/png" and results[0]["DocumentChangeVector"]
     assert (results[2]["DestinationName"], results[3]["@id"]) == ("renamed", "products/3-A")
     assert [a.name for a in database.storage.attachments("products/1-A")] == ["renamed"]
-    assert database.storage.attachment_content("products/2-A", "copy")[1] == b"png!"
+    copied = database.storage.attachment_content("products/2-A", "copy")
+    assert copied is not None and copied[1] == b"png!"
     assert database.storage.statistics().unique_attachments == 1
     with pytest.raises(BadRequestError, match="carries 2 attachment streams but its commands use 1"):
         run(patcher, {"Type": "AttachmentPUT", "Id": "products/1-A", "Name": "a"},

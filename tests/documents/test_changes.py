@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,6 +11,16 @@ from rookdb.documents.changes import ChangesHub, Subscriptions, Watcher
 from rookdb.documents.database import Database
 from rookdb.errors import BadRequestError
 from rookdb.storage.base import CommittedChange
+
+
+def collecting(heard: list[dict[str, Any]]) -> Callable[[dict[str, Any]], bool]:
+    """A watcher's delivery that keeps every notification (and always keeps up)."""
+
+    def deliver(notification: dict[str, Any]) -> bool:
+        heard.append(notification)
+        return True
+
+    return deliver
 
 
 def change(doc_id: str, collection: str = "Users", deleted: bool = False) -> CommittedChange:
@@ -54,7 +65,7 @@ def test_malformed_commands(command: str, parameter: Any, message: str) -> None:
 
 def test_committed_writes_reach_watchers_in_commit_order(database: Database) -> None:
     heard: list[dict[str, Any]] = []
-    watcher = Watcher(lambda notification: heard.append(notification) is None)
+    watcher = Watcher(collecting(heard))
     watcher.subscriptions.apply("watch-collection", "Users")
     database.changes.add(watcher)
     database.put("users/1", {"@metadata": {"@collection": "Users"}})
@@ -82,7 +93,7 @@ def test_a_watcher_that_cannot_keep_up_is_dropped() -> None:
 def test_index_and_operation_notifications() -> None:
     hub = ChangesHub()
     heard: list[dict[str, Any]] = []
-    watcher = Watcher(lambda notification: heard.append(notification) is None)
+    watcher = Watcher(collecting(heard))
     watcher.subscriptions.apply("watch-indexes", None)
     watcher.subscriptions.apply("watch-operations", None)
     hub.add(watcher)

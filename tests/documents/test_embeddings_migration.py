@@ -216,7 +216,7 @@ def test_a_third_connection_string_mid_migration_drops_the_half_built_generation
     wait_for(lambda: not [name for name in index_files(db) if "-g2" not in name], what="other index files to go")
 
 
-STATIC_INDEX = {"Name": "Products/ByNameVector",
+STATIC_INDEX: dict[str, Any] = {"Name": "Products/ByNameVector",
                 "Maps": ['from p in docs.Products select new { Vector = LoadVector("Name", "names") }']}
 STATIC_SEARCH = "from index 'Products/ByNameVector' where vector.search(Vector, $t)"
 STAGED = "ReplacementOf/Products/ByNameVector"

@@ -69,7 +69,7 @@ def test_a_new_task_embeds_the_collection_and_reports_progress(db: DatabaseServi
     # The local server reports no usage; the bundled tokenizer counts exactly for all-MiniLM.
     assert entry["Tokens"] == count_tokens(HF_MODEL, [f"Product {n}" for n in range(1, 13)]).tokens
     assert entry["EstimatedTokens"] == 0
-    assert all(sections(db.database.storage, f"products/{n}-A") for n in range(1, 13))  # type: ignore[arg-type]
+    assert all(sections(db.database.storage, f"products/{n}-A") for n in range(1, 13))
     assert db.embeddings.status(task) == {"ConnectionStatus": "Active", "Error": None}
 
 
@@ -79,7 +79,7 @@ def test_new_documents_wake_the_worker(db: DatabaseServices, monkeypatch: pytest
     task = db.ai.add_task(task_json()).task
     wait_for(lambda: caught_up(db, task.task_id))
     db.database.put("products/99-A", {"Name": "Fresh", "@metadata": {"@collection": "Products"}})
-    wait_for(lambda: sections(db.database.storage, "products/99-A"), what="the new document")  # type: ignore[arg-type]
+    wait_for(lambda: sections(db.database.storage, "products/99-A"), what="the new document")
 
 
 def test_disabling_stops_and_enabling_resumes(db: DatabaseServices, srv: EmbeddingServer) -> None:
@@ -89,11 +89,11 @@ def test_disabling_stops_and_enabling_resumes(db: DatabaseServices, srv: Embeddi
     assert db.embeddings.worker(task.task_id) is None
     assert db.embeddings.progress()[0]["State"] == "Disabled"
     db.database.put("products/50-A", {"Name": "While disabled", "@metadata": {"@collection": "Products"}})
-    assert not sections(db.database.storage, "products/50-A")  # type: ignore[arg-type]
+    assert not sections(db.database.storage, "products/50-A")
     calls = tei_calls(srv)
     db.ai.set_task_disabled(task, False)
     wait_for(lambda: caught_up(db, task.task_id))
-    assert sections(db.database.storage, "products/50-A")  # type: ignore[arg-type]
+    assert sections(db.database.storage, "products/50-A")
     assert tei_calls(srv) == calls + 1  # only the new document: resumed from the stored position
 
 

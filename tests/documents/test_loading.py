@@ -43,7 +43,8 @@ def test_load_starting_with(products: Database, prefix: str, options: dict[str, 
 
 def test_etags_follow_every_document_of_an_answer(products: Database) -> None:
     one = load_documents(products, ["products/MB-100"], [])
-    assert one.etag() == one.documents[0].change_vector
+    first = one.documents[0]
+    assert first is not None and one.etag() == first.change_vector
     several = load_documents(products, ["products/MB-100", "products/none"], [])
     before = several.etag()
     assert before == load_documents(products, ["products/MB-100", "products/none"], []).etag()

@@ -49,7 +49,8 @@ def test_range_operands() -> None:
 
 
 def test_text_of() -> None:
-    assert [text_of(v) for v in ("x", True, False, 3, 2.5, None, [1], {})] == [
+    values: tuple[object, ...] = ("x", True, False, 3, 2.5, None, [1], {})
+    assert [text_of(v) for v in values] == [
         "x", "true", "false", "3", "2.5", None, None, None,
     ]
 

@@ -20,7 +20,7 @@ from rookdb.storage.base import DocumentStorage
 from tests.support.indexing import StorageSource, indexed_documents
 from tests.support.storage import put
 
-ROWS = [{"Name": "Chai", "Price": 18.0, "Tags": ["tea", "hot"], "Code": "12"},
+ROWS: list[dict[str, Any]] = [{"Name": "Chai", "Price": 18.0, "Tags": ["tea", "hot"], "Code": "12"},
         {"Name": "chang", "Price": 19, "Tags": ["beer"], "Code": 12},
         {"Name": "Aniseed Syrup", "Price": 10.5, "Tags": [], "Code": None},
         {"Name": "Tofu", "Price": None, "Tags": ["soy"], "Code": "true"},

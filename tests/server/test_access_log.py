@@ -4,7 +4,9 @@ import asyncio
 import io
 import re
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -67,7 +69,7 @@ def test_lines_still_gathered_are_written_when_the_server_shuts_down() -> None:
         async def receive() -> dict[str, str]:
             return next(messages)
 
-        async def send(message: dict[str, str]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             sent.append(message["type"])
 
         await log({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)

@@ -3,6 +3,8 @@ copy, move, rename, exists, names, and content stored once per hash."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from ravendb import DocumentStore, GetStatisticsOperation
@@ -100,7 +102,7 @@ def test_a_multipart_batch_whose_parts_do_not_match_is_refused(store: DocumentSt
         session.store(Company("Acme"), "companies/1")
         session.save_changes()
     commands = '{"Commands": [{"Id": "companies/1", "Name": "a", "Type": "AttachmentPUT"}]}'
-    files = {"main": (None, commands), "a": ("a", b"1", "text/plain"), "b": ("b", b"2", "text/plain")}
+    files: dict[str, Any] = {"main": (None, commands), "a": ("a", b"1", "text/plain"), "b": ("b", b"2", "text/plain")}
     response = httpx.post(f"{server.url}/databases/{store.database}/bulk_docs", files=files)
     assert response.status_code == 400 and "2 attachment streams but its commands use 1" in response.json()["Error"]
     with store.open_session() as session:

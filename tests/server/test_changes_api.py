@@ -83,7 +83,8 @@ def test_index_changes(store: DocumentStore) -> None:
 
 def raw_socket(server: BackgroundServer, database: str) -> websocket.WebSocket:
     connection = websocket.WebSocket()
-    connection.connect(server.url.replace("http://", "ws://") + f"/databases/{database}/changes", timeout=10)
+    connection.connect(  # type: ignore[no-untyped-call]  # websocket-client is untyped
+        server.url.replace("http://", "ws://") + f"/databases/{database}/changes", timeout=10)
     return connection
 
 

@@ -112,7 +112,7 @@ def test_hilo_ids_are_unique_across_stores(new_store: DocumentStore, server: Bac
     first = new_store()
     second = DocumentStore(urls=[server.url], database=first.database)
     second.initialize()
-    ids: set[str] = set()
+    ids: set[str | None] = set()
     try:
         for current in (first, second, first):
             with current.open_session() as session:
@@ -124,7 +124,8 @@ def test_hilo_ids_are_unique_across_stores(new_store: DocumentStore, server: Bac
     finally:
         second.close()
     assert len(ids) == 120
-    assert all(product_id.startswith("products/") and product_id.endswith("-A") for product_id in ids)
+    assert all(product_id is not None and product_id.startswith("products/") and product_id.endswith("-A")
+               for product_id in ids)
 
 
 def test_server_generated_ids(store: DocumentStore) -> None:
@@ -134,6 +135,7 @@ def test_server_generated_ids(store: DocumentStore) -> None:
         identity = Product("Identity")
         session.store(identity, "products|")
         session.save_changes()
+    assert by_etag.Id is not None
     assert by_etag.Id.startswith("products/") and by_etag.Id.endswith("-A") and len(by_etag.Id) > 20
     assert identity.Id == "products/1"
     with store.open_session() as session:

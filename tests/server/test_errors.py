@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from rookdb.server.runner import BackgroundServer
 
 
 def envelope(response: httpx.Response) -> dict[str, object]:
-    body = response.json()
+    body: dict[str, object] = response.json()
     assert set(body) >= {"Url", "Type", "Message", "Error"}, body
     assert "Traceback" not in response.text
     return body
@@ -130,7 +131,7 @@ def test_every_error_survives_the_clients_dispatch(error_class: type[errors.Rook
 
 def _instance(error_class: type[errors.RookError]) -> errors.RookError:
     """Build any error class by filling its required arguments from their annotations."""
-    arguments: list[object] = []
+    arguments: list[Any] = []
     for parameter in inspect.signature(error_class).parameters.values():
         if parameter.default is not inspect.Parameter.empty or parameter.kind in (
                 parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.KEYWORD_ONLY):
@@ -149,8 +150,8 @@ def test_a_client_gone_mid_body_is_not_a_server_error(app_client: TestClient, ap
     async def receive() -> dict[str, Any]:
         return chunks.pop(0) if chunks else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     path = f"/databases/{app_database}/bulk_insert"
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
@@ -158,7 +159,11 @@ def test_a_client_gone_mid_body_is_not_a_server_error(app_client: TestClient, ap
              "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
              "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
     assert app_client.portal is not None
-    app_client.portal.call(app_client.app, scope, receive, send)  # raises if the app let the error escape
+
+    async def call_app() -> None:
+        await app_client.app(scope, receive, send)
+
+    app_client.portal.call(call_app)  # raises if the app let the error escape
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
     assert b"closed the connection" in b"".join(message.get("body", b"") for message in sent[1:])
     state = app_client.get(f"/databases/{app_database}/operations/state", params={"id": 7}).json()

@@ -24,10 +24,16 @@ class User:
         self.Id = Id
 
 
-def stored(store: DocumentStore, doc_id: str) -> User | None:
+def stored_or_none(store: DocumentStore, doc_id: str) -> User | None:
     with store.open_session() as session:
         user: User | None = session.load(doc_id, User)
         return user
+
+
+def stored(store: DocumentStore, doc_id: str) -> User:
+    user = stored_or_none(store, doc_id)
+    assert user is not None, doc_id
+    return user
 
 
 @pytest.fixture
@@ -82,7 +88,7 @@ def test_session_patch_commands(users: DocumentStore) -> None:
     assert stored(users, "users/2").Name == "json"
 
 
-def JsonPatchCommand(doc_id: str):
+def JsonPatchCommand(doc_id: str) -> Any:
     from ravendb.documents.commands.batches import JsonPatchCommandData
 
     return JsonPatchCommandData(doc_id, JsonPatchDocument().replace("/Name", "json"))
@@ -104,8 +110,8 @@ def test_patch_by_query_with_an_alias_and_parameters(users: DocumentStore) -> No
 
 def test_delete_by_query(users: DocumentStore) -> None:
     users.operations.send_async(DeleteByQueryOperation("from Users where Age > 1")).wait_for_completion()
-    assert stored(users, "users/1") is not None
-    assert stored(users, "users/2") is None and stored(users, "users/3") is None
+    assert stored_or_none(users, "users/1") is not None
+    assert stored_or_none(users, "users/2") is None and stored_or_none(users, "users/3") is None
 
 
 def test_a_failing_patch_by_query_faults_its_operation(users: DocumentStore) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from rookdb.ai.providers.base import AiResponseShapeError, as_vectors
+from rookdb.ai.providers.base import as_vectors
+from rookdb.errors import AiResponseShapeError
 
 
 @pytest.mark.parametrize(("rows", "expected"), [

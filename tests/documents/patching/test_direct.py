@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import pytest
 
 from rookdb.documents.database import Database
+from rookdb.documents.operations import Operation
 from rookdb.documents.patching.by_query import patch_by_query
 from rookdb.documents.patching.direct import direct_script, js_round_trip
 from rookdb.documents.patching.engine import PatchEngine, PatchRun
@@ -125,7 +125,7 @@ def test_patch_by_query_mixes_both_paths_in_one_batch(database: Database, engine
     query = "from Products as p update { p.Stock += 1 }"
     work = patch_by_query(Patcher(database, engine), {"Query": {"Query": query}},
                           lambda query, parameters: [f"products/{number}" for number in range(4)])
-    assert work(_Operation())["Total"] == 4
+    assert work(Operation(1, "db", "UpdateByQuery", {}))["Total"] == 4
     stocks = [orjson.loads(found.body)["Stock"] for found in database.get_many([f"products/{n}" for n in range(4)])
               if found is not None]
     assert stocks == [2, "71", 3, 1]  # "7" + 1 and null + 1 as JavaScript adds them
@@ -139,13 +139,5 @@ def test_a_script_error_of_a_deferred_document_fails_the_batch(database: Databas
     work = patch_by_query(Patcher(database, engine), {"Query": {"Query": query}},
                           lambda query, parameters: ["products/1", "products/2"])
     with pytest.raises(ScriptError, match=r"line 2.*Cannot set properties of undefined"):
-        work(_Operation())
+        work(Operation(1, "db", "UpdateByQuery", {}))
     assert database.storage.last_etag() == before
-
-
-class _Operation:
-    def check(self) -> None:
-        pass
-
-    def report(self, progress: Sequence[Any] | dict[str, Any]) -> None:
-        pass

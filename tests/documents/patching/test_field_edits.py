@@ -34,7 +34,7 @@ PRODUCTS = [
 ]
 """Documents the storage patches itself (with the scripts below)."""
 
-GENERAL = {
+GENERAL: dict[str, dict[str, Any]] = {
     "big integer": {"Name": "big integer", "Id": 2 ** 60 + 1},
     "big integral float": {"Name": "big integral float", "Far": 1e16},
     "integer-like key": {"Name": "integer-like key", "Map": {"b": 1, "10": 2}},

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 
 from rookdb.documents.database import Database
 from rookdb.documents.patching.engine import PatchEngine
-from rookdb.documents.patching.patcher import Patcher
+from rookdb.documents.patching.patcher import Patcher, PatchResult
 from rookdb.documents.patching.request import PatchRequest
 from rookdb.errors import ConcurrencyError, ScriptError
+from rookdb.storage.base import StoredDocument
 
 
 @pytest.fixture
@@ -18,18 +21,31 @@ def patcher(database: Database, engine: PatchEngine) -> Patcher:
     return Patcher(database, engine)
 
 
-def body(database: Database, doc_id: str) -> dict[str, object] | None:
+def body(database: Database, doc_id: str) -> dict[str, Any]:
     document = database.get(doc_id)
-    return orjson.loads(document.body) if document is not None else None
+    assert document is not None, doc_id
+    parsed: dict[str, Any] = orjson.loads(document.body)
+    return parsed
+
+
+def modified(result: PatchResult) -> dict[str, Any]:
+    document = result.modified_document()
+    assert document is not None
+    return document
+
+
+def stored(result: PatchResult) -> StoredDocument:
+    assert result.document is not None
+    return result.document
 
 
 def test_patched_then_not_modified(patcher: Patcher, database: Database) -> None:
     result = patcher.patch("users/1", PatchRequest("this.Age = args.age;", {"age": 31}))
-    assert result.status == "Patched" and result.modified_document()["Age"] == 31
+    assert result.status == "Patched" and modified(result)["Age"] == 31
     json = result.to_json()
-    assert json["ChangeVector"] == result.document.change_vector and json["Collection"] == "Users"
+    assert json["ChangeVector"] == stored(result).change_vector and json["Collection"] == "Users"
     again = patcher.patch("users/1", PatchRequest("this.Age = 31;"))
-    assert again.status == "NotModified" and again.document.change_vector == result.document.change_vector
+    assert again.status == "NotModified" and stored(again).change_vector == stored(result).change_vector
 
 
 
@@ -41,25 +57,26 @@ def test_true_and_one_are_different_values(patcher: Patcher, database: Database,
                                            after: object) -> None:
     database.put("flags/1", {"Flag": before})
     assert patcher.patch("flags/1", PatchRequest(script)).status == "Patched"
-    stored = body(database, "flags/1")
-    assert stored is not None and orjson.dumps(stored["Flag"]) == orjson.dumps(after)
+    assert orjson.dumps(body(database, "flags/1")["Flag"]) == orjson.dumps(after)
     assert patcher.patch("flags/1", PatchRequest(script)).status == "NotModified"
 def test_missing_documents(patcher: Patcher, database: Database) -> None:
     assert patcher.patch("users/2", PatchRequest("this.X = 1;")).status == "DocumentDoesNotExist"
     created = patcher.patch("users/2", PatchRequest("this.X = 1;"), patch_if_missing=PatchRequest(
         "this.Name = 'new'; this['@metadata']['@collection'] = 'Users';"))
     assert created.status == "Created" and body(database, "users/2")["Name"] == "new"
-    assert created.document.collection == "Users"
+    assert stored(created).collection == "Users"
 
 
 def test_change_vectors_are_checked_or_skipped(patcher: Patcher, database: Database) -> None:
-    current = database.get("users/1").change_vector
+    current = database.get("users/1")
+    assert current is not None
     with pytest.raises(ConcurrencyError, match="non current change vector"):
         patcher.patch("users/1", PatchRequest("this.Age = 1;"), expected_change_vector="A:1-other")
     skipped = patcher.patch("users/1", PatchRequest("this.Age = 1;"), expected_change_vector="A:1-other",
                             skip_on_mismatch=True)
     assert skipped.status == "Skipped" and body(database, "users/1")["Age"] == 30
-    assert patcher.patch("users/1", PatchRequest("this.Age = 1;"), expected_change_vector=current).status == "Patched"
+    patched = patcher.patch("users/1", PatchRequest("this.Age = 1;"), expected_change_vector=current.change_vector)
+    assert patched.status == "Patched"
 
 
 def test_a_failing_script_changes_nothing(patcher: Patcher, database: Database) -> None:
@@ -71,7 +88,7 @@ def test_a_failing_script_changes_nothing(patcher: Patcher, database: Database) 
 
 def test_a_dry_run_writes_nothing(patcher: Patcher, database: Database) -> None:
     result = patcher.patch("users/1", PatchRequest("this.Age = 99; output('tried');"), test=True)
-    assert result.status == "Patched" and result.modified_document()["Age"] == 99
+    assert result.status == "Patched" and modified(result)["Age"] == 99
     assert result.to_json(debug=True)["Debug"]["Info"] == ["tried"]
     assert body(database, "users/1")["Age"] == 30
 

@@ -48,7 +48,8 @@ class WordEmbedder:
         for row, text in enumerate(texts):
             for word in text.lower().split():
                 rows[row, hashlib.blake2b(word.encode(), digest_size=2).digest()[0] % DIMENSIONS] += 1.0
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        normalized: npt.NDArray[np.float32] = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        return normalized
 
 
 class TaskVectors:
@@ -440,7 +441,8 @@ def test_a_rewrite_is_not_skipped_when_the_vectors_read_came_from_a_later_versio
 
 def test_a_task_field_builds_the_next_generation_beside_the_serving_one(tmp_path: Path, storage: SqliteStorage
                                                                          ) -> None:
-    tasks, live = TaskVectors(), [(0,)]
+    tasks = TaskVectors()
+    live: list[tuple[int, ...]] = [(0,)]
     indexes = open_indexes(tmp_path, storage, tasks=tasks, generations=lambda task: live[0])
     rql = "from Products where vector.search(embedding.text(Name, ai.task('t')), $q)"
     ensure(indexes, rql)
