@@ -66,6 +66,10 @@ FULL_TEXT_MERGE_ROWS = 8192
 """Full-text rows written since the last merge below which ``merge_full_text`` leaves FTS5's own
 incremental merging alone (it keeps a few segments per level)."""
 _IN_CHUNK = 500
+_DOCUMENTS_MMAP_BYTES = 0x7FFF0000
+"""How much of the attached database file a reading connection maps (SQLite's default ceiling)."""
+_DOCUMENTS_CACHE_KIB = 32_000
+"""The attached database's page cache per reading connection (the database's own readers keep as much)."""
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 logger = logging.getLogger("rookdb.indexing")
@@ -386,6 +390,11 @@ class IndexStore:
             register_functions(connection)
             if self.documents_file is not None:
                 connection.execute("ATTACH DATABASE ? AS store", (str(self.documents_file),))
+                # A page's documents are scattered over the database file: read through SQLite's default
+                # 2 MB cache, each one costs system calls once the file outgrows it (a range of 20
+                # documents at 1M: 540 us of CPU for the statement, 200 us mapped with this cache).
+                connection.execute(f"PRAGMA store.mmap_size = {_DOCUMENTS_MMAP_BYTES}")
+                connection.execute(f"PRAGMA store.cache_size = -{_DOCUMENTS_CACHE_KIB}")
             self._local.connection = connection
             with self._readers_lock:
                 self._readers.append(connection)

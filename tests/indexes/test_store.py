@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from rookdb.errors import StorageError
@@ -180,3 +181,32 @@ def test_full_text_segments_merge_once_enough_rows_were_written(storage: SqliteS
         assert reader.scores(search) == before and reader.ranked(search, 2.0, 1, 5) == ranked
     store.close()
     assert not store.merge_full_text(minimum_rows=0)  # closed: nothing to merge
+
+
+def test_readers_map_the_database_file_and_follow_it_when_compaction_shrinks_it(
+        storage: SqliteStorage, folder: Path) -> None:
+    folder.mkdir()
+    store = IndexStore.create(folder / "m.index.sqlite3", PRODUCTS)
+    store.documents_file = storage.documents_file
+    with storage.write() as tx:
+        for number in range(300):
+            tx.put(f"products/{number}", "Products", {"Name": f"p{number % 3}", "Price": number, "Pad": "x" * 4000,
+                                                      "@metadata": {"@collection": "Products"}})
+    feed(store, storage)
+    condition = plan.Equals("Name", frozenset({("str", "p1")}))
+    position, page = store.reader().page_at_position(condition)
+    assert position.current and len(page) == 100
+    with store.snapshot() as db:  # the same thread's reading connection
+        assert db.execute("PRAGMA store.mmap_size").fetchone()[0] > 0
+    with storage.write() as tx:
+        for number in range(30, 300):
+            tx.delete(f"products/{number}")
+    feed(store, storage)
+    before, after = storage.compact()
+    assert after < before / 4  # the mapped file shrank under the connection that mapped it
+    position, page = store.reader().page_at_position(condition)
+    kept = storage.get_many([f"products/{number}" for number in range(1, 30, 3)])
+    stored = [orjson.loads(document.body) for document in kept if document is not None]
+    assert len(stored) == 10
+    assert position.current and [orjson.loads(body) for _, body in page if body is not None] == stored
+    store.close()
