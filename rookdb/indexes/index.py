@@ -63,6 +63,8 @@ class Index:
         self.store = store
         self._lock = threading.Lock()
         self._users = 0
+        self._holders: dict[int, int] = {}
+        """How many times each thread (by ident) is inside: a thread already inside may enter again."""
         self._retired = False
         self._idle = threading.Condition()
         self._last_query: float | None = None
@@ -96,15 +98,28 @@ class Index:
             self.leave()
 
     def enter(self) -> None:
-        """Start using the index (``IndexRetiredError`` once retired); every ``enter`` needs its ``leave``."""
+        """Start using the index (``IndexRetiredError`` once retired); every ``enter`` needs its ``leave``.
+
+        A thread already inside may enter again after retirement began: ``retire`` waits for that thread
+        to leave anyway, and refusing it would make the thread wait on the retirement that waits on it
+        (a query on a static vector index looks its index up again for the vector clause while a swap
+        renames that index's file)."""
+        thread = threading.get_ident()
         with self._idle:
-            if self._retired:
+            if self._retired and thread not in self._holders:
                 raise IndexRetiredError(f"Index '{self.name}' was deleted")
             self._users += 1
+            self._holders[thread] = self._holders.get(thread, 0) + 1
 
     def leave(self) -> None:
+        thread = threading.get_ident()
         with self._idle:
             self._users -= 1
+            entered = self._holders.get(thread, 0)
+            if entered > 1:
+                self._holders[thread] = entered - 1
+            else:
+                self._holders.pop(thread, None)
             if self._retired:  # only ``retire`` waits for users to leave
                 self._idle.notify_all()
 

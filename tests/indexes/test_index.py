@@ -93,3 +93,35 @@ def test_retiring_waits_for_users_and_refuses_new_ones(storage: SqliteStorage, i
     with pytest.raises(IndexRetiredError), index.in_use():
         pass
     assert not index.catch_up(storage)
+
+
+def test_a_user_already_inside_may_enter_again_while_retirement_waits(storage: SqliteStorage, index: Index) -> None:
+    """A query holding the index looks it up again (a vector clause on a static index) while a swap retires
+    it: refusing the inner entry would leave the query waiting on the retirement that waits for the query."""
+    fill(storage, 3)
+    index.catch_up(storage)
+    retiring = threading.Thread(target=index.retire, kwargs={"delete": False})
+    refused: list[bool] = []
+
+    def other_thread() -> None:
+        try:
+            with index.in_use():
+                refused.append(False)
+        except IndexRetiredError:
+            refused.append(True)
+
+    with index.in_use():
+        retiring.start()
+        retiring.join(0.2)
+        assert retiring.is_alive() and index.retired
+        with index.in_use():  # the same thread, inside: still served
+            assert count(index) == 3
+        stranger = threading.Thread(target=other_thread)
+        stranger.start()
+        stranger.join(10)
+        assert refused == [True]  # a new user is refused as before
+        assert retiring.is_alive()  # the outer use still holds it
+    retiring.join(10)
+    assert not retiring.is_alive()
+    with pytest.raises(IndexRetiredError), index.in_use():
+        pass
