@@ -122,11 +122,9 @@ def put_attachment(database: Database, doc_id: str, name: str, content_type: str
                    expected_change_vector: str | None = None) -> AttachmentChange:
     with database.storage.write() as tx:
         change = put_in(tx, doc_id, name, content_type, content, expected_change_vector)
-    database.notify_changed()
     return change
 
 
 def delete_attachment(database: Database, doc_id: str, name: str, expected_change_vector: str | None = None) -> None:
     with database.storage.write() as tx:
         delete_in(tx, doc_id, name, expected_change_vector)
-    database.notify_changed()

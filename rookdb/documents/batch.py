@@ -225,5 +225,4 @@ def run_batch(database: Database, patcher: Patcher, body: Any,
             raise ConcurrencyError("Failed to execute cluster transaction due to the following issues: "
                                    + "; ".join(batch.compare_exchange_failures))
         transaction_index = tx.next_etag() if cluster_wide else 0
-    database.notify_changed()
     return BatchResult(results, transaction_index)

@@ -187,9 +187,8 @@ class DatabaseCatalog:
         database.on_change(indexes.wake)
         database.on_change(vectors.wake)
         database.on_change(embeddings.wake)
-        # Another node's writes wake the services as this node's do; its record changes (indexes,
-        # tasks, connection strings) are applied here too; a node leaving hands its tasks over.
-        database.storage.add_commit_listener(lambda committed: database.notify_changed())
+        # Another node's record changes (indexes, tasks, connection strings) are applied here too; a node
+        # leaving hands its tasks over.
         database.storage.add_record_listener(indexes.reconcile)
         database.storage.add_record_listener(embeddings.reload)
         if self.membership is not None:

@@ -82,6 +82,9 @@ class Database:
         self.changes = ChangesHub()
         """Who watches this database through the changes API; hears every committed write."""
         storage.add_commit_listener(self.changes.documents_committed)
+        # Every commit that wrote documents wakes the services, whichever path made it; over several
+        # nodes, another node's commits come through the same listener.
+        storage.add_commit_listener(lambda committed: self.notify_changed())
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -90,6 +93,7 @@ class Database:
         self._change_listeners.append(listener)
 
     def notify_changed(self) -> None:
+        """Wake the listeners (the storage's commit listener does so after every commit that wrote documents)."""
         for listener in list(self._change_listeners):
             listener()
 
@@ -108,7 +112,6 @@ class Database:
     def put(self, doc_id: str | None, body: Any, expected_change_vector: str | None = None) -> PutResult:
         with self.storage.write() as tx:
             result = self.put_in(tx, doc_id, body, expected_change_vector)
-        self.notify_changed()
         return result
 
     def put_in(self, tx: WriteTransaction, doc_id: str | None, body: Any,
@@ -144,7 +147,6 @@ class Database:
     def delete(self, doc_id: str, expected_change_vector: str | None = None) -> bool:
         with self.storage.write() as tx:
             deleted = self.delete_in(tx, doc_id, expected_change_vector)
-        self.notify_changed()
         return deleted
 
     def delete_in(self, tx: WriteTransaction, doc_id: str, expected_change_vector: str | None = None
@@ -187,7 +189,6 @@ class Database:
                             f"Changing '{doc_id}' from '{previous[1]}' to '{collection}' via update is not "
                             "supported. Delete it and recreate the document.")
             tx.put_many(prepared, existing)
-        self.notify_changed()
 
     # -- ids -----------------------------------------------------------------------------------
 

@@ -185,8 +185,6 @@ class DocumentExpirer:
                         deleted += int(self._database.delete_in(tx, doc_id))
                 apply = self._store(tx, dict.fromkeys(batch))
             apply()
-        if deleted:
-            self._database.notify_changed()
         return deleted
 
     @staticmethod

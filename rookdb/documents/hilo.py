@@ -84,7 +84,6 @@ def next_range(database: Database, tag: str, last_batch_size: int, last_range_at
         body = _stored(tx, document_id)
         current = max(_max_of(body), last_max)
         _store_max(database, tx, document_id, body, current + capacity)
-    database.notify_changed()
     return HiloRange(f"{tag}{separator}", current + 1, current + capacity, capacity,
                      format_timestamp(now))
 
@@ -97,4 +96,3 @@ def return_range(database: Database, tag: str, end: int, last: int) -> None:
         if _max_of(body) != end or last >= end:
             return
         _store_max(database, tx, document_id, body, last)
-    database.notify_changed()

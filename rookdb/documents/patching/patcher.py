@@ -193,14 +193,12 @@ class Patcher:
                     raise _DryRun(result)
         except _DryRun as dry_run:
             return dry_run.result
-        self.database.notify_changed()
         return result
 
     def json_patch(self, doc_id: str, operations: Sequence[Any]) -> PatchResult:
         """Apply a JSON patch to one document in its own transaction (``JsonPatchOperation``)."""
         with self.database.storage.write() as tx:
             result = self.json_patch_in(tx, doc_id, operations)
-        self.database.notify_changed()
         return result
 
     def patch_in(self, tx: WriteTransaction, doc_id: str, patch: PatchRequest, *,
