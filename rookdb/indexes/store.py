@@ -49,6 +49,7 @@ from rookdb.indexes.relevance import DocumentFrequencies
 from rookdb.indexes.sql_functions import register_functions
 from rookdb.indexes.values import TimeSpanText, leaves, number_of, string_number
 from rookdb.storage.base import Change, DocumentStorage
+from rookdb.storage.sqlite import READER_CACHE_KIB
 from rookdb.wire import format_timestamp
 
 __all__ = [
@@ -68,8 +69,6 @@ incremental merging alone (it keeps a few segments per level)."""
 _IN_CHUNK = 500
 _DOCUMENTS_MMAP_BYTES = 0x7FFF0000
 """How much of the attached database file a reading connection maps (SQLite's default ceiling)."""
-_DOCUMENTS_CACHE_KIB = 32_000
-"""The attached database's page cache per reading connection (the database's own readers keep as much)."""
 _TRUE, _FALSE = b"\x01", b"\x00"
 
 logger = logging.getLogger("rookdb.indexing")
@@ -394,7 +393,7 @@ class IndexStore:
                 # 2 MB cache, each one costs system calls once the file outgrows it (a range of 20
                 # documents at 1M: 540 us of CPU for the statement, 200 us mapped with this cache).
                 connection.execute(f"PRAGMA store.mmap_size = {_DOCUMENTS_MMAP_BYTES}")
-                connection.execute(f"PRAGMA store.cache_size = -{_DOCUMENTS_CACHE_KIB}")
+                connection.execute(f"PRAGMA store.cache_size = -{READER_CACHE_KIB}")
             self._local.connection = connection
             with self._readers_lock:
                 self._readers.append(connection)

@@ -36,9 +36,11 @@ from rookdb.storage.rows import (
 from rookdb.storage.sqlite_transaction import IN_CHUNK, PREFIX_RANGE, SqliteWriteTransaction
 from rookdb.wire import EXPIRES
 
-__all__ = ["DATABASE_FILE", "SqliteStorage"]
+__all__ = ["DATABASE_FILE", "READER_CACHE_KIB", "SqliteStorage"]
 
 DATABASE_FILE = "rookdb.sqlite3"
+READER_CACHE_KIB = 32_000
+"""The page cache of each connection that reads the database file (the index readers that attach it too)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -149,7 +151,7 @@ class SqliteStorage(DocumentStorage):
         )
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-        connection.execute("PRAGMA cache_size=-32000")
+        connection.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         return connection
 
     def _reader(self) -> sqlite3.Connection:
