@@ -62,6 +62,8 @@ from rookdb.testing.server_process import ServerProcess
 SIZES = (10_000, 100_000, 1_000_000)
 CATEGORIES = 100
 DIMENSIONS = 16
+PRICE_STEP = 0.01
+"""Prices are drawn with two decimals (``product``)."""
 DOCUMENTS_PER_WORD = 20
 """The vocabulary grows with the size: each word is in about 8 x 20 = 160 descriptions at every size."""
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,7 +84,9 @@ class Shape:
 
 
 def _window(draws: random.Random, count: int) -> dict[str, Any]:
-    width = 1000.0 * 20 / count  # about 20 products whatever the size
+    # About 20 products whatever the size. Prices have two decimals and `between` takes both ends, so a
+    # window of width w holds w / PRICE_STEP + 1 prices, each shared by count / 100,000 products at 1M.
+    width = 1000.0 * 20 / count - PRICE_STEP
     low = round(draws.uniform(0, 1000 - width), 2)
     return {"lo": low, "hi": round(low + width, 2)}
 
