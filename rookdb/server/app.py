@@ -18,6 +18,7 @@ from rookdb.documents.logs_configuration import LogsConfiguration
 from rookdb.errors import BadRequestError, NotFoundError, RookError, RouteNotFoundError
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.access import IdentityMiddleware
+from rookdb.server.endpoints.queries import QuerySlots
 from rookdb.server.headers import ServerVersionHeader, TopologyChangedHeader
 from rookdb.server.responses import error_response
 from rookdb.server.routes import routes
@@ -86,4 +87,5 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
     app.state.catalog = catalog
     app.state.logs = LogsConfiguration(settings)
     app.state.security = security
+    app.state.query_slots = QuerySlots()
     return app
