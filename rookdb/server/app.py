@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from rookdb.documents.async_database import AsyncCatalog
 from rookdb.documents.catalog import DatabaseCatalog
@@ -19,6 +20,7 @@ from rookdb.errors import BadRequestError, NotFoundError, RookError, RouteNotFou
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.access import IdentityMiddleware
 from rookdb.server.endpoints.queries import QuerySlots
+from rookdb.server.fast_path import DocumentLoadFastPath
 from rookdb.server.headers import ServerVersionHeader, TopologyChangedHeader
 from rookdb.server.responses import error_response
 from rookdb.server.routes import routes
@@ -30,6 +32,17 @@ __all__ = ["DEFAULT_SHUTDOWN_DRAIN_SECONDS", "create_app"]
 # At shutdown every database's services get this long, all at once, to finish the work in flight
 # (an indexing step, an embeddings batch) before it is cancelled (see ``rookdb.background``).
 DEFAULT_SHUTDOWN_DRAIN_SECONDS = 2.0
+
+
+class _RookApp(Starlette):
+    """The app, answering single-document loads on its fast path before the full stack (``fast_path``)."""
+
+    fast_path: DocumentLoadFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_path is not None and await self.fast_path.answered(scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def _rook_error(request: Request, error: Exception) -> Response:
@@ -76,7 +89,7 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
             catalog.close(timeout=DEFAULT_SHUTDOWN_DRAIN_SECONDS)
             security.close()
 
-    app = Starlette(
+    app = _RookApp(
         exception_handlers={RookError: _rook_error, HTTPException: _http_error, ClientDisconnect: _client_gone,
                             Exception: _rook_error},
         middleware=[Middleware(ServerVersionHeader), Middleware(TopologyChangedHeader, catalog=catalog),
@@ -88,4 +101,5 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
     app.state.logs = LogsConfiguration(settings)
     app.state.security = security
     app.state.query_slots = QuerySlots()
+    app.fast_path = DocumentLoadFastPath(catalog, security)
     return app

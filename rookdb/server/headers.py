@@ -11,10 +11,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rookdb.documents.async_database import AsyncCatalog
 
-__all__ = ["RAVENDB_PROTOCOL_VERSION", "ServerVersionHeader", "TopologyChangedHeader"]
+__all__ = ["RAVENDB_PROTOCOL_VERSION", "SERVER_VERSION_HEADER", "ServerVersionHeader", "TopologyChangedHeader",
+           "topology_etag_sent"]
 
 RAVENDB_PROTOCOL_VERSION = "7.2.0"
-_HEADER = (b"raven-server-version", RAVENDB_PROTOCOL_VERSION.encode("ascii"))
+SERVER_VERSION_HEADER = (b"raven-server-version", RAVENDB_PROTOCOL_VERSION.encode("ascii"))
 
 
 class ServerVersionHeader:
@@ -30,7 +31,7 @@ class ServerVersionHeader:
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), _HEADER]
+                message["headers"] = [*message.get("headers", []), SERVER_VERSION_HEADER]
             await send(message)
 
         await self.app(scope, receive, send_with_version)
@@ -50,7 +51,7 @@ class TopologyChangedHeader:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         membership = self.catalog.membership
-        sent = next((value for name, value in scope.get("headers", ()) if name == _TOPOLOGY_ETAG), None)
+        sent = topology_etag_sent(scope)
         if scope["type"] != "http" or membership is None or sent is None:
             await self.app(scope, receive, send)
             return
@@ -63,3 +64,8 @@ class TopologyChangedHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_refresh)
+
+
+def topology_etag_sent(scope: Scope) -> bytes | None:
+    """The request's ``Topology-Etag`` header, if it has one."""
+    return next((value for name, value in scope.get("headers", ()) if name == _TOPOLOGY_ETAG), None)

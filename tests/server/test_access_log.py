@@ -100,3 +100,18 @@ def test_the_log_names_the_connection_peer_whatever_forwarding_headers_say(tmp_p
     lines = [line for line in log.read_text().splitlines() if "GET /build/version" in line]
     assert lines and all(line.startswith("127.0.0.1:") for line in lines), lines
     assert "203.0.113.9" not in log.read_text()
+
+
+def test_loads_answered_on_the_fast_path_are_logged(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with ServerProcess(tmp_path / "data", log=log) as server:
+        httpx.put(f"{server.url}/admin/databases", params={"name": "Logged"},
+                  json={"DatabaseName": "Logged"}).raise_for_status()
+        httpx.put(f"{server.url}/databases/Logged/docs", params={"id": "orders/1"}, json={"Total": 1}
+                  ).raise_for_status()
+        assert httpx.get(f"{server.url}/databases/Logged/docs?id=orders/1").status_code == 200
+        assert httpx.get(f"{server.url}/databases/Logged/docs?id=orders/2").status_code == 404
+        time.sleep(0.5)  # the log writes its lines in batches
+    text = log.read_text()
+    assert re.search(r'"GET /databases/Logged/docs\?id=orders/1 HTTP/1\.1" 200 \d+\.\d ms', text), text
+    assert re.search(r'"GET /databases/Logged/docs\?id=orders/2 HTTP/1\.1" 404 \d+\.\d ms', text), text

@@ -292,6 +292,24 @@ def test_plain_http_to_the_tls_port_is_refused_cleanly(secured: Secured) -> None
     assert " REFUSED GET /databases database=- certificate=- status=NoCertificateProvided " in audit
 
 
+def test_single_document_loads_keep_every_check_of_secured_mode(secured: Secured) -> None:
+    """``GET /docs?id=`` (the request a session's load sends) through every check: certificate, permission, audit."""
+    pem = secured.issue(SecurityClearance.VALID_USER, {"Orders": DatabaseAccess.READ})
+    with secured.http(pem) as client:
+        allowed = client.get("/databases/Orders/docs?id=orders/1")
+        assert allowed.status_code == 200 and allowed.json()["Results"][0]["Total"] == 10
+        other = client.get("/databases/Invoices/docs?id=orders/1")
+        assert other.status_code == 403 and other.json()["Type"] == "InvalidAuth", other.text
+    with secured.http(None) as client:
+        anonymous = client.get("/databases/Orders/docs?id=orders/1")
+        assert anonymous.status_code == 403 and "none was provided" in anonymous.json()["Message"]
+    plain = httpx.get(secured.server.url.replace("https://", "http://") + "/databases/Orders/docs?id=orders/1")
+    assert plain.status_code == 400 and plain.json()["Type"].endswith("InsufficientTransportLayerProtectionException")
+    lines = (secured.data_dir / "logs" / "audit.log").read_text().splitlines()
+    assert any(" REFUSED GET /databases/Invoices/docs database=Invoices certificate=" in line for line in lines)
+    assert any(" ALLOWED GET /databases/Orders/docs database=Orders certificate=" in line for line in lines)
+
+
 def test_audit_log_and_protected_secrets(secured: Secured) -> None:
     reader = secured.store("Orders", secured.issue(SecurityClearance.VALID_USER, {"Orders": DatabaseAccess.READ}))
     refused(lambda: _save(reader, "orders/audited"))

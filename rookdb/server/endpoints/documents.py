@@ -18,6 +18,7 @@ from rookdb.server.responses import RawJsonResponse, json_response, no_content
 __all__ = [
     "delete_attachment",
     "delete_document",
+    "encoded_load",
     "get_attachment",
     "get_documents",
     "head_attachment",
@@ -28,11 +29,8 @@ __all__ = [
 ]
 
 
-def _render(request: Request, result: LoadResult, metadata_only: bool) -> Response:
-    """The documents, or 304 when the client's cached copy (``If-None-Match``) is still current."""
-    etag = f'"{result.etag()}"'
-    if request.headers.get("If-None-Match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
+def encoded_load(result: LoadResult, metadata_only: bool) -> bytes:
+    """The body answering a load: ``Results``, ``Includes`` and any ``CompareExchangeValueIncludes``."""
     parts = [b'{"Results":[', b",".join(result.encoded_results(metadata_only)), b'],"Includes":{']
     parts.append(b",".join(result.encoded_includes()))
     parts.append(b"}")
@@ -40,7 +38,15 @@ def _render(request: Request, result: LoadResult, metadata_only: bool) -> Respon
     if values is not None:
         parts.append(b',"CompareExchangeValueIncludes":' + orjson.dumps(values))
     parts.append(b"}")
-    return RawJsonResponse(b"".join(parts), headers={"ETag": etag})
+    return b"".join(parts)
+
+
+def _render(request: Request, result: LoadResult, metadata_only: bool) -> Response:
+    """The documents, or 304 when the client's cached copy (``If-None-Match``) is still current."""
+    etag = f'"{result.etag()}"'
+    if request.headers.get("If-None-Match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return RawJsonResponse(encoded_load(result, metadata_only), headers={"ETag": etag})
 
 
 async def _load(request: Request, ids: Sequence[str]) -> Response:
