@@ -5,11 +5,16 @@ in vectors from the cache or the provider. Writing stores, in the caller's singl
 each document's task section with its vector attachments, the new cache entries and the sliding
 extension of the reused ones. A crash before commit leaves nothing behind, so the batch is simply
 redone.
+
+The sections' merge (about a quarter of a commit's time) can be worked out before the transaction
+(``prepare_sections``), from the embeddings documents as committed then, pausing for requests between
+documents; the transaction reuses each prepared write whose document and vectors are still those it
+was made from, and works out the others again, so what is written is the same either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -24,9 +29,12 @@ from rookdb.ai.embeddings.generations import Generation, sections_write
 from rookdb.ai.embeddings.layout import QUANTIZATION_KEY, embeddings_document_id, generation_of, task_sections
 from rookdb.ai.quantization import VectorEmbeddingType, encode, text_hash, vector_hash
 from rookdb.errors import InvalidVectorError, RookError
-from rookdb.storage.base import Change, DocumentWrite, StoredDocument, WriteTransaction
+from rookdb.storage.base import Change, DocumentStorage, DocumentWrite, StoredDocument, WriteTransaction
 
-__all__ = ["BatchPlan", "DocumentPlan", "plan_batch", "write_batch"]
+__all__ = ["BatchPlan", "DocumentPlan", "PreparedSections", "plan_batch", "prepare_sections", "write_batch"]
+
+PREPARE_PAUSE_DOCUMENTS = 16
+"""Documents whose sections are worked out between two pauses for requests (about 1 ms of Python)."""
 
 
 @dataclass
@@ -182,6 +190,55 @@ class _Target:
         return self.generation.section(self.task_identifier)
 
 
+@dataclass
+class PreparedSections:
+    """Section writes worked out before the transaction: by embeddings document id, the etag it had
+    then (None: absent), the vector bytes used and the write (None: nothing to write)."""
+
+    etags: dict[str, int | None] = field(default_factory=dict)
+    vectors: dict[str, bytes] = field(default_factory=dict)
+    writes: dict[str, DocumentWrite | None] = field(default_factory=dict)
+
+    def reusable(self, doc_id: str, existing: StoredDocument | None, document: DocumentPlan,
+                 stored: dict[str, bytes]) -> bool:
+        """Whether the write prepared for ``doc_id`` is the one ``existing`` and ``stored`` give now."""
+        if doc_id not in self.writes or self.etags[doc_id] != (existing.etag if existing is not None else None):
+            return False
+        return all(stored.get(digest) == self.vectors.get(digest)
+                   for hashes in document.fields.values() for digest in hashes)
+
+
+def prepare_sections(
+    storage: DocumentStorage,
+    plan: BatchPlan,
+    *,
+    task_identifier: str,
+    source_collection: str,
+    quantization: VectorEmbeddingType,
+    generation: Generation = Generation(),
+    pause: Callable[[], None] | None = None,
+) -> PreparedSections:
+    """The batch's section writes from the embeddings documents as committed now, outside any write
+    transaction; ``pause`` is called every ``PREPARE_PAUSE_DOCUMENTS`` documents (to let requests run).
+    A document whose vectors are not all known yet, or listed twice, is left to the transaction."""
+    target = _Target(task_identifier, source_collection, "", quantization, timedelta(0), generation)
+    prepared = PreparedSections(vectors=dict(plan.vectors))
+    documents = [document for document in plan.documents if document.error is None]
+    ids = [embeddings_document_id(document.source_id) for document in documents]
+    once = {doc_id for doc_id in ids if ids.count(doc_id) == 1} if len(set(ids)) < len(ids) else set(ids)
+    done = 0
+    for document, doc_id, existing in zip(documents, ids, storage.get_many(ids) if ids else [], strict=True):
+        if doc_id not in once or any(digest not in prepared.vectors
+                                     for hashes in document.fields.values() for digest in hashes):
+            continue
+        if pause is not None and done and done % PREPARE_PAUSE_DOCUMENTS == 0:
+            pause()
+        done += 1
+        prepared.etags[doc_id] = existing.etag if existing is not None else None
+        prepared.writes[doc_id] = _document_write(target, doc_id, existing, document, prepared.vectors)
+    return prepared
+
+
 def write_batch(
     tx: WriteTransaction,
     cache: EmbeddingsCache,
@@ -193,9 +250,10 @@ def write_batch(
     quantization: VectorEmbeddingType,
     cache_period: timedelta,
     generation: Generation = Generation(),
+    prepared: PreparedSections | None = None,
 ) -> None:
     """Store the batch's cache entries and sections inside ``tx`` (the caller adds position and stats);
-    the sections are those of ``generation`` of the task."""
+    the sections are those of ``generation`` of the task, ``prepared`` ones reused where still valid."""
     target = _Target(task_identifier, source_collection, connection_string_identifier, quantization, cache_period,
                      generation)
     # Everything is read at once and written with one write_many: a few statements per batch, not a
@@ -213,14 +271,21 @@ def write_batch(
     documents = [document for document in plan.documents if document.error is None]
     ids = [embeddings_document_id(document.source_id) for document in documents]
     for document, doc_id, existing in zip(documents, ids, tx.get_many(ids) if ids else [], strict=True):
-        fields = {name: [vector_hash(stored[digest]) for digest in hashes]
-                  for name, hashes in document.fields.items()}
-        attachments = {vector_hash(stored[digest]): stored[digest]
-                       for hashes in document.fields.values() for digest in hashes}
-        write = _section_write(target, doc_id, existing, fields, attachments)
+        if prepared is not None and prepared.reusable(doc_id, existing, document, stored):
+            write = prepared.writes[doc_id]
+        else:
+            write = _document_write(target, doc_id, existing, document, stored)
         if write is not None:
             writes.append(write)
     tx.write_many(writes)
+
+
+def _document_write(target: _Target, doc_id: str, existing: StoredDocument | None, document: DocumentPlan,
+                    stored: dict[str, bytes]) -> DocumentWrite | None:
+    fields = {name: [vector_hash(stored[digest]) for digest in hashes] for name, hashes in document.fields.items()}
+    attachments = {vector_hash(stored[digest]): stored[digest]
+                   for hashes in document.fields.values() for digest in hashes}
+    return _section_write(target, doc_id, existing, fields, attachments)
 
 
 def _section_write(target: _Target, doc_id: str, existing: StoredDocument | None, fields: dict[str, list[str]],

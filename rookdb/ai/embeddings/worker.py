@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 from rookdb.ai.connection_strings import AiConnectionString
 from rookdb.ai.embeddings._options import max_concurrent_batches, provider_options
-from rookdb.ai.embeddings.batch import BatchPlan, plan_batch, write_batch
+from rookdb.ai.embeddings.batch import BatchPlan, plan_batch, prepare_sections, write_batch
 from rookdb.ai.embeddings.batch_loop import BatchLoop
 from rookdb.ai.embeddings.budget import DailyBudget
 from rookdb.ai.embeddings.cache import Clock, EmbeddingsCache, utc_now
@@ -333,6 +333,11 @@ class EmbeddingsWorker:
     def _write(self, plan: BatchPlan, connection_string: AiConnectionString, counts: BatchCounts,
                usage: UsageCounts, log_items: Callable[[ErrorsLog], None]) -> tuple[TaskCounters, int]:
         """Commit the batch; returns the task's counters and position after it."""
+        # The sections' merge is worked out first, pausing for requests, so that the write lock is held
+        # for little more than the statements (a query beside a commit waited for all of it).
+        prepared = prepare_sections(self._storage, plan, task_identifier=self.task.identifier,
+                                    source_collection=self.task.collection, quantization=self.task.quantization,
+                                    generation=self.generation, pause=self._yield_to_foreground)
         self._yield_to_foreground()
         started = time.perf_counter()
         with self._storage.write() as tx:
@@ -356,7 +361,7 @@ class EmbeddingsWorker:
                         source_collection=self.task.collection,
                         connection_string_identifier=connection_string.identifier,
                         quantization=self.task.quantization, cache_period=self.task.embeddings_cache_expiration,
-                        generation=self.generation)
+                        generation=self.generation, prepared=prepared)
             tx.set_state(self._state_key("position"), position)
             tx.set_state(self._state_key("stats"), counters.to_state())
             self._log_errors(tx, log_items)

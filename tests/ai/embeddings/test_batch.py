@@ -1,16 +1,25 @@
 """A batch's plan: which documents a vector that cannot be stored fails, and what it leaves untouched;
-a batch written at once stores what writing it entry by entry and document by document stores."""
+a batch written at once stores what writing it entry by entry and document by document stores, and
+with its sections prepared before the transaction what it stores without (written to since or not)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
-from rookdb.ai.embeddings.batch import BatchPlan, DocumentPlan, write_batch
+from rookdb.ai.embeddings.batch import (
+    PREPARE_PAUSE_DOCUMENTS,
+    BatchPlan,
+    DocumentPlan,
+    PreparedSections,
+    prepare_sections,
+    write_batch,
+)
 from rookdb.ai.embeddings.cache import CachedVector, EmbeddingsCache
 from rookdb.ai.embeddings.failure_policy import Step
 from rookdb.ai.embeddings.generations import store_sections
@@ -61,11 +70,16 @@ SINGLE = VectorEmbeddingType.SINGLE
 T1, T2, T3, T4 = (text_hash(text) for text in ("Chai", "Chang", "Tofu", "Ikura"))
 
 
-def _write(storage: SqliteStorage, plan: BatchPlan) -> None:
+def _write(storage: SqliteStorage, plan: BatchPlan, prepared: PreparedSections | None = None) -> None:
     with storage.write() as tx:
         write_batch(tx, EmbeddingsCache(storage, clock=lambda: NOW), plan, task_identifier="names",
                     source_collection="Products", connection_string_identifier="cs", quantization=SINGLE,
-                    cache_period=PERIOD)
+                    cache_period=PERIOD, prepared=prepared)
+
+
+def _prepare(storage: SqliteStorage, plan: BatchPlan, pause: Callable[[], None] | None = None) -> PreparedSections:
+    return prepare_sections(storage, plan, task_identifier="names", source_collection="Products",
+                            quantization=SINGLE, pause=pause)
 
 
 def _per_document(storage: SqliteStorage, plan: BatchPlan) -> None:
@@ -107,16 +121,17 @@ def _seeded(path: Path) -> SqliteStorage:
     return storage
 
 
-def test_a_batch_stores_what_the_per_document_path_stores(tmp_path: Path) -> None:
-    def batch() -> BatchPlan:
-        return BatchPlan(9, [
-            DocumentPlan("products/1", fields={"Name": [T1, T2]}),
-            DocumentPlan("products/2", fields={"Name": [T2, T3]}),  # its T4 vector goes
-            DocumentPlan("products/3", deleted=True),  # its embeddings document goes
-            DocumentPlan("products/5", error=(Step.EXTRACTION, "not JSON")),
-        ], {T1: "Chai", T2: "Chang", T3: "Tofu"}, hits={T1: CachedVector(b"v1", NOW + timedelta(days=10))},
-            vectors={T1: b"v1", T2: b"v2", T3: b"provider v3"})
+def batch() -> BatchPlan:
+    return BatchPlan(9, [
+        DocumentPlan("products/1", fields={"Name": [T1, T2]}),
+        DocumentPlan("products/2", fields={"Name": [T2, T3]}),  # its T4 vector goes
+        DocumentPlan("products/3", deleted=True),  # its embeddings document goes
+        DocumentPlan("products/5", error=(Step.EXTRACTION, "not JSON")),
+    ], {T1: "Chai", T2: "Chang", T3: "Tofu"}, hits={T1: CachedVector(b"v1", NOW + timedelta(days=10))},
+        vectors={T1: b"v1", T2: b"v2", T3: b"provider v3"})
 
+
+def test_a_batch_stores_what_the_per_document_path_stores(tmp_path: Path) -> None:
     batched, reference = _seeded(tmp_path / "batched.sqlite3"), _seeded(tmp_path / "reference.sqlite3")
     try:
         _write(batched, batch())
@@ -131,3 +146,54 @@ def test_a_batch_stores_what_the_per_document_path_stores(tmp_path: Path) -> Non
     finally:
         batched.close()
         reference.close()
+
+
+def _another_task_writes(storage: SqliteStorage, source_id: str) -> None:
+    """Another task's section added to ``source_id``'s embeddings document (written between preparing
+    and committing)."""
+    doc_id = embeddings_document_id(source_id)
+    with storage.write() as tx:
+        existing = tx.get(doc_id)
+        before = orjson.loads(existing.body) if existing is not None else {}
+        store_sections(tx, doc_id, "Products", existing, before,
+                       {**before, "other": {"@quantization": "Single", "Name": [vector_hash(b"o")]}},
+                       {vector_hash(b"o"): b"o"})
+
+
+@pytest.mark.parametrize("written_between", [False, True])
+def test_sections_prepared_before_the_transaction_store_what_the_transaction_alone_stores(
+        tmp_path: Path, written_between: bool) -> None:
+    alone, prepared = _seeded(tmp_path / "alone.sqlite3"), _seeded(tmp_path / "prepared.sqlite3")
+    try:
+        if written_between:
+            _another_task_writes(alone, "products/1")
+        _write(alone, batch())
+        plan = batch()
+        sections = _prepare(prepared, plan)
+        # T3's cache entry was committed by another writer with other bytes: its document is not prepared
+        # with the bytes that win, so the transaction works it out again, as it does one written since.
+        assert set(sections.writes) == {embeddings_document_id(f"products/{n}") for n in (1, 2, 3)}
+        if written_between:
+            _another_task_writes(prepared, "products/1")
+        _write(prepared, plan, sections)
+        assert snapshot(prepared) == snapshot(alone)
+        assert prepared.integrity_check() == []
+    finally:
+        alone.close()
+        prepared.close()
+
+
+def test_preparing_pauses_between_documents_and_leaves_unknown_vectors_to_the_transaction(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "db.sqlite3")
+    try:
+        count = 2 * PREPARE_PAUSE_DOCUMENTS + 1
+        plan = BatchPlan(count, [DocumentPlan(f"products/{n}", fields={"Name": [T1]}) for n in range(count)]
+                         + [DocumentPlan("products/late", fields={"Name": [T2]})],
+                         {T1: "Chai", T2: "Chang"}, vectors={T1: b"v1"})
+        pauses: list[int] = []
+        sections = _prepare(storage, plan, pause=lambda: pauses.append(1))
+        assert len(pauses) == 2
+        assert embeddings_document_id("products/late") not in sections.writes
+        assert len(sections.writes) == count
+    finally:
+        storage.close()
