@@ -63,6 +63,9 @@ DEFAULT_PROVIDER_THREADS = 16
 # Longest a unit of background work waits for a moment without requests: under a steady stream of
 # queries it still moves on.
 DEFAULT_YIELD_SECONDS = 0.05
+# How long after the last request's answer left its thread background work still waits: the answer
+# is then rendered and sent on the event loop, which a resuming unit would slow down.
+DEFAULT_SETTLE_SECONDS = 0.002
 
 
 class BackgroundService(Protocol):
@@ -98,6 +101,8 @@ class Foreground:
     def __init__(self) -> None:
         self._quiet = threading.Condition()
         self._in_flight = 0
+        self._ended = 0.0
+        self.settle = DEFAULT_SETTLE_SECONDS
         _FOREGROUNDS.add(self)
 
     @contextlib.contextmanager
@@ -110,6 +115,7 @@ class Foreground:
         finally:
             with self._quiet:
                 self._in_flight -= 1
+                self._ended = time.monotonic()
                 if not self._in_flight:
                     self._quiet.notify_all()
 
@@ -118,9 +124,19 @@ class Foreground:
         return self._in_flight > 0
 
     def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> None:
-        """Wait (a thread) until no request is in flight, at most ``limit`` seconds."""
+        """Wait (a thread) until no request is in flight and none ended in the last ``settle`` seconds,
+        at most ``limit`` seconds."""
+        settle = self.settle
+        deadline = time.monotonic() + limit
         with self._quiet:
-            self._quiet.wait_for(lambda: not self._in_flight, timeout=limit)
+            while True:
+                now = time.monotonic()
+                if (not self._in_flight and now - self._ended >= settle) or now >= deadline:
+                    return
+                if self._in_flight:
+                    self._quiet.wait(deadline - now)
+                else:
+                    self._quiet.wait(min(self._ended + settle, deadline) - now)
 
 
 _FOREGROUNDS: weakref.WeakSet[Foreground] = weakref.WeakSet()

@@ -414,3 +414,21 @@ def test_foreground_work_holds_background_work_back_for_a_bounded_time() -> None
         assert not waited  # still yielding
     thread.join(10)
     assert waited and waited[0] < 10  # let go as the request ended
+
+
+def test_background_work_waits_a_moment_after_a_request_before_resuming() -> None:
+    foreground = Foreground()
+    foreground.settle = 0.2  # long enough to see on a loaded machine
+    with foreground.serving():
+        pass
+    started = time.monotonic()
+    foreground.yield_to(5.0)
+    assert 0.15 <= time.monotonic() - started < 4.0  # the answer's moment on the event loop, not the bound
+    started = time.monotonic()
+    foreground.yield_to(5.0)
+    assert time.monotonic() - started < 1.0  # settled since: no wait
+    with foreground.serving():
+        pass
+    started = time.monotonic()
+    foreground.yield_to(0.05)
+    assert time.monotonic() - started < 0.15  # never past the bound
