@@ -22,7 +22,7 @@ from starlette.types import Scope, Send
 from rookdb.documents.async_database import AsyncCatalog
 from rookdb.security import ServerSecurity
 from rookdb.server.endpoints.documents import encoded_load
-from rookdb.server.headers import SERVER_VERSION_HEADER
+from rookdb.server.headers import SERVER_VERSION_HEADER, request_header
 from rookdb.server.responses import RawJsonResponse
 
 __all__ = ["DocumentLoadFastPath", "single_load"]
@@ -73,7 +73,7 @@ class DocumentLoadFastPath:
                 status, headers, body = 404, _NOT_FOUND_HEADERS, b""
             else:
                 etag = f'"{result.etag()}"'.encode("latin-1")
-                if _header(scope, _IF_NONE_MATCH) == etag:
+                if request_header(scope, _IF_NONE_MATCH) == etag:
                     status, headers, body = 304, [(b"etag", etag), SERVER_VERSION_HEADER], b""
                 else:
                     body = encoded_load(result, False)
@@ -84,7 +84,3 @@ class DocumentLoadFastPath:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return True
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    """The first value of header ``name`` (lower case), as Starlette's ``Headers.get`` finds it."""
-    return next((value for key, value in scope["headers"] if key == name), None)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rookdb.documents.async_database import AsyncCatalog
 
 __all__ = ["RAVENDB_PROTOCOL_VERSION", "SERVER_VERSION_HEADER", "ServerVersionHeader", "TopologyChangedHeader",
-           "topology_etag_sent"]
+           "request_header"]
 
 RAVENDB_PROTOCOL_VERSION = "7.2.0"
 SERVER_VERSION_HEADER = (b"raven-server-version", RAVENDB_PROTOCOL_VERSION.encode("ascii"))
@@ -51,7 +51,7 @@ class TopologyChangedHeader:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         membership = self.catalog.membership
-        sent = topology_etag_sent(scope)
+        sent = request_header(scope, _TOPOLOGY_ETAG)
         if scope["type"] != "http" or membership is None or sent is None:
             await self.app(scope, receive, send)
             return
@@ -66,6 +66,6 @@ class TopologyChangedHeader:
         await self.app(scope, receive, send_with_refresh)
 
 
-def topology_etag_sent(scope: Scope) -> bytes | None:
-    """The request's ``Topology-Etag`` header, if it has one."""
-    return next((value for name, value in scope.get("headers", ()) if name == _TOPOLOGY_ETAG), None)
+def request_header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of the request's header ``name`` (lower case), as Starlette's ``Headers.get`` finds it."""
+    return next((value for key, value in scope.get("headers", ()) if key == name), None)
