@@ -14,6 +14,7 @@ was made from, and works out the others again, so what is written is the same ei
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -225,7 +226,7 @@ def prepare_sections(
     prepared = PreparedSections(vectors=dict(plan.vectors))
     documents = [document for document in plan.documents if document.error is None]
     ids = [embeddings_document_id(document.source_id) for document in documents]
-    once = {doc_id for doc_id in ids if ids.count(doc_id) == 1} if len(set(ids)) < len(ids) else set(ids)
+    once = {doc_id for doc_id, count in Counter(ids).items() if count == 1}
     done = 0
     for document, doc_id, existing in zip(documents, ids, storage.get_many(ids) if ids else [], strict=True):
         if doc_id not in once or any(digest not in prepared.vectors
