@@ -39,11 +39,11 @@ class PutResult:
         }
 
 
-def _check_same_collection(existing: StoredDocument, collection: str) -> None:
-    if existing.collection.lower() != collection.lower():
+def _check_same_collection(doc_id: str, stored_collection: str, collection: str) -> None:
+    if stored_collection.lower() != collection.lower():
         raise BadRequestError(
-            f"Changing '{existing.id}' from '{existing.collection}' to '{collection}' via update is not "
-            "supported. Delete it and recreate the document.")
+            f"Changing '{doc_id}' from '{stored_collection}' to '{collection}' via update is not supported.\n"
+            f"Delete it and recreate the document {doc_id}.")
 
 
 def _check_change_vector(doc_id: str, expected: str | None, existing: StoredDocument | None, action: str
@@ -124,13 +124,13 @@ class Database:
         existing = tx.get(doc_id)
         _check_change_vector(doc_id, expected_change_vector, existing, "PUT")
         if existing is not None:
-            _check_same_collection(existing, collection)
+            _check_same_collection(existing.id, existing.collection, collection)
         return PutResult(tx.put(doc_id, collection, body))
 
     def replace_in(self, tx: WriteTransaction, existing: StoredDocument, body: Any) -> PutResult:
         """Store a new version of ``existing``, as just read in this transaction (no second lookup)."""
         body, collection = prepare_body(body)
-        _check_same_collection(existing, collection)
+        _check_same_collection(existing.id, existing.collection, collection)
         return PutResult(tx.put(existing.id, collection, body))
 
     def replace_many_in(self, tx: WriteTransaction, replacements: Sequence[tuple[StoredDocument, Any]]
@@ -140,7 +140,7 @@ class Database:
         prepared: list[tuple[StoredDocument, dict[str, Any]]] = []
         for existing, raw in replacements:
             body, collection = prepare_body(raw)
-            _check_same_collection(existing, collection)
+            _check_same_collection(existing.id, existing.collection, collection)
             prepared.append((existing, body))
         return tx.replace_many(prepared)
 
@@ -181,13 +181,12 @@ class Database:
                 else:
                     prepared.append((doc_id, collection, body))
             existing = tx.existing([doc_id for doc_id, _, _ in prepared])
-            if existing:  # a fresh load replaces nothing: no need to look at every document again
-                for doc_id, collection, _ in prepared:
-                    previous = existing.get(doc_id.lower())
-                    if previous is not None and previous[1].lower() != collection.lower():
-                        raise BadRequestError(
-                            f"Changing '{doc_id}' from '{previous[1]}' to '{collection}' via update is not "
-                            "supported. Delete it and recreate the document.")
+            # An id stored before, or repeated in the batch, keeps its first collection, as one put after another would.
+            collections = {lower_id: stored[1] for lower_id, stored in existing.items()}
+            for doc_id, collection, _ in prepared:
+                first = collections.setdefault(doc_id.lower(), collection)
+                if first != collection:
+                    _check_same_collection(doc_id, first, collection)
             tx.put_many(prepared, existing)
 
     # -- ids -----------------------------------------------------------------------------------

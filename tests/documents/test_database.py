@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -51,6 +52,18 @@ def test_a_document_cannot_change_collection(database: Database) -> None:
         database.put("items/1", product("Chai", "Orders"))
     with pytest.raises(BadRequestError, match="from 'Products' to 'Orders' via update is not supported"):
         database.insert_many([("items/1", product("Chai", "Orders"))])
+
+
+def test_a_bulk_insert_cannot_change_collection_within_its_batch(database: Database) -> None:
+    message = "Changing 'ITEMS/2' from 'Products' to 'Orders' via update is not supported.\n" \
+              "Delete it and recreate the document ITEMS/2."
+    with pytest.raises(BadRequestError, match=re.escape(message)):
+        database.insert_many([("items/1", product("Chai")), ("items/2", product("Chang")),
+                              ("ITEMS/2", product("Chang", "Orders"))])
+    assert database.storage.collection_counts() == {}  # the whole batch is refused
+    database.insert_many([("items/2", product("Chang")), ("items/2", product("Chang again", "products"))])
+    found = database.get("items/2")
+    assert found is not None and Database.parse(found)["Name"] == "Chang again"
 
 
 def test_insert_many_replaces_by_id_and_counts(database: Database) -> None:
