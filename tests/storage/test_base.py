@@ -64,6 +64,7 @@ def test_expiries_of_the_change_feed_read_only_a_string_metadata_expires(storage
         "c/null": {"@metadata": {"@collection": "C", "@expires": None}},
         "c/in-data": {"@expires": "2026-01-02T03:04:05Z", "Text": '"@expires"', "@metadata": {"@collection": "C"}},
         "c/none": {"Name": "plain", "@metadata": {"@collection": "C"}},
+        "c/nul": {"Text": "a\u0000b", "@metadata": {"@collection": "C", "@expires": "2026-01-02T03:04:05Z"}},
         "c/gone": {"@metadata": {"@collection": "C", "@expires": "2026-01-02T03:04:05Z"}},
     }
     with storage.write() as tx:
@@ -73,7 +74,8 @@ def test_expiries_of_the_change_feed_read_only_a_string_metadata_expires(storage
     read = storage.expiries_since(0, 100)
     assert [(change.id, change.expires) for change in read] == [
         ("c/due", "2026-01-02T03:04:05.1234567Z"), ("c/escaped", 'x"\\\u00e9\n'), ("c/number", None),
-        ("c/object", None), ("c/null", None), ("c/in-data", None), ("c/none", None), ("c/gone", None)]
+        ("c/object", None), ("c/null", None), ("c/in-data", None), ("c/none", None),
+        ("c/nul", "2026-01-02T03:04:05Z"), ("c/gone", None)]
     # Whatever the backend reads, it reads what the change feed's bodies hold.
     assert read == DocumentStorage.expiries_since(storage, 0, 100)
     assert [change.etag for change in storage.expiries_since(read[2].etag, 3)] == [

@@ -27,12 +27,13 @@ from rookdb.storage.base import (
     CommittedChange,
     CompareExchangeValue,
     DocumentStorage,
+    ExpiryChange,
     RecordListener,
     StorageStatistics,
     StoredDocument,
     WriteTransaction,
 )
-from rookdb.storage.metadata import AttachmentRow
+from rookdb.storage.metadata import EXPIRES_MARKER, AttachmentRow
 from rookdb.storage.postgresql._connections import Connection, Pool, begin_locked, finish, run
 from rookdb.storage.postgresql._failures import storage_failure
 from rookdb.storage.postgresql._feed import FeedListener
@@ -45,8 +46,11 @@ from rookdb.storage.rows import (
     prefix_bounds,
     row_to_document,
 )
+from rookdb.wire import EXPIRES
 
 __all__ = ["PostgresStorage"]
+
+_EXPIRES_PATH = ["@metadata", EXPIRES]
 
 _PAGE = 1024
 
@@ -410,6 +414,21 @@ class PostgresStorage(DocumentStorage):
             (*params, limit, *params, limit, limit))
         return [Change(row[2], row[0], row[1], row_to_document(row) if row[5] is not None else None)
                 for row in rows]
+
+    def expiries_since(self, etag: int, limit: int) -> list[ExpiryChange]:
+        # The server reads each @expires: bodies without the marker are never parsed, and none reach Python.
+        # PostgreSQL's JSON functions refuse the escape of U+0000 anywhere in a body; it becomes that of
+        # U+0001, which only an @expires holding it would see (and no timestamp does).
+        rows = self._read(
+            "(SELECT id, etag, CASE WHEN position(%s IN body) > 0 THEN ("
+            "SELECT CASE WHEN json_typeof(parsed #> %s) = 'string' THEN parsed #>> %s END "
+            "FROM (SELECT replace(convert_from(body, 'UTF8'), %s, %s)::json AS parsed) AS one) END "
+            f"FROM {self.schema}.documents WHERE etag > %s ORDER BY etag LIMIT %s) "
+            "UNION ALL "
+            f"(SELECT id, etag, NULL FROM {self.schema}.tombstones WHERE etag > %s ORDER BY etag LIMIT %s) "
+            "ORDER BY etag LIMIT %s",
+            (EXPIRES_MARKER, _EXPIRES_PATH, _EXPIRES_PATH, "\\u0000", "\\u0001", etag, limit, etag, limit, limit))
+        return [ExpiryChange(row[1], row[0], row[2]) for row in rows]
 
     def last_etag(self) -> int:
         return int(self._read(f"SELECT last_etag FROM {self.schema}.head")[0][0])
