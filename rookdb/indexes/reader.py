@@ -29,8 +29,22 @@ _NULL_VALUE, _EMPTY_STRING = "NULL_VALUE", "EMPTY_STRING"
 """How RavenDB writes a null and an empty string as terms."""
 _BODY = "LEFT JOIN store.documents AS s ON s.lower_id = d.lower_id"
 """A document's body from the attached database, by the id the index holds (``d``: its ``docs`` row)."""
-_BODY_BY_NUMBER = "LEFT JOIN store.documents AS s ON s.etag = p.doc"
-"""A document's body by its number (``p``: the page), when the snapshot is current (see ``position``)."""
+
+
+def _by_number(number: str) -> tuple[str, str]:
+    """The join and the body column that read a document by its number (the column ``number``), when
+    the snapshot is current (see ``position``): the number is then its etag, which the database also
+    gives it as row id (``rookdb.storage.sqlite_transaction``), so the row is read by row id, checked
+    by etag, without the etag index. A row written before, or renumbered by a ``VACUUM``, fails the check
+    and is read through the etag index instead."""
+    return (f"LEFT JOIN store.documents AS s ON s.rowid = {number} AND s.etag = {number}",
+            f"coalesce(s.body, (SELECT body FROM store.documents WHERE etag = {number}))")
+
+
+_BODY_BY_NUMBER, _BODY_COLUMN = _by_number("p.doc")
+"""The page's (``p``) documents by number."""
+_WALKED_BY_NUMBER, _WALKED_BODY = _by_number("o.doc")
+"""The walked documents' (``o``, see ``ordered``) by number."""
 _POSITION = ("SELECT (SELECT value FROM meta WHERE key = 'checkpoint'), coalesce("
              "(SELECT value FROM meta WHERE key = 'last_indexed'), (SELECT value FROM meta WHERE key = 'created')), "
              "(SELECT value FROM meta WHERE key = 'doc_count')")
@@ -144,8 +158,11 @@ class IndexReader:
         ``documents_file`` in the same statement (None for one deleted since it was indexed)."""
         compiled = self.compile(condition)
         # An integer lookup in the database's etag index, instead of the index's id and the id's lookup.
-        join = _BODY_BY_NUMBER if self._numbers_are_etags else f"LEFT JOIN docs AS d ON d.doc = p.doc {_BODY}"
-        sql = f"SELECT p.doc, s.body FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {join}"
+        if self._numbers_are_etags:
+            column, join = _BODY_COLUMN, _BODY_BY_NUMBER
+        else:
+            column, join = "s.body", f"LEFT JOIN docs AS d ON d.doc = p.doc {_BODY}"
+        sql = f"SELECT p.doc, {column} FROM ({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {join}"
         rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
         # Sorted here: in SQL the join's order is not promised, and sorting it there costs a temporary
         # B-tree per query (a quarter of the statement's time for a page of one document).
@@ -160,7 +177,7 @@ class IndexReader:
         the etag only when the position is current: a caller discards the page of a snapshot that is not.
         ``condition`` may come compiled (``compile``)."""
         compiled = condition if isinstance(condition, Compiled) else self.compile(condition)
-        sql = (f"{_POSITION_ROW} UNION ALL SELECT p.doc, s.body, NULL, NULL, NULL, NULL FROM "
+        sql = (f"{_POSITION_ROW} UNION ALL SELECT p.doc, {_BODY_COLUMN}, NULL, NULL, NULL, NULL FROM "
                f"({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {_BODY_BY_NUMBER}")
         rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
         page: list[tuple[int, bytes | None]] = []
@@ -203,12 +220,12 @@ class IndexReader:
             where = f"o.field = {self._field_number(key.field)}"
         joined = bodies is not None and self._numbers_are_etags
         # Joined, the page's documents come with the walk instead of in a statement of their own.
-        join = " LEFT JOIN store.documents AS s ON s.etag = o.doc" if joined else ""
+        join = f" {_WALKED_BY_NUMBER}" if joined else ""
         source = f"{table} AS o{join} WHERE {where}"
         restriction = f" AND o.doc IN ({compiled.sql})" if filtered else ""
         params = compiled.params if filtered else ()
         direction = "DESC" if key.descending else "ASC"
-        body = ", s.body" if joined else ""
+        body = f", {_WALKED_BODY}" if joined else ""
         values = (f"SELECT o.doc, {column}{body} FROM {source} AND {column} IS NOT NULL{restriction} "
                   f"ORDER BY {column} {direction}")
         missing = f"SELECT o.doc, NULL{body} FROM {source} AND {column} IS NULL{restriction} ORDER BY o.doc"

@@ -315,7 +315,7 @@ def _update(edits: Sequence[FieldEdit], fixes: Sequence[tuple[str, str]], fix_pa
     params: list[Any] = [prefix, suffix, now, *fix_params]
     body = _new_body(edits, fixes, params)
     params += [prefix, suffix, now, _shape_after(edits)]
-    sql = (f"UPDATE main.documents SET etag = c.etag, change_vector = {_VECTOR}, last_modified = ?, "
+    sql = (f"UPDATE main.documents SET rowid = c.etag, etag = c.etag, change_vector = {_VECTOR}, last_modified = ?, "
            f"body = CAST({body} AS BLOB), shape = ? FROM ({changes}) AS c "
            "WHERE main.documents.lower_id = c.lower_id")
     return sql, params

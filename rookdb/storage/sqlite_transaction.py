@@ -22,6 +22,14 @@ IN_CHUNK = 500
 PREFIX_RANGE = "key >= ? AND key < ?"
 
 
+_INSERT_DOCUMENT = ("INSERT INTO documents (rowid, lower_id, id, collection, lower_collection, etag, change_vector, "
+                    "last_modified, body, shape) VALUES (?5, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+"""A document's row goes in under its etag as row id, and every rewrite moves it to its new etag
+(``_replace_rows``, ``edit_documents``): an index, which numbers documents by etag, reads the row by row
+id without the etag index (``rookdb.indexes.reader``). Etags only grow, so a new one is never a row id
+already taken, even by rows numbered by SQLite in files written before."""
+
+
 def _chunks(values: list[str]) -> Iterator[list[str]]:
     for offset in range(0, len(values), IN_CHUNK):
         yield values[offset : offset + IN_CHUNK]
@@ -77,8 +85,8 @@ class SqliteWriteTransaction(RowWriteTransaction):
 
     def _replace_rows(self, rows: list[DocumentRow]) -> None:
         self._db.executemany(
-            "UPDATE documents SET id = ?, collection = ?, lower_collection = ?, etag = ?, change_vector = ?, "
-            "last_modified = ?, body = ?, shape = ? WHERE lower_id = ?",
+            "UPDATE documents SET rowid = ?4, id = ?1, collection = ?2, lower_collection = ?3, etag = ?4, "
+            "change_vector = ?5, last_modified = ?6, body = ?7, shape = ?8 WHERE lower_id = ?9",
             [(*self._shaped(row)[1:], row[0]) for row in rows])
 
     def edit_fields(self, lower_ids: Sequence[str], edits: Sequence[FieldEdit]) -> int | None:
@@ -113,11 +121,11 @@ class SqliteWriteTransaction(RowWriteTransaction):
     def _store_row(self, row: DocumentRow, *, replace: bool) -> None:
         if replace:
             self._db.execute("DELETE FROM documents WHERE lower_id = ?", (row[0],))
-        self._db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._shaped(row))
+        self._db.execute(_INSERT_DOCUMENT, self._shaped(row))
         self._db.execute("DELETE FROM tombstones WHERE lower_id = ?", (row[0],))
 
     def _insert_rows(self, rows: list[DocumentRow]) -> None:
-        self._db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", map(self._shaped, rows))
+        self._db.executemany(_INSERT_DOCUMENT, map(self._shaped, rows))
         if self._db.execute("SELECT 1 FROM tombstones LIMIT 1").fetchone():
             self._db.executemany("DELETE FROM tombstones WHERE lower_id = ?", [(row[0],) for row in rows])
 

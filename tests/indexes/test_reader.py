@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +125,31 @@ def test_a_snapshot_without_the_database_file_cannot_tell_whether_it_is_current(
     with store.reader() as reader:
         position = reader.position()
     assert position.database_etag is None and not position.current and position.checkpoint > 0
+
+
+@pytest.mark.parametrize("renumbered", [False, True])
+def test_documents_are_read_by_row_id_checked_by_etag(attached: IndexStore, storage: SqliteStorage,
+                                                      renumbered: bool) -> None:
+    # The database keeps each document under its etag as row id, and a current snapshot reads it there.
+    # A file written before that, or a VACUUM free to renumber rows, leaves rows elsewhere: here each
+    # row sits at the next one's etag, so a lookup by row id alone would find its neighbour.
+    assert storage.documents_file is not None
+    if renumbered:
+        with sqlite3.connect(storage.documents_file) as raw:
+            raw.execute("UPDATE documents SET rowid = rowid + 1000000")
+            raw.execute("UPDATE documents SET rowid = rowid - 999999")
+        assert storage._read("SELECT count(*) FROM documents WHERE rowid = etag") == [(0,)]
+    names = {doc: orjson.loads(body)["Name"] for doc, body in
+             storage._read("SELECT etag, body FROM documents WHERE lower_collection = 'products'")}
+    condition = plan.Equals("Cat", frozenset({("str", "c1")}))
+    position, page = attached.reader().page_at_position(condition)
+    assert position.current and [doc for doc, _ in page] == [2, 5, 8]
+    assert [orjson.loads(body or b"{}").get("Name") for _, body in page] == [names[2], names[5], names[8]]
+    attached.ensure_sorted("Cat", "text")
+    with attached.reader() as reader:
+        assert reader.position().current
+        assert reader.page(condition) == page
+        bodies: dict[int, bytes | None] = {}
+        walked = [doc for doc, _ in reader.ordered(plan.Everything(), plan.SortKey("Cat", "text"), bodies)]
+    assert sorted(walked) == sorted(names) and {doc: orjson.loads(body or b"{}").get("Name")
+                                                for doc, body in bodies.items()} == names

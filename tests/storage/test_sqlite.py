@@ -1,4 +1,5 @@
-"""What only the SQLite backend does: upgrading older files, giving space back to the file system."""
+"""What only the SQLite backend does: upgrading older files, giving space back to the file system, keeping
+each document under its etag as row id."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from rookdb.storage.base import DocumentWrite, FieldEdit
 from rookdb.storage.sqlite import SqliteStorage
 
 
@@ -38,5 +40,31 @@ def test_compaction_gives_space_back(tmp_path: Path) -> None:
                 tx.delete(f"a/{number}")
         before, after = storage.compact()
         assert after < before and storage.count() == 50
+    finally:
+        storage.close()
+
+
+def test_every_write_keeps_a_document_under_its_etag_as_row_id_through_compaction(tmp_path: Path) -> None:
+    # Index readers read a document by row id, checked by etag (``rookdb.indexes.reader``): each way of
+    # writing a row puts it there, including rewrites of a document, which take a new etag.
+    storage = SqliteStorage(tmp_path / "db.sqlite3")
+    metadata = {"@metadata": {"@collection": "As"}}
+    try:
+        with storage.write() as tx:
+            for number in range(6):
+                tx.put(f"a/{number}", "As", {"N": number, **metadata})
+            tx.delete("a/5")
+            tx.put_many([(f"b/{number}", "As", {"N": number, **metadata}) for number in range(3)]
+                        + [("a/0", "As", {"N": 10, **metadata})], {"a/0": ("a/0", "As")})
+        with storage.write() as tx:
+            tx.write_many([DocumentWrite("a/1", "As", {"N": 11, **metadata}), DocumentWrite("c/0", "As", metadata)])
+            existing = tx.get("a/2")
+            assert existing is not None
+            tx.replace_many([(existing, {"N": 12, **metadata})])
+            assert tx.edit_fields(["a/3", "b/1"], [FieldEdit("set", ("N",), 13)]) == 2
+        rows = storage._read("SELECT id, rowid, etag FROM documents ORDER BY etag")
+        assert len(rows) == 9 and [etag for _, rowid, etag in rows if rowid != etag] == []
+        storage.compact()
+        assert storage._read("SELECT count(*) FROM documents WHERE rowid = etag") == [(9,)]
     finally:
         storage.close()
