@@ -24,6 +24,7 @@ from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
 from rookdb.query.named_vectors import StaticVectorSearch
 from rookdb.query.parser import parse_query
+from rookdb.query.plain import plain_query
 from rookdb.query.vector_clauses import vector_only
 from rookdb.storage.base import CompareExchangeValue
 from rookdb.wire import parse_timespan
@@ -97,18 +98,23 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
 
 
 def is_short(query: str, wait_for_non_stale: float | None) -> bool:
-    """True for a query whose work is bounded and small once its indexes exist and are current: vector
-    clauses alone on a collection (they read only the candidates they score), no wait asked for, no
-    JavaScript, grouping, facets or ordering (see ``rookdb.inline`` for where it runs)."""
+    """True for a query whose work is bounded and small once its indexes exist and are current, with no
+    wait asked for, no JavaScript, grouping, facets or ordering: vector clauses alone on a collection
+    (they read only the candidates they score), or a plain filter (``rookdb.query.plain``: one snapshot
+    of its auto-index, a page of at most ``LOOP_PAGE_BOUND`` documents on the event loop). See
+    ``rookdb.inline`` for where it runs."""
     if wait_for_non_stale is not None:
         return False
     try:
         parsed = parse_query(query)
     except RookError:
         return False  # the error is answered where the query runs
-    return (parsed.source.kind == "collection" and parsed.where is not None and vector_only(parsed.where)
-            and parsed.javascript is None and not parsed.group_by and not parsed.facets and not parsed.order_by
-            and not _embeds_with_task(parsed.where))
+    if (parsed.source.kind != "collection" or parsed.where is None or parsed.javascript is not None
+            or parsed.group_by or parsed.facets or parsed.order_by):
+        return False
+    if vector_only(parsed.where):
+        return not _embeds_with_task(parsed.where)
+    return plain_query(query, parsed) is not None
 
 
 def _embeds_with_task(where: ast.Expr) -> bool:

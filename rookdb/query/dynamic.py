@@ -13,6 +13,7 @@ from typing import Any
 
 from rookdb.errors import RookError
 from rookdb.indexes.registry import IndexRegistry
+from rookdb.inline import refuse_to_wait
 from rookdb.query.deadline import NO_DEADLINE, Deadline
 from rookdb.query.executor import QueryResult, QuerySource, VectorSearchHook, execute
 from rookdb.query.facets import with_setups
@@ -53,6 +54,8 @@ def run_dynamic(query: str, parameters: Mapping[str, Any], source: QuerySource, 
                              order_by_score=order_by_score, deadline=deadline)
         if answered is not None:
             return answered
+        # What follows may create the index, wait for it or catch it up: not on the event loop.
+        refuse_to_wait("the index is missing or behind")
     # Vector clauses alone read just the documents they score: without indexes they still run.
     scored_by_id = (indexes is None and parsed.where is not None and vector_only(parsed.where)
                     and fusion_of(parameters, query) is None)

@@ -29,6 +29,7 @@ from rookdb.indexes.definitions import AutoIndexField
 from rookdb.indexes.matching import Compiled, StoreField
 from rookdb.indexes.reader import IndexReader, SnapshotPosition
 from rookdb.indexes.registry import IndexRegistry
+from rookdb.inline import refuse_to_wait, waiting_refused
 from rookdb.query import ast, indexed
 from rookdb.query.bindings import Bindings, check_parameters
 from rookdb.query.deadline import Deadline
@@ -38,7 +39,10 @@ from rookdb.query.ordering import query_keys
 from rookdb.query.planner import Planner
 from rookdb.query.scoring import FUSION_PARAMETER, fusion_of
 
-__all__ = ["PlainQuery", "plain_query", "run_plain"]
+__all__ = ["LOOP_PAGE_BOUND", "PlainQuery", "plain_query", "run_plain"]
+
+LOOP_PAGE_BOUND = 256
+"""The most documents a query reads on the event loop (``rookdb.inline``): a larger page goes to a thread."""
 
 _SCORED = (ast.Search, ast.VectorSearch, ast.Boost)
 _SHAPE = indexed.IndexShape()
@@ -133,10 +137,17 @@ def run_plain(plain: PlainQuery, parameters: Mapping[str, Any], source: QuerySou
             index.ensure_sorted(plain.order)
         offered = getattr(source, "documents_file", None)  # the index reads the page's documents itself
         found = None
+        # On the event loop every connection waits for the page: one larger than a few hundred documents
+        # is read on a request thread instead, having read no more than one past that bound here.
+        bounded = take
+        if waiting_refused() and (take is None or take > LOOP_PAGE_BOUND):
+            bounded = LOOP_PAGE_BOUND + 1
         if plain.order is None and parsed.where is not None and (offered is documents_file
                                                                  or offered == documents_file):
-            found = _unordered(plain, bindings, index.reader(), skip, take)
+            found = _unordered(plain, bindings, index.reader(), skip, bounded)
         if found is None:
+            if bounded != take:
+                refuse_to_wait(f"a page of more than {LOOP_PAGE_BOUND} documents")
             with index.reader() as reader:
                 position = reader.position()
                 if not position.current:

@@ -21,6 +21,8 @@ from rookdb.ai.task_config import (
 from rookdb.documents.async_database import AsyncCatalog, AsyncDatabase
 from rookdb.documents.catalog import DatabaseCatalog
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError, NotFoundError
+from rookdb.indexes.registry import DEFAULT_INLINE_CATCH_UP
+from rookdb.query.plain import LOOP_PAGE_BOUND
 from rookdb.settings import Settings
 
 _T = TypeVar("_T")
@@ -232,5 +234,51 @@ def test_a_vector_query_leaves_the_auto_index_it_is_listed_by_alone(catalog: Asy
         assert (answer.result.index_name, answer.result.is_stale, answer.result_etag) == (name, False, last_etag)
         assert listed.checkpoint < last_etag  # not caught up by the query
         assert listed.last_query_time is not None and listed.last_query_time >= (queried_at or "")
+
+    run(scenario)
+
+
+def test_a_plain_query_runs_on_the_event_loop_when_its_index_is_current_and_its_page_small(
+        catalog: AsyncCatalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filter answered from one snapshot of a current auto-index skips the hand-off to a thread; creating
+    the index, a backlog larger than a query applies itself, or a page of more than ``LOOP_PAGE_BOUND``
+    documents still go to a thread (the event loop would stall every connection meanwhile)."""
+    database = shop(catalog)
+    handed_off, counted = _counting_hand_offs(catalog)
+
+    async def query(category: str, page_size: int | None = None, wait: float | None = None) -> Any:
+        return await database.query("from Products where Category = $c", {"c": category}, start=0,
+                                    page_size=page_size, wait_for_non_stale=wait)
+
+    def names(answer: Any) -> list[str]:
+        return sorted(row["Name"] for row in answer.result.results)
+
+    def products(category: str, count: int, first: int) -> list[tuple[str | None, Any]]:
+        return [(f"products/{first + n}", {**product(f"{category} {first + n}"), "Category": category})
+                for n in range(count)]
+
+    async def scenario() -> None:
+        await database.insert_many([*products("fruit", 2, 0), *products("roots", 1, 2)])
+        monkeypatch.setattr(catalog._pool, "submit", counted)
+        assert names(await query("fruit")) == ["fruit 0", "fruit 1"]
+        assert len(handed_off) == 1  # the query that creates the index waits for it on a thread
+        assert names(await query("fruit")) == ["fruit 0", "fruit 1"]
+        assert len(handed_off) == 1  # answered on the event loop
+        await database.pause_indexing(None)
+        bulk = DEFAULT_INLINE_CATCH_UP + 1  # more changes than a query applies itself
+        await database.insert_many(products("roots", bulk, 3))
+        handed = len(handed_off)
+        behind = await query("roots")
+        assert len(handed_off) == handed + 1 and behind.result.is_stale
+        await database.resume_indexing(None)
+        assert len(names(await query("roots", wait=30.0))) == bulk + 1
+        assert bulk + 1 > LOOP_PAGE_BOUND
+        handed = len(handed_off)
+        assert len(names(await query("roots"))) == bulk + 1
+        assert len(handed_off) == handed + 1  # too many documents for the event loop
+        paged = await query("roots", page_size=10)
+        assert len(paged.result.results) == 10 and paged.result.total_results == bulk + 1
+        assert names(await query("fruit")) == ["fruit 0", "fruit 1"]
+        assert len(handed_off) == handed + 1  # a bounded page and a small one: on the event loop
 
     run(scenario)

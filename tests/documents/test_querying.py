@@ -54,7 +54,15 @@ def test_how_long_a_query_waits_for_its_index(body: dict[str, Any], seconds: flo
     ("from Items where vector.search(embedding.text(Name), $v)", True),
     ("from Items where vector.search(embedding.text(Name), embedding.forDoc($id))", True),
     ("from Items where vector.search(Vector, $v) order by Name", False),
-    ("from Items where Name = $n", False),
+    # A plain filter reads one snapshot of its auto-index; ordering, projections, includes and scoring do not.
+    ("from Items where Name = $n", True),
+    ("from Items where Price > 10 and Tags in ($tags) limit 5", True),
+    ("from Items where Name = $n order by Price", False),
+    ("from Items where Name = $n select Price", False),
+    ("from Items where Name = $n include Supplier", False),
+    ("from Items where search(Name, $n)", False),
+    ("from Items", False),
+    ("from index 'Items/ByName' where Name = $n", False),
     # A term a task's model embeds always waits for the embeddings cache or the provider: on a thread at once.
     ("from Items where vector.search(embedding.text(Name, ai.task('names')), $v)", False),
     ("from Items where vector.search(embedding.text(Name, ai.task('names')), embedding.forDoc($id))", True),
