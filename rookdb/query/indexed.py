@@ -30,7 +30,7 @@ from rookdb.query.ordering import sort_in_place, sort_key
 from rookdb.query.planner import Planner
 from rookdb.query.results import Row, distinct_rows, render
 from rookdb.query.scoring import Scorer
-from rookdb.query.vector_clauses import DocumentSource, WholeCollection
+from rookdb.query.vector_clauses import DocumentSource, WholeCollection, load_documents
 
 __all__ = ["DEFAULT_FULL_SORT_LIMIT", "BatchSource", "IndexShape", "VectorScorer", "answer", "walked_order"]
 
@@ -284,8 +284,7 @@ def _load(reader: IndexReader, source: DocumentSource, documents: Sequence[int],
     if projected is not None and stored and projected <= shape.stored_fields:
         return [(doc, {**stored.get(doc, {}), "@metadata": {"@id": ids[doc]}}) for doc in wanted]
     names = [ids[doc] for doc in wanted]
-    many = getattr(source, "get_documents", None)  # a BatchSource loads the page in one read
-    loaded = many(names) if many is not None else [source.get_document(name) for name in names]
+    loaded = load_documents(source, names)  # a BatchSource loads the page in one read
     return [(doc, {**body, **stored[doc]} if doc in stored else body)
             for doc, body in zip(wanted, loaded, strict=True) if body is not None]
 

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from rookdb.query import ast
 
-__all__ = ["DocumentSource", "WholeCollection", "load_scored", "projects_ids_only", "vector_only"]
+__all__ = ["DocumentSource", "WholeCollection", "load_documents", "load_scored", "projects_ids_only",
+           "vector_only"]
 
 Document = dict[str, Any]
 
@@ -73,12 +74,15 @@ def vector_only(expr: ast.Expr) -> bool:
 def load_scored(source: DocumentSource, doc_ids: Iterable[str], collection: str | None) -> list[Document]:
     """The documents a vector-only query can match; ids of another collection or deleted ones drop out."""
     wanted = (collection or "").lower()
-    documents = []
-    for doc_id in doc_ids:
-        doc = source.get_document(doc_id)
-        if doc is not None and str((doc.get("@metadata") or {}).get("@collection", "")).lower() == wanted:
-            documents.append(doc)
-    return documents
+    return [doc for doc in load_documents(source, list(doc_ids))
+            if doc is not None and str((doc.get("@metadata") or {}).get("@collection", "")).lower() == wanted]
+
+
+def load_documents(source: DocumentSource, doc_ids: Sequence[str]) -> list[Document | None]:
+    """Documents by id, aligned with ``doc_ids``: in one read from a source that loads many at once
+    (``indexed.BatchSource``; a statement per document cost the vector query a tenth of its time)."""
+    many = getattr(source, "get_documents", None)
+    return many(doc_ids) if many is not None else [source.get_document(doc_id) for doc_id in doc_ids]
 
 
 def _doc_id(doc: Document) -> str:
