@@ -20,7 +20,7 @@ from rookdb.errors import BadRequestError, NotFoundError, RookError, RouteNotFou
 from rookdb.security import SecurityConfig, ServerSecurity
 from rookdb.server.access import IdentityMiddleware
 from rookdb.server.endpoints.queries import QuerySlots
-from rookdb.server.fast_path import DocumentLoadFastPath
+from rookdb.server.fast_path import DocumentLoadFastPath, QueryFastPath
 from rookdb.server.headers import ServerVersionHeader, TopologyChangedHeader
 from rookdb.server.responses import error_response
 from rookdb.server.routes import routes
@@ -35,13 +35,19 @@ DEFAULT_SHUTDOWN_DRAIN_SECONDS = 2.0
 
 
 class _RookApp(Starlette):
-    """The app, answering single-document loads on its fast path before the full stack (``fast_path``)."""
+    """The app, answering single-document loads and short queries on their fast paths before the full
+    stack (``fast_path``)."""
 
     fast_path: DocumentLoadFastPath | None = None
+    query_fast_path: QueryFastPath | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fast_path is not None and await self.fast_path.answered(scope, send):
             return
+        if self.query_fast_path is not None:
+            answered, receive = await self.query_fast_path.answered(scope, receive, send)
+            if answered:
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -102,4 +108,5 @@ def create_app(settings: Settings, *, data_dir: Path | None = None, security: Se
     app.state.security = security
     app.state.query_slots = QuerySlots()
     app.fast_path = DocumentLoadFastPath(catalog, security)
+    app.query_fast_path = QueryFastPath(catalog, security, app.state.query_slots)
     return app

@@ -6,15 +6,18 @@ import asyncio
 import os
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rookdb.documents.async_database import AsyncDatabase, QueryAnswer
 from rookdb.documents.querying import wait_for_non_stale_seconds
 from rookdb.errors import BadRequestError
 from rookdb.server.requests import database_of, query_bool, read_json
-from rookdb.server.responses import json_response
+from rookdb.server.responses import RawJsonResponse, json_response
 
-__all__ = ["QUERY_SLOT_WAIT_SECONDS", "QuerySlots", "delete_by_query", "patch_by_query", "query"]
+__all__ = ["QUERY_SLOT_WAIT_SECONDS", "QuerySlots", "answer_query", "delete_by_query", "patch_by_query", "query",
+           "query_of", "rendered"]
 
 # A query that does not ask to wait for its index waits this long at most for one of the slots, then runs
 # anyway: a few slow queries (an index being created) hold up the others no longer than this.
@@ -48,16 +51,12 @@ class QuerySlots:
         self._slots.release()
 
 
-def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, int | None]:
-    if request.method == "GET":
-        text = request.query_params.get("query")
-        parameters: Any = {}
-        body = {"Start": request.query_params.get("start"), "PageSize": request.query_params.get("pageSize")}
-    else:
-        if not isinstance(body, dict):
-            raise BadRequestError("The body must be a JSON object with a 'Query'.")
-        text = body.get("Query")
-        parameters = body.get("QueryParameters") or {}
+def query_of(body: Any) -> tuple[str, dict[str, Any], int, int | None]:
+    """The RQL, its parameters, ``Start`` and ``PageSize`` of a query's body (a GET's query string as one)."""
+    if not isinstance(body, dict):
+        raise BadRequestError("The body must be a JSON object with a 'Query'.")
+    text = body.get("Query")
+    parameters = body.get("QueryParameters") or {}
     if not isinstance(text, str) or not text.strip():
         raise BadRequestError("'Query' must be a non-empty RQL string.")
     if not isinstance(parameters, dict):
@@ -72,34 +71,34 @@ def _query_body(request: Request, body: Any) -> tuple[str, dict[str, Any], int, 
     return text, parameters, start, page_size
 
 
-async def query(request: Request) -> Response:
-    database = await database_of(request)
-    body = await read_json(request) if request.method == "POST" else None
-    text, parameters, start, page_size = _query_body(request, body)
-    if request.query_params.get("debug", "").lower() == "explain":
-        index_name, explanations = await database.explain_query(text, parameters)
-        return json_response({"IndexName": index_name, "Results": [item.to_json() for item in explanations]})
+async def answer_query(database: AsyncDatabase, slots: QuerySlots, body: Any) -> QueryAnswer:
+    """Run the query ``body`` asks for (``query_of``), in one of the ``slots`` unless it waits for its index."""
+    text, parameters, start, page_size = query_of(body)
     wait_for_non_stale = wait_for_non_stale_seconds(body)
-    slots: QuerySlots = request.app.state.query_slots
     slotted = wait_for_non_stale is None and await slots.acquire()
     try:
-        answer = await database.query(text, parameters, start=start, page_size=page_size,
-                                      wait_for_non_stale=wait_for_non_stale)
+        return await database.query(text, parameters, start=start, page_size=page_size,
+                                    wait_for_non_stale=wait_for_non_stale)
     finally:
         if slotted:
             slots.release()
+
+
+def rendered(answer: QueryAnswer, if_none_match: str | None, metadata_only: bool) -> tuple[str, bytes | None]:
+    """The answer's HTTP ETag and its body in RavenDB's QueryResult shape; no body when ``if_none_match``
+    names the current answer (a 304)."""
     result = answer.result
     # Any write may change what the query includes or projects: the HTTP ETag follows the database too.
     # A stale answer is never served from the client's cache, nor stands for a later one: a vector field
     # catches up with embeddings already written, without a write that would change either etag.
     stale_mark = "-stale" if result.is_stale else ""
     http_etag = f'"{answer.result_etag}.{answer.database_etag}{stale_mark}"'
-    if request.headers.get("If-None-Match") == http_etag and not result.is_stale:
-        return Response(status_code=304, headers={"ETag": http_etag})
+    if if_none_match == http_etag and not result.is_stale:
+        return http_etag, None
     results = result.results
-    if query_bool(request, "metadataOnly"):
+    if metadata_only:
         results = [{"@metadata": item.get("@metadata", {})} for item in results]
-    return json_response({
+    return http_etag, orjson.dumps({
         "Results": results,
         "Includes": result.includes,
         **({"CompareExchangeValueIncludes": answer.compare_exchange} if answer.compare_exchange is not None else {}),
@@ -118,7 +117,25 @@ async def query(request: Request) -> Response:
         "LastQueryTime": answer.query_time,
         "ResultEtag": answer.result_etag,
         "NodeTag": "A",
-    }, headers={"ETag": http_etag})
+    }, option=orjson.OPT_NON_STR_KEYS)
+
+
+async def query(request: Request) -> Response:
+    database = await database_of(request)
+    if request.method == "POST":
+        body = await read_json(request)
+    else:
+        body = {"Query": request.query_params.get("query"), "Start": request.query_params.get("start"),
+                "PageSize": request.query_params.get("pageSize")}
+    if request.query_params.get("debug", "").lower() == "explain":
+        text, parameters, _, _ = query_of(body)
+        index_name, explanations = await database.explain_query(text, parameters)
+        return json_response({"IndexName": index_name, "Results": [item.to_json() for item in explanations]})
+    answer = await answer_query(database, request.app.state.query_slots, body)
+    http_etag, content = rendered(answer, request.headers.get("If-None-Match"), query_bool(request, "metadataOnly"))
+    if content is None:
+        return Response(status_code=304, headers={"ETag": http_etag})
+    return RawJsonResponse(content, headers={"ETag": http_etag})
 
 
 async def patch_by_query(request: Request) -> Response:
