@@ -362,11 +362,25 @@ class SqliteStorage(DocumentStorage):
                 raise StorageError("Storage is closed.")
             before = self.size_on_disk()
             try:
+                self._place_rows_at_etags()
                 self._writer.execute("VACUUM")
                 self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as error:
                 raise _sqlite_failure("compact", error) from error
             return before, self.size_on_disk()
+
+    def _place_rows_at_etags(self) -> None:
+        """Move the rows not kept under their etag as row id (written before rows were, see
+        ``sqlite_transaction``) there, for the index readers that read by row id; VACUUM keeps row ids.
+        By way of negative row ids, which no row holds: a row's etag may be another moved row's row id."""
+        self._writer.execute("BEGIN IMMEDIATE")
+        try:
+            self._writer.execute("UPDATE documents SET rowid = -etag WHERE rowid != etag")
+            self._writer.execute("UPDATE documents SET rowid = -rowid WHERE rowid < 0")
+        except BaseException:
+            self._writer.execute("ROLLBACK")
+            raise
+        self._writer.execute("COMMIT")
 
     def get_state(self, key: str) -> Any:
         rows = self._read("SELECT value FROM state WHERE key = ?", (key,))

@@ -68,3 +68,23 @@ def test_every_write_keeps_a_document_under_its_etag_as_row_id_through_compactio
         assert storage._read("SELECT count(*) FROM documents WHERE rowid = etag") == [(9,)]
     finally:
         storage.close()
+
+
+def test_compaction_moves_rows_written_before_under_their_etag(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "db.sqlite3")
+    try:
+        with storage.write() as tx:
+            for number in range(20):
+                tx.put(f"a/{number}", "As", {"N": number, "@metadata": {"@collection": "As"}})
+        assert storage.documents_file is not None
+        with sqlite3.connect(storage.documents_file) as raw:  # as SQLite numbered rows before: here each
+            raw.execute("UPDATE documents SET rowid = rowid + 1000")  # at the next one's etag, the last apart
+            raw.execute("UPDATE documents SET rowid = rowid - 999 WHERE etag < 20")
+            raw.execute("UPDATE documents SET rowid = 100 WHERE etag = 20")
+        assert storage._read("SELECT count(*) FROM documents WHERE rowid = etag") == [(0,)]
+        before = storage._read("SELECT etag, id, body FROM documents ORDER BY etag")
+        storage.compact()
+        assert storage._read("SELECT count(*) FROM documents WHERE rowid = etag") == [(20,)]
+        assert storage._read("SELECT etag, id, body FROM documents ORDER BY etag") == before
+    finally:
+        storage.close()
