@@ -66,6 +66,8 @@ DEFAULT_YIELD_SECONDS = 0.05
 # How long after the last request's answer left its thread background work still waits: the answer
 # is then rendered and sent on the event loop, which a resuming unit would slow down.
 DEFAULT_SETTLE_SECONDS = 0.002
+# How often ``Foreground.yield_while`` asks whether it may go on waiting.
+DEFAULT_YIELD_POLL_SECONDS = 0.002
 
 
 class BackgroundService(Protocol):
@@ -123,20 +125,36 @@ class Foreground:
     def busy(self) -> bool:
         return self._in_flight > 0
 
-    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> None:
+    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> bool:
         """Wait (a thread) until no request is in flight and none ended in the last ``settle`` seconds,
-        at most ``limit`` seconds."""
+        at most ``limit`` seconds; True when that moment came, False when the limit ended the wait."""
         settle = self.settle
         deadline = time.monotonic() + limit
         with self._quiet:
             while True:
                 now = time.monotonic()
-                if (not self._in_flight and now - self._ended >= settle) or now >= deadline:
-                    return
+                if not self._in_flight and now - self._ended >= settle:
+                    return True
+                if now >= deadline:
+                    return False
                 if self._in_flight:
                     self._quiet.wait(deadline - now)
                 else:
                     self._quiet.wait(min(self._ended + settle, deadline) - now)
+
+    def yield_while(self, allowed: Callable[[], bool], limit: float,
+                    poll: float = DEFAULT_YIELD_POLL_SECONDS) -> bool:
+        """``yield_to`` for at most ``limit`` seconds, ending the wait early once ``allowed()`` is False
+        (checked every ``poll`` seconds): work that holds something others may need (a write lock)
+        waits only while nobody waits for it. True when a moment without requests came."""
+        deadline = time.monotonic() + limit
+        while allowed():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self.yield_to(min(remaining, poll)):
+                return True
+        return False
 
 
 _FOREGROUNDS: weakref.WeakSet[Foreground] = weakref.WeakSet()

@@ -432,3 +432,35 @@ def test_background_work_waits_a_moment_after_a_request_before_resuming() -> Non
     started = time.monotonic()
     foreground.yield_to(0.05)
     assert time.monotonic() - started < 0.15  # never past the bound
+
+
+def test_yield_tells_whether_a_moment_without_requests_came() -> None:
+    foreground = Foreground()
+    assert foreground.yield_to(5.0)
+    with foreground.serving():
+        assert not foreground.yield_to(0.05)
+
+
+def test_yield_while_ends_its_wait_once_it_may_no_longer_wait() -> None:
+    foreground = Foreground()
+    assert foreground.yield_while(lambda: True, 5.0)  # nothing in flight: no wait
+    with foreground.serving():
+        started = time.monotonic()
+        assert not foreground.yield_while(lambda: True, 0.1)
+        assert time.monotonic() - started >= 0.1  # the bound, with nothing else to end it
+        asked = threading.Event()
+        ended: list[float] = []
+
+        def background() -> None:
+            started = time.monotonic()
+            foreground.yield_while(lambda: not asked.is_set(), 30.0, poll=0.01)
+            ended.append(time.monotonic() - started)
+
+        thread = threading.Thread(target=background)
+        thread.start()
+        time.sleep(0.2)
+        assert not ended  # still yielding to the request in flight
+        asked.set()  # e.g. a writer now waits for a lock the background work holds
+        thread.join(10)
+        assert ended and ended[0] < 10  # let go while the request is still in flight
+        assert foreground.busy

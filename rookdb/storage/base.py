@@ -311,6 +311,12 @@ class DocumentStorage(abc.ABC):
     def write(self) -> AbstractContextManager[WriteTransaction]:
         """Open the single write transaction; commits on normal exit, rolls back on error."""
 
+    @property
+    def writers_waiting(self) -> bool:
+        """Whether another writer may be waiting for the write lock now: a transaction that could pause
+        (to let queries run) must not then. True where the backend cannot tell (another node's writers)."""
+        return True
+
     @abc.abstractmethod
     def get(self, doc_id: str) -> StoredDocument | None:
         """A document by id, case-insensitively."""

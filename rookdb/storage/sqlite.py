@@ -109,6 +109,8 @@ class SqliteStorage(DocumentStorage):
         self.documents_file = path
         self._busy_timeout_ms = busy_timeout_ms
         self._write_lock = threading.Lock()
+        self._waiting = 0  # threads blocked on ``_write_lock`` (``writers_waiting``)
+        self._waiting_lock = threading.Lock()
         self._listeners: list[CommitListener] = []
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -177,8 +179,27 @@ class SqliteStorage(DocumentStorage):
         return int(row[0]) if row else 0
 
     @contextmanager
+    def _locked_for_write(self) -> Iterator[None]:
+        """Hold the write lock, counted among ``writers_waiting`` until it is taken."""
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._write_lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    @property
+    def writers_waiting(self) -> bool:
+        return self._waiting > 0
+
+    @contextmanager
     def write(self) -> Iterator[WriteTransaction]:
-        with self._write_lock:
+        with self._locked_for_write():
             if self._closed:
                 raise StorageError("Storage is closed.")
             try:
@@ -357,7 +378,7 @@ class SqliteStorage(DocumentStorage):
                                  self.size_on_disk())
 
     def compact(self) -> tuple[int, int]:
-        with self._write_lock:
+        with self._locked_for_write():
             if self._closed:
                 raise StorageError("Storage is closed.")
             before = self.size_on_disk()
@@ -420,7 +441,7 @@ class SqliteStorage(DocumentStorage):
         return problems
 
     def close(self) -> None:
-        with self._write_lock:
+        with self._locked_for_write():
             if self._closed:
                 return
             self._closed = True

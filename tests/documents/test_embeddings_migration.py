@@ -39,10 +39,16 @@ class WatchedForeground(Foreground):
     def __init__(self) -> None:
         super().__init__()
         self.yielded: set[str] = set()
+        self.paused_holding = 0
+        """Pauses made holding something others may wait for (a commit's write lock)."""
 
-    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> None:
+    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> bool:
         self.yielded.add(threading.current_thread().name)
-        super().yield_to(limit)
+        return super().yield_to(limit)
+
+    def yield_while(self, allowed: Callable[[], bool], limit: float, poll: float = 0.002) -> bool:
+        self.paused_holding += 1
+        return super().yield_while(allowed, limit, poll)
 
 
 @pytest.fixture
@@ -130,6 +136,37 @@ def test_the_clean_up_yields_to_requests_and_still_finishes_under_a_steady_one(
     assert isinstance(catalog.foreground, WatchedForeground)
     assert "rookdb-embeddings-cleanup" in catalog.foreground.yielded
     assert all(set(sections(db, f"products/{n}-A")) == {"names"} for n in range(1, len(NAMES) + 1))
+
+
+def test_the_build_pauses_inside_its_commits_for_requests_and_still_finishes_under_a_steady_one(
+        tmp_path: Path, storage_settings: dict[str, str], embedding_server: EmbeddingServer) -> None:
+    foreground = WatchedForeground()
+    catalog = DatabaseCatalog(tmp_path, Settings({"Ai.Embeddings.MaxBatchSize": 64, **storage_settings}, environ={}))
+    catalog.foreground = foreground
+    try:
+        db = catalog.create("Shop")
+        db.ai.put_connection_string(render_connection_string(
+            AiConnectionString("Embedded", "embedded", "TextEmbeddings", EmbeddedSettings())))
+        db.ai.put_connection_string(render_connection_string(AiConnectionString(
+            "Small", "small", "TextEmbeddings", OpenAiSettings(
+                api_key=EMBEDDING_API_KEY, endpoint=embedding_server.url + "/v1", model="text-embedding-3-small",
+                dimensions=256))))
+        count = 40  # a batch of 40 cache entries and 40 embeddings documents: stored in 3 parts
+        db.database.insert_many((f"products/{n}-A", {"Name": f"{NAMES[n % len(NAMES)]} {n}",
+                                                     "@metadata": {"@collection": "Products"}}) for n in range(count))
+        task = db.ai.add_task(task_json("Embedded")).task
+        wait_for(lambda: covered(db))
+        assert foreground.paused_holding == 0  # the serving generation does not pause
+        with foreground.serving():  # a request in flight the whole time: each pause ends at its bound
+            db.ai.update_task(task.task_id, task_json("Small"), reset=False)
+            wait_for(lambda: swapped(db, task.task_id, 1), what="the swap")
+        assert foreground.paused_holding >= 2
+        wait_for(lambda: not db.ai.cleanups(), what="the old sections to go")
+        for n in range(count):
+            [(name, section)] = sections(db, f"products/{n}-A").items()
+            assert name == "names" and section["@generation"] == 1
+    finally:
+        catalog.close()
 
 
 def test_the_latest_search_terms_are_embedded_by_the_new_model_before_the_swap(

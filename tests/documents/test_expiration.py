@@ -148,9 +148,9 @@ class CountingForeground(Foreground):
         super().__init__()
         self.yields = 0
 
-    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> None:
+    def yield_to(self, limit: float = DEFAULT_YIELD_SECONDS) -> bool:
         self.yields += 1
-        super().yield_to(limit)
+        return super().yield_to(limit)
 
 
 def test_a_run_gives_way_to_requests_page_by_page_and_still_finishes(database: Database) -> None:

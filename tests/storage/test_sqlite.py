@@ -1,15 +1,17 @@
 """What only the SQLite backend does: upgrading older files, giving space back to the file system, keeping
-each document under its etag as row id."""
+each document under its etag as row id, telling whether a writer waits for its write lock."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import orjson
 
 from rookdb.storage.base import DocumentWrite, FieldEdit
 from rookdb.storage.sqlite import SqliteStorage
+from tests.support.waiting import wait_for
 
 
 def test_an_old_hilo_table_moves_to_documents_and_identities(tmp_path: Path) -> None:
@@ -86,5 +88,31 @@ def test_compaction_moves_rows_written_before_under_their_etag(tmp_path: Path) -
         storage.compact()
         assert storage._read("SELECT count(*) FROM documents WHERE rowid = etag") == [(20,)]
         assert storage._read("SELECT etag, id, body FROM documents ORDER BY etag") == before
+    finally:
+        storage.close()
+
+
+def test_a_writer_waiting_for_the_write_lock_shows(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "db.sqlite3")
+    try:
+        assert not storage.writers_waiting
+        written = threading.Event()
+
+        def writer() -> None:
+            with storage.write() as tx:
+                tx.put("users/2", "Users", {"Name": "Bob"})
+            written.set()
+
+        with storage.write() as tx:
+            tx.put("users/1", "Users", {"Name": "Ann"})
+            assert not storage.writers_waiting  # the transaction's own holder is not waiting
+            thread = threading.Thread(target=writer)
+            thread.start()
+            wait_for(lambda: storage.writers_waiting, what="the second writer waiting")
+            assert not written.is_set()
+        assert written.wait(10)
+        thread.join(10)
+        assert not storage.writers_waiting
+        assert storage.get("users/2") is not None
     finally:
         storage.close()

@@ -22,7 +22,7 @@ from rookdb.ai.embeddings.layout import (
 )
 from rookdb.ai.quantization import VectorEmbeddingType
 from rookdb.storage.base import DocumentStorage, DocumentWrite, WriteTransaction
-from rookdb.wire import EXPIRES, parse_timestamp
+from rookdb.wire import EXPIRES, format_timestamp, parse_timestamp
 
 __all__ = ["CachedVector", "Clock", "EmbeddingsCache", "needs_extension", "utc_now"]
 
@@ -101,7 +101,7 @@ class EmbeddingsCache:
         ids = [cache_document_id(connection_string_identifier, digest, kind) for digest in vectors]
         cached: dict[str, bytes] = {}
         writes: list[DocumentWrite] = []
-        expires = self.clock() + period
+        expires = format_timestamp(self.clock() + period)
         for (digest, data), doc_id, existing in zip(vectors.items(), ids, tx.get_many(ids) if ids else [], strict=True):
             if existing is not None:
                 # Rare: another writer cached this text since the lookup; one read each.
@@ -143,6 +143,7 @@ class EmbeddingsCache:
         now = self.clock()
         due = [digest for digest, entry in cached.items() if needs_extension(entry.expires, period, now)]
         ids = [cache_document_id(connection_string_identifier, digest, kind) for digest in due]
+        expires = format_timestamp(now + period)
         return [DocumentWrite(doc_id, CACHE_COLLECTION, cache_document_body(connection_string_identifier, kind,
-                                                                            now + period))
+                                                                            expires))
                 for doc_id, existing in zip(ids, tx.get_many(ids) if ids else [], strict=True) if existing is not None]

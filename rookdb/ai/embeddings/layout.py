@@ -82,13 +82,15 @@ def cache_document_id(connection_string_identifier: str, chunk_hash: str, quanti
 
 
 def cache_document_body(
-    connection_string_identifier: str, quantization: VectorEmbeddingType, expires: datetime
+    connection_string_identifier: str, quantization: VectorEmbeddingType, expires: datetime | str
 ) -> dict[str, Any]:
-    """The body of a cache document (the vector itself is its attachment)."""
+    """The body of a cache document (the vector itself is its attachment); ``expires`` may be given
+    formatted already (a batch's entries share one expiry: formatting it is most of building a body)."""
     return {
         "ConnectionStringIdentifier": connection_string_identifier,
         "Quantization": quantization.value,
-        "@metadata": {"@collection": CACHE_COLLECTION, EXPIRES: format_timestamp(expires)},
+        "@metadata": {"@collection": CACHE_COLLECTION,
+                      EXPIRES: expires if isinstance(expires, str) else format_timestamp(expires)},
     }
 
 

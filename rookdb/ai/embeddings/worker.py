@@ -79,6 +79,9 @@ DEFAULT_DRAIN_TIMEOUT_SECONDS = 10.0
 _MIN_TEXTS_PER_PROVIDER_CALL = 16
 # A generation that covers every document checks this often whether it can swap in.
 DEFAULT_SWAP_POLL_SECONDS = 0.2
+# A commit of a generation built side by side pauses between its parts for the requests in flight at
+# most this long each (it holds the write lock meanwhile: bounded, and never while a writer waits).
+TRANSACTION_PAUSE_SECONDS = 0.02
 
 ConnectionStringResolver = Callable[[str], AiConnectionString | None]
 
@@ -361,7 +364,7 @@ class EmbeddingsWorker:
                         source_collection=self.task.collection,
                         connection_string_identifier=connection_string.identifier,
                         quantization=self.task.quantization, cache_period=self.task.embeddings_cache_expiration,
-                        generation=self.generation, prepared=prepared)
+                        generation=self.generation, prepared=prepared, pause=self._pause_in_transaction)
             tx.set_state(self._state_key("position"), position)
             tx.set_state(self._state_key("stats"), counters.to_state())
             self._log_errors(tx, log_items)
@@ -373,6 +376,12 @@ class EmbeddingsWorker:
     def _yield_to_foreground(self) -> None:
         if self._foreground is not None:
             self._foreground.yield_to()
+
+    def _pause_in_transaction(self) -> None:
+        # Between parts of a commit, holding the write lock: readers never wait for it, and a writer
+        # waiting for it ends the pause.
+        if self._foreground is not None:
+            self._foreground.yield_while(lambda: not self._storage.writers_waiting, TRANSACTION_PAUSE_SECONDS)
 
     def _log_errors(self, tx: WriteTransaction, add: Callable[[ErrorsLog], None]) -> None:
         """Add errors to the task's log and store it in ``tx`` if it changed; with claims the stored

@@ -1,6 +1,7 @@
 """A batch's plan: which documents a vector that cannot be stored fails, and what it leaves untouched;
 a batch written at once stores what writing it entry by entry and document by document stores, and
-with its sections prepared before the transaction what it stores without (written to since or not)."""
+with its sections prepared before the transaction what it stores without (written to since or not);
+written in parts with pauses between them, it is still one transaction storing the same."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from rookdb.ai.embeddings.batch import (
     PREPARE_PAUSE_DOCUMENTS,
+    WRITE_PAUSE_WRITES,
     BatchPlan,
     DocumentPlan,
     PreparedSections,
@@ -70,11 +72,12 @@ SINGLE = VectorEmbeddingType.SINGLE
 T1, T2, T3, T4 = (text_hash(text) for text in ("Chai", "Chang", "Tofu", "Ikura"))
 
 
-def _write(storage: SqliteStorage, plan: BatchPlan, prepared: PreparedSections | None = None) -> None:
+def _write(storage: SqliteStorage, plan: BatchPlan, prepared: PreparedSections | None = None,
+           pause: Callable[[], None] | None = None) -> None:
     with storage.write() as tx:
         write_batch(tx, EmbeddingsCache(storage, clock=lambda: NOW), plan, task_identifier="names",
                     source_collection="Products", connection_string_identifier="cs", quantization=SINGLE,
-                    cache_period=PERIOD, prepared=prepared)
+                    cache_period=PERIOD, prepared=prepared, pause=pause)
 
 
 def _prepare(storage: SqliteStorage, plan: BatchPlan, pause: Callable[[], None] | None = None) -> PreparedSections:
@@ -197,3 +200,30 @@ def test_preparing_pauses_between_documents_and_leaves_unknown_vectors_to_the_tr
         assert len(sections.writes) == count
     finally:
         storage.close()
+
+
+def test_a_batch_written_in_parts_pauses_between_them_inside_one_transaction(tmp_path: Path) -> None:
+    count = WRITE_PAUSE_WRITES + 8  # a cache entry and an embeddings document each: 2 pauses
+    texts = {text_hash(f"product {n}"): f"product {n}" for n in range(count)}
+
+    def plan() -> BatchPlan:
+        return BatchPlan(count, [DocumentPlan(f"products/{n}", etag=n + 1, fields={"Name": [digest]})
+                                 for n, digest in enumerate(texts)],
+                         dict(texts), vectors={digest: encode([n, 1.0], SINGLE) for n, digest in enumerate(texts)})
+
+    whole, parts = _seeded(tmp_path / "whole.sqlite3"), _seeded(tmp_path / "parts.sqlite3")
+    try:
+        _write(whole, plan())
+        seen: list[int] = []
+
+        def pause() -> None:  # what another reader sees meanwhile: nothing of the batch yet
+            seen.append(sum(parts.get(embeddings_document_id(f"products/{n}")) is not None for n in range(count)
+                            if n not in (2, 3)))  # those two were seeded
+
+        _write(parts, plan(), pause=pause)
+        assert seen == [0, 0]
+        assert snapshot(parts) == snapshot(whole)
+        assert parts.integrity_check() == []
+    finally:
+        whole.close()
+        parts.close()
