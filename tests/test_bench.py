@@ -30,6 +30,7 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "embeddings_task.py": (["--documents", "50", "--rate-limit-documents", "60", "--rate-limit-runs", "1"],
                            ["embedded model", "HF protocol server (TEI)", "429 run 1"]),
     "embeddings_migration.py": (["--documents", "60", "--queries", "30"], ["60"]),
+    "embeddings_commit.py": (["--documents", "256"], ["one part", "parts with pauses"]),
     "expiration.py": (["--documents", "300"], ["index", "delete"]),
     # Its HTTP rows are the run of vector_search_http.py below.
     "vector_search.py": (["--vectors", "500", "--queries", "60", "--skip-http"], [
