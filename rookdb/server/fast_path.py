@@ -73,26 +73,21 @@ class DocumentLoadFastPath:
     async def answered(self, scope: Scope, send: Send) -> bool:
         """True when the response was sent; False (nothing sent) when the full stack must answer."""
         found = single_load(scope)
-        if found is None or self._security.secured or self._catalog.membership is not None:
+        if found is None or _full_stack_only(self._catalog, self._security):
             return False
         database_name, doc_id = found
         try:
             database = await self._catalog.database(database_name)
             result = await database.load([doc_id], ())
             if result.documents[0] is None:
-                status, headers, body = 404, _NOT_FOUND_HEADERS, b""
+                answer = 404, _NOT_FOUND_HEADERS, b""
             else:
-                etag = f'"{result.etag()}"'.encode("latin-1")
-                if request_header(scope, _IF_NONE_MATCH) == etag:
-                    status, headers, body = 304, [(b"etag", etag), SERVER_VERSION_HEADER], b""
-                else:
-                    body = encoded_load(result, False)
-                    status, headers = 200, [(b"etag", etag), (b"content-length", str(len(body)).encode("latin-1")),
-                                            _CONTENT_TYPE, SERVER_VERSION_HEADER]
+                etag = f'"{result.etag()}"'
+                current = request_header(scope, _IF_NONE_MATCH) == etag.encode("latin-1")
+                answer = _json_answer(etag, None if current else encoded_load(result, False))
         except Exception:
             return False  # nothing was sent: the full stack answers, with the error envelope if it fails again
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _send(send, *answer)
         return True
 
 
@@ -122,7 +117,7 @@ class QueryFastPath:
         """``(True, receive)`` when the response was sent; otherwise ``(False, receive)`` with nothing sent
         and the ``receive`` the full stack reads the request from (the body this read comes first)."""
         database_name = posted_query(scope)
-        if database_name is None or self._security.secured or self._catalog.membership is not None:
+        if database_name is None or _full_stack_only(self._catalog, self._security):
             return False, receive
         body, receive = await _read_body(receive)
         if body is None:
@@ -140,15 +135,27 @@ class QueryFastPath:
                                           False)
         except Exception:
             return False, receive  # nothing was sent: the full stack answers, with the error envelope if it fails again
-        etag = http_etag.encode("latin-1")
-        if content is None:
-            status, headers, content = 304, [(b"etag", etag), SERVER_VERSION_HEADER], b""
-        else:
-            status, headers = 200, [(b"etag", etag), (b"content-length", str(len(content)).encode("latin-1")),
-                                    _CONTENT_TYPE, SERVER_VERSION_HEADER]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        await _send(send, *_json_answer(http_etag, content))
         return True, receive
+
+
+def _full_stack_only(catalog: AsyncCatalog, security: ServerSecurity) -> bool:
+    """A secured server (identity and access checks) or several nodes (the topology header): no fast path."""
+    return security.secured or catalog.membership is not None
+
+
+def _json_answer(etag: str, body: bytes | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of a JSON answer with its ETag: 200 with ``body``, or 304 without one."""
+    encoded = etag.encode("latin-1")
+    if body is None:
+        return 304, [(b"etag", encoded), SERVER_VERSION_HEADER], b""
+    return 200, [(b"etag", encoded), (b"content-length", str(len(body)).encode("latin-1")), _CONTENT_TYPE,
+                 SERVER_VERSION_HEADER], body
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
