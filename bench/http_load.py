@@ -10,8 +10,10 @@ Rows (the goals of issue 18): ``GET /docs?id=`` requests/s at 16 connections aga
 (goal ≥ 0.5) and its single-connection p50 against the floor's (goal at most 2 times); requests/s of an
 equality query and of a vector query at 16 connections against 1 connection (goal ≥ 1); then a
 soak of mixed loads, writes, equality and vector queries at 16 connections for ``--soak-seconds``:
-errors (goal 0), the server's RSS at the end against the start (flat), and every write the server
-acknowledged read back afterwards.
+errors (goal 0), the server's RSS at the end against the start (flat), split into anonymous memory
+and mapped files (SQLite maps database files, so those pages count as resident as they are read), with
+the anonymous memory gained in each half of the soak (a leak keeps growing; a cache fills and levels
+off), and every write the server acknowledged read back afterwards.
 
 ``.venv/bin/python bench/http_load.py`` (Northwind's 77 products, 2,000 vectors; ``--soak-seconds 600``
 for the full soak). Needs ``wrk`` (``scripts/wrk`` installs it).
@@ -148,11 +150,32 @@ def warm_up(client: httpx.Client, body: dict[str, object]) -> None:
     client.post(QUERY_PATH, json=waiting, timeout=330).raise_for_status()
 
 
-def rss_kb(pid: int) -> int:
+@dataclass(frozen=True)
+class Memory:
+    """A process's resident memory: anonymous (heaps, SQLite's page caches) and mapped files."""
+
+    anonymous_kb: int
+    file_kb: int
+
+    @property
+    def total_kb(self) -> int:
+        return self.anonymous_kb + self.file_kb
+
+
+def resident_memory(pid: int) -> Memory:
+    """Read from ``/proc``; mapped database files and WAL indexes count as file-backed."""
+    fields: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            fields[key] = int(value.split()[0])
+    return Memory(fields["RssAnon"], fields["RssFile"] + fields["RssShmem"])
+
+
+def growth_by_half(samples: list[Memory]) -> tuple[int, int]:
+    """Anonymous memory gained in the first half of the samples and in the second."""
+    middle = samples[len(samples) // 2]
+    return middle.anonymous_kb - samples[0].anonymous_kb, samples[-1].anonymous_kb - middle.anonymous_kb
 
 
 def best(runs: list[Run]) -> Run:
@@ -276,13 +299,12 @@ def soak(server: ServerProcess, folder: Path, seconds: float, equality: dict[str
               .replace("EQUALITY_BODY", json.dumps(equality)).replace("VECTOR_BODY", json.dumps(vector)))
     acked_folder = folder / "acked"
     acked_folder.mkdir()
-    start_kb = rss_kb(pid)
-    peak = [start_kb]
+    samples = [resident_memory(pid)]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(1.0):
-            peak[0] = max(peak[0], rss_kb(pid))
+            samples.append(resident_memory(pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -291,12 +313,21 @@ def soak(server: ServerProcess, folder: Path, seconds: float, equality: dict[str
     finally:
         stop.set()
         sampler.join()
-    end_kb = rss_kb(pid)
+    samples.append(resident_memory(pid))
+    before, after = samples[0], samples[-1]
+    peak = max(sample.total_kb for sample in samples)
+    first_half, second_half = growth_by_half(samples)
     table.row(f"soak {seconds:.0f} s, {CONNECTIONS} connections: errors",
               f"{run.errors:,} of {run.requests:,} requests", f"{run.requests_per_second:,.0f} req/s",
               "-", "0")
-    table.row("soak: server RSS end vs start (MB)", f"{end_kb / 1024:,.1f} (peak {peak[0] / 1024:,.1f})",
-              f"{start_kb / 1024:,.1f}", f"{end_kb / start_kb:.2f}", "flat")
+    table.row("soak: server RSS end vs start (MB)", f"{after.total_kb / 1024:,.1f} (peak {peak / 1024:,.1f})",
+              f"{before.total_kb / 1024:,.1f}", f"{after.total_kb / before.total_kb:.2f}", "flat")
+    table.row("soak: of which anonymous (MB)", f"{after.anonymous_kb / 1024:,.1f}",
+              f"{before.anonymous_kb / 1024:,.1f}", f"{after.anonymous_kb / before.anonymous_kb:.2f}", "flat")
+    table.row("soak: of which mapped files (MB)", f"{after.file_kb / 1024:,.1f}", f"{before.file_kb / 1024:,.1f}",
+              f"{after.file_kb / max(before.file_kb, 1):.2f}", "-")
+    table.row("soak: anonymous MB gained, second half vs first", f"{second_half / 1024:,.1f}",
+              f"{first_half / 1024:,.1f}", "-", "levels off")
     acked = [line for path in acked_folder.glob("acked-*.txt") for line in path.read_text().splitlines() if line]
     missing = 0
     with httpx.Client(base_url=server.url, timeout=60) as client:
