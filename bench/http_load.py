@@ -12,7 +12,7 @@ equality query and of a vector query at 16 connections against 1 connection (goa
 soak of mixed loads, writes, equality and vector queries at 16 connections for ``--soak-seconds``:
 errors (goal 0), the server's RSS at the end against the start (flat), split into anonymous memory
 and mapped files (SQLite maps database files, so those pages count as resident as they are read), with
-the anonymous memory gained in each half of the soak (a leak keeps growing; a cache fills and levels
+the anonymous memory gained in each quarter of the soak (a leak keeps growing; a cache fills and levels
 off), and every write the server acknowledged read back afterwards.
 
 ``.venv/bin/python bench/http_load.py`` (Northwind's 77 products, 2,000 vectors; ``--soak-seconds 600``
@@ -22,6 +22,7 @@ for the full soak). Needs ``wrk`` (``scripts/wrk`` installs it).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -172,10 +173,10 @@ def resident_memory(pid: int) -> Memory:
     return Memory(fields["RssAnon"], fields["RssFile"] + fields["RssShmem"])
 
 
-def growth_by_half(samples: list[Memory]) -> tuple[int, int]:
-    """Anonymous memory gained in the first half of the samples and in the second."""
-    middle = samples[len(samples) // 2]
-    return middle.anonymous_kb - samples[0].anonymous_kb, samples[-1].anonymous_kb - middle.anonymous_kb
+def growth_by_quarter(samples: list[Memory]) -> list[int]:
+    """Anonymous memory gained in each quarter of the samples (a leak keeps its pace; a cache slows)."""
+    marks = [samples[len(samples) * quarter // 4] for quarter in range(4)] + [samples[-1]]
+    return [later.anonymous_kb - earlier.anonymous_kb for earlier, later in itertools.pairwise(marks)]
 
 
 def best(runs: list[Run]) -> Run:
@@ -316,7 +317,7 @@ def soak(server: ServerProcess, folder: Path, seconds: float, equality: dict[str
     samples.append(resident_memory(pid))
     before, after = samples[0], samples[-1]
     peak = max(sample.total_kb for sample in samples)
-    first_half, second_half = growth_by_half(samples)
+    quarters = growth_by_quarter(samples)
     table.row(f"soak {seconds:.0f} s, {CONNECTIONS} connections: errors",
               f"{run.errors:,} of {run.requests:,} requests", f"{run.requests_per_second:,.0f} req/s",
               "-", "0")
@@ -326,8 +327,8 @@ def soak(server: ServerProcess, folder: Path, seconds: float, equality: dict[str
               f"{before.anonymous_kb / 1024:,.1f}", f"{after.anonymous_kb / before.anonymous_kb:.2f}", "flat")
     table.row("soak: of which mapped files (MB)", f"{after.file_kb / 1024:,.1f}", f"{before.file_kb / 1024:,.1f}",
               f"{after.file_kb / max(before.file_kb, 1):.2f}", "-")
-    table.row("soak: anonymous MB gained, second half vs first", f"{second_half / 1024:,.1f}",
-              f"{first_half / 1024:,.1f}", "-", "levels off")
+    table.row("soak: anonymous MB gained by quarter", " / ".join(f"{kb / 1024:,.1f}" for kb in quarters),
+              "-", "-", "levels off")
     acked = [line for path in acked_folder.glob("acked-*.txt") for line in path.read_text().splitlines() if line]
     missing = 0
     with httpx.Client(base_url=server.url, timeout=60) as client:

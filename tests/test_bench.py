@@ -43,7 +43,7 @@ TINY_RUNS: dict[str, tuple[list[str], list[str]]] = {
     "secured_requests.py": (["--requests", "40"], ["official client, keep-alive", "new connection per request"]),
     "http_load.py": (["--seconds", "1", "--rounds", "1", "--vectors", "100", "--soak-seconds", "2"], [
         "GET /docs?id= req/s", "GET /docs?id= p50", "equality query", "vector query", "soak 2 s", "soak: server RSS",
-        "soak: of which anonymous", "soak: of which mapped files", "soak: anonymous MB gained",
+        "soak: of which anonymous", "soak: of which mapped files", "soak: anonymous MB gained by quarter",
         "soak: acknowledged writes"]),
     "cluster.py": (["--documents", "200", "--operations", "100", "--embeddings", "150", "--provider-latency", "0.05"],
                    ["SQLite", "PostgreSQL", "PostgreSQL / SQLite", "1 node", "2 nodes", "3 nodes"]),
