@@ -456,11 +456,15 @@ class AsyncDatabase:
         """Run RQL (see ``run_query``)."""
 
         def answer() -> QueryAnswer:
+            # Read once, before the query: its vector indexes are current when they have applied this
+            # much, and the answer holds at least every write its ETag names (a client holding it gets a
+            # 304 only while nothing was written since).
+            last_etag = self._database.storage.last_etag()
             result = run_query(self._database, text, parameters, start=start, page_size=page_size,
                                wait_for_non_stale=wait_for_non_stale, indexes=self._services.indexes,
-                               vectors=self._services.vectors, scripts=self._catalog.patch_engine)
+                               vectors=self._services.vectors, scripts=self._catalog.patch_engine,
+                               last_etag=last_etag)
             now = format_timestamp(datetime.now(UTC))
-            last_etag = self._database.storage.last_etag()
             etag = result.result_etag if result.result_etag is not None else last_etag
             included = None
             if result.compare_exchange_keys is not None:

@@ -60,11 +60,13 @@ class DatabaseQuerySource:
 def run_query(database: Database, query: str, parameters: dict[str, Any], *, start: int = 0,
               page_size: int | None = None, wait_for_non_stale: float | None = None,
               indexes: IndexingService | None = None, vectors: VectorSearchService | None = None,
-              scripts: PatchEngine | None = None) -> QueryResult:
+              scripts: PatchEngine | None = None, last_etag: int | None = None) -> QueryResult:
     """Run RQL; ``wait_for_non_stale`` is how long a query may wait for its index to catch up (seconds).
 
     ``indexes`` and ``vectors`` are the database's services; a database opened without them only
     answers queries that read a collection in order. ``scripts`` runs JavaScript projections.
+    ``last_etag`` is the database's last etag when the caller read it before the query (a vector
+    index is current when it has applied that much); None reads it where needed.
     """
     parsed = parse_query(query)
     keys = compare_exchange_keys(parsed, parameters)
@@ -79,7 +81,7 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
         if vectors is None:
             raise RookError(f"Database '{database.name}' was opened without its services: vector queries "
                             "need its vector indexes.")
-        prepared = vectors.prepare(parsed, parameters, wait_for_non_stale)
+        prepared = vectors.prepare(parsed, parameters, wait_for_non_stale, last_etag)
         hook, stale = prepared.hook, prepared.stale
     elif (parsed.source.kind == "index" and parsed.where is not None and vectors is not None and indexes is not None
           and parsed.where.nodes_of(ast.VectorSearch)):

@@ -170,11 +170,13 @@ class VectorSearchService:
 
     # ---------------------------------------------------------------- queries
 
-    def prepare(self, query: ast.Query, parameters: Mapping[str, Any], wait: float | None) -> PreparedVectorQuery:
+    def prepare(self, query: ast.Query, parameters: Mapping[str, Any], wait: float | None,
+                last_etag: int | None = None) -> PreparedVectorQuery:
         """Find or create the query's auto-index and wait for it as asked.
 
         ``wait`` is the client's ``WaitForNonStaleResultsTimeout`` (None when it did not ask); a query
         that creates the index waits up to ``DEFAULT_NEW_INDEX_WAIT_SECONDS`` anyway, as RavenDB does.
+        ``last_etag`` is the database's as the query read it already (None: read it here).
         """
         wanted = self._wanted(query, parameters)
         self._check_tasks(wanted.vector_fields)  # before creating an index that could never be queried
@@ -184,7 +186,7 @@ class VectorSearchService:
             refuse_to_wait("waiting for the vector index")
             current = self.indexes.wait_until_current(definition, timeout)
         else:
-            current = not self.indexes.is_stale(definition)
+            current = not self.indexes.is_stale(definition, last_etag)
         return PreparedVectorQuery(_ClauseSearch(self, query), definition, stale=not current)
 
     def _wanted(self, query: ast.Query, parameters: Mapping[str, Any]) -> AutoIndexDefinition:

@@ -238,6 +238,35 @@ def test_a_vector_query_leaves_the_auto_index_it_is_listed_by_alone(catalog: Asy
     run(scenario)
 
 
+def test_a_vector_query_reads_the_database_etag_once_before_it_runs(catalog: AsyncCatalog) -> None:
+    """The etag that decides whether the vector index is current is the one the answer is tagged with, read
+    once before the query: a later write can only make the answer newer than its ETag says, never older."""
+    database = shop(catalog)
+    statements: list[str] = []
+
+    async def query(wait: float | None = None) -> Any:
+        return await database.query("from Items where vector.search(Vector, $v) select id()", {"v": [1.0, 0.0]},
+                                    start=0, page_size=None, wait_for_non_stale=wait)
+
+    async def scenario() -> None:
+        for number, vector in enumerate([[1.0, 0.1], [0.0, 1.0]]):
+            await database.put(f"items/{number}", {"Vector": vector, "@metadata": {"@collection": "Items"}}, None)
+        await query(wait=10.0)
+        last_etag = (await database.statistics())["LastDocEtag"]
+        # The query runs on the event loop, this thread: its reads go through this thread's connection.
+        reader = database._database.storage._reader()  # type: ignore[attr-defined]
+        reader.set_trace_callback(statements.append)
+        try:
+            answer = await query()
+        finally:
+            reader.set_trace_callback(None)
+        assert [row["Id"] for row in answer.result.results] == ["items/0", "items/1"]
+        assert (answer.result.is_stale, answer.database_etag, answer.result_etag) == (False, last_etag, last_etag)
+
+    run(scenario)
+    assert len([statement for statement in statements if "'last_etag'" in statement]) == 1, statements
+
+
 def test_a_plain_query_runs_on_the_event_loop_when_its_index_is_current_and_its_page_small(
         catalog: AsyncCatalog, monkeypatch: pytest.MonkeyPatch) -> None:
     """A filter answered from one snapshot of a current auto-index skips the hand-off to a thread; creating

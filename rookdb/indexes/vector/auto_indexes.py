@@ -237,9 +237,10 @@ class AutoIndexes:
 
     # ---------------------------------------------------------------- staleness
 
-    def is_stale(self, definition: AutoIndexDefinition) -> bool:
-        """True while some vector field of the index has changes left to apply."""
-        return any(self.field(spec).is_stale(self._storage) for spec in definition.vector_fields)
+    def is_stale(self, definition: AutoIndexDefinition, last_etag: int | None = None) -> bool:
+        """True while some vector field of the index has changes left to apply (``last_etag``: the
+        database's, when the caller has read it already)."""
+        return any(self.field(spec).is_stale(self._storage, last_etag) for spec in definition.vector_fields)
 
     def wait_until_current(self, definition: AutoIndexDefinition, timeout: float) -> bool:
         """Block until every field of ``definition`` has applied every change, at most ``timeout``

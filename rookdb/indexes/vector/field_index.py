@@ -190,9 +190,10 @@ class FieldIndex:
             return [self.spec.collection]
         return [self.spec.collection, EMBEDDINGS_COLLECTION_PREFIX + self.spec.collection]
 
-    def is_stale(self, storage: DocumentStorage) -> bool:
-        """True while a change to a followed collection has not been applied yet."""
-        if self._position >= storage.last_etag():
+    def is_stale(self, storage: DocumentStorage, last_etag: int | None = None) -> bool:
+        """True while a change to a followed collection has not been applied yet (``last_etag``: the
+        database's, when the caller has read it already)."""
+        if self._position >= (storage.last_etag() if last_etag is None else last_etag):
             return False
         return any(storage.changes_since(self._position, 1, collection) for collection in self.collections())
 
