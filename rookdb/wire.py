@@ -51,7 +51,10 @@ def format_timestamp(moment: datetime | None = None) -> str:
     """``moment`` (timezone-aware; now when None) in RavenDB's timestamp format: UTC, seven fraction
     digits, ``Z``."""
     moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    if moment.year < 1000:  # strftime leaves such a year unpadded
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    # isoformat writes the same as strftime from here on, in a third of its time (once per query and more)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "0Z"
 
 
 def parse_timestamp(value: Any) -> datetime | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from ravendb.tools.utils import Utils
@@ -32,6 +32,19 @@ def test_parse_timestamp_reads_what_clients_write(text: object, expected: dateti
 def test_format_then_parse_round_trips() -> None:
     moment = datetime.now(UTC)
     assert parse_timestamp(format_timestamp(moment)) == moment
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2026, 12, 8, 2, 14, 8, 889065, tzinfo=UTC),
+    datetime(2026, 12, 8, 2, 14, 8, tzinfo=UTC),  # no microseconds: still six digits, then the seventh
+    datetime(2026, 12, 8, 4, 0, 0, 5, tzinfo=timezone(timedelta(hours=2))),  # converted to UTC
+    datetime(1000, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),  # strftime's own form below the year 1000
+    datetime(5, 1, 2, tzinfo=UTC),
+])
+def test_timestamps_are_written_as_strftime_writes_them(moment: datetime) -> None:
+    assert format_timestamp(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 def test_timestamps_sorted_as_text_sorts_by_time() -> None:

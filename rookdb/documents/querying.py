@@ -111,6 +111,23 @@ def is_short(query: str, wait_for_non_stale: float | None) -> bool:
         parsed = parse_query(query)
     except RookError:
         return False  # the error is answered where the query runs
+    known = _short_queries.get(id(parsed))
+    if known is not None and known[0] is parsed:
+        return known[1]
+    short = _is_short(query, parsed)
+    if len(_short_queries) >= _REMEMBERED_SHORT_QUERIES:
+        _short_queries.clear()
+    _short_queries[id(parsed)] = (parsed, short)
+    return short
+
+
+# Whether a parsed query is short, by the parsed query's identity (kept alive here so that it stays its):
+# the parser shares a parsed query between requests of the same text, and the answer depends on the text alone.
+_REMEMBERED_SHORT_QUERIES = 1024
+_short_queries: dict[int, tuple[ast.Query, bool]] = {}
+
+
+def _is_short(query: str, parsed: ast.Query) -> bool:
     if (parsed.source.kind != "collection" or parsed.where is None or parsed.javascript is not None
             or parsed.group_by or parsed.facets or parsed.order_by):
         return False

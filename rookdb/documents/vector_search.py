@@ -383,7 +383,7 @@ class _ClauseSearch:
     def __init__(self, service: VectorSearchService, query: ast.Query) -> None:
         self._service = service
         self._query = query
-        self._text = query.to_rql()
+        self._text = _rql_text(query)
 
     def __call__(self, clause: ast.VectorSearch, parameters: Mapping[str, Any],
                  candidate_ids: Sequence[str]) -> dict[str, float]:
@@ -440,6 +440,22 @@ class _ClauseSearch:
             else:
                 vectors.append(self._service.embed_query_text(text))
         return vectors
+
+
+_rql_texts: dict[int, tuple[ast.Query, str]] = {}
+"""Parsed queries (by identity, kept alive here so that it stays theirs) and their RQL, which names the
+query in its errors: the parser shares a parsed query between requests of the same text."""
+
+
+def _rql_text(query: ast.Query) -> str:
+    known = _rql_texts.get(id(query))
+    if known is not None and known[0] is query:
+        return known[1]
+    text = query.to_rql()
+    if len(_rql_texts) >= DEFAULT_REMEMBERED_QUERIES:
+        _rql_texts.clear()
+    _rql_texts[id(query)] = (query, text)
+    return text
 
 
 def _resolve(value: ast.Literal | ast.Parameter, parameters: Mapping[str, Any]) -> Any:
