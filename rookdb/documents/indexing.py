@@ -24,6 +24,7 @@ from rookdb.indexes.registry import IndexingConfig, IndexRegistry
 from rookdb.indexes.static.definition import StaticIndexDefinition, normalize_definition
 from rookdb.indexes.static.javascript import compiler as javascript
 from rookdb.indexes.static.vectors import VectorSources
+from rookdb.query.prepared import PreparedQueries
 
 __all__ = ["DEFAULT_IDLE_INTERVAL_SECONDS", "INDEXES_FOLDER", "RECORD_INDEXES", "IndexingService"]
 
@@ -57,6 +58,7 @@ class IndexingService:
         self._vector_sources = vector_sources
         self._config = IndexingConfig(batch_size=int(database.settings["Indexing.MapBatchSize"]))
         self._registry: IndexRegistry | None = None
+        self._prepared: PreparedQueries | None = None
         # A record change and its application to the registry happen as one, and a reconcile reads the
         # record inside it: an older read (another node's change arriving twice) never undoes a newer one.
         self._definitions = threading.RLock()
@@ -73,6 +75,15 @@ class IndexingService:
         if self._registry is None:
             raise RookError(f"The indexes of database '{self._database.name}' are not open")
         return self._registry
+
+    @property
+    def prepared(self) -> PreparedQueries:
+        """The plans of the plain queries these indexes answer (``rookdb.query.prepared``)."""
+        registry = self.registry
+        prepared = self._prepared
+        if prepared is None or prepared.registry is not registry:  # reopened: the plans name the old indexes
+            prepared = self._prepared = PreparedQueries(registry)
+        return prepared
 
     def start(self) -> None:
         """Open every index file (each resumes from its checkpoint) and start following the change feed."""

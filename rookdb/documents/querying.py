@@ -68,6 +68,12 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     ``last_etag`` is the database's last etag when the caller read it before the query (a vector
     index is current when it has applied that much); None reads it where needed.
     """
+    if wait_for_non_stale is None and indexes is not None:
+        planned = indexes.prepared.answer(query, parameters, DatabaseQuerySource(database), start=start,
+                                          page_size=page_size, order_by_score=_order_by_score(database),
+                                          deadline=Deadline(database.settings["Query.TimeoutInSec"]))
+        if planned is not None:
+            return planned
     parsed = parse_query(query)
     keys = compare_exchange_keys(parsed, parameters)
     if keys:  # cmpxchg(key) values are read before the query runs, as parameters no RQL can name
@@ -92,11 +98,15 @@ def run_query(database: Database, query: str, parameters: dict[str, Any], *, sta
     result = run_dynamic(query, parameters, DatabaseQuerySource(database),
                          None if indexes is None else indexes.registry, start=start, page_size=page_size,
                          wait_for_non_stale=wait_for_non_stale, vector_search=hook, stale=stale,
-                         order_by_score=bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"]),
+                         order_by_score=_order_by_score(database),
                          deadline=Deadline(database.settings["Query.TimeoutInSec"]))
     if parsed.javascript is not None and scripts is not None:
         project(scripts, database, parsed, parameters, result)
     return result
+
+
+def _order_by_score(database: Database) -> bool:
+    return bool(database.settings["Indexing.Corax.VectorSearch.OrderByScoreAutomatically"])
 
 
 def is_short(query: str, wait_for_non_stale: float | None) -> bool:

@@ -66,7 +66,9 @@ class Index:
         self._holders: dict[int, int] = {}
         """How many times each thread (by ident) is inside: a thread already inside may enter again."""
         self._retired = False
-        self._idle = threading.Condition()
+        self._users_lock = threading.Lock()
+        self._idle = threading.Condition(self._users_lock)
+        """Notified when a user leaves a retired index; ``enter`` and ``leave`` take its lock directly."""
         self._last_query: float | None = None
 
     @property
@@ -105,7 +107,7 @@ class Index:
         (a query on a static vector index looks its index up again for the vector clause while a swap
         renames that index's file)."""
         thread = threading.get_ident()
-        with self._idle:
+        with self._users_lock:
             if self._retired and thread not in self._holders:
                 raise IndexRetiredError(f"Index '{self.name}' was deleted")
             self._users += 1
@@ -113,7 +115,7 @@ class Index:
 
     def leave(self) -> None:
         thread = threading.get_ident()
-        with self._idle:
+        with self._users_lock:
             self._users -= 1
             entered = self._holders.get(thread, 0)
             if entered > 1:

@@ -6,6 +6,7 @@ they were last written, as a collection scan returns them.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import operator
 import sqlite3
@@ -24,6 +25,8 @@ from rookdb.indexes.values import number_of
 __all__ = ["IndexReader", "SnapshotPosition"]
 
 _IN_CHUNK = 500
+_STATEMENTS = 256
+"""Conditions whose ``page_at_position`` statement is kept (SQLite's own cache holds them prepared)."""
 _first = operator.itemgetter(0)
 _NULL_VALUE, _EMPTY_STRING = "NULL_VALUE", "EMPTY_STRING"
 """How RavenDB writes a null and an empty string as terms."""
@@ -51,6 +54,13 @@ _POSITION = ("SELECT (SELECT value FROM meta WHERE key = 'checkpoint'), coalesce
 _DATABASE_ETAG = ", (SELECT value FROM store.meta WHERE key = 'last_etag')"
 _POSITION_ROW = f"SELECT NULL, NULL, {_POSITION.removeprefix('SELECT ')}{_DATABASE_ETAG}"
 """The position as the first row of a page (``page_at_position``): its document number is NULL."""
+
+
+@functools.lru_cache(maxsize=_STATEMENTS)
+def _page_at_position(condition: str) -> str:
+    """The statement of ``IndexReader.page_at_position`` around a condition's SQL (made once per condition)."""
+    return (f"{_POSITION_ROW} UNION ALL SELECT p.doc, {_BODY_COLUMN}, NULL, NULL, NULL, NULL FROM "
+            f"({condition} ORDER BY doc LIMIT ? OFFSET ?) AS p {_BODY_BY_NUMBER}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +187,8 @@ class IndexReader:
         the etag only when the position is current: a caller discards the page of a snapshot that is not.
         ``condition`` may come compiled (``compile``)."""
         compiled = condition if isinstance(condition, Compiled) else self.compile(condition)
-        sql = (f"{_POSITION_ROW} UNION ALL SELECT p.doc, {_BODY_COLUMN}, NULL, NULL, NULL, NULL FROM "
-               f"({compiled.sql} ORDER BY doc LIMIT ? OFFSET ?) AS p {_BODY_BY_NUMBER}")
-        rows = self._db.execute(sql, (*compiled.params, -1 if take is None else take, skip)).fetchall()
+        rows = self._db.execute(_page_at_position(compiled.sql),
+                                (*compiled.params, -1 if take is None else take, skip)).fetchall()
         page: list[tuple[int, bytes | None]] = []
         head: Any = None
         for row in rows:  # the position's row comes first in practice; SQL does not promise it

@@ -366,6 +366,17 @@ class IndexRegistry:
             return existing, False
         return self._add(definition), True
 
+    @property
+    def version(self) -> int:
+        """Counts the changes to the table of indexes (an index added, replaced or removed)."""
+        return self._indexes.version
+
+    def kept_covering(self, collection: str | None, fields: tuple[AutoIndexField, ...]) -> Index | None:
+        """The auto-index ``covering`` answers ``fields`` with for as long as ``version`` stays the same:
+        the only one covering them, when ``covering`` found it at this version; None otherwise."""
+        known = self._complete.get((None if collection is None else collection.lower(), fields))
+        return known[1][0] if known is not None and known[0] == self._indexes.version and len(known[1]) == 1 else None
+
     def covering(self, collection: str | None, fields: Iterable[AutoIndexField]) -> Index | None:
         """The existing auto-index ``for_query`` would answer ``fields`` with (no ``extra_names``),
         entered: the caller leaves it (``Index.leave``). None when ``for_query`` would create one."""

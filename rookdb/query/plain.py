@@ -26,9 +26,11 @@ import orjson
 
 from rookdb.indexes import plan
 from rookdb.indexes.definitions import AutoIndexField
+from rookdb.indexes.index import Index
 from rookdb.indexes.matching import Compiled, StoreField
 from rookdb.indexes.reader import IndexReader, SnapshotPosition
 from rookdb.indexes.registry import IndexRegistry
+from rookdb.indexes.values import Key, string_number
 from rookdb.inline import refuse_to_wait, waiting_refused
 from rookdb.query import ast, indexed
 from rookdb.query.bindings import Bindings, check_parameters
@@ -39,7 +41,7 @@ from rookdb.query.ordering import query_keys
 from rookdb.query.planner import Planner
 from rookdb.query.scoring import FUSION_PARAMETER, fusion_of
 
-__all__ = ["LOOP_PAGE_BOUND", "PlainQuery", "plain_query", "run_plain"]
+__all__ = ["LOOP_PAGE_BOUND", "PlainQuery", "answer_entered", "bind", "plain_query", "run_plain"]
 
 LOOP_PAGE_BOUND = 256
 """The most documents a query reads on the event loop (``rookdb.inline``): a larger page goes to a thread."""
@@ -116,6 +118,18 @@ def run_plain(plain: PlainQuery, parameters: Mapping[str, Any], source: QuerySou
     """The result of a plain query from its existing, current auto-index; None when the general path
     must run instead (no such index yet, or it has changes to apply)."""
     began = time.perf_counter()
+    bindings, skip, take = bind(plain, parameters, start, page_size)
+    index = indexes.covering(plain.collection, plain.fields)
+    if index is None:
+        return None
+    return answer_entered(plain, index, bindings, source, skip=skip, take=take, order_by_score=order_by_score,
+                          deadline=deadline, began=began)
+
+
+def bind(plain: PlainQuery, parameters: Mapping[str, Any], start: int, page_size: int | None
+         ) -> tuple[Bindings, int, int | None]:
+    """The query bound to ``parameters``, and its page (skip, take); the general path's errors for
+    missing or bad parameters."""
     parsed = plain.parsed
     if not plain.parameters <= parameters.keys():
         check_parameters(parsed, parameters, plain.text)  # names the first one missing
@@ -123,12 +137,16 @@ def run_plain(plain: PlainQuery, parameters: Mapping[str, Any], source: QuerySou
         fusion_of(parameters, plain.text)  # nothing is scored, but a bad value fails as on the general path
     bindings = Bindings(parameters, parsed.source.alias, plain.text)
     if parsed.limit is None and parsed.offset is None:
-        skip, take = max(start, 0), page_size if page_size is None else max(page_size, 0)
-    else:
-        skip, take = bindings.window(parsed, start, page_size)
-    index = indexes.covering(plain.collection, plain.fields)
-    if index is None:
-        return None
+        return bindings, max(start, 0), page_size if page_size is None else max(page_size, 0)
+    skip, take = bindings.window(parsed, start, page_size)
+    return bindings, skip, take
+
+
+def answer_entered(plain: PlainQuery, index: Index, bindings: Bindings, source: QuerySource, *, skip: int,
+                   take: int | None, order_by_score: bool, deadline: Deadline, began: float) -> QueryResult | None:
+    """``run_plain``'s answer from ``index``, an auto-index covering the query that the caller entered
+    (``Index.enter``): it is left here. None when it is not current (nothing read is kept)."""
+    parsed = plain.parsed
     try:
         documents_file = index.store.documents_file
         if documents_file is None:  # whether it is current is not read in its snapshot
@@ -188,15 +206,21 @@ def _equality(plain: PlainQuery, bindings: Bindings, reader: IndexReader) -> Com
     which is checked when it is made); None for other values (the planner compiles them)."""
     assert plain.equality is not None
     field_name, value = plain.equality
-    values = bindings.values([value])
-    if len(values) != 1:
-        return None
-    keys = query_keys(values[0])  # as the planner reads it: "12" also finds 12
-    if len(keys) != 1:
-        return None
-    (key,) = keys
-    if key[0] not in ("str", "num"):
-        return None
+    found = bindings.value(value)
+    if type(found) is str and (token := found.strip().lower()) not in ("true", "false") \
+            and string_number(token) is None:
+        key: Key = ("str", found.lower())  # what ``query_keys`` gives such a string, found without sets
+        keys = {key}
+    else:
+        values = bindings.values([value])
+        if len(values) != 1:
+            return None
+        keys = query_keys(values[0])  # as the planner reads it: "12" also finds 12
+        if len(keys) != 1:
+            return None
+        (key,) = keys
+        if key[0] not in ("str", "num"):
+            return None
     template = plain.templates.get(key[0])
     if template is not None and template.fields is reader.fields:
         return Compiled(template.sql, (template.field, key[1]))

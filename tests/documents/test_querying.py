@@ -72,3 +72,23 @@ def test_how_long_a_query_waits_for_its_index(body: dict[str, Any], seconds: flo
 def test_which_queries_are_tried_on_the_event_loop(query: str, short: bool) -> None:
     assert is_short(query, None) is short
     assert not is_short(query, 5.0)
+
+
+def test_a_plain_query_keeps_its_plan_across_runs(catalog: DatabaseCatalog) -> None:
+    services = catalog.create("Plans")
+    services.database.insert_many(((f"items/{n}", {"Name": f"Item {n}", "@metadata": {"@collection": "Items"}})
+                                   for n in range(50)), batch_size=50)
+    text = "from Items where Name = $n"
+
+    def run(name: str, wait: float | None = None) -> Any:
+        return run_query(services.database, text, {"n": name}, wait_for_non_stale=wait, indexes=services.indexes,
+                         vectors=services.vectors)
+
+    waited = run("item 7", wait=30)  # creates the index: no plan is made while waiting
+    assert len(services.indexes.prepared) == 0
+    for name in ("item 7", "ITEM 8", "item 99"):
+        result = run(name)
+        assert [item["Name"] for item in result.results] == [name.capitalize()] * (name != "item 99")
+        assert (result.index_name, result.is_stale) == (waited.index_name, False)
+        assert result.result_etag == waited.result_etag
+    assert len(services.indexes.prepared) == 1
