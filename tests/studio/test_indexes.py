@@ -115,7 +115,7 @@ def test_list_edit_query_reset_and_delete_indexes(studio: Studio, server: Backgr
     # Reset and delete, each confirmed.
     page.get_by_role("button", name="Reset").click()
     page.get_by_role("dialog").get_by_role("button", name="Reset index").click()
-    expect(page.get_by_text("Index 'Orders/Js' is being rebuilt.")).to_be_visible()
+    expect(page.get_by_text("Index 'Orders/Js' is being rebuilt.")).to_be_visible(timeout=INDEXED_MS)
     expect(page.locator("[data-stat=Entries] .stat-value")).to_have_text("3", timeout=INDEXED_MS)
     page.get_by_role("button", name="Delete", exact=True).click()
     page.get_by_role("dialog").get_by_role("button", name="Delete index").click()
