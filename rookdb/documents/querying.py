@@ -19,6 +19,7 @@ from rookdb.documents.vector_search import VectorSearchService
 from rookdb.errors import BadRequestError, RookError, ValidationError
 from rookdb.query import ast
 from rookdb.query.bindings import COMPARE_EXCHANGE_PARAMETER, compare_exchange_keys
+from rookdb.query.by_parsed import ByParsedQuery
 from rookdb.query.deadline import Deadline
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, VectorSearchHook
@@ -121,20 +122,10 @@ def is_short(query: str, wait_for_non_stale: float | None) -> bool:
         parsed = parse_query(query)
     except RookError:
         return False  # the error is answered where the query runs
-    known = _short_queries.get(id(parsed))
-    if known is not None and known[0] is parsed:
-        return known[1]
-    short = _is_short(query, parsed)
-    if len(_short_queries) >= _REMEMBERED_SHORT_QUERIES:
-        _short_queries.clear()
-    _short_queries[id(parsed)] = (parsed, short)
-    return short
+    return _short_queries.get(parsed, lambda: _is_short(query, parsed))
 
 
-# Whether a parsed query is short, by the parsed query's identity (kept alive here so that it stays its):
-# the parser shares a parsed query between requests of the same text, and the answer depends on the text alone.
-_REMEMBERED_SHORT_QUERIES = 1024
-_short_queries: dict[int, tuple[ast.Query, bool]] = {}
+_short_queries: ByParsedQuery[bool] = ByParsedQuery()
 
 
 def _is_short(query: str, parsed: ast.Query) -> bool:

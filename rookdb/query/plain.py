@@ -34,6 +34,7 @@ from rookdb.indexes.values import Key, string_number
 from rookdb.inline import refuse_to_wait, waiting_refused
 from rookdb.query import ast, indexed
 from rookdb.query.bindings import Bindings, check_parameters
+from rookdb.query.by_parsed import ByParsedQuery
 from rookdb.query.deadline import Deadline
 from rookdb.query.executor import QueryResult, QuerySource
 from rookdb.query.index_names import auto_index_fields, fields_follow_parameters, index_field, reads_collection
@@ -48,9 +49,7 @@ LOOP_PAGE_BOUND = 256
 
 _SCORED = (ast.Search, ast.VectorSearch, ast.Boost)
 _SHAPE = indexed.IndexShape()
-_KNOWN_SIZE = 1024
-_known: dict[int, tuple[ast.Query, PlainQuery | None]] = {}
-"""Parsed queries (by identity, kept alive here so that it stays theirs) and what was found for them."""
+_known: ByParsedQuery[PlainQuery | None] = ByParsedQuery()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +80,7 @@ class _Template:
 
 def plain_query(text: str, parsed: ast.Query) -> PlainQuery | None:
     """``parsed`` (the parser's tree of ``text``) as a plain query, or None when it is not one."""
-    known = _known.get(id(parsed))
-    if known is not None and known[0] is parsed:
-        return known[1]
-    found = _plain(text, parsed)
-    if len(_known) >= _KNOWN_SIZE:
-        _known.clear()
-    _known[id(parsed)] = (parsed, found)
-    return found
+    return _known.get(parsed, lambda: _plain(text, parsed))
 
 
 def _plain(text: str, parsed: ast.Query) -> PlainQuery | None:
