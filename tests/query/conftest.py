@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rookdb.indexes.registry import IndexRegistry
 from tests.support import northwind
+from tests.support.indexing import StorageSource, indexed_documents
+from tests.support.plain_products import write_products
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +38,10 @@ def client_session() -> Iterator[Any]:
             yield session
     finally:
         store.close()
+
+
+@pytest.fixture
+def products_index(tmp_path: Path) -> Iterator[tuple[StorageSource, IndexRegistry]]:
+    """``tests.support.plain_products``' products in SQLite, with an index registry over them."""
+    with indexed_documents(tmp_path, write_products) as opened:
+        yield opened

@@ -3,8 +3,6 @@ results, ordering, errors and staleness reports of the general path."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,50 +14,9 @@ from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import execute
 from rookdb.query.parser import parse_query
 from rookdb.query.plain import PlainQuery, plain_query, run_plain
-from rookdb.storage.base import DocumentStorage
-from tests.support.indexing import StorageSource, indexed_documents
+from tests.support.indexing import StorageSource
+from tests.support.plain_products import PLAIN
 from tests.support.storage import put
-
-ROWS: list[dict[str, Any]] = [{"Name": "Chai", "Price": 18.0, "Tags": ["tea", "hot"], "Code": "12"},
-        {"Name": "chang", "Price": 19, "Tags": ["beer"], "Code": 12},
-        {"Name": "Aniseed Syrup", "Price": 10.5, "Tags": [], "Code": None},
-        {"Name": "Tofu", "Price": None, "Tags": ["soy"], "Code": "true"},
-        {"Name": "Konbu", "Tags": ["soy", "kelp"], "Code": True},
-        {"Name": "Ikura", "Price": "31", "Code": "x12"}]
-ROWS += [{"Name": f"Item {n}", "Price": n % 37 + 0.25, "Tags": [f"t{n % 5}"], "Code": n} for n in range(300)]
-
-PLAIN = [
-    ("from Products where Name = $n", {"n": "CHAI"}),
-    ("from Products where Code = $c", {"c": "12"}),
-    ("from Products where Code = $c", {"c": 12}),
-    ("from Products where Code = $c", {"c": None}),
-    ("from Products where Code = $c", {"c": "true"}),
-    ("from Products where Code in ($c)", {"c": ["12", True, "x12"]}),
-    ("from Products where Tags all in ($t)", {"t": ["soy", "kelp"]}),
-    ("from Products where Price between $lo and $hi", {"lo": 10, "hi": 19}),
-    ("from Products where Price >= $lo", {"lo": "30"}),
-    ("from Products where Name > $n", {"n": "item 3"}),
-    ("from Products where exact(Name = $n)", {"n": "chang"}),
-    ("from Products where startsWith(Name, $p) or Price < $lo", {"p": "item 2", "lo": 1}),
-    ("from Products where not Name = $n and Price > $lo", {"n": "chai", "lo": 15}),
-    ("from Products where Price > $lo order by Price as double desc limit 10", {"lo": 5}),
-    ("from Products order by Price as double desc limit 10", {}),
-    ("from Products order by Name limit 7, 5", {}),
-    ("from Products where Tags = $t order by Name desc", {"t": "t3"}),
-    ("from Products where Price < $hi limit $take offset $skip", {"hi": 20, "take": 4, "skip": 3}),
-]
-
-
-def _write(storage: DocumentStorage) -> None:
-    with storage.write() as tx:
-        tx.put_many([(f"products/{n}", "Products", {**row, "@metadata": {"@collection": "Products"}})
-                     for n, row in enumerate(ROWS)], {})
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[tuple[StorageSource, IndexRegistry]]:
-    with indexed_documents(tmp_path, _write) as opened:
-        yield opened
 
 
 def _plain(text: str) -> PlainQuery:
@@ -75,9 +32,9 @@ def _shorter(text: str, parameters: dict[str, Any], source: StorageSource, index
 
 
 @pytest.mark.parametrize(("text", "parameters"), PLAIN)
-def test_the_shorter_path_answers_as_a_scan_does(database: tuple[StorageSource, IndexRegistry], text: str,
+def test_the_shorter_path_answers_as_a_scan_does(products_index: tuple[StorageSource, IndexRegistry], text: str,
                                                  parameters: dict[str, Any]) -> None:
-    source, indexes = database
+    source, indexes = products_index
     general = run_dynamic(text, parameters, source, indexes, wait_for_non_stale=30)  # creates the index
     shorter = _shorter(text, parameters, source, indexes)
     assert shorter is not None
@@ -88,8 +45,8 @@ def test_the_shorter_path_answers_as_a_scan_does(database: tuple[StorageSource, 
         general.index_name, general.result_etag, general.index_timestamp, False)
 
 
-def test_paging_from_the_request(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_paging_from_the_request(products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Price < $hi"
     general = run_dynamic(text, {"hi": 20}, source, indexes, start=5, page_size=3, wait_for_non_stale=30)
     shorter = _shorter(text, {"hi": 20}, source, indexes, start=5, page_size=3)
@@ -108,15 +65,16 @@ def test_other_queries_are_not_plain(text: str) -> None:
     assert plain_query(text, parse_query(text)) is None
 
 
-def test_without_its_index_the_general_path_runs(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_without_its_index_the_general_path_runs(products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     assert _shorter("from Products where Name = $n", {"n": "chai"}, source, indexes) is None
     assert indexes.indexes() == []  # the shorter path creates nothing
     assert run_dynamic("from Products where Name = $n", {"n": "chai"}, source, indexes).total_results == 1
 
 
-def test_an_index_with_changes_to_apply_goes_the_general_way(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_an_index_with_changes_to_apply_goes_the_general_way(
+        products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Name = $n"
     run_dynamic(text, {"n": "chai"}, source, indexes, wait_for_non_stale=30)
     put(source.storage, "products/new", "Products", Name="Chai")
@@ -128,8 +86,8 @@ def test_an_index_with_changes_to_apply_goes_the_general_way(database: tuple[Sto
     assert again is not None and (again.total_results, again.result_etag) == (2, caught_up.result_etag)
 
 
-def test_errors_are_those_of_the_general_path(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_errors_are_those_of_the_general_path(products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Name = $n"
     run_dynamic(text, {"n": "chai"}, source, indexes, wait_for_non_stale=30)
     with pytest.raises(InvalidQueryError, match=r"\$n"):
@@ -138,9 +96,9 @@ def test_errors_are_those_of_the_general_path(database: tuple[StorageSource, Ind
         run_dynamic("from Products where Name = $n limit $l", {"n": "chai", "l": "ten"}, source, indexes)
 
 
-def test_equalities_in_a_row_answer_as_a_scan_does(database: tuple[StorageSource, IndexRegistry]) -> None:
+def test_equalities_in_a_row_answer_as_a_scan_does(products_index: tuple[StorageSource, IndexRegistry]) -> None:
     """One text with values of every kind in turn: each answers as the scan does, whatever came before."""
-    source, indexes = database
+    source, indexes = products_index
     text = "from Products where Code = $c"
     run_dynamic(text, {"c": 1}, source, indexes, wait_for_non_stale=30)
     values: list[Any] = ["x12", 12, "12", 12.0, "X12", "true", True, None, 7, "7", ["12", 7], "item", 250, "x12"]
@@ -152,8 +110,8 @@ def test_equalities_in_a_row_answer_as_a_scan_does(database: tuple[StorageSource
 
 
 def test_an_equality_follows_its_index_when_a_merged_one_replaces_it(
-        database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+        products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Name = $n"
     first = _shorter(text, {"n": "chang"}, source, indexes) or run_dynamic(text, {"n": "chang"}, source, indexes,
                                                                              wait_for_non_stale=30)

@@ -3,8 +3,6 @@ table of indexes stays the same and follow it when an index is created, merged, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,21 +13,9 @@ from rookdb.query.deadline import NO_DEADLINE
 from rookdb.query.dynamic import run_dynamic
 from rookdb.query.executor import QueryResult, execute
 from rookdb.query.prepared import PreparedQueries
-from tests.query.test_plain import PLAIN, ROWS
-from tests.support.indexing import StorageSource, indexed_documents
+from tests.support.indexing import StorageSource
+from tests.support.plain_products import PLAIN
 from tests.support.storage import put
-
-
-def _write(storage: Any) -> None:
-    with storage.write() as tx:
-        tx.put_many([(f"products/{n}", "Products", {**row, "@metadata": {"@collection": "Products"}})
-                     for n, row in enumerate(ROWS)], {})
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[tuple[StorageSource, IndexRegistry]]:
-    with indexed_documents(tmp_path, _write) as opened:
-        yield opened
 
 
 class _Counted:
@@ -59,9 +45,9 @@ def _same(planned: QueryResult | None, general: QueryResult) -> None:
 
 
 @pytest.mark.parametrize(("text", "parameters"), PLAIN)
-def test_a_plan_answers_as_the_general_path_does(database: tuple[StorageSource, IndexRegistry], text: str,
+def test_a_plan_answers_as_the_general_path_does(products_index: tuple[StorageSource, IndexRegistry], text: str,
                                                  parameters: dict[str, Any]) -> None:
-    source, indexes = database
+    source, indexes = products_index
     run_dynamic(text, parameters, source, indexes, wait_for_non_stale=30)  # creates the index
     prepared = PreparedQueries(indexes)
     for _ in range(2):  # made, then reused
@@ -73,9 +59,9 @@ def test_a_plan_answers_as_the_general_path_does(database: tuple[StorageSource, 
         _same(_planned(prepared, text, parameters, source, start=start, page_size=page_size), general)
 
 
-def test_a_plan_is_reused_for_every_value_of_its_parameters(database: tuple[StorageSource, IndexRegistry],
+def test_a_plan_is_reused_for_every_value_of_its_parameters(products_index: tuple[StorageSource, IndexRegistry],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    source, indexes = database
+    source, indexes = products_index
     text = "from Products where Code = $c"
     run_dynamic(text, {"c": 1}, source, indexes, wait_for_non_stale=30)
     counted = _Counted(indexes)
@@ -88,8 +74,8 @@ def test_a_plan_is_reused_for_every_value_of_its_parameters(database: tuple[Stor
     assert counted.calls == 1 + 15 * 2  # the plan asked once; the general path asks on each of its runs
 
 
-def test_queries_that_are_not_plain_have_no_plan(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_queries_that_are_not_plain_have_no_plan(products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     prepared = PreparedQueries(indexes)
     for text in ("from Products", "from Products where Name = $n select Name", "from Products where search(Name, $n)",
                  "from Products where Name = cmpxchg($n)", "from Products where Name = $n order by count()",
@@ -100,8 +86,8 @@ def test_queries_that_are_not_plain_have_no_plan(database: tuple[StorageSource, 
     assert indexes.indexes() == []  # nothing was created
 
 
-def test_errors_are_those_of_the_general_path(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_errors_are_those_of_the_general_path(products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Name = $n limit $l"
     run_dynamic(text, {"n": "chai", "l": 1}, source, indexes, wait_for_non_stale=30)
     prepared = PreparedQueries(indexes)
@@ -114,8 +100,9 @@ def test_errors_are_those_of_the_general_path(database: tuple[StorageSource, Ind
         assert str(planned.value) == str(general.value)
 
 
-def test_a_plan_follows_the_index_that_a_merged_one_replaces(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_a_plan_follows_the_index_that_a_merged_one_replaces(
+        products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Name = $n"
     run_dynamic(text, {"n": "chai"}, source, indexes, wait_for_non_stale=30)
     prepared = PreparedQueries(indexes)
@@ -131,8 +118,9 @@ def test_a_plan_follows_the_index_that_a_merged_one_replaces(database: tuple[Sto
         assert general.index_name == "Auto/Products/ByNameAndPrice"
 
 
-def test_a_plan_follows_its_index_when_it_is_deleted_or_reset(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_a_plan_follows_its_index_when_it_is_deleted_or_reset(
+        products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Price < $hi"
     run_dynamic(text, {"hi": 20}, source, indexes, wait_for_non_stale=30)
     prepared = PreparedQueries(indexes)
@@ -149,8 +137,8 @@ def test_a_plan_follows_its_index_when_it_is_deleted_or_reset(database: tuple[St
 
 
 def test_a_plan_goes_the_general_way_while_its_index_has_changes_to_apply(
-        database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+        products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     text = "from Products where Name = $n"
     run_dynamic(text, {"n": "chai"}, source, indexes, wait_for_non_stale=30)
     prepared = PreparedQueries(indexes)
@@ -162,8 +150,8 @@ def test_a_plan_goes_the_general_way_while_its_index_has_changes_to_apply(
     assert caught_up.total_results == 2
 
 
-def test_plans_are_bounded(database: tuple[StorageSource, IndexRegistry]) -> None:
-    source, indexes = database
+def test_plans_are_bounded(products_index: tuple[StorageSource, IndexRegistry]) -> None:
+    source, indexes = products_index
     prepared = PreparedQueries(indexes, size=3)
     for n in range(10):
         _planned(prepared, f"from Products where Price < {n}", {}, source)
