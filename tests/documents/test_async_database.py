@@ -206,6 +206,16 @@ def test_connection_strings_and_tasks(catalog: AsyncCatalog) -> None:
     run(scenario)
 
 
+async def _put_two_items(database: AsyncDatabase) -> None:
+    for number, vector in enumerate([[1.0, 0.1], [0.0, 1.0]]):
+        await database.put(f"items/{number}", {"Vector": vector, "@metadata": {"@collection": "Items"}}, None)
+
+
+async def _nearest(database: AsyncDatabase, wait: float | None = None) -> Any:
+    return await database.query("from Items where vector.search(Vector, $v) select id()", {"v": [1.0, 0.0]},
+                                start=0, page_size=None, wait_for_non_stale=wait)
+
+
 def test_a_vector_query_leaves_the_auto_index_it_is_listed_by_alone(catalog: AsyncCatalog,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Vector clauses alone are answered by the vector index: the auto-index of the same name (which lists
@@ -213,21 +223,16 @@ def test_a_vector_query_leaves_the_auto_index_it_is_listed_by_alone(catalog: Asy
     database = shop(catalog)
     handed_off, counted = _counting_hand_offs(catalog)
 
-    async def query(wait: float | None = None) -> Any:
-        return await database.query("from Items where vector.search(Vector, $v) select id()", {"v": [1.0, 0.0]},
-                                    start=0, page_size=None, wait_for_non_stale=wait)
-
     async def scenario() -> None:
-        for number, vector in enumerate([[1.0, 0.1], [0.0, 1.0]]):
-            await database.put(f"items/{number}", {"Vector": vector, "@metadata": {"@collection": "Items"}}, None)
-        created = await query(wait=10.0)
+        await _put_two_items(database)
+        created = await _nearest(database, wait=10.0)
         [(name, listed)] = database._services.indexes.registry.named_indexes()
         assert created.result.index_name == name
         queried_at = listed.last_query_time
         with listed._lock:  # as its indexing batch does; a change elsewhere leaves it behind the database
             await database.put("products/1", product("Chai"), None)
             monkeypatch.setattr(catalog._pool, "submit", counted)
-            answer = await asyncio.wait_for(query(), 5)
+            answer = await asyncio.wait_for(_nearest(database), 5)
             assert handed_off == []  # on the event loop, without waiting for the writer
             last_etag = (await database.statistics())["LastDocEtag"]
         assert [row["Id"] for row in answer.result.results] == ["items/0", "items/1"]
@@ -244,20 +249,15 @@ def test_a_vector_query_reads_the_database_etag_once_before_it_runs(catalog: Asy
     database = shop(catalog)
     statements: list[str] = []
 
-    async def query(wait: float | None = None) -> Any:
-        return await database.query("from Items where vector.search(Vector, $v) select id()", {"v": [1.0, 0.0]},
-                                    start=0, page_size=None, wait_for_non_stale=wait)
-
     async def scenario() -> None:
-        for number, vector in enumerate([[1.0, 0.1], [0.0, 1.0]]):
-            await database.put(f"items/{number}", {"Vector": vector, "@metadata": {"@collection": "Items"}}, None)
-        await query(wait=10.0)
+        await _put_two_items(database)
+        await _nearest(database, wait=10.0)
         last_etag = (await database.statistics())["LastDocEtag"]
         # The query runs on the event loop, this thread: its reads go through this thread's connection.
         reader = database._database.storage._reader()  # type: ignore[attr-defined]
         reader.set_trace_callback(statements.append)
         try:
-            answer = await query()
+            answer = await _nearest(database)
         finally:
             reader.set_trace_callback(None)
         assert [row["Id"] for row in answer.result.results] == ["items/0", "items/1"]
