@@ -13,7 +13,7 @@ import pytest
 
 from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
 from rookdb.storage.base import DocumentStorage, DocumentWrite, FieldEdit, StorageBackend, WriteTransaction
-from tests.support.storage import delete, put, snapshot
+from tests.support.storage import delete, leave_fifty_of_two_hundred, put, snapshot
 
 
 def test_ids_are_case_insensitive_and_case_preserving(storage: DocumentStorage) -> None:
@@ -158,12 +158,7 @@ def test_attachments_copy_by_hash(storage: DocumentStorage) -> None:
 
 
 def test_compact_keeps_everything(storage: DocumentStorage) -> None:
-    with storage.write() as tx:
-        for number in range(200):
-            tx.put(f"a/{number}", "As", {"Text": "x" * 1000, "@metadata": {"@collection": "As"}})
-    with storage.write() as tx:
-        for number in range(150):
-            tx.delete(f"a/{number}")
+    leave_fifty_of_two_hundred(storage)
     before, after = storage.compact()
     assert before > 0 and after > 0 and storage.count() == 50 and storage.integrity_check() == []
 

@@ -13,6 +13,7 @@ import pytest
 
 from rookdb.storage.base import DocumentWrite, FieldEdit
 from rookdb.storage.sqlite import SqliteStorage
+from tests.support.storage import leave_fifty_of_two_hundred
 from tests.support.waiting import wait_for
 
 
@@ -41,12 +42,7 @@ def test_an_old_hilo_table_moves_to_documents_and_identities(tmp_path: Path) -> 
 
 
 def test_compaction_gives_space_back(storage: SqliteStorage) -> None:
-    with storage.write() as tx:
-        for number in range(200):
-            tx.put(f"a/{number}", "As", {"Text": "x" * 1000, "@metadata": {"@collection": "As"}})
-    with storage.write() as tx:
-        for number in range(150):
-            tx.delete(f"a/{number}")
+    leave_fifty_of_two_hundred(storage)
     before, after = storage.compact()
     assert after < before and storage.count() == 50
 
